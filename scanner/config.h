@@ -1,0 +1,47 @@
+/*
+ * config.h - the scan configuration, parsed once from the command line and
+ * passed everywhere as const (STYLE G4).
+ */
+#ifndef TW_SCANNER_CONFIG_H
+#define TW_SCANNER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scanner/targets.h"
+
+#define TW_RESOLVERS_MAX 8
+
+struct tw_config {
+    const char *db_path;          /* default "./tlsweep.db" */
+    const char *label;            /* may be NULL */
+    const char *ca_file;          /* NULL = system trust store */
+    const char *resolvers[TW_RESOLVERS_MAX]; /* "IP" or "IP:PORT" / "[v6]:port" */
+    size_t n_resolvers;
+    uint16_t ports[TW_PORTS_MAX];
+    size_t n_ports;
+    int concurrency;              /* in-flight connections, all workers (-c) */
+    int threads;                  /* worker threads (-j) */
+    int rate;                     /* new connections per second; 0 = unlimited */
+    int per_ip;                   /* concurrent connections to one address */
+    double connect_timeout;       /* seconds */
+    double handshake_timeout;
+    double dns_timeout;
+    int dns_tries;
+    int quick;                    /* one handshake per endpoint, no grade */
+    uint32_t shard_k, shard_n;    /* 0/0 = no sharding */
+    int resume;                   /* --resume given */
+    int64_t resume_id;            /* 0 = the latest resumable scan */
+    int has_now;                  /* --now given */
+    int64_t now;                  /* judge validity as of this time */
+    int progress;                 /* -1 auto (terminal), 0 off, 1 on */
+    int allow_large_ranges;
+    int dry_run;                  /* print the endpoint plan, connect nothing */
+    const char *const *files;     /* target files; "-" = stdin */
+    size_t n_files;
+};
+
+/* Defaults for every field (db ./tlsweep.db, port 443, -c 1000, -j cores, ...). */
+void tw_config_defaults(struct tw_config *cfg);
+
+#endif /* TW_SCANNER_CONFIG_H */

@@ -1,0 +1,107 @@
+/*
+ * targets.h - the target-list reader: files (or stdin) -> endpoints.
+ *
+ * Streaming: one line is read at a time (lines are capped at TW_LINE_MAX;
+ * a longer line is rejected and skipped without being held in memory), and
+ * CIDR ranges are expanded lazily, one address per tw_targets_next() call.
+ * A 10-million-line file is read with flat memory.
+ *
+ * Bad lines are reported as "FILE:LINE: reason" on the error stream given in
+ * the options (stderr by default) and skipped; reading goes on.  Duplicate
+ * endpoints (same host, port and SNI) are returned once; the set used to
+ * detect them is capped at dedup_max entries (8 bytes each), beyond which
+ * duplicates are left to the store's unique index.
+ *
+ * Forms (DESIGN §2), one per line, '#' starts a comment:
+ *   host | host:port | IPv4 | IPv4:port | IPv6 | [IPv6] | [IPv6]:port |
+ *   CIDR | CIDR:port | [IPv6CIDR]:port
+ * optionally followed by whitespace and an SNI field ('-' = send no SNI).
+ * Without a port, each port of opts->ports is used.  Without an SNI field, a
+ * name target sends its own name as SNI and an address target sends none.
+ *
+ * Called on one thread (the reader); the pure line parser may be called
+ * from anywhere.
+ */
+#ifndef TW_SCANNER_TARGETS_H
+#define TW_SCANNER_TARGETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store/model.h"
+
+#define TW_LINE_MAX 4096
+#define TW_PORTS_MAX 64
+
+/* One endpoint request, before DNS. */
+struct tw_target {
+    char host[TW_HOST_MAX + 1]; /* DNS name (lowercased) or canonical address text */
+    int family;                 /* 0 for a name; AF_INET / AF_INET6 for an address */
+    uint8_t addr[16];           /* the address when family != 0 (network order) */
+    uint16_t port;
+    int has_sni;                /* 0: send no SNI */
+    char sni[TW_HOST_MAX + 1];
+    const char *file;           /* borrowed: valid while the reader lives */
+    unsigned long line;
+};
+
+struct tw_targets_opts {
+    const uint16_t *ports;  /* ports for targets without one; NULL/0 = {443} */
+    size_t n_ports;
+    int allow_large_ranges; /* accept IPv4 ranges larger than /16, IPv6 larger than /112 */
+    FILE *errf;             /* where bad lines are reported; NULL = stderr */
+    size_t dedup_max;       /* 0 = default (4,194,304 endpoints) */
+    uint32_t shard_k;       /* 1..shard_n; 0/0 = no sharding */
+    uint32_t shard_n;
+};
+
+/* Result of parsing one line (pure, no I/O). */
+struct tw_target_spec {
+    char host[TW_HOST_MAX + 1]; /* name or address text (no brackets, no prefix) */
+    int family;                 /* 0 = name */
+    uint8_t addr[16];
+    int prefix;                 /* CIDR prefix length, or -1 when not a range */
+    int port;                   /* 1..65535, or 0 when not given */
+    int sni_mode;               /* 0 = default, 1 = none ('-'), 2 = explicit */
+    char sni[TW_HOST_MAX + 1];
+};
+
+/* Parse one line (without its newline; a trailing '\r' is accepted).
+ * Returns 1 with *out filled, 0 for a blank/comment line, -1 with a reason in
+ * reason[reasonlen] for a bad line. */
+int tw_target_parse_line(const char *line, size_t len, int allow_large_ranges,
+                         struct tw_target_spec *out, char *reason, size_t reasonlen);
+
+struct tw_targets;
+
+/* Open a reader over paths ("-" is stdin).  n_paths == 0 reads stdin.
+ * Returns 0, or -1 with err (a path that cannot be opened is an error before
+ * anything is read, so that a typo does not start an empty scan). */
+int tw_targets_open(const char *const *paths, size_t n_paths, const struct tw_targets_opts *opts,
+                    struct tw_targets **out, char *err);
+/* Next endpoint: 1 and *out filled, 0 at the end, -1 on a read error (err). */
+int tw_targets_next(struct tw_targets *t, struct tw_target *out, char *err);
+void tw_targets_free(struct tw_targets *t);
+
+struct tw_targets_stats {
+    uint64_t lines;      /* lines read */
+    uint64_t bad;        /* lines rejected */
+    uint64_t duplicates; /* endpoints skipped as duplicates */
+    uint64_t endpoints;  /* endpoints returned */
+    uint64_t sharded_out;/* endpoints that belong to other shards */
+};
+void tw_targets_get_stats(const struct tw_targets *t, struct tw_targets_stats *out);
+
+/* Order-independent fingerprint of every endpoint returned so far (before
+ * sharding), as 16 hex digits + NUL; equal sets give equal fingerprints. */
+void tw_targets_fingerprint(const struct tw_targets *t, char out[17]);
+
+/* The stable 64-bit hash of an endpoint used for sharding and dedup. */
+uint64_t tw_target_hash(const char *host, uint16_t port, int has_sni, const char *sni);
+
+/* Parse "443,8443,8000-8010" into ports[TW_PORTS_MAX].  Returns the count, or
+ * -1 with a reason in err. */
+int tw_ports_parse(const char *s, uint16_t *ports, size_t max, char *err);
+
+#endif /* TW_SCANNER_TARGETS_H */

@@ -1,0 +1,275 @@
+/*
+ * model.c - the class table (name, explanation, fix, reproduce flags) and
+ * the result record's helpers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/base/xalloc.h"
+#include "store/model.h"
+
+/* Indexed by enum tw_class; tw_class_info() checks the order at the edges. */
+static const struct tw_class_info class_table[TW_CLASS__COUNT] = {
+    [TW_CLASS_DNS_NXDOMAIN] = {"dns_nxdomain", "The name does not exist in DNS (NXDOMAIN).",
+                               "Fix the name in the target list, or publish the DNS record.",
+                               "", 1},
+    [TW_CLASS_DNS_SERVFAIL] = {"dns_servfail",
+                               "The resolver failed to answer (SERVFAIL, REFUSED or a bad reply).",
+                               "Check the zone's authoritative servers and DNSSEC, or the "
+                               "resolver given with --resolver.",
+                               "", 1},
+    [TW_CLASS_DNS_TIMEOUT] = {"dns_timeout", "No DNS answer arrived in time.",
+                              "Check that the resolver is reachable and the zone's servers answer; "
+                              "raise --dns-timeout for slow resolvers.",
+                              "", 1},
+    [TW_CLASS_TCP_REFUSED] = {"tcp_refused",
+                              "Nothing listens on the port: the connection was refused (RST).",
+                              "Start the service or correct the port; check the load balancer's "
+                              "listener.",
+                              "", 1},
+    [TW_CLASS_TCP_UNREACHABLE] = {"tcp_unreachable",
+                                  "No route to the address (host or network unreachable).",
+                                  "Check routing, the address, and ICMP-rejecting firewalls.", "",
+                                  1},
+    [TW_CLASS_TCP_TIMEOUT] = {"tcp_timeout",
+                              "The TCP connection was never answered: SYNs are dropped.",
+                              "Open the firewall or security group for this port, or check that "
+                              "the host is up.",
+                              "", 1},
+    [TW_CLASS_TCP_RESET] = {"tcp_reset",
+                            "The connection was reset or closed right after the ClientHello.",
+                            "Look for a middlebox (DPI, IPS) or a crashing TLS terminator; check "
+                            "the server's error log.",
+                            "", 1},
+    [TW_CLASS_HANDSHAKE_TIMEOUT] = {"handshake_timeout",
+                                    "Connected, then silence: the handshake never progressed.",
+                                    "Check for MTU/PMTUD black holes and middleboxes that "
+                                    "swallow the ClientHello; check that the service speaks TLS.",
+                                    "", 1},
+    [TW_CLASS_NOT_TLS] = {"not_tls",
+                          "The peer answered with something that is not TLS (HTTP, SSH, banner).",
+                          "Point the target at the TLS port, or enable TLS on this listener.", "",
+                          1},
+    [TW_CLASS_PROTOCOL_MISMATCH] = {"protocol_mismatch",
+                                    "No TLS version is acceptable to both sides.",
+                                    "Enable TLS 1.2 (and 1.3) on the server; retire SSLv3/TLS 1.0.",
+                                    "", 1},
+    [TW_CLASS_NO_SHARED_CIPHER] = {"no_shared_cipher", "No cipher suite is acceptable to both "
+                                                       "sides.",
+                                   "Enable modern AEAD suites (ECDHE with AES-GCM or "
+                                   "ChaCha20-Poly1305).",
+                                   "", 1},
+    [TW_CLASS_SNI_REQUIRED] = {"sni_required",
+                               "The server fails the handshake without SNI but completes it with "
+                               "SNI.",
+                               "Configure a default certificate for clients without SNI, or make "
+                               "sure every client sends SNI.",
+                               " -noservername", 1},
+    [TW_CLASS_TLS_ALERT] = {"tls_alert", "The server aborted the handshake with a fatal alert.",
+                            "Read the alert name in the detail and the server's TLS error log.", "",
+                            1},
+    [TW_CLASS_CERT_REVOKED] = {"cert_revoked",
+                               "The stapled OCSP response says the certificate is revoked.",
+                               "Issue and deploy a new certificate; remove the revoked one.",
+                               " -status", 0},
+    [TW_CLASS_CERT_EXPIRED] = {"cert_expired", "The certificate's notAfter date has passed.",
+                               "Renew the certificate and reload the server; automate renewal "
+                               "(ACME).",
+                               "", 0},
+    [TW_CLASS_CERT_NOT_YET_VALID] = {"cert_not_yet_valid",
+                                     "The certificate's notBefore is in the future: a clock is "
+                                     "wrong on one side, or the certificate was deployed early.",
+                                     "Sync the clocks with NTP (scanner and issuing host); wait or "
+                                     "re-issue with a correct start date.",
+                                     "", 0},
+    [TW_CLASS_SELF_SIGNED] = {"self_signed", "The leaf certificate is signed by itself.",
+                              "Install a certificate from a trusted CA (or add this one to the "
+                              "clients' trust store on purpose).",
+                              "", 0},
+    [TW_CLASS_UNTRUSTED_ROOT] = {"untrusted_root",
+                                 "The chain ends in a root that the trust store does not hold.",
+                                 "Use a certificate from a publicly trusted CA, or pass the "
+                                 "private root with --ca-file.",
+                                 "", 0},
+    [TW_CLASS_INCOMPLETE_CHAIN] = {"incomplete_chain",
+                                   "The server does not send the intermediate certificate(s).",
+                                   "Serve the full chain (leaf + intermediates), e.g. "
+                                   "fullchain.pem instead of cert.pem.",
+                                   " -showcerts", 0},
+    [TW_CLASS_HOSTNAME_MISMATCH] = {"hostname_mismatch",
+                                    "The certificate does not cover the name that was asked for.",
+                                    "Re-issue the certificate with this name in its SANs, or fix "
+                                    "the SNI/virtual-host mapping.",
+                                    "", 0},
+    [TW_CLASS_WEAK_KEY] = {"weak_key",
+                           "The certificate key is too small (RSA/DSA < 2048 bits, EC < 224).",
+                           "Re-key with RSA 2048+ or ECDSA P-256 and re-issue.", "", 0},
+    [TW_CLASS_WEAK_SIGNATURE] = {"weak_signature",
+                                 "A certificate below the root is signed with SHA-1 or MD5.",
+                                 "Re-issue with a SHA-256 signature.", "", 0},
+    [TW_CLASS_OK] = {"ok", "No problem found.", "Nothing to do.", "", 0},
+};
+
+const struct tw_class_info *
+tw_class_info(enum tw_class c)
+{
+    if ((unsigned)c >= TW_CLASS__COUNT)
+        c = TW_CLASS_TLS_ALERT;
+    return &class_table[c];
+}
+
+const char *
+tw_class_name(enum tw_class c)
+{
+    return tw_class_info(c)->name;
+}
+
+int
+tw_class_from_name(const char *name, enum tw_class *out)
+{
+    for (int i = 0; i < TW_CLASS__COUNT; i++) {
+        if (strcmp(class_table[i].name, name) == 0) {
+            *out = (enum tw_class)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+enum tw_class
+tw_issues_primary(tw_issue_set set)
+{
+    for (int i = 0; i < TW_CLASS_OK; i++)
+        if (set & TW_ISSUE(i))
+            return (enum tw_class)i;
+    return TW_CLASS_OK;
+}
+
+size_t
+tw_issues_format(tw_issue_set set, char *buf, size_t len)
+{
+    size_t n = 0;
+
+    if (len == 0)
+        return 0;
+    buf[0] = '\0';
+    set &= ~TW_ISSUE(TW_CLASS_OK);
+    if (set == 0)
+        return tw_strlcpy(buf, "ok", len);
+    for (int i = 0; i < TW_CLASS_OK; i++) {
+        if (!(set & TW_ISSUE(i)))
+            continue;
+        int r = snprintf(buf + n, len - n, "%s%s", n ? "," : "", class_table[i].name);
+        if (r < 0 || (size_t)r >= len - n) {
+            n = strlen(buf);
+            break;
+        }
+        n += (size_t)r;
+    }
+    return n;
+}
+
+int
+tw_issues_parse(const char *s, tw_issue_set *out)
+{
+    tw_issue_set set = 0;
+    const char *p = s;
+
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char name[64];
+        enum tw_class c;
+
+        if (len == 0 || len >= sizeof(name))
+            return -1;
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (tw_class_from_name(name, &c) < 0)
+            return -1;
+        if (c != TW_CLASS_OK)
+            set |= TW_ISSUE(c);
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    *out = set;
+    return 0;
+}
+
+void
+tw_cert_cleanup(struct tw_cert *c)
+{
+    if (c == NULL)
+        return;
+    free(c->subject);
+    free(c->issuer);
+    free(c->san);
+    free(c->pem);
+    memset(c, 0, sizeof(*c));
+}
+
+void
+tw_result_free(struct tw_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->target);
+    free(r->detail);
+    for (size_t i = 0; i < r->n_chain; i++)
+        tw_cert_cleanup(&r->chain[i]);
+    free(r->chain);
+    free(r);
+}
+
+void
+tw_result_set_detail(struct tw_result *r, const char *text)
+{
+    free(r->detail);
+    r->detail = text ? tw_xstrndup(text, TW_DETAIL_MAX) : NULL;
+}
+
+void
+tw_time_iso(int64_t t, char buf[21])
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        tw_strlcpy(buf, "1970-01-01T00:00:00Z", 21);
+}
+
+int
+tw_time_parse(const char *s, int64_t *out)
+{
+    struct tm tm;
+    const char *end;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    if (s[0] == '@') {
+        char *e;
+        long long v = strtoll(s + 1, &e, 10);
+        if (e == s + 1 || *e != '\0')
+            return -1;
+        *out = v;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%d", &tm);
+    if (end == NULL)
+        return -1;
+    if (*end == 'T' || *end == ' ') {
+        end = strptime(end + 1, "%H:%M:%S", &tm);
+        if (end == NULL)
+            return -1;
+    }
+    if (*end == 'Z')
+        end++;
+    if (*end != '\0')
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}

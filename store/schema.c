@@ -1,0 +1,144 @@
+/*
+ * schema.c - DDL and user_version migrations.
+ *
+ * Version 1 is DESIGN §4's stable core plus what tlsweep adds: scan
+ * parameters, the chain each result was served, and the indexes that
+ * reports and diffs need.  A new version appends a step to `steps`; a
+ * step never edits an earlier one (databases in the field ran it).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/base/log.h"
+#include "store/schema.h"
+
+static const char *const steps[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE scans ("
+    "  id INTEGER PRIMARY KEY,"
+    "  label TEXT,"
+    "  started_at TEXT NOT NULL,"           /* ISO-8601 UTC */
+    "  finished_at TEXT,"
+    "  status TEXT NOT NULL DEFAULT 'running'"
+    "    CHECK (status IN ('running','done','interrupted')),"
+    "  shard TEXT,"                         /* 'K/N' or NULL */
+    "  targets_sha256 TEXT,"                /* fingerprint of the target set */
+    "  options TEXT,"                       /* the scan's options, for the record */
+    "  now_at TEXT,"                        /* --now, when validity was judged at another time */
+    "  n_endpoints INTEGER"                 /* endpoints stored when it finished */
+    ");"
+    "CREATE TABLE certs ("
+    "  sha256 TEXT PRIMARY KEY,"
+    "  subject TEXT, issuer TEXT,"
+    "  not_before TEXT, not_after TEXT,"    /* ISO-8601 UTC */
+    "  key_type TEXT, key_bits INTEGER, sig_alg TEXT,"
+    "  san TEXT,"                           /* 'DNS:a,DNS:b,IP:1.2.3.4' */
+    "  pem TEXT"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE results ("
+    "  id INTEGER PRIMARY KEY,"
+    "  scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
+    "  target TEXT,"                        /* the target line as written */
+    "  host TEXT NOT NULL,"
+    "  ip TEXT NOT NULL DEFAULT '',"        /* '' when DNS failed */
+    "  port INTEGER NOT NULL,"
+    "  sni TEXT,"                           /* NULL when no SNI was sent */
+    "  class TEXT NOT NULL,"
+    "  issues TEXT NOT NULL,"               /* 'ok' or 'a,b,c' in precedence order */
+    "  tls_version TEXT, cipher TEXT,"
+    "  grade TEXT,"                         /* A+ A A- B C D E F T M, NULL = not graded */
+    "  cert_sha256 TEXT,"                   /* leaf; see certs */
+    "  detail TEXT,"
+    "  elapsed_ms INTEGER,"
+    "  scanned_at TEXT"                     /* ISO-8601 UTC */
+    ");"
+    "CREATE UNIQUE INDEX results_endpoint ON results(scan_id, host, ip, port, ifnull(sni, ''));"
+    "CREATE INDEX results_class ON results(scan_id, class);"
+    "CREATE INDEX results_cert ON results(cert_sha256);"
+    "CREATE INDEX results_host ON results(host, port);"
+    "CREATE TABLE result_chain ("
+    "  result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,"
+    "  depth INTEGER NOT NULL,"             /* 0 = leaf, as the server sent it */
+    "  cert_sha256 TEXT NOT NULL,"
+    "  PRIMARY KEY (result_id, depth)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX result_chain_cert ON result_chain(cert_sha256);",
+};
+
+#define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))
+
+int
+tw_schema_pragmas(sqlite3 *db, int read_only, char *err)
+{
+    char *msg = NULL;
+    const char *sql = read_only ? "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
+                                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                  "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        tw_errf(err, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+schema_user_version(sqlite3 *db, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    *out = sqlite3_column_int(st, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+tw_schema_migrate(sqlite3 *db, char *err)
+{
+    char *msg = NULL;
+    char sql[64];
+    int version = 0;
+    int rc = -1;
+
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
+        tw_errf(err, "cannot lock the database: %s", msg ? msg : sqlite3_errmsg(db));
+        goto out;
+    }
+    if (schema_user_version(db, &version) < 0) {
+        tw_errf(err, "not a tlsweep database (or not SQLite): %s", sqlite3_errmsg(db));
+        goto rollback;
+    }
+    if (version > TW_SCHEMA_VERSION) {
+        tw_errf(err, "database schema version %d is newer than this tlsweep (%d): upgrade tlsweep",
+                version, TW_SCHEMA_VERSION);
+        goto rollback;
+    }
+    for (int v = version; v < N_STEPS; v++) {
+        if (sqlite3_exec(db, steps[v], NULL, NULL, &msg) != SQLITE_OK) {
+            tw_errf(err, "schema migration %d -> %d failed: %s", v, v + 1,
+                    msg ? msg : sqlite3_errmsg(db));
+            goto rollback;
+        }
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", N_STEPS);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        tw_errf(err, "schema migration failed: %s", msg ? msg : sqlite3_errmsg(db));
+        goto rollback;
+    }
+    rc = 0;
+    goto out;
+rollback:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    sqlite3_free(msg);
+    return rc;
+}

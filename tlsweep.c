@@ -1,0 +1,70 @@
+/*
+ * tlsweep.c - the entry point: subcommand dispatch only (DESIGN §1).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "scanner/scan.h"
+#include "tests/lab/lab.h"
+
+#ifndef TLSWEEP_VERSION
+#define TLSWEEP_VERSION "0.1.0"
+#endif
+
+struct subcommand {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct subcommand subcommands[] = {
+    {"scan", tw_scan_main, "scan TLS endpoints from target files (or stdin) into SQLite"},
+    {"report", tw_report_main, "render a scan as text, json, csv, md, html or prom"},
+    {"diff", tw_diff_main, "compare two scans; --fail-on regression gates pipelines"},
+    {"lab", tw_lab_main, "run a local estate of misconfigured TLS servers (up|down|targets|ca)"},
+    {"merge", tw_merge_main, "combine shard databases into one scan"},
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: tlsweep COMMAND [OPTIONS] [ARGS]\n"
+               "\n"
+               "Sweep TLS endpoints, say why each handshake fails, store every result\n"
+               "in SQLite, and turn scans into grades, reports and diffs.\n"
+               "\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].help);
+    fprintf(f, "\n"
+               "Run 'tlsweep COMMAND --help' for a command's options.\n"
+               "Quick look: tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n"
+               "\n"
+               "Exit codes: 0 success, 1 diff found a regression (--fail-on),\n"
+               "            2 usage or input error, 3 runtime failure.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("tlsweep %s\n", TLSWEEP_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        if (strcmp(argv[1], subcommands[i].name) == 0)
+            return subcommands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "tlsweep: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
