@@ -1,0 +1,48 @@
+/*
+ * certinfo.h - the certificate side of one endpoint, after the handshake.
+ *
+ * The engine's SSL_CTX verifies nothing during the handshake
+ * (SSL_VERIFY_NONE), so a bad certificate never aborts it.  Once a probe's
+ * handshake completes, tw_certinfo_collect() takes the chain the server
+ * sent, verifies it against the trust store itself with a callback that
+ * records every error at every depth, checks the name and the stapled OCSP
+ * response, and copies the certificates into bounded tw_cert records.
+ *
+ * Pure with respect to the network: no sockets, no clock (time comes in as
+ * `now`).  Called on the worker thread that owns the SSL.
+ */
+#ifndef TW_SCANNER_CERTINFO_H
+#define TW_SCANNER_CERTINFO_H
+
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "scanner/evidence.h"
+#include "store/model.h"
+
+/* Load the trust store once per worker: ca_file (PEM bundle) or, when NULL,
+ * the system default paths.  Returns the store (caller frees with
+ * X509_STORE_free) or NULL with err. */
+X509_STORE *tw_certinfo_load_store(const char *ca_file, char *err);
+
+/*
+ * Examine the chain the server sent on ssl (after a completed handshake).
+ *   store     the trust store (borrowed)
+ *   name      the name to check (the SNI sent, else the target's host name);
+ *             NULL or "" when none
+ *   ip        the address text to check when name is NULL/empty (IP SAN); may be NULL
+ *   now       the time to judge validity at (unix seconds)
+ *   ev        OUT: filled (every field of struct tw_cert_evidence)
+ *   r         OUT: r->chain / r->n_chain replaced with the sent chain (leaf
+ *             first, at most TW_CHAIN_MAX, each field bounded)
+ * Returns 0, or -1 when the server sent no certificate (ev->has_chain = 0).
+ */
+int tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *ip, int64_t now,
+                        struct tw_cert_evidence *ev, struct tw_result *r);
+
+/* Fill one bounded record from a certificate (used by collect and tests). */
+void tw_certinfo_record(X509 *x, struct tw_cert *out);
+
+#endif /* TW_SCANNER_CERTINFO_H */
