@@ -1,15 +1,453 @@
-/* scan_cli.c - `tlsweep scan` / `tlsweep merge` option parsing (being written). */
+/*
+ * scan_cli.c - `tlsweep scan` option parsing (DESIGN §2, stable) into a
+ * struct tw_config, then tw_scan_run().  Also `tlsweep merge`.
+ *
+ * Only main-thread startup code lives here, so it may print usage and
+ * return 2 on bad input (STYLE G13); nothing here touches the network.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "scanner/config.h"
 #include "scanner/scan.h"
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
+#include "store/model.h"
+
+#define LAB_DEFAULT_DIR "tlsweep-lab"
+
+enum {
+    OPT_DB = 256,
+    OPT_LABEL,
+    OPT_CA_FILE,
+    OPT_RESOLVER,
+    OPT_PORTS,
+    OPT_RATE,
+    OPT_PER_IP,
+    OPT_CONNECT_TIMEOUT,
+    OPT_HANDSHAKE_TIMEOUT,
+    OPT_DNS_TIMEOUT,
+    OPT_DNS_TRIES,
+    OPT_QUICK,
+    OPT_SHARD,
+    OPT_RESUME,
+    OPT_NOW,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+    OPT_ALLOW_LARGE,
+    OPT_DRY_RUN,
+    OPT_LAB,
+};
+
+static const struct option scan_options[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"resolver", required_argument, NULL, OPT_RESOLVER},
+    {"ports", required_argument, NULL, OPT_PORTS},
+    {"concurrency", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 'j'},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"per-ip", required_argument, NULL, OPT_PER_IP},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
+    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+    {"dns-tries", required_argument, NULL, OPT_DNS_TRIES},
+    {"quick", no_argument, NULL, OPT_QUICK},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"resume", optional_argument, NULL, OPT_RESUME},
+    {"now", required_argument, NULL, OPT_NOW},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"allow-large-ranges", no_argument, NULL, OPT_ALLOW_LARGE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"lab", optional_argument, NULL, OPT_LAB},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void
+scan_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tlsweep scan [OPTIONS] [FILE|-]...\n"
+            "\n"
+            "Scan every TLS endpoint listed in FILEs (or on stdin), classify each\n"
+            "failure by its root cause, and store one row per endpoint in SQLite.\n"
+            "\n"
+            "Output:\n"
+            "  --db PATH               database to write (default ./tlsweep.db)\n"
+            "  --label TEXT            label stored with the scan (e.g. 'nightly', 'pre-change')\n"
+            "  --progress/--no-progress  progress line on stderr (default: when a terminal)\n"
+            "  -v, --verbose / -q, --quiet  more or less logging\n"
+            "\n"
+            "Targets:\n"
+            "  --ports LIST            ports for targets without one: 443,8443,8000-8010 (default 443)\n"
+            "  --allow-large-ranges    accept CIDRs larger than /16 (IPv4) or /112 (IPv6)\n"
+            "  --shard K/N             scan only shard K of N (stable hash of host, port, SNI)\n"
+            "  --dry-run               print the endpoints that would be scanned; connect nothing\n"
+            "  --lab[=DIR]             scan the local lab estate started by 'tlsweep lab up'\n"
+            "                          (its targets, resolver and CA; default DIR ./" LAB_DEFAULT_DIR ")\n"
+            "\n"
+            "Trust and time:\n"
+            "  --ca-file PATH          trust store, a PEM bundle (default: the system store)\n"
+            "  --now TIME              judge certificate validity as of TIME\n"
+            "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
+            "\n"
+            "Network:\n"
+            "  --resolver IP[:PORT]    DNS server, repeatable (default: /etc/resolv.conf)\n"
+            "  -c, --concurrency N     connections in flight, all threads (default 1000)\n"
+            "  -j, --threads N         worker threads (default: number of cores)\n"
+            "  --rate N                new connections per second, 0 = unlimited (default 0)\n"
+            "  --per-ip N              connections in flight to one address (default 4)\n"
+            "  --connect-timeout S     TCP connect timeout in seconds (default 5)\n"
+            "  --handshake-timeout S   TLS handshake timeout in seconds (default 10)\n"
+            "  --dns-timeout S         DNS timeout per try in seconds (default 5)\n"
+            "  --dns-tries N           DNS tries (default 2)\n"
+            "  --quick                 one handshake per endpoint, no grade\n"
+            "\n"
+            "Interruption:\n"
+            "  --resume[=SCAN_ID]      continue an interrupted scan (default: the latest),\n"
+            "                          skipping endpoints already stored\n"
+            "\n"
+            "Target lines (one per line, '#' starts a comment):\n"
+            "  host  host:port  192.0.2.1  192.0.2.1:8443  [2001:db8::1]:443  2001:db8::1\n"
+            "  192.0.2.0/24  192.0.2.0/24:8443  [2001:db8::/120]:443\n"
+            "  An optional second field sets the SNI to send ('-' = none):\n"
+            "  192.0.2.10:443 www.example.com      www.example.com -\n"
+            "\n"
+            "Examples:\n"
+            "  tlsweep scan hosts.txt\n"
+            "  tlsweep scan --label nightly --ports 443,8443 -c 5000 hosts.txt more.txt\n"
+            "  grep -v '^#' hosts.txt | tlsweep scan --db /var/lib/tlsweep/estate.db -\n"
+            "  tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n"
+            "\n"
+            "Exit codes: 0 done (also when endpoints failed: failures are data),\n"
+            "            2 usage or input error, 3 runtime failure (database, resources).\n");
+}
+
+static int
+parse_long(const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "tlsweep scan: %s: '%s' is not a whole number from %ld to %ld\n", opt, s,
+                lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+parse_seconds(const char *opt, const char *s, double *out)
+{
+    char *end = NULL;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v > 0.0) || v > 86400.0) {
+        fprintf(stderr, "tlsweep scan: %s: '%s' is not a number of seconds (0 < S <= 86400)\n",
+                opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+parse_shard(const char *s, uint32_t *k, uint32_t *n)
+{
+    char *end = NULL;
+    unsigned long kk, nn;
+
+    errno = 0;
+    kk = strtoul(s, &end, 10);
+    if (errno || end == s || *end != '/' || !isdigit((unsigned char)s[0]))
+        goto bad;
+    s = end + 1;
+    nn = strtoul(s, &end, 10);
+    if (errno || end == s || *end != '\0' || !isdigit((unsigned char)s[0]))
+        goto bad;
+    if (nn < 1 || nn > 65536 || kk < 1 || kk > nn)
+        goto bad;
+    *k = (uint32_t)kk;
+    *n = (uint32_t)nn;
+    return 0;
+bad:
+    fprintf(stderr, "tlsweep scan: --shard: expected K/N with 1 <= K <= N <= 65536\n");
+    return -1;
+}
+
+static int
+all_digits(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* The lab writes DIR/lab.env: KEY=VALUE lines, no quoting. */
+struct lab_env {
+    char resolver[256];
+    char ca[PATH_MAX];
+    char targets[PATH_MAX];
+};
+
+static int
+read_lab_env(const char *dir, struct lab_env *env)
+{
+    char path[PATH_MAX];
+    char line[PATH_MAX + 64];
+    FILE *f;
+
+    memset(env, 0, sizeof(*env));
+    if (snprintf(path, sizeof(path), "%s/lab.env", dir) >= (int)sizeof(path))
+        return -1;
+    f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr,
+                "tlsweep scan: --lab: cannot read %s: %s\n"
+                "  start the lab first: tlsweep lab up --daemon%s%s\n",
+                path, strerror(errno), strcmp(dir, LAB_DEFAULT_DIR) ? " --dir " : "",
+                strcmp(dir, LAB_DEFAULT_DIR) ? dir : "");
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *eq = strchr(line, '=');
+        size_t len = strcspn(line, "\r\n");
+
+        line[len] = '\0';
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        if (strcmp(line, "TLSWEEP_LAB_RESOLVER") == 0)
+            tw_strlcpy(env->resolver, eq + 1, sizeof(env->resolver));
+        else if (strcmp(line, "TLSWEEP_LAB_CA") == 0)
+            tw_strlcpy(env->ca, eq + 1, sizeof(env->ca));
+        else if (strcmp(line, "TLSWEEP_LAB_TARGETS") == 0)
+            tw_strlcpy(env->targets, eq + 1, sizeof(env->targets));
+    }
+    fclose(f);
+    if (env->targets[0] == '\0') {
+        fprintf(stderr, "tlsweep scan: --lab: %s names no targets\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+options_text(const struct tw_config *cfg, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "ports=%zu c=%d j=%d rate=%d per_ip=%d connect_timeout=%g handshake_timeout=%g "
+             "dns_timeout=%g dns_tries=%d quick=%d ca_file=%s resolvers=%zu",
+             cfg->n_ports, cfg->concurrency, cfg->threads, cfg->rate, cfg->per_ip,
+             cfg->connect_timeout, cfg->handshake_timeout, cfg->dns_timeout, cfg->dns_tries,
+             cfg->quick, cfg->ca_file ? cfg->ca_file : "(system)", cfg->n_resolvers);
+}
 
 int
 tw_scan_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tlsweep scan: not built yet\n");
-    return 2;
+    static struct lab_env lab; /* outlives cfg's borrowed pointers */
+    static char opts_buf[512];
+    struct tw_config cfg;
+    const char *lab_dir = NULL;
+    const char **files = NULL;
+    char err[TW_ERRLEN] = "";
+    int verbosity = 0;
+    int opt;
+    long v;
+    int rc = 2;
+
+    tw_config_defaults(&cfg);
+    optind = 1;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, "c:j:vqh", scan_options, NULL)) != -1) {
+        switch (opt) {
+        case OPT_DB:
+            cfg.db_path = optarg;
+            break;
+        case OPT_LABEL:
+            cfg.label = optarg;
+            break;
+        case OPT_CA_FILE:
+            if (access(optarg, R_OK) != 0) {
+                fprintf(stderr, "tlsweep scan: --ca-file %s: %s\n", optarg, strerror(errno));
+                goto out;
+            }
+            cfg.ca_file = optarg;
+            break;
+        case OPT_RESOLVER:
+            if (cfg.n_resolvers >= TW_RESOLVERS_MAX) {
+                fprintf(stderr, "tlsweep scan: at most %d --resolver options\n",
+                        TW_RESOLVERS_MAX);
+                goto out;
+            }
+            cfg.resolvers[cfg.n_resolvers++] = optarg;
+            break;
+        case OPT_PORTS: {
+            int n = tw_ports_parse(optarg, cfg.ports, TW_PORTS_MAX, err);
+            if (n <= 0) {
+                fprintf(stderr, "tlsweep scan: --ports: %s\n", err[0] ? err : "no ports");
+                goto out;
+            }
+            cfg.n_ports = (size_t)n;
+            break;
+        }
+        case 'c':
+            if (parse_long("--concurrency", optarg, 1, 1000000, &v) < 0)
+                goto out;
+            cfg.concurrency = (int)v;
+            break;
+        case 'j':
+            if (parse_long("--threads", optarg, 1, 256, &v) < 0)
+                goto out;
+            cfg.threads = (int)v;
+            break;
+        case OPT_RATE:
+            if (parse_long("--rate", optarg, 0, 10000000, &v) < 0)
+                goto out;
+            cfg.rate = (int)v;
+            break;
+        case OPT_PER_IP:
+            if (parse_long("--per-ip", optarg, 1, 100000, &v) < 0)
+                goto out;
+            cfg.per_ip = (int)v;
+            break;
+        case OPT_CONNECT_TIMEOUT:
+            if (parse_seconds("--connect-timeout", optarg, &cfg.connect_timeout) < 0)
+                goto out;
+            break;
+        case OPT_HANDSHAKE_TIMEOUT:
+            if (parse_seconds("--handshake-timeout", optarg, &cfg.handshake_timeout) < 0)
+                goto out;
+            break;
+        case OPT_DNS_TIMEOUT:
+            if (parse_seconds("--dns-timeout", optarg, &cfg.dns_timeout) < 0)
+                goto out;
+            break;
+        case OPT_DNS_TRIES:
+            if (parse_long("--dns-tries", optarg, 1, 10, &v) < 0)
+                goto out;
+            cfg.dns_tries = (int)v;
+            break;
+        case OPT_QUICK:
+            cfg.quick = 1;
+            break;
+        case OPT_SHARD:
+            if (parse_shard(optarg, &cfg.shard_k, &cfg.shard_n) < 0)
+                goto out;
+            break;
+        case OPT_RESUME:
+            cfg.resume = 1;
+            if (optarg == NULL && optind < argc && all_digits(argv[optind]))
+                optarg = argv[optind++];
+            if (optarg != NULL) {
+                if (parse_long("--resume", optarg, 1, LONG_MAX, &v) < 0)
+                    goto out;
+                cfg.resume_id = v;
+            }
+            break;
+        case OPT_NOW:
+            if (tw_time_parse(optarg, &cfg.now) < 0) {
+                fprintf(stderr,
+                        "tlsweep scan: --now: '%s' is not a time (use 2027-01-31, "
+                        "2027-01-31T12:00:00Z or @UNIXSECONDS)\n",
+                        optarg);
+                goto out;
+            }
+            cfg.has_now = 1;
+            break;
+        case OPT_PROGRESS:
+            cfg.progress = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            cfg.progress = 0;
+            break;
+        case OPT_ALLOW_LARGE:
+            cfg.allow_large_ranges = 1;
+            break;
+        case OPT_DRY_RUN:
+            cfg.dry_run = 1;
+            break;
+        case OPT_LAB:
+            lab_dir = optarg ? optarg : LAB_DEFAULT_DIR;
+            break;
+        case 'v':
+            verbosity++;
+            break;
+        case 'q':
+            verbosity--;
+            break;
+        case 'h':
+            scan_usage(stdout);
+            rc = 0;
+            goto out;
+        default:
+            fprintf(stderr, "Try 'tlsweep scan --help'.\n");
+            goto out;
+        }
+    }
+    tw_log_set_level(TW_LOG_INFO + verbosity);
+
+    if (lab_dir != NULL) {
+        if (read_lab_env(lab_dir, &lab) < 0)
+            goto out;
+        if (cfg.n_resolvers == 0 && lab.resolver[0])
+            cfg.resolvers[cfg.n_resolvers++] = lab.resolver;
+        if (cfg.ca_file == NULL && lab.ca[0])
+            cfg.ca_file = lab.ca;
+        if (optind == argc) {
+            files = tw_xcalloc(1, sizeof(*files));
+            files[0] = lab.targets;
+            cfg.files = files;
+            cfg.n_files = 1;
+        }
+        if (cfg.label == NULL)
+            cfg.label = "lab";
+    }
+    if (cfg.files == NULL) {
+        if (optind == argc && isatty(STDIN_FILENO)) {
+            fprintf(stderr, "tlsweep scan: no targets: give target FILEs, '-' for stdin, or pipe "
+                            "them in\n"
+                            "  (no hosts of your own yet? 'tlsweep lab up --daemon' then "
+                            "'tlsweep scan --lab')\n"
+                            "Try 'tlsweep scan --help'.\n");
+            goto out;
+        }
+        cfg.files = (const char *const *)(argv + optind);
+        cfg.n_files = (size_t)(argc - optind);
+    }
+    if (cfg.resume && cfg.shard_n) {
+        /* The resumed scan keeps the shard it was started with. */
+        tw_debug("scan", "--shard given with --resume: the resumed scan's targets decide");
+    }
+    options_text(&cfg, opts_buf, sizeof(opts_buf));
+    cfg.options_text = opts_buf;
+    rc = tw_scan_run(&cfg, err);
+    if (rc != 0 && err[0])
+        fprintf(stderr, "tlsweep scan: %s\n", err);
+out:
+    free(files);
+    return rc;
 }
 
 int
