@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Issue 4's acceptance test: bring the whole lab up, scan it, and check every
+# endpoint's class and exact issue set against the expectations the lab
+# prints with its targets ("# expect: CLASS ISSUES" before each target line).
+# Then scan again with --now past the valid certificates' expiry: they turn
+# into cert_expired.
+. "$(dirname "$0")/common.sh"
+
+LAB="$TMP/lab"
+"$TLSWEEP" lab up --daemon --dir "$LAB" >"$TMP/lab.out" 2>&1 || fail "lab up: $(cat "$TMP/lab.out")"
+labpid=$(cat "$LAB/lab.pid")
+PIDS+=("$labpid")
+"$TLSWEEP" lab targets --dir "$LAB" > "$TMP/targets.txt"
+[ -s "$TMP/targets.txt" ] || fail "lab printed no targets"
+
+DB="$TMP/lab.db"
+"$TLSWEEP" scan --lab="$LAB" --db "$DB" --no-progress --connect-timeout 2 \
+    --handshake-timeout 3 --dns-timeout 1 --dns-tries 1 "$TMP/targets.txt" 2>"$TMP/scan.err" \
+    || fail "scan exited $?: $(tail -5 "$TMP/scan.err")"
+tail -30 "$TMP/scan.err"
+
+# Walk the expectations: each "# expect:" line applies to the next target line.
+check_expectations() {
+    local db=$1 override_ok=${2:-} n=0 bad=0 expect_class="" expect_issues=""
+    while IFS= read -r line; do
+        case "$line" in
+            "# expect: "*)
+                read -r _ _ expect_class expect_issues <<<"$line"
+                continue ;;
+            "#"*|"") continue ;;
+        esac
+        [ -n "$expect_class" ] || continue
+        read -r target sni <<<"$line"
+        local host port
+        if [[ "$target" == \[* ]]; then
+            host=${target#[}; host=${host%%]*}; port=${target##*]:}
+        else
+            host=${target%:*}; port=${target##*:}
+        fi
+        local sni_sql
+        if [ "$sni" = "-" ]; then sni_sql="sni IS NULL"
+        elif [ -n "$sni" ]; then sni_sql="sni = '$sni'"
+        else sni_sql="1"; fi
+        local got
+        got=$(sqlite3 -batch -noheader -separator ' ' "$db" \
+            "select class, issues from results where host='$host' and port=$port and $sni_sql")
+        local want="$expect_class $expect_issues"
+        if [ -n "$override_ok" ] && [ "$expect_class" = ok ]; then
+            want="$override_ok"
+        fi
+        n=$((n + 1))
+        if [ -z "$got" ]; then
+            echo "MISSING $target ${sni:-}: expected '$want'"; bad=$((bad + 1))
+        elif [ "$got" != "$want" ]; then
+            echo "WRONG   $target ${sni:-}: expected '$want', got '$got'"
+            sqlite3 "$db" "select detail from results where host='$host' and port=$port and $sni_sql" | head -2
+            bad=$((bad + 1))
+        else
+            echo "ok - $target ${sni:-}: $got"
+        fi
+        expect_class=""
+    done < "$TMP/targets.txt"
+    [ "$n" -ge 20 ] || fail "only $n expectations found in the lab targets"
+    [ "$bad" = 0 ] || fail "$bad of $n lab endpoints misclassified"
+    pass "all $n lab endpoints classified as expected"
+}
+check_expectations "$DB"
+
+stored=$(sqlite3 "$DB" "select count(*) from results")
+distinct=$(sqlite3 "$DB" "select count(distinct host||port||ifnull(sni,'-')) from results")
+assert_eq "$stored" "$distinct" "every endpoint stored once"
+
+# Judge validity a few years ahead: every otherwise-ok certificate is expired.
+DB2="$TMP/lab-later.db"
+"$TLSWEEP" scan --lab="$LAB" --db "$DB2" --no-progress --connect-timeout 2 \
+    --handshake-timeout 3 --dns-timeout 1 --dns-tries 1 --now "@$(( $(date +%s) + 20*365*86400 ))" \
+    "$TMP/targets.txt" 2>/dev/null || fail "--now scan failed"
+later=$(sqlite3 "$DB2" "select count(*) from results r join results o on o.host=r.host and o.port=r.port and ifnull(o.sni,'')=ifnull(r.sni,'') where o.scan_id != r.scan_id" 2>/dev/null || true)
+ok_then=$(sqlite3 "$DB" "select host||':'||port||' '||ifnull(sni,'-') from results where class='ok'")
+[ -n "$ok_then" ] || fail "no ok endpoints in the lab scan"
+while IFS= read -r ep; do
+    read -r hp s <<<"$ep"
+    h=${hp%:*}; p=${hp##*:}
+    if [ "$s" = "-" ]; then cond="sni IS NULL"; else cond="sni='$s'"; fi
+    c=$(sqlite3 "$DB2" "select class from results where host='$h' and port=$p and $cond")
+    assert_eq cert_expired "$c" "with --now in 20 years, $ep"
+done <<<"$ok_then"
+: "$later"
+
+"$TLSWEEP" lab down --dir "$LAB" || fail "lab down failed"
+if kill -0 "$labpid" 2>/dev/null; then fail "lab still running after lab down"; fi
+pass "lab stopped"
