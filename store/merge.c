@@ -1,0 +1,518 @@
+/*
+ * merge.c - fold shard databases into one scan (see merge.h).
+ *
+ * Two passes.  The first opens every input read-only, reads its newest scan
+ * and checks that the inputs are shards of one scan; nothing is written
+ * unless they are.  The second opens OUT through tw_store_open (so OUT is
+ * created and migrated like any database), claims the merged scan row, then
+ * copies each input under ATTACH in its own transaction.  ATTACH happens
+ * after BEGIN IMMEDIATE on purpose: attached before it, the input would be
+ * write-locked too, and a shard still being written would block the merge.
+ *
+ * Result ids are renumbered: each source row is inserted into OUT, and its
+ * chain rows follow under the new id, only when the row was new (the same
+ * endpoint twice keeps the first, as a scan does).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
+#include "store/merge.h"
+#include "store/store.h"
+
+#define MERGE_SCHEMA "tw_merge_src"
+
+struct merge_input {
+    const char *path; /* borrowed */
+    int64_t scan_id;  /* its newest scan */
+    char *label;      /* NULL when the column is NULL */
+    char *started_at;
+    char *finished_at;
+    char *status;
+    char *shard;
+    char *targets_sha256;
+    char *options;
+    char *now_at;
+    long k, n; /* shard K/N */
+};
+
+static char *
+merge_col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    return t ? tw_xstrdup((const char *)t) : NULL;
+}
+
+static void
+merge_input_cleanup(struct merge_input *in)
+{
+    free(in->label);
+    free(in->started_at);
+    free(in->finished_at);
+    free(in->status);
+    free(in->shard);
+    free(in->targets_sha256);
+    free(in->options);
+    free(in->now_at);
+}
+
+/* Equal, treating two NULLs as equal. */
+static int
+merge_same(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* Parse "K/N" with 1 <= K <= N <= 1000000.  Returns 0 or -1. */
+static int
+merge_parse_shard(const char *s, long *k, long *n)
+{
+    char *end;
+
+    errno = 0;
+    *k = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '/')
+        return -1;
+    s = end + 1;
+    *n = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return -1;
+    return *k >= 1 && *n >= 1 && *k <= *n && *n <= 1000000 ? 0 : -1;
+}
+
+/* Pass 1 for one input: open it read-only and read its newest scan. */
+static int
+merge_read_input(struct merge_input *in, char *err)
+{
+    struct tw_store *st = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (tw_store_open(in->path, TW_STORE_READONLY, &st, err) < 0)
+        goto out;
+    if (sqlite3_prepare_v2(tw_store_db(st),
+                           "SELECT id, label, started_at, finished_at, status, shard,"
+                           " targets_sha256, options, now_at FROM scans ORDER BY id DESC LIMIT 1",
+                           -1, &s, NULL) != SQLITE_OK) {
+        tw_errf(err, "%s: %s", in->path, sqlite3_errmsg(tw_store_db(st)));
+        goto out;
+    }
+    switch (sqlite3_step(s)) {
+    case SQLITE_ROW:
+        break;
+    case SQLITE_DONE:
+        tw_errf(err, "%s: holds no scan to merge", in->path);
+        goto out;
+    default:
+        tw_errf(err, "%s: %s", in->path, sqlite3_errmsg(tw_store_db(st)));
+        goto out;
+    }
+    in->scan_id = sqlite3_column_int64(s, 0);
+    in->label = merge_col_dup(s, 1);
+    in->started_at = merge_col_dup(s, 2);
+    in->finished_at = merge_col_dup(s, 3);
+    in->status = merge_col_dup(s, 4);
+    in->shard = merge_col_dup(s, 5);
+    in->targets_sha256 = merge_col_dup(s, 6);
+    in->options = merge_col_dup(s, 7);
+    in->now_at = merge_col_dup(s, 8);
+    if (in->shard == NULL) {
+        tw_errf(err, "%s: scan %lld is not a shard (it was not scanned with --shard K/N)", in->path,
+                (long long)in->scan_id);
+        goto out;
+    }
+    if (merge_parse_shard(in->shard, &in->k, &in->n) < 0) {
+        tw_errf(err, "%s: scan %lld has a malformed shard '%.32s'", in->path,
+                (long long)in->scan_id, in->shard);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    tw_store_close(st);
+    return rc;
+}
+
+/* The inputs must be distinct shards of one scan. */
+static int
+merge_check(const char *out_path, const struct merge_input *in, size_t n, char *err)
+{
+    char out_real[PATH_MAX];
+    char in_real[PATH_MAX];
+    int has_out = realpath(out_path, out_real) != NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        if (has_out && realpath(in[i].path, in_real) != NULL && strcmp(out_real, in_real) == 0) {
+            tw_errf(err, "%s is both the output and an input", in[i].path);
+            return -1;
+        }
+        if (i == 0)
+            continue;
+        if (!merge_same(in[0].label, in[i].label)) {
+            tw_errf(err, "labels differ: '%.100s' in %s, '%.100s' in %s: not shards of one scan",
+                    in[0].label ? in[0].label : "(none)", in[0].path,
+                    in[i].label ? in[i].label : "(none)", in[i].path);
+            return -1;
+        }
+        if (!merge_same(in[0].targets_sha256, in[i].targets_sha256)) {
+            tw_errf(err,
+                    "%s and %s were scanned from different target lists (targets_sha256 "
+                    "%.16s... and %.16s...): not shards of one scan",
+                    in[0].path, in[i].path, in[0].targets_sha256 ? in[0].targets_sha256 : "(none)",
+                    in[i].targets_sha256 ? in[i].targets_sha256 : "(none)");
+            return -1;
+        }
+        if (in[0].n != in[i].n) {
+            tw_errf(err, "shard counts differ: %s holds shard %ld/%ld, %s holds shard %ld/%ld",
+                    in[0].path, in[0].k, in[0].n, in[i].path, in[i].k, in[i].n);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (in[j].k == in[i].k) {
+                tw_errf(err, "shard %ld/%ld appears in %s and %s", in[i].k, in[i].n, in[j].path,
+                        in[i].path);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Run one statement with optional int64 parameter ?1 (param < 0: none). */
+static int
+merge_exec(sqlite3 *db, const char *where, const char *sql, int64_t param, char *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        goto fail;
+    if (param >= 0)
+        sqlite3_bind_int64(s, 1, param);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    tw_errf(err, "%s: %s", where, sqlite3_errmsg(db));
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int
+merge_bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+    if (text == NULL)
+        return sqlite3_bind_null(s, i);
+    return sqlite3_bind_text(s, i, text, (int)strlen(text), SQLITE_STATIC);
+}
+
+/*
+ * Claim the merged scan row in OUT: reuse the earlier merge of these shards
+ * (emptied) or insert a new one, with status 'running' until the copy is
+ * done.
+ */
+static int
+merge_claim_scan(struct tw_store *out, const struct merge_input *meta, const char *started_at,
+                 int64_t *scan_id, char *err)
+{
+    sqlite3 *db = tw_store_db(out);
+    const char *path = tw_store_path(out);
+    sqlite3_stmt *s = NULL;
+    int64_t id = -1;
+    int rc = -1;
+
+    if (tw_store_begin(out, err) < 0)
+        goto out;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id FROM scans WHERE shard IS NULL AND label IS ?1"
+                           " AND targets_sha256 IS ?2 AND started_at = ?3"
+                           " ORDER BY id LIMIT 1",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto sqlfail;
+    merge_bind_text(s, 1, meta->label);
+    merge_bind_text(s, 2, meta->targets_sha256);
+    merge_bind_text(s, 3, started_at);
+    switch (sqlite3_step(s)) {
+    case SQLITE_ROW:
+        id = sqlite3_column_int64(s, 0);
+        break;
+    case SQLITE_DONE:
+        break;
+    default:
+        goto sqlfail;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+
+    if (id >= 0) {
+        tw_info("store", "merge: replacing the earlier merge, scan %lld in %s", (long long)id,
+                path);
+        if (merge_exec(db, path,
+                       "DELETE FROM result_chain WHERE result_id IN"
+                       " (SELECT id FROM results WHERE scan_id = ?1)",
+                       id, err) < 0 ||
+            merge_exec(db, path, "DELETE FROM results WHERE scan_id = ?1", id, err) < 0 ||
+            merge_exec(db, path,
+                       "UPDATE scans SET status = 'running', finished_at = NULL,"
+                       " n_endpoints = NULL WHERE id = ?1",
+                       id, err) < 0)
+            goto rollback;
+    } else {
+        if (sqlite3_prepare_v2(db,
+                               "INSERT INTO scans(label, started_at, status, shard,"
+                               " targets_sha256, options, now_at)"
+                               " VALUES (?1, ?2, 'running', NULL, ?3, ?4, ?5)",
+                               -1, &s, NULL) != SQLITE_OK)
+            goto sqlfail;
+        merge_bind_text(s, 1, meta->label);
+        merge_bind_text(s, 2, started_at);
+        merge_bind_text(s, 3, meta->targets_sha256);
+        merge_bind_text(s, 4, meta->options);
+        merge_bind_text(s, 5, meta->now_at);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            goto sqlfail;
+        id = sqlite3_last_insert_rowid(db);
+    }
+    if (tw_store_commit(out, err) < 0)
+        goto rollback;
+    *scan_id = id;
+    rc = 0;
+    goto out;
+sqlfail:
+    tw_errf(err, "%s: %s", path, sqlite3_errmsg(db));
+rollback:
+    sqlite3_finalize(s);
+    s = NULL;
+    tw_store_rollback(out);
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Copy one input's scan into merged scan `to`, inside the caller's
+ * transaction, with the input attached as MERGE_SCHEMA. */
+static int
+merge_copy(sqlite3 *db, const struct merge_input *in, int64_t to, char *err)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL, *sel_chain = NULL, *ins_chain = NULL;
+    int rc = -1;
+    int step = SQLITE_DONE;
+
+    if (merge_exec(db, in->path,
+                   "INSERT OR IGNORE INTO main.certs(sha256, subject, issuer, not_before,"
+                   " not_after, key_type, key_bits, sig_alg, san, pem)"
+                   " SELECT sha256, subject, issuer, not_before, not_after, key_type, key_bits,"
+                   " sig_alg, san, pem FROM " MERGE_SCHEMA ".certs WHERE sha256 IN"
+                   " (SELECT c.cert_sha256 FROM " MERGE_SCHEMA ".result_chain c"
+                   "  JOIN " MERGE_SCHEMA ".results r ON r.id = c.result_id WHERE r.scan_id = ?1"
+                   "  UNION SELECT cert_sha256 FROM " MERGE_SCHEMA ".results"
+                   "  WHERE scan_id = ?1 AND cert_sha256 IS NOT NULL)",
+                   in->scan_id, err) < 0)
+        goto out;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, target, host, ip, port, sni, class, issues, tls_version,"
+                           " cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at"
+                           " FROM " MERGE_SCHEMA ".results WHERE scan_id = ?1 ORDER BY id",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT OR IGNORE INTO main.results(scan_id, target, host, ip, port,"
+                           " sni, class, issues, tls_version, cipher, grade, cert_sha256, detail,"
+                           " elapsed_ms, scanned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                           " ?10, ?11, ?12, ?13, ?14, ?15)",
+                           -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT depth, cert_sha256 FROM " MERGE_SCHEMA ".result_chain"
+                           " WHERE result_id = ?1 ORDER BY depth",
+                           -1, &sel_chain, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT OR IGNORE INTO main.result_chain(result_id, depth,"
+                           " cert_sha256) VALUES (?1, ?2, ?3)",
+                           -1, &ins_chain, NULL) != SQLITE_OK)
+        goto sqlfail;
+
+    sqlite3_bind_int64(sel, 1, in->scan_id);
+    sqlite3_bind_int64(ins, 1, to);
+    for (;;) {
+        int64_t old_id, new_id;
+
+        step = sqlite3_step(sel);
+        if (step != SQLITE_ROW)
+            break;
+        old_id = sqlite3_column_int64(sel, 0);
+        /* Values are copied as stored (NULLs stay NULL). */
+        for (int c = 1; c <= 14; c++)
+            sqlite3_bind_value(ins, c + 1, sqlite3_column_value(sel, c));
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            goto sqlfail;
+        sqlite3_reset(ins);
+        if (sqlite3_changes(db) == 0)
+            continue; /* this endpoint came from another input already */
+        new_id = sqlite3_last_insert_rowid(db);
+
+        sqlite3_bind_int64(sel_chain, 1, old_id);
+        sqlite3_bind_int64(ins_chain, 1, new_id);
+        for (;;) {
+            step = sqlite3_step(sel_chain);
+            if (step != SQLITE_ROW)
+                break;
+            sqlite3_bind_value(ins_chain, 2, sqlite3_column_value(sel_chain, 0));
+            sqlite3_bind_value(ins_chain, 3, sqlite3_column_value(sel_chain, 1));
+            if (sqlite3_step(ins_chain) != SQLITE_DONE)
+                goto sqlfail;
+            sqlite3_reset(ins_chain);
+        }
+        if (step != SQLITE_DONE)
+            goto sqlfail;
+        sqlite3_reset(sel_chain);
+    }
+    if (step != SQLITE_DONE)
+        goto sqlfail;
+    rc = 0;
+    goto out;
+sqlfail:
+    tw_errf(err, "merging %s: %s", in->path, sqlite3_errmsg(db));
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel_chain);
+    sqlite3_finalize(ins_chain);
+    return rc;
+}
+
+/* One input in one transaction: BEGIN, ATTACH, copy, COMMIT, DETACH. */
+static int
+merge_one(struct tw_store *out, const struct merge_input *in, int64_t to, char *err)
+{
+    sqlite3 *db = tw_store_db(out);
+    sqlite3_stmt *s = NULL;
+    int is_attached = 0;
+    int rc = -1;
+
+    if (tw_store_begin(out, err) < 0)
+        goto out;
+    if (sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS " MERGE_SCHEMA, -1, &s, NULL) != SQLITE_OK)
+        goto sqlfail;
+    merge_bind_text(s, 1, in->path);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        goto sqlfail;
+    is_attached = 1;
+    sqlite3_finalize(s);
+    s = NULL;
+    if (merge_copy(db, in, to, err) < 0)
+        goto out;
+    if (tw_store_commit(out, err) < 0)
+        goto out;
+    rc = 0;
+    goto out;
+sqlfail:
+    tw_errf(err, "cannot attach %s: %s", in->path, sqlite3_errmsg(db));
+out:
+    sqlite3_finalize(s);
+    if (rc < 0)
+        tw_store_rollback(out);
+    if (is_attached)
+        sqlite3_exec(db, "DETACH DATABASE " MERGE_SCHEMA, NULL, NULL, NULL);
+    return rc;
+}
+
+/* Set the merged scan's final status, end time and endpoint count. */
+static int
+merge_finish(struct tw_store *out, int64_t id, const char *status, const char *finished_at,
+             char *err)
+{
+    sqlite3 *db = tw_store_db(out);
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE scans SET status = ?2, finished_at = ?3, n_endpoints ="
+                           " (SELECT count(*) FROM results WHERE scan_id = ?1) WHERE id = ?1",
+                           -1, &s, NULL) != SQLITE_OK) {
+        tw_errf(err, "%s: %s", tw_store_path(out), sqlite3_errmsg(db));
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    merge_bind_text(s, 2, status);
+    merge_bind_text(s, 3, finished_at);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        tw_errf(err, "%s: %s", tw_store_path(out), sqlite3_errmsg(db));
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int
+tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, char *err)
+{
+    struct merge_input *in = NULL;
+    struct tw_store *out = NULL;
+    const char *started_at = NULL, *finished_at = NULL;
+    int is_done;
+    int64_t id = -1;
+    int rc = -1;
+
+    if (n == 0) {
+        tw_errf(err, "merge: no input databases");
+        goto out;
+    }
+    in = tw_xcalloc(n, sizeof(*in));
+    for (size_t i = 0; i < n; i++) {
+        in[i].path = in_paths[i];
+        if (merge_read_input(&in[i], err) < 0)
+            goto out;
+    }
+    if (merge_check(out_path, in, n, err) < 0)
+        goto out;
+
+    /* All N shards present (no K repeats, so n == N) and each finished. */
+    is_done = (long)n == in[0].n;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i].status == NULL || strcmp(in[i].status, "done") != 0)
+            is_done = 0;
+        if (in[i].started_at != NULL &&
+            (started_at == NULL || strcmp(in[i].started_at, started_at) < 0))
+            started_at = in[i].started_at;
+        if (in[i].finished_at != NULL &&
+            (finished_at == NULL || strcmp(in[i].finished_at, finished_at) > 0))
+            finished_at = in[i].finished_at;
+    }
+    if (started_at == NULL) {
+        tw_errf(err, "%s: scan %lld has no start time", in[0].path, (long long)in[0].scan_id);
+        goto out;
+    }
+
+    if (tw_store_open(out_path, 0, &out, err) < 0)
+        goto out;
+    if (merge_claim_scan(out, &in[0], started_at, &id, err) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (merge_one(out, &in[i], id, err) < 0)
+            goto out;
+    if (merge_finish(out, id, is_done ? "done" : "interrupted", finished_at, err) < 0)
+        goto out;
+    tw_info("store", "merged %zu shard(s) of %ld into scan %lld of %s (%s)", n, in[0].n,
+            (long long)id, out_path,
+            is_done ? "done" : "interrupted: shards missing or unfinished");
+    rc = 0;
+out:
+    tw_store_close(out);
+    for (size_t i = 0; in != NULL && i < n; i++)
+        merge_input_cleanup(&in[i]);
+    free(in);
+    return rc;
+}

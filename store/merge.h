@@ -1,0 +1,40 @@
+/*
+ * merge.h - `tlsweep merge OUT.db IN.db...`: combine shard databases.
+ *
+ * A fleet scanned as `--shard 1/N` ... `--shard N/N` on N machines leaves N
+ * databases.  tw_store_merge() folds the newest scan of each input into one
+ * scan of OUT (created and migrated when missing), so that report and diff
+ * see the whole estate.  Called from the main thread; it opens its own
+ * connections and holds no state between calls.
+ *
+ * The inputs must describe shards of one scan, else nothing is written:
+ *  - their labels agree and their targets_sha256 agree (the same target
+ *    list), or the message names the two files that differ;
+ *  - each is a shard "K/N" with the same N, and no K appears twice
+ *    ("shard 2/4 appears in a.db and b.db");
+ *  - OUT is not one of the inputs.
+ *
+ * The merged scan has shard NULL, label and targets_sha256 of the inputs,
+ * started_at the earliest and finished_at the latest of theirs, and status
+ * 'done' only when all N shards are present and each is 'done' (otherwise
+ * 'interrupted': a report says the estate is incomplete).  Results are
+ * copied with their chains (result ids renumbered), certificates are stored
+ * once by SHA-256.
+ *
+ * Idempotent: a scan in OUT with shard NULL and the same label,
+ * targets_sha256 and started_at is the earlier merge of these shards; it is
+ * emptied and refilled under its id, never duplicated.  Each input is copied
+ * in its own transaction (SQLite attaches at most 10 databases), and the
+ * merged scan reads 'running' until the last one commits; if merge dies
+ * half-way, running it again repairs OUT.
+ *
+ * Returns 0, or -1 with a message in err[TW_ERRLEN].
+ */
+#ifndef TW_STORE_MERGE_H
+#define TW_STORE_MERGE_H
+
+#include <stddef.h>
+
+int tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, char *err);
+
+#endif /* TW_STORE_MERGE_H */
