@@ -21,12 +21,12 @@
  * not depend on the order the endpoints came in.
  *
  * Dedup is an open-addressing (linear probing) set of 64-bit hashes, grown
- * by doubling and kept at most half full, capped at dedup_max entries.  Past
+ * by doubling and kept at most 3/4 full, capped at dedup_max entries.  Past
  * the cap, new endpoints are returned without being remembered, so later
  * copies of them are not caught (the store's unique index catches those),
  * and the fingerprint then counts such copies again.  Two distinct
- * endpoints with equal 64-bit hashes would be merged; with 4M entries the
- * odds are about 1 in 2 million million.
+ * endpoints with equal 64-bit hashes would be merged: with the default 4M
+ * entries the odds that any pair collides are about 1 in 2 million.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -46,6 +46,7 @@
 
 #define TARGETS_RBUF (64 * 1024)
 #define TARGETS_DEDUP_DEFAULT ((size_t)4194304)
+#define TARGETS_DEDUP_LIMIT ((size_t)1 << 36) /* keeps the table size from overflowing */
 #define TARGETS_SET_MIN 1024
 #define TARGETS_SHOW 60 /* bytes of a bad token quoted in a reason */
 
@@ -636,13 +637,23 @@ targets_hash2(const char *host, uint16_t port, int has_sni, const char *sni)
 
 /* ---- dedup set ---------------------------------------------------------- */
 
+/* Slot of h in a table of cap slots: h scaled to [0, cap) (Lemire), so
+ * that cap need not be a power of two. */
+static size_t
+targets_set_slot(uint64_t h, size_t cap)
+{
+    return (size_t)(((unsigned __int128)h * cap) >> 64);
+}
+
 static void
 targets_set_place(uint64_t *set, size_t cap, uint64_t h)
 {
-    size_t i = (size_t)h & (cap - 1);
+    size_t i = targets_set_slot(h, cap);
 
-    while (set[i] != 0 && set[i] != h)
-        i = (i + 1) & (cap - 1);
+    while (set[i] != 0 && set[i] != h) {
+        if (++i == cap)
+            i = 0;
+    }
     set[i] = h;
 }
 
@@ -650,8 +661,11 @@ static void
 targets_set_grow(struct tw_targets *t)
 {
     size_t ncap = t->set_cap * 2, i;
-    uint64_t *nset = tw_xcalloc(ncap, sizeof(*nset));
+    uint64_t *nset;
 
+    if (ncap > t->set_max_cap)
+        ncap = t->set_max_cap;
+    nset = tw_xcalloc(ncap, sizeof(*nset));
     for (i = 0; i < t->set_cap; i++) {
         if (t->set[i] != 0)
             targets_set_place(nset, ncap, t->set[i]);
@@ -661,8 +675,12 @@ targets_set_grow(struct tw_targets *t)
     t->set_cap = ncap;
 }
 
-/* 1: new and remembered; 2: new but the set is full (not remembered);
- * 0: seen before. */
+/*
+ * 1: new and remembered; 2: new but the set is full (not remembered);
+ * 0: seen before.  The table grows by doubling while it would pass 3/4
+ * full; its last size is dedup_max * 4/3 (+1), so a full set costs about
+ * 10.7 bytes per entry and always keeps an empty slot to end a probe.
+ */
 static int
 targets_set_add(struct tw_targets *t, uint64_t h)
 {
@@ -670,15 +688,16 @@ targets_set_add(struct tw_targets *t, uint64_t h)
 
     if (h == 0)
         h = 1;
-    i = (size_t)h & (t->set_cap - 1);
+    i = targets_set_slot(h, t->set_cap);
     while (t->set[i] != 0) {
         if (t->set[i] == h)
             return 0;
-        i = (i + 1) & (t->set_cap - 1);
+        if (++i == t->set_cap)
+            i = 0;
     }
     if (t->set_count >= t->dedup_max)
         return 2;
-    if ((t->set_count + 1) * 2 > t->set_cap && t->set_cap < t->set_max_cap) {
+    if ((t->set_count + 1) * 4 > t->set_cap * 3 && t->set_cap < t->set_max_cap) {
         targets_set_grow(t);
         targets_set_place(t->set, t->set_cap, h);
     } else {
@@ -753,6 +772,8 @@ tw_targets_open(const char *const *paths, size_t n_paths, const struct tw_target
             t->errf = opts->errf;
         if (opts->dedup_max > 0)
             t->dedup_max = opts->dedup_max;
+        if (t->dedup_max > TARGETS_DEDUP_LIMIT)
+            t->dedup_max = TARGETS_DEDUP_LIMIT;
         t->allow_large = opts->allow_large_ranges;
         if (opts->shard_n > 0 || opts->shard_k > 0) {
             if (opts->shard_n == 0 || opts->shard_k < 1 || opts->shard_k > opts->shard_n) {
@@ -778,11 +799,9 @@ tw_targets_open(const char *const *paths, size_t n_paths, const struct tw_target
             t->n_ports = opts->n_ports;
         }
     }
-    /* The set never holds more than dedup_max entries at load <= 1/2. */
+    /* The set never holds more than dedup_max entries, at load <= 3/4. */
     cap = TARGETS_SET_MIN;
-    t->set_max_cap = 2;
-    while (t->set_max_cap < t->dedup_max * 2 && t->set_max_cap < ((size_t)1 << 40))
-        t->set_max_cap *= 2;
+    t->set_max_cap = t->dedup_max + t->dedup_max / 3 + 1;
     if (cap > t->set_max_cap)
         cap = t->set_max_cap;
     t->set_cap = cap;

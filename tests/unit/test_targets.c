@@ -585,6 +585,12 @@ test_targets_dedup(void **state)
     assert_true(run_has(&r, "10.0.0.2|443|(none)|"));
     run_free(&r);
 
+    /* Enough endpoints to grow the set many times: nothing is lost. */
+    run_text("10.0.0.0/16\n10.0.255.0/24\n10.0.0.0/16\n", NULL, &r, NULL);
+    assert_int_equal(r.n, 65534);
+    assert_int_equal(r.st.duplicates, 254 + 65534);
+    run_free(&r);
+
     /* With a cap of 2 remembered endpoints, later copies of others pass. */
     memset(&o, 0, sizeof(o));
     o.dedup_max = 2;
