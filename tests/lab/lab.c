@@ -1,0 +1,174 @@
+/*
+ * lab.c - the lab's endpoint table (the fixture's ground truth), the
+ * target list and DIR/lab.env.
+ *
+ * tw_lab_endpoints[] is the single source for addresses (BASE+addr), for
+ * what `lab targets` prints and for what the DNS responder answers.  Each
+ * row's expected class and issues follow DESIGN §3: the primary class is
+ * the first applicable one, issues list every applicable class in
+ * precedence order ("ok" alone when none).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
+#include "tests/lab/lab.h"
+#include "tests/lab/lab_int.h"
+
+const struct tw_lab_endpoint tw_lab_endpoints[] = {
+    {"valid-rsa", 2, TW_LAB_T_NAME, "ok", "ok"},
+    {"valid-ecdsa", 3, TW_LAB_T_NAME, "ok", "ok"},
+    {"hsts", 4, TW_LAB_T_NAME, "ok", "ok"},
+    {"expired", 5, TW_LAB_T_NAME, "cert_expired", "cert_expired"},
+    {"not-yet-valid", 6, TW_LAB_T_NAME, "cert_not_yet_valid", "cert_not_yet_valid"},
+    {"wrong-host", 7, TW_LAB_T_NAME, "hostname_mismatch", "hostname_mismatch"},
+    {"incomplete-chain", 8, TW_LAB_T_NAME, "incomplete_chain", "incomplete_chain"},
+    {"self-signed", 9, TW_LAB_T_NAME, "self_signed", "self_signed"},
+    {"untrusted-root", 10, TW_LAB_T_NAME, "untrusted_root", "untrusted_root"},
+    {"revoked", 11, TW_LAB_T_NAME, "cert_revoked", "cert_revoked"},
+    {"rsa1024", 12, TW_LAB_T_NAME, "weak_key", "weak_key"},
+    {"sha1", 13, TW_LAB_T_NAME, "weak_signature", "weak_signature"},
+    {"tls10-only", 14, TW_LAB_T_NAME, "ok", "ok"},
+    {"tls13-only", 15, TW_LAB_T_NAME, "ok", "ok"},
+    {"no-shared-cipher", 16, TW_LAB_T_NAME, "no_shared_cipher", "no_shared_cipher"},
+    {"protocol-mismatch", 17, TW_LAB_T_NAME, "protocol_mismatch", "protocol_mismatch"},
+    {"sni-required", 18, TW_LAB_T_NAME, "sni_required", "sni_required"},
+    {"no-sni-different-cert", 19, TW_LAB_T_NAME, "ok", "ok"},
+    {"no-sni-different-cert", 19, TW_LAB_T_NAME_NO_SNI, "hostname_mismatch", "hostname_mismatch"},
+    {"closed", 20, TW_LAB_T_NAME, "tcp_refused", "tcp_refused"},
+    {"connect-timeout", 21, TW_LAB_T_NAME, "tcp_timeout", "tcp_timeout"},
+    {"stall", 22, TW_LAB_T_NAME, "handshake_timeout", "handshake_timeout"},
+    {"reset", 23, TW_LAB_T_NAME, "tcp_reset", "tcp_reset"},
+    {"plain-http", 24, TW_LAB_T_NAME, "not_tls", "not_tls"},
+    {"garbage", 25, TW_LAB_T_NAME, "not_tls", "not_tls"},
+    {"alert", 26, TW_LAB_T_NAME, "tls_alert", "tls_alert"},
+    {"nxdomain", 0, TW_LAB_T_NAME, "dns_nxdomain", "dns_nxdomain"},
+    {"servfail", 0, TW_LAB_T_NAME, "dns_servfail", "dns_servfail"},
+    {"dnstimeout", 0, TW_LAB_T_NAME, "dns_timeout", "dns_timeout"},
+    {"valid-ipv6", 0, TW_LAB_T_IPV6, "ok", "ok"},
+};
+const size_t tw_lab_n_endpoints = sizeof(tw_lab_endpoints) / sizeof(tw_lab_endpoints[0]);
+
+int
+tw_lab_endpoint_addr(const char *name, size_t len)
+{
+    for (size_t i = 0; i < tw_lab_n_endpoints; i++) {
+        const struct tw_lab_endpoint *e = &tw_lab_endpoints[i];
+
+        if (e->addr > 0 && strlen(e->name) == len && strncasecmp(e->name, name, len) == 0)
+            return e->addr;
+    }
+    return 0;
+}
+
+int
+tw_lab_write_targets(FILE *f, unsigned port)
+{
+    for (size_t i = 0; i < tw_lab_n_endpoints; i++) {
+        const struct tw_lab_endpoint *e = &tw_lab_endpoints[i];
+
+        if (fprintf(f, "# expect: %s %s\n", e->cls, e->issues) < 0)
+            return -1;
+        switch (e->form) {
+        case TW_LAB_T_NAME:
+            if (fprintf(f, "%s.%s:%u\n", e->name, TW_LAB_DOMAIN, port) < 0)
+                return -1;
+            break;
+        case TW_LAB_T_NAME_NO_SNI:
+            if (fprintf(f, "%s.%s:%u -\n", e->name, TW_LAB_DOMAIN, port) < 0)
+                return -1;
+            break;
+        case TW_LAB_T_IPV6:
+            if (fprintf(f, "[::1]:%u\n", port + 1) < 0)
+                return -1;
+            break;
+        }
+    }
+    return fflush(f) == 0 ? 0 : -1;
+}
+
+/* Copy a value into dst[len]; -1 when it does not fit or is empty. */
+static int
+env_take(const char *val, char *dst, size_t len)
+{
+    size_t n = strlen(val);
+
+    if (n == 0 || n >= len)
+        return -1;
+    memcpy(dst, val, n + 1);
+    return 0;
+}
+
+int
+tw_lab_read_env(const char *dir, char *resolver, size_t resolver_len, char *ca, size_t ca_len,
+                char *targets, size_t targets_len, char *err)
+{
+    char path[4096], line[4200];
+    FILE *f = NULL;
+    int have = 0, lineno = 0, rc = -1;
+
+    if (dir == NULL)
+        dir = TW_LAB_DEFAULT_DIR;
+    if ((size_t)snprintf(path, sizeof(path), "%s/lab.env", dir) >= sizeof(path)) {
+        tw_errf(err, "lab directory name too long");
+        goto out;
+    }
+    f = fopen(path, "re");
+    if (f == NULL) {
+        tw_errf(err, "%s: %s (is the lab up? run 'tlsweep lab up --daemon')", path,
+                strerror(errno));
+        goto out;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        size_t n = strlen(line);
+        char *eq, *val;
+        int bad = 0;
+
+        lineno++;
+        if (n > 0 && line[n - 1] != '\n' && !feof(f)) {
+            tw_errf(err, "%s:%d: line too long", path, lineno);
+            goto out;
+        }
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0 || line[0] == '#')
+            continue;
+        eq = strchr(line, '=');
+        if (eq == NULL)
+            continue; /* not ours: ignored, like a shell would not */
+        *eq = '\0';
+        val = eq + 1;
+        if (strcmp(line, "TLSWEEP_LAB_RESOLVER") == 0) {
+            bad = env_take(val, resolver, resolver_len);
+            have |= 1;
+        } else if (strcmp(line, "TLSWEEP_LAB_CA") == 0) {
+            bad = env_take(val, ca, ca_len);
+            have |= 2;
+        } else if (strcmp(line, "TLSWEEP_LAB_TARGETS") == 0) {
+            bad = env_take(val, targets, targets_len);
+            have |= 4;
+        }
+        if (bad) {
+            tw_errf(err, "%s:%d: %s is empty or too long", path, lineno, line);
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        tw_errf(err, "%s: read error", path);
+        goto out;
+    }
+    if (have != 7) {
+        tw_errf(err, "%s: missing %s", path,
+                !(have & 1) ? "TLSWEEP_LAB_RESOLVER"
+                            : (!(have & 2) ? "TLSWEEP_LAB_CA" : "TLSWEEP_LAB_TARGETS"));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f != NULL)
+        fclose(f);
+    return rc;
+}

@@ -1,0 +1,113 @@
+/*
+ * lab_int.h - declarations shared by the lab's files (tests/lab/ only).
+ *
+ * pki.c makes the keys and certificates, ocsp.c the stapled OCSP response,
+ * servers.c the listeners and connection state machines, dns_responder.c
+ * the answers of the lab's DNS server, lab.c the endpoint table and the
+ * env/target files, lab_cli.c the subcommands.  Everything built here is
+ * created on the starting thread before the server threads run and is only
+ * read afterwards (SSL_CTX, X509, EVP_PKEY are then shared read-only).
+ */
+#ifndef TW_TESTS_LAB_LAB_INT_H
+#define TW_TESTS_LAB_LAB_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netinet/in.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* ---- pki.c ---- */
+
+/* The lab's PKI: every key and CA certificate, generated once per `lab up`. */
+struct tw_lab_pki {
+    EVP_PKEY *root_key, *inter_key;   /* trusted root and its intermediate (RSA-2048) */
+    EVP_PKEY *uroot_key, *uinter_key; /* the unrelated "untrusted" root and intermediate (P-256) */
+    EVP_PKEY *leaf_rsa, *leaf_ec;     /* leaf keys, shared by the leaves (RSA-2048, P-256) */
+    EVP_PKEY *leaf_rsa1024;           /* the weak_key leaf */
+    X509 *root, *inter, *uroot, *uinter;
+};
+
+enum tw_lab_leaf_key { TW_LAB_KEY_RSA = 0, TW_LAB_KEY_EC, TW_LAB_KEY_RSA1024 };
+enum tw_lab_leaf_issuer { TW_LAB_ISS_INTER = 0, TW_LAB_ISS_UNTRUSTED, TW_LAB_ISS_SELF };
+
+/* What one leaf certificate looks like. */
+struct tw_lab_leaf_spec {
+    const char *dns; /* the SAN dNSName and CN */
+    const char *ip;  /* a SAN iPAddress, or NULL */
+    enum tw_lab_leaf_key key;
+    enum tw_lab_leaf_issuer issuer;
+    long not_before; /* seconds from now (negative = past) */
+    long not_after;
+    int sha1; /* sign with SHA-1 instead of SHA-256 */
+    int aia;  /* add an AIA caIssuers URL (never served) */
+};
+
+/* Generate the keys and CA certificates.  Returns 0, or -1 with err. */
+int tw_lab_pki_init(struct tw_lab_pki *pki, char *err);
+/* Free everything; safe on a zeroed or partly built pki. */
+void tw_lab_pki_cleanup(struct tw_lab_pki *pki);
+/* Issue one leaf.  Returns a new X509 (caller frees) and borrows its key
+ * into *key (owned by pki), or NULL with err. */
+X509 *tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spec *spec,
+                      EVP_PKEY **key, char *err);
+/* Write a certificate as PEM to path (mode 0644).  Returns 0 or -1 with err. */
+int tw_lab_pki_write_pem(X509 *cert, const char *path, char *err);
+
+/* ---- ocsp.c ---- */
+
+/* A DER OCSP response (successful, basic, signed by issuer/issuer_key with
+ * SHA-256) saying `leaf` is revoked (keyCompromise, since a day ago).
+ * *der is OPENSSL_malloc'ed (caller frees).  Returns 0 or -1 with err. */
+int tw_lab_ocsp_revoked(X509 *leaf, X509 *issuer, EVP_PKEY *issuer_key, unsigned char **der,
+                        size_t *der_len, char *err);
+
+/* ---- dns_responder.c ---- */
+
+#define TW_LAB_DNS_MAX 512 /* UDP answers never exceed classic DNS size */
+
+/*
+ * Build the answer to one query packet (pure: bytes in, bytes out).
+ * base is the lab's base address in host byte order.  Returns the answer
+ * length (<= cap), or 0 when the packet must be dropped: malformed, a
+ * response, not a single-question standard query, or the dnstimeout name.
+ */
+size_t tw_lab_dns_answer(const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, uint32_t base);
+
+/* Open the UDP socket on addr:port, non-blocking.  Returns the fd or -1
+ * with err. */
+int tw_lab_dns_open(const struct in_addr *addr, unsigned port, char *err);
+/* Answer every datagram waiting on fd (bounded per call).  Never fails. */
+void tw_lab_dns_serve(int fd, uint32_t base);
+
+/* ---- lab.c ---- */
+
+/* The N of BASE+N for name (a lab label, case-insensitive), or 0 when the
+ * name has no IPv4 address. */
+int tw_lab_endpoint_addr(const char *name, size_t len);
+
+/* ---- servers.c ---- */
+
+struct tw_lab_opts {
+    const char *dir; /* absolute lab directory */
+    uint32_t base;   /* host byte order, e.g. 127.77.0.0 */
+    unsigned port;   /* IPv4 endpoints; [::1] uses port + 1 */
+    unsigned dns_port;
+    int n_threads; /* server threads (event loops) */
+};
+
+struct tw_lab_servers;
+
+/*
+ * Build every SSL_CTX, bind every listener and the DNS socket, fill the
+ * connect-timeout listener's queue, and start the threads.  On return 0
+ * every listener is accepting.  Returns -1 with err (nothing left running).
+ */
+int tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pki,
+                         struct tw_lab_servers **out, char *err);
+/* Stop the threads, close every socket, free everything.  NULL is a no-op. */
+void tw_lab_servers_stop(struct tw_lab_servers *s);
+
+#endif /* TW_TESTS_LAB_LAB_INT_H */

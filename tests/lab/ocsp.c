@@ -1,0 +1,72 @@
+/*
+ * ocsp.c - the OCSP response the `revoked` endpoint staples.
+ *
+ * Built once at start-up: a successful basic response, signed directly by
+ * the leaf's issuing CA (so no delegated responder certificate is needed),
+ * saying the leaf was revoked a day ago for keyCompromise.  thisUpdate is an
+ * hour ago and nextUpdate a week ahead, so the response itself is fresh and
+ * only the status is bad.
+ */
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+
+#include "store/base/log.h"
+#include "tests/lab/lab_int.h"
+
+int
+tw_lab_ocsp_revoked(X509 *leaf, X509 *issuer, EVP_PKEY *issuer_key, unsigned char **der,
+                    size_t *der_len, char *err)
+{
+    OCSP_CERTID *id = NULL;
+    OCSP_BASICRESP *bs = NULL;
+    OCSP_RESPONSE *resp = NULL;
+    ASN1_TIME *revtime = NULL, *thisupd = NULL, *nextupd = NULL;
+    unsigned char *buf = NULL;
+    int n, rc = -1;
+
+    *der = NULL;
+    *der_len = 0;
+    id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer);
+    bs = OCSP_BASICRESP_new();
+    revtime = X509_gmtime_adj(NULL, -24L * 3600L);
+    thisupd = X509_gmtime_adj(NULL, -3600L);
+    nextupd = X509_gmtime_adj(NULL, 7L * 24L * 3600L);
+    if (id == NULL || bs == NULL || revtime == NULL || thisupd == NULL || nextupd == NULL)
+        goto fail;
+    if (OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_REVOKED, OCSP_REVOKED_STATUS_KEYCOMPROMISE,
+                               revtime, thisupd, nextupd) == NULL)
+        goto fail;
+    if (OCSP_basic_sign(bs, issuer, issuer_key, EVP_sha256(), NULL, OCSP_NOCERTS) != 1)
+        goto fail;
+    resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+    if (resp == NULL)
+        goto fail;
+    n = i2d_OCSP_RESPONSE(resp, &buf);
+    if (n <= 0)
+        goto fail;
+    *der = buf;
+    buf = NULL;
+    *der_len = (size_t)n;
+    rc = 0;
+    goto out;
+fail : {
+    char msg[256] = "unknown error";
+    unsigned long e = ERR_get_error();
+
+    if (e != 0)
+        ERR_error_string_n(e, msg, sizeof(msg));
+    tw_errf(err, "OCSP response: %s", msg);
+    ERR_clear_error();
+}
+out:
+    OPENSSL_free(buf);
+    OCSP_RESPONSE_free(resp);
+    OCSP_BASICRESP_free(bs);
+    OCSP_CERTID_free(id);
+    ASN1_TIME_free(revtime);
+    ASN1_TIME_free(thisupd);
+    ASN1_TIME_free(nextupd);
+    return rc;
+}

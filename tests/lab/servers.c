@@ -1,0 +1,1088 @@
+/*
+ * servers.c - the lab's listeners and their connection state machines.
+ *
+ * Big picture: one listening socket per endpoint (BASE+N:PORT, [::1]:PORT+1)
+ * and N_THREADS worker threads, each owning one ev_loop that watches every
+ * listener (whoever accepts first gets the connection; accept4 is
+ * non-blocking so the losers see EAGAIN).  Each accepted connection stays on
+ * the worker that accepted it and is a small state machine (G8):
+ *
+ *   TLS endpoints:  TLS_HANDSHAKE -> TLS_REQUEST (read an HTTP request) ->
+ *                   TLS_RESPONSE (200, with HSTS on `hsts`) -> DRAIN -> close
+ *   raw endpoints:  RAW_HELLO (read one TLS record: the ClientHello) ->
+ *                   alert / HTTP 400 -> RAW_WRITE -> DRAIN -> close,
+ *                   or (reset) SO_LINGER 0 + close = RST
+ *   garbage:        RAW_WRITE (random non-TLS bytes at once) -> DRAIN
+ *   stall:          HOLD (read and discard, never write, until the peer leaves)
+ *
+ * Bounds: every connection but HOLD has a 30 s deadline; each worker takes
+ * at most LAB_CONN_CAP connections per endpoint and stops accepting on that
+ * listener (the kernel backlog queues the rest) until one closes; reads are
+ * into fixed buffers; a ClientHello record longer than 16 KiB + 2 KiB is not
+ * waited for.  The connect-timeout endpoint is a listener with backlog 0
+ * whose accept queue is filled at start by our own never-accepted
+ * connections, so the kernel drops further SYNs; nothing ever accepts it.
+ * The closed endpoint has no socket at all.
+ *
+ * Threads: SSL_CTXs, certificates and the OCSP response are built before
+ * the workers start and only read afterwards.  Workers share nothing
+ * mutable; tw_lab_servers_stop wakes each loop with ev_async, joins, then
+ * frees the connections from the calling thread.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/tls1.h>
+
+#include <ev.h>
+
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
+#include "tests/lab/lab.h"
+#include "tests/lab/lab_int.h"
+
+#define DAY (24L * 3600L)
+#define LAB_MAX_SRV 40
+#define LAB_CONN_CAP 512    /* connections per endpoint per worker */
+#define LAB_DEADLINE 30.0   /* seconds a non-stall connection may live */
+#define LAB_ACCEPT_BATCH 64 /* accepts per wake-up */
+#define LAB_BACKLOG 1024
+#define LAB_HELLO_MAX (16384 + 2048) /* longest ClientHello record waited for */
+#define LAB_FILLERS_MAX 8
+
+enum srv_kind {
+    K_TLS = 0,
+    K_PROTO_ALERT, /* protocol_version alert to any ClientHello */
+    K_ALERT,       /* internal_error alert to any ClientHello */
+    K_RESET,       /* read the ClientHello, then RST */
+    K_STALL,       /* accept, never send */
+    K_HTTP,        /* HTTP/1.1 400 to anything */
+    K_GARBAGE,     /* random non-TLS bytes */
+    K_BLACKHOLE,   /* backlog 0, queue filled: SYNs dropped */
+    K_CLOSED,      /* no socket at all */
+};
+
+enum srv_chain {
+    CH_INTER = 0, /* leaf + intermediate */
+    CH_NONE,      /* leaf only */
+    CH_UNTRUSTED, /* leaf + untrusted intermediate + untrusted root */
+};
+
+#define F_HSTS 0x01
+#define F_SNI_REQUIRED 0x02 /* unrecognized_name without SNI */
+#define F_SNI_SWITCH 0x04   /* other certificate without (or with another) SNI */
+#define F_STAPLE_REVOKED 0x08
+#define F_SECLEVEL0 0x10
+#define F_IPV6 0x20
+
+struct srv_def {
+    const char *name;
+    enum srv_kind kind;
+    int flags;
+    enum tw_lab_leaf_key key;
+    enum tw_lab_leaf_issuer issuer;
+    long not_before, not_after;
+    int sha1;
+    int aia;
+    const char *san_dns; /* NULL = NAME.lab.tlsweep.test */
+    enum srv_chain chain;
+    int min_version, max_version;
+    const char *ciphers; /* TLS <= 1.2 list */
+};
+
+/* Modern TLS 1.2 suites (forward secrecy, AEAD) for the well-configured
+ * endpoints, so that they grade well and only their one defect shows. */
+#define CIPHERS_MODERN "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+#define TLS_OK(name, flags, key)                                                                   \
+    {                                                                                              \
+        name, K_TLS, flags, key, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL, CH_INTER,          \
+            TLS1_2_VERSION, 0, CIPHERS_MODERN                                                      \
+    }
+#define RAW(name, kind)                                                                            \
+    {                                                                                              \
+        name, kind, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, 0, 0, 0, 0, NULL, CH_NONE, 0, 0, NULL     \
+    }
+
+/*
+ * no-shared-cipher: TLS 1.2 only with NULL-SHA256 (no encryption).  OpenSSL
+ * 3.0 puts the eNULL suites in no list but COMPLEMENTOFALL: not in DEFAULT
+ * and not in ALL (unlike the CCM8 suites, which ALL includes, and unlike PSK
+ * suites, which a client offers only with a PSK callback, so no OpenSSL
+ * probe could ever complete them).  So a client with any usual list
+ * ("DEFAULT", "ALL:@SECLEVEL=0") gets a handshake_failure alert, and a
+ * probe with "ALL:COMPLEMENTOFALL:@SECLEVEL=0" (every suite, security level
+ * 0 because a NULL cipher has 0 bits) completes the handshake.
+ */
+static const struct srv_def srv_defs[] = {
+    TLS_OK("valid-rsa", 0, TW_LAB_KEY_RSA),
+    TLS_OK("valid-ecdsa", 0, TW_LAB_KEY_EC),
+    TLS_OK("hsts", F_HSTS, TW_LAB_KEY_RSA),
+    {"expired", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -730 * DAY, -365 * DAY, 0, 0, NULL,
+     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN},
+    {"not-yet-valid", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, 365 * DAY, 730 * DAY, 0, 0, NULL,
+     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN},
+    {"wrong-host", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0,
+     "www.other-host.example", CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN},
+    {"incomplete-chain", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 1, NULL,
+     CH_NONE, TLS1_2_VERSION, 0, CIPHERS_MODERN},
+    {"self-signed", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_SELF, -DAY, 365 * DAY, 0, 0, NULL, CH_NONE,
+     TLS1_2_VERSION, 0, CIPHERS_MODERN},
+    {"untrusted-root", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_UNTRUSTED, -DAY, 365 * DAY, 0, 0, NULL,
+     CH_UNTRUSTED, TLS1_2_VERSION, 0, CIPHERS_MODERN},
+    TLS_OK("revoked", F_STAPLE_REVOKED, TW_LAB_KEY_RSA),
+    TLS_OK("rsa1024", F_SECLEVEL0, TW_LAB_KEY_RSA1024),
+    {"sha1", K_TLS, F_SECLEVEL0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 1, 0, NULL,
+     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN},
+    {"tls10-only", K_TLS, F_SECLEVEL0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0,
+     NULL, CH_INTER, TLS1_VERSION, TLS1_VERSION, "DEFAULT"},
+    {"tls13-only", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
+     CH_INTER, TLS1_3_VERSION, TLS1_3_VERSION, CIPHERS_MODERN},
+    {"no-shared-cipher", K_TLS, F_SECLEVEL0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0,
+     0, NULL, CH_INTER, TLS1_2_VERSION, TLS1_2_VERSION, "NULL-SHA256"},
+    RAW("protocol-mismatch", K_PROTO_ALERT),
+    TLS_OK("sni-required", F_SNI_REQUIRED, TW_LAB_KEY_RSA),
+    TLS_OK("no-sni-different-cert", F_SNI_SWITCH, TW_LAB_KEY_RSA),
+    RAW("closed", K_CLOSED),
+    RAW("connect-timeout", K_BLACKHOLE),
+    RAW("stall", K_STALL),
+    RAW("reset", K_RESET),
+    RAW("plain-http", K_HTTP),
+    RAW("garbage", K_GARBAGE),
+    RAW("alert", K_ALERT),
+    TLS_OK("valid-ipv6", F_IPV6, TW_LAB_KEY_RSA),
+};
+#define N_SRV_DEFS (sizeof(srv_defs) / sizeof(srv_defs[0]))
+
+/* The certificate a client without SNI gets from no-sni-different-cert. */
+#define SNI_DEFAULT_NAME "default.other-host.example"
+
+/* protocol_version (70) in an SSLv3 record: what an SSLv3-only server says. */
+static const uint8_t alert_proto_version[] = {0x15, 0x03, 0x00, 0x00, 0x02, 0x02, 70};
+/* internal_error (80) in a TLS 1.0 record. */
+static const uint8_t alert_internal_error[] = {0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 80};
+static const char http_400[] = "HTTP/1.1 400 Bad Request\r\n"
+                               "Content-Type: text/plain\r\n"
+                               "Content-Length: 33\r\n"
+                               "Connection: close\r\n"
+                               "\r\n"
+                               "tlsweep lab: this port is no TLS\n";
+
+struct srv {
+    const struct srv_def *def;
+    char host[128];      /* NAME.lab.tlsweep.test */
+    char where[80];      /* "127.77.0.N:PORT" for messages */
+    int fd;              /* listener, -1 when none */
+    SSL_CTX *ctx;        /* the main context */
+    SSL_CTX *ctx_named;  /* F_SNI_SWITCH: the context for the right name */
+    unsigned char *ocsp; /* F_STAPLE_REVOKED: DER response */
+    size_t ocsp_len;
+    int fillers[LAB_FILLERS_MAX]; /* K_BLACKHOLE: our queued connections */
+    int n_fillers;
+};
+
+enum conn_state {
+    CS_TLS_HANDSHAKE = 0,
+    CS_TLS_REQUEST,
+    CS_TLS_RESPONSE,
+    CS_RAW_HELLO,
+    CS_RAW_WRITE,
+    CS_DRAIN,
+    CS_HOLD,
+};
+
+struct worker;
+
+struct conn {
+    ev_io io; /* first member: the watcher maps back to the conn */
+    ev_timer timer;
+    struct conn *prev, *next;
+    struct worker *w;
+    struct srv *srv;
+    size_t si;
+    int fd;
+    SSL *ssl;
+    enum conn_state st;
+    int has_timer;
+    uint8_t hdr[5]; /* the first record header */
+    size_t n_hdr;
+    size_t body_left; /* ClientHello bytes still to read and discard */
+    char req[2048];   /* the HTTP request over TLS */
+    size_t n_req;
+    const uint8_t *out; /* what RAW_WRITE / TLS_RESPONSE still sends */
+    size_t out_len, out_off;
+    uint8_t outbuf[512];
+};
+
+struct worker {
+    struct tw_lab_servers *lab;
+    int id;
+    struct ev_loop *loop;
+    pthread_t thread;
+    int started;
+    ev_async stop;
+    ev_io accept_io[LAB_MAX_SRV];
+    int watching[LAB_MAX_SRV]; /* accept_io started */
+    int paused[LAB_MAX_SRV];   /* stopped because of the cap or EMFILE */
+    int n_conns[LAB_MAX_SRV];
+    ev_io dns_io;       /* worker 0 only */
+    struct conn *conns; /* every live connection of this worker */
+};
+
+struct tw_lab_servers {
+    struct srv srv[LAB_MAX_SRV];
+    size_t n_srv;
+    struct worker *w;
+    int n_w;
+    int dns_fd;
+    uint32_t base;
+};
+
+/* ---- connections ---- */
+
+static void conn_cb(struct ev_loop *loop, ev_io *io, int revents);
+
+static void
+conn_resume_accepts(struct worker *w, size_t si)
+{
+    if (w->paused[si] && w->n_conns[si] < LAB_CONN_CAP) {
+        w->paused[si] = 0;
+        ev_io_start(w->loop, &w->accept_io[si]);
+    }
+}
+
+/* The single exit of every connection.  rst: abort with an RST. */
+static void
+conn_close(struct conn *c, int rst)
+{
+    struct worker *w = c->w;
+
+    ev_io_stop(w->loop, &c->io);
+    if (c->has_timer)
+        ev_timer_stop(w->loop, &c->timer);
+    if (c->ssl != NULL)
+        SSL_free(c->ssl);
+    if (rst) {
+        struct linger lg = {1, 0};
+
+        (void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    close(c->fd);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    w->n_conns[c->si]--;
+    conn_resume_accepts(w, c->si);
+    free(c);
+}
+
+static void
+conn_wait(struct conn *c, int events)
+{
+    if ((c->io.events & (EV_READ | EV_WRITE)) == events && ev_is_active(&c->io))
+        return;
+    ev_io_stop(c->w->loop, &c->io);
+    ev_io_set(&c->io, c->fd, events);
+    ev_io_start(c->w->loop, &c->io);
+}
+
+static void
+conn_on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
+
+    (void)loop;
+    (void)revents;
+    conn_close(c, 0);
+}
+
+/* After our last byte: half-close and read until the peer closes, so that
+ * unread input never turns our FIN into an RST that could overtake the
+ * bytes we sent. */
+static void
+conn_start_drain(struct conn *c)
+{
+    (void)shutdown(c->fd, SHUT_WR);
+    c->st = CS_DRAIN;
+    conn_wait(c, EV_READ);
+}
+
+/* Read and discard; returns 1 when the peer is gone (EOF or error). */
+static int
+conn_discard(struct conn *c)
+{
+    uint8_t scratch[4096];
+
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = read(c->fd, scratch, sizeof(scratch));
+
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return 1;
+    }
+    return 0;
+}
+
+/* Write c->out; returns 1 when all was sent, 0 to wait, -1 on error. */
+static int
+conn_write_raw(struct conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        return -1;
+    }
+    return 1;
+}
+
+static void
+conn_set_out(struct conn *c, const void *p, size_t len)
+{
+    c->out = p;
+    c->out_len = len;
+    c->out_off = 0;
+}
+
+/* The ClientHello has been read (or the first bytes were no TLS record):
+ * do what this endpoint does. */
+static void
+conn_on_hello(struct conn *c)
+{
+    switch (c->srv->def->kind) {
+    case K_PROTO_ALERT:
+        conn_set_out(c, alert_proto_version, sizeof(alert_proto_version));
+        break;
+    case K_ALERT:
+        conn_set_out(c, alert_internal_error, sizeof(alert_internal_error));
+        break;
+    case K_HTTP:
+        conn_set_out(c, http_400, sizeof(http_400) - 1);
+        break;
+    case K_RESET:
+        conn_close(c, 1);
+        return;
+    case K_TLS:
+    case K_STALL:
+    case K_GARBAGE:
+    case K_BLACKHOLE:
+    case K_CLOSED:
+        conn_close(c, 0); /* not reached: these never read a hello */
+        return;
+    }
+    c->st = CS_RAW_WRITE;
+    conn_wait(c, EV_WRITE);
+}
+
+/* RAW_HELLO: read the record header, then discard the record body. */
+static void
+conn_on_raw_hello(struct conn *c)
+{
+    uint8_t scratch[4096];
+
+    for (int i = 0; i < 16; i++) {
+        ssize_t n;
+
+        if (c->n_hdr < sizeof(c->hdr))
+            n = read(c->fd, c->hdr + c->n_hdr, sizeof(c->hdr) - c->n_hdr);
+        else
+            n = read(c->fd, scratch,
+                     c->body_left < sizeof(scratch) ? c->body_left : sizeof(scratch));
+        if (n == 0) {
+            conn_close(c, 0);
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            conn_close(c, 0);
+            return;
+        }
+        if (c->n_hdr < sizeof(c->hdr)) {
+            c->n_hdr += (size_t)n;
+            if (c->hdr[0] != 0x16) {
+                conn_on_hello(c); /* not a handshake record: answer now */
+                return;
+            }
+            if (c->n_hdr == sizeof(c->hdr)) {
+                c->body_left = ((size_t)c->hdr[3] << 8) | c->hdr[4];
+                if (c->body_left > LAB_HELLO_MAX)
+                    c->body_left = 0;
+            }
+        } else {
+            c->body_left -= (size_t)n;
+        }
+        if (c->n_hdr == sizeof(c->hdr) && c->body_left == 0) {
+            conn_on_hello(c);
+            return;
+        }
+    }
+}
+
+static void
+conn_build_response(struct conn *c)
+{
+    const char *hsts = (c->srv->def->flags & F_HSTS)
+                           ? "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"
+                           : "";
+    char body[192];
+    int blen, n;
+
+    blen = snprintf(body, sizeof(body), "tlsweep lab: %s\n", c->srv->host);
+    if (blen < 0 || (size_t)blen >= sizeof(body))
+        blen = 0;
+    n = snprintf((char *)c->outbuf, sizeof(c->outbuf),
+                 "HTTP/1.1 200 OK\r\n%sContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                 "Connection: close\r\n\r\n%.*s",
+                 hsts, blen, blen, body);
+    if (n < 0 || (size_t)n >= sizeof(c->outbuf))
+        n = 0;
+    conn_set_out(c, c->outbuf, (size_t)n);
+}
+
+/* Map an SSL result to waiting; returns 1 when waiting, 0 when the
+ * connection must end. */
+static int
+conn_ssl_wait(struct conn *c, int r)
+{
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+        conn_wait(c, EV_READ);
+        return 1;
+    case SSL_ERROR_WANT_WRITE:
+        conn_wait(c, EV_WRITE);
+        return 1;
+    default:
+        ERR_clear_error();
+        return 0;
+    }
+}
+
+static void
+conn_on_tls(struct conn *c)
+{
+    int r;
+
+    if (c->st == CS_TLS_HANDSHAKE) {
+        ERR_clear_error();
+        r = SSL_do_handshake(c->ssl);
+        if (r != 1) {
+            if (!conn_ssl_wait(c, r))
+                conn_close(c, 0);
+            return;
+        }
+        c->st = CS_TLS_REQUEST;
+    }
+    if (c->st == CS_TLS_REQUEST) {
+        for (;;) {
+            if (c->n_req + 1 >= sizeof(c->req))
+                break; /* enough of a request: answer it */
+            ERR_clear_error();
+            r = SSL_read(c->ssl, c->req + c->n_req, (int)(sizeof(c->req) - 1 - c->n_req));
+            if (r <= 0) {
+                if (!conn_ssl_wait(c, r))
+                    conn_close(c, 0);
+                return;
+            }
+            c->n_req += (size_t)r;
+            c->req[c->n_req] = '\0';
+            if (strstr(c->req, "\r\n\r\n") != NULL || strstr(c->req, "\n\n") != NULL)
+                break;
+        }
+        conn_build_response(c);
+        c->st = CS_TLS_RESPONSE;
+    }
+    if (c->st == CS_TLS_RESPONSE) {
+        while (c->out_off < c->out_len) {
+            ERR_clear_error();
+            r = SSL_write(c->ssl, c->out + c->out_off, (int)(c->out_len - c->out_off));
+            if (r <= 0) {
+                if (!conn_ssl_wait(c, r))
+                    conn_close(c, 0);
+                return;
+            }
+            c->out_off += (size_t)r;
+        }
+        ERR_clear_error();
+        (void)SSL_shutdown(c->ssl); /* one close_notify, not waited for */
+        ERR_clear_error();
+        conn_start_drain(c);
+    }
+}
+
+static void
+conn_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct conn *c = (struct conn *)io;
+    int r;
+
+    (void)loop;
+    (void)revents;
+    switch (c->st) {
+    case CS_TLS_HANDSHAKE:
+    case CS_TLS_REQUEST:
+    case CS_TLS_RESPONSE:
+        conn_on_tls(c);
+        break;
+    case CS_RAW_HELLO:
+        conn_on_raw_hello(c);
+        break;
+    case CS_RAW_WRITE:
+        r = conn_write_raw(c);
+        if (r < 0)
+            conn_close(c, 0);
+        else if (r > 0)
+            conn_start_drain(c);
+        break;
+    case CS_DRAIN:
+    case CS_HOLD:
+        if (conn_discard(c))
+            conn_close(c, 0);
+        break;
+    }
+}
+
+static void
+conn_start(struct worker *w, size_t si, int fd)
+{
+    struct srv *srv = &w->lab->srv[si];
+    struct conn *c = tw_xcalloc(1, sizeof(*c));
+    int one = 1;
+
+    c->w = w;
+    c->srv = srv;
+    c->si = si;
+    c->fd = fd;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->n_conns[si]++;
+    ev_io_init(&c->io, conn_cb, fd, EV_READ);
+    if (srv->def->kind != K_STALL) {
+        ev_timer_init(&c->timer, conn_on_deadline, LAB_DEADLINE, 0.0);
+        ev_timer_start(w->loop, &c->timer);
+        c->has_timer = 1;
+    }
+    switch (srv->def->kind) {
+    case K_TLS:
+        c->ssl = SSL_new(srv->ctx);
+        if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+            ERR_clear_error();
+            conn_close(c, 0);
+            return;
+        }
+        SSL_set_accept_state(c->ssl);
+        c->st = CS_TLS_HANDSHAKE;
+        conn_on_tls(c); /* the ClientHello is often already here */
+        return;
+    case K_STALL:
+        c->st = CS_HOLD;
+        ev_io_start(w->loop, &c->io);
+        return;
+    case K_GARBAGE:
+        if (RAND_bytes(c->outbuf, 96) != 1)
+            memset(c->outbuf, 'x', 96);
+        /* No record type (0x14-0x18), no SSLv2 length byte (high bit). */
+        c->outbuf[0] = (uint8_t)(0x40 | (c->outbuf[0] & 0x0f));
+        conn_set_out(c, c->outbuf, 96);
+        c->st = CS_RAW_WRITE;
+        ev_io_set(&c->io, fd, EV_WRITE);
+        ev_io_start(w->loop, &c->io);
+        return;
+    case K_PROTO_ALERT:
+    case K_ALERT:
+    case K_RESET:
+    case K_HTTP:
+        c->st = CS_RAW_HELLO;
+        ev_io_start(w->loop, &c->io);
+        return;
+    case K_BLACKHOLE:
+    case K_CLOSED:
+        break;
+    }
+    conn_close(c, 0);
+}
+
+static void
+worker_on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct worker *w = ev_userdata(loop);
+    size_t si = (size_t)(io - w->accept_io);
+
+    (void)revents;
+    for (int i = 0; i < LAB_ACCEPT_BATCH; i++) {
+        int fd;
+
+        if (w->n_conns[si] >= LAB_CONN_CAP) {
+            ev_io_stop(loop, io);
+            w->paused[si] = 1;
+            return;
+        }
+        fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: wait until one of ours closes. */
+                if (w->n_conns[si] > 0) {
+                    ev_io_stop(loop, io);
+                    w->paused[si] = 1;
+                }
+            }
+            return; /* EAGAIN: another worker won, or the queue is empty */
+        }
+        conn_start(w, si, fd);
+    }
+}
+
+static void
+worker_on_dns(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct worker *w = ev_userdata(loop);
+
+    (void)revents;
+    tw_lab_dns_serve(io->fd, w->lab->base);
+}
+
+static void
+worker_on_stop(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)a;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    ev_run(w->loop, 0);
+    return NULL;
+}
+
+/* ---- start-up ---- */
+
+static void
+srv_ssl_err(char *err, const struct srv *s, const char *what)
+{
+    char buf[256] = "unknown error";
+    unsigned long e = ERR_get_error();
+
+    if (e != 0)
+        ERR_error_string_n(e, buf, sizeof(buf));
+    tw_errf(err, "%s: %s: %s", s->def->name, what, buf);
+    ERR_clear_error();
+}
+
+static int
+srv_on_servername(SSL *ssl, int *al, void *arg)
+{
+    struct srv *s = arg;
+    const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+    if (s->def->flags & F_SNI_REQUIRED) {
+        if (sni == NULL) {
+            *al = SSL_AD_UNRECOGNIZED_NAME;
+            return SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+        return SSL_TLSEXT_ERR_OK;
+    }
+    if ((s->def->flags & F_SNI_SWITCH) && sni != NULL && strcasecmp(sni, s->host) == 0) {
+        if (SSL_set_SSL_CTX(ssl, s->ctx_named) == NULL) {
+            *al = SSL_AD_INTERNAL_ERROR;
+            return SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* Called only when the client sent status_request. */
+static int
+srv_on_status(SSL *ssl, void *arg)
+{
+    struct srv *s = arg;
+    unsigned char *copy;
+
+    copy = OPENSSL_memdup(s->ocsp, s->ocsp_len);
+    if (copy == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    if (SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)s->ocsp_len) != 1) {
+        OPENSSL_free(copy);
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* One context serving a leaf for dns (NULL = the endpoint's name). */
+static SSL_CTX *
+srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 **leaf_out,
+             char *err)
+{
+    const struct srv_def *d = s->def;
+    struct tw_lab_leaf_spec spec;
+    SSL_CTX *ctx = NULL;
+    X509 *leaf = NULL;
+    EVP_PKEY *key = NULL;
+    int ok = 0;
+
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) {
+        srv_ssl_err(err, s, "SSL_CTX_new");
+        goto out;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* Before the certificate: SHA-1 and RSA-1024 leaves, TLS 1.0 and NULL
+     * ciphers are refused at OpenSSL 3.0's default level 1. */
+    if (d->flags & F_SECLEVEL0)
+        SSL_CTX_set_security_level(ctx, 0);
+    if (SSL_CTX_set_min_proto_version(ctx, d->min_version) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, d->max_version) != 1) {
+        srv_ssl_err(err, s, "protocol versions");
+        goto out;
+    }
+    if (SSL_CTX_set_cipher_list(ctx, d->ciphers) != 1) {
+        srv_ssl_err(err, s, "cipher list");
+        goto out;
+    }
+    memset(&spec, 0, sizeof(spec));
+    spec.dns = dns != NULL ? dns : (d->san_dns != NULL ? d->san_dns : s->host);
+    spec.ip = (d->flags & F_IPV6) ? "::1" : NULL;
+    spec.key = d->key;
+    spec.issuer = d->issuer;
+    spec.not_before = d->not_before;
+    spec.not_after = d->not_after;
+    spec.sha1 = d->sha1;
+    spec.aia = d->aia;
+    leaf = tw_lab_pki_leaf(pki, &spec, &key, err);
+    if (leaf == NULL)
+        goto out;
+    if (SSL_CTX_use_certificate(ctx, leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        srv_ssl_err(err, s, "certificate");
+        goto out;
+    }
+    switch (d->chain) {
+    case CH_INTER:
+        ok = SSL_CTX_add1_chain_cert(ctx, pki->inter) == 1;
+        break;
+    case CH_NONE:
+        ok = 1;
+        break;
+    case CH_UNTRUSTED:
+        ok = SSL_CTX_add1_chain_cert(ctx, pki->uinter) == 1 &&
+             SSL_CTX_add1_chain_cert(ctx, pki->uroot) == 1;
+        break;
+    }
+    if (!ok) {
+        srv_ssl_err(err, s, "chain");
+        goto out;
+    }
+    if (leaf_out != NULL) {
+        *leaf_out = leaf;
+        leaf = NULL;
+    }
+out:
+    X509_free(leaf);
+    if (!ok) {
+        SSL_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+static int
+srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
+{
+    const struct srv_def *d = s->def;
+    X509 *leaf = NULL;
+    int rc = -1;
+
+    if (d->flags & F_SNI_SWITCH) {
+        /* Without the right SNI: a valid certificate for another name. */
+        s->ctx = srv_make_ctx(s, pki, SNI_DEFAULT_NAME, NULL, err);
+        s->ctx_named = s->ctx != NULL ? srv_make_ctx(s, pki, NULL, NULL, err) : NULL;
+        if (s->ctx_named == NULL)
+            goto out;
+    } else {
+        s->ctx = srv_make_ctx(s, pki, NULL, &leaf, err);
+        if (s->ctx == NULL)
+            goto out;
+    }
+    if (d->flags & (F_SNI_REQUIRED | F_SNI_SWITCH)) {
+        SSL_CTX_set_tlsext_servername_callback(s->ctx, srv_on_servername);
+        SSL_CTX_set_tlsext_servername_arg(s->ctx, s);
+    }
+    if (d->flags & F_STAPLE_REVOKED) {
+        if (tw_lab_ocsp_revoked(leaf, pki->inter, pki->inter_key, &s->ocsp, &s->ocsp_len, err) < 0)
+            goto out;
+        SSL_CTX_set_tlsext_status_cb(s->ctx, srv_on_status);
+        SSL_CTX_set_tlsext_status_arg(s->ctx, s);
+    }
+    rc = 0;
+out:
+    X509_free(leaf);
+    return rc;
+}
+
+static int
+srv_listen(struct srv *s, uint32_t base, int addr, unsigned port, char *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t slen;
+    int fd = -1, one = 1, ipv6 = (s->def->flags & F_IPV6) != 0;
+    int backlog = s->def->kind == K_BLACKHOLE ? 0 : LAB_BACKLOG;
+
+    memset(&ss, 0, sizeof(ss));
+    if (ipv6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_addr = in6addr_loopback;
+        sin6->sin6_port = htons((uint16_t)(port + 1));
+        slen = sizeof(*sin6);
+        snprintf(s->where, sizeof(s->where), "[::1]:%u", port + 1);
+    } else {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(base + (uint32_t)addr);
+        sin->sin_port = htons((uint16_t)port);
+        slen = sizeof(*sin);
+        inet_ntop(AF_INET, &sin->sin_addr, s->where, sizeof(s->where));
+        snprintf(s->where + strlen(s->where), sizeof(s->where) - strlen(s->where), ":%u", port);
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        tw_errf(err, "%s: socket: %s", s->def->name, strerror(errno));
+        return -1;
+    }
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ipv6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, backlog) < 0) {
+        tw_errf(err, "%s: bind/listen %s: %s", s->def->name, s->where, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    s->fd = fd;
+    return 0;
+}
+
+/*
+ * Fill the backlog-0 listener's accept queue with our own connections.
+ * Linux queues one connection beyond a backlog of 0 and then drops SYNs
+ * (LISTENOVERFLOWS) instead of answering them, whatever tcp_syncookies says.
+ * We connect until one attempt does not complete in 300 ms: that attempt
+ * is the proof that SYNs are now dropped.  Returns 0 when proven.
+ */
+static int
+srv_fill_backlog(struct srv *s, char *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t slen = sizeof(ss);
+
+    if (getsockname(s->fd, (struct sockaddr *)&ss, &slen) < 0) {
+        tw_errf(err, "%s: getsockname: %s", s->def->name, strerror(errno));
+        return -1;
+    }
+    while (s->n_fillers < LAB_FILLERS_MAX) {
+        struct pollfd pfd;
+        int fd, soerr = 0, r;
+        socklen_t elen = sizeof(soerr);
+
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            tw_errf(err, "%s: socket: %s", s->def->name, strerror(errno));
+            return -1;
+        }
+        r = connect(fd, (struct sockaddr *)&ss, slen);
+        if (r < 0 && errno != EINPROGRESS) {
+            tw_errf(err, "%s: connect: %s", s->def->name, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        pfd.fd = fd;
+        pfd.events = POLLOUT;
+        pfd.revents = 0;
+        if (r == 0 || (poll(&pfd, 1, 300) == 1 &&
+                       getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &elen) == 0 && soerr == 0)) {
+            s->fillers[s->n_fillers++] = fd; /* queued, never accepted */
+            continue;
+        }
+        close(fd); /* SYN not answered: the queue is full */
+        tw_debug("lab", "%s: accept queue full after %d connections, SYNs dropped", s->where,
+                 s->n_fillers);
+        return 0;
+    }
+    tw_errf(err, "%s: this kernel answers SYNs on a full backlog-0 queue", s->def->name);
+    return -1;
+}
+
+void
+tw_lab_servers_stop(struct tw_lab_servers *lab)
+{
+    if (lab == NULL)
+        return;
+    for (int i = 0; i < lab->n_w; i++) {
+        struct worker *w = &lab->w[i];
+
+        if (w->started) {
+            ev_async_send(w->loop, &w->stop);
+            pthread_join(w->thread, NULL);
+        }
+    }
+    for (int i = 0; i < lab->n_w; i++) {
+        struct worker *w = &lab->w[i];
+
+        if (w->loop == NULL)
+            continue;
+        while (w->conns != NULL)
+            conn_close(w->conns, 0);
+        for (size_t si = 0; si < lab->n_srv; si++)
+            ev_io_stop(w->loop, &w->accept_io[si]);
+        ev_io_stop(w->loop, &w->dns_io);
+        ev_async_stop(w->loop, &w->stop);
+        ev_loop_destroy(w->loop);
+    }
+    free(lab->w);
+    for (size_t si = 0; si < lab->n_srv; si++) {
+        struct srv *s = &lab->srv[si];
+
+        if (s->fd >= 0)
+            close(s->fd);
+        for (int k = 0; k < s->n_fillers; k++)
+            close(s->fillers[k]);
+        SSL_CTX_free(s->ctx);
+        SSL_CTX_free(s->ctx_named);
+        OPENSSL_free(s->ocsp);
+    }
+    if (lab->dns_fd >= 0)
+        close(lab->dns_fd);
+    free(lab);
+}
+
+int
+tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pki,
+                     struct tw_lab_servers **out, char *err)
+{
+    struct tw_lab_servers *lab = NULL;
+    struct in_addr dns_addr;
+    int rc = -1;
+
+    *out = NULL;
+    lab = tw_xcalloc(1, sizeof(*lab));
+    lab->dns_fd = -1;
+    lab->base = opts->base;
+    for (size_t i = 0; i < N_SRV_DEFS && i < LAB_MAX_SRV; i++) {
+        struct srv *s = &lab->srv[lab->n_srv++];
+
+        s->def = &srv_defs[i];
+        s->fd = -1;
+        snprintf(s->host, sizeof(s->host), "%s.%s", s->def->name, TW_LAB_DOMAIN);
+    }
+    /* Contexts first: a bad one fails before any socket is bound. */
+    for (size_t si = 0; si < lab->n_srv; si++) {
+        struct srv *s = &lab->srv[si];
+
+        if (s->def->kind == K_TLS && srv_make_tls(s, pki, err) < 0)
+            goto out;
+    }
+    dns_addr.s_addr = htonl(opts->base + 1);
+    lab->dns_fd = tw_lab_dns_open(&dns_addr, opts->dns_port, err);
+    if (lab->dns_fd < 0)
+        goto out;
+    for (size_t si = 0; si < lab->n_srv; si++) {
+        struct srv *s = &lab->srv[si];
+        int addr = tw_lab_endpoint_addr(s->def->name, strlen(s->def->name));
+
+        if (s->def->kind == K_CLOSED)
+            continue;
+        if (addr <= 0 && !(s->def->flags & F_IPV6)) {
+            tw_errf(err, "%s: no address in the endpoint table", s->def->name);
+            goto out;
+        }
+        if (srv_listen(s, opts->base, addr, opts->port, err) < 0)
+            goto out;
+        if (s->def->kind == K_BLACKHOLE && srv_fill_backlog(s, err) < 0)
+            goto out;
+    }
+
+    lab->n_w = opts->n_threads > 0 ? opts->n_threads : 2;
+    lab->w = tw_xcalloc((size_t)lab->n_w, sizeof(*lab->w));
+    for (int i = 0; i < lab->n_w; i++) {
+        struct worker *w = &lab->w[i];
+
+        w->lab = lab;
+        w->id = i;
+        w->loop = ev_loop_new(EVFLAG_AUTO);
+        if (w->loop == NULL) {
+            tw_errf(err, "ev_loop_new failed");
+            goto out;
+        }
+        ev_set_userdata(w->loop, w);
+        ev_async_init(&w->stop, worker_on_stop);
+        ev_async_start(w->loop, &w->stop);
+        ev_io_init(&w->dns_io, worker_on_dns, lab->dns_fd, EV_READ);
+        if (i == 0)
+            ev_io_start(w->loop, &w->dns_io);
+        for (size_t si = 0; si < lab->n_srv; si++) {
+            struct srv *s = &lab->srv[si];
+
+            if (s->fd < 0 || s->def->kind == K_BLACKHOLE)
+                continue;
+            ev_io_init(&w->accept_io[si], worker_on_accept, s->fd, EV_READ);
+            ev_io_start(w->loop, &w->accept_io[si]);
+        }
+    }
+    for (int i = 0; i < lab->n_w; i++) {
+        int e = pthread_create(&lab->w[i].thread, NULL, worker_main, &lab->w[i]);
+
+        if (e != 0) {
+            tw_errf(err, "pthread_create: %s", strerror(e));
+            goto out;
+        }
+        lab->w[i].started = 1;
+    }
+    for (size_t si = 0; si < lab->n_srv; si++)
+        if (lab->srv[si].fd >= 0)
+            tw_debug("lab", "%-22s %s", lab->srv[si].def->name, lab->srv[si].where);
+    *out = lab;
+    lab = NULL;
+    rc = 0;
+out:
+    tw_lab_servers_stop(lab);
+    return rc;
+}
