@@ -1,0 +1,481 @@
+/*
+ * conn.c - the per-connection state machine (see conn.h, STYLE G8).
+ *
+ * Every event goes through conn_dispatch(), which switches on the state and
+ * calls conn_on_<state>().  Only conn_done() ends a conn, and it is the last
+ * thing that runs on it.  The first bytes the server sends are seen by a
+ * callback on the socket BIO, so that "not TLS" is decided on the raw bytes
+ * and not on OpenSSL's interpretation of them.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <ev.h>
+
+#include "scanner/conn.h"
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
+
+#define TW_CONN_POOL_KEEP 1024 /* free conns kept for reuse per worker */
+
+enum tw_conn_state {
+    TW_CONN_WAIT_CONNECT = 0,
+    TW_CONN_WAIT_HANDSHAKE,
+    TW_CONN_DONE,
+};
+
+struct tw_conn {
+    ev_io io;       /* first: the io callback maps back with a cast */
+    ev_timer timer; /* the state's deadline */
+    struct tw_conn_pool *pool;
+    struct tw_conn *next_free;
+    SSL *ssl;
+    struct tw_probe_result *pr;
+    const struct tw_tlsctx *tls;
+    const char *sni;
+    tw_conn_done_cb *done_cb;
+    void *arg;
+    double handshake_timeout;
+    int fd;
+    int pending_errno; /* connect() failed at once: reported from the timer */
+    uint8_t state;
+    uint8_t kind;
+};
+
+struct tw_conn_pool {
+    struct ev_loop *loop;
+    struct tw_conn *free_list;
+    int n_free;
+};
+
+static void conn_dispatch(struct tw_conn *c, int revents);
+
+size_t
+tw_conn_size(void)
+{
+    return sizeof(struct tw_conn);
+}
+
+struct tw_conn_pool *
+tw_conn_pool_new(struct ev_loop *loop)
+{
+    struct tw_conn_pool *p = tw_xcalloc(1, sizeof(*p));
+
+    p->loop = loop;
+    return p;
+}
+
+void
+tw_conn_pool_free(struct tw_conn_pool *p)
+{
+    struct tw_conn *c, *next;
+
+    if (p == NULL)
+        return;
+    for (c = p->free_list; c != NULL; c = next) {
+        next = c->next_free;
+        free(c);
+    }
+    free(p);
+}
+
+static void
+conn_recycle(struct tw_conn *c)
+{
+    struct tw_conn_pool *p = c->pool;
+
+    if (p->n_free >= TW_CONN_POOL_KEEP) {
+        free(c);
+        return;
+    }
+    c->next_free = p->free_list;
+    p->free_list = c;
+    p->n_free++;
+}
+
+static void
+conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    conn_dispatch((struct tw_conn *)w, revents);
+}
+
+static void
+conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    conn_dispatch((struct tw_conn *)((char *)w - offsetof(struct tw_conn, timer)), revents);
+}
+
+/* Arm the io watcher for one direction (no-op when already so). */
+static void
+conn_want(struct tw_conn *c, int events)
+{
+    if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
+        return;
+    ev_io_stop(c->pool->loop, &c->io);
+    ev_io_set(&c->io, c->fd, events);
+    ev_io_start(c->pool->loop, &c->io);
+}
+
+/* Restart the one timer with the new state's deadline (G9). */
+static void
+conn_deadline(struct tw_conn *c, double seconds)
+{
+    ev_timer_stop(c->pool->loop, &c->timer);
+    ev_timer_set(&c->timer, seconds > 0 ? seconds : 0.001, 0.);
+    ev_timer_start(c->pool->loop, &c->timer);
+}
+
+/* The socket's reads, seen before OpenSSL parses them. */
+static long
+conn_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+            size_t *processed)
+{
+    struct tw_conn *c = (struct tw_conn *)BIO_get_callback_arg(b);
+    size_t n, take;
+
+    (void)len;
+    (void)argi;
+    (void)argl;
+    if (oper != (BIO_CB_READ | BIO_CB_RETURN) || ret <= 0 || processed == NULL || c == NULL)
+        return ret;
+    n = *processed;
+    if (n == 0 || argp == NULL)
+        return ret;
+    take = sizeof(c->pr->first_bytes) - c->pr->n_first;
+    if (take > n)
+        take = n;
+    memcpy(c->pr->first_bytes + c->pr->n_first, argp, take);
+    c->pr->n_first = (uint8_t)(c->pr->n_first + take);
+    if (n > UINT32_MAX - c->pr->bytes_in)
+        c->pr->bytes_in = UINT32_MAX;
+    else
+        c->pr->bytes_in += (uint32_t)n;
+    return ret;
+}
+
+/* Alerts, keeping who sent them: the server's fatal alert wins over ours. */
+static void
+conn_info_cb(const SSL *ssl, int where, int ret)
+{
+    struct tw_conn *c = SSL_get_app_data(ssl);
+    int level = (ret >> 8) & 0xff;
+    int desc = ret & 0xff;
+
+    if (c == NULL || !(where & SSL_CB_ALERT))
+        return;
+    if (where & SSL_CB_READ) {
+        /* The server's fatal alert overrides anything; a warning (e.g.
+         * unrecognized_name) is kept only while nothing else was seen. */
+        if (level == SSL3_AL_FATAL || (c->pr->alert < 0 && desc != SSL3_AD_CLOSE_NOTIFY)) {
+            c->pr->alert = desc;
+            c->pr->alert_sent_by_us = 0;
+        }
+    } else if (c->pr->alert < 0 && level == SSL3_AL_FATAL) {
+        c->pr->alert = desc;
+        c->pr->alert_sent_by_us = 1;
+    }
+}
+
+/* A TLS record starts with a content type 20..24; an SSLv2 header has the top bit set. */
+static int
+conn_looks_tls(const struct tw_probe_result *pr)
+{
+    uint8_t b;
+
+    if (pr->n_first == 0)
+        return 1;
+    b = pr->first_bytes[0];
+    return (b >= 0x14 && b <= 0x18) || (b & 0x80);
+}
+
+static void
+conn_done(struct tw_conn *c)
+{
+    struct ev_loop *loop = c->pool->loop;
+    SSL *ok_ssl = c->pr->outcome == TW_PROBE_OK ? c->ssl : NULL;
+
+    c->state = TW_CONN_DONE;
+    ev_io_stop(loop, &c->io);
+    ev_timer_stop(loop, &c->timer);
+    c->done_cb(c->arg, ok_ssl);
+    if (c->ssl != NULL) {
+        SSL_set_app_data(c->ssl, NULL);
+        BIO_set_callback_ex(SSL_get_rbio(c->ssl), NULL);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    conn_recycle(c);
+}
+
+static void
+conn_fail_local(struct tw_conn *c, const char *what)
+{
+    c->pr->outcome = TW_PROBE_LOCAL_ERROR;
+    tw_strlcpy(c->pr->err, what, sizeof(c->pr->err));
+}
+
+/* Drain OpenSSL's error queue: the first error's text goes to the evidence. */
+static unsigned long
+conn_drain_errors(struct tw_conn *c, int keep_text)
+{
+    unsigned long first = 0, e;
+    char buf[sizeof(c->pr->err)];
+
+    while ((e = ERR_get_error()) != 0) {
+        if (first == 0) {
+            first = e;
+            if (keep_text) {
+                ERR_error_string_n(e, buf, sizeof(buf));
+                tw_strlcpy(c->pr->err, buf, sizeof(c->pr->err));
+            }
+        }
+    }
+    return first;
+}
+
+static void
+conn_handshake_failed(struct tw_conn *c, int ssl_err, int sys_errno)
+{
+    struct tw_probe_result *pr = c->pr;
+    unsigned long e = conn_drain_errors(c, 1);
+
+    if (ssl_err == SSL_ERROR_SYSCALL && sys_errno == 0 && e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS)
+        sys_errno = ERR_GET_REASON(e);
+    if (!conn_looks_tls(pr)) {
+        pr->outcome = TW_PROBE_NOT_TLS;
+    } else if (pr->alert >= 0 && !pr->alert_sent_by_us) {
+        pr->outcome = TW_PROBE_ALERT_RECEIVED;
+    } else if (ssl_err == SSL_ERROR_ZERO_RETURN) {
+        pr->outcome = TW_PROBE_EOF;
+    } else if (ssl_err == SSL_ERROR_SYSCALL) {
+        if (sys_errno == ECONNRESET || sys_errno == EPIPE || sys_errno == ECONNABORTED) {
+            pr->outcome = TW_PROBE_RESET;
+            pr->sys_errno = sys_errno;
+        } else if (sys_errno == 0) {
+            pr->outcome = TW_PROBE_EOF;
+        } else {
+            pr->outcome = TW_PROBE_LOCAL_ERROR;
+            pr->sys_errno = sys_errno;
+            tw_strlcpy(pr->err, strerror(sys_errno), sizeof(pr->err));
+        }
+    } else if (ssl_err == SSL_ERROR_SSL && e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+               ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        pr->outcome = TW_PROBE_EOF;
+    } else {
+        pr->outcome = TW_PROBE_LOCAL_ERROR;
+        if (pr->err[0] == '\0')
+            tw_strlcpy(pr->err, "handshake failed", sizeof(pr->err));
+    }
+}
+
+static int
+conn_step_handshake(struct tw_conn *c)
+{
+    int r, e, sys_errno;
+
+    ERR_clear_error();
+    errno = 0;
+    r = SSL_connect(c->ssl);
+    sys_errno = errno;
+    if (r == 1) {
+        c->pr->outcome = TW_PROBE_OK;
+        c->pr->version = SSL_version(c->ssl);
+        tw_strlcpy(c->pr->cipher, SSL_get_cipher_name(c->ssl), sizeof(c->pr->cipher));
+        conn_drain_errors(c, 0);
+        return 1;
+    }
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+        conn_want(c, EV_READ);
+        return 0;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        conn_want(c, EV_WRITE);
+        return 0;
+    }
+    conn_handshake_failed(c, e, sys_errno);
+    return 1;
+}
+
+/* Connected: make the SSL and send the ClientHello.  1 = done. */
+static int
+conn_start_tls(struct tw_conn *c)
+{
+    BIO *b;
+
+    c->ssl = tw_tlsctx_ssl_new(c->tls, (enum tw_probe_kind)c->kind, c->sni);
+    if (c->ssl == NULL) {
+        conn_fail_local(c, "SSL_new failed");
+        conn_drain_errors(c, 0);
+        return 1;
+    }
+    ERR_clear_error();
+    if (SSL_set_fd(c->ssl, c->fd) != 1) {
+        conn_fail_local(c, "SSL_set_fd failed");
+        conn_drain_errors(c, 0);
+        return 1;
+    }
+    SSL_set_app_data(c->ssl, c);
+    SSL_set_info_callback(c->ssl, conn_info_cb);
+    b = SSL_get_rbio(c->ssl);
+    BIO_set_callback_arg(b, (char *)c);
+    BIO_set_callback_ex(b, conn_bio_cb);
+    c->state = TW_CONN_WAIT_HANDSHAKE;
+    conn_deadline(c, c->handshake_timeout);
+    return conn_step_handshake(c);
+}
+
+static int
+conn_on_connect(struct tw_conn *c, int revents)
+{
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+
+    if (revents & EV_TIMER) {
+        if (c->pending_errno != 0) {
+            c->pr->outcome = TW_PROBE_CONNECT_ERROR;
+            c->pr->sys_errno = c->pending_errno;
+        } else {
+            c->pr->outcome = TW_PROBE_CONNECT_TIMEOUT;
+        }
+        return 1;
+    }
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+        soerr = errno;
+    if (soerr == EINPROGRESS || soerr == EALREADY)
+        return 0;
+    if (soerr != 0) {
+        c->pr->outcome = TW_PROBE_CONNECT_ERROR;
+        c->pr->sys_errno = soerr;
+        return 1;
+    }
+    return conn_start_tls(c);
+}
+
+static int
+conn_on_handshake(struct tw_conn *c, int revents)
+{
+    if (revents & EV_TIMER) {
+        /* Silence is an outcome; bytes that were not TLS say more. */
+        c->pr->outcome = conn_looks_tls(c->pr) ? TW_PROBE_TIMEOUT : TW_PROBE_NOT_TLS;
+        return 1;
+    }
+    return conn_step_handshake(c);
+}
+
+static void
+conn_dispatch(struct tw_conn *c, int revents)
+{
+    int done = 0;
+
+    switch ((enum tw_conn_state)c->state) {
+    case TW_CONN_WAIT_CONNECT:
+        done = conn_on_connect(c, revents);
+        break;
+    case TW_CONN_WAIT_HANDSHAKE:
+        done = conn_on_handshake(c, revents);
+        break;
+    case TW_CONN_DONE:
+        break;
+    }
+    if (done)
+        conn_done(c);
+}
+
+int
+tw_conn_start(struct tw_conn_pool *p, const struct tw_conn_params *params, struct tw_conn **out)
+{
+    struct tw_conn *c = NULL;
+    int fd = -1;
+    int rc = -EINVAL;
+
+    fd = socket(params->sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (p->free_list != NULL) {
+        c = p->free_list;
+        p->free_list = c->next_free;
+        p->n_free--;
+        memset(c, 0, sizeof(*c));
+    } else {
+        c = tw_xcalloc(1, sizeof(*c));
+    }
+    c->pool = p;
+    c->fd = fd;
+    c->pr = params->out;
+    c->tls = params->tls;
+    c->sni = params->sni;
+    c->kind = (uint8_t)params->kind;
+    c->done_cb = params->done_cb;
+    c->arg = params->arg;
+    c->handshake_timeout = params->handshake_timeout;
+    c->state = TW_CONN_WAIT_CONNECT;
+    memset(c->pr, 0, sizeof(*c->pr));
+    c->pr->alert = -1;
+    ev_io_init(&c->io, conn_io_cb, fd, EV_WRITE);
+    ev_timer_init(&c->timer, conn_timer_cb, 0., 0.);
+
+    if (connect(fd, params->sa, params->salen) < 0 && errno != EINPROGRESS) {
+        int e = errno;
+
+        if (e == EADDRNOTAVAIL || e == ENOBUFS || e == EAGAIN || e == ENOMEM) {
+            rc = -e; /* ours, not the peer's: the caller retries later */
+            goto out;
+        }
+        /* Reported from the loop, never from inside tw_conn_start (conn.h). */
+        c->pending_errno = e;
+        conn_deadline(c, 0.);
+    } else {
+        ev_io_start(p->loop, &c->io);
+        conn_deadline(c, params->connect_timeout);
+    }
+    fd = -1;
+    *out = c;
+    c = NULL;
+    rc = 0;
+out:
+    if (c != NULL) {
+        c->fd = -1;
+        conn_recycle(c);
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+void
+tw_conn_abort(struct tw_conn *c)
+{
+    struct ev_loop *loop = c->pool->loop;
+
+    ev_io_stop(loop, &c->io);
+    ev_timer_stop(loop, &c->timer);
+    if (c->ssl != NULL) {
+        SSL_set_app_data(c->ssl, NULL);
+        BIO_set_callback_ex(SSL_get_rbio(c->ssl), NULL);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->state = TW_CONN_DONE;
+    conn_recycle(c);
+}

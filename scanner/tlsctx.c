@@ -1,0 +1,136 @@
+/*
+ * tlsctx.c - SSL_CTX construction per probe setting (see tlsctx.h).
+ *
+ * Two contexts suffice: the protocol range is per SSL (the version probes
+ * narrow it with SSL_set_min/max_proto_version), so only the cipher list
+ * needs a context of its own.
+ */
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "scanner/tlsctx.h"
+#include "store/base/log.h"
+
+/* Every TLS 1.3 suite OpenSSL 3 implements, for the ALL_CIPHERS probe. */
+#define TW_TLS13_ALL                                                                               \
+    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"                  \
+    "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256"
+
+static SSL_CTX *
+tlsctx_build(const char *ciphers, const char *suites13, char *err)
+{
+    SSL_CTX *ctx = NULL;
+    SSL_CTX *ret = NULL;
+    char buf[256];
+
+    ERR_clear_error();
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL)
+        goto fail;
+    /* The distribution's openssl.cnf may raise the floor to TLS 1.2 and
+     * SECLEVEL 2; a scanner has to see what old servers offer. */
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1)
+        goto fail;
+    SSL_CTX_set_security_level(ctx, 0);
+    if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1)
+        goto fail;
+    if (suites13 != NULL && SSL_CTX_set_ciphersuites(ctx, suites13) != 1)
+        goto fail;
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* No tickets (nothing is resumed), talk to servers that lack RFC 5746,
+     * and keep SSL_OP_IGNORE_UNEXPECTED_EOF off so that an EOF in the middle
+     * of a handshake stays visible as an error. */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_LEGACY_SERVER_CONNECT);
+    SSL_CTX_clear_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* Buffers are freed while idle: most of a connection's life is waiting. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    ret = ctx;
+    ctx = NULL;
+    goto out;
+fail:
+    ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
+    tw_errf(err, "cannot build a TLS context (%s): %s", ciphers, buf);
+out:
+    SSL_CTX_free(ctx);
+    return ret;
+}
+
+int
+tw_tlsctx_init(struct tw_tlsctx *t, char *err)
+{
+    int rc = -1;
+
+    memset(t, 0, sizeof(*t));
+    t->broad = tlsctx_build("DEFAULT:@SECLEVEL=0", NULL, err);
+    if (t->broad == NULL)
+        goto out;
+    t->all = tlsctx_build("ALL:COMPLEMENTOFALL:@SECLEVEL=0", TW_TLS13_ALL, err);
+    if (t->all == NULL)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0)
+        tw_tlsctx_cleanup(t);
+    return rc;
+}
+
+void
+tw_tlsctx_cleanup(struct tw_tlsctx *t)
+{
+    SSL_CTX_free(t->broad);
+    SSL_CTX_free(t->all);
+    t->broad = NULL;
+    t->all = NULL;
+}
+
+static int
+tlsctx_version_of(enum tw_probe_kind kind)
+{
+    switch (kind) {
+    case TW_PK_TLS10:
+        return TLS1_VERSION;
+    case TW_PK_TLS11:
+        return TLS1_1_VERSION;
+    case TW_PK_TLS12:
+        return TLS1_2_VERSION;
+    case TW_PK_TLS13:
+        return TLS1_3_VERSION;
+    case TW_PK_MAIN:
+    case TW_PK_NO_SNI:
+    case TW_PK_WITH_SNI:
+    case TW_PK_ALL_CIPHERS:
+    case TW_PK__COUNT:
+        return 0;
+    }
+    /* NOTREACHED */
+    return 0;
+}
+
+SSL *
+tw_tlsctx_ssl_new(const struct tw_tlsctx *t, enum tw_probe_kind kind, const char *sni)
+{
+    SSL *ssl = NULL;
+    SSL *ret = NULL;
+    int v = tlsctx_version_of(kind);
+
+    ERR_clear_error();
+    ssl = SSL_new(kind == TW_PK_ALL_CIPHERS ? t->all : t->broad);
+    if (ssl == NULL)
+        goto out;
+    if (v != 0 &&
+        (SSL_set_min_proto_version(ssl, v) != 1 || SSL_set_max_proto_version(ssl, v) != 1))
+        goto out;
+    if (sni != NULL && sni[0] != '\0' && SSL_set_tlsext_host_name(ssl, sni) != 1)
+        goto out;
+    if (kind == TW_PK_MAIN && SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp) != 1)
+        goto out;
+    ret = ssl;
+    ssl = NULL;
+out:
+    SSL_free(ssl);
+    return ret;
+}

@@ -1,0 +1,38 @@
+/*
+ * tlsctx.h - the SSL_CTXs of one worker, one per distinct probe setting.
+ *
+ * Built once per worker (on the main thread, before the worker starts) and
+ * then used only by that worker's thread.  Verification is off during the
+ * handshake (SSL_VERIFY_NONE): certinfo verifies the chain afterwards, so a
+ * bad certificate never hides the protocol and cipher.  The contexts accept
+ * everything this OpenSSL can still speak (TLS 1.0-1.3, @SECLEVEL=0, legacy
+ * servers without secure renegotiation) so that old servers are classified,
+ * not just failed.  No session cache, no tickets: every probe is a fresh
+ * full handshake.
+ */
+#ifndef TW_SCANNER_TLSCTX_H
+#define TW_SCANNER_TLSCTX_H
+
+#include <openssl/ssl.h>
+
+#include "scanner/evidence.h"
+
+struct tw_tlsctx {
+    SSL_CTX *broad; /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
+    SSL_CTX *all;   /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
+};
+
+/* Build the contexts.  Returns 0, or -1 with err (t is then cleaned up). */
+int tw_tlsctx_init(struct tw_tlsctx *t, char *err);
+/* Free the contexts; safe on a zeroed or already cleaned struct. */
+void tw_tlsctx_cleanup(struct tw_tlsctx *t);
+
+/*
+ * A new SSL for one probe of the given kind: the kind's context, its
+ * protocol range, the status_request extension on TW_PK_MAIN, and sni as
+ * the server name (NULL or "" = send none).  Returns the SSL (the caller
+ * frees it with SSL_free) or NULL when OpenSSL cannot make one.
+ */
+SSL *tw_tlsctx_ssl_new(const struct tw_tlsctx *t, enum tw_probe_kind kind, const char *sni);
+
+#endif /* TW_SCANNER_TLSCTX_H */

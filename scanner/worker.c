@@ -1,0 +1,865 @@
+/*
+ * worker.c - one worker thread: inbox -> jobs -> endpoints -> probes (see worker.h).
+ *
+ * A job is one target line's endpoint request (host x port x SNI).  A name
+ * is resolved first (dns.c); each address becomes an endpoint.  An endpoint
+ * runs its probes one at a time: it asks for a slot on its address (per-IP
+ * cap; waiters queue on the address), then for a connection slot and a rate
+ * token (run queue), then runs a conn.  When the plan is empty it is
+ * classified; when all endpoints of a job are, the job's results go to the
+ * writer together.
+ *
+ * worker_pump() is the only place that admits targets and starts
+ * connections.  It is not reentrant: callbacks that run inside it (DNS cache
+ * hits) only ask for another round.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <ev.h>
+
+#include "scanner/certinfo.h"
+#include "scanner/classify.h"
+#include "scanner/conn.h"
+#include "scanner/dns.h"
+#include "scanner/tlsctx.h"
+#include "scanner/worker.h"
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
+
+#define TW_INBOX_CAP 256    /* targets waiting per worker */
+#define TW_ADMIT_MARGIN 32  /* endpoints admitted beyond the connection cap */
+#define TW_RETRY_AFTER 0.05 /* seconds before retrying when out of sockets */
+
+struct job;
+
+struct ipslot {
+    struct ipslot *next; /* hash chain */
+    int family;
+    uint8_t addr[16];
+    int n_inflight;
+    struct ep *wait_head, *wait_tail;
+};
+
+struct ep {
+    struct job *job;
+    struct ep *next_q; /* run queue or an address's wait list */
+    struct tw_conn *conn;
+    struct ipslot *ip;
+    int kind;
+    int n_probes;
+    int holds_ip;
+    int got_cert;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    char ipstr[TW_IP_MAX];
+    struct tw_evidence ev;
+    struct tw_result *r;
+};
+
+struct job {
+    struct job *prev, *next;
+    struct tw_worker *w;
+    double t0;
+    int64_t started_at;
+    int dns_pending;
+    int n_eps, n_left;
+    struct ep *eps[TW_DNS_ADDRS_MAX];
+    struct tw_target t;
+};
+
+struct tw_worker {
+    int id;
+    const struct tw_config *cfg;
+    struct tw_writer *writer;
+    tw_worker_exit_cb *exit_cb;
+    void *exit_arg;
+    pthread_t thread;
+    int started;
+
+    struct ev_loop *loop;
+    ev_async wake;
+    ev_timer rate_timer;
+    ev_timer retry_timer;
+    struct tw_dns *dns;
+    struct tw_tlsctx tls;
+    X509_STORE *store;
+    struct tw_conn_pool *pool;
+
+    /* The inbox, shared with the reader thread (mu). */
+    pthread_mutex_t mu;
+    pthread_cond_t cv_space;
+    struct tw_target *inbox;
+    size_t in_head, in_len;
+    int in_closed;
+    int stop_req;
+
+    /* The worker thread's own state: no locks. */
+    int conc, per_ip;
+    double rate, tokens, burst, rate_interval;
+    int n_conns, n_jobs, n_eps;
+    struct job *jobs;
+    struct ep *runq_head, *runq_tail;
+    struct ipslot **ipt;
+    size_t ipt_mask;
+    int in_pump, pump_again, stopping, drained;
+
+    struct tw_worker_stats st; /* written here with relaxed atomics */
+};
+
+#define STAT_ADD(w, field, n) __atomic_add_fetch(&(w)->st.field, (n), __ATOMIC_RELAXED)
+#define STAT_SUB(w, field, n) __atomic_sub_fetch(&(w)->st.field, (n), __ATOMIC_RELAXED)
+
+static void worker_pump(struct tw_worker *w);
+static void ep_schedule(struct ep *ep);
+
+/* ---- per-address slots -------------------------------------------------- */
+
+static size_t
+ip_hash(int family, const uint8_t *addr)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    h ^= (uint64_t)family;
+    h *= 1099511628211ull;
+    for (int i = 0; i < 16; i++) {
+        h ^= addr[i];
+        h *= 1099511628211ull;
+    }
+    return (size_t)h;
+}
+
+static struct ipslot *
+ip_get(struct tw_worker *w, int family, const uint8_t *addr)
+{
+    size_t b = ip_hash(family, addr) & w->ipt_mask;
+    struct ipslot *s;
+
+    for (s = w->ipt[b]; s != NULL; s = s->next)
+        if (s->family == family && memcmp(s->addr, addr, 16) == 0)
+            return s;
+    s = tw_xcalloc(1, sizeof(*s));
+    s->family = family;
+    memcpy(s->addr, addr, 16);
+    s->next = w->ipt[b];
+    w->ipt[b] = s;
+    return s;
+}
+
+static void
+ip_put(struct tw_worker *w, struct ipslot *s)
+{
+    size_t b;
+    struct ipslot **pp;
+
+    if (s->n_inflight > 0 || s->wait_head != NULL)
+        return;
+    b = ip_hash(s->family, s->addr) & w->ipt_mask;
+    for (pp = &w->ipt[b]; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            free(s);
+            return;
+        }
+    }
+}
+
+static void
+runq_push(struct tw_worker *w, struct ep *ep)
+{
+    ep->next_q = NULL;
+    if (w->runq_tail != NULL)
+        w->runq_tail->next_q = ep;
+    else
+        w->runq_head = ep;
+    w->runq_tail = ep;
+}
+
+static void
+runq_push_front(struct tw_worker *w, struct ep *ep)
+{
+    ep->next_q = w->runq_head;
+    w->runq_head = ep;
+    if (w->runq_tail == NULL)
+        w->runq_tail = ep;
+}
+
+static struct ep *
+runq_pop(struct tw_worker *w)
+{
+    struct ep *ep = w->runq_head;
+
+    if (ep == NULL)
+        return NULL;
+    w->runq_head = ep->next_q;
+    if (w->runq_head == NULL)
+        w->runq_tail = NULL;
+    ep->next_q = NULL;
+    return ep;
+}
+
+/* Give up the endpoint's address slot and pass it to the next waiter. */
+static void
+ep_release_ip(struct tw_worker *w, struct ep *ep)
+{
+    struct ipslot *s = ep->ip;
+    struct ep *next;
+
+    if (s == NULL || !ep->holds_ip)
+        return;
+    ep->holds_ip = 0;
+    ep->ip = NULL;
+    s->n_inflight--;
+    next = s->wait_head;
+    if (next != NULL) {
+        s->wait_head = next->next_q;
+        if (s->wait_head == NULL)
+            s->wait_tail = NULL;
+        s->n_inflight++;
+        next->holds_ip = 1;
+        runq_push(w, next);
+        w->pump_again = 1;
+    }
+    ip_put(w, s);
+}
+
+/* ---- jobs and endpoints --------------------------------------------------- */
+
+static struct tw_result *
+job_result_new(const struct job *j, const char *ipstr)
+{
+    struct tw_result *r = tw_xcalloc(1, sizeof(*r));
+    const struct tw_target *t = &j->t;
+    char target[TW_HOST_MAX + 16];
+
+    tw_strlcpy(r->host, t->host, sizeof(r->host));
+    tw_strlcpy(r->ip, ipstr, sizeof(r->ip));
+    r->port = t->port;
+    r->has_sni = t->has_sni;
+    if (t->has_sni)
+        tw_strlcpy(r->sni, t->sni, sizeof(r->sni));
+    if (t->family == AF_INET6)
+        snprintf(target, sizeof(target), "[%s]:%u", t->host, (unsigned)t->port);
+    else
+        snprintf(target, sizeof(target), "%s:%u", t->host, (unsigned)t->port);
+    r->target = tw_xstrdup(target);
+    r->started_at = j->started_at;
+    r->cls = TW_CLASS_OK;
+    return r;
+}
+
+static void
+ep_free(struct ep *ep)
+{
+    if (ep == NULL)
+        return;
+    if (ep->conn != NULL)
+        tw_conn_abort(ep->conn);
+    tw_result_free(ep->r);
+    free(ep);
+}
+
+static void
+job_free(struct tw_worker *w, struct job *j)
+{
+    for (int i = 0; i < j->n_eps; i++) {
+        if (j->eps[i] != NULL && j->eps[i]->conn != NULL) {
+            w->n_conns--;
+            STAT_SUB(w, in_flight, 1);
+        }
+        ep_free(j->eps[i]);
+    }
+    w->n_eps -= j->n_eps;
+    if (j->prev != NULL)
+        j->prev->next = j->next;
+    else
+        w->jobs = j->next;
+    if (j->next != NULL)
+        j->next->prev = j->prev;
+    w->n_jobs--;
+    free(j);
+}
+
+static void
+worker_count(struct tw_worker *w, const struct tw_result *r)
+{
+    STAT_ADD(w, done, 1);
+    if ((unsigned)r->cls < TW_CLASS__COUNT)
+        STAT_ADD(w, by_class[r->cls], 1);
+    if (r->cls == TW_CLASS_OK)
+        STAT_ADD(w, ok, 1);
+    else if (tw_class_info(r->cls)->is_failure)
+        STAT_ADD(w, failed, 1);
+}
+
+/* Every endpoint of the job is classified: hand the results over together. */
+static void
+job_finish(struct tw_worker *w, struct job *j)
+{
+    for (int i = 0; i < j->n_eps; i++) {
+        struct tw_result *r = j->eps[i]->r;
+
+        j->eps[i]->r = NULL;
+        worker_count(w, r);
+        tw_writer_push(w->writer, r); /* takes ownership; may block (back-pressure) */
+    }
+    job_free(w, j);
+    w->pump_again = 1;
+}
+
+static void
+ep_finish(struct ep *ep)
+{
+    struct job *j = ep->job;
+    struct tw_worker *w = j->w;
+
+    tw_classify(&ep->ev, ep->r);
+    ep->r->elapsed_ms = (int64_t)((ev_now(w->loop) - j->t0) * 1000.0);
+    if (--j->n_left == 0)
+        job_finish(w, j);
+}
+
+static const char *
+ep_sni(const struct ep *ep, int kind)
+{
+    const struct tw_target *t = &ep->job->t;
+    const char *target_sni = t->has_sni && t->sni[0] != '\0' ? t->sni : NULL;
+    const char *name = t->family == 0 ? t->host : NULL;
+
+    switch (kind) {
+    case TW_PK_NO_SNI:
+        return target_sni != NULL ? NULL : name;
+    case TW_PK_WITH_SNI:
+        return name != NULL ? name : target_sni;
+    default:
+        return target_sni;
+    }
+}
+
+static void
+ep_probe_done(void *arg, SSL *ssl)
+{
+    struct ep *ep = arg;
+    struct job *j = ep->job;
+    struct tw_worker *w = j->w;
+    struct tw_probe_result *pr = &ep->ev.probe[ep->kind];
+    int next;
+
+    ep->conn = NULL;
+    w->n_conns--;
+    STAT_SUB(w, in_flight, 1);
+    if (ssl != NULL && pr->outcome == TW_PROBE_OK) {
+        if (ep->r->tls_version[0] == '\0') {
+            tw_strlcpy(ep->r->tls_version, SSL_get_version(ssl), sizeof(ep->r->tls_version));
+            tw_strlcpy(ep->r->cipher, pr->cipher, sizeof(ep->r->cipher));
+        }
+        if (!ep->got_cert) {
+            const char *sni = ep_sni(ep, ep->kind);
+            const char *name = sni != NULL ? sni : (j->t.family == 0 ? j->t.host : NULL);
+            int64_t now = w->cfg->has_now ? w->cfg->now : (int64_t)time(NULL);
+
+            ep->got_cert = 1;
+            tw_certinfo_collect(ssl, w->store, name, ep->ipstr, now, &ep->ev.cert, ep->r);
+        }
+    }
+    ep_release_ip(w, ep);
+
+    next = -1;
+    if (!w->cfg->quick && !w->stopping && ep->n_probes < TW_PK__COUNT) {
+        next = tw_classify_next_probe(&ep->ev, j->t.family == 0);
+        /* A plan that repeats a probe would never end: stop there. */
+        if (next < 0 || next >= TW_PK__COUNT || ep->ev.probe[next].outcome != TW_PROBE_NOT_RUN)
+            next = -1;
+    }
+    if (next >= 0) {
+        ep->kind = next;
+        ep_schedule(ep);
+    } else {
+        ep_finish(ep);
+    }
+    worker_pump(w);
+}
+
+/* Start the endpoint's current probe.  0, or -errno (out of sockets). */
+static int
+ep_start_probe(struct tw_worker *w, struct ep *ep)
+{
+    struct tw_conn_params p;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    p.sa = (const struct sockaddr *)&ep->sa;
+    p.salen = ep->salen;
+    p.tls = &w->tls;
+    p.kind = (enum tw_probe_kind)ep->kind;
+    p.sni = ep_sni(ep, ep->kind);
+    p.connect_timeout = w->cfg->connect_timeout > 0 ? w->cfg->connect_timeout : 5.0;
+    p.handshake_timeout = w->cfg->handshake_timeout > 0 ? w->cfg->handshake_timeout : 10.0;
+    p.out = &ep->ev.probe[ep->kind];
+    p.done_cb = ep_probe_done;
+    p.arg = ep;
+    rc = tw_conn_start(w->pool, &p, &ep->conn);
+    if (rc < 0)
+        return rc;
+    ep->n_probes++;
+    w->n_conns++;
+    STAT_ADD(w, in_flight, 1);
+    STAT_ADD(w, conns, 1);
+    return 0;
+}
+
+/* The endpoint wants a connection for ep->kind: take an address slot or wait. */
+static void
+ep_schedule(struct ep *ep)
+{
+    struct tw_worker *w = ep->job->w;
+    const struct sockaddr *sa = (const struct sockaddr *)&ep->sa;
+    uint8_t key[16] = {0};
+    struct ipslot *s;
+
+    if (sa->sa_family == AF_INET)
+        memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    else
+        memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    s = ip_get(w, sa->sa_family, key);
+    ep->ip = s;
+    if (s->n_inflight < w->per_ip) {
+        s->n_inflight++;
+        ep->holds_ip = 1;
+        runq_push(w, ep);
+        w->pump_again = 1;
+        return;
+    }
+    ep->next_q = NULL;
+    if (s->wait_tail != NULL)
+        s->wait_tail->next_q = ep;
+    else
+        s->wait_head = ep;
+    s->wait_tail = ep;
+}
+
+static struct ep *
+ep_new(struct job *j, int family, const uint8_t *addr)
+{
+    struct ep *ep = tw_xcalloc(1, sizeof(*ep));
+
+    ep->job = j;
+    ep->kind = TW_PK_MAIN;
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ep->sa;
+
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(j->t.port);
+        memcpy(&sin->sin_addr, addr, 4);
+        ep->salen = sizeof(*sin);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->sa;
+
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(j->t.port);
+        memcpy(&sin6->sin6_addr, addr, 16);
+        ep->salen = sizeof(*sin6);
+    }
+    inet_ntop(family, addr, ep->ipstr, sizeof(ep->ipstr));
+    ep->r = job_result_new(j, ep->ipstr);
+    ep->ev.dns = j->t.family == 0 ? TW_DNS_OK : TW_DNS_NOT_ASKED;
+    ep->ev.sent_sni = j->t.has_sni && j->t.sni[0] != '\0';
+    for (int k = 0; k < TW_PK__COUNT; k++)
+        ep->ev.probe[k].alert = -1;
+    return ep;
+}
+
+static void
+job_dns_cb(void *arg, const struct tw_dns_answer *ans)
+{
+    struct job *j = arg;
+    struct tw_worker *w = j->w;
+
+    j->dns_pending = 0;
+    if (ans == NULL)
+        return; /* cancelled: the teardown frees the job */
+    if (ans->outcome != TW_DNS_OK) {
+        struct ep *ep = tw_xcalloc(1, sizeof(*ep));
+
+        ep->job = j;
+        ep->r = job_result_new(j, "");
+        ep->ev.dns = ans->outcome;
+        ep->ev.dns_status = ans->status;
+        for (int k = 0; k < TW_PK__COUNT; k++)
+            ep->ev.probe[k].alert = -1;
+        j->eps[0] = ep;
+        j->n_eps = j->n_left = 1;
+        w->n_eps++;
+        ep_finish(ep);
+        worker_pump(w);
+        return;
+    }
+    j->n_eps = j->n_left = ans->n;
+    w->n_eps += ans->n;
+    for (int i = 0; i < ans->n; i++) {
+        j->eps[i] = ep_new(j, ans->a[i].family, ans->a[i].addr);
+        j->eps[i]->ev.dns_status = ans->status;
+    }
+    for (int i = 0; i < ans->n; i++)
+        ep_schedule(j->eps[i]);
+    worker_pump(w);
+}
+
+static void
+job_start(struct tw_worker *w, struct job *j)
+{
+    j->w = w;
+    j->t0 = ev_now(w->loop);
+    j->started_at = (int64_t)time(NULL);
+    j->next = w->jobs;
+    if (w->jobs != NULL)
+        w->jobs->prev = j;
+    w->jobs = j;
+    w->n_jobs++;
+    if (j->t.family == 0) {
+        j->dns_pending = 1;
+        tw_dns_resolve(w->dns, j->t.host, job_dns_cb, j);
+        return;
+    }
+    j->eps[0] = ep_new(j, j->t.family, j->t.addr);
+    j->n_eps = j->n_left = 1;
+    w->n_eps++;
+    ep_schedule(j->eps[0]);
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+/* Take targets from the inbox while there is room for their endpoints. */
+static void
+worker_admit(struct tw_worker *w)
+{
+    int cap = w->conc + TW_ADMIT_MARGIN;
+
+    for (;;) {
+        struct job *j = NULL;
+
+        pthread_mutex_lock(&w->mu);
+        if (w->in_len > 0 && w->n_jobs < cap && w->n_eps < cap && !w->stop_req) {
+            j = tw_xcalloc(1, sizeof(*j));
+            j->t = w->inbox[w->in_head];
+            w->in_head = (w->in_head + 1) % TW_INBOX_CAP;
+            if (w->in_len-- == TW_INBOX_CAP)
+                pthread_cond_signal(&w->cv_space);
+        }
+        w->drained = w->in_closed && w->in_len == 0;
+        pthread_mutex_unlock(&w->mu);
+        if (j == NULL)
+            return;
+        job_start(w, j);
+    }
+}
+
+/* Start queued probes while connections and rate tokens allow. */
+static void
+worker_run(struct tw_worker *w)
+{
+    struct ep *ep;
+    int rc;
+
+    while (w->runq_head != NULL && w->n_conns < w->conc) {
+        if (w->rate > 0 && w->tokens < 1.0)
+            return; /* the rate timer pumps again */
+        ep = runq_pop(w);
+        rc = ep_start_probe(w, ep);
+        if (rc < 0) {
+            runq_push_front(w, ep);
+            if (!ev_is_active(&w->retry_timer)) {
+                tw_debug("conn", "worker %d: cannot open a socket (%s); retrying", w->id,
+                         strerror(-rc));
+                ev_timer_set(&w->retry_timer, TW_RETRY_AFTER, 0.);
+                ev_timer_start(w->loop, &w->retry_timer);
+            }
+            return;
+        }
+        if (w->rate > 0)
+            w->tokens -= 1.0;
+    }
+}
+
+static void
+worker_pump(struct tw_worker *w)
+{
+    if (w->in_pump) {
+        w->pump_again = 1;
+        return;
+    }
+    w->in_pump = 1;
+    do {
+        w->pump_again = 0;
+        if (w->stopping)
+            break;
+        worker_admit(w);
+        if (!ev_is_active(&w->retry_timer))
+            worker_run(w);
+    } while (w->pump_again);
+    w->in_pump = 0;
+    if (!w->stopping && w->drained && w->n_jobs == 0)
+        ev_break(w->loop, EVBREAK_ALL);
+}
+
+/* Interrupted: drop everything not finished (nothing partial is stored). */
+static void
+worker_abort(struct tw_worker *w)
+{
+    w->stopping = 1;
+    tw_dns_cancel(w->dns);
+    while (w->jobs != NULL)
+        job_free(w, w->jobs);
+    for (size_t b = 0; b <= w->ipt_mask; b++) {
+        struct ipslot *s, *next;
+
+        for (s = w->ipt[b]; s != NULL; s = next) {
+            next = s->next;
+            free(s);
+        }
+        w->ipt[b] = NULL;
+    }
+    w->runq_head = w->runq_tail = NULL;
+    pthread_mutex_lock(&w->mu);
+    w->in_len = 0;
+    pthread_cond_broadcast(&w->cv_space);
+    pthread_mutex_unlock(&w->mu);
+    ev_break(w->loop, EVBREAK_ALL);
+}
+
+static void
+worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+    struct tw_worker *w = (struct tw_worker *)((char *)a - offsetof(struct tw_worker, wake));
+    int stop;
+
+    (void)loop;
+    (void)revents;
+    pthread_mutex_lock(&w->mu);
+    stop = w->stop_req;
+    pthread_mutex_unlock(&w->mu);
+    if (stop) {
+        if (!w->stopping)
+            worker_abort(w);
+        return;
+    }
+    worker_pump(w);
+}
+
+static void
+worker_rate_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct tw_worker *w = (struct tw_worker *)((char *)t - offsetof(struct tw_worker, rate_timer));
+
+    (void)loop;
+    (void)revents;
+    w->tokens += w->rate * w->rate_interval;
+    if (w->tokens > w->burst)
+        w->tokens = w->burst;
+    worker_pump(w);
+}
+
+static void
+worker_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct tw_worker *w = (struct tw_worker *)((char *)t - offsetof(struct tw_worker, retry_timer));
+
+    (void)loop;
+    (void)revents;
+    worker_pump(w);
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct tw_worker *w = arg;
+
+    ev_run(w->loop, 0);
+    if (!w->stopping)
+        w->stopping = 1;
+    while (w->jobs != NULL) /* only after an interrupt */
+        job_free(w, w->jobs);
+    ev_async_stop(w->loop, &w->wake);
+    ev_timer_stop(w->loop, &w->rate_timer);
+    ev_timer_stop(w->loop, &w->retry_timer);
+    if (w->exit_cb != NULL)
+        w->exit_cb(w->exit_arg);
+    return NULL;
+}
+
+/* ---- public API --------------------------------------------------------------- */
+
+struct tw_worker *
+tw_worker_new(int id, const struct tw_config *cfg, int conc, double rate, struct tw_writer *writer,
+              tw_worker_exit_cb *exit_cb, void *exit_arg, char *err)
+{
+    struct tw_worker *w = NULL;
+    struct tw_worker *ret = NULL;
+    size_t buckets = 64;
+
+    w = tw_xcalloc(1, sizeof(*w));
+    w->id = id;
+    w->cfg = cfg;
+    w->writer = writer;
+    w->exit_cb = exit_cb;
+    w->exit_arg = exit_arg;
+    w->conc = conc > 0 ? conc : 1;
+    w->per_ip = cfg->per_ip > 0 ? cfg->per_ip : 4;
+    w->rate = rate > 0 ? rate : 0;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv_space, NULL);
+    w->inbox = tw_xcalloc(TW_INBOX_CAP, sizeof(*w->inbox));
+    while (buckets < (size_t)w->conc * 2 && buckets < ((size_t)1 << 20))
+        buckets <<= 1;
+    w->ipt = tw_xcalloc(buckets, sizeof(*w->ipt));
+    w->ipt_mask = buckets - 1;
+
+    w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (w->loop == NULL) {
+        tw_errf(err, "cannot create an event loop");
+        goto out;
+    }
+    ev_async_init(&w->wake, worker_wake_cb);
+    ev_async_start(w->loop, &w->wake);
+    ev_timer_init(&w->retry_timer, worker_retry_cb, TW_RETRY_AFTER, 0.);
+    ev_timer_init(&w->rate_timer, worker_rate_cb, 0.1, 0.1);
+    if (w->rate > 0) {
+        /* Refill often enough that one token arrives per tick at low rates
+         * and bursts stay small (a tenth of a second's worth) at high ones. */
+        w->rate_interval = 1.0 / w->rate;
+        if (w->rate_interval < 0.01)
+            w->rate_interval = 0.01;
+        if (w->rate_interval > 0.1)
+            w->rate_interval = 0.1;
+        w->burst = w->rate * w->rate_interval;
+        if (w->burst < 1.0)
+            w->burst = 1.0;
+        w->tokens = w->burst;
+        ev_timer_set(&w->rate_timer, w->rate_interval, w->rate_interval);
+        ev_timer_start(w->loop, &w->rate_timer);
+    }
+    w->dns = tw_dns_new(w->loop, cfg, err);
+    if (w->dns == NULL)
+        goto out;
+    if (tw_tlsctx_init(&w->tls, err) < 0)
+        goto out;
+    w->store = tw_certinfo_load_store(cfg->ca_file, err);
+    if (w->store == NULL)
+        goto out;
+    w->pool = tw_conn_pool_new(w->loop);
+    ret = w;
+    w = NULL;
+out:
+    tw_worker_free(w);
+    return ret;
+}
+
+int
+tw_worker_start(struct tw_worker *w, char *err)
+{
+    int e = pthread_create(&w->thread, NULL, worker_main, w);
+
+    if (e != 0) {
+        tw_errf(err, "cannot start worker thread: %s", strerror(e));
+        return -1;
+    }
+    w->started = 1;
+    return 0;
+}
+
+int
+tw_worker_push(struct tw_worker *w, const struct tw_target *t)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->in_len == TW_INBOX_CAP && !w->stop_req)
+        pthread_cond_wait(&w->cv_space, &w->mu);
+    if (w->stop_req) {
+        pthread_mutex_unlock(&w->mu);
+        return -1;
+    }
+    w->inbox[(w->in_head + w->in_len) % TW_INBOX_CAP] = *t;
+    w->in_len++;
+    pthread_mutex_unlock(&w->mu);
+    ev_async_send(w->loop, &w->wake);
+    return 0;
+}
+
+void
+tw_worker_close_inbox(struct tw_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->in_closed = 1;
+    pthread_mutex_unlock(&w->mu);
+    ev_async_send(w->loop, &w->wake);
+}
+
+void
+tw_worker_stop(struct tw_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->stop_req = 1;
+    pthread_cond_broadcast(&w->cv_space);
+    pthread_mutex_unlock(&w->mu);
+    ev_async_send(w->loop, &w->wake);
+}
+
+void
+tw_worker_join(struct tw_worker *w)
+{
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    w->started = 0;
+}
+
+void
+tw_worker_free(struct tw_worker *w)
+{
+    if (w == NULL)
+        return;
+    tw_dns_free(w->dns);
+    tw_conn_pool_free(w->pool);
+    tw_tlsctx_cleanup(&w->tls);
+    if (w->store != NULL)
+        X509_STORE_free(w->store);
+    if (w->ipt != NULL) {
+        for (size_t b = 0; b <= w->ipt_mask; b++) {
+            struct ipslot *s, *next;
+
+            for (s = w->ipt[b]; s != NULL; s = next) {
+                next = s->next;
+                free(s);
+            }
+        }
+    }
+    free(w->ipt);
+    if (w->loop != NULL)
+        ev_loop_destroy(w->loop);
+    free(w->inbox);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv_space);
+    free(w);
+}
+
+void
+tw_worker_get_stats(struct tw_worker *w, struct tw_worker_stats *out)
+{
+    out->done = __atomic_load_n(&w->st.done, __ATOMIC_RELAXED);
+    out->in_flight = __atomic_load_n(&w->st.in_flight, __ATOMIC_RELAXED);
+    out->conns = __atomic_load_n(&w->st.conns, __ATOMIC_RELAXED);
+    out->ok = __atomic_load_n(&w->st.ok, __ATOMIC_RELAXED);
+    out->failed = __atomic_load_n(&w->st.failed, __ATOMIC_RELAXED);
+    for (int c = 0; c < TW_CLASS__COUNT; c++)
+        out->by_class[c] = __atomic_load_n(&w->st.by_class[c], __ATOMIC_RELAXED);
+}
