@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# lab.sh - bring the lab up as a daemon in a temp dir, check that every
+# endpoint really behaves as its row in tests/lab/lab.c says (with
+# openssl s_client, bash /dev/tcp and /dev/udp), then bring it down.
+#
+# The lab runs on its own base address and ports so that a developer's lab
+# on the defaults is not disturbed.  Every process this test starts is
+# stopped by its PID.
+set -u
+
+TLSWEEP=${TLSWEEP:?TLSWEEP must name the built binary}
+BASE=127.79.1.0
+PFX=127.79.1
+PORT=28443
+DNS_PORT=25353
+DIR=$(mktemp -d /tmp/tlsweep-lab-test.XXXXXX)
+FAILS=0
+FG_PID=
+
+cleanup() {
+    if [ -s "$DIR/lab.pid" ]; then
+        "$TLSWEEP" lab down --dir "$DIR" >/dev/null 2>&1
+    fi
+    if [ -n "$FG_PID" ] && kill -0 "$FG_PID" 2>/dev/null; then
+        kill "$FG_PID" 2>/dev/null
+        wait "$FG_PID" 2>/dev/null
+    fi
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+pass() { echo "ok   - $*"; }
+fail() {
+    echo "FAIL - $*"
+    FAILS=$((FAILS + 1))
+}
+# check DESC CMD...: pass when CMD succeeds.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# s_client ADDR [ARGS...]: the client's whole output; never waits > 5 s.
+sc() {
+    local addr=$1
+    shift
+    timeout 5 openssl s_client -connect "$addr" -CAfile "$DIR/ca.pem" "$@" </dev/null 2>&1
+}
+# expect_sc DESC PATTERN ADDR [ARGS...]: the s_client output matches PATTERN (ERE).
+expect_sc() {
+    local desc=$1 pat=$2 out
+    shift 2
+    out=$(sc "$@")
+    if grep -Eq -- "$pat" <<<"$out"; then
+        pass "$desc"
+    else
+        fail "$desc: no /$pat/ in:"
+        sed 's/^/    /' <<<"$out" | head -20
+    fi
+}
+host() { echo "$1.lab.tlsweep.test"; }
+# gone PID: the process has exited (a zombie not yet reaped by init counts).
+gone() {
+    local st
+    kill -0 "$1" 2>/dev/null || return 0
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+    [ "$st" = Z ] || [ -z "$st" ]
+}
+
+# ---- up ----
+START=$(date +%s)
+if ! "$TLSWEEP" lab up --daemon --dir "$DIR" --base $BASE --port $PORT --dns-port $DNS_PORT; then
+    echo "FAIL - lab up --daemon"
+    cat "$DIR/lab.log" 2>/dev/null
+    exit 1
+fi
+PID=$(cat "$DIR/lab.pid")
+check "daemon pid $PID is alive" kill -0 "$PID"
+check "lab dir is 0700" test "$(stat -c %a "$DIR")" = 700
+check "lab.env has the resolver" grep -qx "TLSWEEP_LAB_RESOLVER=$PFX.1:$DNS_PORT" "$DIR/lab.env"
+check "lab.env has the CA" grep -qx "TLSWEEP_LAB_CA=$DIR/ca.pem" "$DIR/lab.env"
+check "lab.env has the targets" grep -qx "TLSWEEP_LAB_TARGETS=$DIR/targets.txt" "$DIR/lab.env"
+check "lab.env has nothing else" test "$(grep -c . "$DIR/lab.env")" = 3
+check "lab ca prints ca.pem" cmp -s <("$TLSWEEP" lab ca --dir "$DIR") "$DIR/ca.pem"
+check "the bundle is one root CA" test "$(grep -c 'BEGIN CERTIFICATE' "$DIR/ca.pem")" = 1
+check "the root is self-signed" bash -c "openssl verify -CAfile '$DIR/ca.pem' '$DIR/ca.pem' >/dev/null"
+"$TLSWEEP" lab status --dir "$DIR" >"$DIR/status.out"
+check "lab status says running with the pid" grep -q "running, pid $PID" "$DIR/status.out"
+check "lab status gives the resolver" grep -q "$PFX.1:$DNS_PORT" "$DIR/status.out"
+"$TLSWEEP" lab up --daemon --dir "$DIR" --base $BASE --port $PORT --dns-port $DNS_PORT 2>/dev/null
+check "a second lab up in the same dir is refused (exit 3)" test $? = 3
+
+# ---- targets ----
+"$TLSWEEP" lab targets --dir "$DIR" >"$DIR/targets.out"
+check "lab targets prints targets.txt" cmp -s "$DIR/targets.out" "$DIR/targets.txt"
+CLASSES="dns_nxdomain dns_servfail dns_timeout tcp_refused tcp_unreachable tcp_timeout tcp_reset
+handshake_timeout not_tls protocol_mismatch no_shared_cipher sni_required tls_alert cert_revoked
+cert_expired cert_not_yet_valid self_signed untrusted_root incomplete_chain hostname_mismatch
+weak_key weak_signature ok"
+bad=$(awk -v classes="$CLASSES" '
+    BEGIN { n = split(classes, c, /[ \n]+/); for (i = 1; i <= n; i++) ok[c[i]] = 1 }
+    /^# expect: / {
+        if (pending) { print "two expect lines before line " NR; }
+        if (!(($3) in ok)) print "unknown class " $3 " at line " NR
+        m = split($4, is, ","); for (i = 1; i <= m; i++) if (!(is[i] in ok)) print "unknown issue " is[i]
+        if (NF != 4) print "bad expect line " NR
+        pending = 1; next
+    }
+    { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
+    END { if (targets != 30) print "expected 30 targets, got " targets }' "$DIR/targets.out")
+check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
+check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
+check "no-sni-different-cert has a no-SNI line" grep -qx "no-sni-different-cert.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
+check "the IPv6 endpoint is an address target" grep -qx "\[::1\]:$((PORT + 1))" "$DIR/targets.out"
+check "lab targets without a lab prints the defaults" bash -c "'$TLSWEEP' lab targets --dir /nonexistent | grep -qx 'expired.lab.tlsweep.test:8443'"
+
+# ---- certificate endpoints (IP N from tests/lab/lab.c) ----
+V="Verify return code"
+expect_sc "valid-rsa verifies" "$V: 0 \(ok\)" $PFX.2:$PORT -servername "$(host valid-rsa)" -verify_hostname "$(host valid-rsa)"
+expect_sc "valid-rsa has an RSA-2048 key" "public key is 2048 bit" $PFX.2:$PORT -servername "$(host valid-rsa)"
+expect_sc "valid-ecdsa verifies" "$V: 0 \(ok\)" $PFX.3:$PORT -servername "$(host valid-ecdsa)" -verify_hostname "$(host valid-ecdsa)"
+expect_sc "valid-ecdsa has a P-256 key" "public key is 256 bit" $PFX.3:$PORT -servername "$(host valid-ecdsa)"
+expect_sc "valid-rsa staples nothing" "OCSP response: no response sent" $PFX.2:$PORT -servername "$(host valid-rsa)" -status
+out=$(printf 'GET / HTTP/1.1\r\nHost: hsts\r\n\r\n' | timeout 5 openssl s_client -connect $PFX.4:$PORT -servername "$(host hsts)" -CAfile "$DIR/ca.pem" -quiet 2>/dev/null)
+check "hsts sends Strict-Transport-Security" grep -q "^Strict-Transport-Security: max-age=31536000; includeSubDomains" <<<"$out"
+out=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 5 openssl s_client -connect $PFX.2:$PORT -servername "$(host valid-rsa)" -CAfile "$DIR/ca.pem" -quiet 2>/dev/null)
+check "valid-rsa answers HTTP 200 without HSTS" bash -c "grep -q '^HTTP/1.1 200' <<<\"\$1\" && ! grep -qi strict-transport <<<\"\$1\"" _ "$out"
+expect_sc "expired: certificate has expired" "$V: 10 " $PFX.5:$PORT -servername "$(host expired)"
+expect_sc "not-yet-valid: not yet valid" "$V: 9 " $PFX.6:$PORT -servername "$(host not-yet-valid)"
+expect_sc "wrong-host: hostname mismatch" "$V: 62 " $PFX.7:$PORT -servername "$(host wrong-host)" -verify_hostname "$(host wrong-host)"
+expect_sc "wrong-host chain is otherwise fine" "$V: 0 \(ok\)" $PFX.7:$PORT -servername "$(host wrong-host)"
+expect_sc "incomplete-chain: unable to get local issuer" "verify error:num=20:" $PFX.8:$PORT -servername "$(host incomplete-chain)"
+expect_sc "incomplete-chain sends the leaf alone" "^ 0 s:.*incomplete-chain" $PFX.8:$PORT -servername "$(host incomplete-chain)" -showcerts
+out=$(sc $PFX.8:$PORT -servername "$(host incomplete-chain)" -showcerts)
+check "incomplete-chain sends one certificate" test "$(grep -c 'BEGIN CERTIFICATE' <<<"$out")" = 1
+check "incomplete-chain leaf has an AIA caIssuers URL" bash -c "openssl x509 -noout -ext authorityInfoAccess <<<\"\$1\" | grep -q 'CA Issuers - URI:http://'" _ "$out"
+expect_sc "self-signed: depth-0 self-signed" "$V: 18 " $PFX.9:$PORT -servername "$(host self-signed)"
+expect_sc "self-signed: the name is right" "subject=.*CN = self-signed.lab.tlsweep.test" $PFX.9:$PORT -servername "$(host self-signed)"
+expect_sc "untrusted-root: self-signed cert in chain" "$V: 19 " $PFX.10:$PORT -servername "$(host untrusted-root)"
+out=$(sc $PFX.10:$PORT -servername "$(host untrusted-root)" -showcerts)
+check "untrusted-root sends leaf, intermediate and root" test "$(grep -c 'BEGIN CERTIFICATE' <<<"$out")" = 3
+expect_sc "revoked: verifies otherwise" "$V: 0 \(ok\)" $PFX.11:$PORT -servername "$(host revoked)"
+expect_sc "revoked: staples a revoked OCSP status" "Cert Status: revoked" $PFX.11:$PORT -servername "$(host revoked)" -status
+expect_sc "revoked: the OCSP response is successful" "OCSP Response Status: successful" $PFX.11:$PORT -servername "$(host revoked)" -status
+expect_sc "rsa1024: 1024-bit key" "public key is 1024 bit" $PFX.12:$PORT -servername "$(host rsa1024)" -cipher 'DEFAULT:@SECLEVEL=0'
+out=$(sc $PFX.13:$PORT -servername "$(host sha1)" -cipher 'DEFAULT:@SECLEVEL=0' -showcerts)
+check "sha1: leaf signed with SHA-1" bash -c "openssl x509 -noout -text <<<\"\$1\" | grep -q 'Signature Algorithm: sha1WithRSAEncryption'" _ "$out"
+expect_sc "sha1: handshake completes at SECLEVEL=0" "$V: 0 \(ok\)" $PFX.13:$PORT -servername "$(host sha1)" -cipher 'DEFAULT:@SECLEVEL=0'
+
+# ---- protocol endpoints ----
+expect_sc "tls10-only: TLSv1 at SECLEVEL=0" "Protocol *: TLSv1$" $PFX.14:$PORT -servername "$(host tls10-only)" -cipher 'DEFAULT:@SECLEVEL=0'
+expect_sc "tls10-only: refuses TLS 1.2" "unsupported protocol|alert protocol version" $PFX.14:$PORT -servername "$(host tls10-only)" -tls1_2
+expect_sc "tls13-only: TLSv1.3" "New, TLSv1.3," $PFX.15:$PORT -servername "$(host tls13-only)"
+expect_sc "tls13-only: refuses TLS 1.2" "alert protocol version" $PFX.15:$PORT -servername "$(host tls13-only)" -tls1_2
+expect_sc "no-shared-cipher: DEFAULT gets handshake_failure" "alert handshake failure" $PFX.16:$PORT -servername "$(host no-shared-cipher)"
+expect_sc "no-shared-cipher: ALL@0 gets handshake_failure" "alert handshake failure" $PFX.16:$PORT -servername "$(host no-shared-cipher)" -cipher 'ALL:@SECLEVEL=0'
+expect_sc "no-shared-cipher: every suite completes" "Cipher *: NULL-SHA256" $PFX.16:$PORT -servername "$(host no-shared-cipher)" -cipher 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'
+expect_sc "protocol-mismatch: protocol_version alert" "alert protocol version" $PFX.17:$PORT -servername "$(host protocol-mismatch)"
+expect_sc "sni-required: unrecognized_name without SNI" "unrecognized name" $PFX.18:$PORT -noservername
+expect_sc "sni-required: fine with SNI" "$V: 0 \(ok\)" $PFX.18:$PORT -servername "$(host sni-required)"
+N=$(host no-sni-different-cert)
+expect_sc "no-sni-different-cert: right cert with SNI" "$V: 0 \(ok\)" $PFX.19:$PORT -servername "$N" -verify_hostname "$N"
+expect_sc "no-sni-different-cert: other name without SNI" "$V: 62 " $PFX.19:$PORT -noservername -verify_hostname "$N"
+expect_sc "alert: internal_error alert" "alert internal error" $PFX.26:$PORT -servername "$(host alert)"
+expect_sc "valid-ipv6 on [::1]" "$V: 0 \(ok\)" "[::1]:$((PORT + 1))" -verify_ip ::1
+
+# ---- network endpoints ----
+timeout 3 bash -c "exec 3<>/dev/tcp/$PFX.20/$PORT" 2>/dev/null
+check "closed: refused at once" test $? = 1
+timeout 2 bash -c "exec 3<>/dev/tcp/$PFX.21/$PORT" 2>/dev/null
+check "connect-timeout: SYN unanswered (connect still pending after 2 s)" test $? = 124
+stall_out=$(timeout 5 bash -c "exec 3<>/dev/tcp/$PFX.22/$PORT || exit 9; printf '\x16\x03\x01\x00\x01\x01' >&3; if read -r -t 2 -n 1 x <&3; then exit 1; else rc=\$?; [ \$rc -gt 128 ] && exit 0; exit 2; fi")
+check "stall: connects, then silence for 2 s" test $? = 0
+expect_sc "reset: RST after the ClientHello" "errno=104|Connection reset" $PFX.23:$PORT -servername "$(host reset)"
+http_out=$(timeout 5 bash -c "exec 3<>/dev/tcp/$PFX.24/$PORT; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3")
+check "plain-http: HTTP/1.1 400" grep -q "^HTTP/1.1 400" <<<"$http_out"
+expect_sc "plain-http: no TLS record for s_client" "wrong version number|packet length too long" $PFX.24:$PORT
+first=$(timeout 5 bash -c "exec 3<>/dev/tcp/$PFX.25/$PORT; head -c 1 <&3 | od -An -tu1" | tr -d ' ')
+check "garbage: first byte $first is not a TLS record type" bash -c "[ -n '$first' ] && { [ '$first' -lt 20 ] || [ '$first' -gt 24 ]; } && [ '$first' -lt 128 ]"
+expect_sc "garbage: s_client sees no TLS" "wrong version number|packet length too long|unknown protocol" $PFX.25:$PORT
+
+# ---- DNS (raw queries over bash /dev/udp) ----
+# dns_query NAME QTYPE_HEX: the answer as hex bytes ("" when none within 2 s).
+dns_query() {
+    local name=$1 t=$2 qn="" p
+    IFS=. read -ra parts <<<"$name"
+    for p in "${parts[@]}"; do qn+=$(printf '\\x%02x' ${#p})$p; done
+    timeout 3 bash -c "exec 3<>/dev/udp/$PFX.1/$DNS_PORT; printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00${qn}\x00\x00\x$t\x00\x01' >&3; timeout 2 dd bs=512 count=1 <&3 2>/dev/null | od -An -tx1" | tr -d ' \n'
+}
+ans=$(dns_query valid-rsa.lab.tlsweep.test 01)
+check "dns: A for valid-rsa is $PFX.2 (NOERROR, 1 answer)" bash -c "[[ '$ans' == 12348580000100010000* && '$ans' == *00047f4f0102 ]]"
+ans=$(dns_query CLOSED.LAB.tlsweep.test 01)
+check "dns: names are case-insensitive (closed = $PFX.20)" bash -c "[[ '$ans' == *00047f4f0114 ]]"
+ans=$(dns_query valid-rsa.lab.tlsweep.test 1c)
+check "dns: AAAA is NOERROR with no data" bash -c "[[ '$ans' == 12348580000100000000* ]]"
+ans=$(dns_query nxdomain.lab.tlsweep.test 01)
+check "dns: nxdomain -> NXDOMAIN" bash -c "[[ '$ans' == 12348583* ]]"
+ans=$(dns_query servfail.lab.tlsweep.test 01)
+check "dns: servfail -> SERVFAIL" bash -c "[[ '$ans' == 12348582* ]]"
+ans=$(dns_query dnstimeout.lab.tlsweep.test 01)
+check "dns: dnstimeout is never answered" test -z "$ans"
+timeout 3 bash -c "exec 3<>/dev/udp/$PFX.1/$DNS_PORT; printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\x00\x01' >&3; printf 'x' >&3; head -c 4000 /dev/urandom >&3" 2>/dev/null
+ans=$(dns_query valid-ecdsa.lab.tlsweep.test 01)
+check "dns: still answers after malformed packets" bash -c "[[ '$ans' == *00047f4f0103 ]]"
+
+# ---- load: many parallel handshakes ----
+pids=()
+for i in $(seq 1 60); do
+    (sc $PFX.3:$PORT -servername "$(host valid-ecdsa)" | grep -q "$V: 0 (ok)") &
+    pids+=($!)
+done
+okn=0
+for p in "${pids[@]}"; do wait "$p" && okn=$((okn + 1)); done
+check "60 parallel handshakes all succeed ($okn)" test "$okn" = 60
+check "the daemon is still alive" kill -0 "$PID"
+
+# ---- down ----
+"$TLSWEEP" lab down --dir "$DIR" >/dev/null
+check "lab down exits 0" test $? = 0
+check "lab down removed the pid file" test ! -e "$DIR/lab.pid"
+check "the daemon is gone" gone "$PID"
+"$TLSWEEP" lab status --dir "$DIR" >/dev/null
+check "lab status says not running (exit 3)" test $? = 3
+timeout 2 bash -c "exec 3<>/dev/tcp/$PFX.2/$PORT" 2>/dev/null
+check "the listeners are closed" test $? = 1
+
+# ---- foreground: SIGTERM stops it cleanly ----
+"$TLSWEEP" lab up --dir "$DIR" --base $BASE --port $PORT --dns-port $DNS_PORT >"$DIR/fg.out" 2>&1 &
+FG_PID=$!
+for _ in $(seq 1 100); do
+    [ -s "$DIR/lab.pid" ] && break
+    sleep 0.1
+done
+check "foreground lab writes its pid" test "$(cat "$DIR/lab.pid" 2>/dev/null)" = "$FG_PID"
+expect_sc "foreground lab serves" "$V: 0 \(ok\)" $PFX.2:$PORT -servername "$(host valid-rsa)"
+kill -TERM "$FG_PID"
+wait "$FG_PID"
+check "foreground lab exits 0 on SIGTERM" test $? = 0
+FG_PID=
+check "foreground lab removed its pid file" test ! -e "$DIR/lab.pid"
+
+echo "lab.sh: $FAILS failure(s) in $(($(date +%s) - START)) s"
+[ "$FAILS" = 0 ]
