@@ -915,16 +915,11 @@ targets_start_spec(struct tw_targets *t)
                     continue;
                 t->last[i] |= (uint8_t)(bits <= 0 ? 0xff : 0xff >> bits);
             }
-            /* IPv4 /0../30: skip the network and the broadcast address. */
+            /* IPv4 /0../30: skip the network and the broadcast address.
+             * Their two low bits are 00 and 11, so no carry is needed. */
             if (sp->family == AF_INET && sp->prefix <= 30) {
-                for (i = 4; i-- > 0;) {
-                    if (++t->cur[i] != 0)
-                        break;
-                }
-                for (i = 4; i-- > 0;) {
-                    if (t->last[i]-- != 0)
-                        break;
-                }
+                t->cur[3]++;
+                t->last[3]--;
             }
         }
     }
@@ -985,8 +980,10 @@ targets_expand_next(struct tw_targets *t, struct tw_target *out)
         t->have_spec = 0;
         return 1;
     }
-    for (i = alen; i-- > 0;) {
-        if (++t->cur[i] != 0)
+    /* Add one, carrying from the last byte (cur < last, so no overflow). */
+    for (i = alen; i > 0; i--) {
+        t->cur[i - 1]++;
+        if (t->cur[i - 1] != 0)
             break;
     }
     return 1;

@@ -97,9 +97,12 @@ run_paths(const char *const *paths, size_t n_paths, struct tw_targets_opts *opts
     assert_non_null(ef);
     o.errf = ef;
     assert_int_equal(tw_targets_open(paths, n_paths, &o, &t, err), 0);
-    while ((rc = tw_targets_next(t, &tg, err)) == 1) {
+    for (;;) {
         char buf[1024];
 
+        rc = tw_targets_next(t, &tg, err);
+        if (rc != 1)
+            break;
         snprintf(buf, sizeof(buf), "%s|%u|%s|%s:%lu", tg.host, (unsigned)tg.port,
                  tg.has_sni ? tg.sni : "(none)", tg.file, tg.line);
         if (r->n == cap) {
