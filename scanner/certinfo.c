@@ -1,0 +1,566 @@
+/*
+ * certinfo.c - the chain a server sent, verified and copied into bounded
+ * records (no network, no clock: `now` comes in).
+ *
+ * Big picture.  The handshake never verifies (SSL_VERIFY_NONE).  Afterwards
+ * tw_certinfo_collect() verifies the sent chain itself: leaf = the first
+ * certificate sent, untrusted = the rest as sent, the worker's trust store,
+ * the time `now`, purpose sslserver, and a verify callback that records
+ * every (depth, code) and returns 1 so OpenSSL walks the whole chain.  The
+ * name, key, signatures and the stapled OCSP response are judged on the side.
+ *
+ * Hostile certificates.  Every text field is copied with a hard cap
+ * (TW_CERT_FIELD_MAX, TW_CERT_PEM_MAX, at most SAN_MAX_ENTRIES SANs).  Bytes
+ * are kept as they are (renderers escape), except:
+ *   - NUL bytes become '?', so the C strings are never cut short silently;
+ *   - inside a SAN value ',' becomes '?' too, because ',' separates the
+ *     entries of the san field and a hostile "a.com,DNS:b.com" must not
+ *     forge a second entry.
+ * A truncated SAN list ends in ",..." (the flag).  A PEM that does not fit
+ * TW_CERT_PEM_MAX whole is stored empty rather than cut (a cut PEM is not a
+ * certificate).  Subject and issuer use RFC 2253 with OpenSSL's escaping of
+ * control and non-ASCII bytes.
+ *
+ * Stapled OCSP.  The response is parsed, the single response for the leaf
+ * is found by building the leaf's CertID with the digest the responder used
+ * (so SHA-1 and SHA-256 CertIDs both match), and the response's signature is
+ * checked with OCSP_basic_verify against the sent chain and the trust store.
+ * When that check fails the status is INVALID, with one exception: a REVOKED
+ * status whose signature verifies with the issuer's own key is kept as
+ * REVOKED, because the issuer itself said so; believing it cannot make a bad
+ * certificate look good.  GOOD is never believed unverified.  Without a known
+ * issuer a stapled response cannot be matched: INVALID.  OCSP_basic_verify
+ * judges the responder certificate at the real clock, not `now` (an OpenSSL
+ * limit; the status dates are judged at `now`).
+ *
+ * Threading: called on the worker thread that owns the SSL and the store.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "scanner/certinfo.h"
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
+
+#define SAN_MAX_ENTRIES 1000
+#define OCSP_SKEW_SECS 300
+
+X509_STORE *
+tw_certinfo_load_store(const char *ca_file, char *err)
+{
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE *ret = NULL;
+    char reason[256] = "";
+
+    ERR_clear_error();
+    if (st == NULL) {
+        tw_errf(err, "cannot allocate a trust store");
+        goto out;
+    }
+    if (ca_file != NULL) {
+        if (X509_STORE_load_file(st, ca_file) != 1) {
+            ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
+            tw_errf(err, "cannot load CA file %s: %s", ca_file,
+                    reason[0] ? reason : "no certificate in it");
+            goto out;
+        }
+    } else if (X509_STORE_set_default_paths(st) != 1) {
+        ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
+        tw_errf(err, "cannot load the system trust store: %s", reason);
+        goto out;
+    }
+    ret = st;
+    st = NULL;
+out:
+    X509_STORE_free(st);
+    ERR_clear_error();
+    return ret;
+}
+
+/* ---- bounded text ---- */
+
+/* Copy at most max-1 bytes of a memory BIO into a new string; NUL -> '?'. */
+static char *
+bio_take(BIO *b, size_t max)
+{
+    char *data = NULL, *out;
+    long n = b ? BIO_get_mem_data(b, &data) : 0;
+    size_t len = n > 0 ? (size_t)n : 0;
+
+    if (len > max - 1)
+        len = max - 1;
+    out = tw_xmalloc(len + 1);
+    for (size_t i = 0; i < len; i++)
+        out[i] = data[i] == '\0' ? '?' : data[i];
+    out[len] = '\0';
+    return out;
+}
+
+static char *
+name_text(const X509_NAME *nm)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *s;
+
+    if (b != NULL && nm != NULL)
+        X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253);
+    s = bio_take(b, TW_CERT_FIELD_MAX);
+    BIO_free(b);
+    return s;
+}
+
+static int
+asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+/* A bounded, append-only text buffer for the SAN list. */
+struct sbuf {
+    char *b;
+    size_t n, cap;
+};
+
+static int
+sb_fits(const struct sbuf *s, size_t more)
+{
+    /* keep room for ",..." and the NUL */
+    return s->n + more + 5 <= s->cap;
+}
+
+static void
+sb_add(struct sbuf *s, const char *p, size_t len, int is_value)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (c == '\0' || (is_value && c == ','))
+            c = '?';
+        s->b[s->n++] = c;
+    }
+    s->b[s->n] = '\0';
+}
+
+/* One SAN entry as "TAG:value"; returns 0, or -1 when it does not fit. */
+static int
+san_entry(struct sbuf *s, const GENERAL_NAME *gn)
+{
+    const char *tag;
+    const unsigned char *val;
+    size_t vlen;
+    char ipbuf[INET6_ADDRSTRLEN] = "?";
+
+    switch (gn->type) {
+    case GEN_DNS:
+        tag = "DNS:";
+        val = ASN1_STRING_get0_data(gn->d.dNSName);
+        vlen = (size_t)ASN1_STRING_length(gn->d.dNSName);
+        break;
+    case GEN_EMAIL:
+        tag = "email:";
+        val = ASN1_STRING_get0_data(gn->d.rfc822Name);
+        vlen = (size_t)ASN1_STRING_length(gn->d.rfc822Name);
+        break;
+    case GEN_URI:
+        tag = "URI:";
+        val = ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
+        vlen = (size_t)ASN1_STRING_length(gn->d.uniformResourceIdentifier);
+        break;
+    case GEN_IPADD: {
+        const unsigned char *ip = ASN1_STRING_get0_data(gn->d.iPAddress);
+        int iplen = ASN1_STRING_length(gn->d.iPAddress);
+        tag = "IP:";
+        if (iplen == 4)
+            inet_ntop(AF_INET, ip, ipbuf, sizeof(ipbuf));
+        else if (iplen == 16)
+            inet_ntop(AF_INET6, ip, ipbuf, sizeof(ipbuf));
+        val = (const unsigned char *)ipbuf;
+        vlen = strlen(ipbuf);
+        break;
+    }
+    default:
+        return 0; /* othername, dirName, ...: not kept */
+    }
+    if (val == NULL)
+        vlen = 0;
+    if (!sb_fits(s, 1 + strlen(tag) + vlen))
+        return -1;
+    if (s->n > 0)
+        sb_add(s, ",", 1, 0);
+    sb_add(s, tag, strlen(tag), 0);
+    if (vlen)
+        sb_add(s, (const char *)val, vlen, 1);
+    return 0;
+}
+
+static char *
+san_text(X509 *x)
+{
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    struct sbuf s = {tw_xmalloc(TW_CERT_FIELD_MAX), 0, TW_CERT_FIELD_MAX};
+    int n = gens ? sk_GENERAL_NAME_num(gens) : 0;
+
+    s.b[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (i >= SAN_MAX_ENTRIES || san_entry(&s, sk_GENERAL_NAME_value(gens, i)) < 0) {
+            sb_add(&s, ",...", 4, 0); /* the truncation flag */
+            break;
+        }
+    }
+    GENERAL_NAMES_free(gens);
+    return s.b;
+}
+
+static void
+key_info(X509 *x, char *type, size_t tlen, int *bits)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    const char *t = "unknown";
+    int id;
+
+    *bits = 0;
+    if (pk == NULL) {
+        tw_strlcpy(type, t, tlen);
+        return;
+    }
+    id = EVP_PKEY_get_base_id(pk);
+    switch (id) {
+    case EVP_PKEY_RSA:
+        t = "RSA";
+        break;
+    case EVP_PKEY_RSA_PSS:
+        t = "RSA-PSS";
+        break;
+    case EVP_PKEY_DSA:
+        t = "DSA";
+        break;
+    case EVP_PKEY_EC:
+        t = "EC";
+        break;
+    case EVP_PKEY_ED25519:
+        t = "ED25519";
+        break;
+    case EVP_PKEY_ED448:
+        t = "ED448";
+        break;
+    default:
+        if (OBJ_nid2sn(id) != NULL)
+            t = OBJ_nid2sn(id);
+        break;
+    }
+    tw_strlcpy(type, t, tlen);
+    *bits = EVP_PKEY_get_bits(pk);
+}
+
+void
+tw_certinfo_record(X509 *x, struct tw_cert *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    const char *sig;
+    int64_t t;
+    BIO *pem;
+
+    memset(out, 0, sizeof(*out));
+    if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
+        for (unsigned int i = 0; i < mdlen; i++)
+            snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+    }
+    out->subject = name_text(X509_get_subject_name(x));
+    out->issuer = name_text(X509_get_issuer_name(x));
+    if (asn1_time_unix(X509_get0_notBefore(x), &t) == 0)
+        tw_time_iso(t, out->not_before);
+    if (asn1_time_unix(X509_get0_notAfter(x), &t) == 0)
+        tw_time_iso(t, out->not_after);
+    key_info(x, out->key_type, sizeof(out->key_type), &out->key_bits);
+    sig = OBJ_nid2ln(X509_get_signature_nid(x));
+    tw_strlcpy(out->sig_alg, sig ? sig : "unknown", sizeof(out->sig_alg));
+    out->san = san_text(x);
+
+    pem = BIO_new(BIO_s_mem());
+    if (pem != NULL && PEM_write_bio_X509(pem, x) == 1 && BIO_pending(pem) < (int)TW_CERT_PEM_MAX)
+        out->pem = bio_take(pem, TW_CERT_PEM_MAX);
+    else
+        out->pem = tw_xstrdup(""); /* see the file comment: never a cut PEM */
+    BIO_free(pem);
+    ERR_clear_error();
+}
+
+/* ---- verification ---- */
+
+static int
+certinfo_verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    struct tw_cert_evidence *ev = X509_STORE_CTX_get_app_data(ctx);
+
+    if (ok || ev == NULL)
+        return 1;
+    if (ev->n_verify < TW_VERIFY_ERRORS_MAX) {
+        ev->verify[ev->n_verify].depth = X509_STORE_CTX_get_error_depth(ctx);
+        ev->verify[ev->n_verify].code = X509_STORE_CTX_get_error(ctx);
+        ev->n_verify++;
+    } else {
+        ev->verify_truncated = 1;
+    }
+    return 1; /* walk the whole chain: every problem, not only the first */
+}
+
+static int
+is_self_issued(X509 *x)
+{
+    return X509_check_issued(x, x) == X509_V_OK;
+}
+
+static int
+has_aia_issuer(X509 *x)
+{
+    AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
+    int found = 0;
+
+    for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+        ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+        if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers)
+            found = 1;
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    return found;
+}
+
+static int
+weak_digest_nid(int nid)
+{
+    return nid == NID_sha1 || nid == NID_md5 || nid == NID_md4 || nid == NID_md2 ||
+           nid == NID_md5_sha1;
+}
+
+/* A SHA-1/MD5 signature on a certificate that is not a self-signed root. */
+static int
+has_weak_signature(X509 *x)
+{
+    int md = NID_undef, pk = NID_undef;
+
+    if (is_self_issued(x))
+        return 0;
+    if (X509_get_signature_info(x, &md, &pk, NULL, NULL) != 1 &&
+        OBJ_find_sigid_algs(X509_get_signature_nid(x), &md, &pk) != 1)
+        return 0;
+    return weak_digest_nid(md);
+}
+
+/* ---- stapled OCSP ---- */
+
+static enum tw_ocsp_status
+ocsp_judge(SSL *ssl, X509 *leaf, X509 *issuer, STACK_OF(X509) * sent, X509_STORE *store,
+           int64_t now)
+{
+    const unsigned char *p = NULL;
+    long len = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
+    OCSP_RESPONSE *resp = NULL;
+    OCSP_BASICRESP *bs = NULL;
+    enum tw_ocsp_status st = TW_OCSP_INVALID;
+    int status = -1;
+    ASN1_GENERALIZEDTIME *thisupd = NULL, *nextupd = NULL;
+
+    if (len <= 0 || p == NULL)
+        return TW_OCSP_NONE;
+    resp = d2i_OCSP_RESPONSE(NULL, &p, len);
+    if (resp == NULL || OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
+        goto out;
+    bs = OCSP_response_get1_basic(resp);
+    if (bs == NULL || issuer == NULL)
+        goto out;
+
+    /* Find the single response for the leaf, with the responder's CertID digest. */
+    for (int i = 0; i < OCSP_resp_count(bs) && status < 0; i++) {
+        OCSP_SINGLERESP *single = OCSP_resp_get0(bs, i);
+        OCSP_CERTID *id = (OCSP_CERTID *)OCSP_SINGLERESP_get0_id(single);
+        ASN1_OBJECT *alg = NULL;
+        const EVP_MD *md;
+        OCSP_CERTID *mine;
+
+        if (id == NULL || OCSP_id_get0_info(NULL, &alg, NULL, NULL, id) != 1)
+            continue;
+        md = EVP_get_digestbyobj(alg);
+        if (md == NULL)
+            continue;
+        mine = OCSP_cert_to_id(md, leaf, issuer);
+        if (mine != NULL && OCSP_id_cmp(mine, id) == 0)
+            status = OCSP_single_get0_status(single, NULL, NULL, &thisupd, &nextupd);
+        OCSP_CERTID_free(mine);
+    }
+    if (status < 0)
+        goto out;
+
+    if (OCSP_basic_verify(bs, sent, store, 0) != 1) {
+        /* The file comment: an unverifiable REVOKED signed by the issuer itself
+         * stands.  NOINTERN|NOVERIFY: the signer must be the issuer, and only
+         * the signature is checked. */
+        STACK_OF(X509) *only = sk_X509_new_null();
+        if (status == V_OCSP_CERTSTATUS_REVOKED && only != NULL && sk_X509_push(only, issuer) > 0 &&
+            OCSP_basic_verify(bs, only, store, OCSP_NOINTERN | OCSP_NOVERIFY) == 1)
+            st = TW_OCSP_REVOKED;
+        sk_X509_free(only);
+        goto out;
+    }
+    if (status == V_OCSP_CERTSTATUS_GOOD) {
+        int64_t tu = 0, nu = 0;
+        /* Compared as tu - skew > now to stay clear of overflow near the limits. */
+        if (thisupd != NULL && asn1_time_unix(thisupd, &tu) == 0 && tu > now &&
+            tu - now > OCSP_SKEW_SECS)
+            goto out; /* not valid yet at `now` */
+        if (nextupd != NULL && asn1_time_unix(nextupd, &nu) == 0 && nu < now &&
+            now - nu > OCSP_SKEW_SECS)
+            goto out; /* stale */
+        st = TW_OCSP_GOOD;
+    } else if (status == V_OCSP_CERTSTATUS_REVOKED) {
+        st = TW_OCSP_REVOKED;
+    } else {
+        st = TW_OCSP_UNKNOWN;
+    }
+out:
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+    return st;
+}
+
+/* The leaf's issuer: from the verified chain, the sent chain, or the store.
+ * Returns a new reference (X509_free) or NULL. */
+static X509 *
+find_issuer(X509_STORE_CTX *ctx, X509 *leaf, STACK_OF(X509) * sent)
+{
+    STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+    X509 *iss = NULL;
+
+    if (built != NULL && sk_X509_num(built) > 1 &&
+        X509_check_issued(sk_X509_value(built, 1), leaf) == X509_V_OK) {
+        iss = sk_X509_value(built, 1);
+        X509_up_ref(iss);
+        return iss;
+    }
+    for (int i = 1; i < sk_X509_num(sent); i++) {
+        if (X509_check_issued(sk_X509_value(sent, i), leaf) == X509_V_OK) {
+            iss = sk_X509_value(sent, i);
+            X509_up_ref(iss);
+            return iss;
+        }
+    }
+    if (X509_STORE_CTX_get1_issuer(&iss, ctx, leaf) == 1)
+        return iss;
+    return NULL;
+}
+
+int
+tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *ip, int64_t now,
+                    struct tw_cert_evidence *ev, struct tw_result *r)
+{
+    STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
+    STACK_OF(X509) *untrusted = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    X509 *leaf, *issuer = NULL;
+    size_t n_rec;
+    int n, rc = -1;
+
+    memset(ev, 0, sizeof(*ev));
+    ev->now = now;
+    ev->ocsp = TW_OCSP_NONE;
+    for (size_t i = 0; i < r->n_chain; i++)
+        tw_cert_cleanup(&r->chain[i]);
+    free(r->chain);
+    r->chain = NULL;
+    r->n_chain = 0;
+    ERR_clear_error();
+
+    n = sent ? sk_X509_num(sent) : 0;
+    if (n <= 0)
+        goto out;
+    leaf = sk_X509_value(sent, 0);
+    ev->has_chain = 1;
+    ev->n_sent = n;
+
+    /* The records: as sent, leaf first, at most TW_CHAIN_MAX. */
+    n_rec = (size_t)n < TW_CHAIN_MAX ? (size_t)n : TW_CHAIN_MAX;
+    r->chain = tw_xcalloc(n_rec, sizeof(*r->chain));
+    for (size_t i = 0; i < n_rec; i++)
+        tw_certinfo_record(sk_X509_value(sent, (int)i), &r->chain[i]);
+    r->n_chain = n_rec;
+
+    /* Verify: leaf + the rest as untrusted, at `now`, recording every error. */
+    untrusted = sk_X509_new_null();
+    for (int i = 1; untrusted != NULL && i < n; i++)
+        sk_X509_push(untrusted, sk_X509_value(sent, i));
+    ctx = X509_STORE_CTX_new();
+    if (ctx != NULL && store != NULL && untrusted != NULL &&
+        X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1) {
+        X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+
+        X509_VERIFY_PARAM_set_time(vp, (time_t)now);
+        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+        X509_STORE_CTX_set_verify_cb(ctx, certinfo_verify_cb);
+        X509_STORE_CTX_set_app_data(ctx, ev);
+        if (X509_verify_cert(ctx) != 1 && ev->n_verify == 0) {
+            /* failed without telling the callback (internal error): keep the code */
+            int e = X509_STORE_CTX_get_error(ctx);
+            ev->verify[0].depth = X509_STORE_CTX_get_error_depth(ctx);
+            ev->verify[0].code = e != X509_V_OK ? e : X509_V_ERR_UNSPECIFIED;
+            ev->n_verify = 1;
+        }
+        issuer = find_issuer(ctx, leaf, sent);
+    } else {
+        ev->verify[0].depth = 0;
+        ev->verify[0].code = X509_V_ERR_UNSPECIFIED;
+        ev->n_verify = 1;
+    }
+
+    ev->leaf_self_issued = is_self_issued(leaf) && X509_get0_pubkey(leaf) != NULL &&
+                           X509_verify(leaf, X509_get0_pubkey(leaf)) == 1;
+    ev->chain_complete = is_self_issued(sk_X509_value(sent, n - 1));
+    ev->leaf_has_aia_issuer = has_aia_issuer(leaf);
+
+    if (name != NULL && name[0] != '\0') {
+        ev->hostname_checked = 1;
+        ev->hostname_ok = X509_check_host(leaf, name, strlen(name),
+                                          X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+    } else if (ip != NULL && ip[0] != '\0') {
+        ev->hostname_checked = 1;
+        ev->hostname_ok = X509_check_ip_asc(leaf, ip, 0) == 1;
+    }
+
+    asn1_time_unix(X509_get0_notBefore(leaf), &ev->not_before);
+    asn1_time_unix(X509_get0_notAfter(leaf), &ev->not_after);
+
+    key_info(leaf, ev->key_type, sizeof(ev->key_type), &ev->key_bits);
+    if (strcmp(ev->key_type, "RSA") == 0 || strcmp(ev->key_type, "RSA-PSS") == 0 ||
+        strcmp(ev->key_type, "DSA") == 0)
+        ev->weak_key = ev->key_bits < 2048;
+    else if (strcmp(ev->key_type, "EC") == 0)
+        ev->weak_key = ev->key_bits < 224;
+
+    for (int i = 0; i < n; i++)
+        if (has_weak_signature(sk_X509_value(sent, i)))
+            ev->weak_signature = 1;
+
+    ev->ocsp = ocsp_judge(ssl, leaf, issuer, sent, store, now);
+    rc = 0;
+out:
+    X509_free(issuer);
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    ERR_clear_error();
+    return rc;
+}
