@@ -321,10 +321,15 @@ certinfo_verify_cb(int ok, X509_STORE_CTX *ctx)
     return 1; /* walk the whole chain: every problem, not only the first */
 }
 
+/*
+ * Subject == issuer (and AKID, if any, matches).  X509_self_signed() rather
+ * than X509_check_issued(x, x): the latter also demands keyCertSign, which
+ * many self-signed leaves lack.  verify_sig adds the signature check.
+ */
 static int
-is_self_issued(X509 *x)
+is_self_issued(X509 *x, int verify_sig)
 {
-    return X509_check_issued(x, x) == X509_V_OK;
+    return X509_self_signed(x, verify_sig) == 1;
 }
 
 static int
@@ -355,7 +360,7 @@ has_weak_signature(X509 *x)
 {
     int md = NID_undef, pk = NID_undef;
 
-    if (is_self_issued(x))
+    if (is_self_issued(x, 0))
         return 0;
     if (X509_get_signature_info(x, &md, &pk, NULL, NULL) != 1 &&
         OBJ_find_sigid_algs(X509_get_signature_nid(x), &md, &pk) != 1)
@@ -527,9 +532,8 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
         ev->n_verify = 1;
     }
 
-    ev->leaf_self_issued = is_self_issued(leaf) && X509_get0_pubkey(leaf) != NULL &&
-                           X509_verify(leaf, X509_get0_pubkey(leaf)) == 1;
-    ev->chain_complete = is_self_issued(sk_X509_value(sent, n - 1));
+    ev->leaf_self_issued = is_self_issued(leaf, 1);
+    ev->chain_complete = is_self_issued(sk_X509_value(sent, n - 1), 0);
     ev->leaf_has_aia_issuer = has_aia_issuer(leaf);
 
     if (name != NULL && name[0] != '\0') {

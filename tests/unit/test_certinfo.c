@@ -1,0 +1,791 @@
+/*
+ * test_certinfo.c - the certificate side, against real OpenSSL.
+ *
+ * Every key and certificate is generated here at run time (nothing is
+ * committed): a root, an intermediate, and leaves that are valid, expired,
+ * not yet valid, for the wrong name, self-signed, SHA-1-signed or RSA-1024.
+ * tw_certinfo_collect() takes an SSL*, so each case runs a real handshake in
+ * memory: a client and a server SSL over a BIO pair in this one thread, the
+ * server serving the chain the case chooses (and, for OCSP, a stapled
+ * response made here).  The evidence is then also fed to tw_classify() to
+ * check the class end to end.
+ *
+ * Time: a fixed NOW; CA certificates span 2000-2099 so OpenSSL's own
+ * real-clock checks (the OCSP responder) pass too.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "scanner/certinfo.h"
+#include "scanner/classify.h"
+#include "store/base/log.h"
+
+#define NOW ((int64_t)1700000000)
+#define DAY ((int64_t)86400)
+#define Y2000 ((int64_t)946684800)
+#define Y2099 ((int64_t)4070908800)
+
+struct pki {
+    EVP_PKEY *root_key, *int_key, *leaf_key;
+    X509 *root, *inter;
+    X509_STORE *store;       /* holds the root */
+    X509_STORE *empty_store; /* holds nothing */
+};
+
+static struct pki P;
+static long next_serial = 1;
+
+/* ---- building certificates ---- */
+
+static void
+add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+    assert_non_null(ext);
+    assert_int_equal(X509_add_ext(x, ext, -1), 1);
+    X509_EXTENSION_free(ext);
+}
+
+/* An unsigned certificate; issuer NULL = self-issued.  san may be NULL. */
+static X509 *
+mk_cert(const char *cn, EVP_PKEY *key, X509 *issuer, int64_t nb, int64_t na, int ca,
+        const char *san, int aia)
+{
+    X509 *x = X509_new();
+    X509_NAME *n;
+    X509V3_CTX ctx;
+
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), next_serial++);
+    assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb));
+    assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na));
+    n = X509_get_subject_name(x);
+    assert_int_equal(
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0),
+        1);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
+    X509_set_pubkey(x, key);
+    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+    add_ext(x, &ctx, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
+    add_ext(x, &ctx, NID_subject_key_identifier, "hash");
+    if (ca) {
+        add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+    } else {
+        add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment");
+        add_ext(x, &ctx, NID_ext_key_usage, "serverAuth");
+    }
+    if (issuer != NULL)
+        add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
+    if (san != NULL)
+        add_ext(x, &ctx, NID_subject_alt_name, san);
+    if (aia)
+        add_ext(x, &ctx, NID_info_access, "caIssuers;URI:http://ca.test/int.crt");
+    return x;
+}
+
+static X509 *
+signed_by(X509 *x, EVP_PKEY *key, const EVP_MD *md)
+{
+    assert_true(X509_sign(x, key, md) > 0);
+    return x;
+}
+
+/* A leaf for good.test issued by the intermediate, with the given dates. */
+static X509 *
+leaf_dates(int64_t nb, int64_t na)
+{
+    X509 *x =
+        mk_cert("good.test", P.leaf_key, P.inter, nb, na, 0, "DNS:good.test,DNS:*.good.test", 1);
+    return signed_by(x, P.int_key, EVP_sha256());
+}
+
+static X509 *
+leaf_valid(void)
+{
+    return leaf_dates(NOW - 30 * DAY, NOW + 60 * DAY);
+}
+
+static int
+pki_setup(void **state)
+{
+    (void)state;
+    P.root_key = EVP_EC_gen("P-256");
+    P.int_key = EVP_EC_gen("P-256");
+    P.leaf_key = EVP_EC_gen("P-256");
+    assert_non_null(P.root_key);
+    P.root = signed_by(mk_cert("Test Root", P.root_key, NULL, Y2000, Y2099, 1, NULL, 0), P.root_key,
+                       EVP_sha256());
+    P.inter = signed_by(mk_cert("Test Intermediate", P.int_key, P.root, Y2000, Y2099, 1, NULL, 0),
+                        P.root_key, EVP_sha256());
+    P.store = X509_STORE_new();
+    X509_STORE_add_cert(P.store, P.root);
+    P.empty_store = X509_STORE_new();
+    return 0;
+}
+
+static int
+pki_teardown(void **state)
+{
+    (void)state;
+    X509_STORE_free(P.store);
+    X509_STORE_free(P.empty_store);
+    X509_free(P.root);
+    X509_free(P.inter);
+    EVP_PKEY_free(P.root_key);
+    EVP_PKEY_free(P.int_key);
+    EVP_PKEY_free(P.leaf_key);
+    return 0;
+}
+
+/* ---- an in-memory handshake ---- */
+
+struct staple {
+    unsigned char *der;
+    int len;
+};
+
+static int
+server_staple_cb(SSL *s, void *arg)
+{
+    struct staple *st = arg;
+    unsigned char *copy;
+
+    if (st == NULL || st->der == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    copy = OPENSSL_memdup(st->der, (size_t)st->len);
+    SSL_set_tlsext_status_ocsp_resp(s, copy, st->len);
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * Handshake a client against a server that serves leaf (key) plus the
+ * extra certificates chain[0..n-1] as sent; collect the evidence with the
+ * given store, name and NOW; optionally staple.
+ */
+static void
+run(X509 *leaf, EVP_PKEY *key, X509 **chain, int n, X509_STORE *store, const char *name,
+    struct staple *st, struct tw_cert_evidence *ev, struct tw_result *r)
+{
+    SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+    SSL *c, *s;
+    BIO *bc = NULL, *bs = NULL;
+    int done_c = 0, done_s = 0;
+
+    assert_non_null(sctx);
+    assert_non_null(cctx);
+    /* Level 0 so SHA-1 and RSA-1024 certificates can be served and taken. */
+    SSL_CTX_set_security_level(sctx, 0);
+    SSL_CTX_set_security_level(cctx, 0);
+    SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, NULL);
+    assert_int_equal(SSL_CTX_use_certificate(sctx, leaf), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(sctx, key), 1);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(SSL_CTX_add1_chain_cert(sctx, chain[i]), 1);
+    if (st != NULL) {
+        SSL_CTX_set_tlsext_status_cb(sctx, server_staple_cb);
+        SSL_CTX_set_tlsext_status_arg(sctx, st);
+    }
+    c = SSL_new(cctx);
+    s = SSL_new(sctx);
+    assert_int_equal(BIO_new_bio_pair(&bc, 0, &bs, 0), 1);
+    SSL_set_bio(c, bc, bc);
+    SSL_set_bio(s, bs, bs);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    if (name != NULL)
+        SSL_set_tlsext_host_name(c, name);
+    if (st != NULL)
+        SSL_set_tlsext_status_type(c, TLSEXT_STATUSTYPE_ocsp);
+    for (int i = 0; i < 50 && !(done_c && done_s); i++) {
+        int rc = SSL_do_handshake(c);
+        int rs = SSL_do_handshake(s);
+        done_c = rc == 1;
+        done_s = rs == 1;
+        if (rc <= 0) {
+            int e = SSL_get_error(c, rc);
+            assert_true(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
+        }
+        if (rs <= 0) {
+            int e = SSL_get_error(s, rs);
+            assert_true(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
+        }
+    }
+    assert_true(done_c && done_s);
+
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(tw_certinfo_collect(c, store, name, "127.0.0.1", NOW, ev, r), 0);
+
+    SSL_free(c);
+    SSL_free(s);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+}
+
+static void
+free_chain(struct tw_result *r)
+{
+    for (size_t i = 0; i < r->n_chain; i++)
+        tw_cert_cleanup(&r->chain[i]);
+    free(r->chain);
+    free(r->detail);
+    r->chain = NULL;
+    r->n_chain = 0;
+    r->detail = NULL;
+}
+
+/* Classify evidence from a completed MAIN probe; returns the issues text. */
+static const char *
+classify(const struct tw_cert_evidence *cev, const char *name, struct tw_result *r)
+{
+    static char issues[256];
+    struct tw_evidence ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.dns = TW_DNS_OK;
+    ev.sent_sni = 1;
+    ev.probe[TW_PK_MAIN].outcome = TW_PROBE_OK;
+    ev.probe[TW_PK_MAIN].alert = -1;
+    ev.probe[TW_PK_MAIN].version = 0x0304;
+    ev.cert = *cev;
+    r->has_sni = 1;
+    snprintf(r->sni, sizeof(r->sni), "%s", name);
+    tw_classify(&ev, r);
+    tw_issues_format(r->issues, issues, sizeof(issues));
+    return issues;
+}
+
+static int
+has_error(const struct tw_cert_evidence *ev, int depth, int code)
+{
+    for (int i = 0; i < ev->n_verify; i++)
+        if (ev->verify[i].depth == depth && ev->verify[i].code == code)
+            return 1;
+    return 0;
+}
+
+/* ---- the cases ---- */
+
+static void
+test_certinfo_valid_chain(void **state)
+{
+    X509 *leaf = leaf_valid();
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    char iso[21];
+
+    (void)state;
+    run(leaf, P.leaf_key, chain, 1, P.store, "www.good.test", NULL, &ev, &r);
+    assert_int_equal(ev.has_chain, 1);
+    assert_int_equal(ev.n_sent, 2);
+    assert_int_equal(ev.n_verify, 0);
+    assert_int_equal(ev.verify_truncated, 0);
+    assert_int_equal(ev.hostname_checked, 1);
+    assert_int_equal(ev.hostname_ok, 1);
+    assert_int_equal(ev.leaf_self_issued, 0);
+    assert_int_equal(ev.chain_complete, 0);
+    assert_int_equal(ev.leaf_has_aia_issuer, 1);
+    assert_int_equal(ev.not_before, NOW - 30 * DAY);
+    assert_int_equal(ev.not_after, NOW + 60 * DAY);
+    assert_int_equal(ev.now, NOW);
+    assert_string_equal(ev.key_type, "EC");
+    assert_int_equal(ev.key_bits, 256);
+    assert_int_equal(ev.weak_key, 0);
+    assert_int_equal(ev.weak_signature, 0);
+    assert_int_equal(ev.ocsp, TW_OCSP_NONE);
+
+    /* The records, leaf first, as sent. */
+    assert_int_equal(r.n_chain, 2);
+    assert_string_equal(r.chain[0].subject, "CN=good.test");
+    assert_string_equal(r.chain[0].issuer, "CN=Test Intermediate");
+    assert_string_equal(r.chain[1].subject, "CN=Test Intermediate");
+    assert_string_equal(r.chain[0].san, "DNS:good.test,DNS:*.good.test");
+    tw_time_iso(NOW + 60 * DAY, iso);
+    assert_string_equal(r.chain[0].not_after, iso);
+    tw_time_iso(NOW - 30 * DAY, iso);
+    assert_string_equal(r.chain[0].not_before, iso);
+    assert_string_equal(r.chain[0].key_type, "EC");
+    assert_string_equal(r.chain[0].sig_alg, "ecdsa-with-SHA256");
+    assert_int_equal(strlen(r.chain[0].sha256), 64);
+    assert_int_equal(strspn(r.chain[0].sha256, "0123456789abcdef"), 64);
+    assert_string_not_equal(r.chain[0].sha256, r.chain[1].sha256);
+    assert_true(strncmp(r.chain[0].pem, "-----BEGIN CERTIFICATE-----", 27) == 0);
+
+    assert_string_equal(classify(&ev, "www.good.test", &r), "ok");
+    assert_non_null(strstr(r.detail, "expires in 60 days"));
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_expired(void **state)
+{
+    X509 *leaf = leaf_dates(NOW - 400 * DAY, NOW - 5 * DAY);
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_true(has_error(&ev, 0, X509_V_ERR_CERT_HAS_EXPIRED));
+    assert_string_equal(classify(&ev, "good.test", &r), "cert_expired");
+    assert_non_null(strstr(r.detail, "expired 5 days ago"));
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_expired_and_wrong_name(void **state)
+{
+    X509 *leaf = leaf_dates(NOW - 400 * DAY, NOW - 2 * DAY);
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    /* a partial wildcard-like name must not match *.good.test's siblings */
+    run(leaf, P.leaf_key, chain, 1, P.store, "other.test", NULL, &ev, &r);
+    assert_int_equal(ev.hostname_checked, 1);
+    assert_int_equal(ev.hostname_ok, 0);
+    assert_string_equal(classify(&ev, "other.test", &r), "cert_expired,hostname_mismatch");
+    assert_int_equal(r.cls, TW_CLASS_CERT_EXPIRED);
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_not_yet_valid(void **state)
+{
+    X509 *leaf = leaf_dates(NOW + 3 * DAY, NOW + 90 * DAY);
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_true(has_error(&ev, 0, X509_V_ERR_CERT_NOT_YET_VALID));
+    assert_string_equal(classify(&ev, "good.test", &r), "cert_not_yet_valid");
+    assert_non_null(strstr(r.detail, "notBefore is 3 days ahead"));
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_wrong_name(void **state)
+{
+    X509 *leaf = leaf_valid();
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    run(leaf, P.leaf_key, chain, 1, P.store, "a.b.good.test", NULL, &ev, &r);
+    assert_int_equal(ev.hostname_ok, 0); /* a wildcard covers one label only */
+    assert_int_equal(ev.n_verify, 0);
+    assert_string_equal(classify(&ev, "a.b.good.test", &r), "hostname_mismatch");
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_ip_checked_without_name(void **state)
+{
+    X509 *leaf = signed_by(
+        mk_cert("ip", P.leaf_key, P.inter, NOW - DAY, NOW + DAY, 0, "IP:127.0.0.1,IP:::1", 0),
+        P.int_key, EVP_sha256());
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    run(leaf, P.leaf_key, chain, 1, P.store, NULL, NULL, &ev, &r);
+    assert_int_equal(ev.hostname_checked, 1);
+    assert_int_equal(ev.hostname_ok, 1);
+    assert_string_equal(r.chain[0].san, "IP:127.0.0.1,IP:::1");
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_self_signed(void **state)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *leaf =
+        signed_by(mk_cert("good.test", k, NULL, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0), k,
+                  EVP_sha256());
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    run(leaf, k, NULL, 0, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.n_sent, 1);
+    assert_int_equal(ev.leaf_self_issued, 1);
+    assert_int_equal(ev.chain_complete, 1);
+    assert_true(has_error(&ev, 0, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT));
+    assert_string_equal(classify(&ev, "good.test", &r), "self_signed");
+    free_chain(&r);
+
+    /* The same certificate, trusted on purpose (--ca-file): no issue. */
+    {
+        X509_STORE *own = X509_STORE_new();
+        X509_STORE_add_cert(own, leaf);
+        run(leaf, k, NULL, 0, own, "good.test", NULL, &ev, &r);
+        assert_int_equal(ev.n_verify, 0);
+        assert_string_equal(classify(&ev, "good.test", &r), "ok");
+        free_chain(&r);
+        X509_STORE_free(own);
+    }
+    X509_free(leaf);
+    EVP_PKEY_free(k);
+}
+
+static void
+test_certinfo_untrusted_root(void **state)
+{
+    X509 *leaf = leaf_valid();
+    X509 *chain2[2] = {P.inter, P.root};
+    X509 *chain1[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    /* The root is sent but not trusted. */
+    run(leaf, P.leaf_key, chain2, 2, P.empty_store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.chain_complete, 1);
+    assert_true(has_error(&ev, 2, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN));
+    assert_string_equal(classify(&ev, "good.test", &r), "untrusted_root");
+    free_chain(&r);
+
+    /* The root is not sent and not trusted: the chain stops at the intermediate. */
+    run(leaf, P.leaf_key, chain1, 1, P.empty_store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.chain_complete, 0);
+    assert_true(has_error(&ev, 1, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
+    assert_string_equal(classify(&ev, "good.test", &r), "untrusted_root");
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_incomplete_chain(void **state)
+{
+    X509 *leaf = leaf_valid();
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    run(leaf, P.leaf_key, NULL, 0, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.n_sent, 1);
+    assert_int_equal(ev.chain_complete, 0);
+    assert_int_equal(ev.leaf_self_issued, 0);
+    assert_true(ev.n_verify >= 1);
+    assert_int_equal(ev.verify[0].depth, 0);
+    assert_string_equal(classify(&ev, "good.test", &r), "incomplete_chain");
+    assert_non_null(strstr(r.detail, "AIA caIssuers"));
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_sha1_signed(void **state)
+{
+    X509 *leaf = signed_by(
+        mk_cert("good.test", P.leaf_key, P.inter, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0),
+        P.int_key, EVP_sha1());
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.weak_signature, 1);
+    assert_string_equal(r.chain[0].sig_alg, "ecdsa-with-SHA1");
+    assert_string_equal(classify(&ev, "good.test", &r), "weak_signature");
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_rsa1024(void **state)
+{
+    EVP_PKEY *k = EVP_RSA_gen(1024);
+    X509 *leaf =
+        signed_by(mk_cert("good.test", k, P.inter, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0),
+                  P.int_key, EVP_sha256());
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    assert_non_null(k);
+    run(leaf, k, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_string_equal(ev.key_type, "RSA");
+    assert_int_equal(ev.key_bits, 1024);
+    assert_int_equal(ev.weak_key, 1);
+    assert_string_equal(r.chain[0].key_type, "RSA");
+    assert_int_equal(r.chain[0].key_bits, 1024);
+    assert_string_equal(classify(&ev, "good.test", &r), "weak_key");
+    free_chain(&r);
+    X509_free(leaf);
+    EVP_PKEY_free(k);
+}
+
+static void
+test_certinfo_long_chain_bounded(void **state)
+{
+    X509 *leaf = leaf_valid();
+    X509 *chain[TW_CHAIN_MAX + 4];
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    for (int i = 0; i < TW_CHAIN_MAX + 4; i++)
+        chain[i] = P.inter;
+    run(leaf, P.leaf_key, chain, TW_CHAIN_MAX + 4, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.n_sent, TW_CHAIN_MAX + 5);
+    assert_int_equal(r.n_chain, TW_CHAIN_MAX);
+    assert_int_equal(ev.n_verify, 0);
+    free_chain(&r);
+    X509_free(leaf);
+}
+
+/* ---- stapled OCSP ---- */
+
+static struct staple
+mk_ocsp(X509 *leaf, int status, X509 *signer, EVP_PKEY *skey, const EVP_MD *id_md)
+{
+    struct staple st = {NULL, 0};
+    OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+    OCSP_CERTID *cid = OCSP_cert_to_id(id_md, leaf, P.inter);
+    ASN1_TIME *thisupd = ASN1_TIME_set(NULL, (time_t)(NOW - DAY));
+    ASN1_TIME *nextupd = ASN1_TIME_set(NULL, (time_t)(NOW + 6 * DAY));
+    ASN1_TIME *rev = ASN1_TIME_set(NULL, (time_t)(NOW - 2 * DAY));
+    OCSP_RESPONSE *resp;
+
+    assert_non_null(OCSP_basic_add1_status(
+        bs, cid, status,
+        status == V_OCSP_CERTSTATUS_REVOKED ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : -1,
+        status == V_OCSP_CERTSTATUS_REVOKED ? rev : NULL, thisupd, nextupd));
+    assert_int_equal(OCSP_basic_sign(bs, signer, skey, EVP_sha256(), NULL, 0), 1);
+    resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+    st.len = i2d_OCSP_RESPONSE(resp, &st.der);
+    assert_true(st.len > 0);
+    OCSP_RESPONSE_free(resp);
+    OCSP_BASICRESP_free(bs);
+    OCSP_CERTID_free(cid);
+    ASN1_TIME_free(thisupd);
+    ASN1_TIME_free(nextupd);
+    ASN1_TIME_free(rev);
+    return st;
+}
+
+static enum tw_ocsp_status
+ocsp_case(X509 *leaf, struct staple *st, X509_STORE *store)
+{
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    run(leaf, P.leaf_key, chain, 1, store, "good.test", st, &ev, &r);
+    free_chain(&r);
+    return ev.ocsp;
+}
+
+static void
+test_certinfo_ocsp(void **state)
+{
+    X509 *leaf = leaf_valid();
+    struct staple good = mk_ocsp(leaf, V_OCSP_CERTSTATUS_GOOD, P.inter, P.int_key, EVP_sha1());
+    struct staple good256 = mk_ocsp(leaf, V_OCSP_CERTSTATUS_GOOD, P.inter, P.int_key, EVP_sha256());
+    struct staple revoked =
+        mk_ocsp(leaf, V_OCSP_CERTSTATUS_REVOKED, P.inter, P.int_key, EVP_sha1());
+    struct staple unknown =
+        mk_ocsp(leaf, V_OCSP_CERTSTATUS_UNKNOWN, P.inter, P.int_key, EVP_sha1());
+    EVP_PKEY *rogue_key = EVP_EC_gen("P-256");
+    X509 *rogue = signed_by(mk_cert("Test Intermediate", rogue_key, NULL, Y2000, Y2099, 1, NULL, 0),
+                            rogue_key, EVP_sha256());
+    struct staple forged = mk_ocsp(leaf, V_OCSP_CERTSTATUS_REVOKED, rogue, rogue_key, EVP_sha1());
+    unsigned char junk[] = {0x30, 0x03, 0x0a, 0x01, 0x00, 0xff};
+    struct staple garbage = {junk, sizeof(junk)};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    assert_int_equal(ocsp_case(leaf, NULL, P.store), TW_OCSP_NONE);
+    assert_int_equal(ocsp_case(leaf, &good, P.store), TW_OCSP_GOOD);
+    assert_int_equal(ocsp_case(leaf, &good256, P.store), TW_OCSP_GOOD);
+    assert_int_equal(ocsp_case(leaf, &revoked, P.store), TW_OCSP_REVOKED);
+    assert_int_equal(ocsp_case(leaf, &unknown, P.store), TW_OCSP_UNKNOWN);
+    /* Untrusted chain: GOOD is not believed; REVOKED signed by the issuer is. */
+    assert_int_equal(ocsp_case(leaf, &good, P.empty_store), TW_OCSP_INVALID);
+    assert_int_equal(ocsp_case(leaf, &revoked, P.empty_store), TW_OCSP_REVOKED);
+    /* Signed by someone else with the issuer's name: invalid. */
+    assert_int_equal(ocsp_case(leaf, &forged, P.store), TW_OCSP_INVALID);
+    assert_int_equal(ocsp_case(leaf, &forged, P.empty_store), TW_OCSP_INVALID);
+    assert_int_equal(ocsp_case(leaf, &garbage, P.store), TW_OCSP_INVALID);
+
+    /* End to end: revoked is the primary class. */
+    {
+        X509 *chain[1] = {P.inter};
+        run(leaf, P.leaf_key, chain, 1, P.store, "good.test", &revoked, &ev, &r);
+        assert_string_equal(classify(&ev, "good.test", &r), "cert_revoked");
+        free_chain(&r);
+    }
+    OPENSSL_free(good.der);
+    OPENSSL_free(good256.der);
+    OPENSSL_free(revoked.der);
+    OPENSSL_free(unknown.der);
+    OPENSSL_free(forged.der);
+    X509_free(rogue);
+    EVP_PKEY_free(rogue_key);
+    X509_free(leaf);
+}
+
+/* ---- bounds on hostile certificates ---- */
+
+static void
+add_raw_dns(GENERAL_NAMES *gens, const char *bytes, int len)
+{
+    GENERAL_NAME *gn = GENERAL_NAME_new();
+    ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+    assert_int_equal(ASN1_STRING_set(s, bytes, len), 1);
+    GENERAL_NAME_set0_value(gn, GEN_DNS, s);
+    sk_GENERAL_NAME_push(gens, gn);
+}
+
+static void
+test_certinfo_record_bounds(void **state)
+{
+    const char cn[] = "bad\x01\x1b[31m\n<script>alert(1)</script>";
+    X509 *x = mk_cert(cn, P.leaf_key, P.inter, NOW - DAY, NOW + DAY, 0, NULL, 0);
+    GENERAL_NAMES *gens = GENERAL_NAMES_new();
+    X509_NAME *iss = X509_get_issuer_name(x);
+    struct tw_cert c;
+    char name[64];
+    size_t commas = 0;
+
+    (void)state;
+    add_raw_dns(gens, "evil.test\0.good.test", 20);
+    add_raw_dns(gens, "a.test,DNS:forged.test", 22);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(name, sizeof(name), "host-%04d.example.com", i);
+        add_raw_dns(gens, name, (int)strlen(name));
+    }
+    assert_int_equal(X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT), 1);
+    /* an issuer name far longer than TW_CERT_FIELD_MAX */
+    for (int i = 0; i < 200; i++)
+        X509_NAME_add_entry_by_txt(
+            iss, "OU", MBSTRING_UTF8,
+            (const unsigned char *)"0123456789012345678901234567890123456789", -1, -1, 0);
+    signed_by(x, P.int_key, EVP_sha256());
+
+    tw_certinfo_record(x, &c);
+    assert_true(strlen(c.issuer) == TW_CERT_FIELD_MAX - 1); /* cut at the cap */
+    /* kept (RFC 2253 escapes '<' and '>' with a backslash); renderers escape the rest */
+    assert_non_null(strstr(c.subject, "\\<script\\>alert(1)\\</script\\>"));
+    for (const char *p = c.subject; *p; p++)
+        assert_true((unsigned char)*p >= 0x20); /* control bytes escaped by RFC 2253 */
+    assert_true(strlen(c.san) < TW_CERT_FIELD_MAX);
+    assert_true(strncmp(c.san, "DNS:evil.test?.good.test,DNS:a.test?DNS:forged.test,", 52) == 0);
+    assert_non_null(strstr(c.san, "host-0000.example.com"));
+    assert_null(strstr(c.san, "host-1999.example.com"));
+    assert_string_equal(c.san + strlen(c.san) - 4, ",..."); /* the truncation flag */
+    for (const char *p = c.san; *p; p++)
+        commas += *p == ',';
+    assert_true(commas <= 1000);
+    /* Its PEM would pass TW_CERT_PEM_MAX: stored empty, never cut. */
+    assert_true((size_t)i2d_X509(x, NULL) * 4 / 3 > TW_CERT_PEM_MAX);
+    assert_string_equal(c.pem, "");
+    tw_cert_cleanup(&c);
+    GENERAL_NAMES_free(gens);
+    X509_free(x);
+}
+
+static void
+test_certinfo_load_store(void **state)
+{
+    char err[TW_ERRLEN] = "";
+    char path[] = "/tmp/test_certinfo_XXXXXX";
+    X509_STORE *st;
+    int fd;
+    FILE *f;
+
+    (void)state;
+    st = tw_certinfo_load_store("/nonexistent/ca-bundle.pem", err);
+    assert_null(st);
+    assert_non_null(strstr(err, "/nonexistent/ca-bundle.pem"));
+
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs("not a certificate\n", f);
+    fflush(f);
+    err[0] = '\0';
+    st = tw_certinfo_load_store(path, err);
+    assert_null(st);
+    assert_non_null(strstr(err, path));
+
+    rewind(f);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    PEM_write_X509(f, P.root);
+    fclose(f);
+    st = tw_certinfo_load_store(path, err);
+    assert_non_null(st);
+    {
+        /* the loaded store really trusts the root */
+        X509 *leaf = leaf_valid();
+        X509 *chain[1] = {P.inter};
+        struct tw_cert_evidence ev;
+        struct tw_result r;
+        run(leaf, P.leaf_key, chain, 1, st, "good.test", NULL, &ev, &r);
+        assert_int_equal(ev.n_verify, 0);
+        free_chain(&r);
+        X509_free(leaf);
+    }
+    X509_STORE_free(st);
+    unlink(path);
+
+    st = tw_certinfo_load_store(NULL, err); /* the system paths; may be empty, never fails */
+    assert_non_null(st);
+    X509_STORE_free(st);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_certinfo_valid_chain),
+        cmocka_unit_test(test_certinfo_expired),
+        cmocka_unit_test(test_certinfo_expired_and_wrong_name),
+        cmocka_unit_test(test_certinfo_not_yet_valid),
+        cmocka_unit_test(test_certinfo_wrong_name),
+        cmocka_unit_test(test_certinfo_ip_checked_without_name),
+        cmocka_unit_test(test_certinfo_self_signed),
+        cmocka_unit_test(test_certinfo_untrusted_root),
+        cmocka_unit_test(test_certinfo_incomplete_chain),
+        cmocka_unit_test(test_certinfo_sha1_signed),
+        cmocka_unit_test(test_certinfo_rsa1024),
+        cmocka_unit_test(test_certinfo_long_chain_bounded),
+        cmocka_unit_test(test_certinfo_ocsp),
+        cmocka_unit_test(test_certinfo_record_bounds),
+        cmocka_unit_test(test_certinfo_load_store),
+    };
+    return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
+}
