@@ -108,9 +108,10 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 30) print "expected 30 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 31) print "expected 31 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
+check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
 check "no-sni-different-cert has a no-SNI line" grep -qx "no-sni-different-cert.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
 check "the IPv6 endpoint is an address target" grep -qx "\[::1\]:$((PORT + 1))" "$DIR/targets.out"
 check "lab targets without a lab prints the defaults" bash -c "'$TLSWEEP' lab targets --dir /nonexistent | grep -qx 'expired.lab.tlsweep.test:8443'"

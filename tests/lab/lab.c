@@ -35,7 +35,10 @@ const struct tw_lab_endpoint tw_lab_endpoints[] = {
     {"tls13-only", 15, TW_LAB_T_NAME, "ok", "ok"},
     {"no-shared-cipher", 16, TW_LAB_T_NAME, "no_shared_cipher", "no_shared_cipher"},
     {"protocol-mismatch", 17, TW_LAB_T_NAME, "protocol_mismatch", "protocol_mismatch"},
-    {"sni-required", 18, TW_LAB_T_NAME, "sni_required", "sni_required"},
+    /* With SNI the endpoint is fine; a scan that sends none (the "-" line)
+     * gets unrecognized_name and must find that SNI fixes it. */
+    {"sni-required", 18, TW_LAB_T_NAME, "ok", "ok"},
+    {"sni-required", 18, TW_LAB_T_NAME_NO_SNI, "sni_required", "sni_required"},
     {"no-sni-different-cert", 19, TW_LAB_T_NAME, "ok", "ok"},
     {"no-sni-different-cert", 19, TW_LAB_T_NAME_NO_SNI, "hostname_mismatch", "hostname_mismatch"},
     {"closed", 20, TW_LAB_T_NAME, "tcp_refused", "tcp_refused"},
