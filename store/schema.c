@@ -63,6 +63,32 @@ static const char *const steps[] = {
     "  PRIMARY KEY (result_id, depth)"
     ") WITHOUT ROWID;"
     "CREATE INDEX result_chain_cert ON result_chain(cert_sha256);",
+    /* 1 -> 2: views for users' SQL (report/README.md "Example queries").
+     * latest: each endpoint's (host, ip, port, sni) newest result among
+     * scans with status done.  expiring: the leaf certificates of latest,
+     * days_left counted from now (floor; negative = expired).
+     * grade_history: every result's grade and class with its scan's start. */
+    "CREATE VIEW latest AS"
+    " SELECT host, ip, port, sni, class, issues, grade, tls_version, cipher, cert_sha256,"
+    "        scan_id, scanned_at"
+    " FROM (SELECT r.host, r.ip, r.port, r.sni, r.class, r.issues, r.grade, r.tls_version,"
+    "              r.cipher, r.cert_sha256, r.scan_id,"
+    "              coalesce(r.scanned_at, s.started_at) AS scanned_at,"
+    "              row_number() OVER (PARTITION BY r.host, r.ip, r.port, ifnull(r.sni, '')"
+    "                                 ORDER BY s.started_at DESC, s.id DESC) AS rn"
+    "       FROM results AS r JOIN scans AS s ON s.id = r.scan_id"
+    "       WHERE s.status = 'done')"
+    " WHERE rn = 1;"
+    "CREATE VIEW expiring AS"
+    " SELECT c.sha256 AS cert_sha256, c.subject, c.issuer, c.not_after,"
+    "        l.host, l.ip, l.port, l.sni, l.class, l.scan_id,"
+    "        CAST(julianday(c.not_after) - julianday('now') + 1000000 AS INTEGER) - 1000000"
+    "          AS days_left"
+    " FROM latest AS l JOIN certs AS c ON c.sha256 = l.cert_sha256"
+    " ORDER BY days_left, l.host, l.port;"
+    "CREATE VIEW grade_history AS"
+    " SELECT r.scan_id, s.started_at, r.host, r.port, r.sni, r.grade, r.class, r.ip"
+    " FROM results AS r JOIN scans AS s ON s.id = r.scan_id;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -1,0 +1,340 @@
+/*
+ * escape.c - per-format escaping of hostile bytes.
+ *
+ * Each escaper walks the string one code point at a time with
+ * tw_utf8_decode(), so that a multi-byte character is never split and an
+ * invalid byte is seen as one unit.  The policy for characters that are
+ * never useful in a report (C0 controls, DEL, C1 controls, Unicode
+ * bidirectional overrides that can make text read backwards) is shared:
+ * see is_dropped().
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "report/escape.h"
+
+size_t
+tw_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    uint32_t c;
+    size_t len;
+    uint32_t min;
+
+    if (n == 0) {
+        *cp = TW_UTF8_INVALID;
+        return 0;
+    }
+    c = p[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        c &= 0x1F;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        c &= 0x0F;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        c &= 0x07;
+        min = 0x10000;
+    } else {
+        goto invalid;
+    }
+    if (n < len)
+        goto invalid;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            goto invalid;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        goto invalid;
+    *cp = c;
+    return len;
+invalid:
+    *cp = TW_UTF8_INVALID;
+    return 1;
+}
+
+/* Characters no renderer shows: C0 except TAB/LF/CR (handled per format),
+ * DEL, C1, and the bidi embedding/override/isolate controls. */
+static int
+is_dropped(uint32_t cp)
+{
+    if (cp < 0x20)
+        return cp != '\t' && cp != '\n' && cp != '\r';
+    if (cp >= 0x7F && cp <= 0x9F)
+        return 1;
+    if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E ||
+        cp == 0x200F)
+        return 1;
+    return 0;
+}
+
+/* Skip an ESC sequence starting at p[0] == ESC; returns the bytes to skip.
+ * CSI runs to its final byte, OSC/DCS/SOS/PM/APC to BEL or ESC \, anything
+ * else is ESC plus one byte. */
+static size_t
+esc_skip(const unsigned char *p, size_t n)
+{
+    size_t i;
+
+    if (n < 2)
+        return n;
+    if (p[1] == '[') {
+        for (i = 2; i < n; i++)
+            if (p[i] >= 0x40 && p[i] <= 0x7E)
+                return i + 1;
+        return n;
+    }
+    if (p[1] == ']' || p[1] == 'P' || p[1] == 'X' || p[1] == '^' || p[1] == '_') {
+        for (i = 2; i < n; i++) {
+            if (p[i] == 0x07)
+                return i + 1;
+            if (p[i] == 0x1B && i + 1 < n && p[i + 1] == '\\')
+                return i + 2;
+        }
+        return n;
+    }
+    return p[1] >= 0x20 && p[1] < 0x7F ? 2 : 1;
+}
+
+void
+tw_escape_term(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = s ? strlen(s) : 0;
+    size_t i = 0;
+
+    while (i < n) {
+        uint32_t cp;
+        size_t k;
+
+        if (p[i] == 0x1B) {
+            i += esc_skip(p + i, n - i);
+            continue;
+        }
+        k = tw_utf8_decode(p + i, n - i, &cp);
+        if (cp == TW_UTF8_INVALID)
+            fprintf(f, "\\x%02X", p[i]);
+        else if (cp == '\t' || cp == '\n' || cp == '\r')
+            fputc(' ', f);
+        else if (!is_dropped(cp))
+            fwrite(p + i, 1, k, f);
+        i += k;
+    }
+}
+
+/* The walk every non-terminal escaper shares: calls put(f, cp, bytes, k) for
+ * each kept code point, with U+FFFD for invalid bytes. */
+typedef void escape_put_cb(FILE *f, uint32_t cp, const unsigned char *b, size_t k);
+
+static void
+escape_walk(FILE *f, const char *s, escape_put_cb *put)
+{
+    static const unsigned char fffd[] = {0xEF, 0xBF, 0xBD};
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = s ? strlen(s) : 0;
+    size_t i = 0;
+
+    while (i < n) {
+        uint32_t cp;
+        size_t k = tw_utf8_decode(p + i, n - i, &cp);
+
+        if (cp == TW_UTF8_INVALID)
+            put(f, 0xFFFD, fffd, sizeof(fffd));
+        else if (!is_dropped(cp))
+            put(f, cp, p + i, k);
+        i += k;
+    }
+}
+
+static void
+html_put(FILE *f, uint32_t cp, const unsigned char *b, size_t k)
+{
+    switch (cp) {
+    case '&':
+        fputs("&amp;", f);
+        break;
+    case '<':
+        fputs("&lt;", f);
+        break;
+    case '>':
+        fputs("&gt;", f);
+        break;
+    case '"':
+        fputs("&quot;", f);
+        break;
+    case '\'':
+        fputs("&#39;", f);
+        break;
+    default:
+        fwrite(b, 1, k, f);
+    }
+}
+
+void
+tw_escape_html(FILE *f, const char *s)
+{
+    escape_walk(f, s, html_put);
+}
+
+void
+tw_escape_json(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n;
+    size_t i = 0;
+
+    if (s == NULL) {
+        fputs("null", f);
+        return;
+    }
+    n = strlen(s);
+    fputc('"', f);
+    while (i < n) {
+        uint32_t cp;
+        size_t k = tw_utf8_decode(p + i, n - i, &cp);
+
+        switch (cp) {
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
+        case '<':
+        case '>':
+        case '&':
+        case '\'':
+        case 0x2028:
+        case 0x2029:
+            fprintf(f, "\\u%04x", (unsigned)cp);
+            break;
+        case TW_UTF8_INVALID:
+            fputs("\\ufffd", f);
+            break;
+        default:
+            if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+                fprintf(f, "\\u%04x", (unsigned)cp);
+            else
+                fwrite(p + i, 1, k, f);
+        }
+        i += k;
+    }
+    fputc('"', f);
+}
+
+static void
+csv_put(FILE *f, uint32_t cp, const unsigned char *b, size_t k)
+{
+    if (cp == '"')
+        fputs("\"\"", f);
+    else
+        fwrite(b, 1, k, f);
+}
+
+void
+tw_escape_csv(FILE *f, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    int formula = n > 0 && strchr("=+-@\t\r", s[0]) != NULL;
+    int quote = formula || (n > 0 && (s[0] == ' ' || s[n - 1] == ' ')) ||
+                (n > 0 && strpbrk(s, ",\"\r\n") != NULL);
+
+    if (quote)
+        fputc('"', f);
+    if (formula)
+        fputc('\'', f);
+    escape_walk(f, s, csv_put);
+    if (quote)
+        fputc('"', f);
+}
+
+static void
+md_put(FILE *f, uint32_t cp, const unsigned char *b, size_t k)
+{
+    if (cp == '\n' || cp == '\r' || cp == '\t') {
+        fputc(' ', f);
+        return;
+    }
+    if (cp < 0x80 && strchr("\\`*_[]<>|~&!#", (int)cp) != NULL)
+        fputc('\\', f);
+    fwrite(b, 1, k, f);
+}
+
+void
+tw_escape_md(FILE *f, const char *s)
+{
+    escape_walk(f, s, md_put);
+}
+
+static void
+prom_put(FILE *f, uint32_t cp, const unsigned char *b, size_t k)
+{
+    if (cp == '\\')
+        fputs("\\\\", f);
+    else if (cp == '"')
+        fputs("\\\"", f);
+    else if (cp == '\n')
+        fputs("\\n", f);
+    else if (cp == '\r' || cp == '\t')
+        fputc(' ', f);
+    else
+        fwrite(b, 1, k, f);
+}
+
+void
+tw_escape_prom(FILE *f, const char *s)
+{
+    escape_walk(f, s, prom_put);
+}
+
+static size_t
+shell_append(char *buf, size_t len, size_t at, const char *s, size_t n)
+{
+    if (at >= len)
+        return at;
+    if (n > len - 1 - at)
+        n = len - 1 - at;
+    memcpy(buf + at, s, n);
+    buf[at + n] = '\0';
+    return at + n;
+}
+
+size_t
+tw_escape_shell(char *buf, size_t len, const char *s)
+{
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789._:-/@%+,=";
+    size_t at;
+
+    if (len == 0)
+        return 0;
+    at = strlen(buf);
+    if (s == NULL)
+        s = "";
+    if (*s != '\0' && strspn(s, safe) == strlen(s))
+        return shell_append(buf, len, at, s, strlen(s));
+    at = shell_append(buf, len, at, "'", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'')
+            at = shell_append(buf, len, at, "'\\''", 4);
+        else
+            at = shell_append(buf, len, at, p, 1);
+    }
+    return shell_append(buf, len, at, "'", 1);
+}

@@ -1,0 +1,74 @@
+/*
+ * render_csv.c - one CSV row per endpoint (RFC 4180, CRLF line ends).
+ *
+ * String cells go through tw_escape_csv(): quoted when needed, and a cell
+ * that a spreadsheet would evaluate (= + - @ ...) gets a leading quote.
+ * Numbers we compute ourselves (port, days_left, elapsed_ms) are written
+ * as plain numbers, so a negative days_left stays a number.
+ */
+#include <inttypes.h>
+
+#include "report/escape.h"
+#include "report/render.h"
+#include "report/render_int.h"
+
+static const char *const csv_columns =
+    "scan_id,host,ip,port,sni,target,class,failure,issues,grade,tls_version,cipher,cert_sha256,"
+    "cert_subject,cert_issuer,not_after,days_left,explanation,fix,reproduce,detail,elapsed_ms";
+
+static void
+csv_begin(struct tw_report *rp)
+{
+    fprintf(rp->out, "%s\r\n", csv_columns);
+}
+
+static void
+csv_cell(FILE *f, const char *s)
+{
+    tw_escape_csv(f, s);
+    fputc(',', f);
+}
+
+static void
+csv_row(struct tw_report *rp, const struct tw_report_row *row)
+{
+    FILE *f = rp->out;
+    int is_ok = row->cls_known && row->cls == TW_CLASS_OK;
+    const struct tw_class_info *ci = tw_class_info(row->cls);
+
+    fprintf(f, "%" PRId64 ",", rp->scan->id);
+    csv_cell(f, row->host);
+    csv_cell(f, row->ip);
+    fprintf(f, "%d,", row->port);
+    csv_cell(f, row->sni);
+    csv_cell(f, row->target);
+    csv_cell(f, row->class_name);
+    fprintf(f, "%d,", row->is_failure);
+    csv_cell(f, row->issues);
+    csv_cell(f, row->grade);
+    csv_cell(f, row->tls_version);
+    csv_cell(f, row->cipher);
+    csv_cell(f, row->cert_sha256);
+    csv_cell(f, row->leaf_subject);
+    csv_cell(f, row->leaf_issuer);
+    csv_cell(f, row->not_after);
+    if (row->has_expiry)
+        fprintf(f, "%" PRId64 ",", row->days_left);
+    else
+        fputc(',', f);
+    csv_cell(f, is_ok ? NULL : row->cls_known ? ci->why : "unknown class");
+    csv_cell(f, is_ok || !row->cls_known ? NULL : ci->fix);
+    csv_cell(f, row->repro);
+    csv_cell(f, row->detail);
+    fprintf(f, "%" PRId64 "\r\n", row->elapsed_ms);
+}
+
+static void
+csv_end(struct tw_report *rp)
+{
+    (void)rp;
+}
+
+const struct tw_renderer tw_render_csv = {
+    "csv", "one row per endpoint, RFC 4180, formula-safe", 0, csv_begin, csv_row, csv_end,
+};

@@ -1,0 +1,179 @@
+/*
+ * render_json.c - one JSON document: scan, filter, summary, endpoints.
+ *
+ * Field names are stable (report/README.md lists them).  Strings go
+ * through tw_escape_json(), which also escapes < > & ' so the document can
+ * be embedded in HTML; invalid UTF-8 becomes U+FFFD.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "report/escape.h"
+#include "report/render.h"
+#include "report/render_int.h"
+
+static void
+json_kv_str(FILE *f, const char *key, const char *val, int comma)
+{
+    fprintf(f, "\"%s\":", key);
+    tw_escape_json(f, val);
+    if (comma)
+        fputc(',', f);
+}
+
+static void
+json_opt_str(FILE *f, const char *key, const char *val, int comma)
+{
+    json_kv_str(f, key, val != NULL && val[0] != '\0' ? val : NULL, comma);
+}
+
+static void
+json_endpoint_id(FILE *f, const struct tw_report_row *row)
+{
+    json_kv_str(f, "host", row->host, 1);
+    json_kv_str(f, "ip", row->ip, 1);
+    fprintf(f, "\"port\":%d,", row->port);
+    json_kv_str(f, "sni", row->sni, 1);
+}
+
+static void
+json_begin(struct tw_report *rp)
+{
+    const struct tw_scan_info *sc = rp->scan;
+    const struct tw_summary *sum = rp->sum;
+    FILE *f = rp->out;
+    char iso[21];
+
+    fputs("{\"format\":\"tlsweep-report\",\"version\":1,\n\"scan\":{", f);
+    fprintf(f, "\"id\":%" PRId64 ",", sc->id);
+    json_kv_str(f, "label", sc->label, 1);
+    json_opt_str(f, "started_at", sc->started_at, 1);
+    json_opt_str(f, "finished_at", sc->finished_at, 1);
+    json_kv_str(f, "status", sc->status, 1);
+    fprintf(f, "\"interrupted\":%s,\"latest_fallback\":%s,",
+            strcmp(sc->status, "done") != 0 ? "true" : "false", sc->is_fallback ? "true" : "false");
+    tw_time_iso(sc->ref_time, iso);
+    json_kv_str(f, "reference_time", iso, 1);
+    fprintf(f, "\"results\":%" PRId64 "},\n\"filter\":{", sc->n_results);
+    json_kv_str(f, "where", rp->opts->where, 1);
+    if (rp->opts->has_expiring)
+        fprintf(f, "\"expiring_days\":%" PRId64 "},\n", rp->opts->expiring_days);
+    else
+        fputs("\"expiring_days\":null},\n", f);
+
+    fprintf(f,
+            "\"summary\":{\"endpoints\":%" PRId64 ",\"failures\":%" PRId64 ",\"issues\":%" PRId64
+            ",\"ok\":%" PRId64 ",\n\"by_class\":{",
+            sum->total, sum->n_failures, sum->n_issues, sum->n_ok);
+    for (int c = 0; c < TW_CLASS__COUNT; c++)
+        fprintf(f, "%s\"%s\":%" PRId64, c ? "," : "", tw_class_name((enum tw_class)c),
+                sum->by_class[c]);
+    fprintf(f, ",\"unknown\":%" PRId64 "},\n\"by_grade\":{", sum->n_unknown_class);
+    for (int g = 0; g < TW_GRADE__COUNT; g++)
+        fprintf(f, "\"%s\":%" PRId64 ",", tw_grade_names[g], sum->by_grade[g]);
+    fprintf(f, "\"none\":%" PRId64 "},\n", sum->by_grade[TW_GRADE_NONE]);
+    fprintf(f,
+            "\"expiry\":{\"expired\":%" PRId64 ",\"within_7_days\":%" PRId64
+            ",\"within_30_days\":%" PRId64 ",\"no_certificate\":%" PRId64 ",\"next_90_days\":[",
+            sum->n_expired, sum->n_exp7, sum->n_exp30, sum->n_no_cert);
+    for (int d = 0; d < TW_SUMMARY_DAYS; d++)
+        fprintf(f, "%s%" PRId64, d ? "," : "", sum->expiry_days[d]);
+    fprintf(f, "]},\n\"legacy_tls\":{\"endpoints\":%" PRId64 ",\"first\":[", sum->n_legacy_tls);
+    for (size_t i = 0; i < sum->n_legacy; i++) {
+        fputs(i ? ",{" : "{", f);
+        json_endpoint_id(f, &sum->legacy[i]);
+        json_kv_str(f, "tls_version", sum->legacy[i].tls_version, 0);
+        fputc('}', f);
+    }
+    fputs("]},\n\"weakest\":[", f);
+    for (size_t i = 0; i < sum->n_weakest; i++) {
+        fputs(i ? ",{" : "{", f);
+        json_endpoint_id(f, &sum->weakest[i]);
+        json_kv_str(f, "grade", sum->weakest[i].grade, 1);
+        json_kv_str(f, "class", sum->weakest[i].class_name, 0);
+        fputc('}', f);
+    }
+    fputs("]},\n\"endpoints\":[\n", f);
+}
+
+/* "a,b,c" as a JSON array of strings. */
+static void
+json_issues(FILE *f, const char *issues)
+{
+    char name[128];
+    const char *p = issues != NULL ? issues : "";
+    int first = 1;
+
+    fputc('[', f);
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        size_t k = n < sizeof(name) - 1 ? n : sizeof(name) - 1;
+
+        memcpy(name, p, k);
+        name[k] = '\0';
+        if (n > 0) {
+            if (!first)
+                fputc(',', f);
+            tw_escape_json(f, name);
+            first = 0;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    fputc(']', f);
+}
+
+static void
+json_row(struct tw_report *rp, const struct tw_report_row *row)
+{
+    FILE *f = rp->out;
+    int is_ok = row->cls_known && row->cls == TW_CLASS_OK;
+    const struct tw_class_info *ci = tw_class_info(row->cls);
+
+    fputs(rp->n_rows ? ",\n{" : "{", f);
+    json_endpoint_id(f, row);
+    json_kv_str(f, "target", row->target, 1);
+    json_kv_str(f, "class", row->class_name, 1);
+    fprintf(f, "\"failure\":%s,\"issues\":", row->is_failure ? "true" : "false");
+    json_issues(f, row->issues);
+    fputc(',', f);
+    json_kv_str(f, "grade", row->grade, 1);
+    fputs("\"grade_reasons\":[],", f);
+    json_opt_str(f, "tls_version", row->tls_version, 1);
+    json_opt_str(f, "cipher", row->cipher, 1);
+    json_kv_str(f, "cert_sha256", row->cert_sha256, 1);
+    json_kv_str(f, "cert_subject", row->leaf_subject, 1);
+    json_kv_str(f, "cert_issuer", row->leaf_issuer, 1);
+    json_kv_str(f, "not_after", row->not_after, 1);
+    if (row->has_expiry)
+        fprintf(f, "\"days_left\":%" PRId64 ",", row->days_left);
+    else
+        fputs("\"days_left\":null,", f);
+    json_kv_str(f, "explanation", is_ok ? NULL : row->cls_known ? ci->why : "unknown class", 1);
+    json_kv_str(f, "fix", is_ok || !row->cls_known ? NULL : ci->fix, 1);
+    json_kv_str(f, "reproduce", row->repro, 1);
+    json_kv_str(f, "detail", row->detail, 1);
+    fprintf(f, "\"elapsed_ms\":%" PRId64 ",\"chain\":[", row->elapsed_ms);
+    for (size_t i = 0; i < row->n_chain; i++) {
+        const struct tw_chain_entry *e = &row->chain[i];
+        fprintf(f, "%s{\"depth\":%d,", i ? "," : "", e->depth);
+        json_kv_str(f, "sha256", e->sha256, 1);
+        json_kv_str(f, "subject", e->subject, 1);
+        json_kv_str(f, "issuer", e->issuer, 1);
+        json_kv_str(f, "not_before", e->not_before, 1);
+        json_kv_str(f, "not_after", e->not_after, 0);
+        fputc('}', f);
+    }
+    fputs("]}", f);
+}
+
+static void
+json_end(struct tw_report *rp)
+{
+    fputs("\n]}\n", rp->out);
+}
+
+const struct tw_renderer tw_render_json = {
+    "json", "one JSON document (fields in report/README.md)", 1, json_begin, json_row, json_end,
+};

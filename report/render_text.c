@@ -1,0 +1,215 @@
+/*
+ * render_text.c - the default terminal report: scan header, estate
+ * summary, then one block per endpoint, worst first.
+ *
+ * Every database string goes through tw_escape_term() (control characters
+ * and escape sequences stripped, invalid UTF-8 shown as \xNN); colour is
+ * added only by us, only when opts->color is set.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/escape.h"
+#include "report/render.h"
+#include "report/render_int.h"
+
+/* Print s escaped, padded with spaces to width display columns (code
+ * points; wide characters may be off by a little, never truncated). */
+static void
+text_cell(FILE *f, const char *s, int width)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    int cols = 0;
+
+    if (m == NULL)
+        return;
+    tw_escape_term(m, s != NULL && s[0] != '\0' ? s : "-");
+    fclose(m);
+    fputs(buf, f);
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)buf[i] & 0xC0) != 0x80)
+            cols++;
+    for (; cols < width; cols++)
+        fputc(' ', f);
+    free(buf);
+}
+
+static void
+text_endpoint(FILE *f, const struct tw_report_row *row)
+{
+    char label[2 * TW_HOST_MAX + 128];
+
+    tw_report_endpoint_label(row, label, sizeof(label));
+    tw_escape_term(f, label);
+}
+
+static void
+text_begin(struct tw_report *rp)
+{
+    const struct tw_scan_info *sc = rp->scan;
+    const struct tw_summary *sum = rp->sum;
+    const char *warn = tw_render_scan_warning(sc);
+    const char *red = rp->opts->color ? "\033[1;31m" : "";
+    const char *bold = rp->opts->color ? "\033[1m" : "";
+    const char *rs = tw_render_reset(rp);
+    FILE *f = rp->out;
+    char iso[21];
+    int first;
+
+    fprintf(f, "%stlsweep report: scan %" PRId64, bold, sc->id);
+    if (sc->label != NULL) {
+        fputs(" \"", f);
+        tw_escape_term(f, sc->label);
+        fputc('"', f);
+    }
+    fprintf(f, "%s\n", rs);
+    fputs("  started ", f);
+    text_cell(f, sc->started_at, 0);
+    fputs("  finished ", f);
+    text_cell(f, sc->finished_at, 0);
+    fputs("  status ", f);
+    text_cell(f, sc->status, 0);
+    fprintf(f, "  results %" PRId64 "\n", sc->n_results);
+    tw_time_iso(sc->ref_time, iso);
+    fprintf(f, "  days to expiry counted from %s\n", iso);
+    if (rp->opts->where != NULL) {
+        fputs("  filter: --where ", f);
+        tw_escape_term(f, rp->opts->where);
+        fputc('\n', f);
+    }
+    if (rp->opts->has_expiring)
+        fprintf(f, "  filter: --expiring %" PRId64 " (leaf expires within %" PRId64 " days)\n",
+                rp->opts->expiring_days, rp->opts->expiring_days);
+    if (warn != NULL)
+        fprintf(f, "%s!!! %s !!!%s\n", red, warn, rs);
+    if (sc->is_fallback)
+        fprintf(f,
+                "%s!!! no scan finished with status done: showing the newest interrupted "
+                "scan !!!%s\n",
+                red, rs);
+
+    fprintf(f, "\n%sSummary%s\n", bold, rs);
+    fprintf(f,
+            "  Endpoints        %" PRId64 ": %" PRId64 " failures, %" PRId64
+            " certificate issues, %" PRId64 " ok\n",
+            sum->total, sum->n_failures, sum->n_issues, sum->n_ok);
+    fputs("  By class        ", f);
+    first = 1;
+    for (int c = 0; c < TW_CLASS__COUNT; c++) {
+        if (sum->by_class[c] == 0)
+            continue;
+        fprintf(f, "%s %s %" PRId64, first ? "" : ",", tw_class_name((enum tw_class)c),
+                sum->by_class[c]);
+        first = 0;
+    }
+    if (sum->n_unknown_class > 0)
+        fprintf(f, "%s unknown %" PRId64, first ? "" : ",", sum->n_unknown_class);
+    fputs(first && sum->n_unknown_class == 0 ? " none\n" : "\n", f);
+    fputs("  Grades          ", f);
+    first = 1;
+    for (int g = 0; g <= TW_GRADE__COUNT; g++) {
+        if (sum->by_grade[g] == 0)
+            continue;
+        fprintf(f, "%s %s %" PRId64, first ? "" : ",",
+                g == TW_GRADE_NONE ? "not graded" : tw_grade_names[g], sum->by_grade[g]);
+        first = 0;
+    }
+    fputs(first ? " none\n" : "\n", f);
+    fprintf(f,
+            "  Expiring certs   %" PRId64 " expired, %" PRId64 " within 7 days, %" PRId64
+            " within 30 days (endpoints; %" PRId64 " without a certificate)\n",
+            sum->n_expired, sum->n_exp7, sum->n_exp30, sum->n_no_cert);
+    fprintf(f, "  TLS 1.0/1.1      %" PRId64 " endpoints negotiated TLSv1 or TLSv1.1\n",
+            sum->n_legacy_tls);
+    for (size_t i = 0; i < sum->n_legacy; i++) {
+        fputs("                     ", f);
+        text_cell(f, sum->legacy[i].tls_version, 8);
+        text_endpoint(f, &sum->legacy[i]);
+        fputc('\n', f);
+    }
+    if (sum->n_legacy_tls > (int64_t)sum->n_legacy)
+        fprintf(f, "                     ... and %" PRId64 " more\n",
+                sum->n_legacy_tls - (int64_t)sum->n_legacy);
+    fputs("  Weakest grades", f);
+    if (sum->n_weakest == 0)
+        fputs("   none graded", f);
+    fputc('\n', f);
+    for (size_t i = 0; i < sum->n_weakest; i++) {
+        const struct tw_report_row *w = &sum->weakest[i];
+        fprintf(f, "                     %s", tw_render_grade_color(rp, w->grade));
+        text_cell(f, w->grade, 3);
+        fputs(rs, f);
+        text_cell(f, w->class_name, 19);
+        text_endpoint(f, w);
+        fputc('\n', f);
+    }
+    fprintf(f, "\n%sEndpoints, worst first (%" PRId64 ")%s\n", bold, sum->total, rs);
+    fprintf(f, "%-6s %-19s %-8s %-30s %6s  %s\n", "GRADE", "CLASS", "TLS", "CIPHER", "DAYS",
+            "ENDPOINT");
+}
+
+static void
+text_line(FILE *f, const char *tag, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return;
+    fprintf(f, "       %-8s", tag);
+    tw_escape_term(f, s);
+    fputc('\n', f);
+}
+
+static void
+text_row(struct tw_report *rp, const struct tw_report_row *row)
+{
+    FILE *f = rp->out;
+    const char *rs = tw_render_reset(rp);
+
+    fputs(tw_render_grade_color(rp, row->grade), f);
+    text_cell(f, row->grade, 6);
+    fputs(rs, f);
+    fputc(' ', f);
+    fputs(tw_render_class_color(rp, row), f);
+    text_cell(f, row->class_name, 19);
+    fputs(rs, f);
+    fputc(' ', f);
+    text_cell(f, row->tls_version, 8);
+    fputc(' ', f);
+    text_cell(f, row->cipher, 30);
+    if (row->has_expiry)
+        fprintf(f, " %6" PRId64 "  ", row->days_left);
+    else
+        fprintf(f, " %6s  ", "-");
+    text_endpoint(f, row);
+    fputc('\n', f);
+    if (row->cls_known && row->cls == TW_CLASS_OK)
+        return;
+    if (row->issues != NULL && (row->class_name == NULL || strcmp(row->issues, row->class_name)))
+        text_line(f, "issues:", row->issues);
+    text_line(f, "why:", row->cls_known ? tw_class_info(row->cls)->why : "unknown class");
+    text_line(f, "fix:", row->cls_known ? tw_class_info(row->cls)->fix : NULL);
+    text_line(f, "try:", row->repro);
+    if (row->leaf_subject != NULL) {
+        fputs("       cert:   ", f);
+        tw_escape_term(f, row->leaf_subject);
+        fputs(" (notAfter ", f);
+        tw_escape_term(f, row->not_after != NULL ? row->not_after : "-");
+        fputs(")\n", f);
+    }
+    text_line(f, "detail:", row->detail);
+}
+
+static void
+text_end(struct tw_report *rp)
+{
+    if (rp->n_rows == 0)
+        fputs("(no endpoints match)\n", rp->out);
+}
+
+const struct tw_renderer tw_render_text = {
+    "text",   "human-readable summary and endpoint list (colour on a terminal)",
+    0,        text_begin,
+    text_row, text_end,
+};
