@@ -1422,8 +1422,10 @@ grade_trust(const struct tw_grade_input *in, struct tw_grade_output *out)
             failure = 1;
         }
     }
-    if (in->trust & ~0x7fu)
-        failure = 1; /* an unnamed trust bit still fails trust */
+    if ((in->trust & ~0x7fu) && !(in->trust & TW_TRUST_UNTRUSTED)) {
+        add_reason(out, R_TRUST_UNTRUSTED, TW_GRADE_T); /* an unnamed bit still fails trust */
+        failure = 1;
+    }
     for (i = 0; i < in->n_certs; i++)
         if (in->certs[i].sig == TW_SIG_SHA1)
             failure = 1; /* reason added by grade_kx with the other cert rules */
@@ -1526,4 +1528,27 @@ tw_grade_compute(const struct tw_grade_input *in, struct tw_grade_output *out)
     rc = 0;
 out:
     return rc;
+}
+
+size_t
+tw_grade_format_reasons(const struct tw_grade_output *out, char *buf, size_t len)
+{
+    size_t used = 0, i;
+
+    if (buf == NULL || len == 0)
+        return 0;
+    buf[0] = '\0';
+    for (i = 0; out != NULL && i < out->n_reasons; i++) {
+        size_t clen = strlen(out->reasons[i].code);
+        size_t sep = used > 0 ? 1 : 0;
+
+        if (used + sep + clen >= len)
+            break; /* truncate at a whole code, never mid-name */
+        if (sep)
+            buf[used++] = ',';
+        memcpy(buf + used, out->reasons[i].code, clen);
+        used += clen;
+        buf[used] = '\0';
+    }
+    return used;
 }

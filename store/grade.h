@@ -331,6 +331,10 @@ int tw_grade_group_rsa_equiv(uint16_t group);
 /* enum tw_proto of a wire version, or -1. */
 int tw_grade_proto_from_version(uint16_t version);
 
+/* The reason codes as "code,code,..." (in firing order) into buf, cut at a
+ * whole code when len is short.  Returns the length written. */
+size_t tw_grade_format_reasons(const struct tw_grade_output *out, char *buf, size_t len);
+
 /* Helpers for the scanner (pure string mapping). */
 /* "sha256WithRSAEncryption", "ecdsa-with-SHA384", "md5WithRSAEncryption", "ED25519"... */
 enum tw_sig_alg tw_grade_sig_from_name(const char *sig_alg);

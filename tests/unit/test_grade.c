@@ -1125,6 +1125,21 @@ test_grade_score_letter(void **state)
     assert_int_equal(tw_grade_compute(in, &out), 0);
     assert_int_equal(out.s20, 1860);
     assert_string_equal(out.criteria, "2009r");
+    {
+        char buf[64];
+
+        b0(in);
+        v57(in); /* expired + TLS 1.0 */
+        assert_int_equal(tw_grade_compute(in, &out), 0);
+        assert_int_equal(tw_grade_format_reasons(&out, buf, sizeof(buf)),
+                         strlen("tls10_or_11,trust_expired"));
+        assert_string_equal(buf, "tls10_or_11,trust_expired");
+        /* too short for both: cut at a whole code */
+        assert_int_equal(tw_grade_format_reasons(&out, buf, 15), strlen("tls10_or_11"));
+        assert_string_equal(buf, "tls10_or_11");
+        assert_int_equal(tw_grade_format_reasons(&out, buf, 5), 0);
+        assert_string_equal(buf, "");
+    }
     assert_true(out.has_fs && out.has_aead);
     free(in);
 }
