@@ -524,6 +524,19 @@ v21_sim(struct tw_grade_input *in)
     in->mode = TW_GRADE_SIMULATION; /* 3DES last, never negotiated */
 }
 static void
+v21_sim_negotiated(struct tw_grade_input *in)
+{
+    v21_sim(in);
+    in->sim_64bit_tls11plus = 1; /* a legacy reference client lands on 3DES */
+}
+static void
+v18_sim(struct tw_grade_input *in)
+{
+    v18(in);
+    in->mode = TW_GRADE_SIMULATION;
+    in->sim_no_aead = 1; /* only CBC suites: every client negotiates one */
+}
+static void
 v16_sim(struct tw_grade_input *in)
 {
     v16(in);
@@ -565,12 +578,14 @@ static const struct vector vectors[] = {
     {"V17", v17, "A+", NULL, 200, 90, 180, ""},
     {"V17-sim", v17_sim, "A+", NULL, 200, 90, 180, ""},
     {"V18", v18, "B", NULL, 200, 90, 180, "no_aead"},
+    {"V18-sim", v18_sim, "B", NULL, 200, 90, 180, "no_aead"},
     {"V19", v19, "C", NULL, 200, 90, 180, "rc4,rc4_tls11plus"},
     {"V19-sim", v19_sim, "B", NULL, 200, 90, 180, "rc4"},
     {"V19-sim-negotiated", v19_sim_negotiated, "C", NULL, 200, 90, 180, "rc4_tls11plus"},
     {"V20", v20, "F", NULL, 180, 90, 160, "rc4_only,no_tls12,rc4"},
     {"V21", v21, "C", NULL, 200, 90, 180, "3des_tls11plus"},
     {"V21-sim", v21_sim, "A+", NULL, 200, 90, 180, ""},
+    {"V21-sim-negotiated", v21_sim_negotiated, "C", NULL, 200, 90, 180, "3des_tls11plus"},
     {"V22", v22, "F", NULL, 200, 90, 120, "cipher_lt112"},
     {"V23", v23, "F", NULL, 190, 40, 120, "export_kx,cipher_lt112,tls10_or_11"},
     {"V24", v24, "F", NULL, 200, 90, 100, "cipher_lt112"},
