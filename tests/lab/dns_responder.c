@@ -168,14 +168,15 @@ int
 tw_lab_dns_open(const struct in_addr *addr, unsigned port, char *err)
 {
     struct sockaddr_in sin;
-    int fd, one = 1;
+    int fd;
 
     fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         tw_errf(err, "dns socket: %s", strerror(errno));
         return -1;
     }
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* No SO_REUSEADDR: on UDP it would let a second lab (or anything
+     * else) share the port silently instead of failing to start. */
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_addr = *addr;

@@ -60,6 +60,7 @@ lab_usage(FILE *f)
             "A local estate of misconfigured TLS servers on 127.77.0.N (one per defect),\n"
             "with a DNS responder on 127.77.0.1:5353 for NAME.%s.\n"
             "DIR defaults to %s; lab.env there names the resolver, CA and targets.\n"
+            "'status' exits 0 when the lab runs, 3 when it does not.\n"
             "Quick look: tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n",
             TW_LAB_DOMAIN, TW_LAB_DEFAULT_DIR);
 }
@@ -500,6 +501,9 @@ lab_up(const struct lab_args *a)
 
         close(pfd[0]);
         setsid();
+        /* Every path we use is absolute: do not pin the caller's cwd. */
+        if (chdir("/") < 0)
+            _exit(3);
         /* Keep no inherited stdio: a test harness waits for its pipes. */
         fd = open("/dev/null", O_RDWR);
         if (fd >= 0) {
