@@ -946,10 +946,11 @@ tw_classify_repro(const struct tw_result *r, char *buf, size_t len)
         db_more(d, "%s", ci->repro);
 
     if (r->cls == TW_CLASS_PROTOCOL_MISMATCH) {
-        const char *v = r->tls_version;
         const char *sp = r->detail ? strstr(r->detail, "server speaks ") : NULL;
-        char vb[16] = "";
+        char vb[16] = "", tv[sizeof(r->tls_version) + 1];
+        const char *v = tv;
 
+        safe_token(tv, sizeof(tv), r->tls_version, sizeof(r->tls_version));
         if (!v[0] && sp != NULL) {
             size_t i = 0;
             sp += strlen("server speaks ");
