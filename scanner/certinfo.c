@@ -268,6 +268,7 @@ key_info(X509 *x, char *type, size_t tlen, int *bits)
     *bits = EVP_PKEY_get_bits(pk);
 }
 
+/* Overwrites *out without freeing it: pass a zeroed or cleaned-up record. */
 void
 tw_certinfo_record(X509 *x, struct tw_cert *out)
 {
