@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# `tlsweep report`: golden output for every format on a fixed database with
+# hostile values, format validity (jq + json_valid, python csv, promtool or
+# a strict exposition parser), terminal safety, filters, exit codes, the
+# read-only guarantees, and that a report never waits for a running writer.
+# UPDATE_GOLDEN=1 rewrites tests/golden/report.* from the current output.
+. "$(dirname "$0")/common.sh"
+. "$SRCDIR/tests/golden/fixture.sh"
+
+DB="$TMP/fx.db"
+tw_fixture_db "$DB" || fail "cannot build the fixture database"
+GOLDEN="$SRCDIR/tests/golden"
+
+expect_rc() {
+    local want=$1; shift
+    local rc=0
+    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
+    [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$TMP/err")"
+    pass "'$*' exits $want"
+}
+
+golden() { # NAME FILE
+    if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
+        cp "$2" "$GOLDEN/$1"
+        echo "updated $GOLDEN/$1"
+    fi
+    cmp -s "$GOLDEN/$1" "$2" || { diff -u "$GOLDEN/$1" "$2" | head -40 >&2; fail "$1 differs from golden"; }
+    pass "$1 matches golden"
+}
+
+# ---- every format against its golden file ----
+for fmt in text json csv md prom html; do
+    expect_rc 0 "$TLSWEEP" report --db "$DB" --format "$fmt" -o "$TMP/report.$fmt"
+    golden "report.$fmt" "$TMP/report.$fmt"
+done
+# stdout and -o give the same bytes; colour is off when not a terminal.
+"$TLSWEEP" report --db "$DB" > "$TMP/stdout.text"
+cmp -s "$TMP/stdout.text" "$TMP/report.text" || fail "stdout differs from -o output"
+pass "stdout equals -o output"
+
+# ---- text: terminal safety ----
+T="$TMP/report.text"
+if LC_ALL=C grep -q $'\x1b' "$T"; then fail "ESC byte in text output"; fi
+pass "no ESC byte in uncoloured text"
+python3 - "$T" <<'PY' || fail "control or C1 characters in text output"
+import sys
+b = open(sys.argv[1], "rb").read()
+bad = [c for c in b if (c < 0x20 and c != 0x0a) or c == 0x7f]
+assert not bad, bad[:5]
+t = b.decode("utf-8")   # valid UTF-8 (invalid bytes became \xNN)
+assert not any(0x80 <= ord(ch) <= 0x9f for ch in t)
+PY
+pass "text is valid UTF-8 without control characters"
+grep -qF '\xFF' "$T" || fail "invalid byte not shown as \\xNN"
+pass "invalid UTF-8 shown as \\xNN"
+grep -q "openssl s_client -connect '\[2001:db8::1\]:8443' -noservername" "$T" || fail "IPv6 reproduce command"
+pass "IPv6 reproduce command bracketed, -noservername"
+grep -q "openssl s_client -connect 10.0.0.11:443 -servername classchg.example -showcerts" "$T" || fail "class repro flags missing"
+pass "class repro flags appended"
+# worst first: failures by precedence, then issues, ok last by grade.
+order=$(awk '/^Endpoints, worst first/{on=1;next} on && /^[A-Z+-]+ +[a-z_]+ /{print $2}' "$T" | tr '\n' ' ')
+assert_eq "dns_nxdomain tcp_refused sni_required cert_expired incomplete_chain weak_key weak_signature ok ok ok ok ok ok ok " "$order" "rows worst first"
+NO_COLOR=1 "$TLSWEEP" report --db "$DB" --color auto > "$TMP/nc.text"
+cmp -s "$TMP/nc.text" "$T" || fail "NO_COLOR output differs"
+"$TLSWEEP" report --db "$DB" --color always > "$TMP/col.text"
+LC_ALL=C grep -q $'\x1b\[' "$TMP/col.text" || fail "--color always adds no colour"
+python3 - "$TMP/col.text" <<'PY' || fail "colour output carries escape sequences other than SGR"
+import re, sys
+b = open(sys.argv[1], "rb").read()
+rest = re.sub(rb"\x1b\[[0-9;]*m", b"", b)
+assert b"\x1b" not in rest
+PY
+pass "--color always: only our SGR sequences"
+
+# ---- JSON ----
+J="$TMP/report.json"
+jq -e . "$J" >/dev/null || fail "jq rejects the JSON"
+assert_eq 1 "$(sqlite3 :memory: "SELECT json_valid(readfile('$J'))")" "SQLite json_valid accepts the JSON"
+assert_eq 14 "$(jq '.endpoints | length' "$J")" "JSON has 14 endpoints"
+assert_eq 14 "$(jq '.summary.endpoints' "$J")" "JSON summary counts 14"
+assert_eq "CN=<script>document.title='pwned'</script>,O=Evil \"Corp\", Inc." \
+    "$(jq -r '.endpoints[] | select(.host=="evil.example") | .cert_subject' "$J")" "hostile CN round-trips through JSON"
+if grep -q '<script>' "$J"; then fail "raw <script> in JSON (must be \\u003c)"; fi
+pass "JSON escapes < as \\u003c"
+assert_eq 2 "$(jq '.endpoints[] | select(.host=="evil.example") | .chain | length' "$J")" "JSON carries the chain"
+assert_eq "CN=\ufffd\ufffd\ufffd\ufffdbad-utf8.example" "$(jq -r '.endpoints[] | select(.host=="newhost.example") | .cert_subject | @json | fromjson | explode | map(if . == 65533 then "\\ufffd" else ([.] | implode) end) | join("")' "$J")" \
+    "invalid UTF-8 (overlong, truncated) becomes U+FFFD in JSON"
+assert_eq "-9" "$(jq '.endpoints[] | select(.host=="expired.example") | .days_left' "$J")" "days_left negative when expired"
+assert_eq "2 1 1 1" "$(jq -r '[.summary.legacy_tls.endpoints, .summary.expiry.expired, .summary.expiry.within_7_days, .summary.by_grade.F] | map(tostring) | join(" ")' "$J")" "summary counts"
+
+# ---- CSV ----
+python3 - "$TMP/report.csv" <<'PY' || fail "CSV does not read back"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8")))
+hdr, body = rows[0], rows[1:]
+assert len(body) == 14, len(body)
+assert all(len(r) == len(hdr) for r in rows), "ragged rows"
+d = [dict(zip(hdr, r)) for r in body]
+evil = [r for r in d if r["host"] == "evil.example"][0]
+assert evil["sni"] == "'@evil.example", evil["sni"]
+assert evil["target"].startswith("'="), evil["target"]
+assert "\n" in evil["detail"] and '"quoted"' in evil["detail"], evil["detail"]
+assert evil["cert_subject"].startswith("CN=<script>"), evil["cert_subject"]
+for r in d:
+    for k, v in r.items():
+        assert not v or v[0] not in "=+-@\t\r" or k == "days_left", (k, v)
+exp = [r for r in d if r["host"] == "expired.example"][0]
+assert exp["days_left"] == "-9"
+PY
+pass "CSV reads back: 14 rows, formula cells neutralised, quotes/newlines kept"
+
+# ---- Prometheus ----
+P="$TMP/report.prom"
+if command -v promtool >/dev/null 2>&1; then
+    promtool check metrics < "$P" || fail "promtool rejects the exposition"
+    pass "promtool accepts the exposition"
+fi
+python3 - "$P" <<'PY' || fail "Prometheus exposition does not parse"
+import re, sys
+name = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+lab = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+sample = re.compile(r"^(%s)(\{(%s)(,%s)*\})? -?[0-9]+(\.[0-9]+)?$" % (name, lab, lab))
+typed, helped, seen, series = set(), set(), [], set()
+for ln in open(sys.argv[1], encoding="utf-8").read().split("\n")[:-1]:
+    m = re.match(r"^# (HELP|TYPE) (%s) (.+)$" % name, ln)
+    if m:
+        (helped if m.group(1) == "HELP" else typed).add(m.group(2))
+        if m.group(1) == "TYPE":
+            assert m.group(3) in ("gauge", "counter"), ln
+        continue
+    m = sample.match(ln)
+    assert m, "bad line: %r" % ln
+    fam = m.group(1)
+    assert fam in typed and fam in helped, "no HELP/TYPE before " + fam
+    if not seen or seen[-1] != fam:
+        assert fam not in seen, "family not contiguous: " + fam
+        seen.append(fam)
+    key = ln.rsplit(" ", 1)[0]
+    assert key not in series, "duplicate series " + key
+    series.add(key)
+need = {"tlsweep_cert_expiry_seconds", "tlsweep_endpoints", "tlsweep_endpoints_by_grade",
+        "tlsweep_scan_duration_seconds", "tlsweep_scan_timestamp_seconds"}
+assert need <= set(seen), need - set(seen)
+PY
+pass "Prometheus exposition parses strictly (HELP/TYPE, labels, contiguous families)"
+grep -q 'tlsweep_cert_expiry_seconds{host="expired.example",ip="10.0.0.3",port="443",sni="expired.example"} -777600' "$P" \
+    || fail "expired certificate seconds"
+pass "expiry seconds negative for an expired leaf"
+grep -q 'label="after <b>\\"change\\"</b>"' "$P" || fail "label value escaping"
+pass "label values escaped"
+
+# ---- Markdown ----
+M="$TMP/report.md"
+if grep -E '^\|' "$M" | grep -v '^|---' | python3 -c '
+import sys
+for ln in sys.stdin:
+    body = ln.rstrip("\n")
+    cells = body.replace("\\|", "").count("|")
+    # every table row in the endpoint table has 8 pipes, others 3-5
+    if cells not in (3, 4, 5, 8): print(repr(body)); sys.exit(0)
+sys.exit(1)'; then fail "a Markdown row has a stray |"; fi
+pass "Markdown rows keep their column count"
+if grep -q '<script>' "$M"; then fail "raw <script> in Markdown"; fi
+pass "Markdown escapes markup"
+
+# ---- HTML (structure; the browser test is report_html.sh) ----
+H="$TMP/report.html"
+if grep -q "<script>document" "$H" || grep -q '<img src=x' "$H"; then fail "hostile markup unescaped in HTML"; fi
+grep -q "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;" "$H" || fail "hostile CN not escaped as text"
+pass "HTML escapes hostile certificate fields"
+if grep -Eq '(src|href)="(https?:)?//' "$H"; then fail "HTML references an external asset"; fi
+pass "HTML has no external assets"
+# the CSP hash is the SHA-256 of the inline script
+python3 - "$H" <<'PY' || fail "CSP script hash does not match the script"
+import base64, hashlib, re, sys
+h = open(sys.argv[1], encoding="utf-8").read()
+csp = re.search(r"script-src 'sha256-([A-Za-z0-9+/=]+)'", h).group(1)
+scripts = re.findall(r"<script>(.*?)</script>", h, re.S)
+assert len(scripts) == 1, len(scripts)
+assert base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode() == csp
+PY
+pass "CSP allows exactly the inline script by hash"
+
+# ---- filters ----
+"$TLSWEEP" report --db "$DB" --format json --where "class <> 'ok' AND port = 443" > "$TMP/w.json"
+assert_eq 6 "$(jq '.endpoints | length' "$TMP/w.json")" "--where filters rows"
+assert_eq 6 "$(jq '.summary.endpoints' "$TMP/w.json")" "--where filters the summary too"
+"$TLSWEEP" report --db "$DB" --format json --expiring 30 > "$TMP/e.json"
+assert_eq "expired.example evil.example soon.example" \
+    "$(jq -r '[.endpoints[] | .host] | join(" ")' "$TMP/e.json")" "--expiring 30 keeps leaves expiring within 30 days"
+"$TLSWEEP" report --db "$DB" --format json --expiring 30 --now 2026-05-10T00:00:00Z > "$TMP/e2.json"
+assert_eq 4 "$(jq '.endpoints | length' "$TMP/e2.json")" "--now moves the expiry reference"
+
+# ---- scans: interrupted, fallback, explicit ----
+expect_rc 0 "$TLSWEEP" report --db "$DB" --scan 3
+grep -q "!!! SCAN INTERRUPTED" "$TMP/out" || fail "interrupted scan not flagged"
+grep -q "is interrupted" "$TMP/err" || fail "no warning on stderr for an interrupted scan"
+pass "interrupted scan flagged loudly"
+cp "$DB" "$TMP/int.db"
+sqlite3 "$TMP/int.db" "UPDATE scans SET status = 'interrupted' WHERE id IN (1, 2)"
+expect_rc 0 "$TLSWEEP" report --db "$TMP/int.db" --format json
+assert_eq "3 true true" "$(jq -r '"\(.scan.id) \(.scan.latest_fallback) \(.scan.interrupted)"' "$TMP/out")" \
+    "latest falls back to the newest interrupted scan, flagged"
+
+# ---- exit codes and messages ----
+expect_rc 0 "$TLSWEEP" report --help
+for f in text json csv md html prom; do grep -q "^  $f " "$TMP/out" || fail "--help does not list $f"; done
+pass "--help lists every format"
+expect_rc 2 "$TLSWEEP" report --db "$DB" --format xml
+expect_rc 2 "$TLSWEEP" report --db "$DB" --scan 99
+grep -q "no scan with id 99" "$TMP/err" || fail "unknown scan id message"
+expect_rc 2 "$TLSWEEP" report --db "$DB" --scan abc
+expect_rc 2 "$TLSWEEP" report --db "$DB" --expiring soon
+expect_rc 2 "$TLSWEEP" report --db "$DB" --where "no_such_column = 1"
+expect_rc 3 "$TLSWEEP" report --db "$TMP/missing.db"
+grep -q "$TMP/missing.db" "$TMP/err" || fail "missing database not named"
+echo "not a database" > "$TMP/junk.db"
+expect_rc 3 "$TLSWEEP" report --db "$TMP/junk.db"
+grep -q "junk.db" "$TMP/err" || fail "bad database not named"
+pass "database errors name the file"
+expect_rc 3 "$TLSWEEP" report --db "$DB" -o "$TMP/no/such/dir/x.txt"
+
+# ---- read-only: --where cannot write, attach or pragma ----
+before=$(sqlite3 "$DB" "SELECT count(*) FROM results")
+expect_rc 2 "$TLSWEEP" report --db "$DB" --where "1)) ; DELETE FROM results; --"
+expect_rc 2 "$TLSWEEP" report --db "$DB" --where "(SELECT count(*) FROM pragma_table_info('results')) > 0"
+expect_rc 2 "$TLSWEEP" report --db "$DB" --where "load_extension('x') IS NULL"
+assert_eq "$before" "$(sqlite3 "$DB" "SELECT count(*) FROM results")" "--where could not delete"
+sha_before=$(sha256sum "$DB" | cut -d' ' -f1)
+"$TLSWEEP" report --db "$DB" >/dev/null
+assert_eq "$sha_before" "$(sha256sum "$DB" | cut -d' ' -f1)" "report leaves the database file unchanged"
+
+# ---- a running writer does not block the report (WAL) ----
+python3 - "$DB" "$TMP/locked" <<'PY' &
+import sqlite3, sys, time, os
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+db.execute("INSERT INTO scans(label, started_at, status) VALUES ('writer', '2026-02-01T00:00:00Z', 'running')")
+open(sys.argv[2], "w").close()
+time.sleep(8)
+db.execute("ROLLBACK")
+PY
+PIDS+=($!)
+for i in $(seq 1 50); do [ -e "$TMP/locked" ] && break; sleep 0.1; done
+[ -e "$TMP/locked" ] || fail "writer did not start"
+start=$(date +%s%N)
+expect_rc 0 "$TLSWEEP" report --db "$DB" --format csv
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -lt 5000 ] || fail "report waited ${ms} ms for a writer"
+pass "report ran in ${ms} ms while a writer held the write lock"
