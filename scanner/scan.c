@@ -75,6 +75,7 @@ struct scan {
     pthread_t reader;
     int reader_started;
     int reader_done; /* atomic */
+    int reader_eof;  /* the reader reached the end of every target file */
     int read_failed;
     char read_err[TW_ERRLEN];
 };
@@ -163,8 +164,10 @@ scan_reader_main(void *arg)
         if (__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
             break;
         r = tw_targets_next(s->targets, &t, s->read_err);
-        if (r == 0)
+        if (r == 0) {
+            s->reader_eof = 1;
             break;
+        }
         if (r < 0) {
             s->read_failed = 1;
             break;
@@ -563,6 +566,15 @@ out:
 
         if (s->workers != NULL && started > 0 && s->targets != NULL && rc != 3)
             scan_summary(s, scan_mono() - s->t_start);
+        if (s->reader_eof && s->targets != NULL) {
+            char fp[17];
+
+            tw_targets_fingerprint(s->targets, fp);
+            if (tw_store_scan_set_targets(s->store, s->scan_id, fp, werr) < 0 && rc == 0) {
+                tw_errf(err, "%s", werr);
+                rc = 3;
+            }
+        }
         if (tw_store_scan_finish(s->store, s->scan_id, status, werr) < 0 && rc == 0) {
             tw_errf(err, "%s", werr);
             rc = 3;

@@ -18,6 +18,7 @@
 #include "scanner/scan.h"
 #include "store/base/log.h"
 #include "store/base/xalloc.h"
+#include "store/merge.h"
 #include "store/model.h"
 
 #define LAB_DEFAULT_DIR "tlsweep-lab"
@@ -450,11 +451,66 @@ out:
     return rc;
 }
 
+static void
+merge_usage(FILE *f)
+{
+    fprintf(f, "usage: tlsweep merge OUT.db IN.db...\n"
+               "\n"
+               "Combine the databases of a sharded scan (tlsweep scan --shard K/N on N\n"
+               "machines or processes) into one scan in OUT.db, created if needed.\n"
+               "\n"
+               "The newest scan of each input is used.  The inputs must be shards of one\n"
+               "scan: the same label and target set, the same N, no shard twice; otherwise\n"
+               "nothing is written and the message names the files that disagree.  The\n"
+               "merged scan is 'done' when all N shards are present and done, else\n"
+               "'interrupted'.  Certificates are stored once.  Merging the same shards\n"
+               "again replaces the earlier merge instead of adding a second scan.\n"
+               "\n"
+               "Example:\n"
+               "  for k in 1 2 3 4; do tlsweep scan --shard $k/4 --db s$k.db hosts.txt & done; wait\n"
+               "  tlsweep merge estate.db s1.db s2.db s3.db s4.db && tlsweep report --db estate.db\n"
+               "\n"
+               "Exit codes: 0 merged, 2 usage or mismatched inputs, 3 database failure.\n");
+}
+
 int
 tw_merge_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tlsweep merge: not built yet\n");
-    return 2;
+    static const struct option merge_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char err[TW_ERRLEN] = "";
+    int opt;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", merge_options, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            merge_usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try 'tlsweep merge --help'.\n");
+            return 2;
+        }
+    }
+    if (argc - optind < 2) {
+        merge_usage(stderr);
+        return 2;
+    }
+    for (int i = optind + 1; i < argc; i++) {
+        if (access(argv[i], R_OK) != 0) {
+            fprintf(stderr, "tlsweep merge: %s: %s\n", argv[i], strerror(errno));
+            return 2;
+        }
+    }
+    if (tw_store_merge(argv[optind], (const char *const *)(argv + optind + 1),
+                       (size_t)(argc - optind - 1), err) < 0) {
+        fprintf(stderr, "tlsweep merge: %s\n", err);
+        /* Mismatched inputs are the user's to fix; anything else is SQLite's. */
+        return strstr(err, "database") || strstr(err, "disk") || strstr(err, "locked") ? 3 : 2;
+    }
+    fprintf(stderr, "tlsweep merge: %d database(s) merged into %s\n", argc - optind - 1,
+            argv[optind]);
+    return 0;
 }

@@ -34,7 +34,7 @@ static const char *const steps[] = {
     "  key_type TEXT, key_bits INTEGER, sig_alg TEXT,"
     "  san TEXT,"                           /* 'DNS:a,DNS:b,IP:1.2.3.4' */
     "  pem TEXT"
-    ") WITHOUT ROWID;"
+    ");"
     "CREATE TABLE results ("
     "  id INTEGER PRIMARY KEY,"
     "  scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"

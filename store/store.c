@@ -285,6 +285,28 @@ tw_store_scan_finish(struct tw_store *st, int64_t scan_id, const char *status, c
 }
 
 int
+tw_store_scan_set_targets(struct tw_store *st, int64_t scan_id, const char *targets_sha256,
+                          char *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(st->db, "UPDATE scans SET targets_sha256 = ?2 WHERE id = ?1", -1, &s,
+                           NULL) != SQLITE_OK) {
+        tw_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, scan_id);
+    bind_text(s, 2, targets_sha256, 64);
+    if (store_exec(st, s, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int
 tw_store_scan_reopen(struct tw_store *st, int64_t scan_id, char *err)
 {
     sqlite3_bind_int64(st->scan_reopen, 1, scan_id);

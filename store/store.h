@@ -43,6 +43,10 @@ int tw_store_scan_begin(struct tw_store *st, const struct tw_scan_meta *meta, in
                         char *err);
 /* Set status ('done' or 'interrupted'), finished_at = now, n_endpoints. */
 int tw_store_scan_finish(struct tw_store *st, int64_t scan_id, const char *status, char *err);
+/* Record the fingerprint of the scan's whole target set (known only once
+ * the target files have been read to the end). */
+int tw_store_scan_set_targets(struct tw_store *st, int64_t scan_id, const char *targets_sha256,
+                              char *err);
 /* Mark a scan 'running' again (for --resume). */
 int tw_store_scan_reopen(struct tw_store *st, int64_t scan_id, char *err);
 /* The newest scan with status 'interrupted' (or 'running', left by a crash),

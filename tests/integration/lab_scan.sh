@@ -37,10 +37,12 @@ check_expectations() {
         else
             host=${target%:*}; port=${target##*:}
         fi
+        # Without an SNI field a name sends itself, an address sends none.
         local sni_sql
         if [ "$sni" = "-" ]; then sni_sql="sni IS NULL"
         elif [ -n "$sni" ]; then sni_sql="sni = '$sni'"
-        else sni_sql="1"; fi
+        elif [[ "$host" =~ ^[0-9.]+$ || "$host" == *:* ]]; then sni_sql="sni IS NULL"
+        else sni_sql="sni = '$host'"; fi
         local got
         got=$(sqlite3 -batch -noheader -separator ' ' "$db" \
             "select class, issues from results where host='$host' and port=$port and $sni_sql")
@@ -86,5 +88,12 @@ while IFS= read -r ep; do
 done <<<"$ok_then"
 
 "$TLSWEEP" lab down --dir "$LAB" || fail "lab down failed"
-if kill -0 "$labpid" 2>/dev/null; then fail "lab still running after lab down"; fi
+# The daemon is not our child: give its reaper a moment (bounded) to collect it.
+for _ in $(seq 1 50); do
+    kill -0 "$labpid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$labpid" 2>/dev/null && [ "$(ps -o stat= -p "$labpid" | cut -c1)" != Z ]; then
+    fail "lab still running after lab down"
+fi
 pass "lab stopped"
