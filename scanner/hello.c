@@ -485,7 +485,7 @@ enum tw_suite_kx
 tw_hello_suite_kx(uint16_t code)
 {
     const struct hello_suite *s = hello_suite_find(code);
-    const char *kx, *with;
+    const char *kx, *with, *p;
 
     if (s == NULL)
         return TW_KX_UNKNOWN;
@@ -498,8 +498,9 @@ tw_hello_suite_kx(uint16_t code)
     with = strstr(kx, "_WITH_");
     if (with == NULL)
         return TW_KX_OTHER;
-    if (memmem(kx, (size_t)(with - kx), "PSK", 3) != NULL)
-        return TW_KX_PSK;
+    for (p = kx; p + 3 <= with; p++)
+        if (memcmp(p, "PSK", 3) == 0)
+            return TW_KX_PSK;
     if (hello_has_prefix(kx, "ECDHE_"))
         return TW_KX_ECDHE;
     if (hello_has_prefix(kx, "ECDH_anon"))
@@ -660,7 +661,9 @@ tw_hello_params_init(struct tw_hello_params *p, uint16_t version, const uint8_t 
     memset(p, 0, sizeof(*p));
     p->version = version;
     p->random = random;
-    if (version == TW_HELLO_SSL3 || version == TW_HELLO_SSL2)
+    if (version == TW_HELLO_SSL2)
+        p->flags = 0; /* SSLv2 has no extensions and knows no SCSV */
+    else if (version == TW_HELLO_SSL3)
         p->flags = TW_HELLO_F_NO_EXTENSIONS | TW_HELLO_F_RENEG_SCSV;
     else
         p->flags = TW_HELLO_F_RENEG_INFO | TW_HELLO_F_EC_POINT_FORMATS | TW_HELLO_F_EMS |
@@ -1077,12 +1080,18 @@ struct flight_walk {
     size_t term_off;         /* its payload offset and length */
     size_t term_len;
     size_t consumed;
+    const char *bad; /* a bad record header ended the walk */
+    int is_absurd;   /* ... because of its length */
 };
 
-/* Check every complete record header up to the first non-handshake record. */
-static int
-flight_walk_records(const uint8_t *p, size_t len, struct flight_walk *wk,
-                    struct tw_server_flight *f)
+/*
+ * Check every complete record header up to the first non-handshake record.
+ * A bad header ends the walk like a terminator does: it is an error only if
+ * the records before it did not already complete the flight, so that bytes
+ * after the end of a flight never change the answer.
+ */
+static void
+flight_walk_records(const uint8_t *p, size_t len, struct flight_walk *wk)
 {
     size_t off = 0, rlen;
     uint8_t type;
@@ -1090,14 +1099,18 @@ flight_walk_records(const uint8_t *p, size_t len, struct flight_walk *wk,
     while (len - off >= 5) {
         type = p[off];
         rlen = rd16(p + off + 3);
-        if (type < 20 || type > 24)
-            return flight_fail(f, "bad record type");
-        if (p[off + 1] != 3)
-            return flight_fail(f, "bad record version");
+        if (type < 20 || type > 24) {
+            wk->bad = "bad record type";
+            break;
+        }
+        if (p[off + 1] != 3) {
+            wk->bad = "bad record version";
+            break;
+        }
         if (rlen > TW_HELLO_RECORD_ABSURD) {
-            f->is_absurd_record = 1;
-            f->error = "absurd record length";
-            return TW_HELLO_ERROR;
+            wk->bad = "absurd record length";
+            wk->is_absurd = 1;
+            break;
         }
         if (rlen > len - off - 5)
             break;
@@ -1115,7 +1128,6 @@ flight_walk_records(const uint8_t *p, size_t len, struct flight_walk *wk,
         off += 5 + rlen;
     }
     wk->consumed = off;
-    return 0;
 }
 
 /*
@@ -1498,8 +1510,7 @@ tw_hello_parse(const uint8_t *p, size_t len, struct tw_server_flight *f)
         goto out;
     }
     f->record_version = rd16(p + 1);
-    if (flight_walk_records(p, len, &wk, f) < 0)
-        goto out;
+    flight_walk_records(p, len, &wk);
     f->consumed = wk.consumed;
     if (wk.n_hs_records == 1) {
         hs = p + wk.first_hs_payload;
@@ -1521,6 +1532,15 @@ tw_hello_parse(const uint8_t *p, size_t len, struct tw_server_flight *f)
     }
     if (done) {
         rc = TW_HELLO_DONE;
+        goto out;
+    }
+    if (wk.bad != NULL) {
+        if (wk.is_absurd) {
+            f->is_absurd_record = 1;
+            f->error = wk.bad;
+        } else {
+            flight_fail(f, wk.bad);
+        }
         goto out;
     }
     switch (wk.term_type) {

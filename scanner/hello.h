@@ -102,8 +102,8 @@ struct tw_hello_params {
  * Fill *p with the defaults for offering `version`: no suites (the caller sets
  * them), renegotiation_info, ec_point_formats, extended_master_secret,
  * status_request, padding, default groups and signature algorithms; for
- * SSLv3 no extensions and the renegotiation SCSV instead.  `random` is
- * borrowed (32 bytes).
+ * SSLv3 no extensions and the renegotiation SCSV instead; for SSLv2 no flags
+ * at all.  `random` is borrowed (32 bytes).
  */
 void tw_hello_params_init(struct tw_hello_params *p, uint16_t version, const uint8_t *random);
 

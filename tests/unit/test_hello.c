@@ -542,7 +542,7 @@ test_hello_build_sslv2(void **state)
     n = tw_hello_sslv2_specs(specs, 16);
     assert_true(n >= 7 && n <= 16);
     tw_hello_params_init(&p, TW_HELLO_SSL2, test_random);
-    p.flags = 0;
+    assert_int_equal(p.flags, 0);
     p.sslv2_specs = specs;
     p.n_sslv2_specs = n;
     len = build(&p, buf, sizeof(buf));
@@ -730,6 +730,12 @@ test_hello_parse_tls12_ecdhe(void **state)
     /* Only the complete flight is DONE. */
     done_at = check_prefixes(fl, n);
     assert_int_equal(done_at, n);
+
+    /* Bytes after the end of the flight do not change the answer. */
+    memcpy(fl + n, "\x16\x41garbage", 9);
+    assert_int_equal(tw_hello_parse(fl, n + 9, &f), TW_HELLO_DONE);
+    assert_true(f.has_server_hello_done);
+    assert_int_equal(f.consumed, n);
 
     /* The same flight cut into small records: same answers, the leaf is gathered. */
     for (i = 0; i < sizeof(frags) / sizeof(frags[0]); i++) {
