@@ -221,6 +221,7 @@ tw_result_free(struct tw_result *r)
     for (size_t i = 0; i < r->n_chain; i++)
         tw_cert_cleanup(&r->chain[i]);
     free(r->chain);
+    free(r->grading);
     free(r);
 }
 

@@ -93,6 +93,8 @@ struct tw_cert {
     char *pem;
 };
 
+struct tw_grade_record; /* store/graderec.h */
+
 struct tw_result {
     char *target;        /* the target as written (file line text), may be NULL */
     char host[TW_HOST_MAX + 1];
@@ -110,6 +112,8 @@ struct tw_result {
     struct tw_cert *chain; /* chain as sent, leaf first; owned */
     size_t n_chain;
     int64_t started_at;  /* unix seconds, for the record */
+    struct tw_grade_record *grading; /* grading evidence (store/graderec.h), owned; NULL
+                                        when not graded */
 };
 
 /* Free every owned field and the result itself; NULL is a no-op. */

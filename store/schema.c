@@ -17,40 +17,40 @@ static const char *const steps[] = {
     "CREATE TABLE scans ("
     "  id INTEGER PRIMARY KEY,"
     "  label TEXT,"
-    "  started_at TEXT NOT NULL,"           /* ISO-8601 UTC */
+    "  started_at TEXT NOT NULL," /* ISO-8601 UTC */
     "  finished_at TEXT,"
     "  status TEXT NOT NULL DEFAULT 'running'"
     "    CHECK (status IN ('running','done','interrupted')),"
-    "  shard TEXT,"                         /* 'K/N' or NULL */
-    "  targets_sha256 TEXT,"                /* fingerprint of the target set */
-    "  options TEXT,"                       /* the scan's options, for the record */
-    "  now_at TEXT,"                        /* --now, when validity was judged at another time */
-    "  n_endpoints INTEGER"                 /* endpoints stored when it finished */
+    "  shard TEXT,"          /* 'K/N' or NULL */
+    "  targets_sha256 TEXT," /* fingerprint of the target set */
+    "  options TEXT,"        /* the scan's options, for the record */
+    "  now_at TEXT,"         /* --now, when validity was judged at another time */
+    "  n_endpoints INTEGER"  /* endpoints stored when it finished */
     ");"
     "CREATE TABLE certs ("
     "  sha256 TEXT PRIMARY KEY,"
     "  subject TEXT, issuer TEXT,"
-    "  not_before TEXT, not_after TEXT,"    /* ISO-8601 UTC */
+    "  not_before TEXT, not_after TEXT," /* ISO-8601 UTC */
     "  key_type TEXT, key_bits INTEGER, sig_alg TEXT,"
-    "  san TEXT,"                           /* 'DNS:a,DNS:b,IP:1.2.3.4' */
+    "  san TEXT," /* 'DNS:a,DNS:b,IP:1.2.3.4' */
     "  pem TEXT"
     ");"
     "CREATE TABLE results ("
     "  id INTEGER PRIMARY KEY,"
     "  scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
-    "  target TEXT,"                        /* the target line as written */
+    "  target TEXT," /* the target line as written */
     "  host TEXT NOT NULL,"
-    "  ip TEXT NOT NULL DEFAULT '',"        /* '' when DNS failed */
+    "  ip TEXT NOT NULL DEFAULT ''," /* '' when DNS failed */
     "  port INTEGER NOT NULL,"
-    "  sni TEXT,"                           /* NULL when no SNI was sent */
+    "  sni TEXT," /* NULL when no SNI was sent */
     "  class TEXT NOT NULL,"
-    "  issues TEXT NOT NULL,"               /* 'ok' or 'a,b,c' in precedence order */
+    "  issues TEXT NOT NULL," /* 'ok' or 'a,b,c' in precedence order */
     "  tls_version TEXT, cipher TEXT,"
-    "  grade TEXT,"                         /* A+ A A- B C D E F T M, NULL = not graded */
-    "  cert_sha256 TEXT,"                   /* leaf; see certs */
+    "  grade TEXT,"       /* A+ A A- B C D E F T M, NULL = not graded */
+    "  cert_sha256 TEXT," /* leaf; see certs */
     "  detail TEXT,"
     "  elapsed_ms INTEGER,"
-    "  scanned_at TEXT"                     /* ISO-8601 UTC */
+    "  scanned_at TEXT" /* ISO-8601 UTC */
     ");"
     "CREATE UNIQUE INDEX results_endpoint ON results(scan_id, host, ip, port, ifnull(sni, ''));"
     "CREATE INDEX results_class ON results(scan_id, class);"
@@ -58,7 +58,7 @@ static const char *const steps[] = {
     "CREATE INDEX results_host ON results(host, port);"
     "CREATE TABLE result_chain ("
     "  result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,"
-    "  depth INTEGER NOT NULL,"             /* 0 = leaf, as the server sent it */
+    "  depth INTEGER NOT NULL," /* 0 = leaf, as the server sent it */
     "  cert_sha256 TEXT NOT NULL,"
     "  PRIMARY KEY (result_id, depth)"
     ") WITHOUT ROWID;"
@@ -89,6 +89,64 @@ static const char *const steps[] = {
     "CREATE VIEW grade_history AS"
     " SELECT r.scan_id, s.started_at, r.host, r.port, r.sni, r.grade, r.class, r.ip"
     " FROM results AS r JOIN scans AS s ON s.id = r.scan_id;",
+    /* 2 -> 3: grading evidence (issue 5).  One row per graded result in
+     * grades, hsts and probe_stats; the reasons that capped the grade; every
+     * protocol probed (accepted 0/1); every accepted suite per protocol with
+     * its properties (pref_order 1.. when the server enforces an order, NULL
+     * otherwise); every accepted named group (group_id NULL for a DHE prime
+     * seen only by its size).  protocol spelling as results.tls_version. */
+    "CREATE TABLE grades ("
+    "  result_id INTEGER PRIMARY KEY REFERENCES results(id) ON DELETE CASCADE,"
+    "  grade TEXT NOT NULL,"
+    "  grade_trust_ignored TEXT,"
+    "  score_protocol REAL, score_kx INTEGER, score_cipher REAL, score REAL,"
+    "  has_warnings INTEGER NOT NULL,"
+    "  criteria TEXT NOT NULL," /* '2009r' */
+    "  mode TEXT NOT NULL,"     /* 'strict' or 'simulation' */
+    "  reasons TEXT,"           /* 'code,code' in firing order */
+    "  secure_reneg INTEGER, compression INTEGER,"
+    "  insecure_reneg_tested INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE grade_reasons ("
+    "  result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,"
+    "  code TEXT NOT NULL, text TEXT, cap TEXT"
+    ");"
+    "CREATE INDEX grade_reasons_result ON grade_reasons(result_id);"
+    "CREATE INDEX grade_reasons_code ON grade_reasons(code);"
+    "CREATE TABLE protocols ("
+    "  result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,"
+    "  protocol TEXT NOT NULL," /* 'SSLv2' 'SSLv3' 'TLSv1' 'TLSv1.1' 'TLSv1.2' 'TLSv1.3' */
+    "  accepted INTEGER NOT NULL,"
+    "  server_preference INTEGER," /* 1 server order, 0 client order, NULL unknown */
+    "  PRIMARY KEY (result_id, protocol)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX protocols_accepted ON protocols(protocol, accepted);"
+    "CREATE TABLE suites ("
+    "  result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,"
+    "  protocol TEXT NOT NULL,"
+    "  code INTEGER NOT NULL," /* IANA id; SSLv2: the 3-byte spec */
+    "  name TEXT,"             /* IANA name */
+    "  bits INTEGER, kx TEXT,"
+    "  is_cbc INTEGER, is_aead INTEGER, is_fs INTEGER,"
+    "  pref_order INTEGER"
+    ");"
+    "CREATE INDEX suites_result ON suites(result_id);"
+    "CREATE INDEX suites_protocol ON suites(protocol, is_cbc);"
+    "CREATE TABLE groups ("
+    "  result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,"
+    "  group_id INTEGER, name TEXT, bits INTEGER"
+    ");"
+    "CREATE INDEX groups_result ON groups(result_id);"
+    "CREATE TABLE hsts ("
+    "  result_id INTEGER PRIMARY KEY REFERENCES results(id) ON DELETE CASCADE,"
+    "  status TEXT NOT NULL," /* not_http absent present invalid disabled */
+    "  header TEXT, max_age INTEGER, include_subdomains INTEGER, preload INTEGER"
+    ");"
+    "CREATE TABLE probe_stats ("
+    "  result_id INTEGER PRIMARY KEY REFERENCES results(id) ON DELETE CASCADE,"
+    "  connections INTEGER NOT NULL," /* every connection the endpoint used */
+    "  grading_connections INTEGER NOT NULL"
+    ");",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -21,6 +21,8 @@
 
 #include "store/base/log.h"
 #include "store/base/xalloc.h"
+#include "store/grade.h"
+#include "store/graderec.h"
 #include "store/schema.h"
 #include "store/store.h"
 
@@ -39,6 +41,13 @@ struct tw_store {
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
     sqlite3_stmt *rollback;
+    sqlite3_stmt *grade_insert;
+    sqlite3_stmt *reason_insert;
+    sqlite3_stmt *proto_insert;
+    sqlite3_stmt *suite_insert;
+    sqlite3_stmt *group_insert;
+    sqlite3_stmt *hsts_insert;
+    sqlite3_stmt *pstats_insert;
 };
 
 /* The statement table: one entry per prepared statement, in struct order. */
@@ -74,6 +83,23 @@ static const struct store_sql store_sqls[] = {
     STMT(begin, "BEGIN IMMEDIATE"),
     STMT(commit, "COMMIT"),
     STMT(rollback, "ROLLBACK"),
+    STMT(grade_insert, "INSERT OR REPLACE INTO grades(result_id, grade, grade_trust_ignored,"
+                       " score_protocol, score_kx, score_cipher, score, has_warnings, criteria,"
+                       " mode, reasons, secure_reneg, compression)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+    STMT(reason_insert,
+         "INSERT INTO grade_reasons(result_id, code, text, cap) VALUES (?1, ?2, ?3, ?4)"),
+    STMT(proto_insert, "INSERT OR REPLACE INTO protocols(result_id, protocol, accepted,"
+                       " server_preference) VALUES (?1, ?2, ?3, ?4)"),
+    STMT(suite_insert, "INSERT INTO suites(result_id, protocol, code, name, bits, kx, is_cbc,"
+                       " is_aead, is_fs, pref_order)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+    STMT(group_insert,
+         "INSERT INTO groups(result_id, group_id, name, bits) VALUES (?1, ?2, ?3, ?4)"),
+    STMT(hsts_insert, "INSERT OR REPLACE INTO hsts(result_id, status, header, max_age,"
+                      " include_subdomains, preload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+    STMT(pstats_insert, "INSERT OR REPLACE INTO probe_stats(result_id, connections,"
+                        " grading_connections) VALUES (?1, ?2, ?3)"),
 };
 
 #define N_SQLS (sizeof(store_sqls) / sizeof(store_sqls[0]))
@@ -397,6 +423,245 @@ store_put_cert(struct tw_store *st, const struct tw_cert *c, char *err)
     return store_exec(st, s, err);
 }
 
+/* ---- grading evidence (schema step 3) ---- */
+
+const char *
+tw_store_protocol_name(uint16_t version)
+{
+    switch (version) {
+    case TW_VERSION_SSL2:
+        return "SSLv2";
+    case TW_VERSION_SSL3:
+        return "SSLv3";
+    case TW_VERSION_TLS10:
+        return "TLSv1";
+    case TW_VERSION_TLS11:
+        return "TLSv1.1";
+    case TW_VERSION_TLS12:
+        return "TLSv1.2";
+    case TW_VERSION_TLS13:
+        return "TLSv1.3";
+    default:
+        return NULL;
+    }
+}
+
+static const char *
+store_kx_name(enum tw_kx kx)
+{
+    static const char *const names[] = {
+        [TW_KX_NULL] = "NULL",       [TW_KX_RSA] = "RSA",
+        [TW_KX_DH] = "DH",           [TW_KX_ECDH] = "ECDH",
+        [TW_KX_DHE] = "DHE",         [TW_KX_ECDHE] = "ECDHE",
+        [TW_KX_PSK] = "PSK",         [TW_KX_RSA_PSK] = "RSA_PSK",
+        [TW_KX_DHE_PSK] = "DHE_PSK", [TW_KX_ECDHE_PSK] = "ECDHE_PSK",
+        [TW_KX_SRP] = "SRP",         [TW_KX_KRB5] = "KRB5",
+        [TW_KX_TLS13] = "TLS13",
+    };
+
+    if ((size_t)kx < sizeof(names) / sizeof(names[0]) && names[kx] != NULL)
+        return names[kx];
+    return NULL;
+}
+
+const char *
+tw_store_group_name(uint16_t id)
+{
+    static const struct {
+        uint16_t id;
+        const char *name;
+    } groups[] = {
+        {19, "secp192r1"},
+        {21, "secp224r1"},
+        {22, "secp256k1"},
+        {23, "secp256r1"},
+        {24, "secp384r1"},
+        {25, "secp521r1"},
+        {26, "brainpoolP256r1"},
+        {27, "brainpoolP384r1"},
+        {28, "brainpoolP512r1"},
+        {29, "x25519"},
+        {30, "x448"},
+        {256, "ffdhe2048"},
+        {257, "ffdhe3072"},
+        {258, "ffdhe4096"},
+        {259, "ffdhe6144"},
+        {260, "ffdhe8192"},
+        {0x11ec, "X25519MLKEM768"},
+    };
+
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+        if (groups[i].id == id)
+            return groups[i].name;
+    return NULL;
+}
+
+static const char *
+store_hsts_name(enum tw_grec_hsts h)
+{
+    switch (h) {
+    case TW_GREC_HSTS_NOT_HTTP:
+        return "not_http";
+    case TW_GREC_HSTS_ABSENT:
+        return "absent";
+    case TW_GREC_HSTS_PRESENT:
+        return "present";
+    case TW_GREC_HSTS_INVALID:
+        return "invalid";
+    case TW_GREC_HSTS_DISABLED:
+        return "disabled";
+    case TW_GREC_HSTS_NOT_TESTED:
+        break;
+    }
+    return NULL;
+}
+
+static int
+store_put_suites(struct tw_store *st, int64_t id, const struct tw_grade_record *g, char *err)
+{
+    sqlite3_stmt *s = st->suite_insert;
+    int n = g->n_suites < TW_GREC_SUITES_MAX ? g->n_suites : TW_GREC_SUITES_MAX;
+
+    for (int i = 0; i < n; i++) {
+        const struct tw_grec_suite *su = &g->suites[i];
+        const char *proto = tw_store_protocol_name(su->protocol);
+        const struct tw_suite_info *info = NULL;
+        char buf[24];
+
+        if (proto == NULL)
+            continue;
+        if (su->protocol != TW_VERSION_SSL2 && su->code <= 0xffff)
+            info = tw_suite_info((uint16_t)su->code);
+        sqlite3_bind_int64(s, 1, id);
+        bind_text(s, 2, proto, 16);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)su->code);
+        if (info != NULL) {
+            bind_text(s, 4, info->name, 128);
+            sqlite3_bind_int(s, 5, info->bits);
+            bind_text(s, 6, store_kx_name(info->kx), 16);
+            sqlite3_bind_int(s, 7, info->is_cbc);
+            sqlite3_bind_int(s, 8, info->is_aead);
+            sqlite3_bind_int(s, 9, info->is_fs);
+        } else {
+            snprintf(buf, sizeof(buf), "0x%06x", (unsigned)su->code);
+            bind_text(s, 4, buf, sizeof(buf));
+        }
+        if (su->pref_order > 0)
+            sqlite3_bind_int(s, 10, su->pref_order);
+        if (store_exec(st, s, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+store_put_grading(struct tw_store *st, int64_t id, const struct tw_grade_record *g, char *err)
+{
+    sqlite3_stmt *s = st->grade_insert;
+    char reasons[1024];
+    size_t rl = 0;
+    int nr = g->n_reasons < TW_GRADE_REASONS_MAX ? g->n_reasons : TW_GRADE_REASONS_MAX;
+
+    reasons[0] = '\0';
+    for (int i = 0; i < nr; i++) {
+        const char *c = g->reasons[i].code ? g->reasons[i].code : "";
+        int w = snprintf(reasons + rl, sizeof(reasons) - rl, "%s%s", rl ? "," : "", c);
+
+        if (w < 0 || (size_t)w >= sizeof(reasons) - rl) {
+            reasons[rl] = '\0';
+            break;
+        }
+        rl += (size_t)w;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    bind_text(s, 2, g->grade, sizeof(g->grade));
+    bind_text_or_null(s, 3, g->grade_trust_ignored, sizeof(g->grade_trust_ignored));
+    sqlite3_bind_double(s, 4, g->p2 / 2.0);
+    sqlite3_bind_int(s, 5, g->k);
+    sqlite3_bind_double(s, 6, g->c2 / 2.0);
+    sqlite3_bind_double(s, 7, g->s20 / 20.0);
+    sqlite3_bind_int(s, 8, g->has_warnings ? 1 : 0);
+    bind_text(s, 9, "2009r", 8);
+    bind_text(s, 10, g->is_simulation ? "simulation" : "strict", 11);
+    bind_text(s, 11, reasons, sizeof(reasons));
+    sqlite3_bind_int(s, 12, g->secure_reneg ? 1 : 0);
+    sqlite3_bind_int(s, 13, g->compression ? 1 : 0);
+    if (store_exec(st, s, err) < 0)
+        return -1;
+
+    for (int i = 0; i < nr; i++) {
+        s = st->reason_insert;
+        sqlite3_bind_int64(s, 1, id);
+        bind_text(s, 2, g->reasons[i].code ? g->reasons[i].code : "", 64);
+        bind_text(s, 3, g->reasons[i].text, 512);
+        bind_text(s, 4, g->reasons[i].cap, sizeof(g->reasons[i].cap));
+        if (store_exec(st, s, err) < 0)
+            return -1;
+    }
+    for (int p = 0; p < TW_PROTO__COUNT; p++) {
+        static const uint16_t versions[TW_PROTO__COUNT] = {
+            TW_VERSION_SSL2,  TW_VERSION_SSL3,  TW_VERSION_TLS10,
+            TW_VERSION_TLS11, TW_VERSION_TLS12, TW_VERSION_TLS13,
+        };
+        unsigned bit = TW_PROTO_BIT(p);
+
+        if (!(g->protocols_tested & bit))
+            continue;
+        s = st->proto_insert;
+        sqlite3_bind_int64(s, 1, id);
+        bind_text(s, 2, tw_store_protocol_name(versions[p]), 16);
+        sqlite3_bind_int(s, 3, (g->protocols_ok & bit) ? 1 : 0);
+        if (g->protocols_ok & bit)
+            sqlite3_bind_int(s, 4, (g->server_preference & bit) ? 1 : 0);
+        if (store_exec(st, s, err) < 0)
+            return -1;
+    }
+    if (store_put_suites(st, id, g, err) < 0)
+        return -1;
+    for (int i = 0; i < g->n_groups && i < TW_GREC_GROUPS_MAX; i++) {
+        const struct tw_grec_group *gr = &g->groups[i];
+        char buf[24];
+
+        s = st->group_insert;
+        sqlite3_bind_int64(s, 1, id);
+        if (gr->id != 0) {
+            const char *name = tw_store_group_name(gr->id);
+
+            sqlite3_bind_int(s, 2, gr->id);
+            if (name == NULL) {
+                snprintf(buf, sizeof(buf), "0x%04x", (unsigned)gr->id);
+                name = buf;
+            }
+            bind_text(s, 3, name, 32);
+        } else {
+            snprintf(buf, sizeof(buf), "dhe%d", gr->bits);
+            bind_text(s, 3, buf, sizeof(buf));
+        }
+        if (gr->bits > 0)
+            sqlite3_bind_int(s, 4, gr->bits);
+        if (store_exec(st, s, err) < 0)
+            return -1;
+    }
+    if (store_hsts_name(g->hsts) != NULL) {
+        s = st->hsts_insert;
+        sqlite3_bind_int64(s, 1, id);
+        bind_text(s, 2, store_hsts_name(g->hsts), 9);
+        bind_text_or_null(s, 3, g->hsts_header, sizeof(g->hsts_header));
+        if (g->hsts == TW_GREC_HSTS_PRESENT || g->hsts == TW_GREC_HSTS_DISABLED) {
+            sqlite3_bind_int64(s, 4, g->hsts_max_age);
+            sqlite3_bind_int(s, 5, g->hsts_include_subdomains ? 1 : 0);
+            sqlite3_bind_int(s, 6, g->hsts_preload ? 1 : 0);
+        }
+        if (store_exec(st, s, err) < 0)
+            return -1;
+    }
+    s = st->pstats_insert;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, g->connections);
+    sqlite3_bind_int(s, 3, g->grading_connections);
+    return store_exec(st, s, err);
+}
+
 int
 tw_store_put_result(struct tw_store *st, int64_t scan_id, const struct tw_result *r, char *err)
 {
@@ -451,6 +716,8 @@ tw_store_put_result(struct tw_store *st, int64_t scan_id, const struct tw_result
         if (store_exec(st, st->chain_insert, err) < 0)
             return -1;
     }
+    if (r->grading != NULL && store_put_grading(st, result_id, r->grading, err) < 0)
+        return -1;
     return 0;
 }
 

@@ -1,0 +1,83 @@
+/*
+ * graderec.h - the grading evidence of one endpoint, as stored (schema step 3).
+ *
+ * The scanner's grading probes (scanner/probe.c) fill one struct
+ * tw_grade_record per graded endpoint and hang it on the result
+ * (tw_result.grading); tw_store_put_result() writes it to the tables grades,
+ * grade_reasons, protocols, suites, groups, hsts and probe_stats in the
+ * result's transaction.  Plain value record: no owned pointers (the reason
+ * strings point to grade.c's static tables), so tw_result_free() frees it
+ * with one free() and it can cross threads by ownership transfer with its
+ * result.
+ */
+#ifndef TW_STORE_GRADEREC_H
+#define TW_STORE_GRADEREC_H
+
+#include <stdint.h>
+
+#include "store/grade.h"
+
+#define TW_GREC_SUITES_MAX 640 /* accepted suites over all protocols */
+#define TW_GREC_GROUPS_MAX 32  /* named groups and DHE sizes */
+#define TW_GREC_HSTS_MAX 512   /* bytes of the Strict-Transport-Security value kept */
+
+struct tw_grec_suite {
+    uint16_t protocol; /* wire version, TW_VERSION_* (SSLv2: 0x0002) */
+    uint32_t code;     /* IANA suite id; SSLv2: the 3-byte cipher spec */
+    int pref_order;    /* 1 = the server's first choice, when it enforces an order; 0 = none */
+};
+
+struct tw_grec_group {
+    uint16_t id; /* IANA named group; 0 = a DHE group seen only by its size */
+    int bits;    /* field / prime size in bits */
+};
+
+struct tw_grec_reason {
+    const char *code; /* static (grade.c) */
+    const char *text; /* static */
+    char cap[3];
+};
+
+enum tw_grec_hsts {
+    TW_GREC_HSTS_NOT_TESTED = 0, /* the HTTP probe did not run */
+    TW_GREC_HSTS_NOT_HTTP,       /* the response was not HTTP (or none came) */
+    TW_GREC_HSTS_ABSENT,
+    TW_GREC_HSTS_PRESENT,
+    TW_GREC_HSTS_INVALID,
+    TW_GREC_HSTS_DISABLED,
+};
+
+struct tw_grade_record {
+    /* The verdict (tw_grade_compute). */
+    char grade[3];               /* "A+" .. "M" */
+    char grade_trust_ignored[3]; /* "A+" .. "F" */
+    int p2, k, c2, s20;          /* doubled P, K, doubled C, 20 * score */
+    int has_warnings;
+    int is_simulation; /* TW_GRADE_SIMULATION (never set yet) */
+    struct tw_grec_reason reasons[TW_GRADE_REASONS_MAX];
+    int n_reasons;
+
+    /* What the probes saw. */
+    unsigned protocols_tested;  /* TW_PROTO_BIT() of each protocol probed */
+    unsigned protocols_ok;      /* ... of each protocol accepted */
+    unsigned server_preference; /* ... of each protocol whose server enforces its order */
+    struct tw_grec_suite suites[TW_GREC_SUITES_MAX];
+    int n_suites;
+    struct tw_grec_group groups[TW_GREC_GROUPS_MAX];
+    int n_groups;
+    int secure_reneg; /* renegotiation_info in a TLS <= 1.2 ServerHello */
+    int compression;  /* the server chose DEFLATE */
+
+    /* HTTP (HSTS). */
+    enum tw_grec_hsts hsts;
+    char hsts_header[TW_GREC_HSTS_MAX]; /* the header value, "" when none */
+    int64_t hsts_max_age;               /* -1 when not present / invalid */
+    int hsts_include_subdomains;
+    int hsts_preload;
+
+    /* Politeness accounting. */
+    int connections;         /* every connection the endpoint used */
+    int grading_connections; /* of which grading probes */
+};
+
+#endif /* TW_STORE_GRADEREC_H */
