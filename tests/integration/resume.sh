@@ -93,7 +93,12 @@ wait "$scan_pid" || rc=$?
 # 'interrupted'); if the second one arrived in time, the exit is immediate
 # (130) and the scan is left 'running'.  Either way it must be resumable.
 case "$rc" in
-130) assert_eq running "$(sqlite3 "$DB2" 'select status from scans')" "hard stop leaves the scan running" ;;
+130)
+    # The hard stop may land before or after the graceful path marked the
+    # scan: 'running' or 'interrupted' are both consistent and resumable.
+    st=$(sqlite3 "$DB2" 'select status from scans')
+    case "$st" in running|interrupted) pass "hard stop leaves the scan resumable ($st)" ;;
+    *) fail "hard stop left status '$st'" ;; esac ;;
 0) assert_eq interrupted "$(sqlite3 "$DB2" 'select status from scans')" "first signal finished the stop" ;;
 *) fail "second signal: exit $rc" ;;
 esac
