@@ -37,7 +37,6 @@ struct tw_config {
     int progress;                 /* -1 auto (terminal), 0 off, 1 on */
     int allow_large_ranges;
     int dry_run;                  /* print the endpoint plan, connect nothing */
-    const char *options_text;     /* the options as text, stored with the scan; may be NULL */
     const char *const *files;     /* target files; "-" = stdin */
     size_t n_files;
 };

@@ -253,22 +253,10 @@ read_lab_env(const char *dir, struct lab_env *env)
     return 0;
 }
 
-static void
-options_text(const struct tw_config *cfg, char *buf, size_t len)
-{
-    snprintf(buf, len,
-             "ports=%zu c=%d j=%d rate=%d per_ip=%d connect_timeout=%g handshake_timeout=%g "
-             "dns_timeout=%g dns_tries=%d quick=%d ca_file=%s resolvers=%zu",
-             cfg->n_ports, cfg->concurrency, cfg->threads, cfg->rate, cfg->per_ip,
-             cfg->connect_timeout, cfg->handshake_timeout, cfg->dns_timeout, cfg->dns_tries,
-             cfg->quick, cfg->ca_file ? cfg->ca_file : "(system)", cfg->n_resolvers);
-}
-
 int
 tw_scan_main(int argc, char **argv)
 {
     static struct lab_env lab; /* outlives cfg's borrowed pointers */
-    static char opts_buf[512];
     struct tw_config cfg;
     const char *lab_dir = NULL;
     const char **files = NULL;
@@ -441,8 +429,6 @@ tw_scan_main(int argc, char **argv)
         /* The resumed scan keeps the shard it was started with. */
         tw_debug("scan", "--shard given with --resume: the resumed scan's targets decide");
     }
-    options_text(&cfg, opts_buf, sizeof(opts_buf));
-    cfg.options_text = opts_buf;
     rc = tw_scan_run(&cfg, err);
     if (rc != 0 && err[0])
         fprintf(stderr, "tlsweep scan: %s\n", err);
