@@ -6,6 +6,7 @@
 
 #include "report/report.h"
 #include "scanner/scan.h"
+#include "store/prune.h"
 #include "tests/lab/lab.h"
 
 #ifndef TLSWEEP_VERSION
@@ -24,6 +25,8 @@ static const struct subcommand subcommands[] = {
     {"diff", tw_diff_main, "compare two scans; --fail-on regression gates pipelines"},
     {"lab", tw_lab_main, "run a local estate of misconfigured TLS servers (up|down|targets|ca)"},
     {"merge", tw_merge_main, "combine shard databases into one scan"},
+    {"prune", tw_prune_main,
+     "delete old scans and unused certificates (--keep N, --older-than DAYS)"},
 };
 
 static void

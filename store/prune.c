@@ -1,0 +1,714 @@
+/*
+ * prune.c - delete old scans, then orphaned certificates, then reclaim space
+ * (see prune.h for the rules).
+ *
+ * The selected scan ids go into a TEMP table first (one statement with a
+ * window function numbers the candidates), so that every later step, the
+ * dry run's counts and the real deletes, agrees on one set.  Rows that
+ * refer to results or scans from tables other than result_chain are found
+ * at run time with pragma_foreign_key_list; their names come from the
+ * database file, so they are quoted with %w, never spliced raw.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
+#include "store/model.h"
+#include "store/prune.h"
+#include "store/store.h"
+
+#define PRUNE_BATCH_DEFAULT 20000
+#define PRUNE_KEEP_MAX 1000000000
+#define PRUNE_DAYS_MAX 1000000
+
+enum prune_target { PRUNE_TO_RESULTS, PRUNE_TO_SCANS, PRUNE_TO_CERTS };
+
+/* Another table's foreign key column that points at results, scans or certs. */
+struct prune_ref {
+    char *table;
+    char *column;
+    enum prune_target target;
+};
+
+struct prune_ctx {
+    struct tw_store *st;
+    sqlite3 *db;
+    const char *path;
+    struct prune_ref *refs;
+    size_t n_refs;
+};
+
+static int64_t
+prune_file_bytes(const char *path)
+{
+    struct stat sb;
+    char *wal;
+    int64_t total = 0;
+
+    if (stat(path, &sb) == 0)
+        total += (int64_t)sb.st_size;
+    wal = sqlite3_mprintf("%s-wal", path);
+    if (wal != NULL && stat(wal, &sb) == 0)
+        total += (int64_t)sb.st_size;
+    sqlite3_free(wal);
+    return total;
+}
+
+static int
+prune_sqlfail(struct prune_ctx *c, char *err)
+{
+    tw_errf(err, "%s: %s", c->path, sqlite3_errmsg(c->db));
+    return -1;
+}
+
+/* Run sql (no result rows) with optional int64 ?1; *changes gets the row
+ * count when not NULL. */
+static int
+prune_exec(struct prune_ctx *c, const char *sql, int64_t param, int has_param, uint64_t *changes,
+           char *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
+        goto fail;
+    if (has_param)
+        sqlite3_bind_int64(s, 1, param);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        goto fail;
+    if (changes != NULL)
+        *changes += (uint64_t)sqlite3_changes(c->db);
+    rc = 0;
+    goto out;
+fail:
+    prune_sqlfail(c, err);
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* One integer from a query with optional ?1. */
+static int
+prune_count(struct prune_ctx *c, const char *sql, int64_t param, int has_param, uint64_t *out,
+            char *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
+        goto fail;
+    if (has_param)
+        sqlite3_bind_int64(s, 1, param);
+    if (sqlite3_step(s) != SQLITE_ROW)
+        goto fail;
+    *out = (uint64_t)sqlite3_column_int64(s, 0);
+    rc = 0;
+    goto out;
+fail:
+    prune_sqlfail(c, err);
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Foreign keys of other tables that point at results, scans or certs. */
+static int
+prune_find_refs(struct prune_ctx *c, char *err)
+{
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    int step;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT m.name, f.\"from\", lower(f.\"table\"), f.\"to\""
+                           " FROM main.sqlite_master AS m, pragma_foreign_key_list(m.name) AS f"
+                           " WHERE m.type = 'table'"
+                           " AND m.name NOT IN ('results', 'result_chain', 'scans', 'certs')"
+                           " AND lower(f.\"table\") IN ('results', 'scans', 'certs')",
+                           -1, &s, NULL) != SQLITE_OK)
+        return prune_sqlfail(c, err);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *table = (const char *)sqlite3_column_text(s, 0);
+        const char *column = (const char *)sqlite3_column_text(s, 1);
+        const char *target = (const char *)sqlite3_column_text(s, 2);
+        const char *to = (const char *)sqlite3_column_text(s, 3);
+        enum prune_target t;
+
+        if (table == NULL || column == NULL || target == NULL)
+            continue;
+        if (strcmp(target, "certs") == 0) {
+            if (to != NULL && sqlite3_stricmp(to, "sha256") != 0)
+                continue;
+            t = PRUNE_TO_CERTS;
+        } else {
+            if (to != NULL && sqlite3_stricmp(to, "id") != 0)
+                continue;
+            t = strcmp(target, "results") == 0 ? PRUNE_TO_RESULTS : PRUNE_TO_SCANS;
+        }
+        if (c->n_refs == cap) {
+            cap = cap ? cap * 2 : 4;
+            c->refs = tw_xrealloc(c->refs, cap * sizeof(*c->refs));
+        }
+        c->refs[c->n_refs].table = tw_xstrdup(table);
+        c->refs[c->n_refs].column = tw_xstrdup(column);
+        c->refs[c->n_refs].target = t;
+        c->n_refs++;
+        tw_debug("store", "prune: %s.%s refers to %s", table, column, target);
+    }
+    if (step != SQLITE_DONE) {
+        prune_sqlfail(c, err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Fill temp.tw_prune_doomed with the ids of the selected scans. */
+static int
+prune_select(struct prune_ctx *c, const struct tw_prune_opts *o, char *err)
+{
+    sqlite3_stmt *s = NULL;
+    char now[21];
+    int rc = -1;
+
+    tw_time_iso((int64_t)o->now, now);
+    if (prune_exec(c, "DELETE FROM temp.tw_prune_doomed", 0, 0, NULL, err) < 0)
+        goto out;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO temp.tw_prune_doomed(id)"
+                           " SELECT id FROM (SELECT id, started_at, row_number() OVER"
+                           "   (ORDER BY started_at DESC, id DESC) AS rn"
+                           "   FROM main.scans WHERE status <> 'running')"
+                           " WHERE (?1 < 0 OR rn > ?1)"
+                           " AND (?2 < 0 OR julianday(started_at) < julianday(?3) - ?2)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        prune_sqlfail(c, err);
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, o->keep);
+    sqlite3_bind_int64(s, 2, o->older_than);
+    sqlite3_bind_text(s, 3, now, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        prune_sqlfail(c, err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Tell the caller about each selected scan, oldest first. */
+static int
+prune_announce(struct prune_ctx *c, tw_prune_scan_cb *cb, void *arg, char *err)
+{
+    sqlite3_stmt *s = NULL;
+    int step;
+    int rc = -1;
+
+    if (cb == NULL)
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT s.id, s.label, s.started_at, s.status,"
+                           " (SELECT count(*) FROM main.results AS r WHERE r.scan_id = s.id)"
+                           " FROM main.scans AS s JOIN temp.tw_prune_doomed AS d ON d.id = s.id"
+                           " ORDER BY s.started_at, s.id",
+                           -1, &s, NULL) != SQLITE_OK)
+        return prune_sqlfail(c, err);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW)
+        cb(arg, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+           (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
+           sqlite3_column_int64(s, 4));
+    if (step != SQLITE_DONE) {
+        prune_sqlfail(c, err);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/*
+ * " AND NOT EXISTS (...)" for every other table that refers to certs, so
+ * that a certificate they still use is kept.  Returned from sqlite3_mprintf.
+ */
+static char *
+prune_cert_guards(const struct prune_ctx *c)
+{
+    char *sql = sqlite3_mprintf("%s", "");
+
+    for (size_t i = 0; sql != NULL && i < c->n_refs; i++) {
+        char *next;
+
+        if (c->refs[i].target != PRUNE_TO_CERTS)
+            continue;
+        next = sqlite3_mprintf("%s AND NOT EXISTS (SELECT 1 FROM main.\"%w\" AS o"
+                               " WHERE o.\"%w\" = c.sha256)",
+                               sql, c->refs[i].table, c->refs[i].column);
+        sqlite3_free(sql);
+        sql = next;
+    }
+    if (sql == NULL)
+        tw_fatalx("out of memory");
+    return sql;
+}
+
+/* Dry run: count what the real run would remove; writes nothing. */
+static int
+prune_count_all(struct prune_ctx *c, struct tw_prune_stats *stats, char *err)
+{
+    char *guards = prune_cert_guards(c);
+    char *sql = NULL;
+    uint64_t n;
+    int rc = -1;
+
+    if (prune_count(c, "SELECT count(*) FROM temp.tw_prune_doomed", 0, 0, &stats->scans, err) < 0 ||
+        prune_count(c,
+                    "SELECT count(*) FROM main.results"
+                    " WHERE scan_id IN (SELECT id FROM temp.tw_prune_doomed)",
+                    0, 0, &stats->results, err) < 0 ||
+        prune_count(c,
+                    "SELECT count(*) FROM main.result_chain AS rc JOIN main.results AS r"
+                    " ON r.id = rc.result_id"
+                    " WHERE r.scan_id IN (SELECT id FROM temp.tw_prune_doomed)",
+                    0, 0, &stats->chain_rows, err) < 0)
+        goto out;
+    for (size_t i = 0; i < c->n_refs; i++) {
+        if (c->refs[i].target == PRUNE_TO_CERTS)
+            continue;
+        sql = sqlite3_mprintf(c->refs[i].target == PRUNE_TO_SCANS
+                                  ? "SELECT count(*) FROM main.\"%w\" WHERE \"%w\" IN"
+                                    " (SELECT id FROM temp.tw_prune_doomed)"
+                                  : "SELECT count(*) FROM main.\"%w\" WHERE \"%w\" IN"
+                                    " (SELECT id FROM main.results WHERE scan_id IN"
+                                    "  (SELECT id FROM temp.tw_prune_doomed))",
+                              c->refs[i].table, c->refs[i].column);
+        if (sql == NULL)
+            tw_fatalx("out of memory");
+        n = 0;
+        if (prune_count(c, sql, 0, 0, &n, err) < 0)
+            goto out;
+        stats->other_rows += n;
+        sqlite3_free(sql);
+        sql = NULL;
+    }
+    sql = sqlite3_mprintf(
+        "SELECT count(*) FROM main.certs AS c WHERE NOT EXISTS"
+        " (SELECT 1 FROM main.result_chain AS rc JOIN main.results AS r ON r.id = rc.result_id"
+        "  WHERE rc.cert_sha256 = c.sha256"
+        "  AND r.scan_id NOT IN (SELECT id FROM temp.tw_prune_doomed))"
+        " AND NOT EXISTS (SELECT 1 FROM main.results AS r WHERE r.cert_sha256 = c.sha256"
+        "  AND r.scan_id NOT IN (SELECT id FROM temp.tw_prune_doomed))%s",
+        guards);
+    if (sql == NULL)
+        tw_fatalx("out of memory");
+    if (prune_count(c, sql, 0, 0, &stats->certs, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_free(sql);
+    sqlite3_free(guards);
+    return rc;
+}
+
+/* Delete the rows of other tables that point at the current chunk's
+ * results (target PRUNE_TO_RESULTS) or at scan id (PRUNE_TO_SCANS). */
+static int
+prune_delete_refs(struct prune_ctx *c, enum prune_target target, int64_t scan_id,
+                  struct tw_prune_stats *stats, char *err)
+{
+    for (size_t i = 0; i < c->n_refs; i++) {
+        char *sql;
+        int rc;
+
+        if (c->refs[i].target != target)
+            continue;
+        sql = sqlite3_mprintf(target == PRUNE_TO_SCANS ? "DELETE FROM main.\"%w\" WHERE \"%w\" = ?1"
+                                                       : "DELETE FROM main.\"%w\" WHERE \"%w\" IN"
+                                                         " (SELECT id FROM temp.tw_prune_chunk)",
+                              c->refs[i].table, c->refs[i].column);
+        if (sql == NULL)
+            tw_fatalx("out of memory");
+        rc = prune_exec(c, sql, scan_id, target == PRUNE_TO_SCANS, &stats->other_rows, err);
+        sqlite3_free(sql);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Delete one scan: results in transactions of `batch`, the scans row last. */
+static int
+prune_delete_scan(struct prune_ctx *c, int64_t scan_id, int64_t batch, struct tw_prune_stats *stats,
+                  char *err)
+{
+    sqlite3_stmt *fill = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO temp.tw_prune_chunk(id) SELECT id FROM main.results"
+                           " WHERE scan_id = ?1 LIMIT ?2",
+                           -1, &fill, NULL) != SQLITE_OK)
+        return prune_sqlfail(c, err);
+    for (;;) {
+        uint64_t got = 0;
+
+        if (tw_store_begin(c->st, err) < 0)
+            goto out;
+        if (prune_exec(c, "DELETE FROM temp.tw_prune_chunk", 0, 0, NULL, err) < 0)
+            goto rollback;
+        sqlite3_bind_int64(fill, 1, scan_id);
+        sqlite3_bind_int64(fill, 2, batch);
+        if (sqlite3_step(fill) != SQLITE_DONE) {
+            prune_sqlfail(c, err);
+            goto rollback;
+        }
+        got = (uint64_t)sqlite3_changes(c->db);
+        sqlite3_reset(fill);
+        if (got == 0) {
+            /* Last transaction: what refers to the scan itself, then the scan. */
+            if (prune_delete_refs(c, PRUNE_TO_SCANS, scan_id, stats, err) < 0 ||
+                prune_exec(c, "DELETE FROM main.scans WHERE id = ?1 AND status <> 'running'",
+                           scan_id, 1, &stats->scans, err) < 0)
+                goto rollback;
+        } else if (prune_exec(c,
+                              "DELETE FROM main.result_chain WHERE result_id IN"
+                              " (SELECT id FROM temp.tw_prune_chunk)",
+                              0, 0, &stats->chain_rows, err) < 0 ||
+                   prune_delete_refs(c, PRUNE_TO_RESULTS, 0, stats, err) < 0 ||
+                   prune_exec(c,
+                              "DELETE FROM main.results WHERE id IN"
+                              " (SELECT id FROM temp.tw_prune_chunk)",
+                              0, 0, &stats->results, err) < 0) {
+            goto rollback;
+        }
+        if (tw_store_commit(c->st, err) < 0)
+            goto rollback;
+        if (got == 0)
+            break;
+    }
+    rc = 0;
+    goto out;
+rollback:
+    tw_store_rollback(c->st);
+out:
+    sqlite3_finalize(fill);
+    return rc;
+}
+
+/* Delete every certificate nothing refers to any more. */
+static int
+prune_delete_certs(struct prune_ctx *c, struct tw_prune_stats *stats, char *err)
+{
+    char *guards = prune_cert_guards(c);
+    char *sql;
+    int rc = -1;
+
+    sql = sqlite3_mprintf("DELETE FROM main.certs AS c WHERE NOT EXISTS"
+                          " (SELECT 1 FROM main.result_chain AS rc WHERE rc.cert_sha256 = c.sha256)"
+                          " AND NOT EXISTS"
+                          " (SELECT 1 FROM main.results AS r WHERE r.cert_sha256 = c.sha256)%s",
+                          guards);
+    if (sql == NULL)
+        tw_fatalx("out of memory");
+    if (tw_store_begin(c->st, err) < 0)
+        goto out;
+    if (prune_exec(c, sql, 0, 0, &stats->certs, err) < 0 || tw_store_commit(c->st, err) < 0) {
+        tw_store_rollback(c->st);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_free(sql);
+    sqlite3_free(guards);
+    return rc;
+}
+
+static void
+prune_ctx_cleanup(struct prune_ctx *c)
+{
+    for (size_t i = 0; i < c->n_refs; i++) {
+        free(c->refs[i].table);
+        free(c->refs[i].column);
+    }
+    free(c->refs);
+    tw_store_close(c->st);
+}
+
+int
+tw_prune_run(const char *path, const struct tw_prune_opts *opts, tw_prune_scan_cb *cb, void *arg,
+             struct tw_prune_stats *stats, char *err)
+{
+    struct prune_ctx c = {0};
+    sqlite3_stmt *ids = NULL;
+    int64_t *doomed = NULL;
+    size_t n_doomed = 0, cap = 0;
+    int64_t batch = opts->batch > 0 ? opts->batch : PRUNE_BATCH_DEFAULT;
+    uint64_t running = 0;
+    int step;
+    int rc = -1;
+
+    memset(stats, 0, sizeof(*stats));
+    if (opts->keep < 0 && opts->older_than < 0) {
+        tw_errf(err, "prune: give --keep N or --older-than DAYS");
+        return -1;
+    }
+    if (access(path, F_OK) != 0) {
+        tw_errf(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    stats->bytes_before = prune_file_bytes(path);
+    if (tw_store_open(path, 0, &c.st, err) < 0)
+        goto out;
+    c.db = tw_store_db(c.st);
+    c.path = tw_store_path(c.st);
+    if (prune_find_refs(&c, err) < 0)
+        goto out;
+    if (prune_count(&c, "SELECT count(*) FROM main.scans WHERE status = 'running'", 0, 0, &running,
+                    err) < 0)
+        goto out;
+    stats->running = (int)(running > 1000000 ? 1000000 : running);
+
+    /* Outside the snapshot below, so that they outlive its rollback. */
+    if (prune_exec(&c, "CREATE TEMP TABLE tw_prune_doomed(id INTEGER PRIMARY KEY)", 0, 0, NULL,
+                   err) < 0 ||
+        prune_exec(&c, "CREATE TEMP TABLE tw_prune_chunk(id INTEGER PRIMARY KEY)", 0, 0, NULL,
+                   err) < 0)
+        goto out;
+    /* The selection and the announcement read one snapshot. */
+    if (prune_exec(&c, "BEGIN", 0, 0, NULL, err) < 0)
+        goto out;
+    if (prune_select(&c, opts, err) < 0 || prune_announce(&c, cb, arg, err) < 0)
+        goto rollback;
+    if (opts->dry_run) {
+        if (prune_count_all(&c, stats, err) < 0)
+            goto rollback;
+        tw_store_rollback(c.st);
+        stats->bytes_after = stats->bytes_before;
+        rc = 0;
+        goto out;
+    }
+    if (sqlite3_prepare_v2(c.db, "SELECT id FROM temp.tw_prune_doomed ORDER BY id", -1, &ids,
+                           NULL) != SQLITE_OK) {
+        prune_sqlfail(&c, err);
+        goto rollback;
+    }
+    while ((step = sqlite3_step(ids)) == SQLITE_ROW) {
+        if (n_doomed == cap) {
+            cap = cap ? cap * 2 : 16;
+            doomed = tw_xrealloc(doomed, cap * sizeof(*doomed));
+        }
+        doomed[n_doomed++] = sqlite3_column_int64(ids, 0);
+    }
+    if (step != SQLITE_DONE) {
+        prune_sqlfail(&c, err);
+        goto rollback;
+    }
+    sqlite3_finalize(ids);
+    ids = NULL;
+    tw_store_rollback(c.st); /* end the read snapshot; deletes use their own transactions */
+
+    for (size_t i = 0; i < n_doomed; i++)
+        if (prune_delete_scan(&c, doomed[i], batch, stats, err) < 0)
+            goto out;
+    if (prune_delete_certs(&c, stats, err) < 0)
+        goto out;
+
+    if (opts->vacuum && running == 0 &&
+        stats->scans + stats->results + stats->certs + stats->other_rows > 0) {
+        /* VACUUM takes the write lock for as long as it rewrites the file:
+         * never while a scan may be writing (running > 0). */
+        if (prune_exec(&c, "VACUUM", 0, 0, NULL, err) < 0)
+            goto out;
+        stats->vacuumed = 1;
+    }
+    if (sqlite3_wal_checkpoint_v2(c.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
+        tw_debug("store", "prune: checkpoint: %s", sqlite3_errmsg(c.db));
+    stats->bytes_after = prune_file_bytes(path);
+    rc = 0;
+    goto out;
+rollback:
+    tw_store_rollback(c.st);
+out:
+    sqlite3_finalize(ids);
+    free(doomed);
+    prune_ctx_cleanup(&c);
+    return rc;
+}
+
+/* ---- command line ---- */
+
+/* Print s with control bytes replaced (labels are user text). */
+static void
+prune_put_safe(FILE *f, const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++)
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+static void
+prune_print_scan(void *arg, int64_t scan_id, const char *label, const char *started_at,
+                 const char *status, int64_t n_results)
+{
+    const int *dry_run = arg;
+
+    printf("%s scan %" PRId64 " (started %s, %s, %" PRId64 " results",
+           *dry_run ? "would remove" : "removing", scan_id, started_at ? started_at : "?",
+           status ? status : "?", n_results);
+    if (label != NULL) {
+        fputs(", label '", stdout);
+        prune_put_safe(stdout, label);
+        fputc('\'', stdout);
+    }
+    fputs(")\n", stdout);
+}
+
+static void
+prune_usage(FILE *f)
+{
+    fprintf(f, "usage: tlsweep prune [--db PATH] --keep N | --older-than DAYS [--dry-run]\n"
+               "                     [--no-vacuum] [--now TIME]\n"
+               "\n"
+               "Delete old scans with their results and chains, then the certificates\n"
+               "no scan refers to any more, then rebuild the file (VACUUM).  A scan whose\n"
+               "status is 'running' is never touched or counted.\n"
+               "\n"
+               "Options:\n"
+               "  --db PATH          database (default ./tlsweep.db)\n"
+               "  --keep N           keep the newest N finished scans, remove the rest\n"
+               "  --older-than DAYS  remove finished scans started more than DAYS days ago\n"
+               "                     (with --keep too: remove only what both select)\n"
+               "  --dry-run          print what would be removed; change nothing\n"
+               "  --no-vacuum        leave freed pages in the file for later scans to reuse\n"
+               "                     (VACUUM is also skipped while a scan is running)\n"
+               "  --now TIME         reference time for --older-than (2027-01-31, @UNIX)\n"
+               "  -h, --help         this help\n"
+               "\n"
+               "Example, nightly: tlsweep prune --db /var/lib/tlsweep/tlsweep.db --keep 30\n"
+               "\n"
+               "Exit codes: 0 done (also when nothing was old enough), 2 usage error,\n"
+               "            3 database error.\n");
+}
+
+/* A decimal integer in [0, max]. */
+static int
+prune_parse_count(const char *s, int64_t max, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int
+tw_prune_main(int argc, char **argv)
+{
+    enum { OPT_DB = 256, OPT_KEEP, OPT_OLDER, OPT_DRY, OPT_NO_VACUUM, OPT_NOW };
+    static const struct option prune_options[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"keep", required_argument, NULL, OPT_KEEP},
+        {"older-than", required_argument, NULL, OPT_OLDER},
+        {"dry-run", no_argument, NULL, OPT_DRY},
+        {"no-vacuum", no_argument, NULL, OPT_NO_VACUUM},
+        {"now", required_argument, NULL, OPT_NOW},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct tw_prune_opts o = {.keep = -1, .older_than = -1, .now = time(NULL), .vacuum = 1};
+    struct tw_prune_stats stats;
+    const char *db = "tlsweep.db";
+    char err[TW_ERRLEN] = "";
+    int64_t now;
+    int opt;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", prune_options, NULL)) != -1) {
+        switch (opt) {
+        case OPT_DB:
+            db = optarg;
+            break;
+        case OPT_KEEP:
+            if (prune_parse_count(optarg, PRUNE_KEEP_MAX, &o.keep) < 0) {
+                fprintf(stderr, "tlsweep prune: --keep wants a whole number 0..%d, not '%.40s'\n",
+                        PRUNE_KEEP_MAX, optarg);
+                return 2;
+            }
+            break;
+        case OPT_OLDER:
+            if (prune_parse_count(optarg, PRUNE_DAYS_MAX, &o.older_than) < 0) {
+                fprintf(stderr, "tlsweep prune: --older-than wants whole days 0..%d, not '%.40s'\n",
+                        PRUNE_DAYS_MAX, optarg);
+                return 2;
+            }
+            break;
+        case OPT_DRY:
+            o.dry_run = 1;
+            break;
+        case OPT_NO_VACUUM:
+            o.vacuum = 0;
+            break;
+        case OPT_NOW:
+            if (tw_time_parse(optarg, &now) < 0) {
+                fprintf(stderr, "tlsweep prune: --now: cannot parse '%.40s'\n", optarg);
+                return 2;
+            }
+            o.now = (time_t)now;
+            break;
+        case 'h':
+            prune_usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try 'tlsweep prune --help'.\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tlsweep prune: unexpected argument '%.100s'\n", argv[optind]);
+        prune_usage(stderr);
+        return 2;
+    }
+    if (o.keep < 0 && o.older_than < 0) {
+        fprintf(stderr, "tlsweep prune: give --keep N or --older-than DAYS\n");
+        prune_usage(stderr);
+        return 2;
+    }
+    if (tw_prune_run(db, &o, prune_print_scan, &o.dry_run, &stats, err) < 0) {
+        fprintf(stderr, "tlsweep prune: %s\n", err);
+        return 3;
+    }
+    printf("%s %" PRIu64 " scan(s), %" PRIu64 " result(s), %" PRIu64 " chain row(s), %" PRIu64
+           " other row(s), %" PRIu64 " certificate(s)\n",
+           o.dry_run ? "would remove" : "removed", stats.scans, stats.results, stats.chain_rows,
+           stats.other_rows, stats.certs);
+    if (!o.dry_run)
+        printf("database %s: %" PRId64 " -> %" PRId64 " bytes%s\n", db, stats.bytes_before,
+               stats.bytes_after,
+               stats.vacuumed      ? " (VACUUM)"
+               : stats.running > 0 ? " (VACUUM skipped: a scan is running)"
+               : !o.vacuum         ? " (--no-vacuum: freed pages are reused by later scans)"
+                                   : "");
+    if (stats.running > 0)
+        printf("left alone: %d running scan(s)\n", stats.running);
+    return 0;
+}
