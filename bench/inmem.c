@@ -1,0 +1,259 @@
+/*
+ * inmem.c - the limit: the fleet's handshakes done in memory, one thread.
+ *
+ * Client and server SSL objects talk over a BIO pair; no sockets, no event
+ * loop, no database.  The client is set up the way tlsweep's main probe is
+ * (scanner/tlsctx.c: DEFAULT:@SECLEVEL=0, TLS 1.0-1.3, SSL_VERIFY_NONE, no
+ * tickets, no session cache, SNI and an OCSP status request) and, as
+ * tlsweep does after the handshake (scanner/certinfo.c), verifies the sent
+ * chain with X509_verify_cert against a store holding the fleet's roots,
+ * purpose sslserver, leaf first and the rest untrusted.
+ *
+ * Only the client's work is timed: CLOCK_THREAD_CPUTIME_ID around SSL_new,
+ * each SSL_do_handshake call of the client, the verification and SSL_free.
+ * The server's share is timed on its own, to explain the fleet's CPU.
+ *
+ *   inmem [-n HANDSHAKES] [--variant tls13-ec|tls13-rsa|tls12-ec|tls12-rsa]...
+ * prints one line per variant:
+ *   variant=tls13-ec n=2000 client_us=... client_us_median=... server_us=... verify_us=...
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "bench/benchpki.h"
+
+static double
+cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* tlsweep's broad client context (scanner/tlsctx.c, tlsctx_build). */
+static SSL_CTX *
+client_ctx(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+    if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1)
+        goto fail;
+    SSL_CTX_set_security_level(ctx, 0);
+    if (SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0") != 1)
+        goto fail;
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_LEGACY_SERVER_CONNECT);
+    SSL_CTX_clear_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+struct one {
+    double client_us;
+    double server_us;
+    double verify_us;
+};
+
+/* Verify the sent chain as scanner/certinfo.c does.  Returns the verify
+ * result (X509_V_OK expected). */
+static int
+verify_chain(SSL *ssl, X509_STORE *store, time_t now)
+{
+    STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int n = sent ? sk_X509_num(sent) : 0;
+    int res = -1;
+
+    for (int i = 1; untrusted != NULL && i < n; i++)
+        sk_X509_push(untrusted, sk_X509_value(sent, i));
+    if (n > 0 && ctx != NULL && untrusted != NULL &&
+        X509_STORE_CTX_init(ctx, store, sk_X509_value(sent, 0), untrusted) == 1) {
+        X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), now);
+        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+        res = X509_verify_cert(ctx) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+    }
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    return res;
+}
+
+static int
+handshake(SSL_CTX *cctx, SSL_CTX *sctx, X509_STORE *store, struct one *o)
+{
+    BIO *cb = NULL, *sb = NULL;
+    SSL *c = NULL, *s = NULL;
+    int c_done = 0, s_done = 0, rc = -1, vr;
+    double t0, t1;
+
+    memset(o, 0, sizeof(*o));
+    if (BIO_new_bio_pair(&cb, 0, &sb, 0) != 1)
+        goto out;
+    t0 = cpu_us();
+    s = SSL_new(sctx);
+    t1 = cpu_us();
+    o->server_us += t1 - t0;
+    if (s == NULL)
+        goto out;
+    SSL_set_accept_state(s);
+    SSL_set_bio(s, sb, sb);
+    sb = NULL;
+
+    t0 = cpu_us();
+    c = SSL_new(cctx);
+    if (c != NULL) {
+        SSL_set_tlsext_host_name(c, "h1.fleet.test");
+        SSL_set_tlsext_status_type(c, TLSEXT_STATUSTYPE_ocsp);
+        SSL_set_connect_state(c);
+        SSL_set_bio(c, cb, cb);
+        cb = NULL;
+    }
+    o->client_us += cpu_us() - t0;
+    if (c == NULL)
+        goto out;
+    for (int round = 0; round < 32 && !(c_done && s_done); round++) {
+        if (!c_done) {
+            t0 = cpu_us();
+            int r = SSL_do_handshake(c);
+            o->client_us += cpu_us() - t0;
+            if (r == 1)
+                c_done = 1;
+            else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ)
+                goto out;
+        }
+        if (!s_done) {
+            t0 = cpu_us();
+            int r = SSL_do_handshake(s);
+            o->server_us += cpu_us() - t0;
+            if (r == 1)
+                s_done = 1;
+            else if (SSL_get_error(s, r) != SSL_ERROR_WANT_READ)
+                goto out;
+        }
+    }
+    if (!(c_done && s_done))
+        goto out;
+    t0 = cpu_us();
+    vr = verify_chain(c, store, time(NULL));
+    t1 = cpu_us();
+    o->verify_us = t1 - t0;
+    o->client_us += t1 - t0;
+    if (vr != X509_V_OK) {
+        fprintf(stderr, "inmem: chain does not verify: %s\n", X509_verify_cert_error_string(vr));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        ERR_print_errors_fp(stderr);
+    t0 = cpu_us();
+    SSL_free(c);
+    o->client_us += cpu_us() - t0;
+    SSL_free(s);
+    BIO_free(cb);
+    BIO_free(sb);
+    return rc;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static int
+run_variant(const struct bench_pki *pki, X509_STORE *store, SSL_CTX *cctx, enum bench_variant v,
+            int n)
+{
+    SSL_CTX *sctx = bench_pki_server_ctx(pki, v);
+    double *cl = calloc((size_t)n, sizeof(double));
+    double sum_c = 0, sum_s = 0, sum_v = 0;
+    struct one o;
+    int rc = -1;
+
+    if (sctx == NULL || cl == NULL)
+        goto out;
+    for (int i = 0; i < 20; i++) /* warm caches and lazy provider loads */
+        if (handshake(cctx, sctx, store, &o) < 0)
+            goto out;
+    for (int i = 0; i < n; i++) {
+        if (handshake(cctx, sctx, store, &o) < 0)
+            goto out;
+        cl[i] = o.client_us;
+        sum_c += o.client_us;
+        sum_s += o.server_us;
+        sum_v += o.verify_us;
+    }
+    qsort(cl, (size_t)n, sizeof(double), cmp_double);
+    printf("variant=%s n=%d client_us=%.1f client_us_median=%.1f server_us=%.1f verify_us=%.1f\n",
+           bench_variant_name(v), n, sum_c / n, cl[n / 2], sum_s / n, sum_v / n);
+    fflush(stdout);
+    rc = 0;
+out:
+    free(cl);
+    SSL_CTX_free(sctx);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct bench_pki pki;
+    X509_STORE *store = NULL;
+    SSL_CTX *cctx = NULL;
+    int want[BENCH_V__COUNT] = {0};
+    int any = 0, n = 1000, rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        enum bench_variant v;
+
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+            n = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--variant") == 0 && i + 1 < argc &&
+                   bench_variant_parse(argv[i + 1], &v) == 0) {
+            want[v] = 1;
+            any = 1;
+            i++;
+        } else {
+            fprintf(stderr, "usage: inmem [-n HANDSHAKES] [--variant "
+                            "tls13-ec|tls13-rsa|tls12-ec|tls12-rsa]...\n");
+            return 2;
+        }
+    }
+    if (n < 1 || n > 10000000) {
+        fprintf(stderr, "inmem: -n out of range\n");
+        return 2;
+    }
+    if (bench_pki_init(&pki) < 0)
+        return 1;
+    store = bench_pki_store(&pki);
+    cctx = client_ctx();
+    if (store == NULL || cctx == NULL) {
+        fprintf(stderr, "inmem: cannot build the client context or trust store\n");
+        goto out;
+    }
+    for (int v = 0; v < BENCH_V__COUNT; v++)
+        if ((!any || want[v]) && run_variant(&pki, store, cctx, (enum bench_variant)v, n) < 0)
+            goto out;
+    rc = 0;
+out:
+    SSL_CTX_free(cctx);
+    X509_STORE_free(store);
+    bench_pki_cleanup(&pki);
+    return rc;
+}
