@@ -7,7 +7,7 @@
 . "$(dirname "$0")/common.sh"
 
 LAB="$TMP/lab"
-"$TLSWEEP" lab up --daemon --dir "$LAB" >"$TMP/lab.out" 2>&1 || fail "lab up: $(cat "$TMP/lab.out")"
+"$TLSWEEP" lab up --daemon --dir "$LAB" --base 127.78.0.0 --port 18443 --dns-port 15353 >"$TMP/lab.out" 2>&1 || fail "lab up: $(cat "$TMP/lab.out")"
 labpid=$(cat "$LAB/lab.pid")
 PIDS+=("$labpid")
 "$TLSWEEP" lab targets --dir "$LAB" > "$TMP/targets.txt"
