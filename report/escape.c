@@ -103,148 +103,154 @@ esc_skip(const unsigned char *p, size_t n)
     return p[1] >= 0x20 && p[1] < 0x7F ? 2 : 1;
 }
 
-void
-tw_escape_term(FILE *f, const char *s)
+/*
+ * The walk every escaper shares.  map(cp) returns NULL to keep the code point
+ * as it is, "" to drop it, or its replacement; kept bytes are written in
+ * runs (one fwrite per run, not per character), which matters for reports of
+ * a million rows.  Invalid bytes reach map as TW_UTF8_INVALID with *bad set.
+ */
+typedef const char *escape_map_cb(uint32_t cp, unsigned char bad, char tmp[16]);
+
+static void
+escape_walk(FILE *f, const char *s, escape_map_cb *map, int term)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = s ? strlen(s) : 0;
     size_t i = 0;
+    size_t run = 0;
+    char tmp[16];
 
     while (i < n) {
         uint32_t cp;
         size_t k;
+        const char *r;
 
-        if (p[i] == 0x1B) {
+        if (term && p[i] == 0x1B) {
+            fwrite(p + run, 1, i - run, f);
             i += esc_skip(p + i, n - i);
+            run = i;
             continue;
         }
-        k = tw_utf8_decode(p + i, n - i, &cp);
-        if (cp == TW_UTF8_INVALID)
-            fprintf(f, "\\x%02X", p[i]);
-        else if (cp == '\t' || cp == '\n' || cp == '\r')
-            fputc(' ', f);
-        else if (!is_dropped(cp))
-            fwrite(p + i, 1, k, f);
+        if (p[i] < 0x80) {
+            cp = p[i];
+            k = 1;
+        } else {
+            k = tw_utf8_decode(p + i, n - i, &cp);
+        }
+        r = map(cp, p[i], tmp);
+        if (r == NULL) {
+            i += k;
+            continue;
+        }
+        fwrite(p + run, 1, i - run, f);
+        fputs(r, f);
         i += k;
+        run = i;
     }
+    fwrite(p + run, 1, i - run, f);
 }
 
-/* The walk every non-terminal escaper shares: calls put(f, cp, bytes, k) for
- * each kept code point, with U+FFFD for invalid bytes. */
-typedef void escape_put_cb(FILE *f, uint32_t cp, const unsigned char *b, size_t k);
-
-static void
-escape_walk(FILE *f, const char *s, escape_put_cb *put)
+static const char *
+term_map(uint32_t cp, unsigned char bad, char tmp[16])
 {
-    static const unsigned char fffd[] = {0xEF, 0xBF, 0xBD};
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = s ? strlen(s) : 0;
-    size_t i = 0;
-
-    while (i < n) {
-        uint32_t cp;
-        size_t k = tw_utf8_decode(p + i, n - i, &cp);
-
-        if (cp == TW_UTF8_INVALID)
-            put(f, 0xFFFD, fffd, sizeof(fffd));
-        else if (!is_dropped(cp))
-            put(f, cp, p + i, k);
-        i += k;
+    if (cp == TW_UTF8_INVALID) {
+        snprintf(tmp, 16, "\\x%02X", bad);
+        return tmp;
     }
+    if (cp == '\t' || cp == '\n' || cp == '\r')
+        return " ";
+    return is_dropped(cp) ? "" : NULL;
 }
 
-static void
-html_put(FILE *f, uint32_t cp, const unsigned char *b, size_t k)
+void
+tw_escape_term(FILE *f, const char *s)
 {
+    escape_walk(f, s, term_map, 1);
+}
+
+static const char *
+html_map(uint32_t cp, unsigned char bad, char tmp[16])
+{
+    (void)bad;
+    (void)tmp;
     switch (cp) {
     case '&':
-        fputs("&amp;", f);
-        break;
+        return "&amp;";
     case '<':
-        fputs("&lt;", f);
-        break;
+        return "&lt;";
     case '>':
-        fputs("&gt;", f);
-        break;
+        return "&gt;";
     case '"':
-        fputs("&quot;", f);
-        break;
+        return "&quot;";
     case '\'':
-        fputs("&#39;", f);
-        break;
+        return "&#39;";
+    case TW_UTF8_INVALID:
+        return "\xEF\xBF\xBD";
     default:
-        fwrite(b, 1, k, f);
+        return is_dropped(cp) ? "" : NULL;
     }
 }
 
 void
 tw_escape_html(FILE *f, const char *s)
 {
-    escape_walk(f, s, html_put);
+    escape_walk(f, s, html_map, 0);
+}
+
+static const char *
+json_map(uint32_t cp, unsigned char bad, char tmp[16])
+{
+    (void)bad;
+    switch (cp) {
+    case '"':
+        return "\\\"";
+    case '\\':
+        return "\\\\";
+    case '\n':
+        return "\\n";
+    case '\r':
+        return "\\r";
+    case '\t':
+        return "\\t";
+    case TW_UTF8_INVALID:
+        return "\\ufffd";
+    case '<':
+    case '>':
+    case '&':
+    case '\'':
+    case 0x2028:
+    case 0x2029:
+        break;
+    default:
+        if (cp >= 0x20 && (cp < 0x7F || cp > 0x9F))
+            return NULL;
+    }
+    snprintf(tmp, 16, "\\u%04x", (unsigned)cp);
+    return tmp;
 }
 
 void
 tw_escape_json(FILE *f, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n;
-    size_t i = 0;
-
     if (s == NULL) {
         fputs("null", f);
         return;
     }
-    n = strlen(s);
     fputc('"', f);
-    while (i < n) {
-        uint32_t cp;
-        size_t k = tw_utf8_decode(p + i, n - i, &cp);
-
-        switch (cp) {
-        case '"':
-            fputs("\\\"", f);
-            break;
-        case '\\':
-            fputs("\\\\", f);
-            break;
-        case '\n':
-            fputs("\\n", f);
-            break;
-        case '\r':
-            fputs("\\r", f);
-            break;
-        case '\t':
-            fputs("\\t", f);
-            break;
-        case '<':
-        case '>':
-        case '&':
-        case '\'':
-        case 0x2028:
-        case 0x2029:
-            fprintf(f, "\\u%04x", (unsigned)cp);
-            break;
-        case TW_UTF8_INVALID:
-            fputs("\\ufffd", f);
-            break;
-        default:
-            if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
-                fprintf(f, "\\u%04x", (unsigned)cp);
-            else
-                fwrite(p + i, 1, k, f);
-        }
-        i += k;
-    }
+    escape_walk(f, s, json_map, 0);
     fputc('"', f);
 }
 
-static void
-csv_put(FILE *f, uint32_t cp, const unsigned char *b, size_t k)
+static const char *
+csv_map(uint32_t cp, unsigned char bad, char tmp[16])
 {
+    (void)bad;
+    (void)tmp;
     if (cp == '"')
-        fputs("\"\"", f);
-    else
-        fwrite(b, 1, k, f);
+        return "\"\"";
+    if (cp == TW_UTF8_INVALID)
+        return "\xEF\xBF\xBD";
+    return is_dropped(cp) ? "" : NULL;
 }
 
 void
@@ -259,48 +265,60 @@ tw_escape_csv(FILE *f, const char *s)
         fputc('"', f);
     if (formula)
         fputc('\'', f);
-    escape_walk(f, s, csv_put);
+    escape_walk(f, s, csv_map, 0);
     if (quote)
         fputc('"', f);
 }
 
-static void
-md_put(FILE *f, uint32_t cp, const unsigned char *b, size_t k)
+static const char *
+md_map(uint32_t cp, unsigned char bad, char tmp[16])
 {
-    if (cp == '\n' || cp == '\r' || cp == '\t') {
-        fputc(' ', f);
-        return;
+    (void)bad;
+    if (cp == '\n' || cp == '\r' || cp == '\t')
+        return " ";
+    if (cp == TW_UTF8_INVALID)
+        return "\xEF\xBF\xBD";
+    if (cp < 0x80 && cp != 0 && strchr("\\`*_[]<>|~&!#", (int)cp) != NULL) {
+        tmp[0] = '\\';
+        tmp[1] = (char)cp;
+        tmp[2] = '\0';
+        return tmp;
     }
-    if (cp < 0x80 && strchr("\\`*_[]<>|~&!#", (int)cp) != NULL)
-        fputc('\\', f);
-    fwrite(b, 1, k, f);
+    return is_dropped(cp) ? "" : NULL;
 }
 
 void
 tw_escape_md(FILE *f, const char *s)
 {
-    escape_walk(f, s, md_put);
+    escape_walk(f, s, md_map, 0);
 }
 
-static void
-prom_put(FILE *f, uint32_t cp, const unsigned char *b, size_t k)
+static const char *
+prom_map(uint32_t cp, unsigned char bad, char tmp[16])
 {
-    if (cp == '\\')
-        fputs("\\\\", f);
-    else if (cp == '"')
-        fputs("\\\"", f);
-    else if (cp == '\n')
-        fputs("\\n", f);
-    else if (cp == '\r' || cp == '\t')
-        fputc(' ', f);
-    else
-        fwrite(b, 1, k, f);
+    (void)bad;
+    (void)tmp;
+    switch (cp) {
+    case '\\':
+        return "\\\\";
+    case '"':
+        return "\\\"";
+    case '\n':
+        return "\\n";
+    case '\r':
+    case '\t':
+        return " ";
+    case TW_UTF8_INVALID:
+        return "\xEF\xBF\xBD";
+    default:
+        return is_dropped(cp) ? "" : NULL;
+    }
 }
 
 void
 tw_escape_prom(FILE *f, const char *s)
 {
-    escape_walk(f, s, prom_put);
+    escape_walk(f, s, prom_map, 0);
 }
 
 static size_t

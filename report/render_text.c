@@ -21,12 +21,23 @@ text_cell(FILE *f, const char *s, int width)
 {
     char *buf = NULL;
     size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
+    FILE *m;
     int cols = 0;
 
+    if (s == NULL || s[0] == '\0')
+        s = "-";
+    /* Fast path: plain printable ASCII is its own escape and width. */
+    for (len = 0; s[len] != '\0'; len++)
+        if ((unsigned char)s[len] < 0x20 || (unsigned char)s[len] >= 0x7F)
+            break;
+    if (s[len] == '\0') {
+        fprintf(f, "%-*s", width, s);
+        return;
+    }
+    m = open_memstream(&buf, &len);
     if (m == NULL)
         return;
-    tw_escape_term(m, s != NULL && s[0] != '\0' ? s : "-");
+    tw_escape_term(m, s);
     fclose(m);
     fputs(buf, f);
     for (size_t i = 0; i < len; i++)

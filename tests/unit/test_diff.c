@@ -1,0 +1,198 @@
+/*
+ * test_diff.c - the change rules for one endpoint across two scans: every
+ * kind, and which of them are regressions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "report/diff.h"
+
+static struct tw_diff_ep
+ep(const char *cls, const char *grade, const char *ver, const char *cipher, const char *sha,
+   int days)
+{
+    struct tw_diff_ep e;
+
+    memset(&e, 0, sizeof(e));
+    e.host = "h.example";
+    e.ip = "10.0.0.1";
+    e.sni = "h.example";
+    e.port = 443;
+    e.class_name = cls;
+    e.grade = grade;
+    e.tls_version = ver;
+    e.cipher = cipher;
+    e.cert_sha256 = sha;
+    e.not_after = sha ? "2026-01-01T00:00:00Z" : NULL;
+    e.has_expiry = sha != NULL;
+    e.days_left = days;
+    return e;
+}
+
+/* The changes as "kind!,kind" (! = regression). */
+static void
+expect(const struct tw_diff_ep *o, const struct tw_diff_ep *n, int64_t thr, const char *want)
+{
+    struct tw_diff_change ch[TW_DIFF__COUNT];
+    size_t k = tw_diff_compare(o, n, thr, ch);
+    char got[512] = "";
+
+    for (size_t i = 0; i < k; i++) {
+        if (i)
+            strcat(got, ",");
+        strcat(got, tw_diff_kind_name(ch[i].kind));
+        if (ch[i].is_regression)
+            strcat(got, "!");
+    }
+    assert_string_equal(got, want);
+}
+
+static void
+test_diff_unchanged(void **state)
+{
+    struct tw_diff_ep a = ep("ok", "A", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "aa", 100);
+
+    (void)state;
+    expect(&a, &a, 14, "");
+}
+
+static void
+test_diff_new_and_vanished(void **state)
+{
+    struct tw_diff_ep ok = ep("ok", "A", "TLSv1.3", "X", "aa", 100);
+    struct tw_diff_ep bad = ep("tcp_refused", NULL, NULL, NULL, NULL, 0);
+    struct tw_diff_ep soon = ep("ok", "A", "TLSv1.3", "X", "aa", 3);
+
+    (void)state;
+    expect(NULL, &ok, 14, "new");
+    expect(&ok, NULL, 14, "vanished");
+    expect(NULL, &bad, 14, "new,failure_new!");
+    expect(NULL, &soon, 14, "new,expiring!");
+    expect(NULL, NULL, 14, "");
+}
+
+static void
+test_diff_failures(void **state)
+{
+    struct tw_diff_ep ok = ep("ok", "A", "TLSv1.3", "X", "aa", 100);
+    struct tw_diff_ep refused = ep("tcp_refused", NULL, NULL, NULL, NULL, 0);
+    struct tw_diff_ep timeout = ep("tcp_timeout", NULL, NULL, NULL, NULL, 0);
+    struct tw_diff_ep expired = ep("cert_expired", "T", "TLSv1.3", "X", "aa", -1);
+
+    (void)state;
+    expect(&ok, &refused, 14, "failure_new!");
+    expect(&refused, &ok, 14, "failure_fixed");
+    /* failure -> failure: a class change; tcp_refused precedes tcp_timeout. */
+    expect(&timeout, &refused, 14, "class_changed!");
+    expect(&refused, &timeout, 14, "class_changed");
+    /* A certificate problem is not a failure (a session was established). */
+    expect(&ok, &expired, 14, "class_changed!,grade_down!,expiring!");
+    expect(&expired, &refused, 14, "failure_new!");
+}
+
+static void
+test_diff_class_precedence(void **state)
+{
+    struct tw_diff_ep self = ep("self_signed", "T", "TLSv1.2", "X", "aa", 100);
+    struct tw_diff_ep weak = ep("weak_signature", "T", "TLSv1.2", "X", "aa", 100);
+    struct tw_diff_ep ok = ep("ok", "T", "TLSv1.2", "X", "aa", 100);
+
+    (void)state;
+    expect(&self, &weak, 14, "class_changed");
+    expect(&weak, &self, 14, "class_changed!");
+    expect(&ok, &weak, 14, "class_changed!");
+    expect(&weak, &ok, 14, "class_changed");
+}
+
+static void
+test_diff_grades(void **state)
+{
+    static const char *const order[] = {"A+", "A", "A-", "B", "C", "D", "E", "M", "T", "F"};
+    struct tw_diff_ep a = ep("ok", NULL, "TLSv1.3", "X", "aa", 100);
+    struct tw_diff_ep b = a;
+
+    (void)state;
+    for (size_t i = 0; i + 1 < sizeof(order) / sizeof(order[0]); i++) {
+        a.grade = order[i];
+        b.grade = order[i + 1];
+        expect(&a, &b, 14, "grade_down!");
+        expect(&b, &a, 14, "grade_up");
+    }
+    a.grade = "A";
+    b.grade = NULL; /* not graded (--quick): no verdict */
+    expect(&a, &b, 14, "");
+    expect(&b, &a, 14, "");
+}
+
+static void
+test_diff_cert_protocol_cipher(void **state)
+{
+    struct tw_diff_ep a = ep("ok", "A", "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", "aa", 100);
+    struct tw_diff_ep b = ep("ok", "A", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "bb", 200);
+
+    (void)state;
+    expect(&a, &b, 14, "cert_rotated,protocol_changed,cipher_changed");
+}
+
+static void
+test_diff_expiry_threshold(void **state)
+{
+    struct tw_diff_ep far = ep("ok", "A", "TLSv1.3", "X", "aa", 20);
+    struct tw_diff_ep near = ep("ok", "A", "TLSv1.3", "X", "aa", 13);
+    struct tw_diff_ep nearer = ep("ok", "A", "TLSv1.3", "X", "aa", 2);
+    struct tw_diff_ep nocert = ep("tcp_refused", NULL, NULL, NULL, NULL, 0);
+
+    (void)state;
+    expect(&far, &near, 14, "expiring!");
+    expect(&near, &nearer, 14, ""); /* already within: not new */
+    expect(&far, &near, 10, "");    /* threshold respected */
+    far.days_left = 14;
+    expect(&far, &near, 14, "expiring!"); /* 14 is not within 14 days, 13 is */
+    expect(&nocert, &near, 14, "failure_fixed,expiring!");
+}
+
+static void
+test_diff_values(void **state)
+{
+    struct tw_diff_ep a = ep("ok", "A", "TLSv1.2", "C1", "aa", 100);
+    struct tw_diff_ep b = ep("cert_expired", "T", "TLSv1.3", "C2", "bb", 200);
+    const char *o;
+    const char *n;
+
+    (void)state;
+    tw_diff_values(TW_DIFF_CERT_ROTATED, &a, &b, &o, &n);
+    assert_string_equal(o, "aa");
+    assert_string_equal(n, "bb");
+    tw_diff_values(TW_DIFF_GRADE_DOWN, &a, &b, &o, &n);
+    assert_string_equal(o, "A");
+    assert_string_equal(n, "T");
+    tw_diff_values(TW_DIFF_NEW, NULL, &b, &o, &n);
+    assert_null(o);
+    assert_string_equal(n, "cert_expired");
+    for (int k = 0; k < TW_DIFF__COUNT; k++) {
+        assert_non_null(tw_diff_kind_name((enum tw_diff_kind)k));
+        assert_string_not_equal(tw_diff_kind_name((enum tw_diff_kind)k), "unknown");
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_diff_unchanged),
+        cmocka_unit_test(test_diff_new_and_vanished),
+        cmocka_unit_test(test_diff_failures),
+        cmocka_unit_test(test_diff_class_precedence),
+        cmocka_unit_test(test_diff_grades),
+        cmocka_unit_test(test_diff_cert_protocol_cipher),
+        cmocka_unit_test(test_diff_expiry_threshold),
+        cmocka_unit_test(test_diff_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
