@@ -34,6 +34,7 @@
 #include "scanner/classify.h"
 #include "scanner/conn.h"
 #include "scanner/dns.h"
+#include "scanner/probe.h"
 #include "scanner/tlsctx.h"
 #include "scanner/worker.h"
 #include "store/base/log.h"
@@ -62,6 +63,9 @@ struct ep {
     int n_probes;
     int holds_ip;
     int got_cert;
+    int classified;
+    struct tw_grader *grader; /* grading probes (after classification), or NULL */
+    int grading_inflight;     /* a grading connection is open */
     struct sockaddr_storage sa;
     socklen_t salen;
     char ipstr[TW_IP_MAX];
@@ -267,6 +271,7 @@ ep_free(struct ep *ep)
         return;
     if (ep->conn != NULL)
         tw_conn_abort(ep->conn);
+    tw_grader_free(ep->grader);
     tw_result_free(ep->r);
     free(ep);
 }
@@ -275,7 +280,7 @@ static void
 job_free(struct tw_worker *w, struct job *j)
 {
     for (int i = 0; i < j->n_eps; i++) {
-        if (j->eps[i] != NULL && j->eps[i]->conn != NULL) {
+        if (j->eps[i] != NULL && (j->eps[i]->conn != NULL || j->eps[i]->grading_inflight)) {
             w->n_conns--;
             STAT_SUB(w, in_flight, 1);
         }
@@ -325,7 +330,9 @@ ep_finish(struct ep *ep)
     struct job *j = ep->job;
     struct tw_worker *w = j->w;
 
-    tw_classify(&ep->ev, ep->r);
+    if (!ep->classified)
+        tw_classify(&ep->ev, ep->r);
+    ep->classified = 1;
     ep->r->elapsed_ms = (int64_t)((ev_now(w->loop) - j->t0) * 1000.0);
     if (--j->n_left == 0)
         job_finish(w, j);
@@ -346,6 +353,76 @@ ep_sni(const struct ep *ep, int kind)
     default:
         return target_sni;
     }
+}
+
+/* A grading connection ended: plan the next one, or grade and finish. */
+static void
+ep_grade_done(void *arg)
+{
+    struct ep *ep = arg;
+    struct tw_worker *w = ep->job->w;
+
+    ep->grading_inflight = 0;
+    w->n_conns--;
+    STAT_SUB(w, in_flight, 1);
+    ep_release_ip(w, ep);
+    if (!w->stopping && tw_grader_pending(ep->grader)) {
+        ep_schedule(ep);
+    } else {
+        tw_grader_finish(ep->grader, ep->r, ep->n_probes);
+        tw_grader_free(ep->grader);
+        ep->grader = NULL;
+        ep_finish(ep);
+    }
+    worker_pump(w);
+}
+
+/*
+ * Classification is over: grade the endpoint when its MAIN handshake
+ * completed and the scan is not --quick.  Returns 1 when grading probes were
+ * scheduled (ep_grade_done finishes the endpoint), 0 when not graded.
+ */
+static int
+ep_grade_begin(struct ep *ep)
+{
+    struct job *j = ep->job;
+    struct tw_worker *w = j->w;
+    struct tw_grader_params gp;
+    const char *sni = ep_sni(ep, TW_PK_MAIN);
+    char host[TW_HOST_MAX + 16];
+    const char *name = sni != NULL ? sni : j->t.host;
+
+    if (w->cfg->quick || w->stopping || ep->ev.probe[TW_PK_MAIN].outcome != TW_PROBE_OK)
+        return 0;
+    tw_classify(&ep->ev, ep->r); /* the grade needs the issues */
+    ep->classified = 1;
+    /* Host: the name the certificate is for; an address in brackets for IPv6. */
+    if (sni == NULL && strchr(name, ':') != NULL)
+        snprintf(host, sizeof(host), "[%s]", name);
+    else
+        snprintf(host, sizeof(host), "%s", name);
+    if (j->t.port != 443) {
+        size_t n = strlen(host);
+
+        snprintf(host + n, sizeof(host) - n, ":%u", (unsigned)j->t.port);
+    }
+    memset(&gp, 0, sizeof(gp));
+    gp.loop = w->loop;
+    gp.sa = (const struct sockaddr *)&ep->sa;
+    gp.salen = ep->salen;
+    gp.tls = &w->tls;
+    gp.sni = sni;
+    gp.host_header = host;
+    gp.connect_timeout = w->cfg->connect_timeout > 0 ? w->cfg->connect_timeout : 5.0;
+    gp.handshake_timeout = w->cfg->handshake_timeout > 0 ? w->cfg->handshake_timeout : 10.0;
+    ep->grader = tw_grader_new(&gp);
+    if (!tw_grader_pending(ep->grader)) {
+        tw_grader_free(ep->grader);
+        ep->grader = NULL;
+        return 0;
+    }
+    ep_schedule(ep);
+    return 1;
 }
 
 static void
@@ -386,7 +463,7 @@ ep_probe_done(void *arg, SSL *ssl)
     if (next >= 0) {
         ep->kind = next;
         ep_schedule(ep);
-    } else {
+    } else if (!ep_grade_begin(ep)) {
         ep_finish(ep);
     }
     worker_pump(w);
@@ -399,6 +476,17 @@ ep_start_probe(struct tw_worker *w, struct ep *ep)
     struct tw_conn_params p;
     int rc;
 
+    if (ep->grader != NULL) {
+        rc = tw_grader_start(ep->grader, ep_grade_done, ep);
+        if (rc < 0)
+            return rc;
+        ep->grading_inflight = 1;
+        ep->n_probes++;
+        w->n_conns++;
+        STAT_ADD(w, in_flight, 1);
+        STAT_ADD(w, conns, 1);
+        return 0;
+    }
     memset(&p, 0, sizeof(p));
     p.sa = (const struct sockaddr *)&ep->sa;
     p.salen = ep->salen;

@@ -65,7 +65,7 @@ struct tw_grade_record {
     int n_suites;
     struct tw_grec_group groups[TW_GREC_GROUPS_MAX];
     int n_groups;
-    int secure_reneg; /* renegotiation_info in a TLS <= 1.2 ServerHello */
+    int secure_reneg; /* renegotiation_info in a TLS <= 1.2 ServerHello; -1: no such hello */
     int compression;  /* the server chose DEFLATE */
 
     /* HTTP (HSTS). */

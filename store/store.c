@@ -574,7 +574,7 @@ store_put_grading(struct tw_store *st, int64_t id, const struct tw_grade_record 
         rl += (size_t)w;
     }
     sqlite3_bind_int64(s, 1, id);
-    bind_text(s, 2, g->grade, sizeof(g->grade));
+    bind_text_or_null(s, 2, g->grade, sizeof(g->grade));
     bind_text_or_null(s, 3, g->grade_trust_ignored, sizeof(g->grade_trust_ignored));
     sqlite3_bind_double(s, 4, g->p2 / 2.0);
     sqlite3_bind_int(s, 5, g->k);
@@ -584,7 +584,8 @@ store_put_grading(struct tw_store *st, int64_t id, const struct tw_grade_record 
     bind_text(s, 9, "2009r", 8);
     bind_text(s, 10, g->is_simulation ? "simulation" : "strict", 11);
     bind_text(s, 11, reasons, sizeof(reasons));
-    sqlite3_bind_int(s, 12, g->secure_reneg ? 1 : 0);
+    if (g->secure_reneg >= 0)
+        sqlite3_bind_int(s, 12, g->secure_reneg ? 1 : 0);
     sqlite3_bind_int(s, 13, g->compression ? 1 : 0);
     if (store_exec(st, s, err) < 0)
         return -1;

@@ -1,0 +1,1358 @@
+/*
+ * probe.c - the grading probes: planner (pure) and runner (ev_loop), see probe.h.
+ *
+ * The planner is a small state machine over phases: SUITES (one protocol at a
+ * time, best first), ORDER (the reversed-list hello of that protocol), GROUPS13,
+ * GROUPS12, HTTP, DONE.  Each phase builds one hello from the plan's current
+ * lists; feeding its answer either keeps the phase (another suite or group to
+ * find) or moves on.  Every loop removes what the server chose from the offer,
+ * so each phase ends after at most (offered + 1) connections, and the whole
+ * plan after max_conns.
+ *
+ * The runner owns one connection at a time: RAW (connect, write the hello,
+ * read until tw_hello_parse is DONE or fails) or HTTP (connect, TLS handshake
+ * with the worker's broad context, HEAD /, read the response head).  Each is
+ * a state machine with one ev_io and one ev_timer (STYLE G8), and it reports
+ * through the callback from the loop only.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <ev.h>
+
+/*
+ * hello.h and grade.h both spell their key-exchange enumerators TW_KX_*: hello.h's
+ * are renamed TW_HKX_* for this file (same values, so hello.c links unchanged).
+ */
+#define TW_KX_UNKNOWN TW_HKX_UNKNOWN
+#define TW_KX_RSA TW_HKX_RSA
+#define TW_KX_DH TW_HKX_DH
+#define TW_KX_DHE TW_HKX_DHE
+#define TW_KX_DH_ANON TW_HKX_DH_ANON
+#define TW_KX_ECDH TW_HKX_ECDH
+#define TW_KX_ECDHE TW_HKX_ECDHE
+#define TW_KX_ECDH_ANON TW_HKX_ECDH_ANON
+#define TW_KX_PSK TW_HKX_PSK
+#define TW_KX_SRP TW_HKX_SRP
+#define TW_KX_KRB5 TW_HKX_KRB5
+#define TW_KX_TLS13 TW_HKX_TLS13
+#define TW_KX_OTHER TW_HKX_OTHER
+#include "scanner/hello.h"
+#undef TW_KX_UNKNOWN
+#undef TW_KX_RSA
+#undef TW_KX_DH
+#undef TW_KX_DHE
+#undef TW_KX_DH_ANON
+#undef TW_KX_ECDH
+#undef TW_KX_ECDHE
+#undef TW_KX_ECDH_ANON
+#undef TW_KX_PSK
+#undef TW_KX_SRP
+#undef TW_KX_KRB5
+#undef TW_KX_TLS13
+#undef TW_KX_OTHER
+#include "scanner/probe.h"
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
+
+/* ---- planner ---------------------------------------------------------------- */
+
+enum gphase { PH_SUITES = 0, PH_ORDER, PH_GROUPS13, PH_GROUPS12, PH_HTTP, PH_DONE };
+
+#define GP_N_PROTO 6
+#define GP_SUITES_MAX TW_HELLO_MAX_SUITES
+#define GP_LEAVES_MAX TW_GRADE_CERTS_MAX
+#define GP_GROUPS_MAX 32
+
+/* Protocols in probing order (best first) and their grade.h index. */
+static const uint16_t gp_versions[GP_N_PROTO] = {TW_HELLO_TLS13, TW_HELLO_TLS12, TW_HELLO_TLS11,
+                                                 TW_HELLO_TLS10, TW_HELLO_SSL3,  TW_HELLO_SSL2};
+
+/* TLS 1.3 candidates (RFC 8446 named groups OpenSSL and others implement). */
+static const uint16_t gp_groups13[] = {29, 23, 24, 25, 30, 256, 257, 258, 259, 260};
+/* TLS <= 1.2 ECDHE candidates: the common ones plus the weak curves worth finding. */
+static const uint16_t gp_groups12[] = {29, 23, 24, 25, 30, 21, 19, 22, 26, 27, 28};
+
+struct gp_leaf {
+    unsigned char sha256[32];
+    struct tw_grade_cert cert;
+};
+
+struct tw_gplan {
+    char sni[TW_HOST_MAX + 1];
+    int max_conns;
+    int conns;
+    enum gphase phase;
+    int pi; /* index into gp_versions */
+
+    /* The current offer (suites or groups) of the phase. */
+    uint16_t offer[GP_SUITES_MAX];
+    size_t n_offer;
+    int offer_ready;  /* offer holds the phase's list */
+    uint16_t order_v; /* GROUPS12: the protocol used */
+
+    /* Evidence. */
+    uint16_t acc[GP_N_PROTO][GP_SUITES_MAX]; /* accepted, in discovery order */
+    size_t n_acc[GP_N_PROTO];
+    unsigned tested, ok, pref_server;
+    uint32_t v2specs[TW_FLIGHT_MAX_V2_SPECS];
+    int n_v2specs;
+    uint16_t groups[GP_GROUPS_MAX];
+    size_t n_groups;
+    uint16_t dh_bits[TW_GRADE_DH_MAX];
+    size_t n_dh;
+    struct gp_leaf leaves[GP_LEAVES_MAX];
+    size_t n_leaves;
+    int secure_reneg, saw_tls12_hello, compression;
+    struct tw_grade_record http; /* only the hsts fields are used */
+    int http_done;
+};
+
+struct tw_gplan *
+tw_gplan_new(const char *sni, int max_conns)
+{
+    struct tw_gplan *pl = tw_xcalloc(1, sizeof(*pl));
+
+    if (sni != NULL)
+        tw_strlcpy(pl->sni, sni, sizeof(pl->sni));
+    pl->max_conns = max_conns > 0 ? max_conns : TW_PROBE_MAX_CONNS;
+    pl->phase = PH_SUITES;
+    return pl;
+}
+
+void
+tw_gplan_free(struct tw_gplan *pl)
+{
+    free(pl);
+}
+
+int
+tw_gplan_connections(const struct tw_gplan *pl)
+{
+    return pl->conns;
+}
+
+static int
+gp_proto_index(uint16_t v)
+{
+    return tw_grade_proto_from_version(v);
+}
+
+static int
+gp_in(const uint16_t *a, size_t n, uint16_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] == x)
+            return 1;
+    return 0;
+}
+
+static void
+gp_remove(uint16_t *a, size_t *n, uint16_t x)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (a[i] == x) {
+            memmove(a + i, a + i + 1, (*n - i - 1) * sizeof(*a));
+            (*n)--;
+            return;
+        }
+    }
+}
+
+static void
+gp_add_group(struct tw_gplan *pl, uint16_t g)
+{
+    if (g != 0 && !gp_in(pl->groups, pl->n_groups, g) && pl->n_groups < GP_GROUPS_MAX)
+        pl->groups[pl->n_groups++] = g;
+}
+
+static void
+gp_add_dh(struct tw_gplan *pl, int bits)
+{
+    if (bits <= 0 || bits > 65535)
+        return;
+    for (size_t i = 0; i < pl->n_dh; i++)
+        if (pl->dh_bits[i] == bits)
+            return;
+    if (pl->n_dh < TW_GRADE_DH_MAX)
+        pl->dh_bits[pl->n_dh++] = (uint16_t)bits;
+}
+
+/* Key and signature facts of one certificate. */
+static void
+gp_cert_facts(X509 *x, struct tw_grade_cert *c)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    int nid;
+
+    memset(c, 0, sizeof(*c));
+    if (pk != NULL) {
+        switch (EVP_PKEY_get_base_id(pk)) {
+        case EVP_PKEY_RSA:
+        case EVP_PKEY_RSA_PSS: {
+            BIGNUM *e = NULL;
+
+            c->key_type = TW_KEY_RSA;
+            if (EVP_PKEY_get_bn_param(pk, "e", &e) == 1 && e != NULL) {
+                BN_ULONG w = BN_get_word(e);
+
+                c->rsa_exponent = w == (BN_ULONG)-1 ? 0 : (uint64_t)w;
+            }
+            BN_free(e);
+            break;
+        }
+        case EVP_PKEY_DSA:
+            c->key_type = TW_KEY_DSA;
+            break;
+        case EVP_PKEY_EC:
+            c->key_type = TW_KEY_EC;
+            break;
+        case EVP_PKEY_ED25519:
+            c->key_type = TW_KEY_ED25519;
+            break;
+        case EVP_PKEY_ED448:
+            c->key_type = TW_KEY_ED448;
+            break;
+        case EVP_PKEY_DH:
+        case EVP_PKEY_DHX:
+            c->key_type = TW_KEY_DH;
+            break;
+        default:
+            c->key_type = TW_KEY_UNKNOWN;
+        }
+        c->key_bits = EVP_PKEY_get_bits(pk);
+    }
+    nid = X509_get_signature_nid(x);
+    c->sig = nid != NID_undef ? tw_grade_sig_from_name(OBJ_nid2ln(nid)) : TW_SIG_UNKNOWN;
+    if (c->sig == TW_SIG_UNKNOWN && nid != NID_undef)
+        c->sig = tw_grade_sig_from_name(OBJ_nid2sn(nid));
+}
+
+/* Remember a leaf sent in a raw flight when it differs from those seen. */
+static void
+gp_add_leaf_der(struct tw_gplan *pl, const uint8_t *der, size_t len)
+{
+    unsigned char md[32];
+    const unsigned char *p = der;
+    X509 *x;
+
+    if (len == 0 || len > TW_HELLO_FLIGHT_MAX || pl->n_leaves >= GP_LEAVES_MAX)
+        return;
+    SHA256(der, len, md);
+    for (size_t i = 0; i < pl->n_leaves; i++)
+        if (memcmp(pl->leaves[i].sha256, md, 32) == 0)
+            return;
+    x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL) {
+        ERR_clear_error();
+        return;
+    }
+    memcpy(pl->leaves[pl->n_leaves].sha256, md, 32);
+    gp_cert_facts(x, &pl->leaves[pl->n_leaves].cert);
+    pl->n_leaves++;
+    X509_free(x);
+}
+
+static void
+gp_flight_leaf(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf,
+               size_t len)
+{
+    uint8_t *der;
+    size_t n;
+
+    if (!f->has_certificate || f->n_certs < 1 || f->leaf_len == 0 || buf == NULL)
+        return;
+    if (pl->n_leaves >= GP_LEAVES_MAX || f->leaf_len > TW_HELLO_FLIGHT_MAX)
+        return;
+    der = tw_xmalloc(f->leaf_len);
+    n = tw_hello_copy_leaf(buf, len, f, der, f->leaf_len);
+    if (n > 0)
+        gp_add_leaf_der(pl, der, n);
+    free(der);
+}
+
+/* What every accepted TLS/SSLv3 flight tells beyond its suite. */
+static void
+gp_flight_extras(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf,
+                 size_t len)
+{
+    if (f->version <= TW_HELLO_TLS12) {
+        if (f->has_reneg_info)
+            pl->secure_reneg = 1;
+        pl->saw_tls12_hello = 1;
+        if (f->compression != 0)
+            pl->compression = 1;
+    }
+    if (f->has_ske) {
+        if (f->kx == TW_FLIGHT_KX_DHE)
+            gp_add_dh(pl, f->dh_p_bits);
+        else if (f->kx == TW_FLIGHT_KX_ECDHE)
+            gp_add_group(pl, f->ecdh_group);
+    }
+    if (f->version == TW_HELLO_TLS13 && f->has_key_share)
+        gp_add_group(pl, f->key_share_group);
+    gp_flight_leaf(pl, f, buf, len);
+}
+
+/* Load the phase's list into offer[] (once per phase / protocol). */
+static void
+gp_load_offer(struct tw_gplan *pl)
+{
+    uint16_t v = gp_versions[pl->pi];
+
+    if (pl->offer_ready)
+        return;
+    pl->offer_ready = 1;
+    pl->n_offer = 0;
+    switch (pl->phase) {
+    case PH_SUITES:
+        if (v == TW_HELLO_TLS13)
+            pl->n_offer = tw_hello_suites_tls13(pl->offer, GP_SUITES_MAX);
+        else if (v != TW_HELLO_SSL2)
+            pl->n_offer = tw_hello_suites_legacy(pl->offer, GP_SUITES_MAX);
+        if (pl->n_offer > GP_SUITES_MAX)
+            pl->n_offer = GP_SUITES_MAX;
+        break;
+    case PH_GROUPS13:
+        for (size_t i = 0; i < sizeof(gp_groups13) / sizeof(gp_groups13[0]); i++)
+            if (!gp_in(pl->groups, pl->n_groups, gp_groups13[i]))
+                pl->offer[pl->n_offer++] = gp_groups13[i];
+        break;
+    case PH_GROUPS12:
+        for (size_t i = 0; i < sizeof(gp_groups12) / sizeof(gp_groups12[0]); i++)
+            if (!gp_in(pl->groups, pl->n_groups, gp_groups12[i]))
+                pl->offer[pl->n_offer++] = gp_groups12[i];
+        break;
+    case PH_ORDER:
+    case PH_HTTP:
+    case PH_DONE:
+        break;
+    }
+}
+
+/* The ECDHE suites accepted on the best TLS <= 1.2 protocol that has any. */
+static size_t
+gp_ecdhe_suites(const struct tw_gplan *pl, uint16_t *out, uint16_t *version)
+{
+    for (int i = 1; i <= 4; i++) { /* TLS 1.2 .. SSLv3 */
+        size_t n = 0;
+
+        for (size_t k = 0; k < pl->n_acc[i]; k++) {
+            const struct tw_suite_info *si = tw_suite_info(pl->acc[i][k]);
+
+            if (si != NULL && si->kx == TW_KX_ECDHE)
+                out[n++] = pl->acc[i][k];
+        }
+        if (n > 0) {
+            *version = gp_versions[i];
+            return n;
+        }
+    }
+    return 0;
+}
+
+/* Move to the next phase that has work; sets pl->phase. */
+static void
+gp_advance(struct tw_gplan *pl)
+{
+    uint16_t tmp[GP_SUITES_MAX];
+    uint16_t v;
+
+    pl->offer_ready = 0;
+    for (;;) {
+        switch (pl->phase) {
+        case PH_SUITES:
+            if (pl->n_acc[pl->pi] >= 2 && gp_versions[pl->pi] != TW_HELLO_SSL2) {
+                pl->phase = PH_ORDER;
+                return;
+            }
+            /* FALLTHROUGH */
+        case PH_ORDER:
+            if (pl->pi + 1 < GP_N_PROTO) {
+                pl->pi++;
+                pl->phase = PH_SUITES;
+                return;
+            }
+            pl->phase = PH_GROUPS13;
+            if (pl->ok & TW_PROTO_BIT(TW_PROTO_TLS13)) {
+                gp_load_offer(pl);
+                if (pl->n_offer > 0)
+                    return;
+            }
+            pl->offer_ready = 0;
+            /* FALLTHROUGH */
+        case PH_GROUPS13:
+            pl->phase = PH_GROUPS12;
+            if (gp_ecdhe_suites(pl, tmp, &v) > 0) {
+                pl->order_v = v;
+                gp_load_offer(pl);
+                if (pl->n_offer > 0)
+                    return;
+            }
+            pl->offer_ready = 0;
+            /* FALLTHROUGH */
+        case PH_GROUPS12:
+            pl->phase = PH_HTTP;
+            return;
+        case PH_HTTP:
+        case PH_DONE:
+            pl->phase = PH_DONE;
+            return;
+        }
+    }
+}
+
+enum tw_gstep
+tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap, size_t *len)
+{
+    struct tw_hello_params hp;
+    uint16_t suites[GP_SUITES_MAX];
+    uint32_t specs[64];
+    uint16_t v;
+    size_t n = 0;
+
+    *len = 0;
+    if (pl->phase == PH_DONE)
+        return TW_GSTEP_DONE;
+    /* Keep one connection for HTTP when the budget runs out. */
+    if (pl->phase != PH_HTTP && pl->conns >= pl->max_conns - 1)
+        pl->phase = PH_HTTP;
+    if (pl->phase == PH_HTTP)
+        return pl->conns < pl->max_conns ? TW_GSTEP_HTTP : TW_GSTEP_DONE;
+
+    v = pl->phase == PH_GROUPS13   ? TW_HELLO_TLS13
+        : pl->phase == PH_GROUPS12 ? pl->order_v
+                                   : gp_versions[pl->pi];
+    gp_load_offer(pl);
+    tw_hello_params_init(&hp, v, rnd);
+    hp.sni = pl->sni[0] != '\0' ? pl->sni : NULL;
+    if (v == TW_HELLO_SSL2) {
+        size_t ns = tw_hello_sslv2_specs(specs, sizeof(specs) / sizeof(specs[0]));
+
+        hp.sslv2_specs = specs;
+        hp.n_sslv2_specs = ns < 64 ? ns : 64;
+        hp.sni = NULL;
+    } else {
+        switch (pl->phase) {
+        case PH_SUITES:
+            memcpy(suites, pl->offer, pl->n_offer * sizeof(suites[0]));
+            n = pl->n_offer;
+            break;
+        case PH_ORDER:
+            for (size_t k = 0; k < pl->n_acc[pl->pi]; k++)
+                suites[k] = pl->acc[pl->pi][pl->n_acc[pl->pi] - 1 - k];
+            n = pl->n_acc[pl->pi];
+            break;
+        case PH_GROUPS13:
+            n = pl->n_acc[0];
+            memcpy(suites, pl->acc[0], n * sizeof(suites[0]));
+            hp.groups = pl->offer;
+            hp.n_groups = pl->n_offer;
+            break;
+        case PH_GROUPS12:
+            n = gp_ecdhe_suites(pl, suites, &v);
+            hp.groups = pl->offer;
+            hp.n_groups = pl->n_offer;
+            break;
+        case PH_HTTP:
+        case PH_DONE:
+            break;
+        }
+        hp.suites = suites;
+        hp.n_suites = n;
+        if (v == TW_HELLO_TLS13) {
+            hp.min_version = TW_HELLO_TLS13;
+            hp.session_id = rnd + 32;
+            /* Group enumeration: an empty key_share makes the server name its
+             * choice in a HelloRetryRequest. */
+            hp.x25519_share = pl->phase == PH_GROUPS13 ? NULL : rnd + 64;
+        } else if (v >= TW_HELLO_TLS10) {
+            hp.flags |= TW_HELLO_F_DEFLATE; /* compression (CRIME) test */
+        }
+    }
+    if (tw_hello_build(&hp, out, cap, len) < 0) {
+        /* Cannot happen with the bounded lists; skip the phase, never loop. */
+        tw_warn("probe", "cannot build a grading hello (phase %d)", (int)pl->phase);
+        pl->offer_ready = 0;
+        if (pl->phase == PH_SUITES || pl->phase == PH_ORDER)
+            pl->phase = PH_ORDER;
+        gp_advance(pl);
+        return tw_gplan_next(pl, rnd, out, cap, len);
+    }
+    return TW_GSTEP_HELLO;
+}
+
+static void
+gp_feed_suites(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf,
+               size_t len)
+{
+    uint16_t v = gp_versions[pl->pi];
+    int p = gp_proto_index(v);
+
+    pl->tested |= TW_PROTO_BIT(p);
+    if (v == TW_HELLO_SSL2) {
+        if (f != NULL && f->is_sslv2 && !f->has_v2_error) {
+            pl->ok |= TW_PROTO_BIT(p);
+            pl->n_v2specs =
+                f->n_v2_specs < TW_FLIGHT_MAX_V2_SPECS ? f->n_v2_specs : TW_FLIGHT_MAX_V2_SPECS;
+            memcpy(pl->v2specs, f->v2_specs, (size_t)pl->n_v2specs * sizeof(pl->v2specs[0]));
+        }
+        gp_advance(pl);
+        return;
+    }
+    if (f == NULL || !f->has_server_hello || f->version != v ||
+        !gp_in(pl->offer, pl->n_offer, f->cipher_suite) || pl->n_acc[pl->pi] >= GP_SUITES_MAX) {
+        gp_advance(pl);
+        return;
+    }
+    pl->ok |= TW_PROTO_BIT(p);
+    pl->acc[pl->pi][pl->n_acc[pl->pi]++] = f->cipher_suite;
+    gp_remove(pl->offer, &pl->n_offer, f->cipher_suite);
+    gp_flight_extras(pl, f, buf, len);
+    if (pl->n_offer == 0)
+        gp_advance(pl);
+}
+
+static void
+gp_feed_groups(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf,
+               size_t len)
+{
+    uint16_t g = 0;
+
+    if (f != NULL && f->has_server_hello) {
+        if (pl->phase == PH_GROUPS13 && f->version == TW_HELLO_TLS13 && f->has_key_share)
+            g = f->key_share_group;
+        else if (pl->phase == PH_GROUPS12 && f->version == pl->order_v && f->has_ske &&
+                 f->kx == TW_FLIGHT_KX_ECDHE)
+            g = f->ecdh_group;
+    }
+    if (g == 0 || !gp_in(pl->offer, pl->n_offer, g)) {
+        gp_advance(pl);
+        return;
+    }
+    gp_add_group(pl, g);
+    gp_remove(pl->offer, &pl->n_offer, g);
+    if (pl->phase == PH_GROUPS12)
+        gp_flight_extras(pl, f, buf, len);
+    if (pl->n_offer == 0)
+        gp_advance(pl);
+}
+
+void
+tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf,
+                    size_t len)
+{
+    pl->conns++;
+    switch (pl->phase) {
+    case PH_SUITES:
+        gp_feed_suites(pl, f, buf, len);
+        break;
+    case PH_ORDER: {
+        size_t n = pl->n_acc[pl->pi];
+
+        if (f != NULL && f->has_server_hello && f->version == gp_versions[pl->pi] && n >= 2 &&
+            f->cipher_suite == pl->acc[pl->pi][0])
+            pl->pref_server |= TW_PROTO_BIT(gp_proto_index(gp_versions[pl->pi]));
+        gp_advance(pl);
+        break;
+    }
+    case PH_GROUPS13:
+    case PH_GROUPS12:
+        gp_feed_groups(pl, f, buf, len);
+        break;
+    case PH_HTTP:
+    case PH_DONE:
+        break;
+    }
+}
+
+void
+tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len)
+{
+    pl->conns++;
+    tw_probe_parse_http(resp, resp != NULL ? len : 0, &pl->http);
+    pl->http_done = 1;
+    pl->phase = PH_DONE;
+}
+
+/* ---- HTTP response head ---- */
+
+static int
+gp_is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Directive flags of an HSTS value: includeSubDomains, preload. */
+static void
+gp_hsts_flags(const char *v, size_t len, struct tw_grade_record *rec)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t s, e;
+
+        while (i < len && (gp_is_ows(v[i]) || v[i] == ';'))
+            i++;
+        s = i;
+        while (i < len && v[i] != ';' && v[i] != '=' && !gp_is_ows(v[i]))
+            i++;
+        e = i;
+        if (e - s == 17 && strncasecmp(v + s, "includeSubDomains", 17) == 0)
+            rec->hsts_include_subdomains = 1;
+        else if (e - s == 7 && strncasecmp(v + s, "preload", 7) == 0)
+            rec->hsts_preload = 1;
+        while (i < len && v[i] != ';') /* skip the value, quoted or not */
+            i++;
+    }
+}
+
+void
+tw_probe_parse_http(const char *resp, size_t len, struct tw_grade_record *rec)
+{
+    size_t i = 0;
+    static const char name[] = "strict-transport-security";
+    const size_t nlen = sizeof(name) - 1;
+
+    rec->hsts = TW_GREC_HSTS_NOT_HTTP;
+    rec->hsts_header[0] = '\0';
+    rec->hsts_max_age = -1;
+    rec->hsts_include_subdomains = 0;
+    rec->hsts_preload = 0;
+    if (resp == NULL || len < 12 || memcmp(resp, "HTTP/", 5) != 0)
+        return;
+    /* A status line "HTTP/x.y NNN": anything else is not HTTP. */
+    {
+        const char *sp = memchr(resp, ' ', len < 16 ? len : 16);
+
+        if (sp == NULL || (size_t)(sp - resp) + 4 > len || sp[1] < '1' || sp[1] > '5' ||
+            sp[2] < '0' || sp[2] > '9' || sp[3] < '0' || sp[3] > '9')
+            return;
+    }
+    rec->hsts = TW_GREC_HSTS_ABSENT;
+    /* Skip the status line. */
+    while (i < len && resp[i] != '\n')
+        i++;
+    i++;
+    while (i < len) {
+        size_t s = i, e, c, vs, ve;
+
+        while (i < len && resp[i] != '\n')
+            i++;
+        e = i; /* end of line (at \n or len) */
+        i++;
+        if (e > s && resp[e - 1] == '\r')
+            e--;
+        if (e == s)
+            break; /* end of the head */
+        for (c = s; c < e && resp[c] != ':'; c++)
+            ;
+        if (c == e || c - s != nlen || strncasecmp(resp + s, name, nlen) != 0)
+            continue;
+        vs = c + 1;
+        ve = e;
+        while (vs < ve && gp_is_ows(resp[vs]))
+            vs++;
+        while (ve > vs && gp_is_ows(resp[ve - 1]))
+            ve--;
+        {
+            size_t keep =
+                ve - vs < sizeof(rec->hsts_header) - 1 ? ve - vs : sizeof(rec->hsts_header) - 1;
+            int64_t max_age = -1;
+            enum tw_hsts_status st;
+
+            memcpy(rec->hsts_header, resp + vs, keep);
+            rec->hsts_header[keep] = '\0';
+            /* NULs end the kept copy; parse what was kept. */
+            keep = strlen(rec->hsts_header);
+            st = tw_grade_hsts_parse(rec->hsts_header, keep, &max_age);
+            switch (st) {
+            case TW_HSTS_PRESENT:
+                rec->hsts = TW_GREC_HSTS_PRESENT;
+                rec->hsts_max_age = max_age;
+                break;
+            case TW_HSTS_DISABLED:
+                rec->hsts = TW_GREC_HSTS_DISABLED;
+                rec->hsts_max_age = 0;
+                break;
+            default:
+                rec->hsts = TW_GREC_HSTS_INVALID;
+                break;
+            }
+            if (rec->hsts != TW_GREC_HSTS_INVALID)
+                gp_hsts_flags(rec->hsts_header, keep, rec);
+        }
+        return; /* the first header counts */
+    }
+}
+
+/* ---- grading ---- */
+
+static unsigned
+gp_trust_bits(const struct tw_result *r, const struct tw_grade_input *in)
+{
+    unsigned t = 0;
+    int leaf_weak_sig = 0;
+
+    if (r->issues & TW_ISSUE(TW_CLASS_CERT_EXPIRED))
+        t |= TW_TRUST_EXPIRED;
+    if (r->issues & TW_ISSUE(TW_CLASS_CERT_NOT_YET_VALID))
+        t |= TW_TRUST_NOT_YET_VALID;
+    if (r->issues & TW_ISSUE(TW_CLASS_SELF_SIGNED))
+        t |= TW_TRUST_SELF_SIGNED;
+    if (r->issues & TW_ISSUE(TW_CLASS_UNTRUSTED_ROOT))
+        t |= TW_TRUST_UNTRUSTED;
+    if (r->issues & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN))
+        t |= TW_TRUST_CHAIN_INCOMPLETE; /* no AIA fetching: never completable here */
+    if (r->issues & TW_ISSUE(TW_CLASS_CERT_REVOKED))
+        t |= TW_TRUST_REVOKED;
+    for (size_t i = 0; i < in->n_certs; i++)
+        if (in->certs[i].sig == TW_SIG_SHA1 || in->certs[i].sig == TW_SIG_MD5 ||
+            in->certs[i].sig == TW_SIG_MD2 || in->certs[i].sig == TW_SIG_MD4)
+            leaf_weak_sig = 1;
+    /* A SHA-1/MD5 intermediate: "insecure signature" is a trust failure (C02). */
+    if ((r->issues & TW_ISSUE(TW_CLASS_WEAK_SIGNATURE)) && !leaf_weak_sig)
+        t |= TW_TRUST_UNTRUSTED;
+    return t;
+}
+
+/* The MAIN probe's leaf, from the stored PEM (exponent included), or its fields. */
+static void
+gp_main_leaf(const struct tw_result *r, struct tw_grade_cert *c, unsigned char sha[32], int *ok)
+{
+    const struct tw_cert *lc;
+    BIO *b;
+    X509 *x = NULL;
+
+    *ok = 0;
+    if (r->chain == NULL || r->n_chain == 0)
+        return;
+    lc = &r->chain[0];
+    if (lc->pem != NULL) {
+        b = BIO_new_mem_buf(lc->pem, -1);
+        if (b != NULL) {
+            x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+            BIO_free(b);
+        }
+        ERR_clear_error();
+    }
+    if (x != NULL) {
+        unsigned char *der = NULL;
+        int n = i2d_X509(x, &der);
+
+        gp_cert_facts(x, c);
+        if (n > 0)
+            SHA256(der, (size_t)n, sha);
+        OPENSSL_free(der);
+        X509_free(x);
+    } else {
+        memset(c, 0, sizeof(*c));
+        c->key_type = tw_grade_key_type_from_name(lc->key_type);
+        c->key_bits = lc->key_bits;
+        c->sig = tw_grade_sig_from_name(lc->sig_alg);
+        memset(sha, 0, 32);
+    }
+    *ok = 1;
+}
+
+static void
+gp_hsts_input(const struct tw_grade_record *h, struct tw_grade_input *in)
+{
+    in->is_https = 1;
+    switch (h->hsts) {
+    case TW_GREC_HSTS_PRESENT:
+        in->hsts = TW_HSTS_PRESENT;
+        in->hsts_max_age = h->hsts_max_age;
+        break;
+    case TW_GREC_HSTS_DISABLED:
+        in->hsts = TW_HSTS_DISABLED;
+        break;
+    case TW_GREC_HSTS_INVALID:
+        in->hsts = TW_HSTS_INVALID;
+        break;
+    case TW_GREC_HSTS_ABSENT:
+        in->hsts = TW_HSTS_ABSENT;
+        break;
+    case TW_GREC_HSTS_NOT_HTTP:
+    case TW_GREC_HSTS_NOT_TESTED:
+        in->is_https = 0;
+        in->hsts = TW_HSTS_NOT_APPLICABLE;
+        break;
+    }
+}
+
+struct tw_grade_record *
+tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *in_out)
+{
+    struct tw_grade_input *in = tw_xcalloc(1, sizeof(*in));
+    struct tw_grade_output *out = tw_xcalloc(1, sizeof(*out));
+    struct tw_grade_record *rec = tw_xcalloc(1, sizeof(*rec));
+    unsigned char main_sha[32];
+    int have_main;
+
+    in->mode = TW_GRADE_STRICT;
+    in->protocols = pl->ok;
+    for (int i = 0; i < GP_N_PROTO; i++) {
+        int ordered = (pl->pref_server & TW_PROTO_BIT(gp_proto_index(gp_versions[i]))) != 0;
+
+        for (size_t k = 0; k < pl->n_acc[i]; k++) {
+            if (in->n_suites < TW_GRADE_SUITES_MAX) {
+                in->suites[in->n_suites].protocol = gp_versions[i];
+                in->suites[in->n_suites].code = pl->acc[i][k];
+                in->n_suites++;
+            }
+            if (rec->n_suites < TW_GREC_SUITES_MAX) {
+                rec->suites[rec->n_suites].protocol = gp_versions[i];
+                rec->suites[rec->n_suites].code = pl->acc[i][k];
+                rec->suites[rec->n_suites].pref_order = ordered ? (int)k + 1 : 0;
+                rec->n_suites++;
+            }
+        }
+    }
+    for (int k = 0; k < pl->n_v2specs && rec->n_suites < TW_GREC_SUITES_MAX; k++) {
+        rec->suites[rec->n_suites].protocol = TW_HELLO_SSL2;
+        rec->suites[rec->n_suites].code = pl->v2specs[k];
+        rec->n_suites++;
+    }
+    for (size_t i = 0; i < pl->n_dh; i++) {
+        in->dh_bits[in->n_dh++] = pl->dh_bits[i];
+        if (rec->n_groups < TW_GREC_GROUPS_MAX) {
+            rec->groups[rec->n_groups].id = 0;
+            rec->groups[rec->n_groups].bits = pl->dh_bits[i];
+            rec->n_groups++;
+        }
+    }
+    for (size_t i = 0; i < pl->n_groups && in->n_groups < TW_GRADE_GROUPS_MAX; i++) {
+        static const struct {
+            uint16_t id;
+            int bits;
+        } sizes[] = {{19, 192},   {21, 224},   {22, 256},   {23, 256},  {24, 384}, {25, 521},
+                     {26, 256},   {27, 384},   {28, 512},   {29, 255},  {30, 448}, {256, 2048},
+                     {257, 3072}, {258, 4096}, {259, 6144}, {260, 8192}};
+
+        in->groups[in->n_groups++] = pl->groups[i];
+        if (rec->n_groups < TW_GREC_GROUPS_MAX) {
+            rec->groups[rec->n_groups].id = pl->groups[i];
+            rec->groups[rec->n_groups].bits = 0;
+            for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+                if (sizes[s].id == pl->groups[i])
+                    rec->groups[rec->n_groups].bits = sizes[s].bits;
+            rec->n_groups++;
+        }
+    }
+    gp_main_leaf(r, &in->certs[0], main_sha, &have_main);
+    if (have_main)
+        in->n_certs = 1;
+    for (size_t i = 0; i < pl->n_leaves && in->n_certs < TW_GRADE_CERTS_MAX; i++) {
+        if (have_main && memcmp(pl->leaves[i].sha256, main_sha, 32) == 0)
+            continue;
+        in->certs[in->n_certs++] = pl->leaves[i].cert;
+    }
+    in->trust = gp_trust_bits(r, in);
+    in->chain = TW_CHAIN_COMPLETE;
+    in->name_mismatch = (r->issues & TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH)) != 0;
+    in->compression = pl->compression;
+    /* RFC 5746 is judged on TLS <= 1.2 hellos only (GRADING.md choice 13). */
+    in->secure_reneg = pl->saw_tls12_hello ? pl->secure_reneg : 1;
+    in->insecure_client_reneg = 0; /* not tested */
+    gp_hsts_input(&pl->http, in);
+
+    rec->protocols_tested = pl->tested;
+    rec->protocols_ok = pl->ok;
+    rec->server_preference = pl->pref_server;
+    rec->secure_reneg = pl->saw_tls12_hello ? pl->secure_reneg : -1;
+    rec->compression = pl->compression;
+    rec->hsts = pl->http_done ? pl->http.hsts : TW_GREC_HSTS_NOT_TESTED;
+    memcpy(rec->hsts_header, pl->http.hsts_header, sizeof(rec->hsts_header));
+    rec->hsts_max_age = pl->http.hsts_max_age;
+    rec->hsts_include_subdomains = pl->http.hsts_include_subdomains;
+    rec->hsts_preload = pl->http.hsts_preload;
+    rec->grading_connections = pl->conns;
+
+    if (tw_grade_compute(in, out) == 0) {
+        tw_strlcpy(rec->grade, tw_grade_name(out->grade), sizeof(rec->grade));
+        tw_strlcpy(rec->grade_trust_ignored, tw_grade_name(out->grade_trust_ignored),
+                   sizeof(rec->grade_trust_ignored));
+        tw_strlcpy(r->grade, rec->grade, sizeof(r->grade));
+        rec->p2 = out->p2;
+        rec->k = out->k;
+        rec->c2 = out->c2;
+        rec->s20 = out->s20;
+        rec->has_warnings = out->has_warnings;
+        for (size_t i = 0; i < out->n_reasons && i < TW_GRADE_REASONS_MAX; i++) {
+            rec->reasons[i].code = out->reasons[i].code;
+            rec->reasons[i].text = out->reasons[i].text;
+            memcpy(rec->reasons[i].cap, out->reasons[i].cap, sizeof(rec->reasons[i].cap));
+            rec->n_reasons++;
+        }
+    }
+    if (in_out != NULL)
+        *in_out = *in;
+    free(in);
+    free(out);
+    return rec;
+}
+
+/* ---- runner ------------------------------------------------------------------ */
+
+enum gstate {
+    GS_IDLE = 0,
+    GS_CONNECT,
+    GS_RAW_WRITE,
+    GS_RAW_READ,
+    GS_TLS_HANDSHAKE,
+    GS_TLS_WRITE,
+    GS_TLS_READ,
+};
+
+struct tw_grader {
+    ev_io io; /* first: the io callback maps back with a cast */
+    ev_timer timer;
+    struct ev_loop *loop;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    const struct tw_tlsctx *tls;
+    char sni[TW_HOST_MAX + 1];
+    char req[TW_HOST_MAX + 128];
+    size_t req_len;
+    double connect_timeout, handshake_timeout;
+    struct tw_gplan *plan;
+
+    enum tw_gstep step; /* the planned step, valid when step_ready */
+    int step_ready;
+    uint8_t *out; /* the hello to send (TW_HELLO_MAX_OUT) */
+    size_t out_len, out_off;
+    uint8_t *in; /* what the server sent */
+    size_t in_len, in_cap;
+
+    enum gstate state;
+    int fd;
+    int pending_errno;
+    SSL *ssl;
+    tw_grader_cb *cb;
+    void *arg;
+};
+
+static void grader_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void grader_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+struct tw_grader *
+tw_grader_new(const struct tw_grader_params *p)
+{
+    struct tw_grader *g = tw_xcalloc(1, sizeof(*g));
+    const char *host = p->host_header != NULL ? p->host_header : "";
+    int n;
+
+    g->loop = p->loop;
+    if (p->salen <= sizeof(g->sa)) {
+        memcpy(&g->sa, p->sa, p->salen);
+        g->salen = p->salen;
+    }
+    g->tls = p->tls;
+    if (p->sni != NULL)
+        tw_strlcpy(g->sni, p->sni, sizeof(g->sni));
+    g->connect_timeout = p->connect_timeout > 0 ? p->connect_timeout : 5.0;
+    g->handshake_timeout = p->handshake_timeout > 0 ? p->handshake_timeout : 10.0;
+    /* The Host value comes from a target file: keep only bytes that are legal
+     * in a host[:port] (no CR/LF injection into the request). */
+    n = snprintf(g->req, sizeof(g->req), "HEAD / HTTP/1.1\r\nHost: ");
+    for (const char *c = host; *c != '\0' && (size_t)n < sizeof(g->req) - 64; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr(".-_:[]", *c) != NULL)
+            g->req[n++] = *c;
+    }
+    n += snprintf(g->req + n, sizeof(g->req) - (size_t)n,
+                  "\r\nUser-Agent: tlsweep\r\nConnection: close\r\n\r\n");
+    g->req_len = (size_t)n < sizeof(g->req) ? (size_t)n : sizeof(g->req) - 1;
+    g->plan = tw_gplan_new(g->sni, TW_PROBE_MAX_CONNS);
+    g->fd = -1;
+    ev_io_init(&g->io, grader_io_cb, 0, EV_READ);
+    ev_timer_init(&g->timer, grader_timer_cb, 0., 0.);
+    return g;
+}
+
+int
+tw_grader_connections(const struct tw_grader *g)
+{
+    return tw_gplan_connections(g->plan);
+}
+
+int
+tw_grader_pending(struct tw_grader *g)
+{
+    uint8_t rnd[TW_PROBE_RANDOM_LEN];
+
+    if (!g->step_ready) {
+        if (g->out == NULL)
+            g->out = tw_xmalloc(TW_HELLO_MAX_OUT);
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            /* No randomness is no secret here (nothing is encrypted), but
+             * never send stale bytes twice in a row either. */
+            for (size_t i = 0; i < sizeof(rnd); i++)
+                rnd[i] = (uint8_t)(i * 131u + (unsigned)tw_gplan_connections(g->plan));
+            ERR_clear_error();
+        }
+        g->step = tw_gplan_next(g->plan, rnd, g->out, TW_HELLO_MAX_OUT, &g->out_len);
+        g->step_ready = 1;
+    }
+    return g->step != TW_GSTEP_DONE;
+}
+
+static void
+grader_close(struct tw_grader *g)
+{
+    ev_io_stop(g->loop, &g->io);
+    ev_timer_stop(g->loop, &g->timer);
+    if (g->ssl != NULL) {
+        SSL_free(g->ssl);
+        g->ssl = NULL;
+    }
+    if (g->fd >= 0)
+        close(g->fd);
+    g->fd = -1;
+    g->state = GS_IDLE;
+}
+
+/* The connection is over: feed the plan, report. */
+static void
+grader_end(struct tw_grader *g, int flight_ok)
+{
+    enum tw_gstep step = g->step;
+
+    grader_close(g);
+    g->step_ready = 0;
+    if (step == TW_GSTEP_HELLO) {
+        struct tw_server_flight f;
+        int rc = g->in_len > 0 ? tw_hello_parse(g->in, g->in_len, &f) : TW_HELLO_NEED_MORE;
+
+        (void)flight_ok;
+        tw_gplan_feed_hello(g->plan, rc == TW_HELLO_DONE ? &f : NULL, g->in, g->in_len);
+    } else {
+        tw_gplan_feed_http(g->plan, flight_ok ? (const char *)g->in : NULL, g->in_len);
+    }
+    g->in_len = 0;
+    if (g->cb != NULL)
+        g->cb(g->arg);
+}
+
+static void
+grader_want(struct tw_grader *g, int events)
+{
+    if (ev_is_active(&g->io) && (g->io.events & (EV_READ | EV_WRITE)) == events)
+        return;
+    ev_io_stop(g->loop, &g->io);
+    ev_io_set(&g->io, g->fd, events);
+    ev_io_start(g->loop, &g->io);
+}
+
+static void
+grader_deadline(struct tw_grader *g, double s)
+{
+    ev_timer_stop(g->loop, &g->timer);
+    ev_timer_set(&g->timer, s > 0 ? s : 0.001, 0.);
+    ev_timer_start(g->loop, &g->timer);
+}
+
+/* Room for more input: grow up to max.  0 when full. */
+static size_t
+grader_room(struct tw_grader *g, size_t max)
+{
+    if (g->in_len >= max)
+        return 0;
+    if (g->in_len == g->in_cap) {
+        size_t cap = g->in_cap == 0 ? 4096 : g->in_cap * 2;
+
+        if (cap > max)
+            cap = max;
+        g->in = tw_xrealloc(g->in, cap + 1);
+        g->in_cap = cap;
+    }
+    return g->in_cap - g->in_len;
+}
+
+/* RAW_READ: 1 = done (flight complete or connection over). */
+static int
+grader_raw_read(struct tw_grader *g)
+{
+    for (;;) {
+        size_t room = grader_room(g, TW_HELLO_FLIGHT_MAX);
+        struct tw_server_flight f;
+        ssize_t n;
+        int rc;
+
+        if (room == 0)
+            return 1;
+        n = read(g->fd, g->in + g->in_len, room);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return 1; /* reset: the parser judges what came before */
+        }
+        if (n == 0)
+            return 1;
+        g->in_len += (size_t)n;
+        rc = tw_hello_parse(g->in, g->in_len, &f);
+        if (rc != TW_HELLO_NEED_MORE)
+            return 1;
+    }
+}
+
+static int
+grader_raw_write(struct tw_grader *g)
+{
+    while (g->out_off < g->out_len) {
+        ssize_t n = send(g->fd, g->out + g->out_off, g->out_len - g->out_off, MSG_NOSIGNAL);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return -1;
+        }
+        g->out_off += (size_t)n;
+    }
+    return 1;
+}
+
+/* The end of the response head is in? */
+static int
+grader_http_complete(const struct tw_grader *g)
+{
+    if (g->in_len < 4)
+        return 0;
+    for (size_t i = 0; i + 3 < g->in_len; i++)
+        if (memcmp(g->in + i, "\r\n\r\n", 4) == 0)
+            return 1;
+    return 0;
+}
+
+/* One step of the TLS states: 1 = done (g->in holds what was read). */
+static int
+grader_tls_step(struct tw_grader *g)
+{
+    for (;;) {
+        int r, e;
+
+        ERR_clear_error();
+        if (g->state == GS_TLS_HANDSHAKE) {
+            r = SSL_connect(g->ssl);
+            if (r == 1) {
+                g->state = GS_TLS_WRITE;
+                continue;
+            }
+        } else if (g->state == GS_TLS_WRITE) {
+            r = SSL_write(g->ssl, g->req, (int)g->req_len);
+            if (r > 0) {
+                g->state = GS_TLS_READ;
+                continue;
+            }
+        } else {
+            size_t room = grader_room(g, TW_PROBE_HTTP_MAX);
+
+            if (room == 0)
+                return 1;
+            r = SSL_read(g->ssl, g->in + g->in_len, (int)room);
+            if (r > 0) {
+                g->in_len += (size_t)r;
+                g->in[g->in_len] = '\0';
+                if (grader_http_complete(g))
+                    return 1;
+                continue;
+            }
+        }
+        e = SSL_get_error(g->ssl, r);
+        if (e == SSL_ERROR_WANT_READ) {
+            grader_want(g, EV_READ);
+            return 0;
+        }
+        if (e == SSL_ERROR_WANT_WRITE) {
+            grader_want(g, EV_WRITE);
+            return 0;
+        }
+        ERR_clear_error();
+        return 1;
+    }
+}
+
+static void
+grader_connected(struct tw_grader *g)
+{
+    grader_deadline(g, g->handshake_timeout);
+    if (g->step == TW_GSTEP_HELLO) {
+        int w;
+
+        g->state = GS_RAW_WRITE;
+        g->out_off = 0;
+        w = grader_raw_write(g);
+        if (w < 0) {
+            grader_end(g, 0);
+            return;
+        }
+        if (w == 0) {
+            grader_want(g, EV_WRITE);
+            return;
+        }
+        g->state = GS_RAW_READ;
+        grader_want(g, EV_READ);
+        return;
+    }
+    g->ssl = tw_tlsctx_ssl_new(g->tls, TW_PK_WITH_SNI, g->sni[0] != '\0' ? g->sni : NULL);
+    ERR_clear_error();
+    if (g->ssl == NULL || SSL_set_fd(g->ssl, g->fd) != 1) {
+        ERR_clear_error();
+        grader_end(g, 0);
+        return;
+    }
+    g->state = GS_TLS_HANDSHAKE;
+    if (grader_tls_step(g))
+        grader_end(g, g->state == GS_TLS_READ);
+}
+
+static void
+grader_dispatch(struct tw_grader *g, int revents)
+{
+    if (revents & EV_TIMER) {
+        /* A deadline is an outcome: judge what came so far. */
+        grader_end(g, g->state == GS_TLS_READ);
+        return;
+    }
+    switch (g->state) {
+    case GS_CONNECT: {
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+
+        if (getsockopt(g->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+            soerr = errno;
+        if (soerr == EINPROGRESS || soerr == EALREADY)
+            return;
+        if (soerr != 0) {
+            grader_end(g, 0);
+            return;
+        }
+        grader_connected(g);
+        return;
+    }
+    case GS_RAW_WRITE: {
+        int w = grader_raw_write(g);
+
+        if (w < 0)
+            grader_end(g, 0);
+        else if (w > 0) {
+            g->state = GS_RAW_READ;
+            grader_want(g, EV_READ);
+        }
+        return;
+    }
+    case GS_RAW_READ:
+        if (grader_raw_read(g))
+            grader_end(g, 1);
+        return;
+    case GS_TLS_HANDSHAKE:
+    case GS_TLS_WRITE:
+    case GS_TLS_READ:
+        if (grader_tls_step(g))
+            grader_end(g, g->state == GS_TLS_READ);
+        return;
+    case GS_IDLE:
+        return;
+    }
+}
+
+static void
+grader_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    grader_dispatch((struct tw_grader *)w, revents);
+}
+
+static void
+grader_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct tw_grader *g = (struct tw_grader *)((char *)w - offsetof(struct tw_grader, timer));
+
+    (void)loop;
+    if (g->state == GS_CONNECT && g->pending_errno != 0) {
+        grader_end(g, 0); /* connect() failed at once */
+        return;
+    }
+    grader_dispatch(g, revents);
+}
+
+int
+tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
+{
+    int fd;
+
+    if (!tw_grader_pending(g) || g->state != GS_IDLE || g->salen == 0)
+        return -EINVAL;
+    fd = socket(g->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    g->fd = fd;
+    g->cb = cb;
+    g->arg = arg;
+    g->in_len = 0;
+    g->pending_errno = 0;
+    g->state = GS_CONNECT;
+    if (connect(fd, (const struct sockaddr *)&g->sa, g->salen) < 0 && errno != EINPROGRESS) {
+        int e = errno;
+
+        if (e == EADDRNOTAVAIL || e == ENOBUFS || e == EAGAIN || e == ENOMEM) {
+            close(fd);
+            g->fd = -1;
+            g->state = GS_IDLE;
+            return -e;
+        }
+        g->pending_errno = e; /* reported from the loop, never from here */
+        grader_deadline(g, 0.);
+        return 0;
+    }
+    grader_want(g, EV_WRITE);
+    grader_deadline(g, g->connect_timeout);
+    return 0;
+}
+
+void
+tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns)
+{
+    struct tw_grade_record *rec = tw_gplan_grade(g->plan, r, NULL);
+
+    rec->connections = total_conns;
+    free(r->grading);
+    r->grading = rec;
+}
+
+void
+tw_grader_free(struct tw_grader *g)
+{
+    if (g == NULL)
+        return;
+    grader_close(g);
+    tw_gplan_free(g->plan);
+    free(g->out);
+    free(g->in);
+    free(g);
+}

@@ -1,0 +1,148 @@
+/*
+ * probe.h - the grading probes of one endpoint (issue 5): a planner and a runner.
+ *
+ * After the classification probes of an endpoint whose MAIN handshake
+ * completed, the worker grades it.  The planner (tw_gplan_*) decides, from
+ * what the server answered so far, which connection comes next, and turns
+ * the answers into a struct tw_grade_input and a struct tw_grade_record:
+ *
+ *   suites   per protocol TLS 1.3, 1.2, 1.1, 1.0, SSLv3: offer every known
+ *            suite (hello.h lists) in a hand-built ClientHello, take the one
+ *            the server chose, remove it, repeat until it refuses: accepted
+ *            + 1 connections per protocol; a refused first hello means the
+ *            protocol is not supported.  SSLv2: one SSLv2 hello.
+ *   order    for a protocol with two or more suites, one hello with them
+ *            reversed: the server enforces its order iff it picks the same
+ *            first suite again.
+ *   groups   TLS 1.3: every candidate group not seen yet, with an empty
+ *            key_share (the server names its choice in a HelloRetryRequest),
+ *            remove, repeat; TLS <= 1.2: the same with ECDHE suites and the
+ *            named curve of the ServerKeyExchange.  DHE prime sizes come
+ *            from every DHE ServerKeyExchange seen on the way.
+ *   http     one HEAD / over a completed TLS connection: is it HTTP, and its
+ *            Strict-Transport-Security header.
+ *
+ * No raw handshake is ever completed: the first flight of the server carries
+ * what is needed.  Compression and RFC 5746 come from the TLS <= 1.2
+ * ServerHellos (the hellos offer DEFLATE and renegotiation_info).  Insecure
+ * client-initiated renegotiation is not tested (input left 0).
+ *
+ * The planner is deterministic: no sockets, no clock; the caller passes the
+ * random bytes.  It uses OpenSSL only to decode leaf certificates.
+ *
+ * The runner (tw_grader_*) executes the plan on the worker's ev_loop, one
+ * connection at a time, on plain non-blocking sockets (raw hellos) or with
+ * an SSL from the worker's broad context (HTTP).  Every connection is bounded
+ * by the connect and handshake timeouts; the flight read is bounded by
+ * TW_HELLO_FLIGHT_MAX bytes, the HTTP response by TW_PROBE_HTTP_MAX.
+ *
+ * Threading: a planner or grader belongs to one thread (a worker's).
+ * Ownership: the grader copies the address and names; the tls contexts are
+ * borrowed and must outlive it.
+ */
+#ifndef TW_SCANNER_PROBE_H
+#define TW_SCANNER_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+#include "scanner/tlsctx.h"
+#include "store/grade.h"
+#include "store/graderec.h"
+#include "store/model.h"
+
+#define TW_PROBE_MAX_CONNS 400  /* grading connections per endpoint, at most */
+#define TW_PROBE_HTTP_MAX 16384 /* bytes of HTTP response headers read */
+#define TW_PROBE_RANDOM_LEN 96  /* random bytes one hello needs */
+
+/* hello.h (struct tw_server_flight); not included here because its
+ * enum tw_suite_kx and grade.h's enum tw_kx share the TW_KX_* names.  See
+ * TW_PROBE_INCLUDE_HELLO_H in probe.c for how a file uses both. */
+struct tw_server_flight;
+
+/* ---- planner ---- */
+
+enum tw_gstep {
+    TW_GSTEP_DONE = 0, /* nothing more to send: grade */
+    TW_GSTEP_HELLO,    /* send the built hello on a raw socket; feed the flight */
+    TW_GSTEP_HTTP,     /* HEAD / over TLS; feed the response */
+};
+
+struct tw_gplan;
+
+/* A plan for one endpoint.  sni: the server name the hellos send (NULL or
+ * "" = none).  max_conns bounds the connections (<= 0: TW_PROBE_MAX_CONNS). */
+struct tw_gplan *tw_gplan_new(const char *sni, int max_conns);
+void tw_gplan_free(struct tw_gplan *pl);
+
+/*
+ * The next step.  For TW_GSTEP_HELLO the ClientHello is built into out[cap]
+ * (cap >= TW_HELLO_MAX_OUT of hello.h) with *len set; rnd holds TW_PROBE_RANDOM_LEN
+ * random bytes (client random, x25519 share).  Calling it again before a
+ * feed describes the same step.  Every step must be fed before the next.
+ */
+enum tw_gstep tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
+                            size_t *len);
+/* The outcome of a TW_GSTEP_HELLO: the parsed flight and the bytes it was
+ * parsed from, or f == NULL when the connection failed before a complete
+ * flight (refused, reset, EOF, timeout, not TLS, malformed). */
+void tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf,
+                         size_t len);
+/* The outcome of a TW_GSTEP_HTTP: the response bytes read (NULL/0 when none
+ * came or the TLS connection failed). */
+void tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len);
+/* Connections the plan has used so far. */
+int tw_gplan_connections(const struct tw_gplan *pl);
+
+/*
+ * Grade: build the grading input from the plan's evidence and r (leaf keys
+ * from r->chain, trust and name from r->issues), run tw_grade_compute, set
+ * r->grade and return a new record (the caller owns it; hang it on
+ * r->grading).  Also fills *in when in != NULL (for tests).
+ */
+struct tw_grade_record *tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r,
+                                       struct tw_grade_input *in);
+
+/*
+ * Parse an HTTP response head (pure): sets rec->hsts, hsts_header,
+ * hsts_max_age, hsts_include_subdomains, hsts_preload.  A response that
+ * does not start with "HTTP/" is TW_GREC_HSTS_NOT_HTTP.  The first
+ * Strict-Transport-Security field counts (RFC 6797 §8.1).
+ */
+void tw_probe_parse_http(const char *resp, size_t len, struct tw_grade_record *rec);
+
+/* ---- runner ---- */
+
+struct ev_loop;
+struct tw_grader;
+
+typedef void tw_grader_cb(void *arg);
+
+struct tw_grader_params {
+    struct ev_loop *loop;
+    const struct sockaddr *sa; /* copied */
+    socklen_t salen;
+    const struct tw_tlsctx *tls; /* borrowed */
+    const char *sni;             /* copied; NULL = none */
+    const char *host_header;     /* copied: the Host header value */
+    double connect_timeout;
+    double handshake_timeout;
+};
+
+struct tw_grader *tw_grader_new(const struct tw_grader_params *p);
+/* 1 when another connection is planned (the caller schedules it), else 0. */
+int tw_grader_pending(struct tw_grader *g);
+/* Start the planned connection.  0: started, cb(arg) runs once when it ends
+ * (never from inside this call); -errno: no socket (EMFILE...), retry later. */
+int tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg);
+/* Connections used so far. */
+int tw_grader_connections(const struct tw_grader *g);
+/* Grade into r (r->grade, r->grading); total_conns: the endpoint's
+ * connections, classification probes included. */
+void tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns);
+/* Free; a running connection is closed without calling cb.  NULL: no-op. */
+void tw_grader_free(struct tw_grader *g);
+
+#endif /* TW_SCANNER_PROBE_H */
