@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,6 +28,19 @@
 #include "store/base/xalloc.h"
 
 #define TW_CONN_POOL_KEEP 1024 /* free conns kept for reuse per worker */
+/* Bytes a server may send before its handshake must be complete.  OpenSSL
+ * already refuses a certificate list over 100 KiB and any single message
+ * over its limits, so a real handshake is far below this; a server that
+ * streams records OpenSSL skips (HelloRequest, empty records) is cut here
+ * instead of holding the worker inside one SSL_connect() call. */
+#define TW_CONN_HANDSHAKE_BYTES_MAX (1024u * 1024u)
+
+/* Why the socket BIO refused a read (the handshake was cut by us). */
+enum tw_conn_cut {
+    TW_CUT_NONE = 0,
+    TW_CUT_TIME,  /* the handshake deadline passed inside one SSL_connect() */
+    TW_CUT_BYTES, /* TW_CONN_HANDSHAKE_BYTES_MAX exceeded */
+};
 
 enum tw_conn_state {
     TW_CONN_WAIT_CONNECT = 0,
@@ -46,10 +60,12 @@ struct tw_conn {
     tw_conn_done_cb *done_cb;
     void *arg;
     double handshake_timeout;
+    double deadline; /* ev_time() at which the handshake must be over */
     int fd;
     int pending_errno; /* connect() failed at once: reported from the timer */
     uint8_t state;
     uint8_t kind;
+    uint8_t cut; /* enum tw_conn_cut */
 };
 
 struct tw_conn_pool {
@@ -137,7 +153,13 @@ conn_deadline(struct tw_conn *c, double seconds)
     ev_timer_start(c->pool->loop, &c->timer);
 }
 
-/* The socket's reads, seen before OpenSSL parses them. */
+/*
+ * The socket's reads, seen before OpenSSL parses them.  Before each read the
+ * total budget is checked: OpenSSL may loop inside one SSL_connect() for as
+ * long as the peer keeps bytes coming (it skips HelloRequests during the
+ * handshake), so neither the ev_timer nor the event loop would ever get a
+ * turn.  A read refused here fails the handshake; c->cut says why.
+ */
 static long
 conn_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
             size_t *processed)
@@ -148,7 +170,20 @@ conn_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
     (void)len;
     (void)argi;
     (void)argl;
-    if (oper != (BIO_CB_READ | BIO_CB_RETURN) || ret <= 0 || processed == NULL || c == NULL)
+    if (c == NULL)
+        return ret;
+    if (oper == BIO_CB_READ) {
+        if (c->pr->bytes_in >= TW_CONN_HANDSHAKE_BYTES_MAX) {
+            c->cut = TW_CUT_BYTES;
+            return -1;
+        }
+        if (c->pr->bytes_in > 0 && ev_time() >= c->deadline) {
+            c->cut = TW_CUT_TIME;
+            return -1;
+        }
+        return ret;
+    }
+    if (oper != (BIO_CB_READ | BIO_CB_RETURN) || ret <= 0 || processed == NULL)
         return ret;
     n = *processed;
     if (n == 0 || argp == NULL)
@@ -256,7 +291,16 @@ conn_handshake_failed(struct tw_conn *c, int ssl_err, int sys_errno)
 
     if (ssl_err == SSL_ERROR_SYSCALL && sys_errno == 0 && e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS)
         sys_errno = ERR_GET_REASON(e);
-    if (!conn_looks_tls(pr)) {
+    if (c->cut == TW_CUT_TIME) {
+        /* As if the timer had fired: the deadline bounds the total time. */
+        pr->outcome = conn_looks_tls(pr) ? TW_PROBE_TIMEOUT : TW_PROBE_NOT_TLS;
+        pr->err[0] = '\0';
+    } else if (c->cut == TW_CUT_BYTES) {
+        pr->outcome = conn_looks_tls(pr) ? TW_PROBE_LOCAL_ERROR : TW_PROBE_NOT_TLS;
+        snprintf(pr->err, sizeof(pr->err),
+                 "server sent over %u bytes without completing the handshake",
+                 TW_CONN_HANDSHAKE_BYTES_MAX);
+    } else if (!conn_looks_tls(pr)) {
         pr->outcome = TW_PROBE_NOT_TLS;
     } else if (pr->alert >= 0 && !pr->alert_sent_by_us) {
         pr->outcome = TW_PROBE_ALERT_RECEIVED;
@@ -336,6 +380,9 @@ conn_start_tls(struct tw_conn *c)
     BIO_set_callback_arg(b, (char *)c);
     BIO_set_callback_ex(b, conn_bio_cb);
     c->state = TW_CONN_WAIT_HANDSHAKE;
+    /* One deadline for the whole handshake, however the bytes trickle in:
+     * the timer is armed here, once, and never restarted per read. */
+    c->deadline = ev_time() + c->handshake_timeout;
     conn_deadline(c, c->handshake_timeout);
     return conn_step_handshake(c);
 }

@@ -3,6 +3,14 @@
 set -euo pipefail
 : "${TLSWEEP:?TLSWEEP must name the built tlsweep binary}"
 TMP=$(mktemp -d /tmp/tlsweep-test.XXXXXX)
+# TLSWEEP_WRAPPER (e.g. "valgrind --error-exitcode=1 ...", set by
+# `meson test --setup=valgrind`) prefixes every tlsweep run of the tests.
+TLSWEEP_REAL=$TLSWEEP
+if [ -n "${TLSWEEP_WRAPPER:-}" ]; then
+    printf '#!/bin/sh\nexec %s %q "$@"\n' "$TLSWEEP_WRAPPER" "$TLSWEEP" > "$TMP/tlsweep-wrapped"
+    chmod +x "$TMP/tlsweep-wrapped"
+    TLSWEEP=$TMP/tlsweep-wrapped
+fi
 PIDS=()
 cleanup() {
     local pid

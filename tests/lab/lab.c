@@ -55,6 +55,35 @@ const struct tw_lab_endpoint tw_lab_endpoints[] = {
 };
 const size_t tw_lab_n_endpoints = sizeof(tw_lab_endpoints) / sizeof(tw_lab_endpoints[0]);
 
+/*
+ * The hostile group (README "Hostile endpoints").  Each expectation is what
+ * a scanner that survives the attack must store:
+ *   bigchain    over 1 MiB of certificates: the client refuses the message
+ *               (OpenSSL's 100 KiB certificate-list limit) -> tls_alert
+ *   manysans    10,000 SANs, the right name last: ok (SANs stored truncated)
+ *   deepchain   50 certificates up to the lab root: ok (16 stored)
+ *   truncated   10 of 100 announced bytes, then FIN -> tcp_reset
+ *   absurdlen   a 65535-byte record header: we refuse it -> tls_alert
+ *   slowloris   one byte per 100 ms: the handshake deadline -> handshake_timeout
+ *   endless     HelloRequest records without end: the byte budget -> tls_alert
+ *   reneg       HelloRequest after the handshake: ok
+ *   alert-after-hello  ServerHello, then illegal_parameter -> tls_alert
+ *   fields      NUL, controls, invalid UTF-8, HTML, SQL in the names: ok
+ */
+const struct tw_lab_endpoint tw_lab_hostile[] = {
+    {"hostile-bigchain", 40, TW_LAB_T_NAME, "tls_alert", "tls_alert"},
+    {"hostile-manysans", 41, TW_LAB_T_NAME, "ok", "ok"},
+    {"hostile-deepchain", 42, TW_LAB_T_NAME, "ok", "ok"},
+    {"hostile-truncated", 43, TW_LAB_T_NAME, "tcp_reset", "tcp_reset"},
+    {"hostile-absurdlen", 44, TW_LAB_T_NAME, "tls_alert", "tls_alert"},
+    {"hostile-slowloris", 45, TW_LAB_T_NAME, "handshake_timeout", "handshake_timeout"},
+    {"hostile-endless", 46, TW_LAB_T_NAME, "tls_alert", "tls_alert"},
+    {"hostile-reneg", 47, TW_LAB_T_NAME, "ok", "ok"},
+    {"hostile-alert-after-hello", 48, TW_LAB_T_NAME, "tls_alert", "tls_alert"},
+    {"hostile-fields", 49, TW_LAB_T_NAME, "ok", "ok"},
+};
+const size_t tw_lab_n_hostile = sizeof(tw_lab_hostile) / sizeof(tw_lab_hostile[0]);
+
 int
 tw_lab_endpoint_addr(const char *name, size_t len)
 {
@@ -64,14 +93,20 @@ tw_lab_endpoint_addr(const char *name, size_t len)
         if (e->addr > 0 && strlen(e->name) == len && strncasecmp(e->name, name, len) == 0)
             return e->addr;
     }
+    for (size_t i = 0; i < tw_lab_n_hostile; i++) {
+        const struct tw_lab_endpoint *e = &tw_lab_hostile[i];
+
+        if (e->addr > 0 && strlen(e->name) == len && strncasecmp(e->name, name, len) == 0)
+            return e->addr;
+    }
     return 0;
 }
 
-int
-tw_lab_write_targets(FILE *f, unsigned port)
+static int
+lab_write_table(FILE *f, unsigned port, const struct tw_lab_endpoint *tab, size_t n)
 {
-    for (size_t i = 0; i < tw_lab_n_endpoints; i++) {
-        const struct tw_lab_endpoint *e = &tw_lab_endpoints[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct tw_lab_endpoint *e = &tab[i];
 
         if (fprintf(f, "# expect: %s %s\n", e->cls, e->issues) < 0)
             return -1;
@@ -91,6 +126,18 @@ tw_lab_write_targets(FILE *f, unsigned port)
         }
     }
     return fflush(f) == 0 ? 0 : -1;
+}
+
+int
+tw_lab_write_targets(FILE *f, unsigned port)
+{
+    return lab_write_table(f, port, tw_lab_endpoints, tw_lab_n_endpoints);
+}
+
+int
+tw_lab_write_hostile_targets(FILE *f, unsigned port)
+{
+    return lab_write_table(f, port, tw_lab_hostile, tw_lab_n_hostile);
 }
 
 /* Copy a value into dst[len]; -1 when it does not fit or is empty. */

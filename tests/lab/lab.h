@@ -47,6 +47,14 @@ struct tw_lab_endpoint {
 extern const struct tw_lab_endpoint tw_lab_endpoints[];
 extern const size_t tw_lab_n_endpoints;
 
+/* The hostile group (`lab targets --hostile`, DIR/hostile.txt): servers that
+ * attack the scanner (huge or deep chains, hostile certificate fields,
+ * truncated, absurd, slow and endless records, renegotiation, an alert
+ * after ServerHello).  Kept apart so that the normal estate's targets stay
+ * one line per failure class.  Same row format, addresses BASE+40.. */
+extern const struct tw_lab_endpoint tw_lab_hostile[];
+extern const size_t tw_lab_n_hostile;
+
 int tw_lab_main(int argc, char **argv);
 
 /*
@@ -64,5 +72,7 @@ int tw_lab_read_env(const char *dir, char *resolver, size_t resolver_len, char *
  * or -1 on a write error.
  */
 int tw_lab_write_targets(FILE *f, unsigned port);
+/* The same for the hostile group. */
+int tw_lab_write_hostile_targets(FILE *f, unsigned port);
 
 #endif /* TW_TESTS_LAB_LAB_H */

@@ -44,6 +44,7 @@ struct lab_args {
     int port_given;
     unsigned dns_port;
     int threads;
+    int hostile;
 };
 
 static void
@@ -53,7 +54,7 @@ lab_usage(FILE *f)
             "usage: tlsweep lab up [--dir DIR] [--daemon] [--base 127.77.0.0] [--port 8443]\n"
             "                      [--dns-port 5353] [--threads N]\n"
             "       tlsweep lab down [--dir DIR]\n"
-            "       tlsweep lab targets [--dir DIR] [--port N]\n"
+            "       tlsweep lab targets [--dir DIR] [--port N] [--hostile]\n"
             "       tlsweep lab ca [--dir DIR]\n"
             "       tlsweep lab status [--dir DIR]\n"
             "\n"
@@ -61,6 +62,8 @@ lab_usage(FILE *f)
             "with a DNS responder on 127.77.0.1:5353 for NAME.%s.\n"
             "DIR defaults to %s; lab.env there names the resolver, CA and targets.\n"
             "'status' exits 0 when the lab runs, 3 when it does not.\n"
+            "'targets --hostile' prints the hostile-* group instead (servers that attack\n"
+            "the scanner: huge chains, slow or endless records, hostile certificate text).\n"
             "Quick look: tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n",
             TW_LAB_DOMAIN, TW_LAB_DEFAULT_DIR);
 }
@@ -102,6 +105,10 @@ lab_parse(int argc, char **argv, struct lab_args *a)
         }
         if (strcmp(opt, "--daemon") == 0 || strcmp(opt, "-d") == 0) {
             a->daemon = 1;
+            continue;
+        }
+        if (strcmp(opt, "--hostile") == 0) {
+            a->hostile = 1;
             continue;
         }
         if (strcmp(opt, "--dir") != 0 && strcmp(opt, "--base") != 0 && strcmp(opt, "--port") != 0 &&
@@ -338,6 +345,18 @@ lab_write_files(const char *dir, const struct lab_args *a, const struct tw_lab_p
     }
     mem = NULL;
     if (lab_path(path, sizeof(path), dir, "targets.txt") < 0 ||
+        lab_write_file(path, targets, err) < 0)
+        goto out;
+    free(targets);
+    targets = NULL;
+    mem = open_memstream(&targets, &targets_len);
+    if (mem == NULL || tw_lab_write_hostile_targets(mem, a->port) < 0 || fclose(mem) != 0) {
+        tw_errf(err, "hostile targets: %s", strerror(errno));
+        mem = NULL;
+        goto out;
+    }
+    mem = NULL;
+    if (lab_path(path, sizeof(path), dir, "hostile.txt") < 0 ||
         lab_write_file(path, targets, err) < 0)
         goto out;
     lab_resolver(a->base, a->dns_port, resolver, sizeof(resolver));
@@ -659,6 +678,12 @@ tw_lab_main(int argc, char **argv)
         return 0;
     }
     if (strcmp(verb, "targets") == 0) {
+        if (a.hostile) {
+            if (!a.port_given && lab_path(path, sizeof(path), a.dir, "hostile.txt") == 0 &&
+                access(path, R_OK) == 0)
+                return lab_cat(path, err) == 0 ? 0 : 3;
+            return tw_lab_write_hostile_targets(stdout, a.port) == 0 ? 0 : 3;
+        }
         if (!a.port_given && lab_path(path, sizeof(path), a.dir, "targets.txt") == 0 &&
             access(path, R_OK) == 0)
             return lab_cat(path, err) == 0 ? 0 : 3;

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 /* ---- pki.c ---- */
@@ -53,6 +54,13 @@ void tw_lab_pki_cleanup(struct tw_lab_pki *pki);
  * into *key (owned by pki), or NULL with err. */
 X509 *tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spec *spec,
                       EVP_PKEY **key, char *err);
+/* A fresh v3 certificate (random serial, O=tlsweep lab, CN=cn, issuer's
+ * subject or its own, validity in seconds from now) without extensions or
+ * signature.  NULL on failure. */
+X509 *tw_lab_pki_new_cert(const char *cn, X509 *issuer, EVP_PKEY *pub, long not_before,
+                          long not_after);
+/* Add one extension from its config text.  0 or -1. */
+int tw_lab_pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 /* Write a certificate as PEM to path (mode 0644).  Returns 0 or -1 with err. */
 int tw_lab_pki_write_pem(X509 *cert, const char *path, char *err);
 
@@ -87,6 +95,34 @@ void tw_lab_dns_serve(int fd, uint32_t base);
 /* The N of BASE+N for name (a lab label, case-insensitive), or 0 when the
  * name has no IPv4 address. */
 int tw_lab_endpoint_addr(const char *name, size_t len);
+
+/* ---- hostile.c ---- */
+
+/* The hostile endpoints' certificate material (README "Hostile endpoints"). */
+enum tw_lab_hostile_cert {
+    TW_LAB_HC_NONE = 0,
+    TW_LAB_HC_MANYSANS, /* leaf with 10,000 SANs (about 70 KB), the real name last */
+    TW_LAB_HC_BIGCHAIN, /* that leaf sent with 15 copies of itself: over 1 MiB */
+    TW_LAB_HC_DEEP,     /* leaf under 49 intermediates below the lab root: 50 sent */
+    TW_LAB_HC_FIELDS,   /* NUL, controls, invalid UTF-8, HTML and SQL in names and SANs */
+};
+
+struct tw_lab_hostile;
+
+/* Build the shared hostile material (the deep intermediates).  NULL + err. */
+struct tw_lab_hostile *tw_lab_hostile_new(const struct tw_lab_pki *pki, char *err);
+void tw_lab_hostile_free(struct tw_lab_hostile *h);
+/* Install the certificate, key and chain of `what` for host on ctx.  0 or -1 + err. */
+int tw_lab_hostile_ctx(SSL_CTX *ctx, const struct tw_lab_hostile *h, const struct tw_lab_pki *pki,
+                       enum tw_lab_hostile_cert what, const char *host, char *err);
+/*
+ * From one ClientHello record (header included), a TLS <= 1.2 ServerHello
+ * the client accepts (its version capped at 1.2, one of its suites, secure
+ * renegotiation) followed by a fatal illegal_parameter alert.  Returns the
+ * bytes written to out, or 0 when the hello cannot be parsed (hostile input:
+ * every length is checked).
+ */
+size_t tw_lab_hostile_hello_alert(const uint8_t *rec, size_t len, uint8_t *out, size_t cap);
 
 /* ---- servers.c ---- */
 

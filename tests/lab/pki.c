@@ -39,8 +39,8 @@ pki_ssl_err(char *err, const char *what)
     ERR_clear_error();
 }
 
-static int
-pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+int
+tw_lab_pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
     X509V3_CTX ctx;
     X509_EXTENSION *ext = NULL;
@@ -61,8 +61,8 @@ out:
 /* A fresh certificate with a random 64-bit serial, the subject CN, the
  * issuer name and the validity window set; extensions and signature are the
  * caller's. */
-static X509 *
-pki_new_cert(const char *cn, X509 *issuer, EVP_PKEY *pub, long not_before, long not_after)
+X509 *
+tw_lab_pki_new_cert(const char *cn, X509 *issuer, EVP_PKEY *pub, long not_before, long not_after)
 {
     X509 *x = NULL;
     X509_NAME *name = NULL;
@@ -108,15 +108,17 @@ pki_make_ca(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, c
     X509 *x = NULL;
     int ok = 0;
 
-    x = pki_new_cert(cn, issuer, key, -DAY, 3650 * DAY);
+    x = tw_lab_pki_new_cert(cn, issuer, key, -DAY, 3650 * DAY);
     if (x == NULL)
         goto out;
-    if (pki_add_ext(x, issuer != NULL ? issuer : x, NID_basic_constraints,
-                    issuer != NULL ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE") < 0 ||
-        pki_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") < 0 ||
-        pki_add_ext(x, x, NID_subject_key_identifier, "hash") < 0 ||
-        pki_add_ext(x, issuer != NULL ? issuer : x, NID_authority_key_identifier, "keyid:always") <
-            0)
+    if (tw_lab_pki_add_ext(x, issuer != NULL ? issuer : x, NID_basic_constraints,
+                           issuer != NULL ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE") <
+            0 ||
+        tw_lab_pki_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") <
+            0 ||
+        tw_lab_pki_add_ext(x, x, NID_subject_key_identifier, "hash") < 0 ||
+        tw_lab_pki_add_ext(x, issuer != NULL ? issuer : x, NID_authority_key_identifier,
+                           "keyid:always") < 0)
         goto out;
     if (X509_sign(x, issuer_key != NULL ? issuer_key : key, EVP_sha256()) <= 0)
         goto out;
@@ -227,23 +229,24 @@ tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spec *spe
     else
         snprintf(san, sizeof(san), "DNS:%s", spec->dns);
 
-    x = pki_new_cert(spec->dns, issuer, pub, spec->not_before, spec->not_after);
+    x = tw_lab_pki_new_cert(spec->dns, issuer, pub, spec->not_before, spec->not_after);
     if (x == NULL)
         goto out;
     /* A self-signed leaf gets no keyUsage: with one lacking keyCertSign,
      * OpenSSL would not see it as its own issuer and would report
      * "unable to get local issuer" instead of a self-signed leaf. */
-    if (pki_add_ext(x, issuer != NULL ? issuer : x, NID_basic_constraints, "CA:FALSE") < 0 ||
-        pki_add_ext(x, x, NID_subject_alt_name, san) < 0 ||
-        pki_add_ext(x, x, NID_ext_key_usage, "serverAuth") < 0 ||
-        pki_add_ext(x, x, NID_subject_key_identifier, "hash") < 0)
+    if (tw_lab_pki_add_ext(x, issuer != NULL ? issuer : x, NID_basic_constraints, "CA:FALSE") < 0 ||
+        tw_lab_pki_add_ext(x, x, NID_subject_alt_name, san) < 0 ||
+        tw_lab_pki_add_ext(x, x, NID_ext_key_usage, "serverAuth") < 0 ||
+        tw_lab_pki_add_ext(x, x, NID_subject_key_identifier, "hash") < 0)
         goto out;
     if (issuer != NULL) {
-        if (pki_add_ext(x, x, NID_key_usage, "critical,digitalSignature,keyEncipherment") < 0 ||
-            pki_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always") < 0)
+        if (tw_lab_pki_add_ext(x, x, NID_key_usage, "critical,digitalSignature,keyEncipherment") <
+                0 ||
+            tw_lab_pki_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always") < 0)
             goto out;
     }
-    if (spec->aia && pki_add_ext(x, issuer, NID_info_access, LAB_AIA_URL) < 0)
+    if (spec->aia && tw_lab_pki_add_ext(x, issuer, NID_info_access, LAB_AIA_URL) < 0)
         goto out;
     if (X509_sign(x, signer, spec->sha1 ? EVP_sha1() : EVP_sha256()) <= 0)
         goto out;

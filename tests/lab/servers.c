@@ -73,6 +73,10 @@ enum srv_kind {
     K_GARBAGE,     /* random non-TLS bytes */
     K_BLACKHOLE,   /* backlog 0, queue filled: SYNs dropped */
     K_CLOSED,      /* no socket at all */
+    K_TRUNCATED,   /* hostile: part of a record after the ClientHello, then FIN */
+    K_ABSURD,      /* hostile: a record header with length 65535 */
+    K_ENDLESS,     /* hostile: HelloRequest records, endlessly */
+    K_HELLO_ALERT, /* hostile: a real ServerHello, then a fatal alert */
 };
 
 enum srv_chain {
@@ -87,6 +91,10 @@ enum srv_chain {
 #define F_STAPLE_REVOKED 0x08
 #define F_SECLEVEL0 0x10
 #define F_IPV6 0x20
+#define F_RENEG 0x40 /* HelloRequest right after the handshake (TLS 1.2) */
+#define F_SLOW 0x80  /* the server's flight leaves one byte every LAB_DRIP_EVERY */
+
+#define LAB_DRIP_EVERY 0.1 /* seconds between two bytes of a slow flight */
 
 struct srv_def {
     const char *name;
@@ -100,7 +108,8 @@ struct srv_def {
     const char *san_dns; /* NULL = NAME.lab.tlsweep.test */
     enum srv_chain chain;
     int min_version, max_version;
-    const char *ciphers; /* TLS <= 1.2 list */
+    const char *ciphers;            /* TLS <= 1.2 list */
+    enum tw_lab_hostile_cert hcert; /* hostile certificate material, if any */
 };
 
 /* Modern TLS 1.2 suites (forward secrecy, AEAD) for the well-configured
@@ -164,6 +173,22 @@ static const struct srv_def srv_defs[] = {
     RAW("garbage", K_GARBAGE),
     RAW("alert", K_ALERT),
     TLS_OK("valid-ipv6", F_IPV6, TW_LAB_KEY_RSA),
+    /* Hostile endpoints (issue 8): README "Hostile endpoints". */
+    {"hostile-bigchain", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
+     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_BIGCHAIN},
+    {"hostile-manysans", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
+     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_MANYSANS},
+    {"hostile-deepchain", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
+     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_DEEP},
+    RAW("hostile-truncated", K_TRUNCATED),
+    RAW("hostile-absurdlen", K_ABSURD),
+    TLS_OK("hostile-slowloris", F_SLOW, TW_LAB_KEY_RSA),
+    RAW("hostile-endless", K_ENDLESS),
+    {"hostile-reneg", K_TLS, F_RENEG, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
+     CH_INTER, TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_MODERN, TW_LAB_HC_NONE},
+    RAW("hostile-alert-after-hello", K_HELLO_ALERT),
+    {"hostile-fields", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
+     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_FIELDS},
 };
 #define N_SRV_DEFS (sizeof(srv_defs) / sizeof(srv_defs[0]))
 
@@ -174,6 +199,17 @@ static const struct srv_def srv_defs[] = {
 static const uint8_t alert_proto_version[] = {0x15, 0x03, 0x00, 0x00, 0x02, 0x02, 70};
 /* internal_error (80) in a TLS 1.0 record. */
 static const uint8_t alert_internal_error[] = {0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 80};
+/* hostile-truncated: a record announcing 100 bytes, of which 10 come. */
+static const uint8_t truncated_record[] = {0x16, 0x03, 0x03, 0x00, 0x64, 0x02, 0x00, 0x00,
+                                           0x5c, 0x03, 0x03, 0x11, 0x22, 0x33, 0x44};
+/* hostile-absurdlen: a handshake record of 65535 bytes (the limit is 16 KiB + 2 KiB). */
+static const uint8_t absurd_record[] = {0x16, 0x03, 0x03, 0xff, 0xff, 0x02, 0x00, 0xff, 0xfb,
+                                        0x03, 0x03, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+/* hostile-endless: one full record of 4096 HelloRequests (a client skips
+ * them during its handshake), written again and again. */
+#define ENDLESS_LEN (5 + 16384)
+static uint8_t endless_record[ENDLESS_LEN];
+
 static const char http_400[] = "HTTP/1.1 400 Bad Request\r\n"
                                "Content-Type: text/plain\r\n"
                                "Content-Length: 33\r\n"
@@ -183,12 +219,13 @@ static const char http_400[] = "HTTP/1.1 400 Bad Request\r\n"
 
 struct srv {
     const struct srv_def *def;
-    char host[128];      /* NAME.lab.tlsweep.test */
-    char where[80];      /* "127.77.0.N:PORT" for messages */
-    int fd;              /* listener, -1 when none */
-    SSL_CTX *ctx;        /* the main context */
-    SSL_CTX *ctx_named;  /* F_SNI_SWITCH: the context for the right name */
-    unsigned char *ocsp; /* F_STAPLE_REVOKED: DER response */
+    char host[128];                       /* NAME.lab.tlsweep.test */
+    char where[80];                       /* "127.77.0.N:PORT" for messages */
+    const struct tw_lab_hostile *hostile; /* shared hostile material (borrowed) */
+    int fd;                               /* listener, -1 when none */
+    SSL_CTX *ctx;                         /* the main context */
+    SSL_CTX *ctx_named;                   /* F_SNI_SWITCH: the context for the right name */
+    unsigned char *ocsp;                  /* F_STAPLE_REVOKED: DER response */
     size_t ocsp_len;
     int fillers[LAB_FILLERS_MAX]; /* K_BLACKHOLE: our queued connections */
     int n_fillers;
@@ -225,6 +262,10 @@ struct conn {
     const uint8_t *out; /* what RAW_WRITE / TLS_RESPONSE still sends */
     size_t out_len, out_off;
     uint8_t outbuf[512];
+    ev_timer drip; /* F_SLOW: one byte of the flight per tick */
+    int has_drip;
+    uint8_t *hello; /* K_HELLO_ALERT: the ClientHello record, LAB_HELLO_MAX */
+    size_t n_hello;
 };
 
 struct worker {
@@ -249,6 +290,7 @@ struct tw_lab_servers {
     int n_w;
     int dns_fd;
     uint32_t base;
+    struct tw_lab_hostile *hostile;
 };
 
 /* ---- connections ---- */
@@ -273,6 +315,9 @@ conn_close(struct conn *c, int rst)
     ev_io_stop(w->loop, &c->io);
     if (c->has_timer)
         ev_timer_stop(w->loop, &c->timer);
+    if (c->has_drip)
+        ev_timer_stop(w->loop, &c->drip);
+    free(c->hello);
     if (c->ssl != NULL)
         SSL_free(c->ssl);
     if (rst) {
@@ -389,6 +434,25 @@ conn_on_hello(struct conn *c)
     case K_RESET:
         conn_close(c, 1);
         return;
+    case K_TRUNCATED:
+        conn_set_out(c, truncated_record, sizeof(truncated_record));
+        break;
+    case K_ABSURD:
+        conn_set_out(c, absurd_record, sizeof(absurd_record));
+        break;
+    case K_ENDLESS:
+        conn_set_out(c, endless_record, sizeof(endless_record));
+        break;
+    case K_HELLO_ALERT: {
+        size_t n = tw_lab_hostile_hello_alert(c->hello, c->n_hello, c->outbuf, sizeof(c->outbuf));
+
+        if (n == 0) {
+            conn_set_out(c, alert_internal_error, sizeof(alert_internal_error));
+            break;
+        }
+        conn_set_out(c, c->outbuf, n);
+        break;
+    }
     case K_TLS:
     case K_STALL:
     case K_GARBAGE:
@@ -426,6 +490,14 @@ conn_on_raw_hello(struct conn *c)
                 return;
             conn_close(c, 0);
             return;
+        }
+        if (c->hello != NULL) {
+            const uint8_t *src = c->n_hdr < sizeof(c->hdr) ? c->hdr + c->n_hdr : scratch;
+            size_t take =
+                LAB_HELLO_MAX - c->n_hello < (size_t)n ? LAB_HELLO_MAX - c->n_hello : (size_t)n;
+
+            memcpy(c->hello + c->n_hello, src, take);
+            c->n_hello += take;
         }
         if (c->n_hdr < sizeof(c->hdr)) {
             c->n_hdr += (size_t)n;
@@ -501,6 +573,13 @@ conn_on_tls(struct conn *c)
             return;
         }
         c->st = CS_TLS_REQUEST;
+        if (c->srv->def->flags & F_RENEG) {
+            /* A HelloRequest right after our Finished. */
+            ERR_clear_error();
+            if (SSL_renegotiate(c->ssl) == 1)
+                (void)SSL_do_handshake(c->ssl);
+            ERR_clear_error();
+        }
     }
     if (c->st == CS_TLS_REQUEST) {
         for (;;) {
@@ -560,6 +639,8 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
         r = conn_write_raw(c);
         if (r < 0)
             conn_close(c, 0);
+        else if (r > 0 && c->srv->def->kind == K_ENDLESS)
+            c->out_off = 0; /* once more, on the next writable event */
         else if (r > 0)
             conn_start_drain(c);
         break;
@@ -569,6 +650,46 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
             conn_close(c, 0);
         break;
     }
+}
+
+/* F_SLOW: one byte of what OpenSSL wrote into the memory BIO per tick. */
+static void
+conn_on_drip(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, drip));
+    BIO *wbio = SSL_get_wbio(c->ssl);
+    uint8_t b;
+
+    (void)loop;
+    (void)revents;
+    if (BIO_ctrl_pending(wbio) == 0 || BIO_read(wbio, &b, 1) != 1)
+        return;
+    if (send(c->fd, &b, 1, MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+        errno != EINTR)
+        conn_close(c, 0);
+}
+
+/* The socket for both directions, or (F_SLOW) the socket for reading and a
+ * memory BIO for writing, drained by conn_on_drip.  0 or -1. */
+static int
+conn_set_bios(struct conn *c)
+{
+    BIO *rbio, *wbio;
+
+    if (!(c->srv->def->flags & F_SLOW))
+        return SSL_set_fd(c->ssl, c->fd) == 1 ? 0 : -1;
+    rbio = BIO_new_socket(c->fd, BIO_NOCLOSE);
+    wbio = BIO_new(BIO_s_mem());
+    if (rbio == NULL || wbio == NULL) {
+        BIO_free(rbio);
+        BIO_free(wbio);
+        return -1;
+    }
+    SSL_set_bio(c->ssl, rbio, wbio);
+    ev_timer_init(&c->drip, conn_on_drip, LAB_DRIP_EVERY, LAB_DRIP_EVERY);
+    ev_timer_start(c->w->loop, &c->drip);
+    c->has_drip = 1;
+    return 0;
 }
 
 static void
@@ -597,7 +718,7 @@ conn_start(struct worker *w, size_t si, int fd)
     switch (srv->def->kind) {
     case K_TLS:
         c->ssl = SSL_new(srv->ctx);
-        if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+        if (c->ssl == NULL || conn_set_bios(c) < 0) {
             ERR_clear_error();
             conn_close(c, 0);
             return;
@@ -620,10 +741,16 @@ conn_start(struct worker *w, size_t si, int fd)
         ev_io_set(&c->io, fd, EV_WRITE);
         ev_io_start(w->loop, &c->io);
         return;
+    case K_HELLO_ALERT:
+        c->hello = tw_xmalloc(LAB_HELLO_MAX);
+        /* fall through */
     case K_PROTO_ALERT:
     case K_ALERT:
     case K_RESET:
     case K_HTTP:
+    case K_TRUNCATED:
+    case K_ABSURD:
+    case K_ENDLESS:
         c->st = CS_RAW_HELLO;
         ev_io_start(w->loop, &c->io);
         return;
@@ -760,7 +887,9 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         srv_ssl_err(err, s, "SSL_CTX_new");
         goto out;
     }
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (!(d->flags & F_RENEG))
+        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -775,6 +904,10 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     }
     if (SSL_CTX_set_cipher_list(ctx, d->ciphers) != 1) {
         srv_ssl_err(err, s, "cipher list");
+        goto out;
+    }
+    if (d->hcert != TW_LAB_HC_NONE) {
+        ok = tw_lab_hostile_ctx(ctx, s->hostile, pki, d->hcert, s->host, err) == 0;
         goto out;
     }
     memset(&spec, 0, sizeof(spec));
@@ -989,6 +1122,7 @@ tw_lab_servers_stop(struct tw_lab_servers *lab)
         SSL_CTX_free(s->ctx_named);
         OPENSSL_free(s->ocsp);
     }
+    tw_lab_hostile_free(lab->hostile);
     if (lab->dns_fd >= 0)
         close(lab->dns_fd);
     free(lab);
@@ -1013,6 +1147,17 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
         s->fd = -1;
         snprintf(s->host, sizeof(s->host), "%s.%s", s->def->name, TW_LAB_DOMAIN);
     }
+    lab->hostile = tw_lab_hostile_new(pki, err);
+    if (lab->hostile == NULL)
+        goto out;
+    for (size_t si = 0; si < lab->n_srv; si++)
+        lab->srv[si].hostile = lab->hostile;
+    endless_record[0] = 0x16;
+    endless_record[1] = 0x03;
+    endless_record[2] = 0x03;
+    endless_record[3] = (uint8_t)((ENDLESS_LEN - 5) >> 8);
+    endless_record[4] = (uint8_t)((ENDLESS_LEN - 5) & 0xff);
+    memset(endless_record + 5, 0, ENDLESS_LEN - 5); /* type 0, length 0: HelloRequest */
     /* Contexts first: a bad one fails before any socket is bound. */
     for (size_t si = 0; si < lab->n_srv; si++) {
         struct srv *s = &lab->srv[si];
