@@ -24,7 +24,7 @@ secs() { python3 -c 'import sys; print("%.2f" % ((int(sys.argv[2]) - int(sys.arg
 rm -f "$DB" "$DB-wal" "$DB-shm"
 t0=$(date +%s%N)
 tw_fixture_schema "$DB"
-sqlite3 -bail "$DB" <<SQL
+sqlite3 -bail "$DB" >/dev/null <<SQL
 PRAGMA synchronous = OFF;
 BEGIN;
 INSERT INTO scans(id, label, started_at, finished_at, status) VALUES
@@ -79,7 +79,12 @@ run() { # LABEL ARGS...
     local label=$1; shift
     local a b rc=0
     a=$(date +%s%N)
-    /usr/bin/env time -f "%M" -o "$DIR/rss" "$TLSWEEP" "$@" >/dev/null 2>"$DIR/err" || rc=$?
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f "%M" -o "$DIR/rss" "$TLSWEEP" "$@" >/dev/null 2>"$DIR/err" || rc=$?
+    else
+        echo 0 > "$DIR/rss"
+        "$TLSWEEP" "$@" >/dev/null 2>"$DIR/err" || rc=$?
+    fi
     b=$(date +%s%N)
     [ "$rc" -le 1 ] || { cat "$DIR/err" >&2; echo "FAILED: $label" >&2; exit 1; }
     printf '%-28s %7s s  max RSS %6s MB\n' "$label" "$(secs "$a" "$b")" \

@@ -35,10 +35,23 @@ tw_renderer_find(const char *name)
 void
 tw_report_row_cleanup(struct tw_report_row *row)
 {
-    char **strs[] = {&row->host,        &row->ip,          &row->sni,    &row->class_name,
-                     &row->issues,      &row->tls_version, &row->cipher, &row->grade,
-                     &row->cert_sha256, &row->detail,      &row->target, &row->leaf_subject,
-                     &row->leaf_issuer, &row->not_after,   &row->repro};
+    char **strs[] = {&row->host,
+                     &row->ip,
+                     &row->sni,
+                     &row->class_name,
+                     &row->issues,
+                     &row->tls_version,
+                     &row->cipher,
+                     &row->grade,
+                     &row->cert_sha256,
+                     &row->detail,
+                     &row->target,
+                     &row->leaf_subject,
+                     &row->leaf_issuer,
+                     &row->not_after,
+                     &row->repro,
+                     &row->grade_reasons,
+                     &row->grade_reasons_text};
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
@@ -108,6 +121,14 @@ tw_report_endpoint_label(const struct tw_report_row *row, char *buf, size_t len)
     " r.cert_sha256, r.detail, r.target, r.elapsed_ms, lc.subject, lc.issuer, "                    \
     "lc.not_after, " TW_SQL_NOT_AFTER
 #define CHAIN_COLS ", rc.depth, rc.cert_sha256, cc.subject, cc.issuer, cc.not_before, cc.not_after"
+/* The reasons that capped the grade (schema step 3), in the order they fired;
+ * one indexed lookup per row inside the one query, not a query per row. */
+#define REASON_COLS                                                                                \
+    ", (SELECT group_concat(code, ',') FROM (SELECT code FROM grade_reasons AS gr"                 \
+    " WHERE gr.result_id = r.id ORDER BY gr.rowid))"                                               \
+    ", (SELECT group_concat(text, '; ') FROM (SELECT ifnull(text, code) AS text FROM"              \
+    " grade_reasons AS gr WHERE gr.result_id = r.id ORDER BY gr.rowid))"
+#define NO_REASON_COLS ", NULL, NULL"
 
 char *
 tw_report_sql(const struct tw_report_opts *opts, int with_chain, const char *cols, const char *cond,
@@ -120,9 +141,12 @@ tw_report_sql(const struct tw_report_opts *opts, int with_chain, const char *col
     sqlite3_str_appendf(s, "WITH f AS (SELECT * FROM results WHERE scan_id = ?1 AND (\n%s\n))\n",
                         opts->where != NULL && opts->where[0] != '\0' ? opts->where : "1");
     sqlite3_str_appendf(s,
-                        "SELECT %s%s FROM f AS r LEFT JOIN certs AS lc ON lc.sha256 = "
+                        "SELECT %s%s%s FROM f AS r LEFT JOIN certs AS lc ON lc.sha256 = "
                         "r.cert_sha256",
                         cols != NULL ? cols : ROW_COLS,
+                        cols != NULL        ? ""
+                        : opts->has_reasons ? REASON_COLS
+                                            : NO_REASON_COLS,
                         cols == NULL && with_chain ? CHAIN_COLS : "");
     if (with_chain)
         sqlite3_str_appendall(s, " LEFT JOIN result_chain AS rc ON rc.result_id = r.id"
@@ -198,19 +222,19 @@ row_add_chain(struct tw_report_row *row, sqlite3_stmt *st)
 {
     struct tw_chain_entry *e;
 
-    if (sqlite3_column_type(st, 18) == SQLITE_NULL)
+    if (sqlite3_column_type(st, 20) == SQLITE_NULL)
         return;
     if (row->n_chain == row->cap_chain) {
         row->cap_chain = row->cap_chain ? 2 * row->cap_chain : 4;
         row->chain = tw_xrealloc(row->chain, row->cap_chain * sizeof(*row->chain));
     }
     e = &row->chain[row->n_chain++];
-    e->depth = sqlite3_column_int(st, 18);
-    e->sha256 = col_dup(st, 19);
-    e->subject = col_dup(st, 20);
-    e->issuer = col_dup(st, 21);
-    e->not_before = col_dup(st, 22);
-    e->not_after = col_dup(st, 23);
+    e->depth = sqlite3_column_int(st, 20);
+    e->sha256 = col_dup(st, 21);
+    e->subject = col_dup(st, 22);
+    e->issuer = col_dup(st, 23);
+    e->not_before = col_dup(st, 24);
+    e->not_after = col_dup(st, 25);
 }
 
 static void
@@ -235,6 +259,8 @@ row_fill(struct tw_report_row *row, sqlite3_stmt *st, int64_t ref_time)
     row->leaf_subject = col_dup(st, 14);
     row->leaf_issuer = col_dup(st, 15);
     row->not_after = col_dup(st, 16);
+    row->grade_reasons = col_dup(st, 18);
+    row->grade_reasons_text = col_dup(st, 19);
     row->has_expiry = sqlite3_column_type(st, 17) != SQLITE_NULL;
     if (row->has_expiry) {
         int64_t s = sqlite3_column_int64(st, 17) - ref_time;

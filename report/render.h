@@ -66,9 +66,11 @@ struct tw_report_row {
     int is_failure;
     char *leaf_subject, *leaf_issuer, *not_after;
     int has_expiry;
-    int64_t secs_left; /* notAfter - ref_time */
-    int64_t days_left; /* floor(secs_left / 86400) */
-    char *repro;       /* openssl s_client command, NULL for ok */
+    int64_t secs_left;        /* notAfter - ref_time */
+    int64_t days_left;        /* floor(secs_left / 86400) */
+    char *repro;              /* openssl s_client command, NULL for ok */
+    char *grade_reasons;      /* codes that capped the grade, "a,b"; NULL for none */
+    char *grade_reasons_text; /* their explanations, "x; y" */
     struct tw_chain_entry *chain;
     size_t n_chain, cap_chain;
 };
@@ -104,8 +106,13 @@ struct tw_report_opts {
     const char *where; /* trusted SQL expression over results columns, or NULL */
     int has_expiring;
     int64_t expiring_days;
-    int color; /* 1: ANSI colour in text output */
+    int color;       /* 1: ANSI colour in text output */
+    int has_reasons; /* the database has grade_reasons (schema 3+); set by the caller */
 };
+
+/* 1 when the database has a table named name (grade_reasons is absent from
+ * databases older than schema step 3, which a read-only open accepts). */
+int tw_report_has_table(sqlite3 *db, const char *name);
 
 struct tw_report {
     FILE *out;

@@ -13,7 +13,8 @@
 #include "report/render_int.h"
 
 static const char *const csv_columns =
-    "scan_id,host,ip,port,sni,target,class,failure,issues,grade,tls_version,cipher,cert_sha256,"
+    "scan_id,host,ip,port,sni,target,class,failure,issues,grade,grade_reasons,tls_version,cipher,"
+    "cert_sha256,"
     "cert_subject,cert_issuer,not_after,days_left,explanation,fix,reproduce,detail,elapsed_ms";
 
 static void
@@ -46,6 +47,7 @@ csv_row(struct tw_report *rp, const struct tw_report_row *row)
     fprintf(f, "%d,", row->is_failure);
     csv_cell(f, row->issues);
     csv_cell(f, row->grade);
+    csv_cell(f, row->grade_reasons);
     csv_cell(f, row->tls_version);
     csv_cell(f, row->cipher);
     csv_cell(f, row->cert_sha256);

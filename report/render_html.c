@@ -256,6 +256,11 @@ html_row(struct tw_report *rp, const struct tw_report_row *row)
     fputs("</td><td><details><summary>", f);
     html_text(f, is_ok ? "chain" : row->issues);
     fputs("</summary>\n", f);
+    if (row->grade_reasons_text != NULL) {
+        fputs("<p>Grade capped: ", f);
+        tw_escape_html(f, row->grade_reasons_text);
+        fputs("</p>\n", f);
+    }
     if (!is_ok) {
         fputs("<p>", f);
         tw_escape_html(f, row->cls_known ? tw_class_info(row->cls)->why : "unknown class");

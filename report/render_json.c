@@ -139,7 +139,10 @@ json_row(struct tw_report *rp, const struct tw_report_row *row)
     json_issues(f, row->issues);
     fputc(',', f);
     json_kv_str(f, "grade", row->grade, 1);
-    fputs("\"grade_reasons\":[],", f);
+    fputs("\"grade_reasons\":", f);
+    json_issues(f, row->grade_reasons);
+    fputc(',', f);
+    json_kv_str(f, "grade_reasons_text", row->grade_reasons_text, 1);
     json_opt_str(f, "tls_version", row->tls_version, 1);
     json_opt_str(f, "cipher", row->cipher, 1);
     json_kv_str(f, "cert_sha256", row->cert_sha256, 1);

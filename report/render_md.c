@@ -138,6 +138,12 @@ md_row(struct tw_report *rp, const struct tw_report_row *row)
         fputs(" | - | ", f);
     md_endpoint(f, row);
     fputs(" | ", f);
+    if (row->grade_reasons_text != NULL) {
+        fputs("capped: ", f);
+        tw_escape_md(f, row->grade_reasons_text);
+        if (!row->cls_known || row->cls != TW_CLASS_OK)
+            fputs("<br>", f);
+    }
     if (!row->cls_known || row->cls != TW_CLASS_OK) {
         fputs("issues: ", f);
         md_or_dash(f, row->issues);

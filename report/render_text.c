@@ -195,6 +195,7 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
         fprintf(f, " %6s  ", "-");
     text_endpoint(f, row);
     fputc('\n', f);
+    text_line(f, "capped:", row->grade_reasons_text);
     if (row->cls_known && row->cls == TW_CLASS_OK)
         return;
     if (row->issues != NULL && (row->class_name == NULL || strcmp(row->issues, row->class_name)))

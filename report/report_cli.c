@@ -303,6 +303,7 @@ tw_report_main(int argc, char **argv)
         goto out;
     }
     opts.color = strcmp(format, "text") == 0 && tw_report_color_auto(out.f, color);
+    opts.has_reasons = tw_report_has_table(tw_store_db(st), "grade_reasons");
     k = tw_report_run(tw_store_db(st), &scan, &opts, r, out.f, err);
     if (k != 0) {
         fprintf(stderr, "tlsweep report: %s: %s\n", k > 0 ? "usage" : db_path, err);

@@ -211,6 +211,21 @@ tw_report_scan_done_nth(sqlite3 *db, int nth, struct tw_scan_info *out, char *er
     return rc;
 }
 
+int
+tw_report_has_table(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    int has = 0;
+
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        has = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return has;
+}
+
 void
 tw_report_scan_cleanup(struct tw_scan_info *scan)
 {

@@ -54,6 +54,12 @@ INSERT INTO results(id, scan_id, target, host, ip, port, sni, class, issues, tls
 INSERT INTO results(id, scan_id, target, host, ip, port, sni, class, issues, tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at) VALUES
  (301, 3, 'good.example', 'good.example', '10.0.0.1', 443, 'good.example', 'ok', 'ok', 'TLSv1.3', 'TLS_AES_256_GCM_SHA384', 'A+', 'aa01', NULL, 12, '2026-01-11T00:00:01Z');
 
+-- Grade caps (schema step 3), one with hostile text.
+INSERT INTO grade_reasons(result_id, code, text, cap) VALUES
+ (204, 'tls10_or_11', 'TLS 1.0 or TLS 1.1 is supported (C42)', 'B'),
+ (204, 'no_aead', 'no AEAD cipher suites (C38)', 'B'),
+ (205, 'weak_key', 'key < 2048 bits <b>|' || char(27) || '[1m', 'F');
+
 INSERT INTO result_chain(result_id, depth, cert_sha256) VALUES
  (101, 0, 'aa01'), (101, 1, 'aa02'), (201, 0, 'aa01'), (201, 1, 'aa02'),
  (203, 0, 'aa03'), (203, 1, 'aa02'), (205, 0, 'aa04'), (205, 1, 'aa02'),

@@ -159,7 +159,9 @@ setup_db(void **state)
         " (3, 1, 'down.example', '10.0.0.3', 443, NULL, 'tcp_refused', 'tcp_refused', NULL,"
         "  NULL, NULL, NULL, NULL);"
         "INSERT INTO result_chain(result_id, depth, cert_sha256) VALUES (2, 0, 'c1'), (2, 1, "
-        "'c2');";
+        "'c2');"
+        "INSERT INTO grade_reasons(result_id, code, text, cap) VALUES"
+        " (1, 'no_fs', 'no forward secrecy', 'B'), (1, 'no_aead', 'no AEAD', 'B');";
     struct tw_store *st = NULL;
     char err[TW_ERRLEN];
     int fd;
@@ -215,6 +217,7 @@ render(const char *format, const char *where)
     assert_int_equal(tw_report_scan_find(tw_store_db(st), "latest", INT64_MIN, &scan, err), 0);
     memset(&opts, 0, sizeof(opts));
     opts.where = where;
+    opts.has_reasons = tw_report_has_table(tw_store_db(st), "grade_reasons");
     m = open_memstream(&buf, &len);
     assert_int_equal(tw_report_run(tw_store_db(st), &scan, &opts, tw_renderer_find(format), m, err),
                      0);
@@ -245,6 +248,7 @@ test_render_text_end_to_end(void **state)
     assert_null(strchr(out, '\x1b'));
     assert_non_null(strstr(out, "openssl s_client -connect 10.0.0.3:443 -noservername"));
     assert_non_null(strstr(out, "1 within 30 days"));
+    assert_non_null(strstr(out, "capped: no forward secrecy; no AEAD\n"));
     free(out);
 }
 
@@ -279,6 +283,7 @@ test_render_json_csv_prom(void **state)
     assert_non_null(
         strstr(j, "\"cert_subject\":\"CN=\\u003cscript\\u003ealert(1)\\u003c/script\\u003e\""));
     assert_non_null(strstr(j, "\"detail\":\"a,\\\"b\\\"\\nc\""));
+    assert_non_null(strstr(j, "\"grade_reasons\":[\"no_fs\",\"no_aead\"],"));
     assert_non_null(strstr(c, ",\"'=evil\","));
     assert_non_null(strstr(c, ",\"a,\"\"b\"\"\nc\","));
     assert_non_null(strstr(p, "tlsweep_cert_expiry_seconds{host=\"evil.example\",ip=\"10.0.0.2\","
