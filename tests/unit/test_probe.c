@@ -1,0 +1,627 @@
+/*
+ * test_probe.c - the grading planner against simulated servers, the HTTP
+ * head parser, and the grading input it builds.
+ *
+ * A simulated server reads the planner's real ClientHello bytes (a minimal
+ * parser below: version, suites, supported_versions, supported_groups,
+ * key_share) and answers with a struct tw_server_flight as the real parser
+ * would fill it, following its configuration: protocols, suites in its
+ * order, groups, server or client preference, and hostile variants.  The
+ * expected connection counts are derived from that configuration with the
+ * enumeration rule (accepted + 1 per protocol, one order check per protocol
+ * with two or more suites, accepted + 1 per group phase, one HTTP).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* hello.h and grade.h share the TW_KX_* names: rename hello.h's here. */
+#define TW_KX_UNKNOWN TW_HKX_UNKNOWN
+#define TW_KX_RSA TW_HKX_RSA
+#define TW_KX_DH TW_HKX_DH
+#define TW_KX_DHE TW_HKX_DHE
+#define TW_KX_DH_ANON TW_HKX_DH_ANON
+#define TW_KX_ECDH TW_HKX_ECDH
+#define TW_KX_ECDHE TW_HKX_ECDHE
+#define TW_KX_ECDH_ANON TW_HKX_ECDH_ANON
+#define TW_KX_PSK TW_HKX_PSK
+#define TW_KX_SRP TW_HKX_SRP
+#define TW_KX_KRB5 TW_HKX_KRB5
+#define TW_KX_TLS13 TW_HKX_TLS13
+#define TW_KX_OTHER TW_HKX_OTHER
+#include "scanner/hello.h"
+#undef TW_KX_UNKNOWN
+#undef TW_KX_RSA
+#undef TW_KX_DH
+#undef TW_KX_DHE
+#undef TW_KX_DH_ANON
+#undef TW_KX_ECDH
+#undef TW_KX_ECDHE
+#undef TW_KX_ECDH_ANON
+#undef TW_KX_PSK
+#undef TW_KX_SRP
+#undef TW_KX_KRB5
+#undef TW_KX_TLS13
+#undef TW_KX_OTHER
+
+#include "scanner/probe.h"
+#include "store/grade.h"
+#include "store/graderec.h"
+#include "store/model.h"
+
+/* ---- a minimal ClientHello reader (the test's own, not the product's) ---- */
+
+struct chello {
+    int is_v2;
+    uint16_t legacy;
+    uint16_t suites[TW_HELLO_MAX_SUITES];
+    size_t n_suites;
+    uint16_t versions[8]; /* supported_versions */
+    size_t n_versions;
+    uint16_t groups[64];
+    size_t n_groups;
+    int has_key_share;
+    int x25519_share;
+    int has_sni;
+};
+
+static uint16_t
+rd16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static void
+chello_read(const uint8_t *b, size_t len, struct chello *c)
+{
+    size_t i, end, ext_end;
+
+    memset(c, 0, sizeof(*c));
+    assert_true(len > 9);
+    if (b[0] & 0x80) {
+        c->is_v2 = 1;
+        return;
+    }
+    assert_int_equal(b[0], 22);
+    assert_int_equal(b[5], 1); /* client_hello */
+    i = 9;
+    c->legacy = rd16(b + i);
+    i += 2 + 32;
+    i += 1 + b[i]; /* session id */
+    end = i + 2 + rd16(b + i);
+    for (i += 2; i < end; i += 2)
+        c->suites[c->n_suites++] = rd16(b + i);
+    i += 1 + b[i]; /* compression */
+    if (i >= len)
+        return;
+    ext_end = i + 2 + rd16(b + i);
+    assert_true(ext_end <= len);
+    for (i += 2; i + 4 <= ext_end;) {
+        uint16_t type = rd16(b + i), el = rd16(b + i + 2);
+        const uint8_t *d = b + i + 4;
+
+        if (type == 0)
+            c->has_sni = 1;
+        if (type == 43)
+            for (size_t k = 1; k + 1 < (size_t)d[0] + 1; k += 2)
+                c->versions[c->n_versions++] = rd16(d + k);
+        if (type == 10)
+            for (size_t k = 2; k < (size_t)rd16(d) + 2 && c->n_groups < 64; k += 2)
+                c->groups[c->n_groups++] = rd16(d + k);
+        if (type == 51) {
+            c->has_key_share = 1;
+            c->x25519_share = rd16(d) >= 36 && rd16(d + 2) == 29;
+        }
+        i += 4 + el;
+    }
+}
+
+/* ---- simulated servers ---- */
+
+struct fake {
+    unsigned protos;  /* TW_PROTO_BIT set */
+    uint16_t s12[16]; /* TLS 1.0-1.2 / SSLv3 suites, server order */
+    size_t n12;
+    uint16_t s13[5];
+    size_t n13;
+    uint16_t groups[16]; /* server order */
+    size_t ngroups;
+    int server_pref;
+    int pick_unoffered; /* hostile: answer with a suite nobody offered */
+    int accept_any;     /* hostile: take the first suite offered, whatever it is */
+    int n_http;         /* HTTP steps seen */
+    int n_conns;
+};
+
+static int
+has16(const uint16_t *a, size_t n, uint16_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] == x)
+            return 1;
+    return 0;
+}
+
+static int
+is_ecdhe(uint16_t s)
+{
+    return (s >= 0xc009 && s <= 0xc030) || s == 0xcca8 || s == 0xcca9;
+}
+
+/* The suite the server takes from what was offered (0 = none). */
+static uint16_t
+fake_pick(const struct fake *fs, const uint16_t *list, size_t n, const struct chello *c,
+          uint16_t *group)
+{
+    *group = 0;
+    for (size_t a = 0; a < (fs->server_pref ? n : c->n_suites); a++) {
+        uint16_t s = fs->server_pref ? list[a] : c->suites[a];
+
+        if (!has16(fs->server_pref ? c->suites : list, fs->server_pref ? c->n_suites : n, s))
+            continue;
+        if (is_ecdhe(s) || (s >= 0x1301 && s <= 0x1305)) {
+            for (size_t g = 0; g < fs->ngroups; g++)
+                if (has16(c->groups, c->n_groups, fs->groups[g])) {
+                    *group = fs->groups[g];
+                    break;
+                }
+            if (*group == 0)
+                continue;
+        }
+        return s;
+    }
+    return 0;
+}
+
+static void
+fake_answer(struct fake *fs, const struct chello *c, struct tw_server_flight *f, int *have)
+{
+    uint16_t v, s, g;
+
+    memset(f, 0, sizeof(*f));
+    *have = 0;
+    fs->n_conns++;
+    if (c->is_v2)
+        return; /* SSLv2 hellos get silence (EOF) */
+    if (fs->accept_any && c->n_suites > 0) {
+        f->has_server_hello = 1;
+        f->version = c->n_versions ? c->versions[0] : c->legacy;
+        f->cipher_suite = c->suites[0];
+        *have = 1;
+        return;
+    }
+    if (c->n_versions > 0 && has16(c->versions, c->n_versions, TW_HELLO_TLS13) &&
+        (fs->protos & TW_PROTO_BIT(TW_PROTO_TLS13))) {
+        s = fake_pick(fs, fs->s13, fs->n13, c, &g);
+        *have = 1;
+        if (s == 0) {
+            f->has_alert = f->is_alert_first = 1;
+            f->alert_desc = 40;
+            return;
+        }
+        f->has_server_hello = 1;
+        f->version = TW_HELLO_TLS13;
+        f->has_supported_versions = 1;
+        f->cipher_suite = fs->pick_unoffered ? 0x13ff : s;
+        f->has_key_share = 1;
+        f->key_share_group = g;
+        f->is_hrr = !(g == 29 && c->x25519_share);
+        return;
+    }
+    v = c->n_versions > 0 ? 0 : c->legacy;
+    *have = 1;
+    if (v == 0 || tw_grade_proto_from_version(v) < 0 ||
+        !(fs->protos & TW_PROTO_BIT(tw_grade_proto_from_version(v)))) {
+        f->has_alert = f->is_alert_first = 1;
+        f->alert_desc = 70;
+        return;
+    }
+    s = fake_pick(fs, fs->s12, fs->n12, c, &g);
+    if (s == 0) {
+        f->has_alert = f->is_alert_first = 1;
+        f->alert_desc = 40;
+        return;
+    }
+    f->has_server_hello = 1;
+    f->version = v;
+    f->cipher_suite = fs->pick_unoffered ? TW_SUITE_FALLBACK_SCSV : s;
+    f->has_reneg_info = 1;
+    if (is_ecdhe(s)) {
+        f->has_ske = 1;
+        f->kx = TW_FLIGHT_KX_ECDHE;
+        f->ecdh_group = g;
+    } else if (s == 0x0033 || s == 0x009e) {
+        f->has_ske = 1;
+        f->kx = TW_FLIGHT_KX_DHE;
+        f->dh_p_bits = 1024;
+    }
+    f->has_server_hello_done = 1;
+}
+
+/* Run a whole plan against a simulated server; returns the plan. */
+static struct tw_gplan *
+run_plan(struct fake *fs, int max_conns)
+{
+    struct tw_gplan *pl = tw_gplan_new("example.test", max_conns);
+    uint8_t rnd[TW_PROBE_RANDOM_LEN];
+    uint8_t *out = malloc(TW_HELLO_MAX_OUT);
+    int guard = 0;
+
+    assert_non_null(out);
+    memset(rnd, 0x5a, sizeof(rnd));
+    for (;;) {
+        size_t len = 0;
+        enum tw_gstep st = tw_gplan_next(pl, rnd, out, TW_HELLO_MAX_OUT, &len);
+        struct chello c;
+        struct tw_server_flight f;
+        int have;
+
+        assert_true(++guard < 2000);
+        if (st == TW_GSTEP_DONE)
+            break;
+        if (st == TW_GSTEP_HTTP) {
+            fs->n_http++;
+            fs->n_conns++;
+            tw_gplan_feed_http(pl, NULL, 0);
+            continue;
+        }
+        assert_true(len > 0 && len <= TW_HELLO_MAX_OUT);
+        chello_read(out, len, &c);
+        if (!c.is_v2 && c.legacy != TW_HELLO_SSL3) /* SSLv3 hellos carry no extensions */
+            assert_true(c.has_sni);
+        fake_answer(fs, &c, &f, &have);
+        tw_gplan_feed_hello(pl, have ? &f : NULL, NULL, 0);
+    }
+    free(out);
+    return pl;
+}
+
+static struct tw_result *
+result_new(tw_issue_set issues)
+{
+    struct tw_result *r = calloc(1, sizeof(*r));
+
+    assert_non_null(r);
+    r->issues = issues;
+    return r;
+}
+
+/* Count of protocols probed: TLS 1.3 .. SSLv2. */
+#define N_PROTOS 6
+
+static void
+test_modern_server_preference(void **state)
+{
+    struct fake fs = {0};
+    struct tw_gplan *pl;
+    struct tw_result *r = result_new(0);
+    struct tw_grade_record *rec;
+    struct tw_grade_input in;
+    int expect;
+    size_t n_legacy = tw_hello_suites_legacy(NULL, 0);
+
+    (void)state;
+    fs.protos = TW_PROTO_BIT(TW_PROTO_TLS12) | TW_PROTO_BIT(TW_PROTO_TLS13);
+    fs.s12[0] = 0xc030; /* ECDHE-RSA-AES256-GCM */
+    fs.s12[1] = 0xcca8; /* ECDHE-RSA-CHACHA20 */
+    fs.s12[2] = 0xc02f; /* ECDHE-RSA-AES128-GCM */
+    fs.n12 = 3;
+    fs.s13[0] = 0x1302;
+    fs.s13[1] = 0x1301;
+    fs.n13 = 2;
+    fs.groups[0] = 29;
+    fs.groups[1] = 23;
+    fs.groups[2] = 24;
+    fs.ngroups = 3;
+    fs.server_pref = 1;
+    pl = run_plan(&fs, 0);
+
+    /* TLS 1.3: n13 + 1 + order; TLS 1.2: n12 + 1 + order; four refused
+     * protocols; TLS 1.3 groups: the first hello found one, the others are
+     * found one each + 1; TLS 1.2 curves: all known, one refused hello; HTTP. */
+    expect =
+        (int)(fs.n13 + 2) + (int)(fs.n12 + 2) + (N_PROTOS - 2) + (int)(fs.ngroups - 1 + 1) + 1 + 1;
+    assert_int_equal(tw_gplan_connections(pl), expect);
+    assert_int_equal(fs.n_conns, expect);
+    assert_int_equal(fs.n_http, 1);
+    /* Fewer than offering each suite alone on one protocol would need. */
+    assert_true((size_t)expect < n_legacy);
+
+    rec = tw_gplan_grade(pl, r, &in);
+    assert_int_equal(rec->protocols_tested, (1u << N_PROTOS) - 1);
+    assert_int_equal(rec->protocols_ok, fs.protos);
+    assert_int_equal(rec->server_preference, fs.protos);
+    assert_int_equal(rec->n_suites, (int)(fs.n12 + fs.n13));
+    for (int i = 0; i < rec->n_suites; i++) {
+        const struct tw_grec_suite *s = &rec->suites[i];
+        const uint16_t *list = s->protocol == TW_VERSION_TLS13 ? fs.s13 : fs.s12;
+
+        assert_true(s->pref_order >= 1);
+        assert_int_equal(list[s->pref_order - 1], s->code); /* the server's order */
+    }
+    assert_int_equal(in.n_groups, fs.ngroups);
+    for (size_t g = 0; g < fs.ngroups; g++)
+        assert_true(has16(in.groups, in.n_groups, fs.groups[g]));
+    assert_int_equal(in.n_suites, fs.n12 + fs.n13);
+    assert_int_equal(rec->secure_reneg, 1);
+    assert_int_equal(in.is_https, 0); /* no HTTP answer: not applicable */
+    assert_string_equal(r->grade, rec->grade);
+    assert_string_equal(rec->grade, "A"); /* no leaf given: K from the groups */
+    free(rec);
+    free(r);
+    tw_gplan_free(pl);
+}
+
+static void
+test_client_preference(void **state)
+{
+    struct fake fs = {0};
+    struct tw_gplan *pl;
+    struct tw_result *r = result_new(0);
+    struct tw_grade_record *rec;
+
+    (void)state;
+    fs.protos = TW_PROTO_BIT(TW_PROTO_TLS12);
+    fs.s12[0] = 0xc02f;
+    fs.s12[1] = 0x009c; /* RSA-AES128-GCM */
+    fs.s12[2] = 0x002f; /* RSA-AES128-SHA (CBC) */
+    fs.s12[3] = 0x0033; /* DHE-RSA-AES128-SHA */
+    fs.n12 = 4;
+    fs.groups[0] = 23;
+    fs.ngroups = 1;
+    fs.server_pref = 0;
+    pl = run_plan(&fs, 0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(rec->server_preference, 0);
+    assert_int_equal(rec->n_suites, 4);
+    for (int i = 0; i < rec->n_suites; i++)
+        assert_int_equal(rec->suites[i].pref_order, 0);
+    /* The DHE suite's prime (1024 bits) is recorded as a group by size. */
+    {
+        int found = 0;
+
+        for (int g = 0; g < rec->n_groups; g++)
+            if (rec->groups[g].id == 0 && rec->groups[g].bits == 1024)
+                found = 1;
+        assert_true(found);
+    }
+    /* No TLS 1.3 and a 1024-bit DH group: B at best (dh_lt2048). */
+    assert_string_equal(rec->grade, "B");
+    free(rec);
+    free(r);
+    tw_gplan_free(pl);
+}
+
+static void
+test_hostile_unoffered_suite(void **state)
+{
+    struct fake fs = {0};
+    struct tw_gplan *pl;
+    struct tw_result *r = result_new(0);
+    struct tw_grade_record *rec;
+
+    (void)state;
+    fs.protos = TW_PROTO_BIT(TW_PROTO_TLS12) | TW_PROTO_BIT(TW_PROTO_TLS13);
+    fs.s12[0] = 0xc02f;
+    fs.n12 = 1;
+    fs.s13[0] = 0x1301;
+    fs.n13 = 1;
+    fs.groups[0] = 29;
+    fs.ngroups = 1;
+    fs.pick_unoffered = 1;
+    pl = run_plan(&fs, 0);
+    /* A choice that was not offered is a refusal: one hello per protocol,
+     * no group phase (nothing accepted), HTTP. */
+    assert_int_equal(tw_gplan_connections(pl), N_PROTOS + 1);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(rec->protocols_ok, 0);
+    assert_int_equal(rec->n_suites, 0);
+    assert_string_equal(rec->grade, ""); /* nothing to grade */
+    assert_string_equal(r->grade, "");
+    free(rec);
+    free(r);
+    tw_gplan_free(pl);
+}
+
+static void
+test_budget_bounds_an_accept_all_server(void **state)
+{
+    struct fake fs = {0};
+    struct tw_gplan *pl;
+
+    (void)state;
+    fs.accept_any = 1;
+    pl = run_plan(&fs, 40);
+    assert_int_equal(tw_gplan_connections(pl), 40);
+    assert_int_equal(fs.n_http, 1); /* the last connection is kept for HTTP */
+    tw_gplan_free(pl);
+}
+
+static void
+test_trust_and_name_overlay(void **state)
+{
+    struct fake fs = {0};
+    struct {
+        tw_issue_set issues;
+        const char *grade;
+        const char *reason;
+    } cases[] = {
+        {TW_ISSUE(TW_CLASS_CERT_EXPIRED), "T", "trust_expired"},
+        {TW_ISSUE(TW_CLASS_SELF_SIGNED), "T", "trust_self_signed"},
+        {TW_ISSUE(TW_CLASS_UNTRUSTED_ROOT), "T", "trust_untrusted"},
+        {TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN), "T", "trust_chain_incomplete"},
+        {TW_ISSUE(TW_CLASS_CERT_REVOKED), "T", "trust_revoked"},
+        {TW_ISSUE(TW_CLASS_CERT_NOT_YET_VALID), "T", "trust_not_yet_valid"},
+        {TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH), "M", "name_mismatch"},
+        {TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH) | TW_ISSUE(TW_CLASS_CERT_EXPIRED), "T",
+         "trust_expired"},
+    };
+
+    (void)state;
+    fs.protos = TW_PROTO_BIT(TW_PROTO_TLS12) | TW_PROTO_BIT(TW_PROTO_TLS13);
+    fs.s12[0] = 0xc02f;
+    fs.n12 = 1;
+    fs.s13[0] = 0x1301;
+    fs.n13 = 1;
+    fs.groups[0] = 29;
+    fs.ngroups = 1;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tw_gplan *pl = run_plan(&fs, 0);
+        struct tw_result *r = result_new(cases[i].issues);
+        struct tw_grade_record *rec = tw_gplan_grade(pl, r, NULL);
+        int found = 0;
+
+        assert_string_equal(rec->grade, cases[i].grade);
+        assert_string_equal(rec->grade_trust_ignored, "A");
+        for (int k = 0; k < rec->n_reasons; k++)
+            if (strcmp(rec->reasons[k].code, cases[i].reason) == 0)
+                found = 1;
+        assert_true(found);
+        free(rec);
+        free(r);
+        tw_gplan_free(pl);
+    }
+}
+
+static void
+test_http_hsts(void **state)
+{
+    struct tw_grade_record rec;
+    static const char ok[] = "HTTP/1.1 200 OK\r\nServer: x\r\n"
+                             "strict-TRANSPORT-security:  max-age=31536000 ; IncludeSubDomains;"
+                             " preload \r\nStrict-Transport-Security: max-age=0\r\n\r\n";
+    static const char disabled[] =
+        "HTTP/1.1 301 Moved\r\nStrict-Transport-Security: max-age=0\r\n\r\n";
+    static const char invalid[] = "HTTP/1.0 200 OK\nStrict-Transport-Security: max-age=abc\n\n";
+    static const char absent[] = "HTTP/1.1 404 Not Found\r\nX-Strict-Transport-Security: "
+                                 "max-age=31536000\r\n\r\nStrict-Transport-Security: max-age=5\r\n";
+    static const char ssh[] = "SSH-2.0-OpenSSH_9.2\r\n";
+    static const char bad_status[] = "HTTP/1.1 OK\r\nStrict-Transport-Security: max-age=9\r\n\r\n";
+
+    (void)state;
+    tw_probe_parse_http(ok, sizeof(ok) - 1, &rec);
+    assert_int_equal(rec.hsts, TW_GREC_HSTS_PRESENT);
+    assert_int_equal(rec.hsts_max_age, 31536000);
+    assert_int_equal(rec.hsts_include_subdomains, 1);
+    assert_int_equal(rec.hsts_preload, 1);
+    assert_string_equal(rec.hsts_header, "max-age=31536000 ; IncludeSubDomains; preload");
+
+    tw_probe_parse_http(disabled, sizeof(disabled) - 1, &rec);
+    assert_int_equal(rec.hsts, TW_GREC_HSTS_DISABLED);
+    assert_int_equal(rec.hsts_max_age, 0);
+    tw_probe_parse_http(invalid, sizeof(invalid) - 1, &rec);
+    assert_int_equal(rec.hsts, TW_GREC_HSTS_INVALID);
+    tw_probe_parse_http(absent, sizeof(absent) - 1, &rec);
+    assert_int_equal(rec.hsts, TW_GREC_HSTS_ABSENT); /* after the head does not count */
+    assert_string_equal(rec.hsts_header, "");
+    tw_probe_parse_http(ssh, sizeof(ssh) - 1, &rec);
+    assert_int_equal(rec.hsts, TW_GREC_HSTS_NOT_HTTP);
+    tw_probe_parse_http(bad_status, sizeof(bad_status) - 1, &rec);
+    assert_int_equal(rec.hsts, TW_GREC_HSTS_NOT_HTTP);
+    tw_probe_parse_http(NULL, 0, &rec);
+    assert_int_equal(rec.hsts, TW_GREC_HSTS_NOT_HTTP);
+}
+
+static void
+test_http_hostile_lengths(void **state)
+{
+    struct tw_grade_record rec;
+    size_t n = 8192;
+    char *buf = malloc(n);
+    size_t k;
+
+    (void)state;
+    assert_non_null(buf);
+    /* A header value far longer than kept: truncated, never overrun. */
+    k = (size_t)snprintf(buf, n, "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=1;");
+    memset(buf + k, 'x', n - k);
+    tw_probe_parse_http(buf, n, &rec);
+    assert_true(strlen(rec.hsts_header) < sizeof(rec.hsts_header));
+    /* Every prefix of a valid head parses without reading past its length. */
+    {
+        static const char head[] =
+            "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=99\r\n\r\n";
+
+        for (size_t l = 0; l <= sizeof(head) - 1; l++) {
+            char *cut = malloc(l + 1);
+
+            assert_non_null(cut);
+            memcpy(cut, head, l);
+            tw_probe_parse_http(cut, l, &rec);
+            free(cut);
+        }
+        assert_int_equal(rec.hsts, TW_GREC_HSTS_PRESENT);
+    }
+    free(buf);
+}
+
+static void
+test_https_hsts_grades_a_plus(void **state)
+{
+    struct fake fs = {0};
+    struct tw_gplan *pl = tw_gplan_new(NULL, 0);
+    uint8_t rnd[TW_PROBE_RANDOM_LEN] = {0};
+    uint8_t *out = malloc(TW_HELLO_MAX_OUT);
+    struct tw_result *r = result_new(0);
+    struct tw_grade_record *rec;
+    static const char resp[] =
+        "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=31536000\r\n\r\n";
+
+    (void)state;
+    assert_non_null(out);
+    fs.protos = TW_PROTO_BIT(TW_PROTO_TLS12) | TW_PROTO_BIT(TW_PROTO_TLS13);
+    fs.s12[0] = 0xc02f;
+    fs.n12 = 1;
+    fs.s13[0] = 0x1301;
+    fs.n13 = 1;
+    fs.groups[0] = 29;
+    fs.ngroups = 1;
+    for (;;) {
+        size_t len;
+        enum tw_gstep st = tw_gplan_next(pl, rnd, out, TW_HELLO_MAX_OUT, &len);
+        struct chello c;
+        struct tw_server_flight f;
+        int have;
+
+        if (st == TW_GSTEP_DONE)
+            break;
+        if (st == TW_GSTEP_HTTP) {
+            tw_gplan_feed_http(pl, resp, sizeof(resp) - 1);
+            continue;
+        }
+        chello_read(out, len, &c);
+        assert_false(c.has_sni); /* no name given: no server_name */
+        fake_answer(&fs, &c, &f, &have);
+        tw_gplan_feed_hello(pl, have ? &f : NULL, NULL, 0);
+    }
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_string_equal(rec->grade, "A+");
+    assert_int_equal(rec->hsts, TW_GREC_HSTS_PRESENT);
+    assert_int_equal(rec->hsts_max_age, 31536000);
+    free(rec);
+    free(r);
+    free(out);
+    tw_gplan_free(pl);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_modern_server_preference),
+        cmocka_unit_test(test_client_preference),
+        cmocka_unit_test(test_hostile_unoffered_suite),
+        cmocka_unit_test(test_budget_bounds_an_accept_all_server),
+        cmocka_unit_test(test_trust_and_name_overlay),
+        cmocka_unit_test(test_http_hsts),
+        cmocka_unit_test(test_http_hostile_lengths),
+        cmocka_unit_test(test_https_hsts_grades_a_plus),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
