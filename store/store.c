@@ -11,6 +11,7 @@
  * set it, so that the writer can tell SQLITE_BUSY (retry) from the rest
  * through sqlite3_errcode(tw_store_db(st)).
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,24 +49,11 @@ struct tw_store {
     sqlite3_stmt *group_insert;
     sqlite3_stmt *hsts_insert;
     sqlite3_stmt *pstats_insert;
-    /* Writer fast path (performance only): certificates known to be in the
-     * database, so that a chain's shared intermediates and repeated leaves
-     * skip their INSERT OR IGNORE; and the current second as ISO text. */
-    struct store_seen *seen;  /* STORE_SEEN_SLOTS, direct-mapped, lazily allocated */
-    uint32_t *seen_pending;   /* slots filled in the open transaction */
-    size_t n_seen_pending, cap_seen_pending;
+    /* The current second as ISO text, for scanned_at (performance only). */
     int64_t now_t;
     char now_iso[21];
 };
 
-/* A slot is trusted only once the transaction that wrote (or found) the
- * certificate has committed: a rollback forgets the slots it filled. */
-#define STORE_SEEN_SLOTS 8192
-enum { SEEN_EMPTY = 0, SEEN_COMMITTED, SEEN_PENDING };
-struct store_seen {
-    char sha256[64];
-    int state;
-};
 
 /* The statement table: one entry per prepared statement, in struct order. */
 struct store_sql {
@@ -202,15 +190,27 @@ out:
     return rc;
 }
 
+/* SQLite counts every allocation under a global mutex unless told not to;
+ * nothing here reads those statistics, and the writer allocates per row.
+ * Must run before SQLite initializes (a later call is refused, harmlessly). */
+static void
+store_sqlite_config(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 tw_store_open(const char *path, int flags, struct tw_store **out, char *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
     struct tw_store *st = NULL;
     char sub[TW_ERRLEN];
     int oflags;
     int rc = -1;
 
     *out = NULL;
+    pthread_once(&once, store_sqlite_config);
     st = tw_xcalloc(1, sizeof(*st));
     st->path = tw_xstrdup(path);
     st->is_read_only = (flags & TW_STORE_READONLY) != 0;
@@ -267,8 +267,6 @@ tw_store_close(struct tw_store *st)
         sqlite3_finalize(*store_stmt_slot(st, i));
     /* close_v2 defers the close if a caller still holds a statement. */
     sqlite3_close_v2(st->db);
-    free(st->seen);
-    free(st->seen_pending);
     free(st->path);
     free(st);
 }
@@ -383,36 +381,16 @@ tw_store_scan_find_resumable(struct tw_store *st, int64_t *scan_id, char *err)
     return ret;
 }
 
-/* Settle the slots filled in the transaction: trusted after a commit,
- * forgotten after a rollback. */
-static void
-store_seen_settle(struct tw_store *st, int is_committed)
-{
-    for (size_t i = 0; i < st->n_seen_pending; i++) {
-        struct store_seen *e = &st->seen[st->seen_pending[i]];
-
-        if (e->state == SEEN_PENDING)
-            e->state = is_committed ? SEEN_COMMITTED : SEEN_EMPTY;
-    }
-    st->n_seen_pending = 0;
-}
-
 int
 tw_store_begin(struct tw_store *st, char *err)
 {
-    if (st->seen != NULL)
-        store_seen_settle(st, 0);
     return store_exec(st, st->begin, err);
 }
 
 int
 tw_store_commit(struct tw_store *st, char *err)
 {
-    if (store_exec(st, st->commit, err) < 0)
-        return -1;
-    if (st->seen != NULL)
-        store_seen_settle(st, 1);
-    return 0;
+    return store_exec(st, st->commit, err);
 }
 
 int
@@ -424,8 +402,6 @@ tw_store_rollback(struct tw_store *st)
         return 0; /* no transaction open (SQLite may have rolled it back itself) */
     rc = sqlite3_step(st->rollback);
     sqlite3_reset(st->rollback);
-    if (st->seen != NULL)
-        store_seen_settle(st, 0);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -443,38 +419,10 @@ store_valid_sha256(const char *h)
     return h[64] == '\0';
 }
 
-/* The cache slot of a (valid) fingerprint: its first 8 hex digits. */
-static uint32_t
-store_seen_slot(const char *sha256)
-{
-    uint32_t h = 0;
-
-    for (int i = 0; i < 8; i++) {
-        uint32_t ch = (uint32_t)(unsigned char)sha256[i];
-
-        h = h << 4 | ((ch & 0xf) + 9 * (ch >> 6)); /* hex digit value, either case */
-    }
-    return (h * 2654435761u) >> 19; /* 13 bits: STORE_SEEN_SLOTS */
-}
-
 static int
 store_put_cert(struct tw_store *st, const struct tw_cert *c, char *err)
 {
     sqlite3_stmt *s = st->cert_insert;
-    struct store_seen *e;
-    uint32_t slot;
-
-    if (st->seen == NULL)
-        st->seen = tw_xcalloc(STORE_SEEN_SLOTS, sizeof(*st->seen));
-    slot = store_seen_slot(c->sha256);
-    e = &st->seen[slot];
-    if (e->state != SEEN_EMPTY && memcmp(e->sha256, c->sha256, 64) == 0)
-        return 0; /* stored by a committed (or this) transaction */
-    if (st->n_seen_pending == st->cap_seen_pending) {
-        st->cap_seen_pending = st->cap_seen_pending ? 2 * st->cap_seen_pending : 1024;
-        st->seen_pending = tw_xrealloc(st->seen_pending,
-                                       st->cap_seen_pending * sizeof(*st->seen_pending));
-    }
 
     bind_text(s, 1, c->sha256, sizeof(c->sha256));
     bind_text(s, 2, c->subject, TW_CERT_FIELD_MAX);
@@ -489,12 +437,7 @@ store_put_cert(struct tw_store *st, const struct tw_cert *c, char *err)
     bind_text_or_null(s, 8, c->sig_alg, sizeof(c->sig_alg));
     bind_text(s, 9, c->san, TW_CERT_FIELD_MAX);
     bind_text(s, 10, c->pem, TW_CERT_PEM_MAX);
-    if (store_exec(st, s, err) < 0)
-        return -1;
-    memcpy(e->sha256, c->sha256, 64);
-    e->state = SEEN_PENDING;
-    st->seen_pending[st->n_seen_pending++] = slot;
-    return 0;
+    return store_exec(st, s, err);
 }
 
 /* ---- grading evidence (schema step 3) ---- */
