@@ -124,8 +124,7 @@ struct tw_gplan {
     struct gp_leaf leaves[GP_LEAVES_MAX];
     size_t n_leaves;
     int secure_reneg, saw_tls12_hello, compression;
-    struct tw_grade_record http; /* only the hsts fields are used */
-    int http_done;
+    struct tw_grade_record *http; /* the HTTP probe's answer (hsts fields), once fed */
 };
 
 struct tw_gplan *
@@ -143,6 +142,9 @@ tw_gplan_new(const char *sni, int max_conns)
 void
 tw_gplan_free(struct tw_gplan *pl)
 {
+    if (pl == NULL)
+        return;
+    free(pl->http);
     free(pl);
 }
 
@@ -590,8 +592,9 @@ void
 tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len)
 {
     pl->conns++;
-    tw_probe_parse_http(resp, resp != NULL ? len : 0, &pl->http);
-    pl->http_done = 1;
+    if (pl->http == NULL)
+        pl->http = tw_xcalloc(1, sizeof(*pl->http));
+    tw_probe_parse_http(resp, resp != NULL ? len : 0, pl->http);
     pl->phase = PH_DONE;
 }
 
@@ -779,7 +782,7 @@ static void
 gp_hsts_input(const struct tw_grade_record *h, struct tw_grade_input *in)
 {
     in->is_https = 1;
-    switch (h->hsts) {
+    switch (h != NULL ? h->hsts : TW_GREC_HSTS_NOT_TESTED) {
     case TW_GREC_HSTS_PRESENT:
         in->hsts = TW_HSTS_PRESENT;
         in->hsts_max_age = h->hsts_max_age;
@@ -875,18 +878,22 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     /* RFC 5746 is judged on TLS <= 1.2 hellos only (GRADING.md choice 13). */
     in->secure_reneg = pl->saw_tls12_hello ? pl->secure_reneg : 1;
     in->insecure_client_reneg = 0; /* not tested */
-    gp_hsts_input(&pl->http, in);
+    gp_hsts_input(pl->http, in);
 
     rec->protocols_tested = pl->tested;
     rec->protocols_ok = pl->ok;
     rec->server_preference = pl->pref_server;
     rec->secure_reneg = pl->saw_tls12_hello ? pl->secure_reneg : -1;
     rec->compression = pl->compression;
-    rec->hsts = pl->http_done ? pl->http.hsts : TW_GREC_HSTS_NOT_TESTED;
-    memcpy(rec->hsts_header, pl->http.hsts_header, sizeof(rec->hsts_header));
-    rec->hsts_max_age = pl->http.hsts_max_age;
-    rec->hsts_include_subdomains = pl->http.hsts_include_subdomains;
-    rec->hsts_preload = pl->http.hsts_preload;
+    rec->hsts = TW_GREC_HSTS_NOT_TESTED;
+    rec->hsts_max_age = -1;
+    if (pl->http != NULL) {
+        rec->hsts = pl->http->hsts;
+        memcpy(rec->hsts_header, pl->http->hsts_header, sizeof(rec->hsts_header));
+        rec->hsts_max_age = pl->http->hsts_max_age;
+        rec->hsts_include_subdomains = pl->http->hsts_include_subdomains;
+        rec->hsts_preload = pl->http->hsts_preload;
+    }
     rec->grading_connections = pl->conns;
 
     if (tw_grade_compute(in, out) == 0) {
@@ -940,7 +947,7 @@ struct tw_grader {
 
     enum tw_gstep step; /* the planned step, valid when step_ready */
     int step_ready;
-    uint8_t *out; /* the hello to send (TW_HELLO_MAX_OUT) */
+    uint8_t *out; /* the hello to send (out_len bytes) */
     size_t out_len, out_off;
     uint8_t *in; /* what the server sent */
     size_t in_len, in_cap;
@@ -1001,10 +1008,9 @@ int
 tw_grader_pending(struct tw_grader *g)
 {
     uint8_t rnd[TW_PROBE_RANDOM_LEN];
+    uint8_t buf[TW_HELLO_MAX_OUT]; /* built here, kept at its size: a hello is ~1 KB */
 
     if (!g->step_ready) {
-        if (g->out == NULL)
-            g->out = tw_xmalloc(TW_HELLO_MAX_OUT);
         if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
             /* No randomness is no secret here (nothing is encrypted), but
              * never send stale bytes twice in a row either. */
@@ -1012,7 +1018,13 @@ tw_grader_pending(struct tw_grader *g)
                 rnd[i] = (uint8_t)(i * 131u + (unsigned)tw_gplan_connections(g->plan));
             ERR_clear_error();
         }
-        g->step = tw_gplan_next(g->plan, rnd, g->out, TW_HELLO_MAX_OUT, &g->out_len);
+        g->step = tw_gplan_next(g->plan, rnd, buf, sizeof(buf), &g->out_len);
+        free(g->out);
+        g->out = NULL;
+        if (g->out_len > 0) {
+            g->out = tw_xmalloc(g->out_len);
+            memcpy(g->out, buf, g->out_len);
+        }
         g->step_ready = 1;
     }
     return g->step != TW_GSTEP_DONE;
@@ -1051,6 +1063,11 @@ grader_end(struct tw_grader *g, int flight_ok)
         tw_gplan_feed_http(g->plan, flight_ok ? (const char *)g->in : NULL, g->in_len);
     }
     g->in_len = 0;
+    if (g->in_cap > 16384) { /* a big flight does not pin 64 KB for the next ones */
+        free(g->in);
+        g->in = NULL;
+        g->in_cap = 0;
+    }
     if (g->cb != NULL)
         g->cb(g->arg);
 }
@@ -1178,6 +1195,9 @@ grader_tls_step(struct tw_grader *g)
             if (r > 0) {
                 g->in_len += (size_t)r;
                 g->in[g->in_len] = '\0';
+                /* A banner that is not HTTP (SMTP, IMAP...) ends it at once. */
+                if (memcmp(g->in, "HTTP/", g->in_len < 5 ? g->in_len : 5) != 0)
+                    return 1;
                 if (grader_http_complete(g))
                     return 1;
                 continue;

@@ -73,24 +73,29 @@ assert_eq "present|31536000|1|0" \
 assert_eq "absent" "$(q "select h.status from hsts h join results r on r.id = h.result_id
                         where r.host = 'valid-rsa.lab.tlsweep.test'")" "valid-rsa: no HSTS header"
 
-# Cross-check tls10-only's TLS 1.0 suites against openssl s_client: every
-# suite OpenSSL can offer at TLS 1.0 that completes a handshake must be in
-# the suites table, and nothing else.
-host10=$(q "select ip from results where host = 'tls10-only.lab.tlsweep.test'")
-want=""
-for pair in $(openssl ciphers -stdname -tls1 'ALL:COMPLEMENTOFALL:@SECLEVEL=0' | awk '{print $1 "=" $3}'); do
-    std=${pair%%=*}; ossl=${pair#*=}
-    case "$std" in TLS_AES_*|TLS_CHACHA20_*) continue ;; esac
-    if openssl s_client -connect "$host10:28443" -servername tls10-only.lab.tlsweep.test \
-        -tls1 -cipher "$ossl:@SECLEVEL=0" </dev/null >/dev/null 2>&1; then
-        want="$want $std"
-    fi
-done
-want=$(echo $want | tr ' ' '\n' | sort | tr '\n' ' ')
-got=$(q "select s.name from suites s join results r on r.id = s.result_id
-         where r.host = 'tls10-only.lab.tlsweep.test' and s.protocol = 'TLSv1' order by s.name" | tr '\n' ' ')
-[ -n "$want" ] || fail "s_client completed no TLS 1.0 handshake with tls10-only"
-assert_eq "$want" "$got" "tls10-only: TLS 1.0 suites match s_client's"
+# s_client_suites DB HOST IP PORT FLAG PROTO: cross-check the suites tlsweep
+# stored for one protocol against openssl s_client: every suite OpenSSL can
+# offer that completes a handshake (one suite per connection) must be in the
+# suites table, and nothing else.
+s_client_suites() {
+    local db=$1 host=$2 ip=$3 port=$4 flag=$5 proto=$6 want="" got pair std ossl sni=()
+    [ "$host" = "$ip" ] || sni=(-servername "$host")
+    for pair in $(openssl ciphers -stdname "$flag" 'ALL:COMPLEMENTOFALL:@SECLEVEL=0' | awk '{print $1 "=" $3}'); do
+        std=${pair%%=*}; ossl=${pair#*=}
+        case "$std" in TLS_AES_*|TLS_CHACHA20_*) continue ;; esac
+        if openssl s_client -connect "$ip:$port" "${sni[@]}" "$flag" -cipher "$ossl:@SECLEVEL=0" \
+            </dev/null >/dev/null 2>&1; then
+            want="$want $std"
+        fi
+    done
+    want=$(echo $want | tr ' ' '\n' | sort | tr '\n' ' ')
+    got=$(sqlite3 -batch -noheader "$db" "select s.name from suites s join results r on r.id = s.result_id
+           where r.host = '$host' and s.protocol = '$proto' order by s.name" | tr '\n' ' ')
+    [ -n "$want" ] || fail "s_client completed no $proto handshake with $host"
+    assert_eq "$want" "$got" "$host: $proto suites match s_client's"
+}
+s_client_suites "$DB" tls10-only.lab.tlsweep.test \
+    "$(q "select ip from results where host = 'tls10-only.lab.tlsweep.test'")" 28443 -tls1 TLSv1
 
 # The README's query: endpoints still accepting a CBC suite under TLS 1.2.
 # Every lab server with TLS 1.2 runs ECDHE AEAD suites only: no row.  Under
@@ -114,6 +119,30 @@ assert_eq "0" "$(q "select count(*) from probe_stats where grading_connections >
     "classification probes are counted too"
 echo "# graded endpoints: $n_graded, mean connections: $mean_conns, scan wall time:" \
     "$(awk "BEGIN { print $t1 - $t0 }") s (whole lab, including its timeout endpoints)"
+
+# A TLS service that does not speak HTTP (openssl s_server without -www,
+# default suites: TLS 1.2 with CBC and DHE, TLS 1.3): HSTS is not applicable
+# (A is the ceiling), and the README's CBC query finds it.
+make_cert "$TMP" 127.0.0.1
+SPORT=$(free_port)
+openssl s_server -accept "127.0.0.1:$SPORT" -cert "$TMP/127.0.0.1.crt" -key "$TMP/127.0.0.1.key" \
+    -quiet </dev/null >/dev/null 2>&1 &
+PIDS+=("$!")
+wait_port 127.0.0.1 "$SPORT"
+echo "127.0.0.1:$SPORT" > "$TMP/s_server.txt"
+"$TLSWEEP" scan --db "$TMP/s.db" --ca-file "$TMP/127.0.0.1.crt" --no-progress --handshake-timeout 3 \
+    "$TMP/s_server.txt" 2>/dev/null || fail "s_server scan failed"
+sq() { sqlite3 -batch -noheader "$TMP/s.db" "$1"; }
+assert_eq "not_http" "$(sq "select status from hsts")" "s_server: not HTTP"
+assert_eq "1" "$(sq "select count(*) from grade_reasons where code = 'hsts_not_applicable'")" \
+    "s_server: hsts_not_applicable"
+assert_eq "A" "$(sq "select grade_trust_ignored from grades")" "s_server: A at best without HTTP"
+cbc=$(sq "SELECT count(*) FROM results r JOIN suites s ON s.result_id = r.id
+          WHERE s.protocol = 'TLSv1.2' AND s.is_cbc = 1")
+[ "$cbc" -gt 0 ] || fail "s_server: the CBC query found no TLS 1.2 CBC suite"
+pass "s_server: the CBC query lists $cbc TLS 1.2 CBC suites"
+s_client_suites "$TMP/s.db" 127.0.0.1 127.0.0.1 "$SPORT" -tls1_2 TLSv1.2
+assert_eq "2048" "$(sq "select bits from groups where group_id is null")" "s_server: DHE prime size"
 
 # --quick grades nothing.
 "$TLSWEEP" scan --lab="$LAB" --db "$TMP/quick.db" --quick -j 2 --no-progress --connect-timeout 2 \
