@@ -27,9 +27,13 @@
 
 #include <sys/resource.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ares.h>
 #include <ev.h>
 
+#include "scanner/certinfo.h"
 #include "scanner/scan.h"
 #include "scanner/targets.h"
 #include "scanner/worker.h"
@@ -223,7 +227,8 @@ scan_stop(struct scan *s)
     if (__atomic_exchange_n(&s->stop, 1, __ATOMIC_ACQ_REL))
         return;
     for (int i = 0; i < s->n_workers; i++)
-        tw_worker_stop(s->workers[i]);
+        if (s->workers[i] != NULL) /* NULL after a failed tw_worker_new */
+            tw_worker_stop(s->workers[i]);
 }
 
 static void
@@ -285,6 +290,70 @@ scan_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /* ---- setup helpers ------------------------------------------------------------------- */
+
+/*
+ * Every --resolver must be IP, IP:PORT or [IPv6]:PORT (PORT 1-65535), so
+ * that a typo is a usage error (exit 2) before anything is opened, not a
+ * resolver start-up failure in every worker.
+ */
+static int
+scan_check_resolvers(const struct tw_config *cfg, char *err)
+{
+    for (size_t i = 0; i < cfg->n_resolvers && i < TW_RESOLVERS_MAX; i++) {
+        const char *r = cfg->resolvers[i];
+        char host[INET6_ADDRSTRLEN + 1];
+        const char *port = NULL, *end;
+        unsigned char buf[sizeof(struct in6_addr)];
+        size_t n;
+        int ok;
+
+        if (r == NULL || r[0] == '\0')
+            goto bad;
+        if (r[0] == '[') {
+            end = strchr(r, ']');
+            if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+                goto bad;
+            n = (size_t)(end - r - 1);
+            port = end[1] == ':' ? end + 2 : NULL;
+            if (n == 0 || n >= sizeof(host))
+                goto bad;
+            memcpy(host, r + 1, n);
+            host[n] = '\0';
+            ok = inet_pton(AF_INET6, host, buf) == 1;
+        } else {
+            end = strchr(r, ':');
+            n = end != NULL ? (size_t)(end - r) : strlen(r);
+            if (end != NULL && strchr(end + 1, ':') != NULL) {
+                /* a bare IPv6 address, no port */
+                n = strlen(r);
+                end = NULL;
+            }
+            if (n == 0 || n >= sizeof(host))
+                goto bad;
+            memcpy(host, r, n);
+            host[n] = '\0';
+            port = end != NULL ? end + 1 : NULL;
+            ok = inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+        }
+        if (!ok)
+            goto bad;
+        if (port != NULL) {
+            char *pend = NULL;
+            long p;
+
+            errno = 0;
+            p = strtol(port, &pend, 10);
+            if (errno != 0 || pend == port || *pend != '\0' || p < 1 || p > 65535)
+                goto bad;
+        }
+        continue;
+    bad:
+        tw_errf(err, "--resolver: '%s' is not IP, IP:PORT or [IPv6]:PORT",
+                r != NULL ? r : "(null)");
+        return -1;
+    }
+    return 0;
+}
 
 /* Raise RLIMIT_NOFILE to what -c needs, or lower -c to what the hard limit allows. */
 static void
@@ -450,6 +519,21 @@ tw_scan_run(const struct tw_config *cfg, char *err)
         goto out;
     }
 
+    if (scan_check_resolvers(&s->cfg, err) < 0) {
+        rc = 2;
+        goto out;
+    }
+    if (s->cfg.ca_file != NULL) {
+        /* A CA file that is no PEM bundle is an input error (exit 2), found
+         * before a scan row exists; each worker loads its own copy later. */
+        X509_STORE *probe = tw_certinfo_load_store(s->cfg.ca_file, err);
+
+        if (probe == NULL) {
+            rc = 2;
+            goto out;
+        }
+        X509_STORE_free(probe);
+    }
     scan_fd_limit(&s->cfg);
     if (s->cfg.threads > s->cfg.concurrency)
         s->cfg.threads = s->cfg.concurrency;
