@@ -54,7 +54,6 @@ struct tw_store {
     char now_iso[21];
 };
 
-
 /* The statement table: one entry per prepared statement, in struct order. */
 struct store_sql {
     size_t offset; /* of the sqlite3_stmt * in struct tw_store */
@@ -571,8 +570,9 @@ store_put_suites(struct tw_store *st, int64_t id, const struct tw_grade_record *
     return 0;
 }
 
+/* The grades row and its reasons (only for a graded result: grade NOT NULL). */
 static int
-store_put_grading(struct tw_store *st, int64_t id, const struct tw_grade_record *g, char *err)
+store_put_verdict(struct tw_store *st, int64_t id, const struct tw_grade_record *g, char *err)
 {
     sqlite3_stmt *s = st->grade_insert;
     char reasons[1024];
@@ -591,7 +591,7 @@ store_put_grading(struct tw_store *st, int64_t id, const struct tw_grade_record 
         rl += (size_t)w;
     }
     sqlite3_bind_int64(s, 1, id);
-    bind_text_or_null(s, 2, g->grade, sizeof(g->grade));
+    bind_text(s, 2, g->grade, sizeof(g->grade));
     bind_text_or_null(s, 3, g->grade_trust_ignored, sizeof(g->grade_trust_ignored));
     sqlite3_bind_double(s, 4, g->p2 / 2.0);
     sqlite3_bind_int(s, 5, g->k);
@@ -616,6 +616,18 @@ store_put_grading(struct tw_store *st, int64_t id, const struct tw_grade_record 
         if (store_exec(st, s, err) < 0)
             return -1;
     }
+    return 0;
+}
+
+static int
+store_put_grading(struct tw_store *st, int64_t id, const struct tw_grade_record *g, char *err)
+{
+    sqlite3_stmt *s;
+
+    /* An input that could not be graded (no protocol, no known suite) keeps
+     * its evidence rows, without a grades row. */
+    if (g->grade[0] != '\0' && store_put_verdict(st, id, g, err) < 0)
+        return -1;
     for (int p = 0; p < TW_PROTO__COUNT; p++) {
         static const uint16_t versions[TW_PROTO__COUNT] = {
             TW_VERSION_SSL2,  TW_VERSION_SSL3,  TW_VERSION_TLS10,

@@ -15,8 +15,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -52,7 +54,10 @@
 #include "scanner/probe.h"
 #include "store/grade.h"
 #include "store/graderec.h"
+#include "store/base/log.h"
+#include "store/base/xalloc.h"
 #include "store/model.h"
+#include "store/store.h"
 
 /* ---- a minimal ClientHello reader (the test's own, not the product's) ---- */
 
@@ -609,6 +614,105 @@ test_https_hsts_grades_a_plus(void **state)
     tw_gplan_free(pl);
 }
 
+static int64_t
+db_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The record goes to the step-3 tables with its result, in one transaction;
+ * an ungradable one keeps its evidence rows without a grades row. */
+static void
+test_store_roundtrip(void **state)
+{
+    char path[] = "/tmp/test_probe_XXXXXX";
+    int fd = mkstemp(path);
+    char err[TW_ERRLEN];
+    struct tw_store *st = NULL;
+    int64_t scan_id;
+    struct fake modern = {0}, hostile = {0};
+    struct tw_gplan *pl;
+    struct tw_result *r1 = result_new(0), *r2 = result_new(0);
+    sqlite3 *db;
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    assert_int_equal(tw_store_open(path, 0, &st, err), 0);
+    assert_int_equal(tw_store_scan_begin(st, NULL, &scan_id, err), 0);
+
+    modern.protos = TW_PROTO_BIT(TW_PROTO_TLS12) | TW_PROTO_BIT(TW_PROTO_TLS13);
+    modern.s12[0] = 0xc02f;
+    modern.s12[1] = 0xc013; /* ECDHE-RSA-AES128-SHA (CBC) */
+    modern.n12 = 2;
+    modern.s13[0] = 0x1301;
+    modern.n13 = 1;
+    modern.groups[0] = 29;
+    modern.ngroups = 1;
+    modern.server_pref = 1;
+    pl = run_plan(&modern, 0);
+    r1->grading = tw_gplan_grade(pl, r1, NULL);
+    r1->grading->connections = tw_gplan_connections(pl) + 1;
+    tw_gplan_free(pl);
+    tw_strlcpy(r1->host, "a.example", sizeof(r1->host));
+    r1->port = 443;
+    r1->cls = TW_CLASS_OK;
+
+    hostile.protos = modern.protos;
+    hostile.pick_unoffered = 1;
+    hostile.s12[0] = 0xc02f;
+    hostile.n12 = 1;
+    pl = run_plan(&hostile, 0);
+    r2->grading = tw_gplan_grade(pl, r2, NULL);
+    tw_gplan_free(pl);
+    tw_strlcpy(r2->host, "b.example", sizeof(r2->host));
+    r2->port = 443;
+    r2->cls = TW_CLASS_OK;
+
+    assert_int_equal(tw_store_begin(st, err), 0);
+    assert_int_equal(tw_store_put_result(st, scan_id, r1, err), 0);
+    assert_int_equal(tw_store_put_result(st, scan_id, r2, err), 0);
+    assert_int_equal(tw_store_commit(st, err), 0);
+    db = tw_store_db(st);
+    assert_int_equal(db_int(db, "select count(*) from grades"), 1);
+    assert_int_equal(db_int(db, "select count(*) from results where grade is not null"), 1);
+    assert_int_equal(db_int(db, "select count(*) from protocols"), 2 * 6);
+    assert_int_equal(db_int(db, "select count(*) from protocols where accepted = 1"), 2);
+    assert_int_equal(db_int(db, "select count(*) from results r join suites s on s.result_id = r.id"
+                                " where s.protocol = 'TLSv1.2' and s.is_cbc = 1 and"
+                                " s.name = 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA' and"
+                                " r.host = 'a.example'"),
+                     1);
+    assert_int_equal(db_int(db, "select pref_order from suites where code = 49171"), 2);
+    assert_int_equal(db_int(db, "select count(*) from groups where name = 'x25519' and bits = 255"),
+                     1);
+    assert_int_equal(db_int(db, "select connections from probe_stats p join results r on"
+                                " r.id = p.result_id where r.host = 'a.example'"),
+                     r1->grading->connections);
+    assert_int_equal(db_int(db, "select count(*) from grade_reasons"), r1->grading->n_reasons);
+    assert_int_equal(db_int(db, "select count(*) from hsts where status = 'not_http'"), 2);
+    tw_result_free(r1);
+    tw_result_free(r2);
+    tw_store_close(st);
+    unlink(path);
+    {
+        char side[sizeof(path) + 8];
+
+        snprintf(side, sizeof(side), "%s-wal", path);
+        unlink(side);
+        snprintf(side, sizeof(side), "%s-shm", path);
+        unlink(side);
+    }
+}
+
 int
 main(void)
 {
@@ -621,6 +725,7 @@ main(void)
         cmocka_unit_test(test_http_hsts),
         cmocka_unit_test(test_http_hostile_lengths),
         cmocka_unit_test(test_https_hsts_grades_a_plus),
+        cmocka_unit_test(test_store_roundtrip),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
