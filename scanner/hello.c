@@ -488,38 +488,38 @@ tw_hello_suite_kx(uint16_t code)
     const char *kx, *with, *p;
 
     if (s == NULL)
-        return TW_KX_UNKNOWN;
+        return TW_HKX_UNKNOWN;
     if (s->flags & HS_TLS13)
-        return TW_KX_TLS13;
+        return TW_HKX_TLS13;
     if (s->flags & HS_SCSV)
-        return TW_KX_OTHER;
+        return TW_HKX_OTHER;
     /* The key exchange is the part between "TLS_" (or "SSL_") and "_WITH_". */
     kx = s->name + 4;
     with = strstr(kx, "_WITH_");
     if (with == NULL)
-        return TW_KX_OTHER;
+        return TW_HKX_OTHER;
     for (p = kx; p + 3 <= with; p++)
         if (memcmp(p, "PSK", 3) == 0)
-            return TW_KX_PSK;
+            return TW_HKX_PSK;
     if (hello_has_prefix(kx, "ECDHE_"))
-        return TW_KX_ECDHE;
+        return TW_HKX_ECDHE;
     if (hello_has_prefix(kx, "ECDH_anon"))
-        return TW_KX_ECDH_ANON;
+        return TW_HKX_ECDH_ANON;
     if (hello_has_prefix(kx, "ECDH_"))
-        return TW_KX_ECDH;
+        return TW_HKX_ECDH;
     if (hello_has_prefix(kx, "DHE_"))
-        return TW_KX_DHE;
+        return TW_HKX_DHE;
     if (hello_has_prefix(kx, "DH_anon"))
-        return TW_KX_DH_ANON;
+        return TW_HKX_DH_ANON;
     if (hello_has_prefix(kx, "DH_"))
-        return TW_KX_DH;
+        return TW_HKX_DH;
     if (hello_has_prefix(kx, "RSA"))
-        return TW_KX_RSA;
+        return TW_HKX_RSA;
     if (hello_has_prefix(kx, "SRP"))
-        return TW_KX_SRP;
+        return TW_HKX_SRP;
     if (hello_has_prefix(kx, "KRB5"))
-        return TW_KX_KRB5;
-    return TW_KX_OTHER;
+        return TW_HKX_KRB5;
+    return TW_HKX_OTHER;
 }
 
 size_t
@@ -1340,23 +1340,23 @@ flight_ske(const uint8_t *m, const uint8_t *end, struct tw_server_flight *f)
 
     f->has_ske = 1;
     switch (kx) {
-    case TW_KX_ECDHE:
-    case TW_KX_ECDH_ANON:
+    case TW_HKX_ECDHE:
+    case TW_HKX_ECDH_ANON:
         form = FORM_EC;
         break;
-    case TW_KX_DHE:
-    case TW_KX_DH_ANON:
+    case TW_HKX_DHE:
+    case TW_HKX_DH_ANON:
         form = FORM_DH;
         break;
-    case TW_KX_RSA: /* only EXPORT suites send a temporary RSA key */
+    case TW_HKX_RSA: /* only EXPORT suites send a temporary RSA key */
         form = FORM_RSA;
         break;
-    case TW_KX_PSK: /* psk_identity_hint, then the (EC)DH params if any */
+    case TW_HKX_PSK: /* psk_identity_hint, then the (EC)DH params if any */
         if (flight_vec16(&m, end, &v, &vlen) < 0)
             return flight_fail(f, "ServerKeyExchange PSK hint");
         form = strstr(name, "ECDHE_") ? FORM_EC : strstr(name, "DHE_") ? FORM_DH : FORM_OTHER;
         break;
-    case TW_KX_UNKNOWN: /* an unknown suite: guess from the shape */
+    case TW_HKX_UNKNOWN: /* an unknown suite: guess from the shape */
         form = (end - m >= 4 && m[0] == 3) ? FORM_EC : FORM_DH;
         break;
     default:

@@ -238,25 +238,25 @@ size_t tw_hello_copy_leaf(const uint8_t *p, size_t len, const struct tw_server_f
 
 /* How a suite exchanges keys, from its IANA name. */
 enum tw_suite_kx {
-    TW_KX_UNKNOWN = 0,
-    TW_KX_RSA, /* RSA key transport (and RSA_EXPORT) */
-    TW_KX_DH,  /* static DH_DSS / DH_RSA */
-    TW_KX_DHE, /* DHE_DSS / DHE_RSA */
-    TW_KX_DH_ANON,
-    TW_KX_ECDH, /* static ECDH_ECDSA / ECDH_RSA */
-    TW_KX_ECDHE,
-    TW_KX_ECDH_ANON,
-    TW_KX_PSK, /* PSK, DHE_PSK, RSA_PSK, ECDHE_PSK */
-    TW_KX_SRP,
-    TW_KX_KRB5,
-    TW_KX_TLS13, /* TLS 1.3 suites: key exchange is negotiated separately */
-    TW_KX_OTHER, /* GOST, ECCPWD, SCSVs, integrity-only suites */
+    TW_HKX_UNKNOWN = 0,
+    TW_HKX_RSA, /* RSA key transport (and RSA_EXPORT) */
+    TW_HKX_DH,  /* static DH_DSS / DH_RSA */
+    TW_HKX_DHE, /* DHE_DSS / DHE_RSA */
+    TW_HKX_DH_ANON,
+    TW_HKX_ECDH, /* static ECDH_ECDSA / ECDH_RSA */
+    TW_HKX_ECDHE,
+    TW_HKX_ECDH_ANON,
+    TW_HKX_PSK, /* PSK, DHE_PSK, RSA_PSK, ECDHE_PSK */
+    TW_HKX_SRP,
+    TW_HKX_KRB5,
+    TW_HKX_TLS13, /* TLS 1.3 suites: key exchange is negotiated separately */
+    TW_HKX_OTHER, /* GOST, ECCPWD, SCSVs, integrity-only suites */
 };
 
 /* The IANA name of a suite ("TLS_RSA_WITH_RC4_128_SHA"), or NULL when unknown. */
 const char *tw_hello_suite_name(uint16_t code);
 
-/* The key exchange of a known suite (TW_KX_UNKNOWN for unknown codes). */
+/* The key exchange of a known suite (TW_HKX_UNKNOWN for unknown codes). */
 enum tw_suite_kx tw_hello_suite_kx(uint16_t code);
 
 /*

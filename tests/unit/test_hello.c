@@ -640,14 +640,14 @@ test_hello_suite_tables(void **state)
     assert_string_equal(tw_hello_suite_name(0x0005), "TLS_RSA_WITH_RC4_128_SHA");
     assert_string_equal(tw_hello_suite_name(0x0018), "TLS_DH_anon_WITH_RC4_128_MD5");
     assert_null(tw_hello_suite_name(0x1337));
-    assert_int_equal(tw_hello_suite_kx(0xc02f), TW_KX_ECDHE);
-    assert_int_equal(tw_hello_suite_kx(0x009e), TW_KX_DHE);
-    assert_int_equal(tw_hello_suite_kx(0x0018), TW_KX_DH_ANON);
-    assert_int_equal(tw_hello_suite_kx(0xc018), TW_KX_ECDH_ANON);
-    assert_int_equal(tw_hello_suite_kx(0x0003), TW_KX_RSA);
-    assert_int_equal(tw_hello_suite_kx(0xccac), TW_KX_PSK);
-    assert_int_equal(tw_hello_suite_kx(0x1303), TW_KX_TLS13);
-    assert_int_equal(tw_hello_suite_kx(0x1337), TW_KX_UNKNOWN);
+    assert_int_equal(tw_hello_suite_kx(0xc02f), TW_HKX_ECDHE);
+    assert_int_equal(tw_hello_suite_kx(0x009e), TW_HKX_DHE);
+    assert_int_equal(tw_hello_suite_kx(0x0018), TW_HKX_DH_ANON);
+    assert_int_equal(tw_hello_suite_kx(0xc018), TW_HKX_ECDH_ANON);
+    assert_int_equal(tw_hello_suite_kx(0x0003), TW_HKX_RSA);
+    assert_int_equal(tw_hello_suite_kx(0xccac), TW_HKX_PSK);
+    assert_int_equal(tw_hello_suite_kx(0x1303), TW_HKX_TLS13);
+    assert_int_equal(tw_hello_suite_kx(0x1337), TW_HKX_UNKNOWN);
 
     n = tw_hello_suites_legacy(legacy, 1024);
     assert_true(n > 300 && n <= TW_HELLO_MAX_SUITES);
@@ -657,12 +657,12 @@ test_hello_suite_tables(void **state)
     for (i = 0; i < n; i++) {
         assert_non_null(tw_hello_suite_name(legacy[i]));
         assert_true(legacy[i] != 0x0000 && legacy[i] != 0x00ff && legacy[i] != 0x5600);
-        assert_true(tw_hello_suite_kx(legacy[i]) != TW_KX_TLS13);
+        assert_true(tw_hello_suite_kx(legacy[i]) != TW_HKX_TLS13);
         if (i > 0)
             assert_true(legacy[i] > legacy[i - 1]); /* table order, no duplicates */
     }
     for (i = 0; i < n13; i++)
-        assert_int_equal(tw_hello_suite_kx(tls13[i]), TW_KX_TLS13);
+        assert_int_equal(tw_hello_suite_kx(tls13[i]), TW_HKX_TLS13);
     assert_string_equal(tw_hello_sslv2_spec_name(0x0700c0), "SSL_CK_DES_192_EDE3_CBC_WITH_MD5");
     assert_null(tw_hello_sslv2_spec_name(0x123456));
 }
@@ -819,7 +819,7 @@ test_hello_parse_tls13(void **state)
     assert_true(f.has_key_share);
     assert_int_equal(f.key_share_group, TW_GROUP_X25519);
     assert_int_equal(f.cipher_suite, s.cipher_id);
-    assert_int_equal(tw_hello_suite_kx(f.cipher_suite), TW_KX_TLS13);
+    assert_int_equal(tw_hello_suite_kx(f.cipher_suite), TW_HKX_TLS13);
     assert_memory_equal(f.random, s.server_random, 32);
     assert_false(f.has_certificate); /* encrypted in TLS 1.3 */
     assert_int_equal(f.downgrade, 0);

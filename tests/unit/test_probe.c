@@ -22,34 +22,7 @@
 
 #include <cmocka.h>
 
-/* hello.h and grade.h share the TW_KX_* names: rename hello.h's here. */
-#define TW_KX_UNKNOWN TW_HKX_UNKNOWN
-#define TW_KX_RSA TW_HKX_RSA
-#define TW_KX_DH TW_HKX_DH
-#define TW_KX_DHE TW_HKX_DHE
-#define TW_KX_DH_ANON TW_HKX_DH_ANON
-#define TW_KX_ECDH TW_HKX_ECDH
-#define TW_KX_ECDHE TW_HKX_ECDHE
-#define TW_KX_ECDH_ANON TW_HKX_ECDH_ANON
-#define TW_KX_PSK TW_HKX_PSK
-#define TW_KX_SRP TW_HKX_SRP
-#define TW_KX_KRB5 TW_HKX_KRB5
-#define TW_KX_TLS13 TW_HKX_TLS13
-#define TW_KX_OTHER TW_HKX_OTHER
 #include "scanner/hello.h"
-#undef TW_KX_UNKNOWN
-#undef TW_KX_RSA
-#undef TW_KX_DH
-#undef TW_KX_DHE
-#undef TW_KX_DH_ANON
-#undef TW_KX_ECDH
-#undef TW_KX_ECDHE
-#undef TW_KX_ECDH_ANON
-#undef TW_KX_PSK
-#undef TW_KX_SRP
-#undef TW_KX_KRB5
-#undef TW_KX_TLS13
-#undef TW_KX_OTHER
 
 #include "scanner/probe.h"
 #include "store/grade.h"
