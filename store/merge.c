@@ -301,12 +301,95 @@ out:
     return rc;
 }
 
+#define MERGE_EXTRA_MAX 32
+
+/*
+ * The per-result tables other than result_chain (grading evidence and any
+ * table added later): every main table with a foreign key to results.  For
+ * each one that the input also has, prepare
+ *   INSERT INTO main.T(cols) SELECT <cols, result_id -> ?2> FROM src.T WHERE result_id = ?1
+ * over the columns both sides have, so a merge carries every row a result
+ * owns without knowing the tables by name.  Returns the count, or -1.
+ */
+static int
+merge_prepare_extra(sqlite3 *db, sqlite3_stmt **out, int max, char *err, const char *path)
+{
+    sqlite3_stmt *tabs = NULL, *cols = NULL;
+    int n = 0;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT DISTINCT m.name, f.\"from\" FROM main.sqlite_master AS m,"
+                           " pragma_foreign_key_list(m.name) AS f"
+                           " WHERE m.type = 'table' AND f.\"table\" = 'results'"
+                           " AND m.name <> 'result_chain'"
+                           " AND m.name IN (SELECT name FROM " MERGE_SCHEMA ".sqlite_master"
+                           "  WHERE type = 'table') ORDER BY m.name",
+                           -1, &tabs, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT a.name FROM pragma_table_info(?1, 'main') AS a"
+                           " JOIN pragma_table_info(?1, '" MERGE_SCHEMA "') AS b"
+                           " ON a.name = b.name ORDER BY a.cid",
+                           -1, &cols, NULL) != SQLITE_OK)
+        goto sqlfail;
+    while (sqlite3_step(tabs) == SQLITE_ROW) {
+        const char *table = (const char *)sqlite3_column_text(tabs, 0);
+        const char *fkcol = (const char *)sqlite3_column_text(tabs, 1);
+        char list[2048], sel[2048], sql[4608];
+        size_t nl = 0, ns = 0;
+
+        if (table == NULL || fkcol == NULL || n >= max)
+            continue;
+        list[0] = sel[0] = '\0';
+        sqlite3_bind_text(cols, 1, table, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(cols) == SQLITE_ROW) {
+            const char *c = (const char *)sqlite3_column_text(cols, 0);
+            int is_fk = c != NULL && strcmp(c, fkcol) == 0;
+            int a, b;
+
+            if (c == NULL)
+                continue;
+            a = snprintf(list + nl, sizeof(list) - nl, "%s\"%s\"", nl ? "," : "", c);
+            b = snprintf(sel + ns, sizeof(sel) - ns, "%s%s%s%s", ns ? "," : "",
+                         is_fk ? "?2" : "\"", is_fk ? "" : c, is_fk ? "" : "\"");
+            if (a < 0 || b < 0 || (size_t)a >= sizeof(list) - nl ||
+                (size_t)b >= sizeof(sel) - ns) {
+                tw_errf(err, "%s: table %s has too many columns to merge", path, table);
+                goto out;
+            }
+            nl += (size_t)a;
+            ns += (size_t)b;
+        }
+        sqlite3_reset(cols);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO main.\"%s\"(%s) SELECT %s FROM " MERGE_SCHEMA
+                 ".\"%s\" WHERE \"%s\" = ?1",
+                 table, list, sel, table, fkcol);
+        if (sqlite3_prepare_v2(db, sql, -1, &out[n], NULL) != SQLITE_OK)
+            goto sqlfail;
+        n++;
+    }
+    rc = n;
+    goto out;
+sqlfail:
+    tw_errf(err, "merging %s: %s", path, sqlite3_errmsg(db));
+out:
+    sqlite3_finalize(tabs);
+    sqlite3_finalize(cols);
+    if (rc < 0)
+        for (int i = 0; i < n; i++)
+            sqlite3_finalize(out[i]);
+    return rc;
+}
+
 /* Copy one input's scan into merged scan `to`, inside the caller's
  * transaction, with the input attached as MERGE_SCHEMA. */
 static int
 merge_copy(sqlite3 *db, const struct merge_input *in, int64_t to, char *err)
 {
     sqlite3_stmt *sel = NULL, *ins = NULL, *sel_chain = NULL, *ins_chain = NULL;
+    sqlite3_stmt *extra[MERGE_EXTRA_MAX];
+    int n_extra = 0;
     int rc = -1;
     int step = SQLITE_DONE;
 
@@ -341,6 +424,11 @@ merge_copy(sqlite3 *db, const struct merge_input *in, int64_t to, char *err)
                            " cert_sha256) VALUES (?1, ?2, ?3)",
                            -1, &ins_chain, NULL) != SQLITE_OK)
         goto sqlfail;
+    n_extra = merge_prepare_extra(db, extra, MERGE_EXTRA_MAX, err, in->path);
+    if (n_extra < 0) {
+        n_extra = 0;
+        goto out;
+    }
 
     sqlite3_bind_int64(sel, 1, in->scan_id);
     sqlite3_bind_int64(ins, 1, to);
@@ -376,6 +464,13 @@ merge_copy(sqlite3 *db, const struct merge_input *in, int64_t to, char *err)
         if (step != SQLITE_DONE)
             goto sqlfail;
         sqlite3_reset(sel_chain);
+        for (int t = 0; t < n_extra; t++) {
+            sqlite3_bind_int64(extra[t], 1, old_id);
+            sqlite3_bind_int64(extra[t], 2, new_id);
+            if (sqlite3_step(extra[t]) != SQLITE_DONE)
+                goto sqlfail;
+            sqlite3_reset(extra[t]);
+        }
     }
     if (step != SQLITE_DONE)
         goto sqlfail;
@@ -388,6 +483,8 @@ out:
     sqlite3_finalize(ins);
     sqlite3_finalize(sel_chain);
     sqlite3_finalize(ins_chain);
+    for (int t = 0; t < n_extra; t++)
+        sqlite3_finalize(extra[t]);
     return rc;
 }
 

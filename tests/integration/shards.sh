@@ -127,6 +127,15 @@ assert_eq "$(q 'SELECT group_concat(c) FROM (SELECT class || ":" || count(*) AS 
 assert_eq "$(q 'SELECT count(*) FROM result_chain rc JOIN results r ON r.id = rc.result_id WHERE r.scan_id = 1')" \
     "$(q 'SELECT count(*) FROM result_chain rc JOIN results r ON r.id = rc.result_id WHERE r.scan_id = 2')" \
     "chains copied with the merged results"
+[ "$(q "SELECT count(*) FROM grades x JOIN results r ON r.id = x.result_id WHERE r.scan_id = 1")" -gt 0 ] \
+    || fail "the whole scan graded no endpoint: nothing to compare"
+for t in grades grade_reasons protocols suites groups hsts probe_stats; do
+    assert_eq "$(q "SELECT count(*) FROM $t x JOIN results r ON r.id = x.result_id WHERE r.scan_id = 1")" \
+        "$(q "SELECT count(*) FROM $t x JOIN results r ON r.id = x.result_id WHERE r.scan_id = 2")" \
+        "$t rows copied with the merged results"
+done
+assert_eq 0 "$(q "SELECT count(*) FROM (SELECT r.host, r.port, s.protocol, s.code FROM suites s JOIN results r ON r.id = s.result_id WHERE r.scan_id = 1 EXCEPT SELECT r.host, r.port, s.protocol, s.code FROM suites s JOIN results r ON r.id = s.result_id WHERE r.scan_id = 2)")" \
+    "merged suites belong to the same endpoints"
 assert_eq 0 "$(q 'SELECT count(*) FROM pragma_foreign_key_check')" "no dangling references after merge"
 
 # --- diff: the whole scan (OLD) against the merged shards (NEW) ---
