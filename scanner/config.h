@@ -27,6 +27,7 @@ struct tw_config {
     double connect_timeout;       /* seconds */
     double handshake_timeout;
     double dns_timeout;
+    double probe_timeout;         /* grading connections' handshake timeout; 0 = auto */
     int dns_tries;
     int quick;                    /* one handshake per endpoint, no grade */
     uint32_t shard_k, shard_n;    /* 0/0 = no sharding */

@@ -35,6 +35,7 @@ enum {
     OPT_HANDSHAKE_TIMEOUT,
     OPT_DNS_TIMEOUT,
     OPT_DNS_TRIES,
+    OPT_PROBE_TIMEOUT,
     OPT_QUICK,
     OPT_SHARD,
     OPT_RESUME,
@@ -60,6 +61,7 @@ static const struct option scan_options[] = {
     {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
     {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
     {"dns-tries", required_argument, NULL, OPT_DNS_TRIES},
+    {"probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"resume", optional_argument, NULL, OPT_RESUME},
@@ -113,6 +115,8 @@ scan_usage(FILE *f)
             "  --handshake-timeout S   TLS handshake timeout in seconds (default 10)\n"
             "  --dns-timeout S         DNS timeout per try in seconds (default 5)\n"
             "  --dns-tries N           DNS tries (default 2)\n"
+            "  --probe-timeout S       timeout of each grading connection (default: the\n"
+            "                          handshake timeout, at most 3)\n"
             "  --quick                 one handshake per endpoint, no grade\n"
             "\n"
             "Interruption:\n"
@@ -331,6 +335,10 @@ tw_scan_main(int argc, char **argv)
             break;
         case OPT_DNS_TIMEOUT:
             if (parse_seconds("--dns-timeout", optarg, &cfg.dns_timeout) < 0)
+                goto out;
+            break;
+        case OPT_PROBE_TIMEOUT:
+            if (parse_seconds("--probe-timeout", optarg, &cfg.probe_timeout) < 0)
                 goto out;
             break;
         case OPT_DNS_TRIES:

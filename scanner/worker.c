@@ -414,7 +414,13 @@ ep_grade_begin(struct ep *ep)
     gp.sni = sni;
     gp.host_header = host;
     gp.connect_timeout = w->cfg->connect_timeout > 0 ? w->cfg->connect_timeout : 5.0;
-    gp.handshake_timeout = w->cfg->handshake_timeout > 0 ? w->cfg->handshake_timeout : 10.0;
+    /* A server that already completed a handshake answers a hello quickly; a
+     * short deadline bounds what servers that ignore old hellos (SSLv2, SSLv3)
+     * cost: up to one deadline per protocol. */
+    gp.handshake_timeout = w->cfg->probe_timeout > 0 ? w->cfg->probe_timeout
+                           : w->cfg->handshake_timeout > 0 && w->cfg->handshake_timeout < 3.0
+                               ? w->cfg->handshake_timeout
+                               : 3.0;
     ep->grader = tw_grader_new(&gp);
     if (!tw_grader_pending(ep->grader)) {
         tw_grader_free(ep->grader);
