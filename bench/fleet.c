@@ -16,7 +16,8 @@
  * Certificates (root -> intermediate -> leaf per key type) are generated at
  * start; the roots are written to --ca-out for the scanner's --ca-file.
  * Every handshake is a full one (no session cache, no tickets).  After the
- * handshake the server waits for the client to close.
+ * handshake the server waits for the client to close; if the client sends
+ * a request first (an HSTS probe), it answers a bare 200 and closes.
  *
  * DNS (--dns-port, UDP on 127.0.0.1): hN.fleet.test A -> 127.(20+N/65536).
  * (N/256%256).(N%256) for N < 2^24; AAAA of such a name is NOERROR with no
@@ -118,12 +119,21 @@ conn_drive(int ep, struct fleet_conn *c)
         c->st = ST_WAIT_CLOSE;
         conn_want(ep, c, EPOLLIN);
     }
-    /* ST_WAIT_CLOSE: drain until the client closes. */
+    /* ST_WAIT_CLOSE: until the client closes; a request (tlsweep's HSTS
+     * probe sends a HEAD) gets a minimal HTTP answer, then the close. */
     for (;;) {
         ERR_clear_error();
         r = SSL_read(c->ssl, buf, sizeof(buf));
-        if (r > 0)
-            continue;
+        if (r > 0) {
+            static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                                       "Connection: close\r\n\r\n";
+
+            ERR_clear_error();
+            SSL_write(c->ssl, resp, (int)sizeof(resp) - 1); /* small: fits the socket */
+            SSL_shutdown(c->ssl);
+            conn_close(ep, c);
+            return;
+        }
         e = SSL_get_error(c->ssl, r);
         if (e == SSL_ERROR_WANT_READ)
             return;
