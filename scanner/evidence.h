@@ -22,6 +22,8 @@ enum tw_dns_outcome {
     TW_DNS_TIMEOUT,       /* ARES_ETIMEOUT */
 };
 
+#define TW_PROBE_STARTTLS_DETAIL 128 /* bytes of STARTTLS dialogue text per probe */
+
 /* How one TCP+TLS attempt (probe) ended. */
 enum tw_probe_outcome {
     TW_PROBE_NOT_RUN = 0,
@@ -47,6 +49,12 @@ struct tw_probe_result {
     int version;             /* negotiated protocol (TLS1_3_VERSION, ...) when OK */
     char cipher[64];         /* negotiated suite when OK */
     char err[128];           /* OpenSSL's reason string for LOCAL_ERROR, bounded */
+    /* STARTTLS (issue 9, scanner/starttls.h): the plaintext phase before the
+     * handshake.  All zero for a direct-TLS probe. */
+    uint8_t starttls;        /* enum tw_starttls_proto of this probe, 0 = direct TLS */
+    uint8_t starttls_result; /* enum tw_starttls_status where the phase ended (0 = cut) */
+    uint32_t starttls_bytes_in; /* plaintext bytes received */
+    char starttls_detail[TW_PROBE_STARTTLS_DETAIL]; /* tw_starttls_detail(), bounded */
 };
 
 /* Which follow-up probes were run, and what they got. */

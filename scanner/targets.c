@@ -13,7 +13,9 @@
  * sharding): FNV-1a 64 over the canonical byte string
  *     host '\0' port_hi port_lo has_sni [sni] '\0'
  * where host is the lowercased name or the inet_ntop() text of the address
- * and sni is present only when has_sni is 1; the FNV result is passed
+ * and sni is present only when has_sni is 1, followed, for a STARTTLS
+ * endpoint only, by the protocol's name and a '\0' (so every direct-TLS
+ * hash is unchanged by the scheme prefixes of issue 9); the FNV result is passed
  * through the MurmurHash3 fmix64 finaliser so that "hash % N" is balanced
  * even for consecutive addresses.  The fingerprint uses a second hash of the
  * same bytes (FNV-1a from a different offset basis, SplitMix64 finaliser)
@@ -39,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scanner/targets.h"
 #include "store/base/log.h"
@@ -449,6 +452,104 @@ targets_parse_target(const char *s, size_t n, int allow_large, struct tw_target_
     return 0;
 }
 
+/* Scheme prefixes (issue 9): name, STARTTLS protocol, port when none given. */
+struct targets_scheme {
+    const char *name;
+    int starttls; /* enum tw_starttls_proto */
+    uint16_t port;
+};
+
+static const struct targets_scheme targets_schemes[] = {
+    {"smtp", TW_STARTTLS_SMTP, 25},   {"submission", TW_STARTTLS_SMTP, 587},
+    {"imap", TW_STARTTLS_IMAP, 143},  {"pop3", TW_STARTTLS_POP3, 110},
+    {"ftp", TW_STARTTLS_FTP, 21},     {"xmpp", TW_STARTTLS_XMPP, 5222},
+    {"ldap", TW_STARTTLS_LDAP, 389},  {"postgres", TW_STARTTLS_POSTGRES, 5432},
+    {"https", TW_STARTTLS_NONE, 443},
+};
+
+/*
+ * Split "SCHEME://REST" (s[0..n) is known to contain "://" at sep).  Returns
+ * the scheme entry with *restp and *restn set, or NULL with a reason.  REST must
+ * be a bare target: a '/' is a CIDR prefix only when it follows an IP
+ * address and is followed by digits and an optional ":port"; anything else
+ * is a path, which a target cannot have.
+ */
+static const struct targets_scheme *
+targets_parse_scheme(const char *s, size_t n, const char *sep, const char **restp, size_t *restn,
+                     char *reason, size_t rl)
+{
+    char show[TARGETS_SHOW + 4];
+    const struct targets_scheme *sc = NULL;
+    size_t sn = (size_t)(sep - s), i, rn;
+    const char *rest = sep + 3, *slash;
+
+    targets_show(s, n, show, sizeof(show));
+    for (i = 0; i < sizeof(targets_schemes) / sizeof(targets_schemes[0]); i++) {
+        if (strlen(targets_schemes[i].name) == sn &&
+            strncasecmp(s, targets_schemes[i].name, sn) == 0) {
+            sc = &targets_schemes[i];
+            break;
+        }
+    }
+    if (sc == NULL) {
+        char sshow[TARGETS_SHOW + 4];
+
+        if (sn == 0)
+            snprintf(reason, rl, "empty scheme in '%s'", show);
+        else
+            snprintf(reason, rl,
+                     "unknown scheme '%s' (known: smtp, submission, imap, pop3, ftp, xmpp, "
+                     "ldap, postgres, https)",
+                     targets_show(s, sn, sshow, sizeof(sshow)));
+        return NULL;
+    }
+    rn = (size_t)(s + n - rest);
+    if (rn == 0) {
+        snprintf(reason, rl, "no host after '%s://' in '%s'", sc->name, show);
+        return NULL;
+    }
+    slash = memchr(rest, '/', rn);
+    if (slash != NULL) {
+        const char *q = slash + 1, *end = s + n, *hend = slash;
+        int cidr = 0;
+
+        if (rest[0] != '[') {
+            /* Host part: up to the slash; a range needs an IP there. */
+            if (targets_is_ip_literal(rest, (size_t)(hend - rest))) {
+                const char *d = q;
+
+                while (d < end && targets_is_digit((unsigned char)*d))
+                    d++;
+                if (d > q && (d == end || *d == ':')) {
+                    cidr = 1;
+                    if (d < end) {
+                        d++;
+                        while (d < end && targets_is_digit((unsigned char)*d))
+                            d++;
+                        cidr = d == end;
+                    }
+                }
+            }
+        } else {
+            const char *close = memchr(rest, ']', rn);
+
+            cidr = close != NULL && slash < close; /* "[v6/len]:port" */
+        }
+        if (!cidr) {
+            char pshow[TARGETS_SHOW + 4];
+
+            snprintf(reason, rl,
+                     "a target has no path: '%s' after the host in '%s' (write %s://HOST[:PORT])",
+                     targets_show(slash, (size_t)(end - slash), pshow, sizeof(pshow)), show,
+                     sc->name);
+            return NULL;
+        }
+    }
+    *restp = rest;
+    *restn = rn;
+    return sc;
+}
+
 static int
 targets_parse_sni(const char *s, size_t n, struct tw_target_spec *out, char *reason, size_t rl)
 {
@@ -549,8 +650,30 @@ tw_target_parse_line(const char *line, size_t len, int allow_large_ranges,
             goto out;
         }
     }
-    if (targets_parse_target(f1, n1, allow_large_ranges, out, reason, reasonlen) < 0)
-        goto out;
+    {
+        const char *sep = NULL;
+
+        for (i = 0; i + 3 <= n1; i++) {
+            if (memcmp(f1 + i, "://", 3) == 0) {
+                sep = f1 + i;
+                break;
+            }
+        }
+        if (sep != NULL) {
+            const struct targets_scheme *sc;
+
+            sc = targets_parse_scheme(f1, n1, sep, &f1, &n1, reason, reasonlen);
+            if (sc == NULL)
+                goto out;
+            if (targets_parse_target(f1, n1, allow_large_ranges, out, reason, reasonlen) < 0)
+                goto out;
+            if (out->port == 0)
+                out->port = sc->port; /* the scheme's port, not --ports */
+            out->starttls = sc->starttls;
+        } else if (targets_parse_target(f1, n1, allow_large_ranges, out, reason, reasonlen) < 0) {
+            goto out;
+        }
+    }
     if (f2 != NULL && targets_parse_sni(f2, n2, out, reason, reasonlen) < 0)
         goto out;
     rc = 1;
@@ -582,8 +705,11 @@ targets_fnv(uint64_t h, const void *data, size_t n)
 
 /* FNV-1a over the canonical endpoint bytes (see the top of this file). */
 static uint64_t
-targets_fnv_endpoint(uint64_t basis, const char *host, uint16_t port, int has_sni, const char *sni)
+targets_fnv_endpoint(uint64_t basis, const char *host, uint16_t port, int has_sni, const char *sni,
+                     int starttls)
 {
+    const char *stls = tw_starttls_name(starttls);
+
     unsigned char mid[4];
     uint64_t h = basis;
 
@@ -596,6 +722,8 @@ targets_fnv_endpoint(uint64_t basis, const char *host, uint16_t port, int has_sn
     if (has_sni && sni != NULL)
         h = targets_fnv(h, sni, strlen(sni));
     h = targets_fnv(h, "", 1);
+    if (stls[0] != '\0')
+        h = targets_fnv(h, stls, strlen(stls) + 1);
     return h;
 }
 
@@ -622,17 +750,24 @@ targets_splitmix(uint64_t z)
 }
 
 uint64_t
+tw_target_hash_ex(const char *host, uint16_t port, int has_sni, const char *sni, int starttls)
+{
+    return targets_fmix64(
+        targets_fnv_endpoint(TARGETS_FNV_BASIS, host, port, has_sni, sni, starttls));
+}
+
+uint64_t
 tw_target_hash(const char *host, uint16_t port, int has_sni, const char *sni)
 {
-    return targets_fmix64(targets_fnv_endpoint(TARGETS_FNV_BASIS, host, port, has_sni, sni));
+    return tw_target_hash_ex(host, port, has_sni, sni, TW_STARTTLS_NONE);
 }
 
 /* The fingerprint's second hash: another basis and another finaliser. */
 static uint64_t
-targets_hash2(const char *host, uint16_t port, int has_sni, const char *sni)
+targets_hash2(const char *host, uint16_t port, int has_sni, const char *sni, int starttls)
 {
-    return targets_splitmix(
-        targets_fnv_endpoint(TARGETS_FNV_BASIS ^ 0x9e3779b97f4a7c15ULL, host, port, has_sni, sni));
+    return targets_splitmix(targets_fnv_endpoint(TARGETS_FNV_BASIS ^ 0x9e3779b97f4a7c15ULL, host,
+                                                 port, has_sni, sni, starttls));
 }
 
 /* ---- dedup set ---------------------------------------------------------- */
@@ -971,6 +1106,7 @@ targets_expand_next(struct tw_targets *t, struct tw_target *out)
     }
     out->file = t->spec_file;
     out->line = t->spec_line;
+    out->starttls = sp->starttls;
 
     /* Advance: ports inside an address, then the next address. */
     if (++t->port_idx < t->n_spec_ports)
@@ -1004,14 +1140,15 @@ tw_targets_next(struct tw_targets *t, struct tw_target *out, char *err)
             uint64_t h;
 
             targets_expand_next(t, out);
-            h = tw_target_hash(out->host, out->port, out->has_sni, out->sni);
+            h = tw_target_hash_ex(out->host, out->port, out->has_sni, out->sni, out->starttls);
             if (targets_set_add(t, h) == 0) {
                 t->st.duplicates++;
                 continue;
             }
             t->fp_count++;
             {
-                uint64_t h2 = targets_hash2(out->host, out->port, out->has_sni, out->sni);
+                uint64_t h2 =
+                    targets_hash2(out->host, out->port, out->has_sni, out->sni, out->starttls);
 
                 t->fp_sum += h2;
                 t->fp_xor ^= h2;

@@ -15,9 +15,17 @@
  * Forms (DESIGN §2), one per line, '#' starts a comment:
  *   host | host:port | IPv4 | IPv4:port | IPv6 | [IPv6] | [IPv6]:port |
  *   CIDR | CIDR:port | [IPv6CIDR]:port
+ * each optionally after a scheme prefix SCHEME:// (issue 9):
+ *   smtp:// (25)  submission:// (587)  imap:// (143)  pop3:// (110)
+ *   ftp:// (21)   xmpp:// (5222)  ldap:// (389)  postgres:// (5432)
+ *   https:// (443, direct TLS, accepted for symmetry)
+ * (case-insensitive; no user, path or query: "smtp://host/x" is rejected),
  * optionally followed by whitespace and an SNI field ('-' = send no SNI).
- * Without a port, each port of opts->ports is used.  Without an SNI field, a
- * name target sends its own name as SNI and an address target sends none.
+ * Without a port, a scheme's well-known port is used, else each port of
+ * opts->ports.  Without an SNI field, a name target sends its own name as
+ * SNI and an address target sends none.  A scheme other than https sets
+ * starttls (enum tw_starttls_proto, store/model.h) in the spec and in every
+ * endpoint expanded from it.
  *
  * Called on one thread (the reader); the pure line parser may be called
  * from anywhere.
@@ -44,6 +52,7 @@ struct tw_target {
     char sni[TW_HOST_MAX + 1];
     const char *file;           /* borrowed: valid while the reader lives */
     unsigned long line;
+    int starttls;               /* enum tw_starttls_proto from the scheme; 0 = direct TLS */
 };
 
 struct tw_targets_opts {
@@ -65,6 +74,7 @@ struct tw_target_spec {
     int port;                   /* 1..65535, or 0 when not given */
     int sni_mode;               /* 0 = default, 1 = none ('-'), 2 = explicit */
     char sni[TW_HOST_MAX + 1];
+    int starttls;               /* enum tw_starttls_proto from the scheme; 0 = none/https */
 };
 
 /* Parse one line (without its newline; a trailing '\r' is accepted).
@@ -97,8 +107,15 @@ void tw_targets_get_stats(const struct tw_targets *t, struct tw_targets_stats *o
  * sharding), as 16 hex digits + NUL; equal sets give equal fingerprints. */
 void tw_targets_fingerprint(const struct tw_targets *t, char out[17]);
 
-/* The stable 64-bit hash of an endpoint used for sharding and dedup. */
+/* The stable 64-bit hash of a direct-TLS endpoint (tw_target_hash_ex with
+ * starttls 0). */
 uint64_t tw_target_hash(const char *host, uint16_t port, int has_sni, const char *sni);
+/* The stable 64-bit hash of an endpoint used for sharding and dedup.  A
+ * non-zero starttls adds its name (tw_starttls_name) to the hashed bytes, so
+ * "smtp://h:25" and "h:25" are two endpoints while direct-TLS hashes stay
+ * what they were before schemes existed. */
+uint64_t tw_target_hash_ex(const char *host, uint16_t port, int has_sni, const char *sni,
+                           int starttls);
 
 /* Parse "443,8443,8000-8010" into ports[TW_PORTS_MAX].  Returns the count, or
  * -1 with a reason in err. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "store/base/xalloc.h"
@@ -43,6 +44,24 @@ static const struct tw_class_info class_table[TW_CLASS__COUNT] = {
                             "Look for a middlebox (DPI, IPS) or a crashing TLS terminator; check "
                             "the server's error log.",
                             "", 1},
+    /* No class flags for the STARTTLS classes: every command for a STARTTLS
+     * endpoint (whatever its class) needs "-starttls NAME" with the endpoint's
+     * own protocol, which the command builders add from tw_starttls_name(). */
+    [TW_CLASS_STARTTLS_UNSUPPORTED] = {"starttls_unsupported",
+                                       "The service answered in plaintext but does not offer "
+                                       "STARTTLS (not in its capabilities, or the upgrade "
+                                       "command is unknown).",
+                                       "Enable STARTTLS on the service (e.g. Postfix "
+                                       "smtpd_tls_security_level, Dovecot ssl = yes, "
+                                       "PostgreSQL ssl = on), or scan its direct-TLS port.",
+                                       "", 1},
+    [TW_CLASS_STARTTLS_REFUSED] = {"starttls_refused",
+                                   "The service offers STARTTLS but answered the upgrade "
+                                   "command with an error (e.g. SMTP 454, IMAP NO).",
+                                   "Check the service's TLS certificate and key configuration "
+                                   "and its log: the upgrade usually fails because TLS is "
+                                   "misconfigured or temporarily unavailable.",
+                                   "", 1},
     [TW_CLASS_HANDSHAKE_TIMEOUT] = {"handshake_timeout",
                                     "Connected, then silence: the handshake never progressed.",
                                     "Check for MTU/PMTUD black holes and middleboxes that "
@@ -197,6 +216,38 @@ tw_issues_parse(const char *s, tw_issue_set *out)
     }
     *out = set;
     return 0;
+}
+
+/* Indexed by enum tw_starttls_proto: the s_client -starttls names. */
+static const char *const starttls_names[TW_STARTTLS__COUNT] = {
+    [TW_STARTTLS_NONE] = "",     [TW_STARTTLS_SMTP] = "smtp", [TW_STARTTLS_IMAP] = "imap",
+    [TW_STARTTLS_POP3] = "pop3", [TW_STARTTLS_FTP] = "ftp",   [TW_STARTTLS_XMPP] = "xmpp",
+    [TW_STARTTLS_LDAP] = "ldap", [TW_STARTTLS_POSTGRES] = "postgres",
+};
+
+const char *
+tw_starttls_name(int proto)
+{
+    if (proto <= 0 || proto >= TW_STARTTLS__COUNT)
+        return "";
+    return starttls_names[proto];
+}
+
+int
+tw_starttls_from_target(const char *target)
+{
+    const char *sep;
+    size_t n;
+
+    if (target == NULL || (sep = strstr(target, "://")) == NULL)
+        return TW_STARTTLS_NONE;
+    n = (size_t)(sep - target);
+    if (n == strlen("submission") && strncasecmp(target, "submission", n) == 0)
+        return TW_STARTTLS_SMTP;
+    for (int p = 1; p < TW_STARTTLS__COUNT; p++)
+        if (strlen(starttls_names[p]) == n && strncasecmp(target, starttls_names[p], n) == 0)
+            return p;
+    return TW_STARTTLS_NONE;
 }
 
 void

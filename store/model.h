@@ -24,6 +24,8 @@ enum tw_class {
     TW_CLASS_TCP_UNREACHABLE,
     TW_CLASS_TCP_TIMEOUT,
     TW_CLASS_TCP_RESET,
+    TW_CLASS_STARTTLS_UNSUPPORTED, /* the plaintext protocol does not offer STARTTLS */
+    TW_CLASS_STARTTLS_REFUSED,     /* STARTTLS offered, the upgrade command got an error */
     TW_CLASS_HANDSHAKE_TIMEOUT,
     TW_CLASS_NOT_TLS,
     TW_CLASS_PROTOCOL_MISMATCH,
@@ -68,6 +70,35 @@ enum tw_class tw_issues_primary(tw_issue_set set);
 size_t tw_issues_format(tw_issue_set set, char *buf, size_t len);
 /* Parse "a,b,c" (or "ok").  Returns 0, or -1 on an unknown name. */
 int tw_issues_parse(const char *s, tw_issue_set *out);
+
+/*
+ * STARTTLS protocols (issue 9): how a plaintext connection is upgraded to
+ * TLS before the handshake.  0 = direct TLS.  Vocabulary shared by the
+ * target parser (scheme prefixes), the scanner's plaintext phase
+ * (scanner/starttls.h) and the reports' s_client command; the numbers are
+ * never stored (the endpoint hash and the target text use the name).
+ */
+enum tw_starttls_proto {
+    TW_STARTTLS_NONE = 0,
+    TW_STARTTLS_SMTP, /* smtp:// (25) and submission:// (587) */
+    TW_STARTTLS_IMAP,
+    TW_STARTTLS_POP3,
+    TW_STARTTLS_FTP,
+    TW_STARTTLS_XMPP, /* client-to-server */
+    TW_STARTTLS_LDAP,
+    TW_STARTTLS_POSTGRES,
+    TW_STARTTLS__COUNT
+};
+
+/* The name `openssl s_client -starttls` takes for proto ("smtp", "imap",
+ * "pop3", "ftp", "xmpp", "ldap", "postgres"), or "" for NONE and out-of-range
+ * values.  Never NULL. */
+const char *tw_starttls_name(int proto);
+/* The STARTTLS protocol named by a target text's scheme prefix ("smtp://..",
+ * "submission://..", case-insensitive), or TW_STARTTLS_NONE (no scheme,
+ * "https://", unknown scheme, NULL).  For renderers that only have the
+ * stored target text (report/ may not include scanner/). */
+int tw_starttls_from_target(const char *target);
 
 /* Caps on what a result may hold (STYLE G15). */
 #define TW_HOST_MAX 253           /* a DNS name in text form */
@@ -114,6 +145,8 @@ struct tw_result {
     int64_t started_at;  /* unix seconds, for the record */
     struct tw_grade_record *grading; /* grading evidence (store/graderec.h), owned; NULL
                                         when not graded */
+    int starttls;        /* enum tw_starttls_proto the endpoint was scanned with (0 = direct
+                            TLS); not a column: the target text carries it as a scheme */
 };
 
 /* Free every owned field and the result itself; NULL is a no-op. */

@@ -1028,6 +1028,166 @@ test_targets_ports_parse(void **state)
     assert_int_equal(tw_ports_parse(NULL, p, TW_PORTS_MAX, err), -1);
 }
 
+/* ---- scheme prefixes (issue 9) ------------------------------------------ */
+
+struct scheme_case {
+    const char *line;
+    const char *host;
+    int family;
+    int prefix;
+    int port;
+    int starttls;
+    int sni_mode;
+};
+
+static const struct scheme_case scheme_cases[] = {
+    {"smtp://mx.example", "mx.example", 0, -1, 25, TW_STARTTLS_SMTP, 0},
+    {"smtp://mx.example:2525", "mx.example", 0, -1, 2525, TW_STARTTLS_SMTP, 0},
+    {"SMTP://MX.Example", "mx.example", 0, -1, 25, TW_STARTTLS_SMTP, 0},
+    {"submission://mx.example", "mx.example", 0, -1, 587, TW_STARTTLS_SMTP, 0},
+    {"imap://mail.example", "mail.example", 0, -1, 143, TW_STARTTLS_IMAP, 0},
+    {"pop3://mail.example", "mail.example", 0, -1, 110, TW_STARTTLS_POP3, 0},
+    {"ftp://ftp.example", "ftp.example", 0, -1, 21, TW_STARTTLS_FTP, 0},
+    {"xmpp://chat.example", "chat.example", 0, -1, 5222, TW_STARTTLS_XMPP, 0},
+    {"ldap://dir.example", "dir.example", 0, -1, 389, TW_STARTTLS_LDAP, 0},
+    {"postgres://db.example", "db.example", 0, -1, 5432, TW_STARTTLS_POSTGRES, 0},
+    {"https://www.example", "www.example", 0, -1, 443, TW_STARTTLS_NONE, 0},
+    {"https://www.example:8443", "www.example", 0, -1, 8443, TW_STARTTLS_NONE, 0},
+    {"smtp://192.0.2.1", "192.0.2.1", AF_INET, -1, 25, TW_STARTTLS_SMTP, 0},
+    {"smtp://[2001:db8::1]:25", "2001:db8::1", AF_INET6, -1, 25, TW_STARTTLS_SMTP, 0},
+    {"smtp://[2001:db8::1]", "2001:db8::1", AF_INET6, -1, 25, TW_STARTTLS_SMTP, 0},
+    {"smtp://192.0.2.0/28", "192.0.2.0", AF_INET, 28, 25, TW_STARTTLS_SMTP, 0},
+    {"smtp://192.0.2.0/28:2525", "192.0.2.0", AF_INET, 28, 2525, TW_STARTTLS_SMTP, 0},
+    {"imap://[2001:db8::7/126]:993", "2001:db8::4", AF_INET6, 126, 993, TW_STARTTLS_IMAP, 0},
+    {"ldap://2001:db8::ff/120", "2001:db8::", AF_INET6, 120, 389, TW_STARTTLS_LDAP, 0},
+    {"smtp://mx.example mx2.example", "mx.example", 0, -1, 25, TW_STARTTLS_SMTP, 2},
+    {"smtp://192.0.2.1 -", "192.0.2.1", AF_INET, -1, 25, TW_STARTTLS_SMTP, 1},
+    {"  xmpp://chat.example:5269  # server port", "chat.example", 0, -1, 5269, TW_STARTTLS_XMPP, 0},
+};
+
+static void
+test_targets_scheme_accepts(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(scheme_cases) / sizeof(scheme_cases[0]); i++) {
+        const struct scheme_case *c = &scheme_cases[i];
+        struct tw_target_spec sp;
+        char reason[256];
+
+        if (tw_target_parse_line(c->line, strlen(c->line), 0, &sp, reason, sizeof(reason)) != 1)
+            fail_msg("'%s' rejected: %s", c->line, reason);
+        assert_string_equal(sp.host, c->host);
+        assert_int_equal(sp.family, c->family);
+        assert_int_equal(sp.prefix, c->prefix);
+        assert_int_equal(sp.port, c->port);
+        assert_int_equal(sp.starttls, c->starttls);
+        assert_int_equal(sp.sni_mode, c->sni_mode);
+    }
+}
+
+static const struct bad_case scheme_bad[] = {
+    {"gopher://host.example", 0, "unknown scheme 'gopher' (known: smtp, submission"},
+    {"smtps://host.example", 0, "unknown scheme 'smtps'"},
+    {"://host.example", 0, "empty scheme in '://host.example'"},
+    {"smtp://", 0, "no host after 'smtp://' in 'smtp://'"},
+    {"smtp:// sni.example", 0, "no host after 'smtp://'"},
+    {"smtp://host.example/x", 0,
+     "a target has no path: '/x' after the host in "
+     "'smtp://host.example/x' (write smtp://HOST[:PORT])"},
+    {"smtp://host.example:25/", 0, "a target has no path: '/' after the host"},
+    {"https://www.example/index.html", 0, "a target has no path: '/index.html'"},
+    {"smtp://192.0.2.1/x", 0, "a target has no path: '/x'"},
+    {"smtp://192.0.2.0/24/x", 0, "a target has no path: '/24/x'"},
+    {"smtp://[2001:db8::]/120", 0, "a target has no path: '/120'"},
+    {"smtp://host.example:0", 0, "bad port '0' (1-65535)"},
+    {"smtp://user@host.example", 0, "bad character '@'"},
+    {"smtp://smtp://host.example", 0, "a target has no path"},
+    {"smtp://10.0.0.0/8", 0, "larger than /16"},
+};
+
+static void
+test_targets_scheme_rejects(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(scheme_bad) / sizeof(scheme_bad[0]); i++) {
+        struct tw_target_spec sp;
+        char reason[256];
+
+        if (tw_target_parse_line(scheme_bad[i].line, strlen(scheme_bad[i].line), 0, &sp, reason,
+                                 sizeof(reason)) != -1)
+            fail_msg("'%s' accepted", scheme_bad[i].line);
+        if (strstr(reason, scheme_bad[i].reason) == NULL)
+            fail_msg("'%s': reason '%s' lacks '%s'", scheme_bad[i].line, reason,
+                     scheme_bad[i].reason);
+        assert_int_equal(sp.starttls, 0); /* a rejected line leaves a clean spec */
+    }
+}
+
+static void
+test_targets_scheme_reader(void **state)
+{
+    static const uint16_t ports[] = {443, 8443};
+    const char *text = "smtp://mx.example\n"
+                       "mx.example:25\n"           /* direct TLS: another endpoint */
+                       "smtp://mx.example:25\n"    /* duplicate of line 1 */
+                       "submission://mx.example\n" /* port 587 */
+                       "smtp://mx.example:587\n"   /* duplicate of line 4 */
+                       "https://www.example\n"     /* 443 only, not --ports */
+                       "www.example:443\n"         /* duplicate of line 6 */
+                       "imap://192.0.2.0/30\n"     /* 2 hosts */
+                       "www.example\n";            /* --ports: 443 (dup) and 8443 */
+    struct tw_targets_opts o;
+    struct tw_targets *t = NULL;
+    struct tw_target tg;
+    char err[TW_ERRLEN], *path = tmp_text(text), buf[TW_HOST_MAX + 32];
+    const char *paths[1] = {path};
+    static const char *const want[] = {
+        "mx.example|25|smtp", "mx.example|25|",     "mx.example|587|smtp", "www.example|443|",
+        "192.0.2.1|143|imap", "192.0.2.2|143|imap", "www.example|8443|",
+    };
+    size_t n = 0;
+    int rc;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.ports = ports;
+    o.n_ports = 2;
+    assert_int_equal(tw_targets_open(paths, 1, &o, &t, err), 0);
+    while ((rc = tw_targets_next(t, &tg, err)) == 1) {
+        snprintf(buf, sizeof(buf), "%s|%u|%s", tg.host, (unsigned)tg.port,
+                 tw_starttls_name(tg.starttls));
+        assert_true(n < sizeof(want) / sizeof(want[0]));
+        assert_string_equal(buf, want[n]);
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+    tw_targets_free(t);
+    rm_file(path);
+}
+
+static void
+test_targets_hash_starttls(void **state)
+{
+    (void)state;
+    /* Direct-TLS hashes are what they were before schemes existed. */
+    assert_true(tw_target_hash_ex("example.com", 443, 1, "example.com", 0) ==
+                0x0a989c1630f0e6a8ULL);
+    assert_true(tw_target_hash_ex("10.0.0.1", 8443, 0, NULL, TW_STARTTLS_NONE) ==
+                tw_target_hash("10.0.0.1", 8443, 0, NULL));
+    /* A protocol makes another endpoint, and each protocol its own. */
+    for (int p = TW_STARTTLS_SMTP; p < TW_STARTTLS__COUNT; p++) {
+        assert_true(tw_target_hash_ex("mx.example", 25, 1, "mx.example", p) !=
+                    tw_target_hash("mx.example", 25, 1, "mx.example"));
+        for (int q = p + 1; q < TW_STARTTLS__COUNT; q++)
+            assert_true(tw_target_hash_ex("mx.example", 25, 1, "mx.example", p) !=
+                        tw_target_hash_ex("mx.example", 25, 1, "mx.example", q));
+    }
+    /* Stable across runs: the protocol's name is hashed, not its number. */
+    assert_true(tw_target_hash_ex("mx.example", 25, 1, "mx.example", TW_STARTTLS_SMTP) ==
+                tw_target_hash_ex("mx.example", 25, 1, "mx.example", TW_STARTTLS_SMTP));
+}
+
 int
 main(void)
 {
@@ -1053,6 +1213,10 @@ main(void)
         cmocka_unit_test(test_targets_fingerprint),
         cmocka_unit_test(test_targets_hash),
         cmocka_unit_test(test_targets_ports_parse),
+        cmocka_unit_test(test_targets_scheme_accepts),
+        cmocka_unit_test(test_targets_scheme_rejects),
+        cmocka_unit_test(test_targets_scheme_reader),
+        cmocka_unit_test(test_targets_hash_starttls),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
