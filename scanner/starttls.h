@@ -75,13 +75,15 @@
  *        done.
  *      recv(fd, buf, 4096, 0) (a stack buffer): EAGAIN -> conn_want(EV_READ),
  *        return 0; 0 -> outcome EOF; ECONNRESET -> outcome RESET; record; done.
- *        n > 0: pr->starttls_bytes_in += n;
+ *        n > 0: pr->starttls_bytes_in += n; copy the first plaintext bytes
+ *        into pr->first_bytes/n_first (the not_tls evidence if it ends so);
  *        r = tw_starttls_input(st, buf, n), then
  *        NEED_MORE -> read again (loop until EAGAIN);
  *        SEND      -> loop to the output step;
- *        READY     -> record; free st; return conn_start_tls(c) (the same
- *                     fd; the BIO callback then counts only TLS bytes, so
- *                     first_bytes/not_tls judge the TLS phase alone);
+ *        READY     -> record; free st; reset pr->n_first and pr->bytes_in
+ *                     to 0; return conn_start_tls(c) (the same fd; the BIO
+ *                     callback then counts only TLS bytes, so first_bytes
+ *                     and not_tls judge the TLS phase alone);
  *        UNSUPPORTED / REFUSED -> pr->outcome = TW_PROBE_LOCAL_ERROR, err =
  *                     "starttls: " + detail; record; done;
  *        PROTOCOL_ERROR -> pr->outcome = TW_PROBE_NOT_TLS with the first
