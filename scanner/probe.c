@@ -926,6 +926,8 @@ struct tw_grader {
     int fd;
     int pending_errno;
     SSL *ssl;
+    double tls_deadline; /* ev_time() by which the HTTP connection must be done */
+    size_t tls_bytes;    /* bytes read on it */
     tw_grader_cb *cb;
     void *arg;
 };
@@ -1187,6 +1189,28 @@ grader_tls_step(struct tw_grader *g)
     }
 }
 
+/* Bytes a grading TLS connection may read in all (handshake + HTTP headers). */
+#define GRADER_TLS_BYTES_MAX (1024 * 1024)
+
+static long
+grader_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+              size_t *processed)
+{
+    struct tw_grader *g = (struct tw_grader *)BIO_get_callback_arg(b);
+
+    (void)argp;
+    (void)len;
+    (void)argi;
+    (void)argl;
+    if (g == NULL)
+        return ret;
+    if (oper == BIO_CB_READ)
+        return g->tls_bytes >= GRADER_TLS_BYTES_MAX || ev_time() >= g->tls_deadline ? -1 : ret;
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed != NULL)
+        g->tls_bytes += *processed;
+    return ret;
+}
+
 static void
 grader_connected(struct tw_grader *g)
 {
@@ -1216,6 +1240,15 @@ grader_connected(struct tw_grader *g)
         grader_end(g, 0);
         return;
     }
+    /* A server that streams HelloRequests or records keeps SSL_connect() and
+     * SSL_read() busy inside one call, out of the timer's reach: refuse
+     * renegotiation and let the read callback enforce the deadline and a
+     * byte cap on every read. */
+    SSL_set_options(g->ssl, SSL_OP_NO_RENEGOTIATION);
+    g->tls_deadline = ev_time() + g->handshake_timeout;
+    g->tls_bytes = 0;
+    BIO_set_callback_arg(SSL_get_rbio(g->ssl), (char *)g);
+    BIO_set_callback_ex(SSL_get_rbio(g->ssl), grader_bio_cb);
     g->state = GS_TLS_HANDSHAKE;
     if (grader_tls_step(g))
         grader_end(g, g->state == GS_TLS_READ);

@@ -155,9 +155,10 @@ int
 tw_schema_pragmas(sqlite3 *db, int read_only, char *err)
 {
     char *msg = NULL;
-    const char *sql = read_only ? "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
-                                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                  "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+    /* busy_timeout first: switching to WAL needs a lock another process may hold. */
+    const char *sql = read_only ? "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;"
+                                : "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL;"
+                                  "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
 
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         tw_errf(err, "%s", msg ? msg : sqlite3_errmsg(db));

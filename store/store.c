@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <errno.h>
+#include <libgen.h>
 
 #include <sqlite3.h>
 
@@ -198,6 +201,38 @@ store_sqlite_config(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* An open-time failure, with the operating system's cause when SQLite has
+ * one (a read-only file system, a full disk, permissions). */
+static int
+store_write_errno(const char *path)
+{
+    char dir[4096];
+
+    /* A database needs its file and its directory writable (WAL and -shm
+     * files live beside it): ask the file system directly, since SQLite's
+     * own last errno is often from a probe of a file that does not exist. */
+    if (access(path, W_OK) != 0 && errno != ENOENT)
+        return errno;
+    tw_strlcpy(dir, path, sizeof(dir));
+    if (access(dirname(dir), W_OK) != 0)
+        return errno;
+    return 0;
+}
+
+static void
+store_open_error(struct tw_store *st, const char *path, const char *what, char *err)
+{
+    int sys = st->is_read_only ? 0 : store_write_errno(path);
+
+    if (sys == 0)
+        sys = sqlite3_system_errno(st->db);
+
+    if (sys != 0 && strstr(what, strerror(sys)) == NULL)
+        tw_errf(err, "%s: %s (%s)", path, what, strerror(sys));
+    else
+        tw_errf(err, "%s: %s", path, what);
+}
+
 int
 tw_store_open(const char *path, int flags, struct tw_store **out, char *err)
 {
@@ -217,7 +252,10 @@ tw_store_open(const char *path, int flags, struct tw_store **out, char *err)
     oflags = SQLITE_OPEN_NOMUTEX |
              (st->is_read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
-        int sys = st->db ? sqlite3_system_errno(st->db) : 0;
+        int sys = st->is_read_only ? 0 : store_write_errno(path);
+
+        if (sys == 0 && st->db != NULL)
+            sys = sqlite3_system_errno(st->db);
 
         if (sys != 0)
             tw_errf(err, "cannot open %s: %s (%s)", path,
@@ -228,15 +266,18 @@ tw_store_open(const char *path, int flags, struct tw_store **out, char *err)
         goto out;
     }
     sqlite3_extended_result_codes(st->db, 1);
+    /* Before anything touches the file: a reader that opens a database being
+     * created must make this connection wait, not fail. */
+    sqlite3_busy_timeout(st->db, 10000);
     if (tw_schema_pragmas(st->db, st->is_read_only, sub) < 0) {
-        tw_errf(err, "%s: %s", path, sub);
+        store_open_error(st, path, sub, err);
         goto out;
     }
     if (st->is_read_only) {
         if (store_check_version(st, err) < 0)
             goto out;
     } else if (tw_schema_migrate(st->db, sub) < 0) {
-        tw_errf(err, "%s: %s", path, sub);
+        store_open_error(st, path, sub, err);
         goto out;
     }
     /* Write statements are prepared on read-only connections too: preparing

@@ -20,6 +20,9 @@ tw_log_set_level(int level)
     tw_log_level = level;
 }
 
+static void log_vwrite(int level, const char *comp, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
 static void
 log_vwrite(int level, const char *comp, int errnum, const char *fmt, va_list ap)
 {
