@@ -79,9 +79,11 @@ test_lab_table_covers_every_class(void **state)
         assert_int_equal(tw_issues_parse(tw_lab_endpoints[i].issues, &set), 0);
         seen |= set;
     }
-    /* Everything but tcp_unreachable, which loopback cannot produce. */
+    /* Everything but tcp_unreachable, which loopback cannot produce, and the
+     * STARTTLS classes until the engine speaks STARTTLS (TODO(issue 9)). */
     for (int c = 0; c < TW_CLASS_OK; c++)
-        if (c != TW_CLASS_TCP_UNREACHABLE && !(seen & TW_ISSUE(c)))
+        if (c != TW_CLASS_TCP_UNREACHABLE && c != TW_CLASS_STARTTLS_UNSUPPORTED &&
+            c != TW_CLASS_STARTTLS_REFUSED && !(seen & TW_ISSUE(c)))
             fail_msg("no lab endpoint for %s", tw_class_name((enum tw_class)c));
 }
 
