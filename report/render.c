@@ -272,7 +272,16 @@ row_fill(struct tw_report_row *row, sqlite3_stmt *st, int64_t ref_time)
         row->cls = TW_CLASS_TLS_ALERT;
     row->is_failure = tw_class_info(row->cls)->is_failure;
     if (!row->cls_known || row->cls != TW_CLASS_OK) {
+        int stls = tw_starttls_from_target(row->target);
+
         tw_report_repro(row->host, row->ip, row->port, row->sni, row->cls, buf, sizeof(buf));
+        /* A STARTTLS endpoint (its target keeps the scheme, "smtp://h:25"):
+         * the command speaks the same plaintext phase, whatever the class. */
+        if (stls != TW_STARTTLS_NONE) {
+            size_t n = strlen(buf);
+
+            snprintf(buf + n, sizeof(buf) - n, " -starttls %s", tw_starttls_name(stls));
+        }
         row->repro = tw_xstrdup(buf);
     }
 }

@@ -51,6 +51,12 @@
  *   - any other verify error (bad signature, invalid CA, purpose, path
  *     length, ...) makes a client reject the chain, so it counts as
  *     untrusted_root and is named in the detail ("other verify errors").
+ *   - STARTTLS (scanner/starttls.h): when MAIN's plaintext phase ended
+ *     without READY, tw_starttls_classify() decides (starttls_unsupported,
+ *     starttls_refused, not_tls for a protocol error, handshake_timeout /
+ *     tcp_reset for a cut dialogue) and no follow-up probe runs: none can
+ *     explain a plaintext failure.  After READY the TLS phase is judged as
+ *     for direct TLS.  Every repro of a STARTTLS endpoint gets -starttls.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -62,6 +68,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "scanner/classify.h"
+#include "scanner/starttls.h"
 #include "store/base/xalloc.h"
 
 #define PLAN_MAX_EXTRA 4
@@ -437,12 +444,16 @@ tw_classify_next_probe(const struct tw_evidence *ev, int has_name)
 {
     static const int versions[] = {TW_PK_TLS13, TW_PK_TLS12, TW_PK_TLS11, TW_PK_TLS10};
     const struct tw_probe_result *m = &ev->probe[TW_PK_MAIN];
+    enum tw_class sc;
     int extra = 0;
 
     if (dns_failed(ev))
         return -1;
     if (m->outcome == TW_PROBE_NOT_RUN)
         return TW_PK_MAIN;
+    /* No follow-up probe can explain a failed STARTTLS dialogue. */
+    if (tw_starttls_classify(m, &sc, NULL, 0))
+        return -1;
     /* Only handshake-level failures are worth a second connection. */
     if (!is_handshake_failure(m) && m->outcome != TW_PROBE_RESET && m->outcome != TW_PROBE_EOF)
         return -1;
@@ -830,8 +841,10 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
     struct dbuf *d = tw_xcalloc(1, sizeof(*d));
     const struct tw_probe_result *m = &ev->probe[TW_PK_MAIN];
     tw_issue_set set = 0;
-    int done;
+    int done, stls;
+    enum tw_class sc = TW_CLASS_OK;
     char name[TW_HOST_MAX + 1];
+    char sbuf[TW_PROBE_STARTTLS_DETAIL + 160];
 
     /* The name certinfo checked: the SNI sent, else the host, else the address. */
     if (r->has_sni)
@@ -852,10 +865,21 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
     }
 
     done = completed_probe(ev);
-    if (m->outcome == TW_PROBE_OK) {
+    stls = tw_starttls_classify(m, &sc, sbuf, sizeof(sbuf));
+    if (stls) {
+        /* The plaintext phase decided: nothing TLS happened on MAIN. */
+        db_part(d, "%s", sbuf);
+        if (sc == TW_CLASS_NOT_TLS && m->n_first > 0) {
+            db_more(d, "; first bytes");
+            describe_first_bytes(m, d);
+        }
+        set |= TW_ISSUE(sc);
+    } else if (m->outcome == TW_PROBE_OK) {
         char ci[sizeof(m->cipher) + 1];
         clean_copy(ci, sizeof(ci), m->cipher, sizeof(m->cipher));
         db_part(d, "handshake ok: %s%s%s", version_name(m->version), ci[0] ? " " : "", ci);
+        if (m->starttls != TW_STARTTLS_NONE)
+            db_more(d, " after STARTTLS (%s)", tw_starttls_name(m->starttls));
     } else if (m->outcome == TW_PROBE_NOT_RUN) {
         db_part(d, "main probe not run");
         if (done < 0)
@@ -876,6 +900,9 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
         if (c != TW_CLASS_OK)
             set |= causes ? causes : TW_ISSUE(c);
     }
+    if (!stls && m->starttls != TW_STARTTLS_NONE && m->outcome != TW_PROBE_OK &&
+        m->starttls_result == TW_STARTTLS_READY)
+        db_part(d, "TLS after STARTTLS (%s)", tw_starttls_name(m->starttls));
     describe_probes(ev, d);
 
     if (done >= 0) {
@@ -939,6 +966,9 @@ tw_classify_repro(const struct tw_result *r, char *buf, size_t len)
         db_more(d, " -servername %s", sni);
     else
         db_more(d, " -noservername");
+    /* Whatever the class: the command must speak the same plaintext phase. */
+    if (r->starttls > TW_STARTTLS_NONE && r->starttls < TW_STARTTLS__COUNT)
+        db_more(d, " -starttls %s", tw_starttls_name(r->starttls));
 
     /* The class's own flags, unless they are there already or contradict SNI. */
     if (ci->repro[0] && strstr(d->b, ci->repro + (ci->repro[0] == ' ')) == NULL &&

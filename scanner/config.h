@@ -38,6 +38,8 @@ struct tw_config {
     int progress;                 /* -1 auto (terminal), 0 off, 1 on */
     int allow_large_ranges;
     int dry_run;                  /* print the endpoint plan, connect nothing */
+    int starttls_auto;            /* --starttls auto: well-known ports without a scheme
+                                     speak STARTTLS (tw_starttls_for_port) */
     const char *const *files;     /* target files; "-" = stdin */
     size_t n_files;
 };

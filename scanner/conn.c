@@ -6,6 +6,15 @@
  * thing that runs on it.  The first bytes the server sends are seen by a
  * callback on the socket BIO, so that "not TLS" is decided on the raw bytes
  * and not on OpenSSL's interpretation of them.
+ *
+ * STARTTLS probes (params.starttls != 0) pass through WAIT_STARTTLS between
+ * connect and handshake: conn_on_starttls() pumps bytes between the socket
+ * and the pure dialogue of scanner/starttls.h (one struct tw_starttls on the
+ * heap, only for these probes), bounded by its own handshake deadline and by
+ * the dialogue's byte limits.  On READY the same fd goes to SSL_connect with
+ * a fresh deadline; any other end is recorded in the probe result's
+ * starttls fields and the conn is done.  Plaintext bytes after the server's
+ * go-ahead are never handed to OpenSSL (starttls.h: response injection).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -24,6 +33,7 @@
 #include <ev.h>
 
 #include "scanner/conn.h"
+#include "scanner/starttls.h"
 #include "store/base/log.h"
 #include "store/base/xalloc.h"
 
@@ -44,6 +54,7 @@ enum tw_conn_cut {
 
 enum tw_conn_state {
     TW_CONN_WAIT_CONNECT = 0,
+    TW_CONN_WAIT_STARTTLS, /* STARTTLS probes: the plaintext dialogue */
     TW_CONN_WAIT_HANDSHAKE,
     TW_CONN_DONE,
 };
@@ -54,6 +65,8 @@ struct tw_conn {
     struct tw_conn_pool *pool;
     struct tw_conn *next_free;
     SSL *ssl;
+    struct tw_starttls *st; /* WAIT_STARTTLS only (heap), else NULL */
+    const char *starttls_host;
     struct tw_probe_result *pr;
     const struct tw_tlsctx *tls;
     const char *sni;
@@ -65,7 +78,8 @@ struct tw_conn {
     int pending_errno; /* connect() failed at once: reported from the timer */
     uint8_t state;
     uint8_t kind;
-    uint8_t cut; /* enum tw_conn_cut */
+    uint8_t cut;      /* enum tw_conn_cut */
+    uint8_t starttls; /* enum tw_starttls_proto, 0 = direct TLS */
 };
 
 struct tw_conn_pool {
@@ -245,6 +259,8 @@ conn_done(struct tw_conn *c)
     ev_io_stop(loop, &c->io);
     ev_timer_stop(loop, &c->timer);
     c->done_cb(c->arg, ok_ssl);
+    free(c->st);
+    c->st = NULL;
     if (c->ssl != NULL) {
         SSL_set_app_data(c->ssl, NULL);
         BIO_set_callback_ex(SSL_get_rbio(c->ssl), NULL);
@@ -387,6 +403,140 @@ conn_start_tls(struct tw_conn *c)
     return conn_step_handshake(c);
 }
 
+/* ---- the STARTTLS plaintext phase ---------------------------------------- */
+
+/* Where the plaintext phase ended (starttls.h step 5): the final status, or
+ * NEED_MORE when EOF, a reset or the deadline cut it. */
+static void
+conn_starttls_record(struct tw_conn *c, int status)
+{
+    c->pr->starttls_result =
+        (uint8_t)(status >= TW_STARTTLS_READY ? status : TW_STARTTLS_NEED_MORE);
+    tw_strlcpy(c->pr->starttls_detail, tw_starttls_detail(c->st), sizeof(c->pr->starttls_detail));
+}
+
+/* The socket failed or closed during the dialogue. */
+static int
+conn_starttls_cut(struct tw_conn *c, enum tw_probe_outcome outcome, int sys_errno)
+{
+    c->pr->outcome = outcome;
+    c->pr->sys_errno = sys_errno;
+    conn_starttls_record(c, TW_STARTTLS_NEED_MORE);
+    return 1;
+}
+
+/* Keep the first plaintext bytes: the not_tls evidence if the dialogue ends
+ * with a protocol error. */
+static void
+conn_starttls_count(struct tw_conn *c, const uint8_t *buf, size_t n)
+{
+    struct tw_probe_result *pr = c->pr;
+    size_t take = sizeof(pr->first_bytes) - pr->n_first;
+
+    if (take > n)
+        take = n;
+    memcpy(pr->first_bytes + pr->n_first, buf, take);
+    pr->n_first = (uint8_t)(pr->n_first + take);
+    if (n > UINT32_MAX - pr->starttls_bytes_in)
+        pr->starttls_bytes_in = UINT32_MAX;
+    else
+        pr->starttls_bytes_in += (uint32_t)n;
+}
+
+/* A final status other than READY: record it and end the probe. */
+static int
+conn_starttls_verdict(struct tw_conn *c, int status)
+{
+    struct tw_probe_result *pr = c->pr;
+
+    conn_starttls_record(c, status);
+    if (status == TW_STARTTLS_PROTOCOL_ERROR) {
+        pr->outcome = TW_PROBE_NOT_TLS;
+    } else {
+        pr->outcome = TW_PROBE_LOCAL_ERROR;
+        snprintf(pr->err, sizeof(pr->err), "starttls: %s", tw_starttls_detail(c->st));
+    }
+    return 1;
+}
+
+/*
+ * One step of the dialogue: write what is pending, read what is there, feed
+ * it, until the socket would block (0) or the phase is over (1 = done, or
+ * the result of conn_start_tls()).  Bounded: each read feeds the state
+ * machine, which ends with PROTOCOL_ERROR past TW_STARTTLS_TOTAL_MAX bytes.
+ */
+static int
+conn_on_starttls(struct tw_conn *c, int revents)
+{
+    uint8_t buf[4096];
+    const uint8_t *out;
+    size_t len;
+    ssize_t n;
+    int r;
+
+    if (revents & EV_TIMER) {
+        /* Silence, or a dialogue that never reached a verdict. */
+        return conn_starttls_cut(c, TW_PROBE_TIMEOUT, 0);
+    }
+    for (;;) {
+        while (tw_starttls_output(c->st, &out, &len)) {
+            n = send(c->fd, out, len, MSG_NOSIGNAL);
+            if (n > 0) {
+                tw_starttls_sent(c->st, (size_t)n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                conn_want(c, EV_WRITE);
+                return 0;
+            }
+            return conn_starttls_cut(c, TW_PROBE_RESET, n < 0 ? errno : EPIPE);
+        }
+        n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            conn_want(c, EV_READ);
+            return 0;
+        }
+        if (n == 0)
+            return conn_starttls_cut(c, TW_PROBE_EOF, 0);
+        if (n < 0)
+            return conn_starttls_cut(c, TW_PROBE_RESET, errno);
+        conn_starttls_count(c, buf, (size_t)n);
+        r = tw_starttls_input(c->st, buf, (size_t)n);
+        switch (r) {
+        case TW_STARTTLS_NEED_MORE:
+        case TW_STARTTLS_SEND:
+            continue; /* write what is pending (if any), then read again */
+        case TW_STARTTLS_READY:
+            conn_starttls_record(c, r);
+            free(c->st);
+            c->st = NULL;
+            /* The TLS phase is judged on its own bytes (starttls.h step 4). */
+            c->pr->n_first = 0;
+            c->pr->bytes_in = 0;
+            return conn_start_tls(c);
+        default:
+            return conn_starttls_verdict(c, r);
+        }
+    }
+}
+
+/* Connected to a STARTTLS endpoint: start the plaintext dialogue. */
+static int
+conn_start_starttls(struct tw_conn *c)
+{
+    c->st = tw_xmalloc(sizeof(*c->st));
+    tw_starttls_init(c->st, (enum tw_starttls_proto)c->starttls, c->starttls_host);
+    c->state = TW_CONN_WAIT_STARTTLS;
+    /* The plaintext phase has a deadline of its own; conn_start_tls()
+     * arms a fresh one for the TLS handshake. */
+    conn_deadline(c, c->handshake_timeout);
+    return conn_on_starttls(c, 0);
+}
+
 static int
 conn_on_connect(struct tw_conn *c, int revents)
 {
@@ -411,6 +561,8 @@ conn_on_connect(struct tw_conn *c, int revents)
         c->pr->sys_errno = soerr;
         return 1;
     }
+    if (c->starttls != TW_STARTTLS_NONE)
+        return conn_start_starttls(c);
     return conn_start_tls(c);
 }
 
@@ -433,6 +585,9 @@ conn_dispatch(struct tw_conn *c, int revents)
     switch ((enum tw_conn_state)c->state) {
     case TW_CONN_WAIT_CONNECT:
         done = conn_on_connect(c, revents);
+        break;
+    case TW_CONN_WAIT_STARTTLS:
+        done = conn_on_starttls(c, revents);
         break;
     case TW_CONN_WAIT_HANDSHAKE:
         done = conn_on_handshake(c, revents);
@@ -474,8 +629,13 @@ tw_conn_start(struct tw_conn_pool *p, const struct tw_conn_params *params, struc
     c->arg = params->arg;
     c->handshake_timeout = params->handshake_timeout;
     c->state = TW_CONN_WAIT_CONNECT;
+    if (params->starttls > TW_STARTTLS_NONE && params->starttls < TW_STARTTLS__COUNT) {
+        c->starttls = (uint8_t)params->starttls;
+        c->starttls_host = params->starttls_host;
+    }
     memset(c->pr, 0, sizeof(*c->pr));
     c->pr->alert = -1;
+    c->pr->starttls = c->starttls;
     ev_io_init(&c->io, conn_io_cb, fd, EV_WRITE);
     ev_timer_init(&c->timer, conn_timer_cb, 0., 0.);
 
@@ -514,6 +674,8 @@ tw_conn_abort(struct tw_conn *c)
 
     ev_io_stop(loop, &c->io);
     ev_timer_stop(loop, &c->timer);
+    free(c->st);
+    c->st = NULL;
     if (c->ssl != NULL) {
         SSL_set_app_data(c->ssl, NULL);
         BIO_set_callback_ex(SSL_get_rbio(c->ssl), NULL);

@@ -3,11 +3,17 @@
  *
  * A conn is the per-connection state machine of STYLE G8:
  *   WAIT_CONNECT   ev_io(EV_WRITE) + connect timer  -> SO_ERROR, SSL_new
+ *   WAIT_STARTTLS  ev_io(dir) + handshake timer     -> (STARTTLS probes only) the
+ *                  plaintext dialogue of scanner/starttls.h until READY / a verdict
  *   WAIT_HANDSHAKE ev_io(dir) + handshake timer     -> SSL_connect until 1 / error
  *   DONE           report once through done_cb, free SSL, close, recycle.
  * Its ev_io and ev_timer are embedded (no second allocation).  It fills the
  * caller's struct tw_probe_result as it goes: errno, alerts received vs
- * sent, bytes received and the first 8 of them, OpenSSL's reason string.
+ * sent, bytes received and the first 8 of them, OpenSSL's reason string,
+ * and for a STARTTLS probe where its plaintext phase ended (starttls_*).
+ * The plaintext phase has its own handshake deadline; the TLS handshake
+ * after it gets a fresh one, and bytes_in / first_bytes then count the TLS
+ * phase alone (the plaintext bytes are in starttls_bytes_in).
  *
  * Threading: a conn lives on the worker thread whose loop and pool created
  * it and is touched only there.  Ownership: it owns its socket and SSL; it
@@ -40,6 +46,8 @@ struct tw_conn_params {
     const char *sni;        /* server name to send, NULL = none (copied by OpenSSL) */
     double connect_timeout; /* seconds */
     double handshake_timeout;
+    int starttls;                /* enum tw_starttls_proto (store/model.h); 0 = direct TLS */
+    const char *starttls_host;   /* XMPP stream domain (SNI, else the target host); may be NULL */
     struct tw_probe_result *out; /* OUT: reset and filled; borrowed until done */
     tw_conn_done_cb *done_cb;
     void *arg;

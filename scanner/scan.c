@@ -35,6 +35,7 @@
 
 #include "scanner/certinfo.h"
 #include "scanner/scan.h"
+#include "scanner/starttls.h"
 #include "scanner/targets.h"
 #include "scanner/worker.h"
 #include "store/base/log.h"
@@ -401,8 +402,16 @@ scan_dry_run(struct scan *s, char *err)
     struct tw_target t;
     int r;
 
-    while ((r = tw_targets_next(s->targets, &t, err)) == 1)
-        printf("%s %u %s\n", t.host, (unsigned)t.port, t.has_sni ? t.sni : "-");
+    /* "HOST PORT SNI", plus the STARTTLS protocol as a fourth field when the
+     * endpoint speaks one (scheme, or --starttls auto as the worker applies it). */
+    while ((r = tw_targets_next(s->targets, &t, err)) == 1) {
+        int stls = t.starttls;
+
+        if (stls == TW_STARTTLS_NONE && s->cfg.starttls_auto)
+            stls = tw_starttls_for_port(t.port);
+        printf("%s %u %s%s%s\n", t.host, (unsigned)t.port, t.has_sni ? t.sni : "-",
+               stls != TW_STARTTLS_NONE ? " " : "", tw_starttls_name(stls));
+    }
     fflush(stdout);
     return r < 0 ? 2 : 0;
 }

@@ -45,6 +45,7 @@ enum {
     OPT_ALLOW_LARGE,
     OPT_DRY_RUN,
     OPT_LAB,
+    OPT_STARTTLS,
 };
 
 static const struct option scan_options[] = {
@@ -71,6 +72,7 @@ static const struct option scan_options[] = {
     {"allow-large-ranges", no_argument, NULL, OPT_ALLOW_LARGE},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"lab", optional_argument, NULL, OPT_LAB},
+    {"starttls", required_argument, NULL, OPT_STARTTLS},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -97,6 +99,9 @@ scan_usage(FILE *f)
             "  --allow-large-ranges    accept CIDRs larger than /16 (IPv4) or /112 (IPv6)\n"
             "  --shard K/N             scan only shard K of N (stable hash of host, port, SNI)\n"
             "  --dry-run               print the endpoints that would be scanned; connect nothing\n"
+            "  --starttls auto         targets without a scheme on a well-known STARTTLS port\n"
+            "                          (25, 587 smtp; 143 imap; 110 pop3; 21 ftp; 5222 xmpp;\n"
+            "                          389 ldap; 5432 postgres) speak STARTTLS first\n"
             "  --lab[=DIR]             scan the local lab estate started by 'tlsweep lab up'\n"
             "                          (its targets, resolver and CA; default DIR ./" LAB_DEFAULT_DIR ")\n"
             "\n"
@@ -128,6 +133,9 @@ scan_usage(FILE *f)
             "  192.0.2.0/24  192.0.2.0/24:8443  [2001:db8::/120]:443\n"
             "  An optional second field sets the SNI to send ('-' = none):\n"
             "  192.0.2.10:443 www.example.com      www.example.com -\n"
+            "  A scheme asks for STARTTLS: smtp:// submission:// imap:// pop3:// ftp://\n"
+            "  xmpp:// ldap:// postgres:// (their usual port when none is given):\n"
+            "  smtp://mail.example.com  imap://192.0.2.7:143\n"
             "\n"
             "Examples:\n"
             "  tlsweep scan hosts.txt\n"
@@ -384,6 +392,15 @@ tw_scan_main(int argc, char **argv)
             break;
         case OPT_DRY_RUN:
             cfg.dry_run = 1;
+            break;
+        case OPT_STARTTLS:
+            if (strcmp(optarg, "auto") != 0) {
+                fprintf(stderr, "tlsweep scan: --starttls: '%s' is not 'auto' (name the protocol "
+                                "of one target with a scheme: smtp://host)\n",
+                        optarg);
+                goto out;
+            }
+            cfg.starttls_auto = 1;
             break;
         case OPT_LAB:
             lab_dir = optarg ? optarg : LAB_DEFAULT_DIR;

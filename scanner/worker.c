@@ -9,6 +9,13 @@
  * classified; when all endpoints of a job are, the job's results go to the
  * writer together.
  *
+ * A STARTTLS endpoint (target scheme, or --starttls auto on a well-known
+ * port) runs every classification probe with the same plaintext phase
+ * (conn.c), stores its scheme in the target text and is not graded yet:
+ * the grading probes send raw hellos on plain sockets (probe.c) and do not
+ * speak the plaintext phase, so the grade stays NULL and the detail says
+ * "not graded: STARTTLS".
+ *
  * worker_pump() is the only place that admits targets and starts
  * connections.  It is not reentrant: callbacks that run inside it (DNS cache
  * hits) only ask for another round.
@@ -35,6 +42,7 @@
 #include "scanner/conn.h"
 #include "scanner/dns.h"
 #include "scanner/probe.h"
+#include "scanner/starttls.h"
 #include "scanner/tlsctx.h"
 #include "scanner/worker.h"
 #include "store/base/log.h"
@@ -246,7 +254,7 @@ job_result_new(const struct job *j, const char *ipstr)
 {
     struct tw_result *r = tw_xcalloc(1, sizeof(*r));
     const struct tw_target *t = &j->t;
-    char target[TW_HOST_MAX + 16];
+    char target[TW_HOST_MAX + 32];
 
     tw_strlcpy(r->host, t->host, sizeof(r->host));
     tw_strlcpy(r->ip, ipstr, sizeof(r->ip));
@@ -254,10 +262,13 @@ job_result_new(const struct job *j, const char *ipstr)
     r->has_sni = t->has_sni;
     if (t->has_sni)
         tw_strlcpy(r->sni, t->sni, sizeof(r->sni));
-    if (t->family == AF_INET6)
-        snprintf(target, sizeof(target), "[%s]:%u", t->host, (unsigned)t->port);
-    else
-        snprintf(target, sizeof(target), "%s:%u", t->host, (unsigned)t->port);
+    /* A STARTTLS endpoint keeps its scheme ("smtp://mail.example:25"), so that
+     * reports rebuild "-starttls NAME" from the target text alone. */
+    r->starttls = t->starttls;
+    snprintf(target, sizeof(target), "%s%s%s%s%s:%u",
+             t->starttls ? tw_starttls_name(t->starttls) : "", t->starttls ? "://" : "",
+             t->family == AF_INET6 ? "[" : "", t->host, t->family == AF_INET6 ? "]" : "",
+             (unsigned)t->port);
     r->target = tw_xstrdup(target);
     r->started_at = j->started_at;
     r->cls = TW_CLASS_OK;
@@ -377,6 +388,18 @@ ep_grade_done(void *arg)
     worker_pump(w);
 }
 
+/* A STARTTLS endpoint whose handshake completed: say why it has no grade. */
+static void
+ep_note_not_graded(struct tw_result *r)
+{
+    char *d = tw_xmalloc(TW_DETAIL_MAX);
+
+    snprintf(d, TW_DETAIL_MAX, "%s%snot graded: STARTTLS (%s)", r->detail ? r->detail : "",
+             r->detail && r->detail[0] ? "; " : "", tw_starttls_name(r->starttls));
+    tw_result_set_detail(r, d);
+    free(d);
+}
+
 /*
  * Classification is over: grade the endpoint when its MAIN handshake
  * completed and the scan is not --quick.  Returns 1 when grading probes were
@@ -396,6 +419,10 @@ ep_grade_begin(struct ep *ep)
         return 0;
     tw_classify(&ep->ev, ep->r); /* the grade needs the issues */
     ep->classified = 1;
+    if (j->t.starttls != TW_STARTTLS_NONE) {
+        ep_note_not_graded(ep->r);
+        return 0;
+    }
     /* Host: the name the certificate is for; an address in brackets for IPv6. */
     if (sni == NULL && strchr(name, ':') != NULL)
         snprintf(host, sizeof(host), "[%s]", name);
@@ -501,6 +528,11 @@ ep_start_probe(struct tw_worker *w, struct ep *ep)
     p.sni = ep_sni(ep, ep->kind);
     p.connect_timeout = w->cfg->connect_timeout > 0 ? w->cfg->connect_timeout : 5.0;
     p.handshake_timeout = w->cfg->handshake_timeout > 0 ? w->cfg->handshake_timeout : 10.0;
+    /* Every probe of a STARTTLS endpoint (MAIN and follow-ups) speaks the
+     * plaintext phase first; XMPP names the domain: the SNI, else the host. */
+    p.starttls = ep->job->t.starttls;
+    p.starttls_host =
+        ep->job->t.has_sni && ep->job->t.sni[0] != '\0' ? ep->job->t.sni : ep->job->t.host;
     p.out = &ep->ev.probe[ep->kind];
     p.done_cb = ep_probe_done;
     p.arg = ep;
@@ -617,6 +649,10 @@ job_start(struct tw_worker *w, struct job *j)
     j->w = w;
     j->t0 = ev_now(w->loop);
     j->started_at = (int64_t)time(NULL);
+    /* --starttls auto: a target without a scheme on a well-known STARTTLS
+     * port (25, 587, 143, 110, 21, 5222, 389, 5432) speaks that protocol. */
+    if (w->cfg->starttls_auto && j->t.starttls == TW_STARTTLS_NONE)
+        j->t.starttls = tw_starttls_for_port(j->t.port);
     j->next = w->jobs;
     if (w->jobs != NULL)
         w->jobs->prev = j;

@@ -382,6 +382,24 @@ out:
     return rc;
 }
 
+/* 1 when the attached input's results table has a starttls column (schema
+ * step 4); an input written by an older tlsweep has none: direct TLS only. */
+static int
+merge_src_has_starttls(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int has = 0;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM pragma_table_info('results', '" MERGE_SCHEMA "')"
+                           " WHERE name = 'starttls'",
+                           -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        has = 1;
+    sqlite3_finalize(s);
+    return has;
+}
+
 /* Copy one input's scan into merged scan `to`, inside the caller's
  * transaction, with the input attached as MERGE_SCHEMA. */
 static int
@@ -405,15 +423,21 @@ merge_copy(sqlite3 *db, const struct merge_input *in, int64_t to, char *err)
                    in->scan_id, err) < 0)
         goto out;
     if (sqlite3_prepare_v2(db,
-                           "SELECT id, target, host, ip, port, sni, class, issues, tls_version,"
-                           " cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at"
-                           " FROM " MERGE_SCHEMA ".results WHERE scan_id = ?1 ORDER BY id",
+                           merge_src_has_starttls(db)
+                               ? "SELECT id, target, host, ip, port, sni, class, issues,"
+                                 " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms,"
+                                 " scanned_at, starttls FROM " MERGE_SCHEMA ".results"
+                                 " WHERE scan_id = ?1 ORDER BY id"
+                               : "SELECT id, target, host, ip, port, sni, class, issues,"
+                                 " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms,"
+                                 " scanned_at, NULL FROM " MERGE_SCHEMA ".results"
+                                 " WHERE scan_id = ?1 ORDER BY id",
                            -1, &sel, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "INSERT OR IGNORE INTO main.results(scan_id, target, host, ip, port,"
                            " sni, class, issues, tls_version, cipher, grade, cert_sha256, detail,"
-                           " elapsed_ms, scanned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-                           " ?10, ?11, ?12, ?13, ?14, ?15)",
+                           " elapsed_ms, scanned_at, starttls) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                           " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                            -1, &ins, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "SELECT depth, cert_sha256 FROM " MERGE_SCHEMA ".result_chain"
@@ -440,7 +464,7 @@ merge_copy(sqlite3 *db, const struct merge_input *in, int64_t to, char *err)
             break;
         old_id = sqlite3_column_int64(sel, 0);
         /* Values are copied as stored (NULLs stay NULL). */
-        for (int c = 1; c <= 14; c++)
+        for (int c = 1; c <= 15; c++)
             sqlite3_bind_value(ins, c + 1, sqlite3_column_value(sel, c));
         if (sqlite3_step(ins) != SQLITE_DONE)
             goto sqlfail;

@@ -146,7 +146,8 @@ struct tw_result {
     struct tw_grade_record *grading; /* grading evidence (store/graderec.h), owned; NULL
                                         when not graded */
     int starttls;        /* enum tw_starttls_proto the endpoint was scanned with (0 = direct
-                            TLS); not a column: the target text carries it as a scheme */
+                            TLS); stored as results.starttls (its name, NULL for 0), and the
+                            target text carries it as a scheme */
 };
 
 /* Free every owned field and the result itself; NULL is a no-op. */

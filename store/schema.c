@@ -147,6 +147,29 @@ static const char *const steps[] = {
     "  connections INTEGER NOT NULL," /* every connection the endpoint used */
     "  grading_connections INTEGER NOT NULL"
     ");",
+    /* 3 -> 4: STARTTLS endpoints (issue 9).  results.starttls names the
+     * plaintext protocol spoken before the handshake ('smtp', 'imap', 'pop3',
+     * 'ftp', 'xmpp', 'ldap', 'postgres'; NULL = direct TLS), so that
+     * smtp://h:25 and h:25 are two endpoints: the unique index (same name, so
+     * that diff's merge join keeps its order) and latest's partition gain it;
+     * latest also shows it, as its last column. */
+    "ALTER TABLE results ADD COLUMN starttls TEXT;"
+    "DROP INDEX results_endpoint;"
+    "CREATE UNIQUE INDEX results_endpoint ON results(scan_id, host, ip, port, ifnull(sni, ''),"
+    "  ifnull(starttls, ''));"
+    "DROP VIEW latest;"
+    "CREATE VIEW latest AS"
+    " SELECT host, ip, port, sni, class, issues, grade, tls_version, cipher, cert_sha256,"
+    "        scan_id, scanned_at, starttls"
+    " FROM (SELECT r.host, r.ip, r.port, r.sni, r.class, r.issues, r.grade, r.tls_version,"
+    "              r.cipher, r.cert_sha256, r.scan_id,"
+    "              coalesce(r.scanned_at, s.started_at) AS scanned_at, r.starttls,"
+    "              row_number() OVER (PARTITION BY r.host, r.ip, r.port, ifnull(r.sni, ''),"
+    "                                              ifnull(r.starttls, '')"
+    "                                 ORDER BY s.started_at DESC, s.id DESC) AS rn"
+    "       FROM results AS r JOIN scans AS s ON s.id = r.scan_id"
+    "       WHERE s.status = 'done')"
+    " WHERE rn = 1;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -79,14 +79,17 @@ static const struct store_sql store_sqls[] = {
                          " ORDER BY id DESC LIMIT 1"),
     STMT(result_insert,
          "INSERT OR IGNORE INTO results(scan_id, target, host, ip, port, sni, class, issues,"
-         " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at)"
-         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
+         " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at, starttls)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
     STMT(cert_insert, "INSERT OR IGNORE INTO certs(sha256, subject, issuer, not_before,"
                       " not_after, key_type, key_bits, sig_alg, san, pem)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
     STMT(chain_insert,
          "INSERT OR IGNORE INTO result_chain(result_id, depth, cert_sha256) VALUES (?1, ?2, ?3)"),
-    STMT(endpoints, "SELECT host, port, sni FROM results WHERE scan_id = ?1"),
+    /* Direct-TLS endpoints only: the walk's callback has no STARTTLS field,
+     * so a stored smtp://h:25 must not make --resume skip h:25.  A STARTTLS
+     * endpoint is scanned again on resume and its second row ignored. */
+    STMT(endpoints, "SELECT host, port, sni FROM results WHERE scan_id = ?1 AND starttls IS NULL"),
     STMT(begin, "BEGIN IMMEDIATE"),
     STMT(commit, "COMMIT"),
     STMT(rollback, "ROLLBACK"),
@@ -772,6 +775,10 @@ tw_store_put_result(struct tw_store *st, int64_t scan_id, const struct tw_result
     bind_text(s, 13, r->detail, TW_DETAIL_MAX);
     sqlite3_bind_int64(s, 14, r->elapsed_ms);
     bind_text(s, 15, now, sizeof(now));
+    if (r->starttls > TW_STARTTLS_NONE && r->starttls < TW_STARTTLS__COUNT)
+        bind_text(s, 16, tw_starttls_name(r->starttls), 16);
+    else
+        sqlite3_bind_null(s, 16);
     if (store_exec(st, s, err) < 0)
         return -1;
     if (sqlite3_changes(st->db) == 0)

@@ -95,7 +95,7 @@ check "a second lab up in the same dir is refused (exit 3)" test $? = 3
 "$TLSWEEP" lab targets --dir "$DIR" >"$DIR/targets.out"
 check "lab targets prints targets.txt" cmp -s "$DIR/targets.out" "$DIR/targets.txt"
 CLASSES="dns_nxdomain dns_servfail dns_timeout tcp_refused tcp_unreachable tcp_timeout tcp_reset
-handshake_timeout not_tls protocol_mismatch no_shared_cipher sni_required tls_alert cert_revoked
+starttls_unsupported starttls_refused handshake_timeout not_tls protocol_mismatch no_shared_cipher sni_required tls_alert cert_revoked
 cert_expired cert_not_yet_valid self_signed untrusted_root incomplete_chain hostname_mismatch
 weak_key weak_signature ok"
 bad=$(awk -v classes="$CLASSES" '
@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 31) print "expected 31 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 40) print "expected 40 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -164,6 +164,22 @@ N=$(host no-sni-different-cert)
 expect_sc "no-sni-different-cert: right cert with SNI" "$V: 0 \(ok\)" $PFX.19:$PORT -servername "$N" -verify_hostname "$N"
 expect_sc "no-sni-different-cert: other name without SNI" "$V: 62 " $PFX.19:$PORT -noservername -verify_hostname "$N"
 expect_sc "alert: internal_error alert" "alert internal error" $PFX.26:$PORT -servername "$(host alert)"
+# STARTTLS endpoints (issue 9): OpenSSL's own client upgrades each one.
+N=27
+for p in smtp smtp-unsupported smtp-refused imap pop3 ftp xmpp ldap postgres; do
+    proto=${p%%-*}
+    extra=()
+    [ "$proto" = xmpp ] && extra=(-xmpphost "$(host starttls-$p)")
+    case "$p" in
+    smtp-unsupported|smtp-refused)
+        expect_sc "starttls-$p: no TLS session" "Cipher is \(NONE\)" $PFX.$N:$PORT -starttls smtp \
+            -servername "$(host starttls-$p)" ;;
+    *)
+        expect_sc "starttls-$p: -starttls $proto verifies" "$V: 0 \(ok\)" $PFX.$N:$PORT -starttls "$proto" \
+            "${extra[@]}" -servername "$(host starttls-$p)" -verify_hostname "$(host starttls-$p)" ;;
+    esac
+    N=$((N + 1))
+done
 expect_sc "valid-ipv6 on [::1]" "$V: 0 \(ok\)" "[::1]:$((PORT + 1))" -verify_ip ::1
 
 # ---- network endpoints ----

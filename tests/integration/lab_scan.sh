@@ -31,6 +31,12 @@ check_expectations() {
         esac
         [ -n "$expect_class" ] || continue
         read -r target sni <<<"$line"
+        # A STARTTLS target keeps its scheme (smtp://NAME:PORT): stored as
+        # results.starttls, the host column holds the name alone.
+        local scheme="" stls_sql="starttls IS NULL"
+        if [[ "$target" == *://* ]]; then
+            scheme=${target%%://*}; target=${target#*://}; stls_sql="starttls = '$scheme'"
+        fi
         local host port
         if [[ "$target" == \[* ]]; then
             host=${target#[}; host=${host%%]*}; port=${target##*]:}
@@ -45,7 +51,7 @@ check_expectations() {
         else sni_sql="sni = '$host'"; fi
         local got
         got=$(sqlite3 -batch -noheader -separator ' ' "$db" \
-            "select class, issues from results where host='$host' and port=$port and $sni_sql")
+            "select class, issues from results where host='$host' and port=$port and $sni_sql and $stls_sql")
         local want="$expect_class $expect_issues"
         if [ -n "$override_ok" ] && [ "$expect_class" = ok ]; then
             want="$override_ok"
@@ -69,7 +75,7 @@ check_expectations() {
 check_expectations "$DB"
 
 stored=$(sqlite3 "$DB" "select count(*) from results")
-distinct=$(sqlite3 "$DB" "select count(distinct host||port||ifnull(sni,'-')) from results")
+distinct=$(sqlite3 "$DB" "select count(distinct host||port||ifnull(sni,'-')||ifnull(starttls,'')) from results")
 assert_eq "$stored" "$distinct" "every endpoint stored once"
 
 # Judge validity a few years ahead: every otherwise-ok certificate is expired.

@@ -52,6 +52,19 @@ const struct tw_lab_endpoint tw_lab_endpoints[] = {
     {"servfail", 0, TW_LAB_T_NAME, "dns_servfail", "dns_servfail"},
     {"dnstimeout", 0, TW_LAB_T_NAME, "dns_timeout", "dns_timeout"},
     {"valid-ipv6", 0, TW_LAB_T_IPV6, "ok", "ok"},
+    /* STARTTLS (issue 9, starttls_servers.h): the plaintext dialogue on the
+     * lab port, then TLS with a valid certificate for the name. */
+    {"starttls-smtp", 27, TW_LAB_T_STARTTLS, "ok", "ok", "smtp"},
+    {"starttls-smtp-unsupported", 28, TW_LAB_T_STARTTLS, "starttls_unsupported",
+     "starttls_unsupported", "smtp"},
+    {"starttls-smtp-refused", 29, TW_LAB_T_STARTTLS, "starttls_refused", "starttls_refused",
+     "smtp"},
+    {"starttls-imap", 30, TW_LAB_T_STARTTLS, "ok", "ok", "imap"},
+    {"starttls-pop3", 31, TW_LAB_T_STARTTLS, "ok", "ok", "pop3"},
+    {"starttls-ftp", 32, TW_LAB_T_STARTTLS, "ok", "ok", "ftp"},
+    {"starttls-xmpp", 33, TW_LAB_T_STARTTLS, "ok", "ok", "xmpp"},
+    {"starttls-ldap", 34, TW_LAB_T_STARTTLS, "ok", "ok", "ldap"},
+    {"starttls-postgres", 35, TW_LAB_T_STARTTLS, "ok", "ok", "postgres"},
 };
 const size_t tw_lab_n_endpoints = sizeof(tw_lab_endpoints) / sizeof(tw_lab_endpoints[0]);
 
@@ -121,6 +134,11 @@ lab_write_table(FILE *f, unsigned port, const struct tw_lab_endpoint *tab, size_
             break;
         case TW_LAB_T_IPV6:
             if (fprintf(f, "[::1]:%u\n", port + 1) < 0)
+                return -1;
+            break;
+        case TW_LAB_T_STARTTLS:
+            if (fprintf(f, "%s://%s.%s:%u\n", e->scheme ? e->scheme : "smtp", e->name,
+                        TW_LAB_DOMAIN, port) < 0)
                 return -1;
             break;
         }

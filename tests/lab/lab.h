@@ -33,6 +33,7 @@ enum tw_lab_target_form {
     TW_LAB_T_NAME = 0,    /* "NAME.lab.tlsweep.test:PORT" (SNI = the name) */
     TW_LAB_T_NAME_NO_SNI, /* "NAME.lab.tlsweep.test:PORT -" (no SNI sent) */
     TW_LAB_T_IPV6,        /* "[::1]:PORT+1" (address target, no SNI) */
+    TW_LAB_T_STARTTLS,    /* "SCHEME://NAME.lab.tlsweep.test:PORT" (issue 9; SNI = the name) */
 };
 
 struct tw_lab_endpoint {
@@ -41,6 +42,7 @@ struct tw_lab_endpoint {
     enum tw_lab_target_form form;
     const char *cls;    /* expected primary class (DESIGN §3 spelling) */
     const char *issues; /* expected issues, precedence order, "ok" when none */
+    const char *scheme; /* TW_LAB_T_STARTTLS: the target scheme ("smtp"); else NULL */
 };
 
 /* Every target line of `lab targets`, in that order. */

@@ -14,6 +14,10 @@
  *                   or (reset) SO_LINGER 0 + close = RST
  *   garbage:        RAW_WRITE (random non-TLS bytes at once) -> DRAIN
  *   stall:          HOLD (read and discard, never write, until the peer leaves)
+ *   STARTTLS:       STLS_PLAIN (the pure responder of starttls_servers.h: flush
+ *                   its output, feed it what we read) -> on UPGRADE, once
+ *                   flushed, TLS_HANDSHAKE on the same fd as above; on CLOSE,
+ *                   DRAIN once flushed
  *
  * Bounds: every connection but HOLD has a 30 s deadline; each worker takes
  * at most LAB_CONN_CAP connections per endpoint and stops accepting on that
@@ -53,9 +57,10 @@
 #include "store/base/xalloc.h"
 #include "tests/lab/lab.h"
 #include "tests/lab/lab_int.h"
+#include "tests/lab/starttls_servers.h"
 
 #define DAY (24L * 3600L)
-#define LAB_MAX_SRV 40
+#define LAB_MAX_SRV 48
 #define LAB_CONN_CAP 512    /* connections per endpoint per worker */
 #define LAB_DEADLINE 30.0   /* seconds a non-stall connection may live */
 #define LAB_ACCEPT_BATCH 64 /* accepts per wake-up */
@@ -77,6 +82,7 @@ enum srv_kind {
     K_ABSURD,      /* hostile: a record header with length 65535 */
     K_ENDLESS,     /* hostile: HelloRequest records, endlessly */
     K_HELLO_ALERT, /* hostile: a real ServerHello, then a fatal alert */
+    K_STARTTLS,    /* plaintext dialogue (srv_def.stls), then TLS as K_TLS */
 };
 
 enum srv_chain {
@@ -110,6 +116,7 @@ struct srv_def {
     int min_version, max_version;
     const char *ciphers;            /* TLS <= 1.2 list */
     enum tw_lab_hostile_cert hcert; /* hostile certificate material, if any */
+    enum tw_lab_starttls_kind stls; /* K_STARTTLS: which responder */
 };
 
 /* Modern TLS 1.2 suites (forward secrecy, AEAD) for the well-configured
@@ -120,6 +127,11 @@ struct srv_def {
     {                                                                                              \
         name, K_TLS, flags, key, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL, CH_INTER,          \
             TLS1_2_VERSION, 0, CIPHERS_MODERN                                                      \
+    }
+#define STLS(name, kind)                                                                           \
+    {                                                                                              \
+        name, K_STARTTLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,        \
+            CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_NONE, kind                      \
     }
 #define RAW(name, kind)                                                                            \
     {                                                                                              \
@@ -189,6 +201,16 @@ static const struct srv_def srv_defs[] = {
     RAW("hostile-alert-after-hello", K_HELLO_ALERT),
     {"hostile-fields", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
      CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_FIELDS},
+    /* STARTTLS endpoints (issue 9): a valid certificate for the name. */
+    STLS("starttls-smtp", TW_LAB_STLS_SMTP),
+    STLS("starttls-smtp-unsupported", TW_LAB_STLS_SMTP_UNSUPPORTED),
+    STLS("starttls-smtp-refused", TW_LAB_STLS_SMTP_REFUSED),
+    STLS("starttls-imap", TW_LAB_STLS_IMAP),
+    STLS("starttls-pop3", TW_LAB_STLS_POP3),
+    STLS("starttls-ftp", TW_LAB_STLS_FTP),
+    STLS("starttls-xmpp", TW_LAB_STLS_XMPP),
+    STLS("starttls-ldap", TW_LAB_STLS_LDAP),
+    STLS("starttls-postgres", TW_LAB_STLS_POSTGRES),
 };
 #define N_SRV_DEFS (sizeof(srv_defs) / sizeof(srv_defs[0]))
 
@@ -239,6 +261,7 @@ enum conn_state {
     CS_RAW_WRITE,
     CS_DRAIN,
     CS_HOLD,
+    CS_STLS_PLAIN,
 };
 
 struct worker;
@@ -266,6 +289,8 @@ struct conn {
     int has_drip;
     uint8_t *hello; /* K_HELLO_ALERT: the ClientHello record, LAB_HELLO_MAX */
     size_t n_hello;
+    struct tw_lab_starttls *stls; /* K_STARTTLS, during STLS_PLAIN */
+    int stls_verdict;             /* TW_LAB_STLS_CONTINUE / _UPGRADE / _CLOSE */
 };
 
 struct worker {
@@ -318,6 +343,7 @@ conn_close(struct conn *c, int rst)
     if (c->has_drip)
         ev_timer_stop(w->loop, &c->drip);
     free(c->hello);
+    free(c->stls);
     if (c->ssl != NULL)
         SSL_free(c->ssl);
     if (rst) {
@@ -458,6 +484,7 @@ conn_on_hello(struct conn *c)
     case K_GARBAGE:
     case K_BLACKHOLE:
     case K_CLOSED:
+    case K_STARTTLS:
         conn_close(c, 0); /* not reached: these never read a hello */
         return;
     }
@@ -618,6 +645,71 @@ conn_on_tls(struct conn *c)
     }
 }
 
+static int conn_set_bios(struct conn *c);
+
+/* STLS_PLAIN: flush the responder's output, act on its verdict once
+ * flushed, else read and feed.  Bounded: 16 reads per wake-up into a fixed
+ * buffer; the responder bounds its own line and output buffers. */
+static void
+conn_on_stls(struct conn *c)
+{
+    uint8_t buf[1024];
+
+    for (int i = 0; i < 16; i++) {
+        const uint8_t *p;
+        size_t len;
+        ssize_t n;
+
+        while (tw_lab_starttls_output(c->stls, &p, &len)) {
+            n = send(c->fd, p, len, MSG_NOSIGNAL);
+            if (n > 0) {
+                tw_lab_starttls_sent(c->stls, (size_t)n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                conn_wait(c, EV_WRITE);
+                return;
+            }
+            conn_close(c, 0);
+            return;
+        }
+        if (c->stls_verdict == TW_LAB_STLS_CLOSE) {
+            conn_start_drain(c);
+            return;
+        }
+        if (c->stls_verdict == TW_LAB_STLS_UPGRADE) {
+            free(c->stls);
+            c->stls = NULL;
+            c->ssl = SSL_new(c->srv->ctx);
+            if (c->ssl == NULL || conn_set_bios(c) < 0) {
+                ERR_clear_error();
+                conn_close(c, 0);
+                return;
+            }
+            SSL_set_accept_state(c->ssl);
+            c->st = CS_TLS_HANDSHAKE;
+            conn_wait(c, EV_READ);
+            conn_on_tls(c);
+            return;
+        }
+        n = read(c->fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            conn_wait(c, EV_READ);
+            return;
+        }
+        if (n <= 0) {
+            conn_close(c, 0);
+            return;
+        }
+        c->stls_verdict = tw_lab_starttls_input(c->stls, buf, (size_t)n);
+    }
+    conn_wait(c, EV_READ); /* more on the next wake-up */
+}
+
 static void
 conn_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -648,6 +740,9 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
     case CS_HOLD:
         if (conn_discard(c))
             conn_close(c, 0);
+        break;
+    case CS_STLS_PLAIN:
+        conn_on_stls(c);
         break;
     }
 }
@@ -730,6 +825,12 @@ conn_start(struct worker *w, size_t si, int fd)
     case K_STALL:
         c->st = CS_HOLD;
         ev_io_start(w->loop, &c->io);
+        return;
+    case K_STARTTLS:
+        c->stls = tw_xmalloc(sizeof(*c->stls));
+        tw_lab_starttls_init(c->stls, srv->def->stls);
+        c->st = CS_STLS_PLAIN;
+        conn_on_stls(c); /* server-first protocols greet now */
         return;
     case K_GARBAGE:
         if (RAND_bytes(c->outbuf, 96) != 1)
@@ -1162,7 +1263,7 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
     for (size_t si = 0; si < lab->n_srv; si++) {
         struct srv *s = &lab->srv[si];
 
-        if (s->def->kind == K_TLS && srv_make_tls(s, pki, err) < 0)
+        if ((s->def->kind == K_TLS || s->def->kind == K_STARTTLS) && srv_make_tls(s, pki, err) < 0)
             goto out;
     }
     dns_addr.s_addr = htonl(opts->base + 1);

@@ -18,6 +18,7 @@
 #include "store/model.h"
 #include "tests/lab/lab.h"
 #include "tests/lab/lab_int.h"
+#include "tests/lab/starttls_servers.h"
 
 #define BASE 0x7f4d0000u /* 127.77.0.0 */
 
@@ -79,12 +80,44 @@ test_lab_table_covers_every_class(void **state)
         assert_int_equal(tw_issues_parse(tw_lab_endpoints[i].issues, &set), 0);
         seen |= set;
     }
-    /* Everything but tcp_unreachable, which loopback cannot produce, and the
-     * STARTTLS classes until the engine speaks STARTTLS (TODO(issue 9)). */
+    /* Everything but tcp_unreachable, which loopback cannot produce. */
     for (int c = 0; c < TW_CLASS_OK; c++)
-        if (c != TW_CLASS_TCP_UNREACHABLE && c != TW_CLASS_STARTTLS_UNSUPPORTED &&
-            c != TW_CLASS_STARTTLS_REFUSED && !(seen & TW_ISSUE(c)))
+        if (c != TW_CLASS_TCP_UNREACHABLE && !(seen & TW_ISSUE(c)))
             fail_msg("no lab endpoint for %s", tw_class_name((enum tw_class)c));
+}
+
+/* Every STARTTLS responder kind has one row "starttls-KIND" whose scheme and
+ * expectation are the responder's own (starttls_servers.h), on an address. */
+static void
+test_lab_table_starttls_rows(void **state)
+{
+    (void)state;
+    for (int k = 0; k < TW_LAB_STLS__COUNT; k++) {
+        char name[64], target[80];
+        int found = 0;
+
+        snprintf(name, sizeof(name), "starttls-%s",
+                 tw_lab_starttls_kind_name((enum tw_lab_starttls_kind)k));
+        for (size_t i = 0; i < tw_lab_n_endpoints; i++) {
+            const struct tw_lab_endpoint *e = &tw_lab_endpoints[i];
+
+            if (strcmp(e->name, name) != 0)
+                continue;
+            found++;
+            assert_int_equal(e->form, TW_LAB_T_STARTTLS);
+            assert_true(e->addr > 0);
+            assert_non_null(e->scheme);
+            assert_string_equal(e->scheme, tw_lab_starttls_scheme((enum tw_lab_starttls_kind)k));
+            assert_string_equal(e->cls, tw_lab_starttls_expected((enum tw_lab_starttls_kind)k));
+            /* The scheme names a protocol the scanner speaks. */
+            snprintf(target, sizeof(target), "%s://x", e->scheme);
+            assert_string_equal(tw_starttls_name(tw_starttls_from_target(target)), e->scheme);
+        }
+        assert_int_equal(found, 1);
+    }
+    for (size_t i = 0; i < tw_lab_n_endpoints; i++)
+        assert_true((tw_lab_endpoints[i].form == TW_LAB_T_STARTTLS) ==
+                    (tw_lab_endpoints[i].scheme != NULL));
 }
 
 static void
@@ -119,6 +152,13 @@ test_lab_targets_each_line_has_an_expectation(void **state)
         strstr(buf, "# expect: cert_expired cert_expired\nexpired.lab.tlsweep.test:9443\n"));
     assert_non_null(strstr(buf, "\nno-sni-different-cert.lab.tlsweep.test:9443 -\n"));
     assert_non_null(strstr(buf, "# expect: ok ok\n[::1]:9444\n"));
+    /* STARTTLS endpoints keep their scheme; the failure variants expect their class. */
+    assert_non_null(strstr(buf, "# expect: ok ok\nsmtp://starttls-smtp.lab.tlsweep.test:9443\n"));
+    assert_non_null(strstr(buf, "# expect: starttls_unsupported starttls_unsupported\n"
+                                "smtp://starttls-smtp-unsupported.lab.tlsweep.test:9443\n"));
+    assert_non_null(strstr(buf, "# expect: starttls_refused starttls_refused\n"
+                                "smtp://starttls-smtp-refused.lab.tlsweep.test:9443\n"));
+    assert_non_null(strstr(buf, "\npostgres://starttls-postgres.lab.tlsweep.test:9443\n"));
     for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
         if (strncmp(line, "# expect: ", 10) == 0) {
             assert_false(expect_next);
@@ -381,6 +421,7 @@ main(void)
         cmocka_unit_test(test_lab_table_classes_are_design_names),
         cmocka_unit_test(test_lab_table_addresses_are_unique),
         cmocka_unit_test(test_lab_table_covers_every_class),
+        cmocka_unit_test(test_lab_table_starttls_rows),
         cmocka_unit_test(test_lab_endpoint_addr_lookup),
         cmocka_unit_test(test_lab_targets_each_line_has_an_expectation),
         cmocka_unit_test(test_lab_dns_a_record),
