@@ -415,10 +415,24 @@ conn_starttls_record(struct tw_conn *c, int status)
     tw_strlcpy(c->pr->starttls_detail, tw_starttls_detail(c->st), sizeof(c->pr->starttls_detail));
 }
 
-/* The socket failed or closed during the dialogue. */
+static int conn_starttls_verdict(struct tw_conn *c, int status);
+
+/*
+ * The socket failed, closed or went silent during the dialogue.  For the
+ * line protocols, a last line the server never ended is judged as if it
+ * had: when those bytes are not the protocol at all (a banner of another
+ * service, random bytes and a close) the verdict is the protocol error
+ * (not_tls), not a cut that only says when it stopped.  Any other verdict
+ * of that judgement is ignored: a cut stays a cut.
+ */
 static int
 conn_starttls_cut(struct tw_conn *c, enum tw_probe_outcome outcome, int sys_errno)
 {
+    if (c->pr->starttls_bytes_in > 0 &&
+        (c->starttls == TW_STARTTLS_SMTP || c->starttls == TW_STARTTLS_IMAP ||
+         c->starttls == TW_STARTTLS_POP3 || c->starttls == TW_STARTTLS_FTP) &&
+        tw_starttls_input(c->st, (const uint8_t *)"\r\n", 2) == TW_STARTTLS_PROTOCOL_ERROR)
+        return conn_starttls_verdict(c, TW_STARTTLS_PROTOCOL_ERROR);
     c->pr->outcome = outcome;
     c->pr->sys_errno = sys_errno;
     conn_starttls_record(c, TW_STARTTLS_NEED_MORE);

@@ -19,6 +19,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "scanner/classify.h"
+#include "scanner/starttls.h"
 
 #define NOW ((int64_t)1700000000)
 #define HOUR ((int64_t)3600)
@@ -817,6 +818,125 @@ test_classify_repro(void **state)
     assert_string_equal(small, "openssl s_clien");
 }
 
+/* ---- STARTTLS (issue 9) ---- */
+
+/* MAIN of a STARTTLS probe that ended in the plaintext phase with status st. */
+static struct tw_evidence
+stls_ev(int proto, int st, enum tw_probe_outcome outcome, const char *detail)
+{
+    struct tw_evidence ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.dns = TW_DNS_OK;
+    ev.sent_sni = 1;
+    for (int k = 0; k < TW_PK__COUNT; k++)
+        ev.probe[k].alert = -1;
+    ev.probe[TW_PK_MAIN].outcome = outcome;
+    ev.probe[TW_PK_MAIN].starttls = (uint8_t)proto;
+    ev.probe[TW_PK_MAIN].starttls_result = (uint8_t)st;
+    ev.probe[TW_PK_MAIN].starttls_bytes_in = 120;
+    snprintf(ev.probe[TW_PK_MAIN].starttls_detail, sizeof(ev.probe[TW_PK_MAIN].starttls_detail),
+             "%s", detail);
+    return ev;
+}
+
+static void
+stls_expect(const struct tw_evidence *ev, const char *cls, const char *detail_has)
+{
+    struct tw_result r;
+    char issues[256];
+
+    memset(&r, 0, sizeof(r));
+    strcpy(r.host, "mail.example");
+    strcpy(r.ip, "192.0.2.25");
+    r.port = 25;
+    r.has_sni = 1;
+    strcpy(r.sni, "mail.example");
+    tw_classify(ev, &r);
+    tw_issues_format(r.issues, issues, sizeof(issues));
+    if (strcmp(tw_class_name(r.cls), cls) != 0 || strcmp(issues, cls) != 0 || r.detail == NULL ||
+        strstr(r.detail, detail_has) == NULL) {
+        print_error("starttls: got %s / %s / '%s', expected %s with '%s'\n", tw_class_name(r.cls),
+                    issues, r.detail ? r.detail : "(null)", cls, detail_has);
+        fail();
+    }
+    free(r.detail);
+}
+
+static void
+test_classify_starttls(void **state)
+{
+    struct tw_evidence ev;
+    struct tw_result r;
+    char buf[512];
+
+    (void)state;
+    /* The plaintext phase decides, and no follow-up probe is planned. */
+    ev = stls_ev(TW_STARTTLS_SMTP, TW_STARTTLS_UNSUPPORTED, TW_PROBE_LOCAL_ERROR,
+                 "smtp: EHLO reply (4 lines) does not offer STARTTLS");
+    assert_int_equal(tw_classify_next_probe(&ev, 1), -1);
+    stls_expect(&ev, "starttls_unsupported", "does not offer STARTTLS");
+    ev = stls_ev(TW_STARTTLS_SMTP, TW_STARTTLS_REFUSED, TW_PROBE_LOCAL_ERROR,
+                 "smtp: STARTTLS answered 454");
+    assert_int_equal(tw_classify_next_probe(&ev, 1), -1);
+    stls_expect(&ev, "starttls_refused", "answered 454");
+    /* A protocol error is not_tls, with the dialogue's words and the first bytes. */
+    ev = stls_ev(TW_STARTTLS_IMAP, TW_STARTTLS_PROTOCOL_ERROR, TW_PROBE_NOT_TLS,
+                 "imap: greeting is not IMAP");
+    memcpy(ev.probe[TW_PK_MAIN].first_bytes, "SSH-2.0-", 8);
+    ev.probe[TW_PK_MAIN].n_first = 8;
+    assert_int_equal(tw_classify_next_probe(&ev, 1), -1);
+    stls_expect(&ev, "not_tls", "imap: greeting is not IMAP");
+    stls_expect(&ev, "not_tls", "\"SSH-2.0-\"");
+    /* A dialogue cut by the deadline or a close. */
+    ev = stls_ev(TW_STARTTLS_POP3, TW_STARTTLS_NEED_MORE, TW_PROBE_TIMEOUT, "pop3: waiting");
+    assert_int_equal(tw_classify_next_probe(&ev, 1), -1);
+    stls_expect(&ev, "handshake_timeout", "pop3 dialogue timed out");
+    ev = stls_ev(TW_STARTTLS_FTP, TW_STARTTLS_NEED_MORE, TW_PROBE_EOF, "ftp: waiting");
+    assert_int_equal(tw_classify_next_probe(&ev, 1), -1);
+    stls_expect(&ev, "tcp_reset", "during the ftp dialogue");
+    /* Never connected: the network classes as for direct TLS. */
+    ev = stls_ev(TW_STARTTLS_SMTP, TW_STARTTLS_NEED_MORE, TW_PROBE_CONNECT_ERROR, "");
+    ev.probe[TW_PK_MAIN].sys_errno = ECONNREFUSED;
+    stls_expect(&ev, "tcp_refused", "ECONNREFUSED");
+    /* READY: the TLS phase is judged as usual, and follow-ups are planned. */
+    ev = stls_ev(TW_STARTTLS_SMTP, TW_STARTTLS_READY, TW_PROBE_ALERT_RECEIVED, "smtp: ready");
+    ev.probe[TW_PK_MAIN].alert = 40;
+    assert_int_equal(tw_classify_next_probe(&ev, 1), TW_PK_NO_SNI);
+    stls_expect(&ev, "tls_alert", "TLS after STARTTLS (smtp)");
+    ev = stls_ev(TW_STARTTLS_XMPP, TW_STARTTLS_READY, TW_PROBE_OK, "xmpp: ready");
+    ev.probe[TW_PK_MAIN].version = 0x0304;
+    ev.cert.has_chain = 1;
+    ev.cert.n_sent = 2;
+    ev.cert.hostname_checked = 1;
+    ev.cert.hostname_ok = 1;
+    ev.cert.not_before = NOW - DAY;
+    ev.cert.not_after = NOW + 100 * DAY;
+    ev.cert.now = NOW;
+    stls_expect(&ev, "ok", "after STARTTLS (xmpp)");
+
+    /* Every command for a STARTTLS endpoint speaks its protocol, whatever the class. */
+    memset(&r, 0, sizeof(r));
+    strcpy(r.ip, "192.0.2.25");
+    strcpy(r.host, "mail.example");
+    r.has_sni = 1;
+    strcpy(r.sni, "mail.example");
+    r.port = 25;
+    r.starttls = TW_STARTTLS_SMTP;
+    r.cls = TW_CLASS_STARTTLS_REFUSED;
+    tw_classify_repro(&r, buf, sizeof(buf));
+    assert_string_equal(buf, "openssl s_client -connect 192.0.2.25:25 -servername mail.example "
+                             "-starttls smtp");
+    r.starttls = TW_STARTTLS_POSTGRES;
+    r.cls = TW_CLASS_CERT_EXPIRED;
+    tw_classify_repro(&r, buf, sizeof(buf));
+    assert_string_equal(buf, "openssl s_client -connect 192.0.2.25:25 -servername mail.example "
+                             "-starttls postgres -verify_return_error");
+    r.starttls = 99; /* out of range: no flag */
+    tw_classify_repro(&r, buf, sizeof(buf));
+    assert_null(strstr(buf, "-starttls"));
+}
+
 int
 main(void)
 {
@@ -827,6 +947,7 @@ main(void)
         cmocka_unit_test(test_classify_plan_sequences),
         cmocka_unit_test(test_classify_alert_names),
         cmocka_unit_test(test_classify_repro),
+        cmocka_unit_test(test_classify_starttls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
