@@ -114,8 +114,8 @@ typedef const char *escape_map_cb(uint32_t cp, unsigned char bad, char tmp[16]);
 static void
 escape_walk(FILE *f, const char *s, escape_map_cb *map, int term)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = s ? strlen(s) : 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t n = strlen((const char *)p);
     size_t i = 0;
     size_t run = 0;
     char tmp[16];
