@@ -359,6 +359,8 @@ csv_change(FILE *f, const struct diff_ctx *d, size_t idx, const struct tw_diff_c
 
     (void)d;
     (void)idx;
+    if (e == NULL) /* a change always has an old or a new side */
+        return;
     tw_diff_values(c->kind, o, n, &ov, &nv);
     fprintf(f, "%s,%d,", tw_diff_kind_name(c->kind), c->is_regression);
     tw_escape_csv(f, e->host);
