@@ -1,10 +1,9 @@
 /*
- * sha256.h - SHA-256 (FIPS 180-4) of a small buffer, for the HTML report's
+ * sha256.h - SHA-256 and base64 of a small buffer, for the HTML report's
  * Content-Security-Policy script hash.
  *
- * report/ depends on store/ only (STYLE G1), so it cannot use libcrypto;
- * this is a straightforward implementation from the standard, used on a few
- * kilobytes per report.  Pure; any thread.
+ * Thin wrappers over libcrypto (which the binary links anyway), so no
+ * digest code of our own needs trusting.  Pure; any thread.
  */
 #ifndef TW_REPORT_SHA256_H
 #define TW_REPORT_SHA256_H
