@@ -9,11 +9,13 @@
  * so each phase ends after at most (offered + 1) connections, and the whole
  * plan after max_conns.
  *
- * The runner owns one connection at a time: RAW (connect, write the hello,
- * read until tw_hello_parse is DONE or fails) or HTTP (connect, TLS handshake
- * with the worker's broad context, HEAD /, read the response head).  Each is
- * a state machine with one ev_io and one ev_timer (STYLE G8), and it reports
- * through the callback from the loop only.
+ * The runner owns one connection at a time: RAW (connect, [STARTTLS
+ * dialogue,] write the hello, read until tw_hello_parse is DONE or fails) or
+ * HTTP (connect, TLS handshake with the worker's context, HEAD /, read the
+ * response head).  Each is a state machine with one ev_io and one ev_timer
+ * (STYLE G8), and it reports through the callback from the loop only.  A
+ * STARTTLS connection that never reaches READY stops the whole grading
+ * (grader_stop): the plan is not fed, since no hello was answered.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -42,6 +44,7 @@
 
 #include "scanner/hello.h"
 #include "scanner/probe.h"
+#include "scanner/starttls.h"
 #include "store/base/log.h"
 #include "store/base/xalloc.h"
 
@@ -94,6 +97,7 @@ struct tw_gplan {
     struct gp_leaf leaves[GP_LEAVES_MAX];
     size_t n_leaves;
     int secure_reneg, saw_tls12_hello, compression;
+    int no_http;                  /* not an HTTP service (STARTTLS): no HTTP step */
     struct tw_grade_record *http; /* the HTTP probe's answer (hsts fields), once fed */
 };
 
@@ -122,6 +126,12 @@ int
 tw_gplan_connections(const struct tw_gplan *pl)
 {
     return pl->conns;
+}
+
+void
+tw_gplan_no_http(struct tw_gplan *pl)
+{
+    pl->no_http = 1;
 }
 
 static int
@@ -407,10 +417,14 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
     if (pl->phase == PH_DONE)
         return TW_GSTEP_DONE;
     /* Keep one connection for HTTP when the budget runs out. */
-    if (pl->phase != PH_HTTP && pl->conns >= pl->max_conns - 1)
+    if (pl->phase != PH_HTTP && pl->conns >= pl->max_conns - (pl->no_http ? 0 : 1))
         pl->phase = PH_HTTP;
+    if (pl->phase == PH_HTTP && pl->no_http)
+        pl->phase = PH_DONE;
     if (pl->phase == PH_HTTP)
         return pl->conns < pl->max_conns ? TW_GSTEP_HTTP : TW_GSTEP_DONE;
+    if (pl->phase == PH_DONE)
+        return TW_GSTEP_DONE;
 
     v = pl->phase == PH_GROUPS13   ? TW_HELLO_TLS13
         : pl->phase == PH_GROUPS12 ? pl->order_v
@@ -855,7 +869,9 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     rec->server_preference = pl->pref_server;
     rec->secure_reneg = pl->saw_tls12_hello ? pl->secure_reneg : -1;
     rec->compression = pl->compression;
-    rec->hsts = TW_GREC_HSTS_NOT_TESTED;
+    /* A STARTTLS service is not HTTP by its protocol: recorded as such,
+     * without an HTTP connection (gp_hsts_input: not applicable). */
+    rec->hsts = pl->no_http ? TW_GREC_HSTS_NOT_HTTP : TW_GREC_HSTS_NOT_TESTED;
     rec->hsts_max_age = -1;
     if (pl->http != NULL) {
         rec->hsts = pl->http->hsts;
@@ -895,6 +911,7 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
 enum gstate {
     GS_IDLE = 0,
     GS_CONNECT,
+    GS_STARTTLS, /* the plaintext dialogue before a raw hello */
     GS_RAW_WRITE,
     GS_RAW_READ,
     GS_TLS_HANDSHAKE,
@@ -913,7 +930,17 @@ struct tw_grader {
     char req[TW_HOST_MAX + 128];
     size_t req_len;
     double connect_timeout, handshake_timeout;
+    enum tw_probe_kind http_kind;
     struct tw_gplan *plan;
+
+    /* STARTTLS: the protocol (0 = direct TLS), the XMPP domain, the dialogue
+     * state (allocated on the first connection, reused), and the stop. */
+    int starttls;
+    char starttls_host[TW_HOST_MAX + 1];
+    struct tw_starttls *st;
+    int stopped;       /* a dialogue failed: no more connections, no grade */
+    int stopped_conns; /* connections that stopped it (not fed to the plan) */
+    char error[192];
 
     enum tw_gstep step; /* the planned step, valid when step_ready */
     int step_ready;
@@ -952,6 +979,12 @@ tw_grader_new(const struct tw_grader_params *p)
         tw_strlcpy(g->sni, p->sni, sizeof(g->sni));
     g->connect_timeout = p->connect_timeout > 0 ? p->connect_timeout : 5.0;
     g->handshake_timeout = p->handshake_timeout > 0 ? p->handshake_timeout : 10.0;
+    g->http_kind = (unsigned)p->http_kind < TW_PK__COUNT ? p->http_kind : TW_PK_MAIN;
+    if (p->starttls > TW_STARTTLS_NONE && p->starttls < TW_STARTTLS__COUNT) {
+        g->starttls = p->starttls;
+        if (p->starttls_host != NULL)
+            tw_strlcpy(g->starttls_host, p->starttls_host, sizeof(g->starttls_host));
+    }
     /* The Host value comes from a target file: keep only bytes that are legal
      * in a host[:port] (no CR/LF injection into the request). */
     n = snprintf(g->req, sizeof(g->req), "HEAD / HTTP/1.1\r\nHost: ");
@@ -964,6 +997,8 @@ tw_grader_new(const struct tw_grader_params *p)
                   "\r\nUser-Agent: tlsweep\r\nConnection: close\r\n\r\n");
     g->req_len = (size_t)n < sizeof(g->req) ? (size_t)n : sizeof(g->req) - 1;
     g->plan = tw_gplan_new(g->sni, TW_PROBE_MAX_CONNS);
+    if (g->starttls)
+        tw_gplan_no_http(g->plan);
     g->fd = -1;
     ev_io_init(&g->io, grader_io_cb, 0, EV_READ);
     ev_timer_init(&g->timer, grader_timer_cb, 0., 0.);
@@ -973,7 +1008,13 @@ tw_grader_new(const struct tw_grader_params *p)
 int
 tw_grader_connections(const struct tw_grader *g)
 {
-    return tw_gplan_connections(g->plan);
+    return tw_gplan_connections(g->plan) + g->stopped_conns;
+}
+
+const char *
+tw_grader_error(const struct tw_grader *g)
+{
+    return g->error;
 }
 
 int
@@ -982,6 +1023,8 @@ tw_grader_pending(struct tw_grader *g)
     uint8_t rnd[TW_PROBE_RANDOM_LEN];
     uint8_t buf[TW_HELLO_MAX_OUT]; /* built here, kept at its size: a hello is ~1 KB */
 
+    if (g->stopped)
+        return 0;
     if (!g->step_ready) {
         if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
             /* No randomness is no secret here (nothing is encrypted), but
@@ -1042,6 +1085,36 @@ grader_end(struct tw_grader *g, int flight_ok)
     }
     if (g->cb != NULL)
         g->cb(g->arg);
+}
+
+/*
+ * A STARTTLS connection ended before READY: that is no answer to a hello, so
+ * the plan is not fed; the grading stops here and the endpoint is not graded
+ * (taking it for a refused protocol would grade what was never asked).
+ */
+static void
+grader_stop(struct tw_grader *g, const char *why)
+{
+    int nth = tw_gplan_connections(g->plan) + g->stopped_conns + 1;
+
+    snprintf(g->error, sizeof(g->error), "%s dialogue failed on grading connection %d: %s (%s)",
+             tw_starttls_name(g->starttls), nth, why,
+             g->st != NULL ? tw_starttls_detail(g->st) : "not started");
+    grader_close(g);
+    g->step_ready = 0;
+    g->stopped = 1;
+    g->stopped_conns++;
+    g->in_len = 0;
+    if (g->cb != NULL)
+        g->cb(g->arg);
+}
+
+/* Is the connection still before a STARTTLS READY (an end there stops)? */
+static int
+grader_before_ready(const struct tw_grader *g)
+{
+    return g->starttls && g->step == TW_GSTEP_HELLO &&
+           (g->state == GS_CONNECT || g->state == GS_STARTTLS);
 }
 
 static void
@@ -1211,29 +1284,128 @@ grader_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long arg
     return ret;
 }
 
+/* Send the raw hello (a fresh deadline for it and the flight). */
+static void
+grader_send_hello(struct tw_grader *g)
+{
+    int w;
+
+    grader_deadline(g, g->handshake_timeout);
+    g->state = GS_RAW_WRITE;
+    g->out_off = 0;
+    w = grader_raw_write(g);
+    if (w < 0) {
+        grader_end(g, 0);
+        return;
+    }
+    if (w == 0) {
+        grader_want(g, EV_WRITE);
+        return;
+    }
+    g->state = GS_RAW_READ;
+    grader_want(g, EV_READ);
+}
+
+/*
+ * GS_STARTTLS: write what the dialogue has pending, read what is there and
+ * feed it, until the socket would block or the phase is over.  READY sends
+ * the hello on the same socket; every other end stops the grading.
+ * Bounded by the dialogue's byte limits (TW_STARTTLS_TOTAL_MAX: then
+ * PROTOCOL_ERROR) and by the deadline armed in grader_start_starttls().
+ */
+static void
+grader_starttls_step(struct tw_grader *g)
+{
+    uint8_t buf[4096];
+    const uint8_t *out;
+    size_t len;
+    ssize_t n;
+    int r;
+
+    for (;;) {
+        while (tw_starttls_output(g->st, &out, &len)) {
+            n = send(g->fd, out, len, MSG_NOSIGNAL);
+            if (n > 0) {
+                tw_starttls_sent(g->st, (size_t)n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                grader_want(g, EV_WRITE);
+                return;
+            }
+            grader_stop(g, "send failed");
+            return;
+        }
+        n = recv(g->fd, buf, sizeof(buf), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            grader_want(g, EV_READ);
+            return;
+        }
+        if (n <= 0) {
+            grader_stop(g, n == 0 ? "closed by the server" : "reset");
+            return;
+        }
+        r = tw_starttls_input(g->st, buf, (size_t)n);
+        switch (r) {
+        case TW_STARTTLS_NEED_MORE:
+        case TW_STARTTLS_SEND:
+            continue;
+        case TW_STARTTLS_READY:
+            /* Nothing the server sent is left over: bytes after its go-ahead
+             * are a PROTOCOL_ERROR (starttls.h), so the flight is all TLS. */
+            grader_send_hello(g);
+            return;
+        default:
+            grader_stop(g, tw_starttls_status_name(r));
+            return;
+        }
+    }
+}
+
+static void
+grader_start_starttls(struct tw_grader *g)
+{
+    if (g->st == NULL)
+        g->st = tw_xmalloc(sizeof(*g->st));
+    tw_starttls_init(g->st, (enum tw_starttls_proto)g->starttls,
+                     g->starttls_host[0] != '\0' ? g->starttls_host : NULL);
+    g->state = GS_STARTTLS;
+    grader_deadline(g, g->handshake_timeout);
+    grader_starttls_step(g);
+}
+
+/* The HTTP probe's context: the one of the probe the grade is based on. */
+static enum tw_probe_kind
+grader_http_kind(const struct tw_grader *g)
+{
+    switch (g->http_kind) {
+    case TW_PK_ALL_CIPHERS:
+    case TW_PK_TLS10:
+    case TW_PK_TLS11:
+    case TW_PK_TLS12:
+    case TW_PK_TLS13:
+        return g->http_kind;
+    default:
+        return TW_PK_WITH_SNI; /* broad, no status_request; the SNI is ours */
+    }
+}
+
 static void
 grader_connected(struct tw_grader *g)
 {
-    grader_deadline(g, g->handshake_timeout);
     if (g->step == TW_GSTEP_HELLO) {
-        int w;
-
-        g->state = GS_RAW_WRITE;
-        g->out_off = 0;
-        w = grader_raw_write(g);
-        if (w < 0) {
-            grader_end(g, 0);
-            return;
-        }
-        if (w == 0) {
-            grader_want(g, EV_WRITE);
-            return;
-        }
-        g->state = GS_RAW_READ;
-        grader_want(g, EV_READ);
+        if (g->starttls)
+            grader_start_starttls(g);
+        else
+            grader_send_hello(g);
         return;
     }
-    g->ssl = tw_tlsctx_ssl_new(g->tls, TW_PK_WITH_SNI, g->sni[0] != '\0' ? g->sni : NULL);
+    grader_deadline(g, g->handshake_timeout);
+    g->ssl = tw_tlsctx_ssl_new(g->tls, grader_http_kind(g), g->sni[0] != '\0' ? g->sni : NULL);
     ERR_clear_error();
     if (g->ssl == NULL || SSL_set_fd(g->ssl, g->fd) != 1) {
         ERR_clear_error();
@@ -1259,7 +1431,10 @@ grader_dispatch(struct tw_grader *g, int revents)
 {
     if (revents & EV_TIMER) {
         /* A deadline is an outcome: judge what came so far. */
-        grader_end(g, g->state == GS_TLS_READ);
+        if (grader_before_ready(g))
+            grader_stop(g, g->state == GS_CONNECT ? "connect timed out" : "timed out");
+        else
+            grader_end(g, g->state == GS_TLS_READ);
         return;
     }
     switch (g->state) {
@@ -1272,12 +1447,18 @@ grader_dispatch(struct tw_grader *g, int revents)
         if (soerr == EINPROGRESS || soerr == EALREADY)
             return;
         if (soerr != 0) {
-            grader_end(g, 0);
+            if (grader_before_ready(g))
+                grader_stop(g, strerror(soerr));
+            else
+                grader_end(g, 0);
             return;
         }
         grader_connected(g);
         return;
     }
+    case GS_STARTTLS:
+        grader_starttls_step(g);
+        return;
     case GS_RAW_WRITE: {
         int w = grader_raw_write(g);
 
@@ -1318,7 +1499,11 @@ grader_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
     (void)loop;
     if (g->state == GS_CONNECT && g->pending_errno != 0) {
-        grader_end(g, 0); /* connect() failed at once */
+        /* connect() failed at once */
+        if (grader_before_ready(g))
+            grader_stop(g, strerror(g->pending_errno));
+        else
+            grader_end(g, 0);
         return;
     }
     grader_dispatch(g, revents);
@@ -1358,14 +1543,18 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
     return 0;
 }
 
-void
+int
 tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns)
 {
-    struct tw_grade_record *rec = tw_gplan_grade(g->plan, r, NULL);
+    struct tw_grade_record *rec;
 
+    if (g->stopped)
+        return -1; /* partial evidence would grade what was never asked */
+    rec = tw_gplan_grade(g->plan, r, NULL);
     rec->connections = total_conns;
     free(r->grading);
     r->grading = rec;
+    return 0;
 }
 
 void
@@ -1375,6 +1564,7 @@ tw_grader_free(struct tw_grader *g)
         return;
     grader_close(g);
     tw_gplan_free(g->plan);
+    free(g->st);
     free(g->out);
     free(g->in);
     free(g);

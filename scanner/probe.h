@@ -1,8 +1,8 @@
 /*
  * probe.h - the grading probes of one endpoint (issue 5): a planner and a runner.
  *
- * After the classification probes of an endpoint whose MAIN handshake
- * completed, the worker grades it.  The planner (tw_gplan_*) decides, from
+ * After the classification probes of an endpoint where one of them completed
+ * a handshake, the worker grades it.  The planner (tw_gplan_*) decides, from
  * what the server answered so far, which connection comes next, and turns
  * the answers into a struct tw_grade_input and a struct tw_grade_record:
  *
@@ -20,7 +20,10 @@
  *            named curve of the ServerKeyExchange.  DHE prime sizes come
  *            from every DHE ServerKeyExchange seen on the way.
  *   http     one HEAD / over a completed TLS connection: is it HTTP, and its
- *            Strict-Transport-Security header.
+ *            Strict-Transport-Security header.  Not for a STARTTLS service
+ *            (tw_gplan_no_http): SMTP, IMAP, ... are not HTTP, so HSTS is
+ *            not applicable (grading.md V61: A is the ceiling) and is
+ *            recorded as not_http without a connection.
  *
  * No raw handshake is ever completed: the first flight of the server carries
  * what is needed.  Compression and RFC 5746 come from the TLS <= 1.2
@@ -32,9 +35,19 @@
  *
  * The runner (tw_grader_*) executes the plan on the worker's ev_loop, one
  * connection at a time, on plain non-blocking sockets (raw hellos) or with
- * an SSL from the worker's broad context (HTTP).  Every connection is bounded
+ * an SSL from the worker's contexts (HTTP).  Every connection is bounded
  * by the connect and handshake timeouts; the flight read is bounded by
  * TW_HELLO_FLIGHT_MAX bytes, the HTTP response by TW_PROBE_HTTP_MAX.
+ *
+ * STARTTLS (params.starttls != 0): every raw-hello connection speaks the
+ * plaintext phase first, with the pure state machine of scanner/starttls.h
+ * on the grader's socket: connect -> dialogue until READY (its own deadline,
+ * handshake_timeout, bounded by the dialogue's byte limits) -> the raw hello
+ * -> the flight (a fresh handshake_timeout).  A connection whose dialogue
+ * does not reach READY (connect failure, EOF, reset, deadline, refusal,
+ * protocol error) is no answer to a hello at all: the grading stops there
+ * and the endpoint is not graded (tw_grader_finish returns -1 and
+ * tw_grader_error says why), rather than taking it for a refused protocol.
  *
  * Threading: a planner or grader belongs to one thread (a worker's).
  * Ownership: the grader copies the address and names; the tls contexts are
@@ -95,6 +108,10 @@ void tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, 
 void tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len);
 /* Connections the plan has used so far. */
 int tw_gplan_connections(const struct tw_gplan *pl);
+/* The service is not HTTP (a STARTTLS protocol): plan no HTTP step (its
+ * connection goes to the hellos), grade HSTS as not applicable and record
+ * hsts as TW_GREC_HSTS_NOT_HTTP.  Call before the first tw_gplan_next(). */
+void tw_gplan_no_http(struct tw_gplan *pl);
 
 /*
  * Grade: build the grading input from the plan's evidence and r (leaf keys
@@ -128,7 +145,15 @@ struct tw_grader_params {
     const char *sni;             /* copied; NULL = none */
     const char *host_header;     /* copied: the Host header value */
     double connect_timeout;
-    double handshake_timeout;
+    double handshake_timeout; /* each of: the plaintext phase, the flight, the HTTP probe */
+    /* The classification probe the grade is based on: the HTTP probe uses its
+     * context (TW_PK_ALL_CIPHERS, a one-version kind); TW_PK_MAIN, NO_SNI
+     * and WITH_SNI all mean the broad context without status_request. */
+    enum tw_probe_kind http_kind;
+    /* STARTTLS: enum tw_starttls_proto (0 = direct TLS) and the XMPP domain
+     * (copied; NULL = none).  Implies tw_gplan_no_http. */
+    int starttls;
+    const char *starttls_host;
 };
 
 struct tw_grader *tw_grader_new(const struct tw_grader_params *p);
@@ -137,11 +162,15 @@ int tw_grader_pending(struct tw_grader *g);
 /* Start the planned connection.  0: started, cb(arg) runs once when it ends
  * (never from inside this call); -errno: no socket (EMFILE...), retry later. */
 int tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg);
-/* Connections used so far. */
+/* Connections used so far (a connection that stopped the grading included). */
 int tw_grader_connections(const struct tw_grader *g);
 /* Grade into r (r->grade, r->grading); total_conns: the endpoint's
- * connections, classification probes included. */
-void tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns);
+ * connections, classification probes included.  Returns 0, or -1 when the
+ * grading was stopped (STARTTLS dialogue failure): r is left ungraded and
+ * tw_grader_error() says why. */
+int tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns);
+/* Why the grading stopped ("" when it did not): printable ASCII, bounded. */
+const char *tw_grader_error(const struct tw_grader *g);
 /* Free; a running connection is closed without calling cb.  NULL: no-op. */
 void tw_grader_free(struct tw_grader *g);
 

@@ -11,10 +11,15 @@
  *
  * A STARTTLS endpoint (target scheme, or --starttls auto on a well-known
  * port) runs every classification probe with the same plaintext phase
- * (conn.c), stores its scheme in the target text and is not graded yet:
- * the grading probes send raw hellos on plain sockets (probe.c) and do not
- * speak the plaintext phase, so the grade stays NULL and the detail says
- * "not graded: STARTTLS".
+ * (conn.c) and stores its scheme in the target text.  Its grading probes
+ * speak the same phase before each raw hello (probe.c) and skip the HTTP
+ * probe (HSTS is not applicable to SMTP, IMAP, ...).
+ *
+ * Grading starts when a classification probe completed a handshake: MAIN,
+ * or else the first follow-up that did (WITH_SNI for sni_required,
+ * ALL_CIPHERS for no_shared_cipher, ...), whose SNI the grading uses and
+ * which the detail names.  An endpoint with no completed handshake is not
+ * graded.
  *
  * worker_pump() is the only place that admits targets and starts
  * connections.  It is not reentrant: callbacks that run inside it (DNS cache
@@ -69,6 +74,7 @@ struct ep {
     struct ipslot *ip;
     int kind;
     int n_probes;
+    int grade_kind; /* the probe the grade is based on (ep_grade_begin) */
     int holds_ip;
     int got_cert;
     int classified;
@@ -366,6 +372,32 @@ ep_sni(const struct ep *ep, int kind)
     }
 }
 
+/* Append "; text" to the result's detail. */
+static void
+ep_note(struct tw_result *r, const char *text)
+{
+    char *d = tw_xmalloc(TW_DETAIL_MAX);
+
+    snprintf(d, TW_DETAIL_MAX, "%s%s%s", r->detail ? r->detail : "",
+             r->detail && r->detail[0] ? "; " : "", text);
+    tw_result_set_detail(r, d);
+    free(d);
+}
+
+/* The probes' names as classify.c writes them in details. */
+static const char *
+ep_probe_name(int kind)
+{
+    static const char *const names[TW_PK__COUNT] = {
+        [TW_PK_MAIN] = "main",         [TW_PK_NO_SNI] = "no_sni",
+        [TW_PK_WITH_SNI] = "with_sni", [TW_PK_TLS10] = "tls10",
+        [TW_PK_TLS11] = "tls11",       [TW_PK_TLS12] = "tls12",
+        [TW_PK_TLS13] = "tls13",       [TW_PK_ALL_CIPHERS] = "all_ciphers",
+    };
+
+    return kind >= 0 && kind < TW_PK__COUNT ? names[kind] : "?";
+}
+
 /* A grading connection ended: plan the next one, or grade and finish. */
 static void
 ep_grade_done(void *arg)
@@ -380,7 +412,18 @@ ep_grade_done(void *arg)
     if (!w->stopping && tw_grader_pending(ep->grader)) {
         ep_schedule(ep);
     } else {
-        tw_grader_finish(ep->grader, ep->r, ep->n_probes);
+        if (tw_grader_finish(ep->grader, ep->r, ep->n_probes) < 0) {
+            char note[256];
+
+            snprintf(note, sizeof(note), "not graded: %s", tw_grader_error(ep->grader));
+            ep_note(ep->r, note);
+        } else if (ep->grade_kind != TW_PK_MAIN) {
+            char note[128];
+
+            snprintf(note, sizeof(note), "graded with the %s probe's settings (main failed)",
+                     ep_probe_name(ep->grade_kind));
+            ep_note(ep->r, note);
+        }
         tw_grader_free(ep->grader);
         ep->grader = NULL;
         ep_finish(ep);
@@ -388,22 +431,29 @@ ep_grade_done(void *arg)
     worker_pump(w);
 }
 
-/* A STARTTLS endpoint whose handshake completed: say why it has no grade. */
-static void
-ep_note_not_graded(struct tw_result *r)
+/*
+ * The classification probe a grade can be based on: MAIN when it completed,
+ * else the first follow-up that did, SNI fixes first (sni_required), then
+ * the broad cipher list (no_shared_cipher), then the one-version probes.
+ * -1 when no probe completed a handshake.
+ */
+static int
+ep_grade_base(const struct ep *ep)
 {
-    char *d = tw_xmalloc(TW_DETAIL_MAX);
+    static const int order[] = {TW_PK_MAIN,  TW_PK_WITH_SNI, TW_PK_NO_SNI, TW_PK_ALL_CIPHERS,
+                                TW_PK_TLS13, TW_PK_TLS12,    TW_PK_TLS11,  TW_PK_TLS10};
 
-    snprintf(d, TW_DETAIL_MAX, "%s%snot graded: STARTTLS (%s)", r->detail ? r->detail : "",
-             r->detail && r->detail[0] ? "; " : "", tw_starttls_name(r->starttls));
-    tw_result_set_detail(r, d);
-    free(d);
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        if (ep->ev.probe[order[i]].outcome == TW_PROBE_OK)
+            return order[i];
+    return -1;
 }
 
 /*
- * Classification is over: grade the endpoint when its MAIN handshake
- * completed and the scan is not --quick.  Returns 1 when grading probes were
- * scheduled (ep_grade_done finishes the endpoint), 0 when not graded.
+ * Classification is over: grade the endpoint when a classification probe
+ * completed a handshake (ep_grade_base) and the scan is not --quick, with
+ * that probe's SNI.  Returns 1 when grading probes were scheduled
+ * (ep_grade_done finishes the endpoint), 0 when not graded.
  */
 static int
 ep_grade_begin(struct ep *ep)
@@ -411,18 +461,18 @@ ep_grade_begin(struct ep *ep)
     struct job *j = ep->job;
     struct tw_worker *w = j->w;
     struct tw_grader_params gp;
-    const char *sni = ep_sni(ep, TW_PK_MAIN);
+    int base = ep_grade_base(ep);
+    const char *sni;
     char host[TW_HOST_MAX + 16];
-    const char *name = sni != NULL ? sni : j->t.host;
+    const char *name;
 
-    if (w->cfg->quick || w->stopping || ep->ev.probe[TW_PK_MAIN].outcome != TW_PROBE_OK)
+    if (w->cfg->quick || w->stopping || base < 0)
         return 0;
+    sni = ep_sni(ep, base);
+    name = sni != NULL ? sni : j->t.host;
     tw_classify(&ep->ev, ep->r); /* the grade needs the issues */
     ep->classified = 1;
-    if (j->t.starttls != TW_STARTTLS_NONE) {
-        ep_note_not_graded(ep->r);
-        return 0;
-    }
+    ep->grade_kind = base;
     /* Host: the name the certificate is for; an address in brackets for IPv6. */
     if (sni == NULL && strchr(name, ':') != NULL)
         snprintf(host, sizeof(host), "[%s]", name);
@@ -440,6 +490,11 @@ ep_grade_begin(struct ep *ep)
     gp.tls = &w->tls;
     gp.sni = sni;
     gp.host_header = host;
+    gp.http_kind = (enum tw_probe_kind)base;
+    /* STARTTLS: the same plaintext phase before every raw hello, no HTTP
+     * probe; XMPP names the domain as the classification probes do. */
+    gp.starttls = j->t.starttls;
+    gp.starttls_host = j->t.has_sni && j->t.sni[0] != '\0' ? j->t.sni : j->t.host;
     gp.connect_timeout = w->cfg->connect_timeout > 0 ? w->cfg->connect_timeout : 5.0;
     /* A server that already completed a handshake answers a hello quickly; a
      * short deadline bounds what servers that ignore old hellos (SSLv2, SSLv3)

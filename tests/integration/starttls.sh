@@ -3,8 +3,9 @@
 # protocol, plus the two failure variants) are scanned through their
 # plaintext phase and classified; a STARTTLS endpoint and the direct-TLS
 # endpoint on the same host:port are two rows (results.starttls); failures
-# of the plaintext phase get their own classes; grading skips STARTTLS
-# endpoints with a reason; reports reproduce with `-starttls NAME`;
+# of the plaintext phase get their own classes; the ok STARTTLS endpoints are
+# graded through the same plaintext phase before every grading hello (no HTTP
+# probe: HSTS is not applicable); reports reproduce with `-starttls NAME`;
 # --starttls auto maps well-known ports; merge carries the column; a
 # version-3 database migrates.
 . "$(dirname "$0")/common.sh"
@@ -60,7 +61,7 @@ while IFS= read -r line; do
 done < "$TMP/targets.txt"
 [ "$n" -ge 9 ] || fail "only $n expectations checked"
 
-# The ok ones completed a real handshake after their dialogue, and are not graded.
+# The ok ones completed a real handshake after their dialogue.
 assert_eq "0" "$(q "select count(*) from results where starttls is not null and class = 'ok'
                     and (tls_version is null or tls_version not like 'TLSv1%')")" \
     "every ok STARTTLS endpoint has a TLS version"
@@ -71,12 +72,72 @@ for p in smtp imap pop3 ftp xmpp ldap postgres; do
                         and cert_sha256 is not null and detail like '%after STARTTLS ($p)%'")" \
         "$p: handshake after STARTTLS, certificate stored"
 done
-assert_eq "0" "$(q "select count(*) from results where starttls is not null and grade is not null")" \
-    "STARTTLS endpoints are not graded"
-assert_eq "0" "$(q "select count(*) from grades g join results r on r.id = g.result_id
-                    where r.starttls is not null")" "no grading rows for STARTTLS endpoints"
-assert_eq "7" "$(q "select count(*) from results where starttls is not null
-                    and detail like '%not graded: STARTTLS%'")" "the detail says why there is no grade"
+
+# Graded the same way as direct TLS, each grading hello after its own
+# dialogue.  Expected letter, from the lab's STLS() servers (servers.c) and
+# store/GRADING.md: TLS 1.2 + 1.3 (P = (100 + 100) / 2 = 100), ECDHE AEAD
+# suites only (CIPHERS_MODERN: AES-128/256-GCM, ChaCha20, and the TLS 1.3
+# suites; C = (80 + 100) / 2 = 90), RSA-2048 leaf and groups of at least 2048
+# RSA-equivalent bits (K = 90): S = 30 + 27 + 36 = 93 -> A; TLS 1.3 is there
+# (no C44 warning), RFC 5746 in the TLS 1.2 hellos (no C13); a valid chain
+# for the name (no T, no M).  Not HTTP: hsts_not_applicable, A is the
+# ceiling (SPEC CHOICE 11, grading.md V61) -> A, and A with trust ignored.
+for p in smtp imap pop3 ftp xmpp ldap postgres; do
+    assert_eq "A|A|hsts_not_applicable" \
+        "$(q "select r.grade, g.grade_trust_ignored, g.reasons from results r
+              join grades g on g.result_id = r.id where r.starttls = '$p' and r.class = 'ok'")" \
+        "$p: A, HSTS not applicable"
+    assert_eq "SSLv2:0 SSLv3:0 TLSv1:0 TLSv1.1:0 TLSv1.2:1 TLSv1.3:1" \
+        "$(q "select group_concat(protocol || ':' || accepted, ' ') from (select p.protocol, p.accepted
+              from protocols p join results r on r.id = p.result_id
+              where r.starttls = '$p' and r.class = 'ok' order by p.protocol)")" \
+        "$p: protocol rows (every protocol tested through the dialogue)"
+    assert_eq "3|3|0|6" \
+        "$(q "select sum(s.protocol = 'TLSv1.3'), sum(s.protocol = 'TLSv1.2'), sum(s.is_cbc),
+              sum(s.is_aead) from suites s join results r on r.id = s.result_id
+              where r.starttls = '$p' and r.class = 'ok'")" "$p: suite rows, all AEAD"
+    assert_eq "not_http" "$(q "select h.status from hsts h join results r on r.id = h.result_id
+                              where r.starttls = '$p' and r.class = 'ok'")" "$p: hsts row not_http"
+    [ "$(q "select count(*) from groups x join results r on r.id = x.result_id
+            where r.starttls = '$p' and r.class = 'ok'")" -gt 0 ] || fail "$p: no groups rows"
+done
+# Every grading connection of an ok STARTTLS endpoint reached READY: none
+# stopped, and the suites match what OpenSSL's own client negotiates after
+# `-starttls smtp`, one suite per connection.
+assert_eq "0" "$(q "select count(*) from results where starttls is not null and detail like '%not graded%'")" \
+    "no STARTTLS grading was stopped"
+smtp_ip=$(q "select ip from results where host = 'starttls-smtp.lab.tlsweep.test' and starttls = 'smtp'")
+want=""
+for pair in $(openssl ciphers -stdname -tls1_2 'ALL:COMPLEMENTOFALL:@SECLEVEL=0' | awk '{print $1 "=" $3}'); do
+    std=${pair%%=*}; ossl=${pair#*=}
+    case "$std" in TLS_AES_*|TLS_CHACHA20_*) continue ;; esac
+    if openssl s_client -connect "$smtp_ip:$PORT" -servername starttls-smtp.lab.tlsweep.test \
+        -starttls smtp -tls1_2 -cipher "$ossl:@SECLEVEL=0" </dev/null >/dev/null 2>&1; then
+        want="$want $std"
+    fi
+done
+want=$(echo $want | tr ' ' '\n' | sort | tr '\n' ' ')
+[ -n "$want" ] || fail "s_client -starttls smtp completed no TLS 1.2 handshake"
+assert_eq "$want" "$(q "select s.name from suites s join results r on r.id = s.result_id
+                       where r.starttls = 'smtp' and r.class = 'ok' and s.protocol = 'TLSv1.2'
+                       order by s.name" | tr '\n' ' ')" "smtp: TLS 1.2 suites match s_client -starttls smtp"
+# Connections: the classification probe plus the grading ones, all counted.
+assert_eq "0" "$(q "select count(*) from probe_stats p join results r on r.id = p.result_id
+                    where r.starttls is not null and p.grading_connections >= p.connections")" \
+    "classification probes are counted too"
+echo "# graded STARTTLS endpoints: $(q "select count(*) from probe_stats p join results r
+      on r.id = p.result_id where r.starttls is not null"), connections each:" \
+    "$(q "select group_concat(distinct p.connections) from probe_stats p join results r
+          on r.id = p.result_id where r.starttls is not null")," \
+    "mean elapsed: $(q "select round(avg(elapsed_ms)) from results where starttls is not null
+                       and class = 'ok'") ms"
+# The failures of the plaintext phase completed no handshake: not graded.
+assert_eq "0" "$(q "select count(*) from results r join grades g on g.result_id = r.id
+                    where r.starttls is not null and r.class != 'ok'")" \
+    "no grade without a completed handshake"
+assert_eq "NULL NULL" "$(q "select ifnull(grade, 'NULL') from results where starttls = 'smtp'
+                           and class in ('starttls_unsupported', 'starttls_refused')" | tr '\n' ' ' | sed 's/ $//')" \
+    "the refused and unsupported endpoints have no grade"
 assert_eq "A" "$(q "select grade from results where host = 'valid-rsa.lab.tlsweep.test'
                     and starttls is null")" "direct TLS in the same scan is graded"
 
