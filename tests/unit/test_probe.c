@@ -10,7 +10,16 @@
  * expected connection counts are derived from that configuration with the
  * enumeration rule (accepted + 1 per protocol, one order check per protocol
  * with two or more suites, accepted + 1 per group phase, one HTTP).
+ *
+ * The STARTTLS runner tests drive the real grader (tw_grader_*) on an
+ * ev_loop against a loopback server thread that answers every connection
+ * with the lab's pure STARTTLS responders (tests/lab/starttls_servers.h)
+ * and then OpenSSL's server on the same socket: each protocol must reach
+ * READY before every hello, no HTTP probe may run, and a dialogue that
+ * fails must stop the grading without a grade.
  */
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +31,15 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "scanner/hello.h"
 
 #include "scanner/probe.h"
@@ -31,6 +49,7 @@
 #include "store/base/xalloc.h"
 #include "store/model.h"
 #include "store/store.h"
+#include "tests/lab/starttls_servers.h"
 
 /* ---- a minimal ClientHello reader (the test's own, not the product's) ---- */
 
@@ -686,6 +705,433 @@ test_store_roundtrip(void **state)
     }
 }
 
+/* ---- STARTTLS: the planner without HTTP ---- */
+
+static void
+test_no_http_plan(void **state)
+{
+    struct fake fs = {0};
+    struct tw_gplan *pl = tw_gplan_new("example.test", 0);
+    uint8_t rnd[TW_PROBE_RANDOM_LEN];
+    uint8_t *out = malloc(TW_HELLO_MAX_OUT);
+    struct tw_result *r = result_new(0);
+    struct tw_grade_record *rec;
+    struct tw_grade_input in;
+    int expect, hellos = 0, found = 0;
+
+    (void)state;
+    assert_non_null(out);
+    memset(rnd, 0x33, sizeof(rnd));
+    fs.protos = TW_PROTO_BIT(TW_PROTO_TLS12) | TW_PROTO_BIT(TW_PROTO_TLS13);
+    fs.s12[0] = 0xc02f;
+    fs.s12[1] = 0xc030;
+    fs.n12 = 2;
+    fs.s13[0] = 0x1301;
+    fs.n13 = 1;
+    fs.groups[0] = 29;
+    fs.groups[1] = 23;
+    fs.ngroups = 2;
+    fs.server_pref = 1;
+    tw_gplan_no_http(pl);
+    for (;;) {
+        size_t len = 0;
+        enum tw_gstep st = tw_gplan_next(pl, rnd, out, TW_HELLO_MAX_OUT, &len);
+        struct chello c;
+        struct tw_server_flight f;
+        int have;
+
+        assert_true(hellos < 2000);
+        if (st == TW_GSTEP_DONE)
+            break;
+        assert_int_equal(st, TW_GSTEP_HELLO); /* never HTTP */
+        hellos++;
+        chello_read(out, len, &c);
+        fake_answer(&fs, &c, &f, &have);
+        tw_gplan_feed_hello(pl, have ? &f : NULL, NULL, 0);
+    }
+    /* The enumeration rule of test_modern_server_preference without its HTTP
+     * connection: TLS 1.3 n13 + 1 (one suite: no order check), TLS 1.2
+     * n12 + 1 + order, four refused protocols, TLS 1.3 groups (one found by
+     * the first hello, the other + 1), TLS 1.2 curves (all known: one). */
+    expect = (int)(fs.n13 + 1) + (int)(fs.n12 + 2) + (N_PROTOS - 2) + (int)(fs.ngroups - 1 + 1) + 1;
+    assert_int_equal(hellos, expect);
+    assert_int_equal(tw_gplan_connections(pl), expect);
+    assert_int_equal(fs.n_conns, expect);
+    rec = tw_gplan_grade(pl, r, &in);
+    assert_int_equal(in.is_https, 0);
+    assert_int_equal(in.hsts, TW_HSTS_NOT_APPLICABLE);
+    assert_int_equal(rec->hsts, TW_GREC_HSTS_NOT_HTTP); /* stored as not_http */
+    for (int k = 0; k < rec->n_reasons; k++)
+        if (strcmp(rec->reasons[k].code, "hsts_not_applicable") == 0)
+            found = 1;
+    assert_true(found);
+    assert_string_equal(rec->grade, "A"); /* V61: A is the ceiling without HTTP */
+    free(rec);
+    free(r);
+    free(out);
+    tw_gplan_free(pl);
+}
+
+static void
+test_no_http_budget(void **state)
+{
+    struct fake fs = {0};
+    struct tw_gplan *pl = tw_gplan_new("example.test", 40);
+    uint8_t rnd[TW_PROBE_RANDOM_LEN] = {0};
+    uint8_t *out = malloc(TW_HELLO_MAX_OUT);
+    int n = 0;
+
+    (void)state;
+    assert_non_null(out);
+    fs.accept_any = 1;
+    tw_gplan_no_http(pl);
+    for (;;) {
+        size_t len = 0;
+        enum tw_gstep st = tw_gplan_next(pl, rnd, out, TW_HELLO_MAX_OUT, &len);
+        struct chello c;
+        struct tw_server_flight f;
+        int have;
+
+        if (st == TW_GSTEP_DONE)
+            break;
+        assert_int_equal(st, TW_GSTEP_HELLO);
+        assert_true(++n <= 40);
+        chello_read(out, len, &c);
+        fake_answer(&fs, &c, &f, &have);
+        tw_gplan_feed_hello(pl, have ? &f : NULL, NULL, 0);
+    }
+    /* No connection is kept back for HTTP: the whole budget goes to hellos. */
+    assert_int_equal(n, 40);
+    assert_int_equal(tw_gplan_connections(pl), 40);
+    free(out);
+    tw_gplan_free(pl);
+}
+
+/* ---- STARTTLS: the runner against a loopback server ---- */
+
+struct stls_srv {
+    int lfd;
+    struct sockaddr_in sa;
+    enum tw_lab_starttls_kind kind;
+    int refuse_after; /* > 0: connections after this many get the 454 variant */
+    int stall;        /* accept, read, never answer */
+    SSL_CTX *ctx;
+    int stop; /* __atomic */
+    pthread_t th;
+    /* Written by the server thread, read after the join. */
+    int accepted, upgraded, hellos, completed;
+};
+
+static void
+stls_flush(int fd, struct tw_lab_starttls *r)
+{
+    const uint8_t *p;
+    size_t n;
+
+    while (tw_lab_starttls_output(r, &p, &n)) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+        if (w <= 0)
+            return;
+        tw_lab_starttls_sent(r, (size_t)w);
+    }
+}
+
+static void
+stls_serve_one(struct stls_srv *s, int fd)
+{
+    struct tw_lab_starttls *r = malloc(sizeof(*r));
+    struct timeval tv = {2, 0};
+    uint8_t buf[1024];
+    int v = TW_LAB_STLS_CONTINUE;
+    ssize_t n;
+
+    assert_non_null(r);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (s->stall) {
+        while (recv(fd, buf, sizeof(buf), 0) > 0)
+            ;
+        goto out;
+    }
+    tw_lab_starttls_init(r, s->refuse_after > 0 && s->accepted > s->refuse_after
+                                ? TW_LAB_STLS_SMTP_REFUSED
+                                : s->kind);
+    for (;;) {
+        stls_flush(fd, r);
+        if (v != TW_LAB_STLS_CONTINUE)
+            break;
+        n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            goto out;
+        v = tw_lab_starttls_input(r, buf, (size_t)n);
+    }
+    if (v == TW_LAB_STLS_UPGRADE) {
+        SSL *ssl;
+
+        s->upgraded++;
+        /* The first byte after the go-ahead: a TLS handshake record or an
+         * SSLv2-style hello, never plaintext. */
+        if (recv(fd, buf, 1, MSG_PEEK) == 1 && (buf[0] == 0x16 || (buf[0] & 0x80)))
+            s->hellos++;
+        ssl = SSL_new(s->ctx);
+        if (ssl != NULL && SSL_set_fd(ssl, fd) == 1 && SSL_accept(ssl) == 1)
+            s->completed++; /* only an HTTP probe would complete one */
+        SSL_free(ssl);
+    }
+out:
+    free(r);
+    close(fd);
+}
+
+static void *
+stls_main(void *arg)
+{
+    struct stls_srv *s = arg;
+
+    while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+        struct pollfd pfd = {s->lfd, POLLIN, 0};
+        int fd;
+
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
+        fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        s->accepted++;
+        stls_serve_one(s, fd);
+    }
+    return NULL;
+}
+
+/* A self-signed P-256 certificate; TLS 1.2 + 1.3, ECDHE AES-GCM only. */
+static SSL_CTX *
+stls_ctx(void)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *nm;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+    assert_non_null(k);
+    assert_non_null(x);
+    assert_non_null(ctx);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, k);
+    nm = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"example.test", -1,
+                               -1, 0);
+    X509_set_issuer_name(x, nm);
+    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+    assert_int_equal(SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION), 1);
+    assert_int_equal(SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM"), 1);
+    assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(ctx, k), 1);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return ctx;
+}
+
+static void
+stls_start(struct stls_srv *s, SSL_CTX *ctx)
+{
+    socklen_t sl = sizeof(s->sa);
+
+    s->ctx = ctx;
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->lfd >= 0);
+    memset(&s->sa, 0, sizeof(s->sa));
+    s->sa.sin_family = AF_INET;
+    s->sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&s->sa, sizeof(s->sa)), 0);
+    assert_int_equal(listen(s->lfd, 16), 0);
+    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&s->sa, &sl), 0);
+    assert_int_equal(pthread_create(&s->th, NULL, stls_main, s), 0);
+}
+
+static void
+stls_stop(struct stls_srv *s)
+{
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
+    pthread_join(s->th, NULL);
+    close(s->lfd);
+}
+
+static void
+stls_conn_done(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+/* Run a grader to its end on its own loop; returns tw_grader_finish(). */
+static int
+stls_grade(struct stls_srv *s, enum tw_starttls_proto proto, double timeout, struct tw_result *r,
+           int *conns, char *err, size_t errlen)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct tw_grader_params gp;
+    struct tw_grader *g;
+    int rc, guard = 0;
+
+    assert_non_null(loop);
+    memset(&gp, 0, sizeof(gp));
+    gp.loop = loop;
+    gp.sa = (const struct sockaddr *)&s->sa;
+    gp.salen = sizeof(s->sa);
+    gp.tls = NULL; /* no HTTP probe may run: it would need the contexts */
+    gp.sni = "example.test";
+    gp.host_header = "example.test";
+    gp.connect_timeout = 2.0;
+    gp.handshake_timeout = timeout;
+    gp.starttls = proto;
+    gp.starttls_host = "example.test";
+    g = tw_grader_new(&gp);
+    while (tw_grader_pending(g)) {
+        int done = 0;
+
+        assert_true(++guard <= TW_PROBE_MAX_CONNS);
+        assert_int_equal(tw_grader_start(g, stls_conn_done, &done), 0);
+        while (!done)
+            ev_run(loop, EVRUN_ONCE);
+    }
+    *conns = tw_grader_connections(g);
+    rc = tw_grader_finish(g, r, *conns + 1);
+    tw_strlcpy(err, tw_grader_error(g), errlen);
+    tw_grader_free(g);
+    ev_loop_destroy(loop);
+    return rc;
+}
+
+static void
+test_starttls_runner_every_protocol(void **state)
+{
+    static const struct {
+        enum tw_lab_starttls_kind kind;
+        enum tw_starttls_proto proto;
+    } cases[] = {
+        {TW_LAB_STLS_SMTP, TW_STARTTLS_SMTP},         {TW_LAB_STLS_IMAP, TW_STARTTLS_IMAP},
+        {TW_LAB_STLS_POP3, TW_STARTTLS_POP3},         {TW_LAB_STLS_FTP, TW_STARTTLS_FTP},
+        {TW_LAB_STLS_XMPP, TW_STARTTLS_XMPP},         {TW_LAB_STLS_LDAP, TW_STARTTLS_LDAP},
+        {TW_LAB_STLS_POSTGRES, TW_STARTTLS_POSTGRES},
+    };
+    SSL_CTX *ctx = stls_ctx();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct stls_srv s;
+        struct tw_result *r = result_new(0);
+        char err[256];
+        int conns = 0, found = 0;
+
+        memset(&s, 0, sizeof(s));
+        s.kind = cases[i].kind;
+        stls_start(&s, ctx);
+        assert_int_equal(stls_grade(&s, cases[i].proto, 3.0, r, &conns, err, sizeof(err)), 0);
+        stls_stop(&s);
+        assert_string_equal(err, "");
+        /* Every grading connection spoke the dialogue up to READY and then
+         * sent a hello; none completed a handshake (no HTTP probe). */
+        assert_int_equal(s.accepted, conns);
+        assert_int_equal(s.upgraded, conns);
+        assert_int_equal(s.hellos, conns);
+        assert_int_equal(s.completed, 0);
+        assert_non_null(r->grading);
+        assert_int_equal(r->grading->grading_connections, conns);
+        assert_int_equal(r->grading->connections, conns + 1);
+        /* What the server runs: TLS 1.2 + 1.3 ... */
+        assert_int_equal(r->grading->protocols_ok,
+                         TW_PROTO_BIT(TW_PROTO_TLS12) | TW_PROTO_BIT(TW_PROTO_TLS13));
+        assert_int_equal(r->grading->protocols_tested, (1u << N_PROTOS) - 1);
+        /* ... ECDHE-ECDSA AES-128/256-GCM on TLS 1.2 (both enumerated) ... */
+        for (int k = 0; k < r->grading->n_suites; k++)
+            if (r->grading->suites[k].protocol == TW_VERSION_TLS12)
+                found |= r->grading->suites[k].code == 0xc02b   ? 1
+                         : r->grading->suites[k].code == 0xc02c ? 2
+                                                                : 4;
+        assert_int_equal(found, 3);
+        /* ... P = 100, K = 90 (P-256 leaf from the TLS 1.2 flight, and the
+         * groups), C = (80 + 100) / 2 = 90: 93 -> A; not HTTP: A. */
+        assert_int_equal(r->grading->hsts, TW_GREC_HSTS_NOT_HTTP);
+        assert_string_equal(r->grade, "A");
+        tw_result_free(r);
+    }
+    SSL_CTX_free(ctx);
+}
+
+static void
+test_starttls_runner_dialogue_failure_stops(void **state)
+{
+    SSL_CTX *ctx = stls_ctx();
+    struct stls_srv s;
+    struct tw_result *r = result_new(0);
+    char err[256];
+    int conns = 0;
+
+    (void)state;
+    /* The server refuses STARTTLS from the fourth connection on: three hellos
+     * were answered, the fourth was never sent.  No grade, no record (three
+     * answers would grade protocols never asked), and the error says where. */
+    memset(&s, 0, sizeof(s));
+    s.kind = TW_LAB_STLS_SMTP;
+    s.refuse_after = 3;
+    stls_start(&s, ctx);
+    assert_int_equal(stls_grade(&s, TW_STARTTLS_SMTP, 3.0, r, &conns, err, sizeof(err)), -1);
+    stls_stop(&s);
+    assert_int_equal(conns, 4);
+    assert_int_equal(s.accepted, 4);
+    assert_int_equal(s.upgraded, 3);
+    assert_null(r->grading);
+    assert_string_equal(r->grade, "");
+    assert_non_null(strstr(err, "smtp dialogue failed on grading connection 4: refused"));
+    tw_result_free(r);
+
+    /* A server that never greets: the dialogue's deadline stops the grading
+     * after one connection. */
+    r = result_new(0);
+    memset(&s, 0, sizeof(s));
+    s.stall = 1;
+    stls_start(&s, ctx);
+    assert_int_equal(stls_grade(&s, TW_STARTTLS_IMAP, 0.2, r, &conns, err, sizeof(err)), -1);
+    stls_stop(&s);
+    assert_int_equal(conns, 1);
+    assert_int_equal(s.accepted, 1);
+    assert_null(r->grading);
+    assert_non_null(strstr(err, "imap dialogue failed on grading connection 1: timed out"));
+    tw_result_free(r);
+    SSL_CTX_free(ctx);
+}
+
+/* Nothing listens: a STARTTLS grading stops at the connect (no dialogue). */
+static void
+test_starttls_runner_connect_refused(void **state)
+{
+    struct stls_srv s;
+    struct tw_result *r = result_new(0);
+    char err[256];
+    int conns = 0;
+    socklen_t sl = sizeof(s.sa);
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    /* A port that was just free: bound, then closed without listening. */
+    s.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s.lfd >= 0);
+    s.sa.sin_family = AF_INET;
+    s.sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s.lfd, (struct sockaddr *)&s.sa, sizeof(s.sa)), 0);
+    assert_int_equal(getsockname(s.lfd, (struct sockaddr *)&s.sa, &sl), 0);
+    close(s.lfd);
+    assert_int_equal(stls_grade(&s, TW_STARTTLS_POSTGRES, 1.0, r, &conns, err, sizeof(err)), -1);
+    assert_int_equal(conns, 1);
+    assert_null(r->grading);
+    assert_non_null(strstr(err, "postgres dialogue failed on grading connection 1"));
+    tw_result_free(r);
+}
+
 int
 main(void)
 {
@@ -699,6 +1145,11 @@ main(void)
         cmocka_unit_test(test_http_hostile_lengths),
         cmocka_unit_test(test_https_hsts_grades_a_plus),
         cmocka_unit_test(test_store_roundtrip),
+        cmocka_unit_test(test_no_http_plan),
+        cmocka_unit_test(test_no_http_budget),
+        cmocka_unit_test(test_starttls_runner_every_protocol),
+        cmocka_unit_test(test_starttls_runner_dialogue_failure_stops),
+        cmocka_unit_test(test_starttls_runner_connect_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
