@@ -33,8 +33,19 @@
  * judges the responder certificate at the real clock, not `now` (an OpenSSL
  * limit; the status dates are judged at `now`).
  *
+ * Records cache.  A scan sees the same certificates again and again (every
+ * endpoint of a CA sends its intermediate; a load balancer's addresses share
+ * a leaf), and turning one into a record (PEM, RFC 2253 names, SAN text) is
+ * ~4 % of a --quick handshake's CPU.  Each thread keeps its last records in
+ * a direct-mapped table keyed by the SHA-256 of the DER (computed first in
+ * any case) and copies a hit.  A hit is the same DER, so the copy is the
+ * record tw_certinfo_record would make; every result still carries whole
+ * records (the store's INSERT OR IGNORE dedups them), so nothing depends on
+ * what an earlier result, perhaps never stored, carried.
+ *
  * Threading: called on the worker thread that owns the SSL and the store.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,26 +67,84 @@
 #define SAN_MAX_ENTRIES 1000
 #define OCSP_SKEW_SECS 300
 
+#define CERTINFO_CACHE_SLOTS 64 /* records kept per thread */
+
+/* ---- the trust store and its library context ---- */
+
+static pthread_once_t certinfo_once = PTHREAD_ONCE_INIT;
+static int certinfo_lib_idx = -1; /* X509_STORE ex_data: its struct tw_tlsctx_lib */
+static pthread_key_t certinfo_cache_key;
+static int certinfo_cache_key_ok;
+
+static void certinfo_cache_free(void *p);
+
+static void
+certinfo_store_lib_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    tw_tlsctx_lib_unref(ptr);
+}
+
+static void
+certinfo_init_once(void)
+{
+    certinfo_lib_idx = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509_STORE, 0, NULL, NULL, NULL,
+                                               certinfo_store_lib_free);
+    certinfo_cache_key_ok = pthread_key_create(&certinfo_cache_key, certinfo_cache_free) == 0;
+}
+
+/* The library context the store was loaded in (NULL: the default). */
+static OSSL_LIB_CTX *
+certinfo_store_libctx(X509_STORE *store)
+{
+    pthread_once(&certinfo_once, certinfo_init_once);
+    if (store == NULL || certinfo_lib_idx < 0)
+        return NULL;
+    return tw_tlsctx_lib_get(X509_STORE_get_ex_data(store, certinfo_lib_idx));
+}
+
 X509_STORE *
 tw_certinfo_load_store(const char *ca_file, char *err)
 {
+    return tw_certinfo_load_store_tls(ca_file, NULL, err);
+}
+
+X509_STORE *
+tw_certinfo_load_store_tls(const char *ca_file, const struct tw_tlsctx *tls, char *err)
+{
     X509_STORE *st = X509_STORE_new();
     X509_STORE *ret = NULL;
+    struct tw_tlsctx_lib *lib = NULL;
+    OSSL_LIB_CTX *libctx;
     char reason[256] = "";
 
+    pthread_once(&certinfo_once, certinfo_init_once);
     ERR_clear_error();
     if (st == NULL) {
         tw_errf(err, "cannot allocate a trust store");
         goto out;
     }
+    lib = tw_tlsctx_lib_ref(tls);
+    libctx = tw_tlsctx_lib_get(lib);
+    if (lib != NULL) {
+        if (certinfo_lib_idx < 0 || X509_STORE_set_ex_data(st, certinfo_lib_idx, lib) != 1) {
+            tw_errf(err, "cannot attach a library context to the trust store");
+            goto out;
+        }
+        lib = NULL; /* the store's now: released when it is freed */
+    }
     if (ca_file != NULL) {
-        if (X509_STORE_load_file(st, ca_file) != 1) {
+        if (X509_STORE_load_file_ex(st, ca_file, libctx, NULL) != 1) {
             ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
             tw_errf(err, "cannot load CA file %s: %s", ca_file,
                     reason[0] ? reason : "no certificate in it");
             goto out;
         }
-    } else if (X509_STORE_set_default_paths(st) != 1) {
+    } else if (X509_STORE_set_default_paths_ex(st, libctx, NULL) != 1) {
         ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
         tw_errf(err, "cannot load the system trust store: %s", reason);
         goto out;
@@ -84,6 +153,7 @@ tw_certinfo_load_store(const char *ca_file, char *err)
     st = NULL;
 out:
     X509_STORE_free(st);
+    tw_tlsctx_lib_unref(lib);
     ERR_clear_error();
     return ret;
 }
@@ -268,21 +338,107 @@ key_info(X509 *x, char *type, size_t tlen, int *bits)
     *bits = EVP_PKEY_get_bits(pk);
 }
 
+/* ---- the records cache (file comment) ---- */
+
+struct certinfo_slot {
+    unsigned char md[32];
+    int used;
+    struct tw_cert rec;
+};
+
+struct certinfo_cache {
+    struct certinfo_slot slots[CERTINFO_CACHE_SLOTS];
+};
+
+/* The thread's cache; the key's destructor frees it when the thread ends. */
+static __thread struct certinfo_cache *certinfo_cache;
+
+static void
+certinfo_cache_free(void *p)
+{
+    struct certinfo_cache *c = p;
+
+    if (c == NULL)
+        return;
+    for (int i = 0; i < CERTINFO_CACHE_SLOTS; i++)
+        tw_cert_cleanup(&c->slots[i].rec);
+    free(c);
+    certinfo_cache = NULL;
+}
+
+static struct certinfo_cache *
+certinfo_cache_get(void)
+{
+    pthread_once(&certinfo_once, certinfo_init_once);
+    if (certinfo_cache == NULL && certinfo_cache_key_ok) {
+        struct certinfo_cache *c = tw_xcalloc(1, sizeof(*c));
+
+        if (pthread_setspecific(certinfo_cache_key, c) != 0) {
+            free(c);
+            return NULL;
+        }
+        certinfo_cache = c;
+    }
+    return certinfo_cache;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s != NULL ? tw_xstrdup(s) : NULL;
+}
+
+/* *dst = a deep copy of *src (dst is overwritten, not freed). */
+static void
+cert_copy(struct tw_cert *dst, const struct tw_cert *src)
+{
+    *dst = *src;
+    dst->subject = dup_or_null(src->subject);
+    dst->issuer = dup_or_null(src->issuer);
+    dst->san = dup_or_null(src->san);
+    dst->pem = dup_or_null(src->pem);
+}
+
+static void certinfo_record_fields(X509 *x, struct tw_cert *out);
+
 /* Overwrites *out without freeing it: pass a zeroed or cleaned-up record. */
 void
 tw_certinfo_record(X509 *x, struct tw_cert *out)
 {
+    struct certinfo_cache *c = certinfo_cache_get();
+    struct certinfo_slot *slot = NULL;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
+
+    memset(out, 0, sizeof(*out));
+    /* EVP_sha256() is fetched in the certificate's own library context. */
+    if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
+        for (unsigned int i = 0; i < mdlen; i++)
+            snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+        if (c != NULL)
+            slot = &c->slots[((unsigned)md[0] | (unsigned)md[1] << 8) % CERTINFO_CACHE_SLOTS];
+    }
+    if (slot != NULL && slot->used && memcmp(slot->md, md, 32) == 0) {
+        cert_copy(out, &slot->rec);
+        return;
+    }
+    certinfo_record_fields(x, out);
+    if (slot != NULL) {
+        tw_cert_cleanup(&slot->rec);
+        memcpy(slot->md, md, 32);
+        cert_copy(&slot->rec, out);
+        slot->used = 1;
+    }
+}
+
+/* Every field but the fingerprint, from the certificate itself. */
+static void
+certinfo_record_fields(X509 *x, struct tw_cert *out)
+{
     const char *sig;
     int64_t t;
     BIO *pem;
 
-    memset(out, 0, sizeof(*out));
-    if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
-        for (unsigned int i = 0; i < mdlen; i++)
-            snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
-    }
     out->subject = name_text(X509_get_subject_name(x));
     out->issuer = name_text(X509_get_issuer_name(x));
     if (asn1_time_unix(X509_get0_notBefore(x), &t) == 0)
@@ -510,7 +666,7 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
     untrusted = sk_X509_new_null();
     for (int i = 1; untrusted != NULL && i < n; i++)
         sk_X509_push(untrusted, sk_X509_value(sent, i));
-    ctx = X509_STORE_CTX_new();
+    ctx = X509_STORE_CTX_new_ex(certinfo_store_libctx(store), NULL);
     if (ctx != NULL && store != NULL && untrusted != NULL &&
         X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1) {
         X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);

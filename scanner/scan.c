@@ -16,6 +16,7 @@
  * so the database stays consistent and the scan stays resumable).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -501,6 +502,12 @@ tw_scan_run(const struct tw_config *cfg, char *err)
     char werr[TW_ERRLEN];
 
     s->cfg = *cfg;
+    /* Per-thread malloc arenas would trim and regrow (mprotect, munmap)
+     * around OpenSSL's 16-22 KB per-handshake buffers: keep freed memory
+     * (bench/RESULTS.md: 2.8 -> 0.03 mprotect per connection). */
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TOP_PAD, 16 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
     if (s->cfg.threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 

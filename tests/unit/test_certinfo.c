@@ -767,6 +767,115 @@ test_certinfo_load_store(void **state)
     X509_STORE_free(st);
 }
 
+static void
+assert_cert_equal(const struct tw_cert *a, const struct tw_cert *b)
+{
+    assert_string_equal(a->sha256, b->sha256);
+    assert_string_equal(a->subject, b->subject);
+    assert_string_equal(a->issuer, b->issuer);
+    assert_string_equal(a->not_before, b->not_before);
+    assert_string_equal(a->not_after, b->not_after);
+    assert_string_equal(a->key_type, b->key_type);
+    assert_int_equal(a->key_bits, b->key_bits);
+    assert_string_equal(a->sig_alg, b->sig_alg);
+    assert_string_equal(a->san, b->san);
+    assert_string_equal(a->pem, b->pem);
+}
+
+/* The per-thread records cache: a certificate recorded again (a hit) gets
+ * the record it got the first time, in memory of its own; distinct
+ * certificates, however many and whatever slot they share, never get
+ * another's record. */
+static void
+test_certinfo_record_cache(void **state)
+{
+    enum { N = 150 }; /* more than the cache holds: slots are reused */
+    X509 *x[N];
+    struct tw_cert first[N], again, late;
+    char cn[32];
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        snprintf(cn, sizeof(cn), "cache-%03d.test", i);
+        x[i] = signed_by(mk_cert(cn, P.leaf_key, P.inter, NOW - DAY, NOW + i * DAY, 0, NULL, 0),
+                         P.int_key, EVP_sha256());
+        tw_certinfo_record(x[i], &first[i]);
+        tw_certinfo_record(x[i], &again); /* a hit: just recorded */
+        assert_cert_equal(&first[i], &again);
+        assert_ptr_not_equal(first[i].pem, again.pem);
+        assert_ptr_not_equal(first[i].subject, again.subject);
+        tw_cert_cleanup(&again);
+        snprintf(cn, sizeof(cn), "CN=cache-%03d.test", i);
+        assert_string_equal(first[i].subject, cn);
+    }
+    for (int i = 0; i < N; i++) { /* hits and misses (evicted) alike */
+        tw_certinfo_record(x[i], &late);
+        assert_cert_equal(&first[i], &late);
+        for (int j = 0; j < N; j++)
+            if (j != i)
+                assert_string_not_equal(first[j].sha256, late.sha256);
+        tw_cert_cleanup(&late);
+    }
+    for (int i = 0; i < N; i++) {
+        tw_cert_cleanup(&first[i]);
+        X509_free(x[i]);
+    }
+}
+
+/* A store loaded in a worker's library context verifies there, and keeps
+ * the context alive: the tlsctx and the store may be freed in either order
+ * (the sanitizer build catches a use after free). */
+static void
+test_certinfo_load_store_tls(void **state)
+{
+    char err[TW_ERRLEN] = "";
+    char path[] = "/tmp/test_certinfo_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f;
+
+    (void)state;
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    PEM_write_X509(f, P.root);
+    fclose(f);
+    for (int order = 0; order < 2; order++) {
+        struct tw_tlsctx t;
+        X509_STORE *st;
+        X509 *leaf = leaf_valid();
+        X509 *chain[1] = {P.inter};
+        struct tw_cert_evidence ev;
+        struct tw_result r;
+
+        assert_int_equal(tw_tlsctx_init(&t, err), 0);
+        assert_non_null(t.libctx);
+        st = tw_certinfo_load_store_tls(path, &t, err);
+        assert_non_null(st);
+        if (order == 0)
+            tw_tlsctx_cleanup(&t); /* the store still holds the context */
+        run(leaf, P.leaf_key, chain, 1, st, "good.test", NULL, &ev, &r);
+        assert_int_equal(ev.n_verify, 0); /* the root in the store is trusted */
+        free_chain(&r);
+        run(leaf, P.leaf_key, chain, 1, P.empty_store, "good.test", NULL, &ev, &r);
+        assert_true(has_error(&ev, 1, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
+        free_chain(&r);
+        X509_STORE_free(st);
+        if (order == 1)
+            tw_tlsctx_cleanup(&t);
+        X509_free(leaf);
+    }
+    /* a bad file fails the same way as without a context, and leaks nothing */
+    {
+        struct tw_tlsctx t;
+
+        assert_int_equal(tw_tlsctx_init(&t, err), 0);
+        assert_null(tw_certinfo_load_store_tls("/nonexistent/ca.pem", &t, err));
+        assert_non_null(strstr(err, "/nonexistent/ca.pem"));
+        tw_tlsctx_cleanup(&t);
+    }
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -786,6 +895,8 @@ main(void)
         cmocka_unit_test(test_certinfo_ocsp),
         cmocka_unit_test(test_certinfo_record_bounds),
         cmocka_unit_test(test_certinfo_load_store),
+        cmocka_unit_test(test_certinfo_record_cache),
+        cmocka_unit_test(test_certinfo_load_store_tls),
     };
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }
