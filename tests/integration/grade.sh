@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Issue 5's acceptance test: scan the lab with grading on, check each graded
-# endpoint's letter against what store/GRADING.md gives for its server
-# configuration (tests/lab/servers.c), cross-check the enumerated suites of
-# tls10-only against an independent client (openssl s_client, one suite at a
-# time), check the SQL tables (the README's CBC query), the connection
+# endpoint's letter (and, for the grading endpoints, its reason codes)
+# against what store/GRADING.md gives for its server configuration
+# (tests/lab/servers.c), cross-check the enumerated suites of tls10-only,
+# no-fs, cbc-only and dhe-1024 against an independent client (openssl
+# s_client, one suite at a time), check the SQL tables (the README's CBC
+# query, SSLv3/RC4 and 3DES found by the scripted endpoints), the connection
 # budget, and that --quick grades nothing.
 . "$(dirname "$0")/common.sh"
 
@@ -53,8 +55,95 @@ assert_eq "1" "$(q "select count(*) from grade_reasons gr join results r on r.id
                     where r.host = 'sha1.lab.tlsweep.test' and gr.code = 'sig_sha1'")" \
     "sha1: the reason is sig_sha1"
 assert_eq "M" "$(grade wrong-host)" "wrong-host -> M"
-# Endpoints whose MAIN handshake failed are not graded.
-for n in no-shared-cipher alert stall reset garbage plain-http protocol-mismatch closed; do
+
+# The grading endpoints (servers.c GRADE rows, README "Grading endpoints"):
+# valid RSA-2048 leaf and chain, so K = 90 unless a DH group is smaller, and
+# no trust overlay.  reasons NAME: the endpoint's reason codes, sorted.
+reasons() {
+    q "select group_concat(code, ' ') from (select gr.code from grade_reasons gr
+       join results r on r.id = gr.result_id where r.host = '$1.lab.tlsweep.test' order by gr.code)"
+}
+# no-fs (V16): TLS 1.2 only, AES128-GCM-SHA256 + AES256-GCM-SHA384 with RSA key
+# transport.  P = 100, K = 90, C = (80 + 100) / 2 = 90 -> S = 93 -> A; no
+# ECDHE/DHE suite and no TLS 1.3 -> no_fs caps B (C37); no TLS 1.3 also warns
+# (C44, A-, subsumed); no HSTS header -> hsts_absent.
+assert_eq "B" "$(grade no-fs)" "no-fs: no forward secrecy -> B"
+assert_eq "hsts_absent no_fs no_tls13_warning" "$(reasons no-fs)" "no-fs: reasons"
+# cbc-only (V18 with the SHA-1 MAC suites): TLS 1.2 only, ECDHE-RSA-AES128-SHA +
+# ECDHE-RSA-AES256-SHA.  93 -> A; no GCM/CCM/ChaCha20 suite and no TLS 1.3 ->
+# no_aead caps B (C38); FS holds (ECDHE).
+assert_eq "B" "$(grade cbc-only)" "cbc-only: no AEAD -> B"
+assert_eq "hsts_absent no_aead no_tls13_warning" "$(reasons cbc-only)" "cbc-only: reasons"
+# 3des (V21): B0 (TLS 1.2 + 1.3, the three ECDHE-RSA AEAD suites) plus
+# DES-CBC3-SHA under TLS 1.2, answered by script (legacy.c: this OpenSSL has
+# no 3DES).  C = (100 + 80) / 2 = 90 (3DES scores as 168 bits) -> 93 -> A; a
+# 64-bit-block suite accepted on TLS 1.1+ caps C in strict mode (C33).
+assert_eq "C" "$(grade 3des)" "3des: 3DES under TLS 1.2 -> C"
+assert_eq "3des_tls11plus hsts_absent" "$(reasons 3des)" "3des: reasons"
+assert_eq "TLSv1.2|TLS_RSA_WITH_3DES_EDE_CBC_SHA|168|1|0|0" \
+    "$(q "select s.protocol, s.name, s.bits, s.is_cbc, s.is_aead, s.is_fs from suites s
+          join results r on r.id = s.result_id where r.host = '3des.lab.tlsweep.test' and s.code = 10")" \
+    "3des: the scripted suite is stored"
+# dhe-1024 (V28): TLS 1.2 only, DHE-RSA-AES128-GCM-SHA256 with RFC 2409's
+# 1024-bit group.  P = 100, K = min(90, DH 1024 -> 80) = 80, C = 80 -> S = 30 +
+# 24 + 32 = 86 -> A; DH group < 2048 caps B (C27).
+assert_eq "B" "$(grade dhe-1024)" "dhe-1024: 1024-bit DH -> B"
+assert_eq "dh_lt2048 hsts_absent no_tls13_warning" "$(reasons dhe-1024)" "dhe-1024: reasons"
+assert_eq "1024" "$(q "select g.bits from groups g join results r on r.id = g.result_id
+                      where r.host = 'dhe-1024.lab.tlsweep.test' and g.group_id is null")" \
+    "dhe-1024: DH prime size stored"
+# tls13-hsts (V09): TLS 1.3 only + max-age=31536000.  93 -> A; TLS 1.3 present
+# so no C09 and no C44; RFC 5746 is not judged without TLS <= 1.2
+# (GRADING.md choice 13); HSTS >= 15552000 -> A+.
+assert_eq "A+" "$(grade tls13-hsts)" "tls13-hsts: TLS 1.3 only with HSTS -> A+"
+assert_eq "" "$(reasons tls13-hsts)" "tls13-hsts: no reason"
+# tls12-only-hsts (V08): B0 without TLS 1.3, with HSTS.  93 -> A; no TLS 1.3 ->
+# warning (C44) -> A-, so no A+ despite HSTS.
+assert_eq "A-" "$(grade tls12-only-hsts)" "tls12-only-hsts: no TLS 1.3 -> A-"
+assert_eq "no_tls13_warning" "$(reasons tls12-only-hsts)" "tls12-only-hsts: reasons"
+# rc4-sslv3 (V12/V19 family): B0, plus SSLv3 and TLS 1.0 hellos offering RC4
+# answered by script with RC4-SHA / RC4-MD5.  P = (100 + 80) / 2 = 90, K = 90,
+# C = (100 + 80) / 2 = 90 (RC4_128 is 128 bits) -> S = 90 -> A; SSLv3 caps B
+# (C23), TLS 1.0 caps B (C42), RC4 caps B (C24).  Not C: RC4 only on SSLv3 and
+# TLS 1.0 (no C14), no CBC suite on SSLv3 (no POODLE, C20); not F: TLS 1.2 is
+# the best protocol (C26) and not every suite is RC4 (C28).
+assert_eq "B" "$(grade rc4-sslv3)" "rc4-sslv3: SSLv3, TLS 1.0, RC4 -> B"
+assert_eq "hsts_absent rc4 ssl3 tls10_or_11" "$(reasons rc4-sslv3)" "rc4-sslv3: reasons"
+assert_eq "SSLv2:0 SSLv3:1 TLSv1:1 TLSv1.1:0 TLSv1.2:1 TLSv1.3:1" \
+    "$(q "select group_concat(protocol || ':' || accepted, ' ') from (select p.protocol, p.accepted
+          from protocols p join results r on r.id = p.result_id
+          where r.host = 'rc4-sslv3.lab.tlsweep.test' order by p.protocol)")" \
+    "rc4-sslv3: protocol rows"
+for proto in SSLv3 TLSv1; do
+    assert_eq "TLS_RSA_WITH_RC4_128_SHA TLS_RSA_WITH_RC4_128_MD5" \
+        "$(q "select group_concat(name, ' ') from (select s.name from suites s
+              join results r on r.id = s.result_id
+              where r.host = 'rc4-sslv3.lab.tlsweep.test' and s.protocol = '$proto' order by s.pref_order)")" \
+        "rc4-sslv3: $proto suites in server order"
+done
+# legacy-raw answers nothing but SSLv3/TLS 1.0 hellos with RC4 (lab.sh checks
+# the scripted bytes).  The engine grades only once one of its OpenSSL
+# classification probes completed a handshake (scanner/worker.c
+# ep_grade_base); here every one of them, the all-ciphers one too, gets
+# handshake_failure -> tls_alert, no grading probe ever runs, so nothing
+# records its SSLv3 or RC4.
+assert_eq "tls_alert|NULL|0|0|0" \
+    "$(q "select r.class, ifnull(r.grade, 'NULL'),
+          (select count(*) from protocols p where p.result_id = r.id),
+          (select count(*) from suites s where s.result_id = r.id),
+          (select count(*) from grades g where g.result_id = r.id)
+          from results r where r.host = 'legacy-raw.lab.tlsweep.test'")" \
+    "legacy-raw: tls_alert, not graded, no protocol or suite rows"
+# no-shared-cipher: MAIN fails, the engine grades on its all-ciphers probe
+# (scanner/worker.c ep_grade_base).  The one suite is NULL-SHA256: C = 0 ->
+# S = 0 (zero_category) -> F, and a suite under 112 bits caps F (C34).
+assert_eq "no_shared_cipher|F" "$(q "select class, grade from results
+    where host = 'no-shared-cipher.lab.tlsweep.test'")" "no-shared-cipher: graded F"
+assert_eq "2" "$(q "select count(*) from grade_reasons gr join results r on r.id = gr.result_id
+    where r.host = 'no-shared-cipher.lab.tlsweep.test' and gr.code in ('zero_category', 'cipher_lt112')")" \
+    "no-shared-cipher: zero_category and cipher_lt112"
+# Endpoints where no classification probe completed a handshake are not graded.
+for n in alert stall reset garbage plain-http protocol-mismatch closed legacy-raw; do
     assert_eq "NULL" "$(grade $n)" "$n: not graded"
 done
 assert_eq "$(q "select count(*) from results where grade is not null")" \
@@ -72,6 +161,10 @@ assert_eq "present|31536000|1|0" \
     "hsts: header stored"
 assert_eq "absent" "$(q "select h.status from hsts h join results r on r.id = h.result_id
                         where r.host = 'valid-rsa.lab.tlsweep.test'")" "valid-rsa: no HSTS header"
+for n in tls13-hsts tls12-only-hsts; do
+    assert_eq "present|31536000" "$(q "select h.status, h.max_age from hsts h
+        join results r on r.id = h.result_id where r.host = '$n.lab.tlsweep.test'")" "$n: HSTS stored"
+done
 
 # s_client_suites DB HOST IP PORT FLAG PROTO: cross-check the suites tlsweep
 # stored for one protocol against openssl s_client: every suite OpenSSL can
@@ -96,13 +189,20 @@ s_client_suites() {
 }
 s_client_suites "$DB" tls10-only.lab.tlsweep.test \
     "$(q "select ip from results where host = 'tls10-only.lab.tlsweep.test'")" 28443 -tls1 TLSv1
+for n in no-fs cbc-only dhe-1024; do
+    s_client_suites "$DB" $n.lab.tlsweep.test \
+        "$(q "select ip from results where host = '$n.lab.tlsweep.test'")" 28443 -tls1_2 TLSv1.2
+done
 
 # The README's query: endpoints still accepting a CBC suite under TLS 1.2.
-# Every lab server with TLS 1.2 runs ECDHE AEAD suites only: no row.  Under
-# TLS 1.0 the same query finds tls10-only, and only it.
-cbc12=$(q "SELECT r.host, r.port, s.name FROM results r JOIN suites s ON s.result_id = r.id
-           WHERE s.protocol = 'TLSv1.2' AND s.is_cbc = 1")
-assert_eq "" "$cbc12" "CBC under TLS 1.2: none in the lab"
+# cbc-only (ECDHE-RSA-AES128/256-SHA) and 3des (DES-CBC3-SHA, CBC too); every
+# other lab server with TLS 1.2 runs AEAD suites only.  Under TLS 1.0 the same
+# query finds tls10-only, and only it (rc4-sslv3's TLS 1.0 suites are RC4).
+cbc12=$(q "SELECT r.host || ' ' || s.name FROM results r JOIN suites s ON s.result_id = r.id
+           WHERE s.protocol = 'TLSv1.2' AND s.is_cbc = 1 ORDER BY r.host, s.name")
+assert_eq "3des.lab.tlsweep.test TLS_RSA_WITH_3DES_EDE_CBC_SHA
+cbc-only.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+cbc-only.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" "$cbc12" "CBC under TLS 1.2: cbc-only and 3des"
 assert_eq "tls10-only.lab.tlsweep.test" \
     "$(q "SELECT DISTINCT r.host FROM results r JOIN suites s ON s.result_id = r.id
           WHERE s.protocol = 'TLSv1' AND s.is_cbc = 1")" "CBC under TLS 1.0: tls10-only"

@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 40) print "expected 40 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 48) print "expected 48 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -180,6 +180,64 @@ for p in smtp smtp-unsupported smtp-refused imap pop3 ftp xmpp ldap postgres; do
     esac
     N=$((N + 1))
 done
+# ---- grading endpoints (issue 5; grades in tests/integration/grade.sh) ----
+# raw_hello ADDR HEX: send one ClientHello record (hex) over bash /dev/tcp and
+# print the first 64 bytes of the answer as hex ("" when none within 3 s).
+raw_hello() {
+    local ip=${1%:*} port=${1##*:} hex=$2 esc
+    esc=$(sed 's/../\\x&/g' <<<"$hex")
+    timeout 4 bash -c "exec 3<>/dev/tcp/$ip/$port || exit 9; printf '$esc' >&3; timeout 3 head -c 64 <&3 | od -An -tx1" | tr -d ' \n'
+}
+# hello_hex RECORD_VERSION CLIENT_VERSION SUITES: a minimal ClientHello record
+# (zero random, no session id, null compression, no extensions).
+hello_hex() {
+    local rv=$1 cv=$2 suites=$3 body
+    body=$(printf '%s%064d00%04x%s0100' "$cv" 0 $((${#suites} / 2)) "$suites")
+    printf '16%s%04x01%06x%s' "$rv" $((${#body} / 2 + 4)) $((${#body} / 2)) "$body"
+}
+# sh_of ANSWER: "RECORD_VERSION HANDSHAKE_TYPE VERSION SUITE" of a ServerHello
+# answer (the suite after a 32-byte random and an empty session id).
+sh_of() { echo "${1:2:4} ${1:10:2} ${1:18:4} ${1:88:4}"; }
+expect_sc "no-fs: RSA key transport only" "Cipher is AES(128|256)-GCM-SHA(256|384)" $PFX.50:$PORT -servername "$(host no-fs)" -tls1_2
+expect_sc "no-fs: refuses every ECDHE suite" "alert handshake failure" $PFX.50:$PORT -servername "$(host no-fs)" -cipher 'ECDHE:DHE'
+expect_sc "no-fs: refuses TLS 1.3" "alert protocol version" $PFX.50:$PORT -servername "$(host no-fs)" -tls1_3
+expect_sc "cbc-only: ECDHE CBC" "Cipher is ECDHE-RSA-AES(128|256)-SHA$" $PFX.51:$PORT -servername "$(host cbc-only)"
+expect_sc "cbc-only: refuses every AEAD suite" "alert handshake failure" $PFX.51:$PORT -servername "$(host cbc-only)" -tls1_2 -cipher 'AESGCM:CHACHA20:AESCCM'
+expect_sc "3des: TLS 1.3 by OpenSSL" "New, TLSv1.3," $PFX.52:$PORT -servername "$(host 3des)" -verify_hostname "$(host 3des)"
+expect_sc "3des: TLS 1.2 ECDHE AEAD by OpenSSL" "Cipher is ECDHE-RSA-AES(128|256)-GCM" $PFX.52:$PORT -servername "$(host 3des)" -tls1_2
+expect_sc "dhe-1024: 1024-bit DH group" "Server Temp Key: DH, 1024 bits" $PFX.53:$PORT -servername "$(host dhe-1024)" -cipher 'DHE:@SECLEVEL=0'
+expect_sc "dhe-1024: DHE-RSA-AES128-GCM-SHA256" "Cipher is DHE-RSA-AES128-GCM-SHA256" $PFX.53:$PORT -servername "$(host dhe-1024)" -cipher 'ALL:@SECLEVEL=0'
+out=$(sc $PFX.53:$PORT -servername "$(host dhe-1024)" -cipher 'DHE:@SECLEVEL=0' -msg)
+# ServerKeyExchange: a 128-byte prime starting like RFC 2409's Oakley group 2.
+check "dhe-1024: the prime is RFC 2409's Oakley group 2" grep -q "0c00....0080ffffffffffffffffc90fdaa22168c234" <<<"$(tr -d ' \n' <<<"$out")"
+expect_sc "tls13-hsts: TLS 1.3" "New, TLSv1.3," $PFX.54:$PORT -servername "$(host tls13-hsts)"
+expect_sc "tls13-hsts: refuses TLS 1.2" "alert protocol version" $PFX.54:$PORT -servername "$(host tls13-hsts)" -tls1_2
+expect_sc "tls12-only-hsts: TLS 1.2 ECDHE AEAD" "New, TLSv1.2, Cipher is ECDHE-RSA-AES(128|256)-GCM" $PFX.55:$PORT -servername "$(host tls12-only-hsts)"
+for n in 54:tls13-hsts 55:tls12-only-hsts; do
+    out=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 5 openssl s_client -connect $PFX.${n%%:*}:$PORT -servername "$(host ${n#*:})" -CAfile "$DIR/ca.pem" -quiet 2>/dev/null)
+    check "${n#*:} sends Strict-Transport-Security" grep -q "^Strict-Transport-Security: max-age=31536000" <<<"$out"
+done
+expect_sc "legacy-raw: handshake_failure to OpenSSL" "alert handshake failure" $PFX.56:$PORT -servername "$(host legacy-raw)"
+expect_sc "legacy-raw: handshake_failure to every OpenSSL suite" "alert handshake failure" $PFX.56:$PORT -servername "$(host legacy-raw)" -cipher 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'
+expect_sc "rc4-sslv3: TLS 1.3 by OpenSSL" "New, TLSv1.3," $PFX.57:$PORT -servername "$(host rc4-sslv3)" -verify_hostname "$(host rc4-sslv3)"
+# The scripted answers (OpenSSL 3 has no SSLv3, RC4 or 3DES to offer):
+# SSLv3 / TLS 1.0 hellos with RC4-SHA (0005), RC4-MD5 (0004), SCSV (00ff).
+ans=$(raw_hello $PFX.56:$PORT "$(hello_hex 0300 0300 0004000500ff)")
+check "legacy-raw: SSLv3 + RC4 -> SSLv3 ServerHello, RC4-SHA ($(sh_of "$ans"))" test "$(sh_of "$ans")" = "0300 02 0300 0005"
+ans=$(raw_hello $PFX.56:$PORT "$(hello_hex 0300 0300 000400ff)")
+check "legacy-raw: SSLv3 + RC4-MD5 only -> RC4-MD5 ($(sh_of "$ans"))" test "$(sh_of "$ans")" = "0300 02 0300 0004"
+ans=$(raw_hello $PFX.56:$PORT "$(hello_hex 0301 0301 00050004)")
+check "legacy-raw: TLS 1.0 + RC4 -> TLS 1.0 ServerHello ($(sh_of "$ans"))" test "$(sh_of "$ans")" = "0301 02 0301 0005"
+ans=$(raw_hello $PFX.56:$PORT "$(hello_hex 0301 0303 c02f0005)")
+check "legacy-raw: TLS 1.2 + RC4 -> answered at TLS 1.0 ($(sh_of "$ans"))" test "$(sh_of "$ans")" = "0301 02 0301 0005"
+ans=$(raw_hello $PFX.56:$PORT "$(hello_hex 0300 0300 002f000a)")
+check "legacy-raw: SSLv3 without RC4 -> handshake_failure ($ans)" test "$ans" = 15030000020228
+ans=$(raw_hello $PFX.57:$PORT "$(hello_hex 0300 0300 000500ff)")
+check "rc4-sslv3: SSLv3 + RC4 -> SSLv3 ServerHello ($(sh_of "$ans"))" test "$(sh_of "$ans")" = "0300 02 0300 0005"
+ans=$(raw_hello $PFX.52:$PORT "$(hello_hex 0301 0303 c02b000a)")
+check "3des: TLS 1.2 without OpenSSL's suites -> DES-CBC3-SHA ($(sh_of "$ans"))" test "$(sh_of "$ans")" = "0303 02 0303 000a"
+ans=$(raw_hello $PFX.52:$PORT "$(hello_hex 0301 0302 000a)")
+check "3des: no 3DES under TLS 1.1 (OpenSSL's protocol_version alert: $ans)" test "${ans:0:2}${ans:10:4}" = 150246
 expect_sc "valid-ipv6 on [::1]" "$V: 0 \(ok\)" "[::1]:$((PORT + 1))" -verify_ip ::1
 
 # ---- network endpoints ----

@@ -65,6 +65,19 @@ const struct tw_lab_endpoint tw_lab_endpoints[] = {
     {"starttls-xmpp", 33, TW_LAB_T_STARTTLS, "ok", "ok", "xmpp"},
     {"starttls-ldap", 34, TW_LAB_T_STARTTLS, "ok", "ok", "ldap"},
     {"starttls-postgres", 35, TW_LAB_T_STARTTLS, "ok", "ok", "postgres"},
+    /* Grading (issue 5, README "Grading endpoints"): valid certificates, one
+     * grading.md vector each; tests/integration/grade.sh checks the letters.
+     * legacy-raw answers only SSLv3/TLS 1.0 hellos offering RC4 (by script,
+     * legacy.c): every OpenSSL probe of the scanner, the all-ciphers one
+     * too, gets handshake_failure, so it is tls_alert and never graded. */
+    {"no-fs", 50, TW_LAB_T_NAME, "ok", "ok"},
+    {"cbc-only", 51, TW_LAB_T_NAME, "ok", "ok"},
+    {"3des", 52, TW_LAB_T_NAME, "ok", "ok"},
+    {"dhe-1024", 53, TW_LAB_T_NAME, "ok", "ok"},
+    {"tls13-hsts", 54, TW_LAB_T_NAME, "ok", "ok"},
+    {"tls12-only-hsts", 55, TW_LAB_T_NAME, "ok", "ok"},
+    {"legacy-raw", 56, TW_LAB_T_NAME, "tls_alert", "tls_alert"},
+    {"rc4-sslv3", 57, TW_LAB_T_NAME, "ok", "ok"},
 };
 const size_t tw_lab_n_endpoints = sizeof(tw_lab_endpoints) / sizeof(tw_lab_endpoints[0]);
 

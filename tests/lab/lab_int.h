@@ -124,6 +124,59 @@ int tw_lab_hostile_ctx(SSL_CTX *ctx, const struct tw_lab_hostile *h, const struc
  */
 size_t tw_lab_hostile_hello_alert(const uint8_t *rec, size_t len, uint8_t *out, size_t cap);
 
+/* ---- legacy.c ---- */
+
+#define TW_LAB_SSL3 0x0300
+#define TW_LAB_TLS10 0x0301
+
+/* What a legacy endpoint answers with its own bytes, and what its OpenSSL
+ * side (if any) serves.  Arrays are borrowed. */
+struct tw_lab_legacy_params {
+    uint16_t raw_min, raw_max;  /* versions answered by script (wire values) */
+    const uint16_t *raw_suites; /* scripted suites, server preference first */
+    size_t n_raw_suites;
+    uint16_t native_min;    /* lowest version OpenSSL accepts; 0 = raw only */
+    const uint16_t *native; /* IANA codes OpenSSL can serve (TLS 1.3 ones too) */
+    size_t n_native;
+    const uint8_t *chain; /* Certificate body: (3-byte length, DER) per certificate */
+    size_t chain_len;
+};
+
+/* The fields of a ClientHello record that decide the answer (suites points
+ * into the record). */
+struct tw_lab_client_hello {
+    uint16_t version; /* client_version (0x0303 for TLS 1.3 hellos too) */
+    const uint8_t *suites;
+    size_t suites_len; /* bytes, even */
+};
+
+enum tw_lab_legacy_verdict {
+    TW_LAB_LEGACY_NATIVE = 0, /* hand the connection to OpenSSL (hello not consumed) */
+    TW_LAB_LEGACY_RAW,        /* out holds ServerHello, Certificate, ServerHelloDone */
+    TW_LAB_LEGACY_ALERT,      /* out holds a fatal handshake_failure alert */
+};
+
+/* Parse one whole ClientHello record (header included).  0, or -1 when it
+ * is not one (not a handshake record, incomplete, split, bad lengths). */
+int tw_lab_legacy_parse(const uint8_t *rec, size_t len, struct tw_lab_client_hello *ch);
+
+/*
+ * Decide and build the answer to the ClientHello record rec[len]:
+ *   NATIVE  when p has an OpenSSL side, the hello's version is >= native_min
+ *           and it offers one of p->native; also when nothing else applies
+ *           and p has an OpenSSL side (which then refuses in its own words);
+ *   RAW     when it offers one of raw_suites (the first of raw_suites it
+ *           offers is chosen) at a version >= raw_min: the version answered
+ *           is min(client version, raw_max);
+ *   ALERT   otherwise (raw-only endpoints).
+ * random: the ServerHello random (32 bytes).  *out_len is the bytes written
+ * to out[cap] (0 for NATIVE).
+ */
+enum tw_lab_legacy_verdict tw_lab_legacy_answer(const struct tw_lab_legacy_params *p,
+                                                const uint8_t *rec, size_t len,
+                                                const uint8_t random[32], uint8_t *out, size_t cap,
+                                                size_t *out_len);
+
 /* ---- servers.c ---- */
 
 struct tw_lab_opts {

@@ -14,6 +14,10 @@
  *                   or (reset) SO_LINGER 0 + close = RST
  *   garbage:        RAW_WRITE (random non-TLS bytes at once) -> DRAIN
  *   stall:          HOLD (read and discard, never write, until the peer leaves)
+ *   legacy:         PEEK (wait for the whole ClientHello record, unread; legacy.c
+ *                   decides) -> TLS_HANDSHAKE as above when the OpenSSL side
+ *                   serves it, else the scripted first flight (SSLv3, RC4,
+ *                   3DES) or a handshake_failure alert -> RAW_WRITE -> DRAIN
  *   STARTTLS:       STLS_PLAIN (the pure responder of starttls_servers.h: flush
  *                   its output, feed it what we read) -> on UPGRADE, once
  *                   flushed, TLS_HANDSHAKE on the same fd as above; on CLOSE,
@@ -46,7 +50,10 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
@@ -60,7 +67,7 @@
 #include "tests/lab/starttls_servers.h"
 
 #define DAY (24L * 3600L)
-#define LAB_MAX_SRV 48
+#define LAB_MAX_SRV 64
 #define LAB_CONN_CAP 512    /* connections per endpoint per worker */
 #define LAB_DEADLINE 30.0   /* seconds a non-stall connection may live */
 #define LAB_ACCEPT_BATCH 64 /* accepts per wake-up */
@@ -97,10 +104,36 @@ enum srv_chain {
 #define F_STAPLE_REVOKED 0x08
 #define F_SECLEVEL0 0x10
 #define F_IPV6 0x20
-#define F_RENEG 0x40 /* HelloRequest right after the handshake (TLS 1.2) */
-#define F_SLOW 0x80  /* the server's flight leaves one byte every LAB_DRIP_EVERY */
+#define F_RENEG 0x40   /* HelloRequest right after the handshake (TLS 1.2) */
+#define F_SLOW 0x80    /* the server's flight leaves one byte every LAB_DRIP_EVERY */
+#define F_DH1024 0x100 /* DHE with the 1024-bit RFC 2409 Oakley group 2 */
 
-#define LAB_DRIP_EVERY 0.1 /* seconds between two bytes of a slow flight */
+#define LAB_DRIP_EVERY 0.1   /* seconds between two bytes of a slow flight */
+#define LAB_PEEK_RETRY 0.005 /* seconds between two peeks at an incomplete ClientHello */
+#define LAB_NATIVE_MAX 128   /* IANA codes of one endpoint's OpenSSL side */
+
+/*
+ * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered
+ * by script.  raw_only: no OpenSSL side, every other hello gets
+ * handshake_failure; else the OpenSSL side serves every hello it can.
+ */
+struct legacy_def {
+    uint16_t raw_min, raw_max;
+    const uint16_t *suites;
+    size_t n_suites;
+    int raw_only;
+};
+
+static const uint16_t suites_rc4[] = {0x0005, 0x0004}; /* RSA_WITH_RC4_128_SHA, _MD5 */
+static const uint16_t suites_3des[] = {0x000A};        /* RSA_WITH_3DES_EDE_CBC_SHA */
+/* legacy-raw: SSLv3 and TLS 1.0 with RC4 only, nothing else. */
+static const struct legacy_def legacy_rc4_only = {0x0300, 0x0301, suites_rc4, 2, 1};
+/* rc4-sslv3: a modern TLS 1.2/1.3 server that also answers SSLv3 and
+ * TLS 1.0 hellos with RC4. */
+static const struct legacy_def legacy_rc4_hybrid = {0x0300, 0x0301, suites_rc4, 2, 0};
+/* 3des: a modern TLS 1.2/1.3 server whose last TLS 1.2 suite is
+ * DES-CBC3-SHA (which OpenSSL 3.0 here no longer has). */
+static const struct legacy_def legacy_3des = {0x0303, 0x0303, suites_3des, 1, 0};
 
 struct srv_def {
     const char *name;
@@ -114,14 +147,18 @@ struct srv_def {
     const char *san_dns; /* NULL = NAME.lab.tlsweep.test */
     enum srv_chain chain;
     int min_version, max_version;
-    const char *ciphers;            /* TLS <= 1.2 list */
-    enum tw_lab_hostile_cert hcert; /* hostile certificate material, if any */
-    enum tw_lab_starttls_kind stls; /* K_STARTTLS: which responder */
+    const char *ciphers;             /* TLS <= 1.2 list */
+    enum tw_lab_hostile_cert hcert;  /* hostile certificate material, if any */
+    enum tw_lab_starttls_kind stls;  /* K_STARTTLS: which responder */
+    const struct legacy_def *legacy; /* K_TLS: scripted legacy answers, or NULL */
 };
 
 /* Modern TLS 1.2 suites (forward secrecy, AEAD) for the well-configured
  * endpoints, so that they grade well and only their one defect shows. */
 #define CIPHERS_MODERN "ECDHE+AESGCM:ECDHE+CHACHA20"
+/* grading.md's baseline B0: the three ECDHE-RSA AEAD suites. */
+#define CIPHERS_B0                                                                                 \
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
 
 #define TLS_OK(name, flags, key)                                                                   \
     {                                                                                              \
@@ -132,6 +169,12 @@ struct srv_def {
     {                                                                                              \
         name, K_STARTTLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,        \
             CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_NONE, kind                      \
+    }
+/* A grading endpoint: valid RSA-2048 leaf and chain, TLS min..max, ciphers. */
+#define GRADE(name, flags, min, max, ciphers, legacy)                                              \
+    {                                                                                              \
+        name, K_TLS, flags, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,         \
+            CH_INTER, min, max, ciphers, TW_LAB_HC_NONE, 0, legacy                                 \
     }
 #define RAW(name, kind)                                                                            \
     {                                                                                              \
@@ -211,6 +254,17 @@ static const struct srv_def srv_defs[] = {
     STLS("starttls-xmpp", TW_LAB_STLS_XMPP),
     STLS("starttls-ldap", TW_LAB_STLS_LDAP),
     STLS("starttls-postgres", TW_LAB_STLS_POSTGRES),
+    /* Grading endpoints (issue 5): one grading.md vector each, README "Grading endpoints". */
+    GRADE("no-fs", 0, TLS1_2_VERSION, TLS1_2_VERSION, "AES128-GCM-SHA256:AES256-GCM-SHA384", NULL),
+    GRADE("cbc-only", 0, TLS1_2_VERSION, TLS1_2_VERSION,
+          "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA", NULL),
+    GRADE("3des", 0, TLS1_2_VERSION, 0, CIPHERS_B0, &legacy_3des),
+    GRADE("dhe-1024", F_SECLEVEL0 | F_DH1024, TLS1_2_VERSION, TLS1_2_VERSION,
+          "DHE-RSA-AES128-GCM-SHA256", NULL),
+    GRADE("tls13-hsts", F_HSTS, TLS1_3_VERSION, TLS1_3_VERSION, CIPHERS_MODERN, NULL),
+    GRADE("tls12-only-hsts", F_HSTS, TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_B0, NULL),
+    GRADE("legacy-raw", 0, TLS1_2_VERSION, 0, CIPHERS_B0, &legacy_rc4_only),
+    GRADE("rc4-sslv3", 0, TLS1_2_VERSION, 0, CIPHERS_B0, &legacy_rc4_hybrid),
 };
 #define N_SRV_DEFS (sizeof(srv_defs) / sizeof(srv_defs[0]))
 
@@ -251,6 +305,9 @@ struct srv {
     size_t ocsp_len;
     int fillers[LAB_FILLERS_MAX]; /* K_BLACKHOLE: our queued connections */
     int n_fillers;
+    struct tw_lab_legacy_params legacy; /* def->legacy: what legacy.c needs */
+    uint16_t native[LAB_NATIVE_MAX];    /* the suites the OpenSSL side can serve */
+    uint8_t *chain;                     /* def->legacy: the Certificate message body */
 };
 
 enum conn_state {
@@ -262,6 +319,7 @@ enum conn_state {
     CS_DRAIN,
     CS_HOLD,
     CS_STLS_PLAIN,
+    CS_PEEK, /* legacy endpoints: peek at the ClientHello, then script or OpenSSL */
 };
 
 struct worker;
@@ -291,6 +349,9 @@ struct conn {
     size_t n_hello;
     struct tw_lab_starttls *stls; /* K_STARTTLS, during STLS_PLAIN */
     int stls_verdict;             /* TW_LAB_STLS_CONTINUE / _UPGRADE / _CLOSE */
+    ev_timer retry;               /* CS_PEEK: look again once more bytes may be in */
+    int has_retry;
+    uint8_t *rawout; /* CS_PEEK: the scripted answer */
 };
 
 struct worker {
@@ -342,7 +403,10 @@ conn_close(struct conn *c, int rst)
         ev_timer_stop(w->loop, &c->timer);
     if (c->has_drip)
         ev_timer_stop(w->loop, &c->drip);
+    if (c->has_retry)
+        ev_timer_stop(w->loop, &c->retry);
     free(c->hello);
+    free(c->rawout);
     free(c->stls);
     if (c->ssl != NULL)
         SSL_free(c->ssl);
@@ -710,6 +774,74 @@ conn_on_stls(struct conn *c)
     conn_wait(c, EV_READ); /* more on the next wake-up */
 }
 
+/* CS_PEEK: the ClientHello stays in the socket until we know who answers
+ * it, so that OpenSSL reads it itself when the endpoint's OpenSSL side
+ * serves it; a scripted answer or alert goes out through RAW_WRITE. */
+static void
+conn_on_peek(struct conn *c)
+{
+    const struct srv *s = c->srv;
+    enum tw_lab_legacy_verdict v;
+    uint8_t rnd[32];
+    size_t need, n_out = 0;
+    ssize_t n;
+
+    n = recv(c->fd, c->hello, LAB_HELLO_MAX, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        conn_wait(c, EV_READ);
+        return;
+    }
+    if (n <= 0) {
+        conn_close(c, 0);
+        return;
+    }
+    /* A handshake record is waited for whole; anything else is judged now. */
+    need = (size_t)n;
+    if (c->hello[0] == 0x16)
+        need = n < 5 ? 5 : 5 + (((size_t)c->hello[3] << 8) | c->hello[4]);
+    if (need > LAB_HELLO_MAX)
+        need = (size_t)n; /* too long to be one: legacy.c refuses it */
+    if ((size_t)n < need) {
+        /* The io watcher is level-triggered and the bytes stay unread: it
+         * would fire at once.  Look again a moment later instead. */
+        ev_io_stop(c->w->loop, &c->io);
+        ev_timer_set(&c->retry, LAB_PEEK_RETRY, 0.0);
+        ev_timer_start(c->w->loop, &c->retry);
+        return;
+    }
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        memset(rnd, 0x5a, sizeof(rnd));
+    v = tw_lab_legacy_answer(&s->legacy, c->hello, (size_t)n, rnd, c->rawout,
+                             s->legacy.chain_len + 128, &n_out);
+    free(c->hello);
+    c->hello = NULL;
+    if (v == TW_LAB_LEGACY_NATIVE) {
+        c->ssl = SSL_new(s->ctx);
+        if (c->ssl == NULL || conn_set_bios(c) < 0) {
+            ERR_clear_error();
+            conn_close(c, 0);
+            return;
+        }
+        SSL_set_accept_state(c->ssl);
+        c->st = CS_TLS_HANDSHAKE;
+        conn_on_tls(c);
+        return;
+    }
+    conn_set_out(c, c->rawout, n_out);
+    c->st = CS_RAW_WRITE;
+    conn_wait(c, EV_WRITE);
+}
+
+static void
+conn_on_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, retry));
+
+    (void)loop;
+    (void)revents;
+    conn_on_peek(c);
+}
+
 static void
 conn_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -743,6 +875,9 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
         break;
     case CS_STLS_PLAIN:
         conn_on_stls(c);
+        break;
+    case CS_PEEK:
+        conn_on_peek(c);
         break;
     }
 }
@@ -812,6 +947,15 @@ conn_start(struct worker *w, size_t si, int fd)
     }
     switch (srv->def->kind) {
     case K_TLS:
+        if (srv->def->legacy != NULL) {
+            c->hello = tw_xmalloc(LAB_HELLO_MAX);
+            c->rawout = tw_xmalloc(srv->legacy.chain_len + 128);
+            ev_timer_init(&c->retry, conn_on_retry, LAB_PEEK_RETRY, 0.0);
+            c->has_retry = 1;
+            c->st = CS_PEEK;
+            conn_on_peek(c); /* the ClientHello is often already here */
+            return;
+        }
         c->ssl = SSL_new(srv->ctx);
         if (c->ssl == NULL || conn_set_bios(c) < 0) {
             ERR_clear_error();
@@ -971,6 +1115,35 @@ srv_on_status(SSL *ssl, void *arg)
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* The 1024-bit MODP group of RFC 2409 (Oakley group 2), generator 2, as a
+ * DH key-parameter object for SSL_CTX_set0_tmp_dh_pkey.  NULL on failure. */
+static EVP_PKEY *
+srv_dh1024(void)
+{
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *p = BN_get_rfc2409_prime_1024(NULL), *g = BN_new();
+
+    if (bld == NULL || p == NULL || g == NULL || BN_set_word(g, 2) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, p) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, g) != 1)
+        goto out;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    pctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+    if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+        EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+        pkey = NULL;
+out:
+    EVP_PKEY_CTX_free(pctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(p);
+    BN_free(g);
+    return pkey;
+}
+
 /* One context serving a leaf for dns (NULL = the endpoint's name). */
 static SSL_CTX *
 srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 **leaf_out,
@@ -1006,6 +1179,15 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     if (SSL_CTX_set_cipher_list(ctx, d->ciphers) != 1) {
         srv_ssl_err(err, s, "cipher list");
         goto out;
+    }
+    if (d->flags & F_DH1024) {
+        EVP_PKEY *dh = srv_dh1024();
+
+        if (dh == NULL || SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
+            EVP_PKEY_free(dh);
+            srv_ssl_err(err, s, "DH group");
+            goto out;
+        }
     }
     if (d->hcert != TW_LAB_HC_NONE) {
         ok = tw_lab_hostile_ctx(ctx, s->hostile, pki, d->hcert, s->host, err) == 0;
@@ -1057,6 +1239,63 @@ out:
     return ctx;
 }
 
+/*
+ * A legacy endpoint: the Certificate body its script sends (leaf and
+ * intermediate, as the OpenSSL side sends them) and the suites its OpenSSL
+ * side can serve with the RSA leaf (so that a hello offering only others,
+ * e.g. ECDSA suites, gets the scripted answer).
+ */
+static int
+srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *err)
+{
+    const struct legacy_def *ld = s->def->legacy;
+    STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(s->ctx);
+    X509 *certs[2] = {leaf, pki->inter};
+    size_t n_native = 0, len = 0;
+
+    for (int i = 0; i < 2; i++) {
+        int n = i2d_X509(certs[i], NULL);
+
+        if (n <= 0) {
+            srv_ssl_err(err, s, "certificate DER");
+            return -1;
+        }
+        len += 3 + (size_t)n;
+    }
+    s->chain = tw_xmalloc(len);
+    len = 0;
+    for (int i = 0; i < 2; i++) {
+        unsigned char *p = s->chain + len + 3;
+        int n = i2d_X509(certs[i], &p);
+
+        if (n <= 0) {
+            srv_ssl_err(err, s, "certificate DER");
+            return -1;
+        }
+        s->chain[len] = (uint8_t)((unsigned)n >> 16);
+        s->chain[len + 1] = (uint8_t)((unsigned)n >> 8);
+        s->chain[len + 2] = (uint8_t)((unsigned)n & 0xff);
+        len += 3 + (size_t)n;
+    }
+    for (int i = 0; !ld->raw_only && i < sk_SSL_CIPHER_num(sk) && n_native < LAB_NATIVE_MAX; i++) {
+        const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+        int auth = SSL_CIPHER_get_auth_nid(c);
+
+        if (auth == NID_auth_rsa || auth == NID_auth_any)
+            s->native[n_native++] = (uint16_t)SSL_CIPHER_get_protocol_id(c);
+    }
+    s->legacy.raw_min = ld->raw_min;
+    s->legacy.raw_max = ld->raw_max;
+    s->legacy.raw_suites = ld->suites;
+    s->legacy.n_raw_suites = ld->n_suites;
+    s->legacy.native_min = ld->raw_only ? 0 : (uint16_t)s->def->min_version;
+    s->legacy.native = s->native;
+    s->legacy.n_native = n_native;
+    s->legacy.chain = s->chain;
+    s->legacy.chain_len = len;
+    return 0;
+}
+
 static int
 srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
 {
@@ -1085,6 +1324,8 @@ srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
         SSL_CTX_set_tlsext_status_cb(s->ctx, srv_on_status);
         SSL_CTX_set_tlsext_status_arg(s->ctx, s);
     }
+    if (d->legacy != NULL && srv_make_legacy(s, pki, leaf, err) < 0)
+        goto out;
     rc = 0;
 out:
     X509_free(leaf);
@@ -1222,6 +1463,7 @@ tw_lab_servers_stop(struct tw_lab_servers *lab)
         SSL_CTX_free(s->ctx);
         SSL_CTX_free(s->ctx_named);
         OPENSSL_free(s->ocsp);
+        free(s->chain);
     }
     tw_lab_hostile_free(lab->hostile);
     if (lab->dns_fd >= 0)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "store/base/log.h"
+#include "scanner/hello.h"
 #include "store/model.h"
 #include "tests/lab/lab.h"
 #include "tests/lab/lab_int.h"
@@ -52,7 +53,7 @@ test_lab_table_addresses_are_unique(void **state)
     for (size_t i = 0; i < tw_lab_n_endpoints; i++) {
         const struct tw_lab_endpoint *a = &tw_lab_endpoints[i];
 
-        assert_true(a->addr == 0 || (a->addr >= 2 && a->addr <= 54));
+        assert_true(a->addr == 0 || (a->addr >= 2 && a->addr <= 63));
         for (size_t j = i + 1; j < tw_lab_n_endpoints; j++) {
             const struct tw_lab_endpoint *b = &tw_lab_endpoints[j];
 
@@ -363,6 +364,273 @@ test_lab_dns_random_packets_never_overflow(void **state)
     }
 }
 
+/* ---- legacy.c: the scripted SSLv3 / RC4 / 3DES answers ---- */
+
+static const uint16_t rc4_suites[] = {0x0005, 0x0004};
+static const uint16_t des3_suites[] = {0x000A};
+static const uint16_t native_b0[] = {0x1302, 0x1303, 0x1301, 0xC02F, 0xC030, 0xCCA8};
+/* A Certificate body with two "certificates" (any bytes: nothing decodes them). */
+static const uint8_t chain2[] = {0, 0, 4, 0x30, 0x02, 0xaa, 0xbb, 0, 0, 3, 0x30, 0x01, 0xcc};
+
+static void
+legacy_raw_only(struct tw_lab_legacy_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->raw_min = 0x0300;
+    p->raw_max = 0x0301;
+    p->raw_suites = rc4_suites;
+    p->n_raw_suites = 2;
+    p->chain = chain2;
+    p->chain_len = sizeof(chain2);
+}
+
+static void
+legacy_3des(struct tw_lab_legacy_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->raw_min = p->raw_max = 0x0303;
+    p->raw_suites = des3_suites;
+    p->n_raw_suites = 1;
+    p->native_min = 0x0303;
+    p->native = native_b0;
+    p->n_native = sizeof(native_b0) / sizeof(native_b0[0]);
+    p->chain = chain2;
+    p->chain_len = sizeof(chain2);
+}
+
+/* A ClientHello record the way the scanner's raw probes build it. */
+static size_t
+legacy_hello(uint16_t version, const uint16_t *suites, size_t n, uint8_t *out, size_t cap)
+{
+    static uint8_t rnd[96];
+    struct tw_hello_params hp;
+    size_t len = 0;
+
+    tw_hello_params_init(&hp, version, rnd);
+    hp.suites = suites;
+    hp.n_suites = n;
+    hp.sni = "legacy-raw.lab.tlsweep.test";
+    if (version == TW_HELLO_TLS13) {
+        hp.min_version = TW_HELLO_TLS13;
+        hp.x25519_share = rnd + 32;
+    }
+    assert_int_equal(tw_hello_build(&hp, out, cap, &len), 0);
+    return len;
+}
+
+/* Answer hello with p; on RAW, parse the answer with the scanner's parser. */
+static enum tw_lab_legacy_verdict
+legacy_run(const struct tw_lab_legacy_params *p, const uint8_t *hello, size_t hlen,
+           struct tw_server_flight *f)
+{
+    uint8_t rnd[32], out[1024];
+    size_t n = 99;
+    enum tw_lab_legacy_verdict v;
+
+    memset(rnd, 0x44, sizeof(rnd));
+    memset(f, 0, sizeof(*f));
+    v = tw_lab_legacy_answer(p, hello, hlen, rnd, out, sizeof(out), &n);
+    if (v == TW_LAB_LEGACY_NATIVE) {
+        assert_int_equal(n, 0);
+        return v;
+    }
+    assert_true(n > 0 && n <= sizeof(out));
+    assert_int_equal(tw_hello_parse(out, n, f), TW_HELLO_DONE);
+    assert_int_equal(f->consumed, n); /* nothing after the flight */
+    if (v == TW_LAB_LEGACY_RAW) {
+        uint8_t leaf[16];
+
+        assert_true(f->has_server_hello && f->has_certificate && f->has_server_hello_done);
+        assert_int_equal(f->n_certs, 2);
+        assert_int_equal(tw_hello_copy_leaf(out, n, f, leaf, sizeof(leaf)), 4);
+        assert_memory_equal(leaf, chain2 + 3, 4);
+        assert_int_equal(f->compression, 0);
+        assert_int_equal(f->downgrade, 0);
+        assert_false(f->has_ske); /* RSA key transport: no ServerKeyExchange */
+    } else {
+        assert_true(f->has_alert && f->is_alert_first);
+        assert_int_equal(f->alert_level, 2);
+        assert_int_equal(f->alert_desc, 40); /* handshake_failure */
+    }
+    return v;
+}
+
+/* legacy-raw: SSLv3 and TLS 1.0 hellos offering RC4 get a first flight
+ * with RC4-SHA (RC4-MD5 when only that is offered); the version follows the
+ * client's up to TLS 1.0. */
+static void
+test_lab_legacy_rc4_answers(void **state)
+{
+    struct tw_lab_legacy_params p;
+    struct tw_server_flight f;
+    uint8_t h[TW_HELLO_MAX_OUT];
+    const uint16_t both[] = {0x002F, 0x0004, 0x0005, 0x000A};
+    const uint16_t md5[] = {0x0035, 0x0004};
+    size_t n;
+
+    (void)state;
+    legacy_raw_only(&p);
+    n = legacy_hello(TW_HELLO_SSL3, both, 4, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
+    assert_int_equal(f.version, 0x0300);
+    assert_int_equal(f.record_version, 0x0300);
+    assert_int_equal(f.cipher_suite, 0x0005); /* server preference, not the client's */
+    assert_false(f.has_reneg_info);           /* SSLv3: no extensions */
+
+    n = legacy_hello(TW_HELLO_SSL3, md5, 2, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
+    assert_int_equal(f.cipher_suite, 0x0004);
+
+    n = legacy_hello(TW_HELLO_TLS10, both, 4, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
+    assert_int_equal(f.version, 0x0301);
+    assert_true(f.has_reneg_info);
+
+    /* A TLS 1.2 client is answered at the server's best, TLS 1.0. */
+    n = legacy_hello(TW_HELLO_TLS12, both, 4, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
+    assert_int_equal(f.version, 0x0301);
+    assert_int_equal(f.cipher_suite, 0x0005);
+}
+
+/* legacy-raw: everything else is a handshake_failure alert. */
+static void
+test_lab_legacy_rc4_refusals(void **state)
+{
+    struct tw_lab_legacy_params p;
+    struct tw_server_flight f;
+    uint8_t h[TW_HELLO_MAX_OUT];
+    const uint16_t no_rc4[] = {0x002F, 0x0035, 0x000A, 0xC02F};
+    const uint16_t tls13[] = {0x1301, 0x1302};
+    size_t n;
+
+    (void)state;
+    legacy_raw_only(&p);
+    n = legacy_hello(TW_HELLO_SSL3, no_rc4, 4, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_ALERT);
+    assert_int_equal(f.record_version, 0x0300);
+    n = legacy_hello(TW_HELLO_TLS12, no_rc4, 4, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_ALERT);
+    n = legacy_hello(TW_HELLO_TLS13, tls13, 2, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_ALERT);
+    /* An SSLv2 hello is no TLS handshake record. */
+    {
+        uint32_t specs[8];
+        size_t ns = tw_hello_sslv2_specs(specs, 8);
+        struct tw_hello_params hp;
+        static const uint8_t rnd[32];
+
+        tw_hello_params_init(&hp, TW_HELLO_SSL2, rnd);
+        hp.sslv2_specs = specs;
+        hp.n_sslv2_specs = ns < 8 ? ns : 8;
+        assert_int_equal(tw_hello_build(&hp, h, sizeof(h), &n), 0);
+        assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_ALERT);
+    }
+    /* The raw range starts at SSLv3: nothing older. */
+    p.raw_min = 0x0301;
+    n = legacy_hello(TW_HELLO_SSL3, rc4_suites, 2, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_ALERT);
+}
+
+/* 3des (hybrid): OpenSSL serves every hello it can; the scripted 3DES
+ * answer comes only for a TLS 1.2 hello that offers none of its suites. */
+static void
+test_lab_legacy_3des_hybrid(void **state)
+{
+    struct tw_lab_legacy_params p;
+    struct tw_server_flight f;
+    uint8_t h[TW_HELLO_MAX_OUT];
+    const uint16_t mixed[] = {0x000A, 0xC02B, 0xC02F};
+    const uint16_t no_native[] = {0xC02B, 0x009C, 0x000A, 0x0005};
+    const uint16_t none[] = {0xC02B, 0x009C};
+    const uint16_t tls13[] = {0x1301};
+    uint16_t all[TW_HELLO_MAX_SUITES];
+    size_t n, n_all = tw_hello_suites_legacy(all, TW_HELLO_MAX_SUITES);
+
+    (void)state;
+    legacy_3des(&p);
+    n = legacy_hello(TW_HELLO_TLS12, mixed, 3, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
+    n = legacy_hello(TW_HELLO_TLS13, tls13, 1, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
+    n = legacy_hello(TW_HELLO_TLS12, no_native, 4, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
+    assert_int_equal(f.version, 0x0303);
+    assert_int_equal(f.cipher_suite, 0x000A);
+    assert_true(f.has_reneg_info);
+    /* Not the scripted version, or no scripted suite: OpenSSL refuses it. */
+    n = legacy_hello(TW_HELLO_TLS11, no_native, 4, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
+    n = legacy_hello(TW_HELLO_TLS12, none, 2, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
+    /* The scanner's enumeration hello: every known suite, OpenSSL's first. */
+    assert_true(n_all > 100 && n_all <= TW_HELLO_MAX_SUITES);
+    n = legacy_hello(TW_HELLO_TLS12, all, n_all, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
+    for (size_t i = 0; i < sizeof(native_b0) / sizeof(native_b0[0]); i++)
+        for (size_t k = 0; k < n_all; k++)
+            if (all[k] == native_b0[i])
+                all[k] = 0x0035; /* one more AES256-SHA instead */
+    n = legacy_hello(TW_HELLO_TLS12, all, n_all, h, sizeof(h));
+    assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
+    assert_int_equal(f.cipher_suite, 0x000A);
+}
+
+/* Hostile hellos: cut, lying lengths, random bytes.  Never a scripted
+ * answer from a broken hello, never a write beyond cap. */
+static void
+test_lab_legacy_hostile_hellos(void **state)
+{
+    struct tw_lab_legacy_params p;
+    struct tw_lab_client_hello ch;
+    uint8_t h[TW_HELLO_MAX_OUT], out[256];
+    unsigned seed = 4242;
+    size_t n, full, on;
+
+    (void)state;
+    legacy_raw_only(&p);
+    full = legacy_hello(TW_HELLO_SSL3, rc4_suites, 2, h, sizeof(h));
+    assert_int_equal(tw_lab_legacy_parse(h, full, &ch), 0);
+    assert_int_equal(ch.version, 0x0300);
+    for (n = 0; n < full; n++) {
+        assert_int_equal(tw_lab_legacy_parse(h, n, &ch), -1);
+        assert_int_equal(tw_lab_legacy_answer(&p, h, n, h, out, sizeof(out), &on),
+                         TW_LAB_LEGACY_ALERT);
+        assert_int_equal(on, 7);
+    }
+    /* The answer does not fit: refused, not cut. */
+    assert_int_equal(tw_lab_legacy_answer(&p, h, full, h, out, 40, &on), TW_LAB_LEGACY_ALERT);
+    assert_int_equal(tw_lab_legacy_answer(&p, h, full, h, out, 6, &on), TW_LAB_LEGACY_ALERT);
+    assert_int_equal(on, 0);
+    /* Lying lengths: handshake longer than its record, session id of 33,
+     * odd and empty suite lists. */
+    h[8] = (uint8_t)(h[8] + 1);
+    assert_int_equal(tw_lab_legacy_parse(h, full, &ch), -1);
+    h[8] = (uint8_t)(h[8] - 1);
+    h[5 + 4 + 2 + 32] = 33;
+    assert_int_equal(tw_lab_legacy_parse(h, full, &ch), -1);
+    h[5 + 4 + 2 + 32] = 0;
+    h[5 + 4 + 2 + 32 + 1 + 1] = 3;
+    assert_int_equal(tw_lab_legacy_parse(h, full, &ch), -1);
+    h[5 + 4 + 2 + 32 + 1 + 1] = 0;
+    assert_int_equal(tw_lab_legacy_parse(h, full, &ch), -1);
+    for (int i = 0; i < 20000; i++) {
+        size_t l = (size_t)(rand_r(&seed) % 300);
+
+        for (size_t k = 0; k < l; k++)
+            h[k] = (uint8_t)rand_r(&seed);
+        if (l > 10 && i % 2 == 0) { /* mostly look like a ClientHello record */
+            h[0] = 0x16;
+            h[1] = 0x03;
+            h[3] = 0;
+            h[5] = 1;
+        }
+        on = 0;
+        (void)tw_lab_legacy_answer(&p, h, l, h + 300, out, sizeof(out), &on);
+        assert_true(on <= sizeof(out));
+    }
+}
+
 /* ---- lab.env ---- */
 
 static void
@@ -430,6 +698,10 @@ main(void)
         cmocka_unit_test(test_lab_dns_drops_hostile_packets),
         cmocka_unit_test(test_lab_dns_random_packets_never_overflow),
         cmocka_unit_test(test_lab_read_env),
+        cmocka_unit_test(test_lab_legacy_rc4_answers),
+        cmocka_unit_test(test_lab_legacy_rc4_refusals),
+        cmocka_unit_test(test_lab_legacy_3des_hybrid),
+        cmocka_unit_test(test_lab_legacy_hostile_hellos),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
