@@ -52,9 +52,9 @@
  * taken for the TLS stream is a response-injection attempt (CVE-2021-23222
  * style), so it is never passed on.
  *
- * ---- Engine integration (scanner/conn.c) --------------------------------
+ * ---- How the engine drives it (scanner/conn.c, scanner/probe.c) ----------
  *
- * 1. struct tw_conn_params gains `int starttls;` (enum tw_starttls_proto,
+ * 1. struct tw_conn_params carries `int starttls;` (enum tw_starttls_proto,
  *    from struct tw_target.starttls) and `const char *starttls_host;` (the
  *    XMPP domain: the SNI name, else the target host).  conn gets a
  *    `struct tw_starttls *st` pointer (heap, only when starttls != 0, freed
@@ -102,9 +102,9 @@
  *    the stored target text), whatever the class.
  * 7. Follow-up probes (NO_SNI, TLSxx, ALL_CIPHERS) run the same plaintext
  *    phase (the params carry starttls).  The raw-hello grading probes
- *    (probe.c/hello.c) must do the same before their ClientHello, driving
- *    this state machine on their plain socket, or be skipped for STARTTLS
- *    endpoints.
+ *    (probe.c) drive this state machine on each of their plain sockets
+ *    before the ClientHello; a dialogue that does not reach READY stops the
+ *    grading (the endpoint stays ungraded, the detail says why).
  */
 #ifndef TW_SCANNER_STARTTLS_H
 #define TW_SCANNER_STARTTLS_H
