@@ -224,6 +224,10 @@ expect_sc "rc4-sslv3: TLS 1.3 by OpenSSL" "New, TLSv1.3," $PFX.57:$PORT -servern
 # SSLv3 / TLS 1.0 hellos with RC4-SHA (0005), RC4-MD5 (0004), SCSV (00ff).
 ans=$(raw_hello $PFX.56:$PORT "$(hello_hex 0300 0300 0004000500ff)")
 check "legacy-raw: SSLv3 + RC4 -> SSLv3 ServerHello, RC4-SHA ($(sh_of "$ans"))" test "$(sh_of "$ans")" = "0300 02 0300 0005"
+# The same hello in two writes 300 ms apart: the endpoint waits for the whole record.
+hx=$(hello_hex 0300 0300 0004000500ff)
+ans=$(timeout 5 bash -c "exec 3<>/dev/tcp/$PFX.56/$PORT || exit 9; printf '$(sed 's/../\\x&/g' <<<"${hx:0:14}")' >&3; sleep 0.3; printf '$(sed 's/../\\x&/g' <<<"${hx:14}")' >&3; timeout 3 head -c 64 <&3 | od -An -tx1" | tr -d ' \n')
+check "legacy-raw: a hello split over two writes is answered ($(sh_of "$ans"))" test "$(sh_of "$ans")" = "0300 02 0300 0005"
 ans=$(raw_hello $PFX.56:$PORT "$(hello_hex 0300 0300 000400ff)")
 check "legacy-raw: SSLv3 + RC4-MD5 only -> RC4-MD5 ($(sh_of "$ans"))" test "$(sh_of "$ans")" = "0300 02 0300 0004"
 ans=$(raw_hello $PFX.56:$PORT "$(hello_hex 0301 0301 00050004)")

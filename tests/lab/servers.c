@@ -108,9 +108,10 @@ enum srv_chain {
 #define F_SLOW 0x80    /* the server's flight leaves one byte every LAB_DRIP_EVERY */
 #define F_DH1024 0x100 /* DHE with the 1024-bit RFC 2409 Oakley group 2 */
 
-#define LAB_DRIP_EVERY 0.1   /* seconds between two bytes of a slow flight */
-#define LAB_PEEK_RETRY 0.005 /* seconds between two peeks at an incomplete ClientHello */
-#define LAB_NATIVE_MAX 128   /* IANA codes of one endpoint's OpenSSL side */
+#define LAB_DRIP_EVERY 0.1     /* seconds between two bytes of a slow flight */
+#define LAB_PEEK_RETRY 0.005   /* first wait before peeking again at an incomplete ClientHello */
+#define LAB_PEEK_RETRY_MAX 0.2 /* the wait doubles up to this */
+#define LAB_NATIVE_MAX 128     /* IANA codes of one endpoint's OpenSSL side */
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered
@@ -351,7 +352,8 @@ struct conn {
     int stls_verdict;             /* TW_LAB_STLS_CONTINUE / _UPGRADE / _CLOSE */
     ev_timer retry;               /* CS_PEEK: look again once more bytes may be in */
     int has_retry;
-    uint8_t *rawout; /* CS_PEEK: the scripted answer */
+    double retry_after; /* CS_PEEK: the next wait (doubles, bounded) */
+    uint8_t *rawout;    /* CS_PEEK: the scripted answer */
 };
 
 struct worker {
@@ -805,8 +807,10 @@ conn_on_peek(struct conn *c)
         /* The io watcher is level-triggered and the bytes stay unread: it
          * would fire at once.  Look again a moment later instead. */
         ev_io_stop(c->w->loop, &c->io);
-        ev_timer_set(&c->retry, LAB_PEEK_RETRY, 0.0);
+        ev_timer_set(&c->retry, c->retry_after, 0.0);
         ev_timer_start(c->w->loop, &c->retry);
+        if (c->retry_after < LAB_PEEK_RETRY_MAX)
+            c->retry_after *= 2;
         return;
     }
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
@@ -952,6 +956,7 @@ conn_start(struct worker *w, size_t si, int fd)
             c->rawout = tw_xmalloc(srv->legacy.chain_len + 128);
             ev_timer_init(&c->retry, conn_on_retry, LAB_PEEK_RETRY, 0.0);
             c->has_retry = 1;
+            c->retry_after = LAB_PEEK_RETRY;
             c->st = CS_PEEK;
             conn_on_peek(c); /* the ClientHello is often already here */
             return;
