@@ -11,7 +11,7 @@
  * scanner must report.  The table is const and may be read from any thread.
  *
  * Addresses: endpoint N listens on BASE+N (127.77.0.N by default, N >= 2) on
- * PORT; the DNS responder is on BASE+1 (127.77.0.1:5353).  Names are
+ * PORT; the DNS responder is on BASE+1 (127.77.0.1:8053).  Names are
  * NAME.lab.tlsweep.test.  `lab up` writes DIR/lab.env with the keys
  * TLSWEEP_LAB_RESOLVER, TLSWEEP_LAB_CA and TLSWEEP_LAB_TARGETS (key=value,
  * no quotes, absolute paths), read back by tw_lab_read_env.
@@ -26,7 +26,8 @@
 #define TW_LAB_DEFAULT_DIR "./tlsweep-lab"
 #define TW_LAB_DEFAULT_BASE "127.77.0.0"
 #define TW_LAB_DEFAULT_PORT 8443
-#define TW_LAB_DEFAULT_DNS_PORT 5353
+/* Not 5353: mDNS daemons (avahi) hold *:5353 on many desktops. */
+#define TW_LAB_DEFAULT_DNS_PORT 8053
 
 /* How a target line addresses its endpoint. */
 enum tw_lab_target_form {
@@ -52,8 +53,9 @@ extern const size_t tw_lab_n_endpoints;
 /* The hostile group (`lab targets --hostile`, DIR/hostile.txt): servers that
  * attack the scanner (huge or deep chains, hostile certificate fields,
  * truncated, absurd, slow and endless records, renegotiation, an alert
- * after ServerHello).  Kept apart so that the normal estate's targets stay
- * one line per failure class.  Same row format, addresses BASE+40.. */
+ * after ServerHello).  Kept apart so that a scan of the normal estate
+ * (one endpoint per failure class plus the grading vectors) never meets
+ * them unless asked.  Same row format, addresses BASE+40.. */
 extern const struct tw_lab_endpoint tw_lab_hostile[];
 extern const size_t tw_lab_n_hostile;
 

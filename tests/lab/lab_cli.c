@@ -52,14 +52,14 @@ lab_usage(FILE *f)
 {
     fprintf(f,
             "usage: tlsweep lab up [--dir DIR] [--daemon] [--base 127.77.0.0] [--port 8443]\n"
-            "                      [--dns-port 5353] [--threads N]\n"
+            "                      [--dns-port 8053] [--threads N]\n"
             "       tlsweep lab down [--dir DIR]\n"
             "       tlsweep lab targets [--dir DIR] [--port N] [--hostile]\n"
             "       tlsweep lab ca [--dir DIR]\n"
             "       tlsweep lab status [--dir DIR]\n"
             "\n"
             "A local estate of misconfigured TLS servers on 127.77.0.N (one per defect),\n"
-            "with a DNS responder on 127.77.0.1:5353 for NAME.%s.\n"
+            "with a DNS responder on 127.77.0.1:8053 for NAME.%s.\n"
             "DIR defaults to %s; lab.env there names the resolver, CA and targets.\n"
             "'status' exits 0 when the lab runs, 3 when it does not.\n"
             "'targets --hostile' prints the hostile-* group instead (servers that attack\n"

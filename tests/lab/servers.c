@@ -1373,7 +1373,12 @@ srv_listen(struct srv *s, uint32_t base, int addr, unsigned port, char *err)
     if (ipv6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, backlog) < 0) {
-        tw_errf(err, "%s: bind/listen %s: %s", s->def->name, s->where, strerror(errno));
+        int e = errno;
+
+        tw_errf(err, "%s: bind/listen %s: %s%s", s->def->name, s->where, strerror(e),
+                e == EADDRINUSE ? " (another lab, or a server listening on every address at "
+                                  "that port? choose others with --port/--base)"
+                                : "");
         close(fd);
         return -1;
     }
