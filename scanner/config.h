@@ -13,34 +13,34 @@
 #define TW_RESOLVERS_MAX 8
 
 struct tw_config {
-    const char *db_path;          /* default "./tlsweep.db" */
-    const char *label;            /* may be NULL */
-    const char *ca_file;          /* NULL = system trust store */
+    const char *db_path;                     /* default "./tlsweep.db" */
+    const char *label;                       /* may be NULL */
+    const char *ca_file;                     /* NULL = system trust store */
     const char *resolvers[TW_RESOLVERS_MAX]; /* "IP" or "IP:PORT" / "[v6]:port" */
     size_t n_resolvers;
     uint16_t ports[TW_PORTS_MAX];
     size_t n_ports;
-    int concurrency;              /* in-flight connections, all workers (-c) */
-    int threads;                  /* worker threads (-j) */
-    int rate;                     /* new connections per second; 0 = unlimited */
-    int per_ip;                   /* concurrent connections to one address */
-    double connect_timeout;       /* seconds */
+    int concurrency;        /* in-flight connections, all workers (-c) */
+    int threads;            /* worker threads (-j) */
+    int rate;               /* new connections per second; 0 = unlimited */
+    int per_ip;             /* concurrent connections to one address */
+    double connect_timeout; /* seconds */
     double handshake_timeout;
     double dns_timeout;
-    double probe_timeout;         /* grading connections' handshake timeout; 0 = auto */
+    double probe_timeout; /* grading connections' handshake timeout; 0 = auto */
     int dns_tries;
-    int quick;                    /* one handshake per endpoint, no grade */
-    uint32_t shard_k, shard_n;    /* 0/0 = no sharding */
-    int resume;                   /* --resume given */
-    int64_t resume_id;            /* 0 = the latest resumable scan */
-    int has_now;                  /* --now given */
-    int64_t now;                  /* judge validity as of this time */
-    int progress;                 /* -1 auto (terminal), 0 off, 1 on */
+    int quick;                 /* one handshake per endpoint, no grade */
+    uint32_t shard_k, shard_n; /* 0/0 = no sharding */
+    int resume;                /* --resume given */
+    int64_t resume_id;         /* 0 = the latest resumable scan */
+    int has_now;               /* --now given */
+    int64_t now;               /* judge validity as of this time */
+    int progress;              /* -1 auto (terminal), 0 off, 1 on */
     int allow_large_ranges;
-    int dry_run;                  /* print the endpoint plan, connect nothing */
-    int starttls_auto;            /* --starttls auto: well-known ports without a scheme
-                                     speak STARTTLS (tw_starttls_for_port) */
-    const char *const *files;     /* target files; "-" = stdin */
+    int dry_run;              /* print the endpoint plan, connect nothing */
+    int starttls_auto;        /* --starttls auto: well-known ports without a scheme
+                                 speak STARTTLS (tw_starttls_for_port) */
+    const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
 };
 

@@ -17,9 +17,9 @@
 enum tw_dns_outcome {
     TW_DNS_NOT_ASKED = 0, /* an address target */
     TW_DNS_OK,
-    TW_DNS_NXDOMAIN,      /* ARES_ENOTFOUND, ARES_ENODATA for both families */
-    TW_DNS_SERVFAIL,      /* ARES_ESERVFAIL, ARES_EREFUSED, ARES_EBADRESP, ... */
-    TW_DNS_TIMEOUT,       /* ARES_ETIMEOUT */
+    TW_DNS_NXDOMAIN, /* ARES_ENOTFOUND, ARES_ENODATA for both families */
+    TW_DNS_SERVFAIL, /* ARES_ESERVFAIL, ARES_EREFUSED, ARES_EBADRESP, ... */
+    TW_DNS_TIMEOUT,  /* ARES_ETIMEOUT */
 };
 
 #define TW_PROBE_STARTTLS_DETAIL 128 /* bytes of STARTTLS dialogue text per probe */
@@ -27,8 +27,8 @@ enum tw_dns_outcome {
 /* How one TCP+TLS attempt (probe) ended. */
 enum tw_probe_outcome {
     TW_PROBE_NOT_RUN = 0,
-    TW_PROBE_OK,             /* handshake completed */
-    TW_PROBE_CONNECT_ERROR,  /* connect failed: see sys_errno */
+    TW_PROBE_OK,            /* handshake completed */
+    TW_PROBE_CONNECT_ERROR, /* connect failed: see sys_errno */
     TW_PROBE_CONNECT_TIMEOUT,
     TW_PROBE_ALERT_RECEIVED, /* the server sent a fatal alert: see alert */
     TW_PROBE_LOCAL_ERROR,    /* OpenSSL refused locally (we sent alert, or no alert) */
@@ -40,33 +40,33 @@ enum tw_probe_outcome {
 
 struct tw_probe_result {
     enum tw_probe_outcome outcome;
-    int sys_errno;           /* errno for CONNECT_ERROR / RESET */
-    int alert;               /* TLS alert description, -1 when none */
-    int alert_sent_by_us;    /* 1 when we sent the alert (local refusal) */
-    uint32_t bytes_in;       /* bytes received from the server */
-    uint8_t first_bytes[8];  /* the first bytes received (not_tls evidence) */
+    int sys_errno;          /* errno for CONNECT_ERROR / RESET */
+    int alert;              /* TLS alert description, -1 when none */
+    int alert_sent_by_us;   /* 1 when we sent the alert (local refusal) */
+    uint32_t bytes_in;      /* bytes received from the server */
+    uint8_t first_bytes[8]; /* the first bytes received (not_tls evidence) */
     uint8_t n_first;
-    int version;             /* negotiated protocol (TLS1_3_VERSION, ...) when OK */
-    char cipher[64];         /* negotiated suite when OK */
-    char err[128];           /* OpenSSL's reason string for LOCAL_ERROR, bounded */
+    int version;     /* negotiated protocol (TLS1_3_VERSION, ...) when OK */
+    char cipher[64]; /* negotiated suite when OK */
+    char err[128];   /* OpenSSL's reason string for LOCAL_ERROR, bounded */
     /* STARTTLS (issue 9, scanner/starttls.h): the plaintext phase before the
      * handshake.  All zero for a direct-TLS probe. */
-    uint8_t starttls;        /* enum tw_starttls_proto of this probe, 0 = direct TLS */
-    uint8_t starttls_result; /* enum tw_starttls_status where the phase ended (0 = cut) */
+    uint8_t starttls;           /* enum tw_starttls_proto of this probe, 0 = direct TLS */
+    uint8_t starttls_result;    /* enum tw_starttls_status where the phase ended (0 = cut) */
     uint32_t starttls_bytes_in; /* plaintext bytes received */
     char starttls_detail[TW_PROBE_STARTTLS_DETAIL]; /* tw_starttls_detail(), bounded */
 };
 
 /* Which follow-up probes were run, and what they got. */
 enum tw_probe_kind {
-    TW_PK_MAIN = 0,       /* SNI per target, all versions, broad ciphers */
-    TW_PK_NO_SNI,         /* the same without SNI (or with the host's name when MAIN sent none) */
-    TW_PK_WITH_SNI,       /* MAIN sent none: retry with the host name as SNI */
-    TW_PK_TLS10,          /* one version alone */
+    TW_PK_MAIN = 0, /* SNI per target, all versions, broad ciphers */
+    TW_PK_NO_SNI,   /* the same without SNI (or with the host's name when MAIN sent none) */
+    TW_PK_WITH_SNI, /* MAIN sent none: retry with the host name as SNI */
+    TW_PK_TLS10,    /* one version alone */
     TW_PK_TLS11,
     TW_PK_TLS12,
     TW_PK_TLS13,
-    TW_PK_ALL_CIPHERS,    /* every suite this OpenSSL has, @SECLEVEL=0 */
+    TW_PK_ALL_CIPHERS, /* every suite this OpenSSL has, @SECLEVEL=0 */
     TW_PK__COUNT
 };
 
@@ -78,38 +78,38 @@ struct tw_verify_error {
 };
 
 enum tw_ocsp_status {
-    TW_OCSP_NONE = 0,  /* nothing stapled */
+    TW_OCSP_NONE = 0, /* nothing stapled */
     TW_OCSP_GOOD,
     TW_OCSP_REVOKED,
-    TW_OCSP_UNKNOWN,   /* stapled, status unknown */
-    TW_OCSP_INVALID,   /* stapled, could not be parsed/verified */
+    TW_OCSP_UNKNOWN, /* stapled, status unknown */
+    TW_OCSP_INVALID, /* stapled, could not be parsed/verified */
 };
 
 struct tw_cert_evidence {
-    int has_chain;            /* the server sent at least a leaf */
-    int n_sent;               /* certificates the server sent */
+    int has_chain; /* the server sent at least a leaf */
+    int n_sent;    /* certificates the server sent */
     struct tw_verify_error verify[TW_VERIFY_ERRORS_MAX];
-    int n_verify;             /* every error at every depth, as the callback saw them */
+    int n_verify; /* every error at every depth, as the callback saw them */
     int verify_truncated;
-    int leaf_self_issued;     /* subject == issuer and it verifies its own signature */
-    int chain_complete;       /* the sent chain ends in a self-signed certificate */
-    int leaf_has_aia_issuer;  /* leaf has an AIA caIssuers URL */
-    int hostname_checked;     /* a name or address was checked */
+    int leaf_self_issued;    /* subject == issuer and it verifies its own signature */
+    int chain_complete;      /* the sent chain ends in a self-signed certificate */
+    int leaf_has_aia_issuer; /* leaf has an AIA caIssuers URL */
+    int hostname_checked;    /* a name or address was checked */
     int hostname_ok;
-    int64_t not_before;       /* leaf validity, unix seconds */
+    int64_t not_before; /* leaf validity, unix seconds */
     int64_t not_after;
-    int64_t now;              /* the time validity was judged at (--now or clock) */
-    int weak_key;             /* leaf key below the thresholds */
+    int64_t now;  /* the time validity was judged at (--now or clock) */
+    int weak_key; /* leaf key below the thresholds */
     int key_bits;
     char key_type[16];
-    int weak_signature;       /* a non-root certificate in the sent chain signed with SHA-1/MD5 */
+    int weak_signature; /* a non-root certificate in the sent chain signed with SHA-1/MD5 */
     enum tw_ocsp_status ocsp;
 };
 
 struct tw_evidence {
     enum tw_dns_outcome dns;
-    int dns_status;           /* the ares status code, for the detail */
-    int sent_sni;             /* MAIN sent SNI */
+    int dns_status; /* the ares status code, for the detail */
+    int sent_sni;   /* MAIN sent SNI */
     struct tw_probe_result probe[TW_PK__COUNT];
     struct tw_cert_evidence cert; /* from the first probe that completed */
 };

@@ -82,69 +82,71 @@ static const struct option scan_options[] = {
 static void
 scan_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tlsweep scan [OPTIONS] [FILE|-]...\n"
-            "\n"
-            "Scan every TLS endpoint listed in FILEs (or on stdin), classify each\n"
-            "failure by its root cause, and store one row per endpoint in SQLite.\n"
-            "\n"
-            "Output:\n"
-            "  --db PATH               database to write (default ./tlsweep.db)\n"
-            "  --label TEXT            label stored with the scan (e.g. 'nightly', 'pre-change')\n"
-            "  --progress/--no-progress  progress line on stderr (default: when a terminal)\n"
-            "  -v, --verbose / -q, --quiet  more or less logging\n"
-            "\n"
-            "Targets:\n"
-            "  --ports LIST            ports for targets without one: 443,8443,8000-8010 (default 443)\n"
-            "  --allow-large-ranges    accept CIDRs larger than /16 (IPv4) or /112 (IPv6)\n"
-            "  --shard K/N             scan only shard K of N (stable hash of host, port, SNI)\n"
-            "  --dry-run               print the endpoints that would be scanned; connect nothing\n"
-            "  --starttls auto         targets without a scheme on a well-known STARTTLS port\n"
-            "                          (25, 587 smtp; 143 imap; 110 pop3; 21 ftp; 5222 xmpp;\n"
-            "                          389 ldap; 5432 postgres) speak STARTTLS first\n"
-            "  --lab[=DIR]             scan the local lab estate started by 'tlsweep lab up'\n"
-            "                          (its targets, resolver and CA; default DIR ./" LAB_DEFAULT_DIR ")\n"
-            "\n"
-            "Trust and time:\n"
-            "  --ca-file PATH          trust store, a PEM bundle (default: the system store)\n"
-            "  --now TIME              judge certificate validity as of TIME\n"
-            "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
-            "\n"
-            "Network:\n"
-            "  --resolver IP[:PORT]    DNS server, repeatable (default: /etc/resolv.conf)\n"
-            "  -c, --concurrency N     connections in flight, all threads (default 1000)\n"
-            "  -j, --threads N         worker threads (default: number of cores)\n"
-            "  --rate N                new connections per second, 0 = unlimited (default 0)\n"
-            "  --per-ip N              connections in flight to one address (default 4)\n"
-            "  --connect-timeout S     TCP connect timeout in seconds (default 5)\n"
-            "  --handshake-timeout S   TLS handshake timeout in seconds (default 10)\n"
-            "  --dns-timeout S         DNS timeout per try in seconds (default 5)\n"
-            "  --dns-tries N           DNS tries (default 2)\n"
-            "  --probe-timeout S       timeout of each grading connection (default: the\n"
-            "                          handshake timeout, at most 3)\n"
-            "  --quick                 one handshake per endpoint, no grade\n"
-            "\n"
-            "Interruption:\n"
-            "  --resume[=SCAN_ID]      continue an interrupted scan (default: the latest),\n"
-            "                          skipping endpoints already stored\n"
-            "\n"
-            "Target lines (one per line, '#' starts a comment):\n"
-            "  host  host:port  192.0.2.1  192.0.2.1:8443  [2001:db8::1]:443  2001:db8::1\n"
-            "  192.0.2.0/24  192.0.2.0/24:8443  [2001:db8::/120]:443\n"
-            "  An optional second field sets the SNI to send ('-' = none):\n"
-            "  192.0.2.10:443 www.example.com      www.example.com -\n"
-            "  A scheme asks for STARTTLS: smtp:// submission:// imap:// pop3:// ftp://\n"
-            "  xmpp:// ldap:// postgres:// (their usual port when none is given):\n"
-            "  smtp://mail.example.com  imap://192.0.2.7:143\n"
-            "\n"
-            "Examples:\n"
-            "  tlsweep scan hosts.txt\n"
-            "  tlsweep scan --label nightly --ports 443,8443 -c 5000 hosts.txt more.txt\n"
-            "  grep -v '^#' hosts.txt | tlsweep scan --db /var/lib/tlsweep/estate.db -\n"
-            "  tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n"
-            "\n"
-            "Exit codes: 0 done (also when endpoints failed: failures are data),\n"
-            "            2 usage or input error, 3 runtime failure (database, resources).\n");
+    fprintf(
+        f, "usage: tlsweep scan [OPTIONS] [FILE|-]...\n"
+           "\n"
+           "Scan every TLS endpoint listed in FILEs (or on stdin), classify each\n"
+           "failure by its root cause, and store one row per endpoint in SQLite.\n"
+           "\n"
+           "Output:\n"
+           "  --db PATH               database to write (default ./tlsweep.db)\n"
+           "  --label TEXT            label stored with the scan (e.g. 'nightly', 'pre-change')\n"
+           "  --progress/--no-progress  progress line on stderr (default: when a terminal)\n"
+           "  -v, --verbose / -q, --quiet  more or less logging\n"
+           "\n"
+           "Targets:\n"
+           "  --ports LIST            ports for targets without one: 443,8443,8000-8010 (default "
+           "443)\n"
+           "  --allow-large-ranges    accept CIDRs larger than /16 (IPv4) or /112 (IPv6)\n"
+           "  --shard K/N             scan only shard K of N (stable hash of host, port, SNI)\n"
+           "  --dry-run               print the endpoints that would be scanned; connect nothing\n"
+           "  --starttls auto         targets without a scheme on a well-known STARTTLS port\n"
+           "                          (25, 587 smtp; 143 imap; 110 pop3; 21 ftp; 5222 xmpp;\n"
+           "                          389 ldap; 5432 postgres) speak STARTTLS first\n"
+           "  --lab[=DIR]             scan the local lab estate started by 'tlsweep lab up'\n"
+           "                          (its targets, resolver and CA; default DIR ./" LAB_DEFAULT_DIR
+           ")\n"
+           "\n"
+           "Trust and time:\n"
+           "  --ca-file PATH          trust store, a PEM bundle (default: the system store)\n"
+           "  --now TIME              judge certificate validity as of TIME\n"
+           "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
+           "\n"
+           "Network:\n"
+           "  --resolver IP[:PORT]    DNS server, repeatable (default: /etc/resolv.conf)\n"
+           "  -c, --concurrency N     connections in flight, all threads (default 1000)\n"
+           "  -j, --threads N         worker threads (default: number of cores)\n"
+           "  --rate N                new connections per second, 0 = unlimited (default 0)\n"
+           "  --per-ip N              connections in flight to one address (default 4)\n"
+           "  --connect-timeout S     TCP connect timeout in seconds (default 5)\n"
+           "  --handshake-timeout S   TLS handshake timeout in seconds (default 10)\n"
+           "  --dns-timeout S         DNS timeout per try in seconds (default 5)\n"
+           "  --dns-tries N           DNS tries (default 2)\n"
+           "  --probe-timeout S       timeout of each grading connection (default: the\n"
+           "                          handshake timeout, at most 3)\n"
+           "  --quick                 one handshake per endpoint, no grade\n"
+           "\n"
+           "Interruption:\n"
+           "  --resume[=SCAN_ID]      continue an interrupted scan (default: the latest),\n"
+           "                          skipping endpoints already stored\n"
+           "\n"
+           "Target lines (one per line, '#' starts a comment):\n"
+           "  host  host:port  192.0.2.1  192.0.2.1:8443  [2001:db8::1]:443  2001:db8::1\n"
+           "  192.0.2.0/24  192.0.2.0/24:8443  [2001:db8::/120]:443\n"
+           "  An optional second field sets the SNI to send ('-' = none):\n"
+           "  192.0.2.10:443 www.example.com      www.example.com -\n"
+           "  A scheme asks for STARTTLS: smtp:// submission:// imap:// pop3:// ftp://\n"
+           "  xmpp:// ldap:// postgres:// (their usual port when none is given):\n"
+           "  smtp://mail.example.com  imap://192.0.2.7:143\n"
+           "\n"
+           "Examples:\n"
+           "  tlsweep scan hosts.txt\n"
+           "  tlsweep scan --label nightly --ports 443,8443 -c 5000 hosts.txt more.txt\n"
+           "  grep -v '^#' hosts.txt | tlsweep scan --db /var/lib/tlsweep/estate.db -\n"
+           "  tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n"
+           "\n"
+           "Exit codes: 0 done (also when endpoints failed: failures are data),\n"
+           "            2 usage or input error, 3 runtime failure (database, resources).\n");
 }
 
 static int
@@ -173,8 +175,8 @@ parse_seconds(const char *opt, const char *s, double *out)
     errno = 0;
     v = strtod(s, &end);
     if (errno != 0 || end == s || *end != '\0' || !(v > 0.0) || v > 86400.0) {
-        fprintf(stderr, "tlsweep scan: %s: '%s' is not a number of seconds (0 < S <= 86400)\n",
-                opt, s);
+        fprintf(stderr, "tlsweep scan: %s: '%s' is not a number of seconds (0 < S <= 86400)\n", opt,
+                s);
         return -1;
     }
     *out = v;
@@ -298,8 +300,7 @@ tw_scan_main(int argc, char **argv)
             break;
         case OPT_RESOLVER:
             if (cfg.n_resolvers >= TW_RESOLVERS_MAX) {
-                fprintf(stderr, "tlsweep scan: at most %d --resolver options\n",
-                        TW_RESOLVERS_MAX);
+                fprintf(stderr, "tlsweep scan: at most %d --resolver options\n", TW_RESOLVERS_MAX);
                 goto out;
             }
             cfg.resolvers[cfg.n_resolvers++] = optarg;
@@ -395,8 +396,9 @@ tw_scan_main(int argc, char **argv)
             break;
         case OPT_STARTTLS:
             if (strcmp(optarg, "auto") != 0) {
-                fprintf(stderr, "tlsweep scan: --starttls: '%s' is not 'auto' (name the protocol "
-                                "of one target with a scheme: smtp://host)\n",
+                fprintf(stderr,
+                        "tlsweep scan: --starttls: '%s' is not 'auto' (name the protocol "
+                        "of one target with a scheme: smtp://host)\n",
                         optarg);
                 goto out;
             }
@@ -465,23 +467,24 @@ out:
 static void
 merge_usage(FILE *f)
 {
-    fprintf(f, "usage: tlsweep merge OUT.db IN.db...\n"
-               "\n"
-               "Combine the databases of a sharded scan (tlsweep scan --shard K/N on N\n"
-               "machines or processes) into one scan in OUT.db, created if needed.\n"
-               "\n"
-               "The newest scan of each input is used.  The inputs must be shards of one\n"
-               "scan: the same label and target set, the same N, no shard twice; otherwise\n"
-               "nothing is written and the message names the files that disagree.  The\n"
-               "merged scan is 'done' when all N shards are present and done, else\n"
-               "'interrupted'.  Certificates are stored once.  Merging the same shards\n"
-               "again replaces the earlier merge instead of adding a second scan.\n"
-               "\n"
-               "Example:\n"
-               "  for k in 1 2 3 4; do tlsweep scan --shard $k/4 --db s$k.db hosts.txt & done; wait\n"
-               "  tlsweep merge estate.db s1.db s2.db s3.db s4.db && tlsweep report --db estate.db\n"
-               "\n"
-               "Exit codes: 0 merged, 2 usage or mismatched inputs, 3 database failure.\n");
+    fprintf(f,
+            "usage: tlsweep merge OUT.db IN.db...\n"
+            "\n"
+            "Combine the databases of a sharded scan (tlsweep scan --shard K/N on N\n"
+            "machines or processes) into one scan in OUT.db, created if needed.\n"
+            "\n"
+            "The newest scan of each input is used.  The inputs must be shards of one\n"
+            "scan: the same label and target set, the same N, no shard twice; otherwise\n"
+            "nothing is written and the message names the files that disagree.  The\n"
+            "merged scan is 'done' when all N shards are present and done, else\n"
+            "'interrupted'.  Certificates are stored once.  Merging the same shards\n"
+            "again replaces the earlier merge instead of adding a second scan.\n"
+            "\n"
+            "Example:\n"
+            "  for k in 1 2 3 4; do tlsweep scan --shard $k/4 --db s$k.db hosts.txt & done; wait\n"
+            "  tlsweep merge estate.db s1.db s2.db s3.db s4.db && tlsweep report --db estate.db\n"
+            "\n"
+            "Exit codes: 0 merged, 2 usage or mismatched inputs, 3 database failure.\n");
 }
 
 int

@@ -48,15 +48,15 @@ struct tw_target {
     int family;                 /* 0 for a name; AF_INET / AF_INET6 for an address */
     uint8_t addr[16];           /* the address when family != 0 (network order) */
     uint16_t port;
-    int has_sni;                /* 0: send no SNI */
+    int has_sni; /* 0: send no SNI */
     char sni[TW_HOST_MAX + 1];
-    const char *file;           /* borrowed: valid while the reader lives */
+    const char *file; /* borrowed: valid while the reader lives */
     unsigned long line;
-    int starttls;               /* enum tw_starttls_proto from the scheme; 0 = direct TLS */
+    int starttls; /* enum tw_starttls_proto from the scheme; 0 = direct TLS */
 };
 
 struct tw_targets_opts {
-    const uint16_t *ports;  /* ports for targets without one; NULL/0 = {443} */
+    const uint16_t *ports; /* ports for targets without one; NULL/0 = {443} */
     size_t n_ports;
     int allow_large_ranges; /* accept IPv4 ranges larger than /16, IPv6 larger than /112 */
     FILE *errf;             /* where bad lines are reported; NULL = stderr */
@@ -70,11 +70,11 @@ struct tw_target_spec {
     char host[TW_HOST_MAX + 1]; /* name or address text (no brackets, no prefix) */
     int family;                 /* 0 = name */
     uint8_t addr[16];
-    int prefix;                 /* CIDR prefix length, or -1 when not a range */
-    int port;                   /* 1..65535, or 0 when not given */
-    int sni_mode;               /* 0 = default, 1 = none ('-'), 2 = explicit */
+    int prefix;   /* CIDR prefix length, or -1 when not a range */
+    int port;     /* 1..65535, or 0 when not given */
+    int sni_mode; /* 0 = default, 1 = none ('-'), 2 = explicit */
     char sni[TW_HOST_MAX + 1];
-    int starttls;               /* enum tw_starttls_proto from the scheme; 0 = none/https */
+    int starttls; /* enum tw_starttls_proto from the scheme; 0 = none/https */
 };
 
 /* Parse one line (without its newline; a trailing '\r' is accepted).
@@ -95,11 +95,11 @@ int tw_targets_next(struct tw_targets *t, struct tw_target *out, char *err);
 void tw_targets_free(struct tw_targets *t);
 
 struct tw_targets_stats {
-    uint64_t lines;      /* lines read */
-    uint64_t bad;        /* lines rejected */
-    uint64_t duplicates; /* endpoints skipped as duplicates */
-    uint64_t endpoints;  /* endpoints returned */
-    uint64_t sharded_out;/* endpoints that belong to other shards */
+    uint64_t lines;       /* lines read */
+    uint64_t bad;         /* lines rejected */
+    uint64_t duplicates;  /* endpoints skipped as duplicates */
+    uint64_t endpoints;   /* endpoints returned */
+    uint64_t sharded_out; /* endpoints that belong to other shards */
 };
 void tw_targets_get_stats(const struct tw_targets *t, struct tw_targets_stats *out);
 

@@ -350,10 +350,9 @@ merge_prepare_extra(sqlite3 *db, sqlite3_stmt **out, int max, char *err, const c
             if (c == NULL)
                 continue;
             a = snprintf(list + nl, sizeof(list) - nl, "%s\"%s\"", nl ? "," : "", c);
-            b = snprintf(sel + ns, sizeof(sel) - ns, "%s%s%s%s", ns ? "," : "",
-                         is_fk ? "?2" : "\"", is_fk ? "" : c, is_fk ? "" : "\"");
-            if (a < 0 || b < 0 || (size_t)a >= sizeof(list) - nl ||
-                (size_t)b >= sizeof(sel) - ns) {
+            b = snprintf(sel + ns, sizeof(sel) - ns, "%s%s%s%s", ns ? "," : "", is_fk ? "?2" : "\"",
+                         is_fk ? "" : c, is_fk ? "" : "\"");
+            if (a < 0 || b < 0 || (size_t)a >= sizeof(list) - nl || (size_t)b >= sizeof(sel) - ns) {
                 tw_errf(err, "%s: table %s has too many columns to merge", path, table);
                 goto out;
             }

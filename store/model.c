@@ -14,8 +14,8 @@
 /* Indexed by enum tw_class; tw_class_info() checks the order at the edges. */
 static const struct tw_class_info class_table[TW_CLASS__COUNT] = {
     [TW_CLASS_DNS_NXDOMAIN] = {"dns_nxdomain", "The name does not exist in DNS (NXDOMAIN).",
-                               "Fix the name in the target list, or publish the DNS record.",
-                               "", 1},
+                               "Fix the name in the target list, or publish the DNS record.", "",
+                               1},
     [TW_CLASS_DNS_SERVFAIL] = {"dns_servfail",
                                "The resolver failed to answer (SERVFAIL, REFUSED or a bad reply).",
                                "Check the zone's authoritative servers and DNSSEC, or the "
@@ -75,8 +75,9 @@ static const struct tw_class_info class_table[TW_CLASS__COUNT] = {
                                     "No TLS version is acceptable to both sides.",
                                     "Enable TLS 1.2 (and 1.3) on the server; retire SSLv3/TLS 1.0.",
                                     "", 1},
-    [TW_CLASS_NO_SHARED_CIPHER] = {"no_shared_cipher", "No cipher suite is acceptable to both "
-                                                       "sides.",
+    [TW_CLASS_NO_SHARED_CIPHER] = {"no_shared_cipher",
+                                   "No cipher suite is acceptable to both "
+                                   "sides.",
                                    "Enable modern AEAD suites (ECDHE with AES-GCM or "
                                    "ChaCha20-Poly1305).",
                                    "", 1},
@@ -220,8 +221,8 @@ tw_issues_parse(const char *s, tw_issue_set *out)
 
 /* Indexed by enum tw_starttls_proto: the s_client -starttls names. */
 static const char *const starttls_names[TW_STARTTLS__COUNT] = {
-    [TW_STARTTLS_NONE] = "",     [TW_STARTTLS_SMTP] = "smtp", [TW_STARTTLS_IMAP] = "imap",
-    [TW_STARTTLS_POP3] = "pop3", [TW_STARTTLS_FTP] = "ftp",   [TW_STARTTLS_XMPP] = "xmpp",
+    [TW_STARTTLS_NONE] = "",     [TW_STARTTLS_SMTP] = "smtp",         [TW_STARTTLS_IMAP] = "imap",
+    [TW_STARTTLS_POP3] = "pop3", [TW_STARTTLS_FTP] = "ftp",           [TW_STARTTLS_XMPP] = "xmpp",
     [TW_STARTTLS_LDAP] = "ldap", [TW_STARTTLS_POSTGRES] = "postgres",
 };
 

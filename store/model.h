@@ -50,11 +50,11 @@ typedef uint64_t tw_issue_set;
 #define TW_ISSUE(c) ((tw_issue_set)1 << (unsigned)(c))
 
 struct tw_class_info {
-    const char *name;    /* DESIGN §3 spelling, e.g. "cert_expired" */
-    const char *why;     /* one-line explanation */
-    const char *fix;     /* the likely remediation */
-    const char *repro;   /* extra s_client flags that reproduce it ("" for none) */
-    int is_failure;      /* 1 when no TLS session could be established */
+    const char *name;  /* DESIGN §3 spelling, e.g. "cert_expired" */
+    const char *why;   /* one-line explanation */
+    const char *fix;   /* the likely remediation */
+    const char *repro; /* extra s_client flags that reproduce it ("" for none) */
+    int is_failure;    /* 1 when no TLS session could be established */
 };
 
 /* Never NULL for a valid class; the table is const (STYLE G4). */
@@ -101,53 +101,53 @@ const char *tw_starttls_name(int proto);
 int tw_starttls_from_target(const char *target);
 
 /* Caps on what a result may hold (STYLE G15). */
-#define TW_HOST_MAX 253           /* a DNS name in text form */
-#define TW_IP_MAX 46              /* INET6_ADDRSTRLEN */
-#define TW_DETAIL_MAX 4096        /* bytes of detail text kept */
-#define TW_CHAIN_MAX 16           /* certificates kept per chain */
-#define TW_CERT_FIELD_MAX 4096    /* bytes kept per certificate text field */
+#define TW_HOST_MAX 253        /* a DNS name in text form */
+#define TW_IP_MAX 46           /* INET6_ADDRSTRLEN */
+#define TW_DETAIL_MAX 4096     /* bytes of detail text kept */
+#define TW_CHAIN_MAX 16        /* certificates kept per chain */
+#define TW_CERT_FIELD_MAX 4096 /* bytes kept per certificate text field */
 #define TW_CERT_PEM_MAX (64 * 1024)
 
 /* One certificate as parsed from the wire.  All strings are heap-owned,
  * bounded by TW_CERT_FIELD_MAX (TW_CERT_PEM_MAX for pem), NUL-terminated and
  * may contain any other byte a hostile server sent (escape on output). */
 struct tw_cert {
-    char sha256[65];     /* lowercase hex of the DER */
-    char *subject;       /* RFC 2253 one-line form */
+    char sha256[65]; /* lowercase hex of the DER */
+    char *subject;   /* RFC 2253 one-line form */
     char *issuer;
     char not_before[21]; /* ISO-8601 UTC, "2026-11-25T20:06:24Z" */
     char not_after[21];
-    char key_type[16];   /* "RSA", "EC", "DSA", "ED25519", ... */
+    char key_type[16]; /* "RSA", "EC", "DSA", "ED25519", ... */
     int key_bits;
-    char sig_alg[64];    /* e.g. "sha256WithRSAEncryption" */
-    char *san;           /* comma-separated "DNS:x,IP:y" */
+    char sig_alg[64]; /* e.g. "sha256WithRSAEncryption" */
+    char *san;        /* comma-separated "DNS:x,IP:y" */
     char *pem;
 };
 
 struct tw_grade_record; /* store/graderec.h */
 
 struct tw_result {
-    char *target;        /* the target as written (file line text), may be NULL */
+    char *target; /* the target as written (file line text), may be NULL */
     char host[TW_HOST_MAX + 1];
-    char ip[TW_IP_MAX];  /* "" when no address (DNS failures) */
+    char ip[TW_IP_MAX]; /* "" when no address (DNS failures) */
     uint16_t port;
-    int has_sni;         /* 0: no SNI sent (sni is "") */
+    int has_sni; /* 0: no SNI sent (sni is "") */
     char sni[TW_HOST_MAX + 1];
-    enum tw_class cls;   /* primary class */
-    tw_issue_set issues; /* every class that applies (empty = ok) */
-    char tls_version[16];/* "TLSv1.3", "" when no handshake */
-    char cipher[64];     /* OpenSSL suite name, "" when none */
-    char grade[3];       /* "A+".."M", "" = not graded (NULL in the database) */
-    char *detail;        /* human evidence: alert names, probes made, deltas; may be NULL */
+    enum tw_class cls;    /* primary class */
+    tw_issue_set issues;  /* every class that applies (empty = ok) */
+    char tls_version[16]; /* "TLSv1.3", "" when no handshake */
+    char cipher[64];      /* OpenSSL suite name, "" when none */
+    char grade[3];        /* "A+".."M", "" = not graded (NULL in the database) */
+    char *detail;         /* human evidence: alert names, probes made, deltas; may be NULL */
     int64_t elapsed_ms;
     struct tw_cert *chain; /* chain as sent, leaf first; owned */
     size_t n_chain;
-    int64_t started_at;  /* unix seconds, for the record */
+    int64_t started_at;              /* unix seconds, for the record */
     struct tw_grade_record *grading; /* grading evidence (store/graderec.h), owned; NULL
                                         when not graded */
-    int starttls;        /* enum tw_starttls_proto the endpoint was scanned with (0 = direct
-                            TLS); stored as results.starttls (its name, NULL for 0), and the
-                            target text carries it as a scheme */
+    int starttls; /* enum tw_starttls_proto the endpoint was scanned with (0 = direct
+                     TLS); stored as results.starttls (its name, NULL for 0), and the
+                     target text carries it as a scheme */
 };
 
 /* Free every owned field and the result itself; NULL is a no-op. */

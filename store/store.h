@@ -63,8 +63,7 @@ int tw_store_rollback(struct tw_store *st);
  * grades, grade_reasons, protocols, suites, groups, hsts, probe_stats) when
  * there is one.  A second row for the same (scan, host, ip, port,
  * sni) is ignored (duplicates are scanned once).  Borrows r. */
-int tw_store_put_result(struct tw_store *st, int64_t scan_id, const struct tw_result *r,
-                        char *err);
+int tw_store_put_result(struct tw_store *st, int64_t scan_id, const struct tw_result *r, char *err);
 
 /* Names used in the grading tables (schema step 3): the protocol of a wire
  * version ("TLSv1.2", "SSLv2", as results.tls_version spells them) and an

@@ -30,8 +30,10 @@ log_vwrite(int level, const char *comp, int errnum, const char *fmt, va_list ap)
     size_t n = 0;
     int r;
 
-    r = snprintf(line, sizeof(line), "tlsweep: %s%s%s: ", comp ? comp : "",
-                 comp ? " " : "", level_names[level < 0 ? 0 : level > 4 ? 4 : level]);
+    r = snprintf(line, sizeof(line), "tlsweep: %s%s%s: ", comp ? comp : "", comp ? " " : "",
+                 level_names[level < 0   ? 0
+                             : level > 4 ? 4
+                                         : level]);
     if (r > 0)
         n = (size_t)r < sizeof(line) ? (size_t)r : sizeof(line) - 1;
     r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
