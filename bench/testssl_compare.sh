@@ -139,12 +139,12 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 TS_VER=$("$TESTSSL" --version 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' | sed -n 's/.*testssl *\([0-9][^ ]*\) .*/\1/p' | head -1)
 short() { sed "s|$W|\$W|g; s|$SRCDIR/||g" <<<"$1"; }
 python3 - "$W" "$ISOLATED" "$SERIAL" "$DATE" "$(nproc)" "$CPU" "$TS_VER" "$(short "$TW_CMD")" "$(short "$TS_CMD")" \
-    <"$W/endpoints.tsv" >"$W/results.md" <<'EOF'
+    >"$W/results.md" <<'EOF'
 import json, os, re, sqlite3, sys
 
 W, isolated, serial, date, nproc, cpu, tsver, tw_cmd, ts_cmd = sys.argv[1:10]
 isolated = isolated == "1"
-eps = [l.rstrip("\n").split("\t") for l in sys.stdin if l.strip()]
+eps = [l.rstrip("\n").split("\t") for l in open(f"{W}/endpoints.tsv") if l.strip()]
 n = len(eps)
 
 def rtime(p):
@@ -285,7 +285,9 @@ def derive(f):
         k = min(k, 40); cap("export_kx", "F")
     if offered("cipherlist_aNULL"):
         k = 0; cap("anon_kx", "F")
-    if offered("cipherlist_NULL") or any(b < 112 for b in bits) or offered("cipherlist_LOW"):
+    # testssl's LOW category holds RC4-128 too: use it only without the enumeration
+    if offered("cipherlist_NULL") or any(b < 112 for b in bits) or \
+            not suites and offered("cipherlist_LOW"):
         cap("cipher_lt112", "F")
     s20 = 3 * p2 + 6 * k + 4 * c2
     if p2 == 0 or k == 0 or c2 == 0:
@@ -303,7 +305,8 @@ def derive(f):
     if "TLS1_2" not in protos and "TLS1_3" not in protos: cap("no_tls12", "C")
     if "TLS1_3" not in protos: warn.append("no_tls13_warning")
     if vuln("POODLE_SSL"): cap("poodle_ssl3", "C")
-    if vuln("RC4") or offered("cipherlist_LOW") and any("RC4" in s for s, _, _ in suites): cap("rc4", "B")
+    if vuln("RC4") or any("RC4" in s for s, _, _ in suites): cap("rc4", "B")
+    if suites and all("RC4" in s for s, _, _ in suites): cap("rc4_only", "F")
     for p in ("TLSv1_1", "TLSv1_2"):
         lst = one("cipherorder_" + p)
         if re.search(r"DES-CBC3|IDEA|RC2|\bDES-CBC\b", lst): cap("3des_tls11plus", "C")
@@ -324,7 +327,7 @@ def derive(f):
     hsts_ok = False
     if one("_service") != "HTTP":
         cap("hsts_not_applicable", "A")
-    elif one("HSTS").startswith("not offered") or not one("HSTS"):
+    elif "HSTS_time" not in f:  # testssl writes HSTS_time (and no HSTS id) when it saw one
         cap("hsts_absent", "A")
     else:
         m = re.search(r"=(\d+) seconds", one("HSTS_time"))
