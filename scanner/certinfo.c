@@ -66,85 +66,28 @@
 
 #define SAN_MAX_ENTRIES 1000
 #define OCSP_SKEW_SECS 300
-
 #define CERTINFO_CACHE_SLOTS 64 /* records kept per thread */
-
-/* ---- the trust store and its library context ---- */
-
-static pthread_once_t certinfo_once = PTHREAD_ONCE_INIT;
-static int certinfo_lib_idx = -1; /* X509_STORE ex_data: its struct tw_tlsctx_lib */
-static pthread_key_t certinfo_cache_key;
-static int certinfo_cache_key_ok;
-
-static void certinfo_cache_free(void *p);
-
-static void
-certinfo_store_lib_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-    (void)parent;
-    (void)ad;
-    (void)idx;
-    (void)argl;
-    (void)argp;
-    tw_tlsctx_lib_unref(ptr);
-}
-
-static void
-certinfo_init_once(void)
-{
-    certinfo_lib_idx = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509_STORE, 0, NULL, NULL, NULL,
-                                               certinfo_store_lib_free);
-    certinfo_cache_key_ok = pthread_key_create(&certinfo_cache_key, certinfo_cache_free) == 0;
-}
-
-/* The library context the store was loaded in (NULL: the default). */
-static OSSL_LIB_CTX *
-certinfo_store_libctx(X509_STORE *store)
-{
-    pthread_once(&certinfo_once, certinfo_init_once);
-    if (store == NULL || certinfo_lib_idx < 0)
-        return NULL;
-    return tw_tlsctx_lib_get(X509_STORE_get_ex_data(store, certinfo_lib_idx));
-}
 
 X509_STORE *
 tw_certinfo_load_store(const char *ca_file, char *err)
 {
-    return tw_certinfo_load_store_tls(ca_file, NULL, err);
-}
-
-X509_STORE *
-tw_certinfo_load_store_tls(const char *ca_file, const struct tw_tlsctx *tls, char *err)
-{
     X509_STORE *st = X509_STORE_new();
     X509_STORE *ret = NULL;
-    struct tw_tlsctx_lib *lib = NULL;
-    OSSL_LIB_CTX *libctx;
     char reason[256] = "";
 
-    pthread_once(&certinfo_once, certinfo_init_once);
     ERR_clear_error();
     if (st == NULL) {
         tw_errf(err, "cannot allocate a trust store");
         goto out;
     }
-    lib = tw_tlsctx_lib_ref(tls);
-    libctx = tw_tlsctx_lib_get(lib);
-    if (lib != NULL) {
-        if (certinfo_lib_idx < 0 || X509_STORE_set_ex_data(st, certinfo_lib_idx, lib) != 1) {
-            tw_errf(err, "cannot attach a library context to the trust store");
-            goto out;
-        }
-        lib = NULL; /* the store's now: released when it is freed */
-    }
     if (ca_file != NULL) {
-        if (X509_STORE_load_file_ex(st, ca_file, libctx, NULL) != 1) {
+        if (X509_STORE_load_file(st, ca_file) != 1) {
             ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
             tw_errf(err, "cannot load CA file %s: %s", ca_file,
                     reason[0] ? reason : "no certificate in it");
             goto out;
         }
-    } else if (X509_STORE_set_default_paths_ex(st, libctx, NULL) != 1) {
+    } else if (X509_STORE_set_default_paths(st) != 1) {
         ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
         tw_errf(err, "cannot load the system trust store: %s", reason);
         goto out;
@@ -153,7 +96,6 @@ tw_certinfo_load_store_tls(const char *ca_file, const struct tw_tlsctx *tls, cha
     st = NULL;
 out:
     X509_STORE_free(st);
-    tw_tlsctx_lib_unref(lib);
     ERR_clear_error();
     return ret;
 }
@@ -352,6 +294,9 @@ struct certinfo_cache {
 
 /* The thread's cache; the key's destructor frees it when the thread ends. */
 static __thread struct certinfo_cache *certinfo_cache;
+static pthread_once_t certinfo_once = PTHREAD_ONCE_INIT;
+static pthread_key_t certinfo_cache_key;
+static int certinfo_cache_key_ok;
 
 static void
 certinfo_cache_free(void *p)
@@ -364,6 +309,12 @@ certinfo_cache_free(void *p)
         tw_cert_cleanup(&c->slots[i].rec);
     free(c);
     certinfo_cache = NULL;
+}
+
+static void
+certinfo_init_once(void)
+{
+    certinfo_cache_key_ok = pthread_key_create(&certinfo_cache_key, certinfo_cache_free) == 0;
 }
 
 static struct certinfo_cache *
@@ -411,7 +362,6 @@ tw_certinfo_record(X509 *x, struct tw_cert *out)
     unsigned int mdlen = 0;
 
     memset(out, 0, sizeof(*out));
-    /* EVP_sha256() is fetched in the certificate's own library context. */
     if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
         for (unsigned int i = 0; i < mdlen; i++)
             snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
@@ -666,7 +616,7 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
     untrusted = sk_X509_new_null();
     for (int i = 1; untrusted != NULL && i < n; i++)
         sk_X509_push(untrusted, sk_X509_value(sent, i));
-    ctx = X509_STORE_CTX_new_ex(certinfo_store_libctx(store), NULL);
+    ctx = X509_STORE_CTX_new();
     if (ctx != NULL && store != NULL && untrusted != NULL &&
         X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1) {
         X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);

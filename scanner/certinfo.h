@@ -20,18 +20,12 @@
 #include <openssl/x509.h>
 
 #include "scanner/evidence.h"
-#include "scanner/tlsctx.h"
 #include "store/model.h"
 
 /* Load the trust store once per worker: ca_file (PEM bundle) or, when NULL,
  * the system default paths.  Returns the store (caller frees with
  * X509_STORE_free) or NULL with err. */
 X509_STORE *tw_certinfo_load_store(const char *ca_file, char *err);
-/* The same, loaded in tls's library context (tlsctx.h), which the store
- * keeps a reference to: tw_certinfo_collect() then verifies in that
- * context, so workers do not contend on OpenSSL's shared locks.  The store
- * and tls may be freed in either order.  tls NULL = the default context. */
-X509_STORE *tw_certinfo_load_store_tls(const char *ca_file, const struct tw_tlsctx *tls, char *err);
 
 /*
  * Examine the chain the server sent on ssl (after a completed handshake).

@@ -10,12 +10,9 @@
  * become 2; the socket BIO's callback in conn.c still sees every byte in
  * order, so the first-bytes capture and the byte budget are unchanged);
  * SSL_MODE_RELEASE_BUFFERS, so that a connection waiting for its peer holds
- * no record buffers.  A fresh library context loads no openssl.cnf: every
- * setting the distribution's file could change (versions, security level,
- * ciphers) is set explicitly below anyway.
+ * no record buffers.  Not kept: a library context (OSSL_LIB_CTX) per worker,
+ * which changed neither the CPU per handshake nor the futex calls at -j 2.
  */
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -23,51 +20,21 @@
 
 #include "scanner/tlsctx.h"
 #include "store/base/log.h"
-#include "store/base/xalloc.h"
 
 /* Every TLS 1.3 suite OpenSSL 3 implements, for the ALL_CIPHERS probe. */
 #define TW_TLS13_ALL                                                                               \
     "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"                  \
     "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256"
 
-struct tw_tlsctx_lib {
-    OSSL_LIB_CTX *libctx;
-    atomic_int refs;
-};
-
-struct tw_tlsctx_lib *
-tw_tlsctx_lib_ref(const struct tw_tlsctx *t)
-{
-    if (t == NULL || t->lib == NULL)
-        return NULL;
-    atomic_fetch_add(&t->lib->refs, 1);
-    return t->lib;
-}
-
-OSSL_LIB_CTX *
-tw_tlsctx_lib_get(const struct tw_tlsctx_lib *l)
-{
-    return l != NULL ? l->libctx : NULL;
-}
-
-void
-tw_tlsctx_lib_unref(struct tw_tlsctx_lib *l)
-{
-    if (l == NULL || atomic_fetch_sub(&l->refs, 1) != 1)
-        return;
-    OSSL_LIB_CTX_free(l->libctx);
-    free(l);
-}
-
 static SSL_CTX *
-tlsctx_build(OSSL_LIB_CTX *libctx, const char *ciphers, const char *suites13, char *err)
+tlsctx_build(const char *ciphers, const char *suites13, char *err)
 {
     SSL_CTX *ctx = NULL;
     SSL_CTX *ret = NULL;
     char buf[256];
 
     ERR_clear_error();
-    ctx = SSL_CTX_new_ex(libctx, NULL, TLS_client_method());
+    ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL)
         goto fail;
     /* The distribution's openssl.cnf may raise the floor to TLS 1.2 and
@@ -107,18 +74,10 @@ tw_tlsctx_init(struct tw_tlsctx *t, char *err)
     int rc = -1;
 
     memset(t, 0, sizeof(*t));
-    t->lib = tw_xcalloc(1, sizeof(*t->lib));
-    atomic_init(&t->lib->refs, 1);
-    t->lib->libctx = OSSL_LIB_CTX_new();
-    t->libctx = t->lib->libctx;
-    if (t->libctx == NULL) {
-        tw_errf(err, "cannot create an OpenSSL library context");
-        goto out;
-    }
-    t->broad = tlsctx_build(t->libctx, "DEFAULT:@SECLEVEL=0", NULL, err);
+    t->broad = tlsctx_build("DEFAULT:@SECLEVEL=0", NULL, err);
     if (t->broad == NULL)
         goto out;
-    t->all = tlsctx_build(t->libctx, "ALL:COMPLEMENTOFALL:@SECLEVEL=0", TW_TLS13_ALL, err);
+    t->all = tlsctx_build("ALL:COMPLEMENTOFALL:@SECLEVEL=0", TW_TLS13_ALL, err);
     if (t->all == NULL)
         goto out;
     rc = 0;
@@ -135,11 +94,6 @@ tw_tlsctx_cleanup(struct tw_tlsctx *t)
     SSL_CTX_free(t->all);
     t->broad = NULL;
     t->all = NULL;
-    /* After the contexts, which hold references into it; a trust store
-     * loaded in it may hold the last reference. */
-    tw_tlsctx_lib_unref(t->lib);
-    t->lib = NULL;
-    t->libctx = NULL;
 }
 
 static int

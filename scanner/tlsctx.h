@@ -9,12 +9,6 @@
  * servers without secure renegotiation) so that old servers are classified,
  * not just failed.  No session cache, no tickets: every probe is a fresh
  * full handshake.
- *
- * Each worker has its own OpenSSL library context (libctx): the contexts,
- * and the trust store when the worker loads it with
- * tw_certinfo_load_store_ex(..., t->libctx, ...), fetch algorithms and
- * decoders from it, so two workers never share OpenSSL's method-store and
- * name-map locks (bench/RESULTS.md: -7 % CPU per handshake at -j 2).
  */
 #ifndef TW_SCANNER_TLSCTX_H
 #define TW_SCANNER_TLSCTX_H
@@ -24,28 +18,14 @@
 #include "scanner/evidence.h"
 
 struct tw_tlsctx {
-    SSL_CTX *broad;            /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
-    SSL_CTX *all;              /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
-    OSSL_LIB_CTX *libctx;      /* this worker's (lib->libctx) */
-    struct tw_tlsctx_lib *lib; /* the reference that owns it */
+    SSL_CTX *broad; /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
+    SSL_CTX *all;   /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
 };
-
-/* A counted reference to a worker's library context, for objects made in
- * it that may be freed after the tlsctx (the trust store): the context is
- * freed when the last reference goes. */
-struct tw_tlsctx_lib;
 
 /* Build the contexts.  Returns 0, or -1 with err (t is then cleaned up). */
 int tw_tlsctx_init(struct tw_tlsctx *t, char *err);
 /* Free the contexts; safe on a zeroed or already cleaned struct. */
 void tw_tlsctx_cleanup(struct tw_tlsctx *t);
-
-/* A new reference to t's library context (NULL when t has none). */
-struct tw_tlsctx_lib *tw_tlsctx_lib_ref(const struct tw_tlsctx *t);
-/* The context of a reference (NULL for NULL: OpenSSL's default). */
-OSSL_LIB_CTX *tw_tlsctx_lib_get(const struct tw_tlsctx_lib *l);
-/* Drop a reference; the last one frees the context.  NULL is a no-op. */
-void tw_tlsctx_lib_unref(struct tw_tlsctx_lib *l);
 
 /*
  * A new SSL for one probe of the given kind: the kind's context, its

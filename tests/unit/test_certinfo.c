@@ -822,60 +822,6 @@ test_certinfo_record_cache(void **state)
     }
 }
 
-/* A store loaded in a worker's library context verifies there, and keeps
- * the context alive: the tlsctx and the store may be freed in either order
- * (the sanitizer build catches a use after free). */
-static void
-test_certinfo_load_store_tls(void **state)
-{
-    char err[TW_ERRLEN] = "";
-    char path[] = "/tmp/test_certinfo_XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f;
-
-    (void)state;
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    assert_non_null(f);
-    PEM_write_X509(f, P.root);
-    fclose(f);
-    for (int order = 0; order < 2; order++) {
-        struct tw_tlsctx t;
-        X509_STORE *st;
-        X509 *leaf = leaf_valid();
-        X509 *chain[1] = {P.inter};
-        struct tw_cert_evidence ev;
-        struct tw_result r;
-
-        assert_int_equal(tw_tlsctx_init(&t, err), 0);
-        assert_non_null(t.libctx);
-        st = tw_certinfo_load_store_tls(path, &t, err);
-        assert_non_null(st);
-        if (order == 0)
-            tw_tlsctx_cleanup(&t); /* the store still holds the context */
-        run(leaf, P.leaf_key, chain, 1, st, "good.test", NULL, &ev, &r);
-        assert_int_equal(ev.n_verify, 0); /* the root in the store is trusted */
-        free_chain(&r);
-        run(leaf, P.leaf_key, chain, 1, P.empty_store, "good.test", NULL, &ev, &r);
-        assert_true(has_error(&ev, 1, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
-        free_chain(&r);
-        X509_STORE_free(st);
-        if (order == 1)
-            tw_tlsctx_cleanup(&t);
-        X509_free(leaf);
-    }
-    /* a bad file fails the same way as without a context, and leaks nothing */
-    {
-        struct tw_tlsctx t;
-
-        assert_int_equal(tw_tlsctx_init(&t, err), 0);
-        assert_null(tw_certinfo_load_store_tls("/nonexistent/ca.pem", &t, err));
-        assert_non_null(strstr(err, "/nonexistent/ca.pem"));
-        tw_tlsctx_cleanup(&t);
-    }
-    unlink(path);
-}
-
 int
 main(void)
 {
@@ -896,7 +842,6 @@ main(void)
         cmocka_unit_test(test_certinfo_record_bounds),
         cmocka_unit_test(test_certinfo_load_store),
         cmocka_unit_test(test_certinfo_record_cache),
-        cmocka_unit_test(test_certinfo_load_store_tls),
     };
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }
