@@ -41,7 +41,8 @@
  * any case) and copies a hit.  A hit is the same DER, so the copy is the
  * record tw_certinfo_record would make; every result still carries whole
  * records (the store's INSERT OR IGNORE dedups them), so nothing depends on
- * what an earlier result, perhaps never stored, carried.
+ * what an earlier result, perhaps never stored, carried.  Bounded: 64
+ * records per thread, each within TW_CERT_PEM_MAX + 3 x TW_CERT_FIELD_MAX.
  *
  * Threading: called on the worker thread that owns the SSL and the store.
  */
