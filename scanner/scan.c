@@ -80,8 +80,9 @@ struct scan {
 
     pthread_t reader;
     int reader_started;
-    int reader_done; /* atomic */
-    int reader_eof;  /* the reader reached the end of every target file */
+    int reader_done;   /* atomic */
+    int reader_eof;    /* the reader reached the end of every target file */
+    uint64_t n_handed; /* atomic: targets handed to workers */
     int read_failed;
     char read_err[TW_ERRLEN];
 };
@@ -186,6 +187,7 @@ scan_reader_main(void *arg)
         uint64_t h = tw_target_hash(t.host, 0, 0, "");
         if (tw_worker_push(s->workers[h % (uint64_t)s->n_workers], &t) < 0)
             break;
+        __atomic_add_fetch(&s->n_handed, 1, __ATOMIC_RELAXED);
     }
     for (int i = 0; i < s->n_workers; i++)
         tw_worker_close_inbox(s->workers[i]);
@@ -214,6 +216,7 @@ scan_totals(struct scan *s, struct tw_worker_stats *tot)
     for (int i = 0; i < s->n_workers; i++) {
         tw_worker_get_stats(s->workers[i], &one);
         tot->done += one.done;
+        tot->targets_done += one.targets_done;
         tot->in_flight += one.in_flight;
         tot->conns += one.conns;
         tot->ok += one.ok;
@@ -272,6 +275,8 @@ scan_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct scan *s = (struct scan *)((char *)t - offsetof(struct scan, tick));
     struct tw_worker_stats tot;
+    char total[96];
+    uint64_t handed;
     double el;
 
     (void)loop;
@@ -284,8 +289,22 @@ scan_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
         return;
     scan_totals(s, &tot);
     el = scan_mono() - s->t_start;
-    fprintf(stderr, "\r\033[K%llu done, %llu in flight, %.0f/s, ok %llu, failed %llu",
-            (unsigned long long)tot.done, (unsigned long long)tot.in_flight,
+    handed = __atomic_load_n(&s->n_handed, __ATOMIC_RELAXED);
+    /* The total is known once the reader has reached the end of its files;
+     * until then the count of targets read so far is shown with a '+'. */
+    if (__atomic_load_n(&s->reader_done, __ATOMIC_ACQUIRE) && handed > 0) {
+        double rate = el > 0 ? (double)tot.targets_done / el : 0.0;
+        double left = rate > 0 ? (double)(handed - tot.targets_done) / rate : 0.0;
+
+        snprintf(total, sizeof(total), "%llu/%llu targets (%.0f%%), ETA %.0fs",
+                 (unsigned long long)tot.targets_done, (unsigned long long)handed,
+                 100.0 * (double)tot.targets_done / (double)handed, left);
+    } else {
+        snprintf(total, sizeof(total), "%llu/%llu+ targets", (unsigned long long)tot.targets_done,
+                 (unsigned long long)handed);
+    }
+    fprintf(stderr, "\r\033[K%s; %llu endpoints done, %llu in flight, %.0f/s, ok %llu, failed %llu",
+            total, (unsigned long long)tot.done, (unsigned long long)tot.in_flight,
             el > 0 ? (double)tot.done / el : 0.0, (unsigned long long)tot.ok,
             (unsigned long long)tot.failed);
     s->progress_shown = 1;

@@ -337,6 +337,7 @@ job_finish(struct tw_worker *w, struct job *j)
         worker_count(w, r);
         tw_writer_push(w->writer, r); /* takes ownership; may block (back-pressure) */
     }
+    STAT_ADD(w, targets_done, 1);
     job_free(w, j);
     w->pump_again = 1;
 }
@@ -1041,6 +1042,7 @@ void
 tw_worker_get_stats(struct tw_worker *w, struct tw_worker_stats *out)
 {
     out->done = __atomic_load_n(&w->st.done, __ATOMIC_RELAXED);
+    out->targets_done = __atomic_load_n(&w->st.targets_done, __ATOMIC_RELAXED);
     out->in_flight = __atomic_load_n(&w->st.in_flight, __ATOMIC_RELAXED);
     out->conns = __atomic_load_n(&w->st.conns, __ATOMIC_RELAXED);
     out->ok = __atomic_load_n(&w->st.ok, __ATOMIC_RELAXED);

@@ -37,11 +37,12 @@ struct tw_worker;
 typedef void tw_worker_exit_cb(void *arg);
 
 struct tw_worker_stats {
-    uint64_t done;      /* endpoints finished (including DNS failures) */
-    uint64_t in_flight; /* connections open now */
-    uint64_t conns;     /* connections started */
-    uint64_t ok;        /* endpoints classified ok */
-    uint64_t failed;    /* endpoints with no TLS session (class is_failure) */
+    uint64_t done;         /* endpoints finished (including DNS failures) */
+    uint64_t targets_done; /* targets (reader lines' endpoints) whose results were handed over */
+    uint64_t in_flight;    /* connections open now */
+    uint64_t conns;        /* connections started */
+    uint64_t ok;           /* endpoints classified ok */
+    uint64_t failed;       /* endpoints with no TLS session (class is_failure) */
     uint64_t by_class[TW_CLASS__COUNT];
 };
 
