@@ -34,7 +34,7 @@
 set -euo pipefail
 
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-SERIAL=0 MAX=0 NAMES= KEEP=0 OUT=
+SERIAL=0 MAX=0 NAMES='' KEEP=0 OUT=''
 ARGS=("$@")
 while [ $# -gt 0 ]; do
     case $1 in
