@@ -60,7 +60,7 @@ while True:
     buf = parts.pop()
     now = time.monotonic()
     for p in parts:
-        m = re.search(rb"(\d+) done, ", p)
+        m = re.search(rb"(\d+) (?:endpoints )?done, ", p)
         if m:
             out.write("%.3f %s\n" % (now, m.group(1).decode()))
 '
