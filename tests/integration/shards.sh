@@ -37,19 +37,22 @@ mkleaf wrongname ca "DNS:other.test"
 mkleaf foreign otherca "DNS:ok.test"
 make_cert "$TMP" self.test
 
-serve() { # CERTNAME [S_SERVER ARGS...] -> port
-    local port name=$1
-    shift
+# serve VAR CERTNAME [S_SERVER ARGS...]: start a server, put its port in VAR.
+# Not called as $(serve ...): a command substitution is a subshell, and the
+# PID it recorded would never reach the cleanup trap.
+serve() {
+    local var=$1 name=$2 port
+    shift 2
     port=$(free_port)
     openssl s_server -quiet -www -accept "127.0.0.1:$port" -cert "$name.crt" -key "$name.key" \
         "$@" >/dev/null 2>&1 </dev/null &
     PIDS+=($!)
-    echo "$port"
+    printf -v "$var" '%s' "$port"
 }
-p_ok=$(serve ok)
-p_self=$(serve self.test)
-p_wrong=$(serve wrongname)
-p_foreign=$(serve foreign -cert_chain otherca.crt) # the whole chain, to a root nobody trusts
+serve p_ok ok
+serve p_self self.test
+serve p_wrong wrongname
+serve p_foreign foreign -cert_chain otherca.crt # the whole chain, to a root nobody trusts
 for p in "$p_ok" "$p_self" "$p_wrong" "$p_foreign"; do wait_port 127.0.0.1 "$p"; done
 closed=$(free_port)
 
