@@ -16,12 +16,11 @@
 
 #include "scanner/config.h"
 #include "scanner/scan.h"
+#include "store/base/labenv.h"
 #include "store/base/log.h"
 #include "store/base/xalloc.h"
 #include "store/merge.h"
 #include "store/model.h"
-
-#define LAB_DEFAULT_DIR "tlsweep-lab"
 
 enum {
     OPT_DB = 256,
@@ -83,70 +82,71 @@ static void
 scan_usage(FILE *f)
 {
     fprintf(
-        f, "usage: tlsweep scan [OPTIONS] [FILE|-]...\n"
-           "\n"
-           "Scan every TLS endpoint listed in FILEs (or on stdin), classify each\n"
-           "failure by its root cause, and store one row per endpoint in SQLite.\n"
-           "\n"
-           "Output:\n"
-           "  --db PATH               database to write (default ./tlsweep.db)\n"
-           "  --label TEXT            label stored with the scan (e.g. 'nightly', 'pre-change')\n"
-           "  --progress/--no-progress  progress line on stderr (default: when a terminal)\n"
-           "  -v, --verbose / -q, --quiet  more or less logging\n"
-           "\n"
-           "Targets:\n"
-           "  --ports LIST            ports for targets without one: 443,8443,8000-8010 (default "
-           "443)\n"
-           "  --allow-large-ranges    accept CIDRs larger than /16 (IPv4) or /112 (IPv6)\n"
-           "  --shard K/N             scan only shard K of N (stable hash of host, port, SNI)\n"
-           "  --dry-run               print the endpoints that would be scanned; connect nothing\n"
-           "  --starttls auto         targets without a scheme on a well-known STARTTLS port\n"
-           "                          (25, 587 smtp; 143 imap; 110 pop3; 21 ftp; 5222 xmpp;\n"
-           "                          389 ldap; 5432 postgres) speak STARTTLS first\n"
-           "  --lab[=DIR]             scan the local lab estate started by 'tlsweep lab up'\n"
-           "                          (its targets, resolver and CA; default DIR ./" LAB_DEFAULT_DIR
-           ")\n"
-           "\n"
-           "Trust and time:\n"
-           "  --ca-file PATH          trust store, a PEM bundle (default: the system store)\n"
-           "  --now TIME              judge certificate validity as of TIME\n"
-           "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
-           "\n"
-           "Network:\n"
-           "  --resolver IP[:PORT]    DNS server, repeatable (default: /etc/resolv.conf)\n"
-           "  -c, --concurrency N     connections in flight, all threads (default 1000)\n"
-           "  -j, --threads N         worker threads (default: number of cores)\n"
-           "  --rate N                new connections per second, 0 = unlimited (default 0)\n"
-           "  --per-ip N              connections in flight to one address (default 4)\n"
-           "  --connect-timeout S     TCP connect timeout in seconds (default 5)\n"
-           "  --handshake-timeout S   TLS handshake timeout in seconds (default 10)\n"
-           "  --dns-timeout S         DNS timeout per try in seconds (default 5)\n"
-           "  --dns-tries N           DNS tries (default 2)\n"
-           "  --probe-timeout S       timeout of each grading connection (default: the\n"
-           "                          handshake timeout, at most 3)\n"
-           "  --quick                 one handshake per endpoint, no grade\n"
-           "\n"
-           "Interruption:\n"
-           "  --resume[=SCAN_ID]      continue an interrupted scan (default: the latest),\n"
-           "                          skipping endpoints already stored\n"
-           "\n"
-           "Target lines (one per line, '#' starts a comment):\n"
-           "  host  host:port  192.0.2.1  192.0.2.1:8443  [2001:db8::1]:443  2001:db8::1\n"
-           "  192.0.2.0/24  192.0.2.0/24:8443  [2001:db8::/120]:443\n"
-           "  An optional second field sets the SNI to send ('-' = none):\n"
-           "  192.0.2.10:443 www.example.com      www.example.com -\n"
-           "  A scheme asks for STARTTLS: smtp:// submission:// imap:// pop3:// ftp://\n"
-           "  xmpp:// ldap:// postgres:// (their usual port when none is given):\n"
-           "  smtp://mail.example.com  imap://192.0.2.7:143\n"
-           "\n"
-           "Examples:\n"
-           "  tlsweep scan hosts.txt\n"
-           "  tlsweep scan --label nightly --ports 443,8443 -c 5000 hosts.txt more.txt\n"
-           "  grep -v '^#' hosts.txt | tlsweep scan --db /var/lib/tlsweep/estate.db -\n"
-           "  tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n"
-           "\n"
-           "Exit codes: 0 done (also when endpoints failed: failures are data),\n"
-           "            2 usage or input error, 3 runtime failure (database, resources).\n");
+        f,
+        "usage: tlsweep scan [OPTIONS] [FILE|-]...\n"
+        "\n"
+        "Scan every TLS endpoint listed in FILEs (or on stdin), classify each\n"
+        "failure by its root cause, and store one row per endpoint in SQLite.\n"
+        "\n"
+        "Output:\n"
+        "  --db PATH               database to write (default ./tlsweep.db)\n"
+        "  --label TEXT            label stored with the scan (e.g. 'nightly', 'pre-change')\n"
+        "  --progress/--no-progress  progress line on stderr (default: when a terminal)\n"
+        "  -v, --verbose / -q, --quiet  more or less logging\n"
+        "\n"
+        "Targets:\n"
+        "  --ports LIST            ports for targets without one: 443,8443,8000-8010 (default "
+        "443)\n"
+        "  --allow-large-ranges    accept CIDRs larger than /16 (IPv4) or /112 (IPv6)\n"
+        "  --shard K/N             scan only shard K of N (stable hash of host, port, SNI)\n"
+        "  --dry-run               print the endpoints that would be scanned; connect nothing\n"
+        "  --starttls auto         targets without a scheme on a well-known STARTTLS port\n"
+        "                          (25, 587 smtp; 143 imap; 110 pop3; 21 ftp; 5222 xmpp;\n"
+        "                          389 ldap; 5432 postgres) speak STARTTLS first\n"
+        "  --lab[=DIR]             scan the local lab estate started by 'tlsweep lab up'\n"
+        "                          (its targets, resolver and CA; default DIR " TW_LAB_DEFAULT_DIR
+        ")\n"
+        "\n"
+        "Trust and time:\n"
+        "  --ca-file PATH          trust store, a PEM bundle (default: the system store)\n"
+        "  --now TIME              judge certificate validity as of TIME\n"
+        "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
+        "\n"
+        "Network:\n"
+        "  --resolver IP[:PORT]    DNS server, repeatable (default: /etc/resolv.conf)\n"
+        "  -c, --concurrency N     connections in flight, all threads (default 1000)\n"
+        "  -j, --threads N         worker threads (default: number of cores)\n"
+        "  --rate N                new connections per second, 0 = unlimited (default 0)\n"
+        "  --per-ip N              connections in flight to one address (default 4)\n"
+        "  --connect-timeout S     TCP connect timeout in seconds (default 5)\n"
+        "  --handshake-timeout S   TLS handshake timeout in seconds (default 10)\n"
+        "  --dns-timeout S         DNS timeout per try in seconds (default 5)\n"
+        "  --dns-tries N           DNS tries (default 2)\n"
+        "  --probe-timeout S       timeout of each grading connection (default: the\n"
+        "                          handshake timeout, at most 3)\n"
+        "  --quick                 one handshake per endpoint, no grade\n"
+        "\n"
+        "Interruption:\n"
+        "  --resume[=SCAN_ID]      continue an interrupted scan (default: the latest),\n"
+        "                          skipping endpoints already stored\n"
+        "\n"
+        "Target lines (one per line, '#' starts a comment):\n"
+        "  host  host:port  192.0.2.1  192.0.2.1:8443  [2001:db8::1]:443  2001:db8::1\n"
+        "  192.0.2.0/24  192.0.2.0/24:8443  [2001:db8::/120]:443\n"
+        "  An optional second field sets the SNI to send ('-' = none):\n"
+        "  192.0.2.10:443 www.example.com      www.example.com -\n"
+        "  A scheme asks for STARTTLS: smtp:// submission:// imap:// pop3:// ftp://\n"
+        "  xmpp:// ldap:// postgres:// (their usual port when none is given):\n"
+        "  smtp://mail.example.com  imap://192.0.2.7:143\n"
+        "\n"
+        "Examples:\n"
+        "  tlsweep scan hosts.txt\n"
+        "  tlsweep scan --label nightly --ports 443,8443 -c 5000 hosts.txt more.txt\n"
+        "  grep -v '^#' hosts.txt | tlsweep scan --db /var/lib/tlsweep/estate.db -\n"
+        "  tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n"
+        "\n"
+        "Exit codes: 0 done (also when endpoints failed: failures are data),\n"
+        "            2 usage or input error, 3 runtime failure (database, resources).\n");
 }
 
 static int
@@ -218,54 +218,12 @@ all_digits(const char *s)
     return 1;
 }
 
-/* The lab writes DIR/lab.env: KEY=VALUE lines, no quoting. */
+/* What `tlsweep lab up` wrote in DIR/lab.env (store/base/labenv.h). */
 struct lab_env {
     char resolver[256];
     char ca[PATH_MAX];
     char targets[PATH_MAX];
 };
-
-static int
-read_lab_env(const char *dir, struct lab_env *env)
-{
-    char path[PATH_MAX];
-    char line[PATH_MAX + 64];
-    FILE *f;
-
-    memset(env, 0, sizeof(*env));
-    if (snprintf(path, sizeof(path), "%s/lab.env", dir) >= (int)sizeof(path))
-        return -1;
-    f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr,
-                "tlsweep scan: --lab: cannot read %s: %s\n"
-                "  start the lab first: tlsweep lab up --daemon%s%s\n",
-                path, strerror(errno), strcmp(dir, LAB_DEFAULT_DIR) ? " --dir " : "",
-                strcmp(dir, LAB_DEFAULT_DIR) ? dir : "");
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *eq = strchr(line, '=');
-        size_t len = strcspn(line, "\r\n");
-
-        line[len] = '\0';
-        if (eq == NULL)
-            continue;
-        *eq = '\0';
-        if (strcmp(line, "TLSWEEP_LAB_RESOLVER") == 0)
-            tw_strlcpy(env->resolver, eq + 1, sizeof(env->resolver));
-        else if (strcmp(line, "TLSWEEP_LAB_CA") == 0)
-            tw_strlcpy(env->ca, eq + 1, sizeof(env->ca));
-        else if (strcmp(line, "TLSWEEP_LAB_TARGETS") == 0)
-            tw_strlcpy(env->targets, eq + 1, sizeof(env->targets));
-    }
-    fclose(f);
-    if (env->targets[0] == '\0') {
-        fprintf(stderr, "tlsweep scan: --lab: %s names no targets\n", path);
-        return -1;
-    }
-    return 0;
-}
 
 int
 tw_scan_main(int argc, char **argv)
@@ -405,7 +363,7 @@ tw_scan_main(int argc, char **argv)
             cfg.starttls_auto = 1;
             break;
         case OPT_LAB:
-            lab_dir = optarg ? optarg : LAB_DEFAULT_DIR;
+            lab_dir = optarg ? optarg : TW_LAB_DEFAULT_DIR;
             break;
         case 'v':
             verbosity++;
@@ -425,8 +383,11 @@ tw_scan_main(int argc, char **argv)
     tw_log_set_level(TW_LOG_INFO + verbosity);
 
     if (lab_dir != NULL) {
-        if (read_lab_env(lab_dir, &lab) < 0)
+        if (tw_lab_read_env(lab_dir, lab.resolver, sizeof(lab.resolver), lab.ca, sizeof(lab.ca),
+                            lab.targets, sizeof(lab.targets), err) < 0) {
+            fprintf(stderr, "tlsweep scan: --lab: %s\n", err);
             goto out;
+        }
         if (cfg.n_resolvers == 0 && lab.resolver[0])
             cfg.resolvers[cfg.n_resolvers++] = lab.resolver;
         if (cfg.ca_file == NULL && lab.ca[0])

@@ -19,11 +19,12 @@
 #ifndef TW_TESTS_LAB_LAB_H
 #define TW_TESTS_LAB_LAB_H
 
+#include "store/base/labenv.h"
+
 #include <stddef.h>
 #include <stdio.h>
 
 #define TW_LAB_DOMAIN "lab.tlsweep.test"
-#define TW_LAB_DEFAULT_DIR "./tlsweep-lab"
 #define TW_LAB_DEFAULT_BASE "127.77.0.0"
 #define TW_LAB_DEFAULT_PORT 8443
 /* Not 5353: mDNS daemons (avahi) hold *:5353 on many desktops. */
@@ -60,15 +61,6 @@ extern const struct tw_lab_endpoint tw_lab_hostile[];
 extern const size_t tw_lab_n_hostile;
 
 int tw_lab_main(int argc, char **argv);
-
-/*
- * Read DIR/lab.env (dir NULL = TW_LAB_DEFAULT_DIR) into the three buffers:
- * resolver "IP:PORT", the CA bundle path and the targets file path.
- * Returns 0, or -1 with a message in err[TW_ERRLEN] (may be NULL) when the
- * file is missing, unreadable, a value does not fit or a key is absent.
- */
-int tw_lab_read_env(const char *dir, char *resolver, size_t resolver_len, char *ca, size_t ca_len,
-                    char *targets, size_t targets_len, char *err);
 
 /*
  * Write the target list for port (and port+1 for [::1]) to f: for each
