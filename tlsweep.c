@@ -7,7 +7,7 @@
 #include "report/report.h"
 #include "scanner/scan.h"
 #include "store/prune.h"
-#include "tests/lab/lab.h"
+#include "lab/lab.h"
 
 #ifndef TLSWEEP_VERSION
 #define TLSWEEP_VERSION "0.1.0"

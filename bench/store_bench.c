@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 #include "store/model.h"
 #include "store/store.h"
 #include "store/writer.h"

@@ -217,7 +217,7 @@ def ec_to_rsa(bits):
     return 15360
 
 def derive(f):
-    """The 2009r grade (store/GRADING.md) from testssl's findings; (letter, reasons)."""
+    """The 2009r grade (tls/GRADING.md) from testssl's findings; (letter, reasons)."""
     get = lambda i: [x[1] for x in f.get(i, [])]
     one = lambda i: (get(i) or [""])[0]
     offered = lambda i: one(i).startswith("offered")

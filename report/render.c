@@ -14,8 +14,8 @@
 #include "report/escape.h"
 #include "report/render.h"
 #include "report/render_int.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 
 const struct tw_renderer *const tw_renderers[] = {
     &tw_render_text, &tw_render_json, &tw_render_csv,

@@ -16,8 +16,8 @@
 
 #include "report/render.h"
 #include "report/render_int.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 
 const char *const tw_grade_names[TW_GRADE__COUNT] = {"A+", "A", "A-", "B", "C",
                                                      "D",  "E", "M",  "T", "F"};

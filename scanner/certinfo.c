@@ -62,8 +62,8 @@
 #include <openssl/x509v3.h>
 
 #include "scanner/certinfo.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 
 #define SAN_MAX_ENTRIES 1000
 #define OCSP_SKEW_SECS 300

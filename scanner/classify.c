@@ -69,7 +69,7 @@
 
 #include "scanner/classify.h"
 #include "scanner/starttls.h"
-#include "store/base/xalloc.h"
+#include "base/xalloc.h"
 
 #define PLAN_MAX_EXTRA 4
 

@@ -34,8 +34,8 @@
 
 #include "scanner/conn.h"
 #include "scanner/starttls.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 
 #define TW_CONN_POOL_KEEP 1024 /* free conns kept for reuse per worker */
 /* Bytes a server may send before its handshake must be complete.  OpenSSL

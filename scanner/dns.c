@@ -19,8 +19,8 @@
 #include <ev.h>
 
 #include "scanner/dns.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 
 #define TW_DNS_CACHE_SLOTS 512 /* names remembered per worker */
 /* Socket buffers of the resolver's sockets.  With a thousand queries out, a

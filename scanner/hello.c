@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "scanner/hello.h"
-#include "store/base/xalloc.h"
+#include "base/xalloc.h"
 
 /* ---------------------------------------------------------------------------
  * Tables

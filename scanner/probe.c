@@ -45,8 +45,8 @@
 #include "scanner/hello.h"
 #include "scanner/probe.h"
 #include "scanner/starttls.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 
 /* ---- planner ---------------------------------------------------------------- */
 

@@ -62,7 +62,7 @@
 #include <sys/socket.h>
 
 #include "scanner/tlsctx.h"
-#include "store/grade.h"
+#include "tls/grade.h"
 #include "store/graderec.h"
 #include "store/model.h"
 

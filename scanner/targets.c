@@ -44,8 +44,8 @@
 #include <strings.h>
 
 #include "scanner/targets.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 
 #define TARGETS_RBUF (64 * 1024)
 #define TARGETS_DEDUP_DEFAULT ((size_t)4194304)

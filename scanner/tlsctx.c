@@ -19,7 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "scanner/tlsctx.h"
-#include "store/base/log.h"
+#include "base/log.h"
 
 /* Every TLS 1.3 suite OpenSSL 3 implements, for the ALL_CIPHERS probe. */
 #define TW_TLS13_ALL                                                                               \

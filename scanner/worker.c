@@ -50,8 +50,8 @@
 #include "scanner/starttls.h"
 #include "scanner/tlsctx.h"
 #include "scanner/worker.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 
 #define TW_INBOX_CAP 256    /* targets waiting per worker */
 #define TW_ADMIT_MARGIN 32  /* endpoints admitted beyond the connection cap */

@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "store/grade.h"
+#include "tls/grade.h"
 
 #define TW_GREC_SUITES_MAX 640 /* accepted suites over all protocols */
 #define TW_GREC_GROUPS_MAX 32  /* named groups and DHE sizes */

@@ -22,8 +22,8 @@
 
 #include <sqlite3.h>
 
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 #include "store/merge.h"
 #include "store/store.h"
 

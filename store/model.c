@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "store/base/xalloc.h"
+#include "base/xalloc.h"
 #include "store/model.h"
 
 /* Indexed by enum tw_class; tw_class_info() checks the order at the edges. */

@@ -21,8 +21,8 @@
 
 #include <sqlite3.h>
 
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 #include "store/model.h"
 #include "store/prune.h"
 #include "store/store.h"

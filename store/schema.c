@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/base/log.h"
+#include "base/log.h"
 #include "store/schema.h"
 
 static const char *const steps[] = {

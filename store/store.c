@@ -23,9 +23,9 @@
 
 #include <sqlite3.h>
 
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
-#include "store/grade.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "tls/grade.h"
 #include "store/graderec.h"
 #include "store/schema.h"
 #include "store/store.h"

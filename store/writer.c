@@ -28,8 +28,8 @@
 
 #include <sqlite3.h>
 
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 #include "store/writer.h"
 
 #define TW_WRITER_QUEUE_CAP 8192

@@ -14,5 +14,5 @@ fi
 cppcheck --quiet --enable=warning,portability --inline-suppr --std=c11 -D_GNU_SOURCE -I. \
     --suppress=uselessAssignmentPtrArg \
     --suppress=nullPointerRedundantCheck:scanner/dns.c \
-    --error-exitcode=1 store scanner report tests/lab tlsweep.c
+    --error-exitcode=1 base tls store scanner report lab cli tlsweep.c
 echo "cppcheck: no findings"

@@ -9,7 +9,7 @@
  * dates either empty or ISO-8601 shaped.  Seeds: make_certinfo_seeds.sh
  * (certificates are generated, never committed).  Build and run: see
  * tests/fuzz/README.md, with scanner/certinfo.c scanner/classify.c
- * store/model.c and the store/base sources, -lssl -lcrypto.
+ * store/model.c and the base/ sources, -lssl -lcrypto.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "scanner/targets.h"
-#include "store/base/log.h"
+#include "base/log.h"
 
 #define FUZZ_MAX_ENDPOINTS 4096
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 5's acceptance test: scan the lab with grading on, check each graded
 # endpoint's letter (and, for the grading endpoints, its reason codes)
-# against what store/GRADING.md gives for its server configuration
-# (tests/lab/servers.c), cross-check the enumerated suites of tls10-only,
+# against what tls/GRADING.md gives for its server configuration
+# (lab/servers.c), cross-check the enumerated suites of tls10-only,
 # no-fs, cbc-only and dhe-1024 against an independent client (openssl
 # s_client, one suite at a time), check the SQL tables (the README's CBC
 # query, SSLv3/RC4 and 3DES found by the scripted endpoints), the connection

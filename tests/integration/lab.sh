@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lab.sh - bring the lab up as a daemon in a temp dir, check that every
-# endpoint really behaves as its row in tests/lab/lab.c says (with
+# endpoint really behaves as its row in lab/lab.c says (with
 # openssl s_client, bash /dev/tcp and /dev/udp), then bring it down.
 #
 # The lab runs on its own base address and ports so that a developer's lab
@@ -116,7 +116,7 @@ check "no-sni-different-cert has a no-SNI line" grep -qx "no-sni-different-cert.
 check "the IPv6 endpoint is an address target" grep -qx "\[::1\]:$((PORT + 1))" "$DIR/targets.out"
 check "lab targets without a lab prints the defaults" bash -c "'$TLSWEEP' lab targets --dir /nonexistent | grep -qx 'expired.lab.tlsweep.test:8443'"
 
-# ---- certificate endpoints (IP N from tests/lab/lab.c) ----
+# ---- certificate endpoints (IP N from lab/lab.c) ----
 V="Verify return code"
 expect_sc "valid-rsa verifies" "$V: 0 \(ok\)" $PFX.2:$PORT -servername "$(host valid-rsa)" -verify_hostname "$(host valid-rsa)"
 expect_sc "valid-rsa has an RSA-2048 key" "public key is 2048 bit" $PFX.2:$PORT -servername "$(host valid-rsa)"

@@ -75,7 +75,7 @@ done
 
 # Graded the same way as direct TLS, each grading hello after its own
 # dialogue.  Expected letter, from the lab's STLS() servers (servers.c) and
-# store/GRADING.md: TLS 1.2 + 1.3 (P = (100 + 100) / 2 = 100), ECDHE AEAD
+# tls/GRADING.md: TLS 1.2 + 1.3 (P = (100 + 100) / 2 = 100), ECDHE AEAD
 # suites only (CIPHERS_MODERN: AES-128/256-GCM, ChaCha20, and the TLS 1.3
 # suites; C = (80 + 100) / 2 = 90), RSA-2048 leaf and groups of at least 2048
 # RSA-equivalent bits (K = 90): S = 30 + 27 + 36 = 93 -> A; TLS 1.3 is there

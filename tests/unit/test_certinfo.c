@@ -32,7 +32,7 @@
 
 #include "scanner/certinfo.h"
 #include "scanner/classify.h"
-#include "store/base/log.h"
+#include "base/log.h"
 
 #define NOW ((int64_t)1700000000)
 #define DAY ((int64_t)86400)

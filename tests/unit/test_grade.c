@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "store/grade.h"
+#include "tls/grade.h"
 
 /* ---- input builders ---- */
 

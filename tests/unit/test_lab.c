@@ -14,12 +14,12 @@
 
 #include <cmocka.h>
 
-#include "store/base/log.h"
+#include "base/log.h"
 #include "scanner/hello.h"
 #include "store/model.h"
-#include "tests/lab/lab.h"
-#include "tests/lab/lab_int.h"
-#include "tests/lab/starttls_servers.h"
+#include "lab/lab.h"
+#include "lab/lab_int.h"
+#include "lab/starttls_servers.h"
 
 #define BASE 0x7f4d0000u /* 127.77.0.0 */
 

@@ -13,7 +13,7 @@
  *
  * The STARTTLS runner tests drive the real grader (tw_grader_*) on an
  * ev_loop against a loopback server thread that answers every connection
- * with the lab's pure STARTTLS responders (tests/lab/starttls_servers.h)
+ * with the lab's pure STARTTLS responders (lab/starttls_servers.h)
  * and then OpenSSL's server on the same socket: each protocol must reach
  * READY before every hello, no HTTP probe may run, and a dialogue that
  * fails must stop the grading without a grade.
@@ -43,13 +43,13 @@
 #include "scanner/hello.h"
 
 #include "scanner/probe.h"
-#include "store/grade.h"
+#include "tls/grade.h"
 #include "store/graderec.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 #include "store/model.h"
 #include "store/store.h"
-#include "tests/lab/starttls_servers.h"
+#include "lab/starttls_servers.h"
 
 /* ---- a minimal ClientHello reader (the test's own, not the product's) ---- */
 

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "store/base/log.h"
+#include "base/log.h"
 #include "store/model.h"
 #include "store/prune.h"
 #include "store/store.h"

@@ -16,7 +16,7 @@
 
 #include "report/render.h"
 #include "report/sha256.h"
-#include "store/base/log.h"
+#include "base/log.h"
 #include "store/store.h"
 
 static void

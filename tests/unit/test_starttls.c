@@ -1,6 +1,6 @@
 /*
  * test_starttls.c - the STARTTLS plaintext phase (scanner/starttls.h) and
- * the lab's STARTTLS responders (tests/lab/starttls_servers.h).
+ * the lab's STARTTLS responders (lab/starttls_servers.h).
  *
  * The pure state machine is driven through scripted server transcripts:
  * each script is a list of server chunks; the driver collects what the
@@ -32,7 +32,7 @@
 #include <openssl/x509.h>
 
 #include "scanner/starttls.h"
-#include "tests/lab/starttls_servers.h"
+#include "lab/starttls_servers.h"
 
 /* ---- the script driver -------------------------------------------------- */
 

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "store/base/log.h"
+#include "base/log.h"
 #include "store/merge.h"
 #include "store/model.h"
 #include "store/schema.h"

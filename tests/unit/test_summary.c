@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "report/render.h"
-#include "store/base/log.h"
+#include "base/log.h"
 #include "store/store.h"
 
 static char db_path[64];

@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "scanner/targets.h"
-#include "store/base/log.h"
+#include "base/log.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -24,7 +24,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "store/base/log.h"
+#include "base/log.h"
 #include "store/model.h"
 #include "store/store.h"
 #include "store/writer.h"

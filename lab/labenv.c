@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/base/labenv.h"
-#include "store/base/log.h"
+#include "lab/labenv.h"
+#include "base/log.h"
 
 static int
 env_take(const char *val, char *dst, size_t len)

@@ -18,7 +18,7 @@
  */
 #include <string.h>
 
-#include "tests/lab/lab_int.h"
+#include "lab/lab_int.h"
 
 #define HS_CLIENT_HELLO 1
 #define HS_SERVER_HELLO 2

@@ -20,8 +20,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "store/base/log.h"
-#include "tests/lab/lab_int.h"
+#include "base/log.h"
+#include "lab/lab_int.h"
 
 #define DAY (24L * 3600L)
 

@@ -19,7 +19,7 @@
 #ifndef TW_TESTS_LAB_LAB_H
 #define TW_TESTS_LAB_LAB_H
 
-#include "store/base/labenv.h"
+#include "lab/labenv.h"
 
 #include <stddef.h>
 #include <stdio.h>

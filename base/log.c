@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/base/log.h"
+#include "base/log.h"
 
 volatile int tw_log_level = TW_LOG_INFO;
 

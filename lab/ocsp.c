@@ -12,8 +12,8 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 
-#include "store/base/log.h"
-#include "tests/lab/lab_int.h"
+#include "base/log.h"
+#include "lab/lab_int.h"
 
 int
 tw_lab_ocsp_revoked(X509 *leaf, X509 *issuer, EVP_PKEY *issuer_key, unsigned char **der,

@@ -60,11 +60,11 @@
 
 #include <ev.h>
 
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
-#include "tests/lab/lab.h"
-#include "tests/lab/lab_int.h"
-#include "tests/lab/starttls_servers.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "lab/lab.h"
+#include "lab/lab_int.h"
+#include "lab/starttls_servers.h"
 
 #define DAY (24L * 3600L)
 #define LAB_MAX_SRV 64

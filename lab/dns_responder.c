@@ -21,9 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "store/base/log.h"
-#include "tests/lab/lab.h"
-#include "tests/lab/lab_int.h"
+#include "base/log.h"
+#include "lab/lab.h"
+#include "lab/lab_int.h"
 
 #define DNS_HDR 12
 #define DNS_T_A 1

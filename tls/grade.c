@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/grade.h"
+#include "tls/grade.h"
 
 /* HSTS max-age needed for A+ (API LONG_MAX_AGE, 180 days). */
 #define HSTS_LONG_MAX_AGE 15552000

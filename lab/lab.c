@@ -13,10 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
-#include "tests/lab/lab.h"
-#include "tests/lab/lab_int.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "lab/lab.h"
+#include "lab/lab_int.h"
 
 const struct tw_lab_endpoint tw_lab_endpoints[] = {
     {"valid-rsa", 2, TW_LAB_T_NAME, "ok", "ok"},

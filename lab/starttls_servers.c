@@ -18,7 +18,7 @@
 
 #include <openssl/err.h>
 
-#include "tests/lab/starttls_servers.h"
+#include "lab/starttls_servers.h"
 
 enum {
     LPH_START = 0,

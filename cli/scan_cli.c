@@ -16,9 +16,9 @@
 
 #include "scanner/config.h"
 #include "scanner/scan.h"
-#include "store/base/labenv.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "lab/labenv.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 #include "store/merge.h"
 #include "store/model.h"
 
@@ -218,7 +218,7 @@ all_digits(const char *s)
     return 1;
 }
 
-/* What `tlsweep lab up` wrote in DIR/lab.env (store/base/labenv.h). */
+/* What `tlsweep lab up` wrote in DIR/lab.env (lab/labenv.h). */
 struct lab_env {
     char resolver[256];
     char ca[PATH_MAX];

@@ -7,7 +7,7 @@
  * flags, HSTS); tw_grade_compute() turns it into a struct tw_grade_output:
  * the letter, the letter if trust is ignored, the three category scores and
  * every cap or warning that fired with a stable machine-readable code.
- * The rules and the SPEC CHOICEs taken are listed in store/GRADING.md; the
+ * The rules and the SPEC CHOICEs taken are listed in tls/GRADING.md; the
  * spec is grading.md (SSL Labs guide 2009k + changelog to 2009r).
  *
  * Pure (STYLE G6): no sockets, no clock, no allocation, no mutable globals;

@@ -20,9 +20,9 @@
 
 #include "report/render.h"
 #include "report/report.h"
-#include "report/report_int.h"
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
+#include "cli/report_int.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 #include "store/store.h"
 
 static void

@@ -1,5 +1,5 @@
 /*
- * lab_int.h - declarations shared by the lab's files (tests/lab/ only).
+ * lab_int.h - declarations shared by the lab's files (lab/ only).
  *
  * pki.c makes the keys and certificates, ocsp.c the stapled OCSP response,
  * servers.c the listeners and connection state machines, dns_responder.c

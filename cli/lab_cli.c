@@ -29,10 +29,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "store/base/log.h"
-#include "store/base/xalloc.h"
-#include "tests/lab/lab.h"
-#include "tests/lab/lab_int.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "lab/lab.h"
+#include "lab/lab_int.h"
 
 #define LAB_STOP_WAIT_MS 10000 /* how long `down` waits after SIGTERM */
 

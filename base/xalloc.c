@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/base/xalloc.h"
+#include "base/xalloc.h"
 
 static void
 xalloc_die(size_t n)
