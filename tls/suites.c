@@ -53,30 +53,54 @@
 #define ENCP_KUZNYECHIK_MGM 256, 0, 0, 0, 0, 1
 #define ENCP_MAGMA_MGM 256, 0, 0, 1, 0, 1
 
-/* Per key exchange: ephemeral (forward secrecy when authenticated), TLS 1.3,
- * pre-shared key. */
-#define KXP_NULL 0, 0, 0
-#define KXP_RSA 0, 0, 0
-#define KXP_DH 0, 0, 0
-#define KXP_ECDH 0, 0, 0
-#define KXP_DHE 1, 0, 0
-#define KXP_ECDHE 1, 0, 0
-#define KXP_PSK 0, 0, 1
-#define KXP_RSA_PSK 0, 0, 1
-#define KXP_DHE_PSK 1, 0, 1
-#define KXP_ECDHE_PSK 1, 0, 1
-#define KXP_SRP 0, 0, 0
-#define KXP_KRB5 0, 0, 0
-#define KXP_TLS13 1, 1, 0
-#define KXP_ECCPWD 1, 0, 0
-#define KXP_GOST 0, 0, 0 /* the server's half is its certificate key */
-#define KX_FS(fs, is13, psk) (fs)
-#define KX_IS13(fs, is13, psk) (is13)
-#define KX_PSK(fs, is13, psk) (psk)
-/* One level more, so that KXP_x is expanded into three arguments first. */
-#define KXFS(p) KX_FS(p)
-#define KXIS13(p) KX_IS13(p)
-#define KXPSK(p) KX_PSK(p)
+/* Per key exchange: ephemeral (forward secrecy when authenticated). */
+#define KXFS_NULL 0
+#define KXFS_RSA 0
+#define KXFS_DH 0
+#define KXFS_ECDH 0
+#define KXFS_DHE 1
+#define KXFS_ECDHE 1
+#define KXFS_PSK 0
+#define KXFS_RSA_PSK 0
+#define KXFS_DHE_PSK 1
+#define KXFS_ECDHE_PSK 1
+#define KXFS_SRP 0
+#define KXFS_KRB5 0
+#define KXFS_TLS13 1
+#define KXFS_ECCPWD 1
+#define KXFS_GOST 0 /* the server's half is its certificate key */
+/* Per key exchange: a TLS 1.3 suite. */
+#define IS13_NULL 0
+#define IS13_RSA 0
+#define IS13_DH 0
+#define IS13_ECDH 0
+#define IS13_DHE 0
+#define IS13_ECDHE 0
+#define IS13_PSK 0
+#define IS13_RSA_PSK 0
+#define IS13_DHE_PSK 0
+#define IS13_ECDHE_PSK 0
+#define IS13_SRP 0
+#define IS13_KRB5 0
+#define IS13_TLS13 1
+#define IS13_ECCPWD 0
+#define IS13_GOST 0
+/* Per key exchange: a pre-shared key takes part. */
+#define PSK_NULL 0
+#define PSK_RSA 0
+#define PSK_DH 0
+#define PSK_ECDH 0
+#define PSK_DHE 0
+#define PSK_ECDHE 0
+#define PSK_PSK 1
+#define PSK_RSA_PSK 1
+#define PSK_DHE_PSK 1
+#define PSK_ECDHE_PSK 1
+#define PSK_SRP 0
+#define PSK_KRB5 0
+#define PSK_TLS13 0
+#define PSK_ECCPWD 0
+#define PSK_GOST 0
 
 /* Per authentication: the server is not authenticated. */
 #define ANON_NULL 1 /* TLS_NULL_WITH_NULL_NULL authenticates nothing */
@@ -103,8 +127,7 @@
 #define ROW(code, name, kx, auth, enc, fl)                                                         \
     {                                                                                              \
         code, name, TW_KX_##kx, TW_AUTH_##auth, TW_ENC_##enc, ((fl)&EXP) != 0, ENCP_##enc,         \
-            KXFS(KXP_##kx) && !ANON_##auth, ANON_##auth, KXIS13(KXP_##kx), KXPSK(KXP_##kx), 0,     \
-            ((fl)&UNO) != 0                                                                        \
+            KXFS_##kx && !ANON_##auth, ANON_##auth, IS13_##kx, PSK_##kx, 0, ((fl)&UNO) != 0        \
     }
 /* A signalling value: a name, no suite. */
 #define SCSV(code, name)                                                                           \
