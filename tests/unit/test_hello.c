@@ -721,6 +721,52 @@ test_hello_parse_tls12_dhe(void **state)
     free(fl);
 }
 
+/*
+ * Anonymous suites: the ServerKeyExchange is read by the chosen suite's key
+ * exchange in tls/suites (DH_anon is kx DHE, ECDH_anon is kx ECDHE), so its
+ * group is found although no certificate comes first.
+ */
+static void
+test_hello_parse_tls12_anon(void **state)
+{
+    static const uint16_t adh[] = {0x0034};   /* TLS_DH_anon_WITH_AES_128_CBC_SHA */
+    static const uint16_t aecdh[] = {0xC018}; /* TLS_ECDH_anon_WITH_AES_128_CBC_SHA */
+    struct srv s1 = {
+        TLS1_2_VERSION, TLS1_2_VERSION, "ADH-AES128-SHA:@SECLEVEL=0", NULL, 1, NULL, {0}, 0};
+    struct srv s2 = {
+        TLS1_2_VERSION, TLS1_2_VERSION, "AECDH-AES128-SHA:@SECLEVEL=0", NULL, 0, "P-256", {0}, 0};
+    uint8_t ch[TW_HELLO_MAX_OUT], *fl = malloc(FLIGHT_CAP);
+    struct tw_hello_params p;
+    struct tw_server_flight f;
+    size_t chl, n;
+
+    (void)state;
+    assert_non_null(fl);
+    tw_hello_params_init(&p, TW_HELLO_TLS12, test_random);
+    p.suites = adh;
+    p.n_suites = 1;
+    chl = build(&p, ch, sizeof(ch));
+    n = srv_run(&s1, ch, chl, fl, FLIGHT_CAP);
+    assert_int_equal(tw_hello_parse(fl, n, &f), TW_HELLO_DONE);
+    assert_int_equal(f.cipher_suite, 0x0034);
+    assert_false(f.has_certificate);
+    assert_true(f.has_ske);
+    assert_int_equal(f.kx, TW_FLIGHT_KX_DHE);
+    assert_int_equal(f.dh_p_bits, 2048);
+    assert_true(f.has_server_hello_done);
+
+    p.suites = aecdh;
+    chl = build(&p, ch, sizeof(ch));
+    n = srv_run(&s2, ch, chl, fl, FLIGHT_CAP);
+    assert_int_equal(tw_hello_parse(fl, n, &f), TW_HELLO_DONE);
+    assert_int_equal(f.cipher_suite, 0xC018);
+    assert_false(f.has_certificate);
+    assert_true(f.has_ske);
+    assert_int_equal(f.kx, TW_FLIGHT_KX_ECDHE);
+    assert_int_equal(f.ecdh_group, TW_GROUP_SECP256R1);
+    free(fl);
+}
+
 static void
 test_hello_parse_tls13(void **state)
 {
@@ -1134,6 +1180,7 @@ main(void)
         cmocka_unit_test(test_hello_build_limits),
         cmocka_unit_test(test_hello_parse_tls12_ecdhe),
         cmocka_unit_test(test_hello_parse_tls12_dhe),
+        cmocka_unit_test(test_hello_parse_tls12_anon),
         cmocka_unit_test(test_hello_parse_tls13),
         cmocka_unit_test(test_hello_parse_tls13_hrr),
         cmocka_unit_test(test_hello_parse_tls10_seclevel0),
