@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "cli/cli.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "lab/lab.h"
