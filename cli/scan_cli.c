@@ -165,13 +165,13 @@ scan_parse_int64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t
     return 0;
 }
 
-/* Seconds for opt in (0, 86400], or a message and -1. */
+/* Seconds for opt in (0, SCAN_SECONDS_MAX], or a message and -1. */
 static int
 scan_parse_seconds(const char *opt, const char *s, double *out)
 {
     if (tw_cli_parse_seconds(s, SCAN_SECONDS_MAX, out) < 0) {
-        fprintf(stderr, "tlsweep scan: %s: '%s' is not a number of seconds (0 < S <= 86400)\n", opt,
-                s);
+        fprintf(stderr, "tlsweep scan: %s: '%s' is not a number of seconds (0 < S <= %.0f)\n", opt,
+                s, SCAN_SECONDS_MAX);
         return -1;
     }
     return 0;

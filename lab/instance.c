@@ -97,25 +97,38 @@ out:
     return rc;
 }
 
+/* One read(2) of at most len - 1 bytes of path into buf, NUL-terminated.
+ * Returns the bytes read, or 0 when the file is missing, unreadable or empty. */
+static size_t
+lab_read_small(const char *path, char *buf, size_t len)
+{
+    ssize_t n;
+    int fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return (size_t)n;
+}
+
 pid_t
 tw_lab_instance_read_pid(const char *dir)
 {
     char path[PATH_MAX], buf[32];
     char *end = NULL;
     long v;
-    ssize_t n;
-    int fd;
+    size_t n;
 
     if (tw_lab_instance_path(path, sizeof(path), dir, "lab.pid") < 0)
         return 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    n = lab_read_small(path, buf, sizeof(buf));
+    if (n == 0)
         return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
         buf[--n] = '\0';
     errno = 0;
@@ -129,39 +142,25 @@ int
 tw_lab_instance_is_lab(pid_t pid)
 {
     char path[64], buf[4096], state = '?';
-    ssize_t n;
-    int fd, saw_lab = 0;
-    FILE *f;
+    const char *p;
+    size_t n;
+    int saw_lab = 0;
 
     if (kill(pid, 0) < 0 && errno != EPERM)
         return 0;
+    /* "pid (comm) S ...": the state follows the last ')'. */
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "re");
-    if (f != NULL) {
-        /* "pid (comm) S ...": the state follows the last ')'. */
-        n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        if (n > 0) {
-            char *p;
-
-            buf[n] = '\0';
-            p = strrchr(buf, ')');
-            if (p != NULL && p[1] == ' ')
-                state = p[2];
-        }
+    if (lab_read_small(path, buf, sizeof(buf)) > 0) {
+        p = strrchr(buf, ')');
+        if (p != NULL && p[1] == ' ')
+            state = p[2];
     }
     if (state == 'Z' || state == 'X')
         return 0;
+    /* The arguments, each NUL-terminated: look for "lab" then "up". */
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    for (ssize_t off = 0; off < n; off += (ssize_t)strlen(buf + off) + 1) {
+    n = lab_read_small(path, buf, sizeof(buf));
+    for (size_t off = 0; off < n; off += strlen(buf + off) + 1) {
         if (saw_lab && strcmp(buf + off, "up") == 0)
             return 1;
         saw_lab = strcmp(buf + off, "lab") == 0;
