@@ -21,7 +21,7 @@
 #include "report/escape.h"
 #include "report/render.h"
 #include "report/render_int.h"
-#include "report/report.h"
+#include "cli/cli.h"
 #include "cli/report_int.h"
 #include "base/log.h"
 #include "base/xalloc.h"

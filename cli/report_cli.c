@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "report/render.h"
-#include "report/report.h"
+#include "cli/cli.h"
 #include "cli/report_int.h"
 #include "base/log.h"
 #include "base/xalloc.h"
