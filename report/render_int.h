@@ -1,7 +1,7 @@
 /*
- * render_int.h - what the renderers (render_*.c) share with the driver in
- * render.c: their table entries, colours, the scan warning and the endpoint
- * label.  Only report/render*.c include it.
+ * render_int.h - what the renderers (render_<format>.c) share: their table
+ * entries, which render.c lists, and the helpers in render_util.c (colours,
+ * the scan warning, the endpoint label).  Only report/render*.c include it.
  */
 #ifndef TW_REPORT_RENDER_INT_H
 #define TW_REPORT_RENDER_INT_H
@@ -15,7 +15,7 @@
 extern const struct tw_renderer tw_render_text, tw_render_json, tw_render_csv, tw_render_md,
     tw_render_html, tw_render_prom;
 
-/* ANSI SGR colour for a grade / class, "" when colour is off. */
+/* render_util.c.  ANSI SGR colour for a grade / class, "" when colour is off. */
 const char *tw_render_grade_color(const struct tw_report *rp, const char *grade);
 const char *tw_render_class_color(const struct tw_report *rp, const struct tw_report_row *row);
 const char *tw_render_reset(const struct tw_report *rp);
