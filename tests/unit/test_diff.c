@@ -1,6 +1,6 @@
 /*
  * test_diff.c - the change rules for one endpoint across two scans: every
- * kind, and which of them are regressions.
+ * kind, and which of them are regressions; the diff format table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
