@@ -1,13 +1,13 @@
 /*
  * tlsweep.c - the entry point: subcommand dispatch only (DESIGN §1).
+ *
+ * Each subcommand's options, help and exit codes live in cli/; this file
+ * knows only their names, one-line summaries and entry points.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "report/report.h"
-#include "scanner/scan.h"
-#include "store/prune.h"
-#include "lab/lab.h"
+#include "cli/cli.h"
 
 #ifndef TLSWEEP_VERSION
 #define TLSWEEP_VERSION "0.1.0"
@@ -53,21 +53,21 @@ main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return TW_EXIT_USAGE;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
-        return 0;
+        return TW_EXIT_OK;
     }
     if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("tlsweep %s\n", TLSWEEP_VERSION);
-        return 0;
+        return TW_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
         if (strcmp(argv[1], subcommands[i].name) == 0)
             return subcommands[i].main(argc - 1, argv + 1);
     fprintf(stderr, "tlsweep: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
-    return 2;
+    return TW_EXIT_USAGE;
 }

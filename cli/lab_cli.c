@@ -1,13 +1,20 @@
 /*
- * lab_cli.c - `tlsweep lab up|down|targets|ca|status`.
+ * lab_cli.c - `tlsweep lab up|down|targets|ca|status`: options, help, exit
+ * codes and the process around a lab (lab/instance.h runs the lab itself).
  *
- * `up` makes the lab directory (0700), generates the PKI, binds every
- * listener, writes ca.pem, targets.txt, lab.env and lab.pid, and then
- * serves until SIGINT/SIGTERM.  With --daemon it forks first; the parent
- * waits on a pipe and returns only when the child says every listener is
- * ready (or passes back its error), so `lab up --daemon && tlsweep scan`
- * needs no sleep.  `down` stops the process named by lab.pid (after
- * checking it is a `lab up`), SIGTERM then a bounded wait.
+ * `up` makes the lab directory (0700) and starts an instance there, which
+ * generates the PKI, binds every listener and writes ca.pem, targets.txt,
+ * lab.env and lab.pid; then it serves until SIGINT/SIGTERM.  With --daemon
+ * it forks first; the parent waits on a pipe and returns only when the
+ * child says every listener is ready (or passes back its error), so
+ * `lab up --daemon && tlsweep scan` needs no sleep.  `down` stops the
+ * process named by lab.pid (after checking it is a `lab up`), SIGTERM then
+ * a bounded wait.
+ *
+ * Why the daemon, the signals and `down` live here and not in lab/: they
+ * are about this process (fork, setsid, stdio, the exit code the parent
+ * returns) and what the user sees, not about the estate; lab/ can be run
+ * by a test or a bench without them.
  *
  * Signals: up blocks SIGINT/SIGTERM/SIGHUP before any thread starts and
  * waits for them with sigwait in the main thread, so the server threads
@@ -26,15 +33,15 @@
 
 #include <arpa/inet.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 
+#include "cli/cli.h"
 #include "base/log.h"
-#include "base/xalloc.h"
+#include "lab/instance.h"
 #include "lab/lab.h"
-#include "lab/lab_int.h"
 
 #define LAB_STOP_WAIT_MS 10000 /* how long `down` waits after SIGTERM */
+#define LAB_KILL_WAIT_MS 2000  /* and then after SIGKILL */
 
 struct lab_args {
     const char *dir;
@@ -68,21 +75,20 @@ lab_usage(FILE *f)
             TW_LAB_DOMAIN, TW_LAB_DEFAULT_DIR);
 }
 
+/* A whole number in [lo, hi] (cli.h's syntax).  Returns 0 or -1. */
 static int
 lab_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
-    char *end = NULL;
-    long v;
+    int64_t v;
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < (long)lo || v > (long)hi)
+    if (tw_cli_parse_int64(s, lo, hi, &v) < 0)
         return -1;
     *out = (unsigned)v;
     return 0;
 }
 
-/* Parse options after the verb.  Returns 0, or 2 (usage) after a message. */
+/* Parse options after the verb.  Returns TW_EXIT_OK, or TW_EXIT_USAGE after a
+ * message. */
 static int
 lab_parse(int argc, char **argv, struct lab_args *a)
 {
@@ -114,17 +120,17 @@ lab_parse(int argc, char **argv, struct lab_args *a)
         if (strcmp(opt, "--dir") != 0 && strcmp(opt, "--base") != 0 && strcmp(opt, "--port") != 0 &&
             strcmp(opt, "--dns-port") != 0 && strcmp(opt, "--threads") != 0) {
             fprintf(stderr, "tlsweep lab: unknown option '%s'\n", opt);
-            return 2;
+            return TW_EXIT_USAGE;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "tlsweep lab: %s needs a value\n", opt);
-            return 2;
+            return TW_EXIT_USAGE;
         }
         val = argv[++i];
         if (strcmp(opt, "--dir") == 0) {
             if (val[0] == '\0' || strlen(val) > 3000) {
                 fprintf(stderr, "tlsweep lab: bad --dir\n");
-                return 2;
+                return TW_EXIT_USAGE;
             }
             a->dir = val;
         } else if (strcmp(opt, "--base") == 0) {
@@ -132,67 +138,29 @@ lab_parse(int argc, char **argv, struct lab_args *a)
                 (ntohl(in.s_addr) & 0xff) > 200) {
                 fprintf(stderr, "tlsweep lab: --base must be a 127.x.y.z address with z <= 200 "
                                 "(the lab is loopback only)\n");
-                return 2;
+                return TW_EXIT_USAGE;
             }
             a->base = ntohl(in.s_addr);
         } else if (strcmp(opt, "--port") == 0) {
             if (lab_parse_uint(val, 1, 65534, &a->port) < 0) {
                 fprintf(stderr, "tlsweep lab: bad --port '%s'\n", val);
-                return 2;
+                return TW_EXIT_USAGE;
             }
             a->port_given = 1;
         } else if (strcmp(opt, "--dns-port") == 0) {
             if (lab_parse_uint(val, 1, 65535, &a->dns_port) < 0) {
                 fprintf(stderr, "tlsweep lab: bad --dns-port '%s'\n", val);
-                return 2;
+                return TW_EXIT_USAGE;
             }
         } else {
             if (lab_parse_uint(val, 1, 16, &u) < 0) {
                 fprintf(stderr, "tlsweep lab: bad --threads '%s' (1-16)\n", val);
-                return 2;
+                return TW_EXIT_USAGE;
             }
             a->threads = (int)u;
         }
     }
-    return 0;
-}
-
-static int
-lab_path(char *buf, size_t len, const char *dir, const char *file)
-{
-    return (size_t)snprintf(buf, len, "%s/%s", dir, file) < len ? 0 : -1;
-}
-
-/* Write text to path atomically (temp file + rename), mode 0644. */
-static int
-lab_write_file(const char *path, const char *text, char *err)
-{
-    char tmp[PATH_MAX + 16];
-    size_t len = strlen(text);
-    int fd = -1, rc = -1;
-
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-        tw_errf(err, "%s: path too long", path);
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len || close(fd) != 0) {
-        tw_errf(err, "%s: %s", tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        tw_errf(err, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
+    return TW_EXIT_OK;
 }
 
 /* Copy a (small) file to stdout.  Returns 0 or -1 with err. */
@@ -219,161 +187,6 @@ lab_cat(const char *path, char *err)
     return rc;
 }
 
-/* The pid in DIR/lab.pid, or 0 when none/unreadable/invalid. */
-static pid_t
-lab_read_pid(const char *dir)
-{
-    char path[PATH_MAX], buf[32];
-    unsigned v;
-    ssize_t n;
-    int fd;
-
-    if (lab_path(path, sizeof(path), dir, "lab.pid") < 0)
-        return 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    if (lab_parse_uint(buf, 2, 0x3fffffff, &v) < 0)
-        return 0;
-    return (pid_t)v;
-}
-
-/* Is pid a live (not zombie) process whose command line is `... lab up`? */
-static int
-lab_pid_is_lab(pid_t pid)
-{
-    char path[64], buf[4096], state = '?';
-    ssize_t n;
-    int fd, saw_lab = 0;
-    FILE *f;
-
-    if (kill(pid, 0) < 0 && errno != EPERM)
-        return 0;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "re");
-    if (f != NULL) {
-        /* "pid (comm) S ...": the state follows the last ')'. */
-        n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        if (n > 0) {
-            char *p;
-
-            buf[n] = '\0';
-            p = strrchr(buf, ')');
-            if (p != NULL && p[1] == ' ')
-                state = p[2];
-        }
-    }
-    if (state == 'Z' || state == 'X')
-        return 0;
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    for (ssize_t off = 0; off < n; off += (ssize_t)strlen(buf + off) + 1) {
-        if (saw_lab && strcmp(buf + off, "up") == 0)
-            return 1;
-        saw_lab = strcmp(buf + off, "lab") == 0;
-    }
-    return 0;
-}
-
-static int
-lab_write_pid(const char *dir, char *err)
-{
-    char path[PATH_MAX], text[32];
-
-    if (lab_path(path, sizeof(path), dir, "lab.pid") < 0) {
-        tw_errf(err, "path too long");
-        return -1;
-    }
-    snprintf(text, sizeof(text), "%d\n", (int)getpid());
-    return lab_write_file(path, text, err);
-}
-
-static void
-lab_remove_pid(const char *dir)
-{
-    char path[PATH_MAX];
-
-    /* Only our own pid file: a newer lab may have replaced it. */
-    if (lab_read_pid(dir) == getpid() && lab_path(path, sizeof(path), dir, "lab.pid") == 0)
-        unlink(path);
-}
-
-static void
-lab_resolver(uint32_t base, unsigned dns_port, char *buf, size_t len)
-{
-    struct in_addr in;
-    char ip[INET_ADDRSTRLEN];
-
-    in.s_addr = htonl(base + 1);
-    inet_ntop(AF_INET, &in, ip, sizeof(ip));
-    snprintf(buf, len, "%s:%u", ip, dns_port);
-}
-
-/* ca.pem, targets.txt and lab.env in the (absolute) dir. */
-static int
-lab_write_files(const char *dir, const struct lab_args *a, const struct tw_lab_pki *pki, char *err)
-{
-    char path[PATH_MAX], resolver[64], env[3 * PATH_MAX + 128];
-    char *targets = NULL;
-    size_t targets_len = 0;
-    FILE *mem = NULL;
-    int rc = -1;
-
-    if (lab_path(path, sizeof(path), dir, "ca.pem") < 0 ||
-        tw_lab_pki_write_pem(pki->root, path, err) < 0)
-        goto out;
-    mem = open_memstream(&targets, &targets_len);
-    if (mem == NULL || tw_lab_write_targets(mem, a->port) < 0 || fclose(mem) != 0) {
-        tw_errf(err, "targets: %s", strerror(errno));
-        mem = NULL;
-        goto out;
-    }
-    mem = NULL;
-    if (lab_path(path, sizeof(path), dir, "targets.txt") < 0 ||
-        lab_write_file(path, targets, err) < 0)
-        goto out;
-    free(targets);
-    targets = NULL;
-    mem = open_memstream(&targets, &targets_len);
-    if (mem == NULL || tw_lab_write_hostile_targets(mem, a->port) < 0 || fclose(mem) != 0) {
-        tw_errf(err, "hostile targets: %s", strerror(errno));
-        mem = NULL;
-        goto out;
-    }
-    mem = NULL;
-    if (lab_path(path, sizeof(path), dir, "hostile.txt") < 0 ||
-        lab_write_file(path, targets, err) < 0)
-        goto out;
-    lab_resolver(a->base, a->dns_port, resolver, sizeof(resolver));
-    snprintf(
-        env, sizeof(env),
-        "TLSWEEP_LAB_RESOLVER=%s\nTLSWEEP_LAB_CA=%s/ca.pem\nTLSWEEP_LAB_TARGETS=%s/targets.txt\n",
-        resolver, dir, dir);
-    if (lab_path(path, sizeof(path), dir, "lab.env") < 0 || lab_write_file(path, env, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    if (mem != NULL)
-        fclose(mem);
-    free(targets);
-    return rc;
-}
-
 static void
 lab_raise_nofile(void)
 {
@@ -393,12 +206,11 @@ lab_raise_nofile(void)
 static int
 lab_run(const char *dir, const struct lab_args *a, int ready_fd)
 {
-    struct tw_lab_pki pki;
-    struct tw_lab_servers *servers = NULL;
-    struct tw_lab_opts opts;
+    struct tw_lab_instance *lab = NULL;
+    struct tw_lab_instance_opts opts;
     char err[TW_ERRLEN] = "", resolver[64];
     sigset_t set;
-    int sig = 0, rc = 3, have_pki = 0;
+    int sig = 0, rc = TW_EXIT_RUNTIME;
 
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -408,21 +220,15 @@ lab_run(const char *dir, const struct lab_args *a, int ready_fd)
     signal(SIGPIPE, SIG_IGN);
     lab_raise_nofile();
 
-    if (tw_lab_pki_init(&pki, err) < 0)
-        goto out;
-    have_pki = 1;
     memset(&opts, 0, sizeof(opts));
-    opts.dir = dir;
     opts.base = a->base;
     opts.port = a->port;
     opts.dns_port = a->dns_port;
     opts.n_threads = a->threads;
-    if (tw_lab_servers_start(&opts, &pki, &servers, err) < 0)
-        goto out;
-    if (lab_write_files(dir, a, &pki, err) < 0 || lab_write_pid(dir, err) < 0)
+    if (tw_lab_instance_start(dir, &opts, &lab, err) < 0)
         goto out;
 
-    lab_resolver(a->base, a->dns_port, resolver, sizeof(resolver));
+    tw_lab_instance_resolver(a->base, a->dns_port, resolver, sizeof(resolver));
     tw_info("lab", "up: pid %d, %zu targets, resolver %s, CA %s/ca.pem, targets %s/targets.txt",
             (int)getpid(), tw_lab_n_endpoints, resolver, dir, dir);
     if (ready_fd >= 0) {
@@ -446,9 +252,9 @@ lab_run(const char *dir, const struct lab_args *a, int ready_fd)
             break;
     }
     tw_info("lab", "signal %d: stopping", sig);
-    rc = 0;
+    rc = TW_EXIT_OK;
 out:
-    if (rc != 0) {
+    if (rc != TW_EXIT_OK) {
         if (ready_fd >= 0) {
             char msg[TW_ERRLEN + 16];
             int n = snprintf(msg, sizeof(msg), "error: %s\n", err);
@@ -460,26 +266,8 @@ out:
     }
     if (ready_fd >= 0)
         close(ready_fd);
-    tw_lab_servers_stop(servers);
-    if (have_pki)
-        tw_lab_pki_cleanup(&pki);
-    lab_remove_pid(dir);
+    tw_lab_instance_stop(lab);
     return rc;
-}
-
-/* Make dir (0700) when missing and return its absolute path in abs. */
-static int
-lab_make_dir(const char *dir, char abs[PATH_MAX], char *err)
-{
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        tw_errf(err, "%s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (realpath(dir, abs) == NULL) {
-        tw_errf(err, "%s: %s", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 static int
@@ -490,22 +278,22 @@ lab_up(const struct lab_args *a)
     pid_t pid;
     size_t got = 0;
 
-    if (lab_make_dir(a->dir, abs, err) < 0) {
+    if (tw_lab_instance_make_dir(a->dir, abs, err) < 0) {
         fprintf(stderr, "tlsweep lab: %s\n", err);
-        return 3;
+        return TW_EXIT_RUNTIME;
     }
-    pid = lab_read_pid(abs);
-    if (pid > 0 && lab_pid_is_lab(pid)) {
+    pid = tw_lab_instance_read_pid(abs);
+    if (pid > 0 && tw_lab_instance_is_lab(pid)) {
         fprintf(stderr, "tlsweep lab: already running in %s (pid %d); 'tlsweep lab down' first\n",
                 abs, (int)pid);
-        return 3;
+        return TW_EXIT_RUNTIME;
     }
     if (!a->daemon)
         return lab_run(abs, a, -1);
 
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         fprintf(stderr, "tlsweep lab: pipe: %s\n", strerror(errno));
-        return 3;
+        return TW_EXIT_RUNTIME;
     }
     fflush(NULL);
     pid = fork();
@@ -513,7 +301,7 @@ lab_up(const struct lab_args *a)
         fprintf(stderr, "tlsweep lab: fork: %s\n", strerror(errno));
         close(pfd[0]);
         close(pfd[1]);
-        return 3;
+        return TW_EXIT_RUNTIME;
     }
     if (pid == 0) {
         int fd;
@@ -522,7 +310,7 @@ lab_up(const struct lab_args *a)
         setsid();
         /* Every path we use is absolute: do not pin the caller's cwd. */
         if (chdir("/") < 0)
-            _exit(3);
+            _exit(TW_EXIT_RUNTIME);
         /* Keep no inherited stdio: a test harness waits for its pipes. */
         fd = open("/dev/null", O_RDWR);
         if (fd >= 0) {
@@ -561,12 +349,12 @@ lab_up(const struct lab_args *a)
             *nl = '\0';
         fprintf(stderr, "tlsweep lab: the lab did not start: %s\n",
                 got > 0 ? msg : "it exited early (see lab.log)");
-        return 3;
+        return TW_EXIT_RUNTIME;
     }
     {
         char resolver[64];
 
-        lab_resolver(a->base, a->dns_port, resolver, sizeof(resolver));
+        tw_lab_instance_resolver(a->base, a->dns_port, resolver, sizeof(resolver));
         printf("tlsweep lab: up (pid %d)\n"
                "  resolver %s   (--resolver)\n"
                "  CA       %s/ca.pem   (--ca-file)\n"
@@ -574,63 +362,65 @@ lab_up(const struct lab_args *a)
                "  env      %s/lab.env\n",
                (int)pid, resolver, abs, abs, abs);
     }
-    return 0;
+    return TW_EXIT_OK;
+}
+
+/* Poll every 50 ms, for at most ms, until pid is no longer a lab.
+ * Returns 1 when it is gone, 0 when it is still there. */
+static int
+lab_wait_exit(pid_t pid, int ms)
+{
+    for (int waited = 0; tw_lab_instance_is_lab(pid) && waited < ms; waited += 50) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+
+        nanosleep(&ts, NULL);
+    }
+    return !tw_lab_instance_is_lab(pid);
 }
 
 static int
 lab_down(const struct lab_args *a)
 {
     char path[PATH_MAX];
-    pid_t pid = lab_read_pid(a->dir);
-    int waited = 0;
+    pid_t pid = tw_lab_instance_read_pid(a->dir);
 
-    if (lab_path(path, sizeof(path), a->dir, "lab.pid") < 0) {
+    if (tw_lab_instance_path(path, sizeof(path), a->dir, "lab.pid") < 0) {
         fprintf(stderr, "tlsweep lab: --dir too long\n");
-        return 2;
+        return TW_EXIT_USAGE;
     }
-    if (pid <= 0 || !lab_pid_is_lab(pid)) {
+    if (pid <= 0 || !tw_lab_instance_is_lab(pid)) {
         unlink(path); /* stale */
         fprintf(stderr, "tlsweep lab: not running in %s\n", a->dir);
-        return 0;
+        return TW_EXIT_OK;
     }
     if (kill(pid, SIGTERM) < 0) {
         fprintf(stderr, "tlsweep lab: kill %d: %s\n", (int)pid, strerror(errno));
-        return 3;
+        return TW_EXIT_RUNTIME;
     }
-    while (lab_pid_is_lab(pid) && waited < LAB_STOP_WAIT_MS) {
-        struct timespec ts = {0, 50 * 1000 * 1000};
-
-        nanosleep(&ts, NULL);
-        waited += 50;
-    }
-    if (lab_pid_is_lab(pid)) {
+    if (!lab_wait_exit(pid, LAB_STOP_WAIT_MS)) {
         fprintf(stderr, "tlsweep lab: pid %d ignored SIGTERM for %d s; sending SIGKILL\n", (int)pid,
                 LAB_STOP_WAIT_MS / 1000);
         (void)kill(pid, SIGKILL);
-        for (waited = 0; lab_pid_is_lab(pid) && waited < 2000; waited += 50) {
-            struct timespec ts = {0, 50 * 1000 * 1000};
-
-            nanosleep(&ts, NULL);
-        }
+        (void)lab_wait_exit(pid, LAB_KILL_WAIT_MS);
     }
     unlink(path);
-    if (lab_pid_is_lab(pid)) {
+    if (tw_lab_instance_is_lab(pid)) {
         fprintf(stderr, "tlsweep lab: pid %d did not exit\n", (int)pid);
-        return 3;
+        return TW_EXIT_RUNTIME;
     }
     printf("tlsweep lab: stopped (pid %d)\n", (int)pid);
-    return 0;
+    return TW_EXIT_OK;
 }
 
 static int
 lab_status(const struct lab_args *a)
 {
     char resolver[128], ca[PATH_MAX], targets[PATH_MAX], err[TW_ERRLEN];
-    pid_t pid = lab_read_pid(a->dir);
+    pid_t pid = tw_lab_instance_read_pid(a->dir);
 
-    if (pid <= 0 || !lab_pid_is_lab(pid)) {
+    if (pid <= 0 || !tw_lab_instance_is_lab(pid)) {
         printf("not running (%s)\n", a->dir);
-        return 3;
+        return TW_EXIT_RUNTIME;
     }
     printf("running, pid %d\n", (int)pid);
     if (tw_lab_read_env(a->dir, resolver, sizeof(resolver), ca, sizeof(ca), targets,
@@ -641,7 +431,7 @@ lab_status(const struct lab_args *a)
                resolver, resolver, ca, targets);
     else
         printf("(%s)\n", err);
-    return 0;
+    return TW_EXIT_OK;
 }
 
 int
@@ -654,15 +444,15 @@ tw_lab_main(int argc, char **argv)
 
     if (argc < 2) {
         lab_usage(stderr);
-        return 2;
+        return TW_EXIT_USAGE;
     }
     verb = argv[1];
     if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {
         lab_usage(stdout);
-        return 0;
+        return TW_EXIT_OK;
     }
     rc = lab_parse(argc, argv, &a);
-    if (rc != 0)
+    if (rc != TW_EXIT_OK)
         return rc;
     if (strcmp(verb, "up") == 0)
         return lab_up(&a);
@@ -671,25 +461,27 @@ tw_lab_main(int argc, char **argv)
     if (strcmp(verb, "status") == 0)
         return lab_status(&a);
     if (strcmp(verb, "ca") == 0) {
-        if (lab_path(path, sizeof(path), a.dir, "ca.pem") < 0 || lab_cat(path, err) < 0) {
+        if (tw_lab_instance_path(path, sizeof(path), a.dir, "ca.pem") < 0 ||
+            lab_cat(path, err) < 0) {
             fprintf(stderr, "tlsweep lab: no CA (%s); run 'tlsweep lab up' first\n", err);
-            return 3;
+            return TW_EXIT_RUNTIME;
         }
-        return 0;
+        return TW_EXIT_OK;
     }
     if (strcmp(verb, "targets") == 0) {
         if (a.hostile) {
-            if (!a.port_given && lab_path(path, sizeof(path), a.dir, "hostile.txt") == 0 &&
+            if (!a.port_given &&
+                tw_lab_instance_path(path, sizeof(path), a.dir, "hostile.txt") == 0 &&
                 access(path, R_OK) == 0)
-                return lab_cat(path, err) == 0 ? 0 : 3;
-            return tw_lab_write_hostile_targets(stdout, a.port) == 0 ? 0 : 3;
+                return lab_cat(path, err) == 0 ? TW_EXIT_OK : TW_EXIT_RUNTIME;
+            return tw_lab_write_hostile_targets(stdout, a.port) == 0 ? TW_EXIT_OK : TW_EXIT_RUNTIME;
         }
-        if (!a.port_given && lab_path(path, sizeof(path), a.dir, "targets.txt") == 0 &&
+        if (!a.port_given && tw_lab_instance_path(path, sizeof(path), a.dir, "targets.txt") == 0 &&
             access(path, R_OK) == 0)
-            return lab_cat(path, err) == 0 ? 0 : 3;
-        return tw_lab_write_targets(stdout, a.port) == 0 ? 0 : 3;
+            return lab_cat(path, err) == 0 ? TW_EXIT_OK : TW_EXIT_RUNTIME;
+        return tw_lab_write_targets(stdout, a.port) == 0 ? TW_EXIT_OK : TW_EXIT_RUNTIME;
     }
     fprintf(stderr, "tlsweep lab: unknown command '%s'\n\n", verb);
     lab_usage(stderr);
-    return 2;
+    return TW_EXIT_USAGE;
 }

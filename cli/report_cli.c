@@ -1,28 +1,24 @@
 /*
- * report_cli.c - `tlsweep report`: options, the read-only database, the
- * output file, then the pipeline in render.c.
+ * report_cli.c - `tlsweep report`: options, help and exit codes; the work
+ * is report/'s.
  *
- * The database is opened with TW_STORE_READONLY (SQLITE_OPEN_READONLY, no
- * migration) and the report authorizer (writes, ATTACH, PRAGMA refused), so
- * a report never changes the database and, in WAL mode, never blocks a
- * running scan.  -o FILE is written to a temporary file in the same
- * directory and renamed over FILE at the end, so a reader (the Prometheus
- * textfile collector, a web server) never sees half a report.
+ * The database is opened read-only with the report authorizer
+ * (tw_report_open_db: writes, ATTACH, PRAGMA refused), so a report never
+ * changes the database and, in WAL mode, never blocks a running scan.  The
+ * output file is replaced atomically (cli_util.h).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "report/render.h"
-#include "report/report.h"
-#include "cli/report_int.h"
 #include "base/log.h"
-#include "base/xalloc.h"
+#include "cli/cli_util.h"
+#include "report/query.h"
+#include "report/render.h"
+#include "cli/cli.h"
+#include "store/model.h"
 #include "store/store.h"
 
 static void
@@ -72,127 +68,6 @@ report_usage(FILE *f)
 }
 
 int
-tw_report_parse_days(const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || errno != 0 || v < 0 || v > 100000)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int
-tw_report_color_auto(FILE *out, const char *when)
-{
-    const char *nc = getenv("NO_COLOR");
-
-    if (when != NULL && strcmp(when, "always") == 0)
-        return 1;
-    if (when != NULL && strcmp(when, "never") == 0)
-        return 0;
-    if (nc != NULL && nc[0] != '\0')
-        return 0;
-    return isatty(fileno(out));
-}
-
-int
-tw_report_open_db(const char *path, struct tw_store **out, char *err)
-{
-    char sub[TW_ERRLEN];
-
-    if (access(path, F_OK) != 0) {
-        tw_errf(err, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (tw_store_open(path, TW_STORE_READONLY, out, sub) < 0) {
-        tw_errf(err, "%s", sub);
-        return -1;
-    }
-    if (tw_report_db_prepare(tw_store_db(*out), sub) < 0) {
-        tw_errf(err, "%s: %s", path, sub);
-        tw_store_close(*out);
-        *out = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-int
-tw_report_out_open(const char *path, struct tw_report_out *o, char *err)
-{
-    int fd;
-
-    memset(o, 0, sizeof(*o));
-    if (path == NULL || strcmp(path, "-") == 0) {
-        o->f = stdout;
-        return 0;
-    }
-    o->path = path;
-    o->tmp = tw_xmalloc(strlen(path) + 16);
-    snprintf(o->tmp, strlen(path) + 16, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(o->tmp);
-    if (fd < 0) {
-        tw_errf(err, "cannot write %s: %s", path, strerror(errno));
-        free(o->tmp);
-        o->tmp = NULL;
-        return -1;
-    }
-    o->f = fdopen(fd, "w");
-    if (o->f == NULL) {
-        tw_errf(err, "cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-int
-tw_report_out_close(struct tw_report_out *o, int ok, char *err)
-{
-    int rc = 0;
-
-    if (o->f == NULL)
-        return 0;
-    if (o->tmp == NULL) {
-        if (fflush(o->f) != 0) {
-            tw_errf(err, "write error on standard output: %s", strerror(errno));
-            rc = -1;
-        }
-        o->f = NULL;
-        return rc;
-    }
-    if (fclose(o->f) != 0 && ok) {
-        tw_errf(err, "cannot write %s: %s", o->path, strerror(errno));
-        ok = 0;
-        rc = -1;
-    }
-    o->f = NULL;
-    /* mkstemp makes 0600; a report is for sharing: use the usual 0644 - umask. */
-    if (ok) {
-        mode_t um = umask(0);
-        umask(um);
-        chmod(o->tmp, 0666 & ~um);
-    }
-    if (ok && rename(o->tmp, o->path) != 0) {
-        tw_errf(err, "cannot write %s: %s", o->path, strerror(errno));
-        rc = -1;
-        ok = 0;
-    }
-    if (!ok)
-        unlink(o->tmp);
-    free(o->tmp);
-    o->tmp = NULL;
-    return rc;
-}
-
-int
 tw_report_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -216,7 +91,7 @@ tw_report_main(int argc, char **argv)
     const struct tw_renderer *r;
     struct tw_report_opts opts;
     struct tw_scan_info scan;
-    struct tw_report_out out;
+    struct tw_cli_out out;
     struct tw_store *st = NULL;
     int64_t now = INT64_MIN;
     char err[TW_ERRLEN];
@@ -246,7 +121,7 @@ tw_report_main(int argc, char **argv)
             opts.where = optarg;
             break;
         case 'e':
-            if (tw_report_parse_days(optarg, &opts.expiring_days) < 0) {
+            if (tw_cli_parse_int64(optarg, 0, 100000, &opts.expiring_days) < 0) {
                 fprintf(stderr, "tlsweep report: --expiring: '%s' is not a number of days\n",
                         optarg);
                 return 2;
@@ -297,21 +172,21 @@ tw_report_main(int argc, char **argv)
         rc = k > 0 ? 2 : 3;
         goto out;
     }
-    if (tw_report_out_open(out_path, &out, err) < 0) {
+    if (tw_cli_out_open(out_path, &out, err) < 0) {
         fprintf(stderr, "tlsweep report: %s\n", err);
         rc = 3;
         goto out;
     }
-    opts.color = strcmp(format, "text") == 0 && tw_report_color_auto(out.f, color);
+    opts.color = strcmp(format, "text") == 0 && tw_cli_color_auto(out.f, color);
     opts.has_reasons = tw_report_has_table(tw_store_db(st), "grade_reasons");
     k = tw_report_run(tw_store_db(st), &scan, &opts, r, out.f, err);
     if (k != 0) {
         fprintf(stderr, "tlsweep report: %s: %s\n", k > 0 ? "usage" : db_path, err);
-        tw_report_out_close(&out, 0, err);
+        tw_cli_out_close(&out, 0, err);
         rc = k > 0 ? 2 : 3;
         goto out;
     }
-    if (tw_report_out_close(&out, 1, err) < 0) {
+    if (tw_cli_out_close(&out, 1, err) < 0) {
         fprintf(stderr, "tlsweep report: %s\n", err);
         rc = 3;
         goto out;

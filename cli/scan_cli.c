@@ -1,6 +1,6 @@
 /*
  * scan_cli.c - `tlsweep scan` option parsing (DESIGN §2, stable) into a
- * struct tw_config, then tw_scan_run().  Also `tlsweep merge`.
+ * struct tw_config, then tw_scan_run().
  *
  * Only main-thread startup code lives here, so it may print usage and
  * return 2 on bad input (STYLE G13); nothing here touches the network.
@@ -8,19 +8,22 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "scanner/config.h"
 #include "scanner/scan.h"
 #include "lab/labenv.h"
 #include "base/log.h"
 #include "base/xalloc.h"
-#include "store/merge.h"
 #include "store/model.h"
+
+#define SCAN_SECONDS_MAX 86400.0 /* the longest timeout an option accepts */
 
 enum {
     OPT_DB = 256,
@@ -149,42 +152,33 @@ scan_usage(FILE *f)
         "            2 usage or input error, 3 runtime failure (database, resources).\n");
 }
 
+/* A whole number for opt in [lo, hi], or a message and -1. */
 static int
-parse_long(const char *opt, const char *s, long lo, long hi, long *out)
+scan_parse_int64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "tlsweep scan: %s: '%s' is not a whole number from %ld to %ld\n", opt, s,
-                lo, hi);
+    if (tw_cli_parse_int64(s, lo, hi, out) < 0) {
+        fprintf(stderr,
+                "tlsweep scan: %s: '%s' is not a whole number from %" PRId64 " to %" PRId64 "\n",
+                opt, s, lo, hi);
         return -1;
     }
-    *out = v;
+    return 0;
+}
+
+/* Seconds for opt in (0, SCAN_SECONDS_MAX], or a message and -1. */
+static int
+scan_parse_seconds(const char *opt, const char *s, double *out)
+{
+    if (tw_cli_parse_seconds(s, SCAN_SECONDS_MAX, out) < 0) {
+        fprintf(stderr, "tlsweep scan: %s: '%s' is not a number of seconds (0 < S <= %.0f)\n", opt,
+                s, SCAN_SECONDS_MAX);
+        return -1;
+    }
     return 0;
 }
 
 static int
-parse_seconds(const char *opt, const char *s, double *out)
-{
-    char *end = NULL;
-    double v;
-
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !(v > 0.0) || v > 86400.0) {
-        fprintf(stderr, "tlsweep scan: %s: '%s' is not a number of seconds (0 < S <= 86400)\n", opt,
-                s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int
-parse_shard(const char *s, uint32_t *k, uint32_t *n)
+scan_parse_shard(const char *s, uint32_t *k, uint32_t *n)
 {
     char *end = NULL;
     unsigned long kk, nn;
@@ -208,7 +202,7 @@ bad:
 }
 
 static int
-all_digits(const char *s)
+scan_all_digits(const char *s)
 {
     if (*s == '\0')
         return 0;
@@ -235,8 +229,8 @@ tw_scan_main(int argc, char **argv)
     char err[TW_ERRLEN] = "";
     int verbosity = 0;
     int opt;
-    long v;
-    int rc = 2;
+    int64_t v;
+    int rc = TW_EXIT_USAGE;
 
     tw_config_defaults(&cfg);
     optind = 1;
@@ -273,43 +267,43 @@ tw_scan_main(int argc, char **argv)
             break;
         }
         case 'c':
-            if (parse_long("--concurrency", optarg, 1, 1000000, &v) < 0)
+            if (scan_parse_int64("--concurrency", optarg, 1, 1000000, &v) < 0)
                 goto out;
             cfg.concurrency = (int)v;
             break;
         case 'j':
-            if (parse_long("--threads", optarg, 1, 256, &v) < 0)
+            if (scan_parse_int64("--threads", optarg, 1, 256, &v) < 0)
                 goto out;
             cfg.threads = (int)v;
             break;
         case OPT_RATE:
-            if (parse_long("--rate", optarg, 0, 10000000, &v) < 0)
+            if (scan_parse_int64("--rate", optarg, 0, 10000000, &v) < 0)
                 goto out;
             cfg.rate = (int)v;
             break;
         case OPT_PER_IP:
-            if (parse_long("--per-ip", optarg, 1, 100000, &v) < 0)
+            if (scan_parse_int64("--per-ip", optarg, 1, 100000, &v) < 0)
                 goto out;
             cfg.per_ip = (int)v;
             break;
         case OPT_CONNECT_TIMEOUT:
-            if (parse_seconds("--connect-timeout", optarg, &cfg.connect_timeout) < 0)
+            if (scan_parse_seconds("--connect-timeout", optarg, &cfg.connect_timeout) < 0)
                 goto out;
             break;
         case OPT_HANDSHAKE_TIMEOUT:
-            if (parse_seconds("--handshake-timeout", optarg, &cfg.handshake_timeout) < 0)
+            if (scan_parse_seconds("--handshake-timeout", optarg, &cfg.handshake_timeout) < 0)
                 goto out;
             break;
         case OPT_DNS_TIMEOUT:
-            if (parse_seconds("--dns-timeout", optarg, &cfg.dns_timeout) < 0)
+            if (scan_parse_seconds("--dns-timeout", optarg, &cfg.dns_timeout) < 0)
                 goto out;
             break;
         case OPT_PROBE_TIMEOUT:
-            if (parse_seconds("--probe-timeout", optarg, &cfg.probe_timeout) < 0)
+            if (scan_parse_seconds("--probe-timeout", optarg, &cfg.probe_timeout) < 0)
                 goto out;
             break;
         case OPT_DNS_TRIES:
-            if (parse_long("--dns-tries", optarg, 1, 10, &v) < 0)
+            if (scan_parse_int64("--dns-tries", optarg, 1, 10, &v) < 0)
                 goto out;
             cfg.dns_tries = (int)v;
             break;
@@ -317,15 +311,15 @@ tw_scan_main(int argc, char **argv)
             cfg.quick = 1;
             break;
         case OPT_SHARD:
-            if (parse_shard(optarg, &cfg.shard_k, &cfg.shard_n) < 0)
+            if (scan_parse_shard(optarg, &cfg.shard_k, &cfg.shard_n) < 0)
                 goto out;
             break;
         case OPT_RESUME:
             cfg.resume = 1;
-            if (optarg == NULL && optind < argc && all_digits(argv[optind]))
+            if (optarg == NULL && optind < argc && scan_all_digits(argv[optind]))
                 optarg = argv[optind++];
             if (optarg != NULL) {
-                if (parse_long("--resume", optarg, 1, LONG_MAX, &v) < 0)
+                if (scan_parse_int64("--resume", optarg, 1, INT64_MAX, &v) < 0)
                     goto out;
                 cfg.resume_id = v;
             }
@@ -373,7 +367,7 @@ tw_scan_main(int argc, char **argv)
             break;
         case 'h':
             scan_usage(stdout);
-            rc = 0;
+            rc = TW_EXIT_OK;
             goto out;
         default:
             fprintf(stderr, "Try 'tlsweep scan --help'.\n");
@@ -423,69 +417,4 @@ tw_scan_main(int argc, char **argv)
 out:
     free(files);
     return rc;
-}
-
-static void
-merge_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: tlsweep merge OUT.db IN.db...\n"
-            "\n"
-            "Combine the databases of a sharded scan (tlsweep scan --shard K/N on N\n"
-            "machines or processes) into one scan in OUT.db, created if needed.\n"
-            "\n"
-            "The newest scan of each input is used.  The inputs must be shards of one\n"
-            "scan: the same label and target set, the same N, no shard twice; otherwise\n"
-            "nothing is written and the message names the files that disagree.  The\n"
-            "merged scan is 'done' when all N shards are present and done, else\n"
-            "'interrupted'.  Certificates are stored once.  Merging the same shards\n"
-            "again replaces the earlier merge instead of adding a second scan.\n"
-            "\n"
-            "Example:\n"
-            "  for k in 1 2 3 4; do tlsweep scan --shard $k/4 --db s$k.db hosts.txt & done; wait\n"
-            "  tlsweep merge estate.db s1.db s2.db s3.db s4.db && tlsweep report --db estate.db\n"
-            "\n"
-            "Exit codes: 0 merged, 2 usage or mismatched inputs, 3 database failure.\n");
-}
-
-int
-tw_merge_main(int argc, char **argv)
-{
-    static const struct option merge_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    char err[TW_ERRLEN] = "";
-    int opt;
-
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", merge_options, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
-            merge_usage(stdout);
-            return 0;
-        default:
-            fprintf(stderr, "Try 'tlsweep merge --help'.\n");
-            return 2;
-        }
-    }
-    if (argc - optind < 2) {
-        merge_usage(stderr);
-        return 2;
-    }
-    for (int i = optind + 1; i < argc; i++) {
-        if (access(argv[i], R_OK) != 0) {
-            fprintf(stderr, "tlsweep merge: %s: %s\n", argv[i], strerror(errno));
-            return 2;
-        }
-    }
-    if (tw_store_merge(argv[optind], (const char *const *)(argv + optind + 1),
-                       (size_t)(argc - optind - 1), err) < 0) {
-        fprintf(stderr, "tlsweep merge: %s\n", err);
-        /* Mismatched inputs are the user's to fix; anything else is SQLite's. */
-        return strstr(err, "database") || strstr(err, "disk") || strstr(err, "locked") ? 3 : 2;
-    }
-    fprintf(stderr, "tlsweep merge: %d database(s) merged into %s\n", argc - optind - 1,
-            argv[optind]);
-    return 0;
 }

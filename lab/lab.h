@@ -2,9 +2,6 @@
  * lab.h - `tlsweep lab up|down|targets|ca|status`: a local estate of TLS
  * endpoints, each broken in one known way (DESIGN §2, issue 4).
  *
- * tw_lab_main takes the subcommand's argv (argv[0] = "lab") and returns the
- * exit code (0 ok, 2 usage, 3 runtime failure).
- *
  * The lab is also the integration tests' fixture: tw_lab_endpoints[] says,
  * for every target line `lab targets` prints, which primary class and which
  * issue set (DESIGN §3 names, precedence order, "ok" when none) a correct
@@ -59,8 +56,6 @@ extern const size_t tw_lab_n_endpoints;
  * them unless asked.  Same row format, addresses BASE+40.. */
 extern const struct tw_lab_endpoint tw_lab_hostile[];
 extern const size_t tw_lab_n_hostile;
-
-int tw_lab_main(int argc, char **argv);
 
 /*
  * Write the target list for port (and port+1 for [::1]) to f: for each

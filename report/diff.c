@@ -1,11 +1,18 @@
 /*
- * diff.c - the change rules for one endpoint across two scans.
+ * diff.c - the change rules for one endpoint across two scans, and the
+ * merge join of two scans that applies them.
  */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/diff.h"
-#include "report/render.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "report/query.h"
 #include "store/model.h"
+#include "tls/grade.h"
 
 static const char *const kind_names[TW_DIFF__COUNT] = {
     [TW_DIFF_NEW] = "new",
@@ -108,8 +115,8 @@ tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
             tw_class_rank(new_->class_name) < tw_class_rank(old->class_name));
     }
     if (old->grade != NULL && new_->grade != NULL) {
-        int ro = tw_grade_rank(old->grade);
-        int rn = tw_grade_rank(new_->grade);
+        int ro = tw_grade_severity(tw_grade_from_name(old->grade));
+        int rn = tw_grade_severity(tw_grade_from_name(new_->grade));
         if (ro != TW_GRADE_NONE && rn != TW_GRADE_NONE && rn > ro)
             add(out, &n, TW_DIFF_GRADE_DOWN, 1);
         else if (ro != TW_GRADE_NONE && rn != TW_GRADE_NONE && rn < ro)
@@ -168,4 +175,269 @@ tw_diff_values(enum tw_diff_kind k, const struct tw_diff_ep *old, const struct t
     }
     *old_value = o;
     *new_value = n;
+}
+
+/* ---- the merge join ---- */
+
+struct diff_side {
+    sqlite3_stmt *st;
+    const struct tw_scan_info *scan;
+    int has_row;
+    struct tw_diff_ep *eps; /* this host's rows, owned strings */
+    size_t n, cap;
+    char *matched;
+};
+
+static char *
+dup_col(sqlite3_stmt *st, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+
+    return s != NULL ? tw_xstrdup(s) : NULL;
+}
+
+static void
+side_clear(struct diff_side *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        struct tw_diff_ep *e = &s->eps[i];
+        free((char *)e->host);
+        free((char *)e->ip);
+        free((char *)e->sni);
+        free((char *)e->class_name);
+        free((char *)e->grade);
+        free((char *)e->tls_version);
+        free((char *)e->cipher);
+        free((char *)e->cert_sha256);
+        free((char *)e->not_after);
+    }
+    s->n = 0;
+}
+
+static int
+side_step(struct diff_side *s, char *err)
+{
+    int k = sqlite3_step(s->st);
+
+    if (k == SQLITE_ROW) {
+        s->has_row = 1;
+        return 0;
+    }
+    s->has_row = 0;
+    if (k == SQLITE_DONE)
+        return 0;
+    tw_errf(err, "reading scan %" PRId64 ": %s", s->scan->id,
+            sqlite3_errmsg(sqlite3_db_handle(s->st)));
+    return -1;
+}
+
+/* Read every row of host into s->eps. */
+static int
+side_load(struct diff_side *s, const char *host, char *err)
+{
+    while (s->has_row) {
+        const char *h = (const char *)sqlite3_column_text(s->st, 0);
+        struct tw_diff_ep *e;
+
+        if (strcmp(h ? h : "", host) != 0)
+            break;
+        if (s->n == s->cap) {
+            s->cap = s->cap ? 2 * s->cap : 16;
+            s->eps = tw_xrealloc(s->eps, s->cap * sizeof(*s->eps));
+            s->matched = tw_xrealloc(s->matched, s->cap);
+        }
+        e = &s->eps[s->n];
+        memset(e, 0, sizeof(*e));
+        s->matched[s->n] = 0;
+        s->n++;
+        e->host = dup_col(s->st, 0);
+        e->ip = dup_col(s->st, 1);
+        e->port = sqlite3_column_int(s->st, 2);
+        e->sni = dup_col(s->st, 3);
+        e->class_name = dup_col(s->st, 4);
+        e->grade = dup_col(s->st, 5);
+        e->tls_version = dup_col(s->st, 6);
+        e->cipher = dup_col(s->st, 7);
+        e->cert_sha256 = dup_col(s->st, 8);
+        e->not_after = dup_col(s->st, 9);
+        e->has_expiry = sqlite3_column_type(s->st, 10) != SQLITE_NULL;
+        if (e->has_expiry) {
+            int64_t sec = sqlite3_column_int64(s->st, 10) - s->scan->ref_time;
+            e->days_left = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+        }
+        if (side_step(s, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+same_key(const struct tw_diff_ep *a, const struct tw_diff_ep *b, int with_ip)
+{
+    if (a->port != b->port)
+        return 0;
+    if ((a->sni == NULL) != (b->sni == NULL))
+        return 0;
+    if (a->sni != NULL && strcmp(a->sni, b->sni) != 0)
+        return 0;
+    return !with_ip || strcmp(a->ip ? a->ip : "", b->ip ? b->ip : "") == 0;
+}
+
+struct diff_run {
+    struct tw_diff_report *d;
+    const struct tw_diff_renderer *r;
+    FILE *tmp[TW_DIFF__COUNT];
+};
+
+static void
+emit(struct diff_run *run, const struct tw_diff_ep *o, const struct tw_diff_ep *n)
+{
+    struct tw_diff_change ch[TW_DIFF__COUNT];
+    size_t k = tw_diff_compare(o, n, run->d->threshold, ch);
+
+    for (size_t i = 0; i < k; i++) {
+        run->r->change(run->tmp[ch[i].kind], run->d, run->d->counts[ch[i].kind], &ch[i], o, n);
+        run->d->counts[ch[i].kind]++;
+        if (ch[i].is_regression)
+            run->d->n_regressions++;
+    }
+}
+
+static void
+pair_host(struct diff_run *run, struct diff_side *a, struct diff_side *b)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < a->n; i++) {
+            if (a->matched[i])
+                continue;
+            for (size_t j = 0; j < b->n; j++) {
+                if (b->matched[j] || !same_key(&a->eps[i], &b->eps[j], pass == 0))
+                    continue;
+                a->matched[i] = b->matched[j] = 1;
+                emit(run, &a->eps[i], &b->eps[j]);
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < a->n; i++)
+        if (!a->matched[i])
+            emit(run, &a->eps[i], NULL);
+    for (size_t j = 0; j < b->n; j++)
+        if (!b->matched[j])
+            emit(run, NULL, &b->eps[j]);
+}
+
+static int
+side_open(sqlite3 *db, const struct tw_scan_info *scan, struct diff_side *s, char *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->scan = scan;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT r.host, r.ip, r.port, r.sni, r.class, r.grade, r.tls_version,"
+                           " r.cipher, r.cert_sha256, lc.not_after, " TW_SQL_NOT_AFTER
+                           " FROM results AS r LEFT JOIN certs AS lc ON lc.sha256 = r.cert_sha256"
+                           " WHERE r.scan_id = ?1"
+                           " ORDER BY r.host, r.ip, r.port, ifnull(r.sni, '')",
+                           -1, &s->st, NULL) != SQLITE_OK) {
+        tw_errf(err, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
+    sqlite3_bind_int64(s->st, 1, scan->id);
+    return side_step(s, err);
+}
+
+static void
+side_close(struct diff_side *s)
+{
+    side_clear(s);
+    free(s->eps);
+    free(s->matched);
+    sqlite3_finalize(s->st);
+}
+
+static int
+copy_file(FILE *from, FILE *to)
+{
+    char buf[65536];
+    size_t n;
+
+    if (fflush(from) != 0 || fseek(from, 0, SEEK_SET) != 0)
+        return -1;
+    while ((n = fread(buf, 1, sizeof(buf), from)) > 0)
+        if (fwrite(buf, 1, n, to) != n)
+            return -1;
+    return ferror(from) ? -1 : 0;
+}
+
+int
+tw_diff_run(sqlite3 *db, struct tw_diff_report *d, const struct tw_diff_renderer *r, char *err)
+{
+    struct diff_side a, b;
+    struct diff_run run;
+    char *host = NULL;
+    int rc = -1;
+
+    memset(&run, 0, sizeof(run));
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    run.d = d;
+    run.r = r;
+    for (int k = 0; k < TW_DIFF__COUNT; k++) {
+        run.tmp[k] = tmpfile();
+        if (run.tmp[k] == NULL) {
+            tw_errf(err, "temporary file: %s", strerror(errno));
+            goto out;
+        }
+    }
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        tw_errf(err, "begin: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    if (side_open(db, d->old, &a, err) < 0 || side_open(db, d->new_, &b, err) < 0)
+        goto out;
+    while (a.has_row || b.has_row) {
+        const char *ha = a.has_row ? (const char *)sqlite3_column_text(a.st, 0) : NULL;
+        const char *hb = b.has_row ? (const char *)sqlite3_column_text(b.st, 0) : NULL;
+        const char *h = ha == NULL ? hb : hb == NULL ? ha : strcmp(ha, hb) <= 0 ? ha : hb;
+
+        free(host);
+        host = tw_xstrdup(h ? h : "");
+        if (side_load(&a, host, err) < 0 || side_load(&b, host, err) < 0)
+            goto out;
+        if (a.n == 0 && b.n == 0) {
+            /* Only possible when host order disagrees with strcmp (NUL bytes). */
+            if (a.has_row && side_step(&a, err) < 0)
+                goto out;
+            continue;
+        }
+        pair_host(&run, &a, &b);
+        side_clear(&a);
+        side_clear(&b);
+    }
+    r->begin(d);
+    for (int k = 0; k < TW_DIFF__COUNT; k++) {
+        if (d->counts[k] == 0)
+            continue;
+        r->section(d, (enum tw_diff_kind)k);
+        if (copy_file(run.tmp[k], d->out) < 0) {
+            tw_errf(err, "temporary file: %s", strerror(errno));
+            goto out;
+        }
+        d->n_sections++;
+    }
+    r->end(d);
+    if (fflush(d->out) != 0 || ferror(d->out)) {
+        tw_errf(err, "write error");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(host);
+    side_close(&a);
+    side_close(&b);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    for (int k = 0; k < TW_DIFF__COUNT; k++)
+        if (run.tmp[k] != NULL)
+            fclose(run.tmp[k]);
+    return rc;
 }

@@ -1,10 +1,12 @@
 /*
- * diff.h - compare one endpoint across two scans (pure, STYLE G6).
+ * diff.h - `tlsweep diff`'s engine: the change rules for one endpoint
+ * across two scans, and the join that pairs the two scans' endpoints and
+ * feeds the changes to a diff renderer.
  *
- * diff_cli.c matches endpoints of scan OLD and scan NEW by (host, port,
+ * tw_diff_run matches endpoints of scan OLD and scan NEW by (host, port,
  * sni) and calls tw_diff_compare() on each pair (or on a lone side for an
- * endpoint that appeared or vanished).  The comparison decides which kinds
- * of change apply and which of them are regressions:
+ * endpoint that appeared or vanished).  The comparison (pure, STYLE G6)
+ * decides which kinds of change apply and which of them are regressions:
  *
  *   failure_new          a failure class now (a new endpoint that fails too)
  *   class_changed worse  the new class comes earlier in DESIGN §3 (ok best)
@@ -12,13 +14,22 @@
  *   expiring             the leaf expires within the threshold now, and did
  *                        not in OLD (or had no leaf, or did not exist)
  *
- * Borrows everything; no allocation; any thread.
+ * The rules borrow everything, allocate nothing and run on any thread.
+ * The join is single-threaded on a borrowed read-only connection (query.h)
+ * and holds one host's rows of each scan at a time.  The renderers
+ * (diff_render.h) are driven through struct tw_diff_renderer; this module
+ * calls none of them by name.
  */
 #ifndef TW_REPORT_DIFF_H
 #define TW_REPORT_DIFF_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "report/query.h"
 
 enum tw_diff_kind {
     TW_DIFF_NEW = 0,
@@ -62,5 +73,45 @@ size_t tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *ne
  * fingerprint, notAfter), for renderers; NULL when absent. */
 void tw_diff_values(enum tw_diff_kind k, const struct tw_diff_ep *old,
                     const struct tw_diff_ep *new_, const char **old_value, const char **new_value);
+
+/* What a diff renderer sees: the two scans, the threshold and, once the join
+ * is done, the counts.  Filled by the caller (out, old, new_, threshold)
+ * and by tw_diff_run (the rest). */
+struct tw_diff_report {
+    FILE *out;
+    const struct tw_scan_info *old, *new_;
+    int64_t threshold; /* --expiry-threshold, days */
+    size_t counts[TW_DIFF__COUNT];
+    size_t n_regressions;
+    int n_sections; /* sections written so far */
+};
+
+/* One output format (STYLE G5).  begin() runs after the join, with the
+ * counts known; then section() and the kind's changes for every kind with
+ * changes, in enum order; then end(). */
+struct tw_diff_renderer {
+    const char *name;
+    const char *help;
+    void (*begin)(struct tw_diff_report *d);
+    void (*section)(struct tw_diff_report *d, enum tw_diff_kind k);
+    /* Render one change into f (a per-kind temporary file); idx counts
+     * within the kind from 0. */
+    void (*change)(FILE *f, const struct tw_diff_report *d, size_t idx,
+                   const struct tw_diff_change *c, const struct tw_diff_ep *o,
+                   const struct tw_diff_ep *n);
+    void (*end)(struct tw_diff_report *d);
+};
+
+/*
+ * Join d->old and d->new_ and render the changes with r into d->out,
+ * summary first.  Both scans are read in one read transaction, in the order
+ * of the results_endpoint index (host, ip, port, sni), so neither needs
+ * sorting; one host's rows at a time are paired, first by (port, sni, ip),
+ * then by (port, sni) alone (the address changed).  Changes are rendered as
+ * they are found into one temporary file per kind and copied out in kind
+ * order.  Returns 0, or -1 on a database, temporary-file or write error
+ * (message in err).
+ */
+int tw_diff_run(sqlite3 *db, struct tw_diff_report *d, const struct tw_diff_renderer *r, char *err);
 
 #endif /* TW_REPORT_DIFF_H */

@@ -320,39 +320,3 @@ tw_escape_prom(FILE *f, const char *s)
 {
     escape_walk(f, s, prom_map, 0);
 }
-
-static size_t
-shell_append(char *buf, size_t len, size_t at, const char *s, size_t n)
-{
-    if (at >= len)
-        return at;
-    if (n > len - 1 - at)
-        n = len - 1 - at;
-    memcpy(buf + at, s, n);
-    buf[at + n] = '\0';
-    return at + n;
-}
-
-size_t
-tw_escape_shell(char *buf, size_t len, const char *s)
-{
-    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                               "0123456789._:-/@%+,=";
-    size_t at;
-
-    if (len == 0)
-        return 0;
-    at = strlen(buf);
-    if (s == NULL)
-        s = "";
-    if (*s != '\0' && strspn(s, safe) == strlen(s))
-        return shell_append(buf, len, at, s, strlen(s));
-    at = shell_append(buf, len, at, "'", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            at = shell_append(buf, len, at, "'\\''", 4);
-        else
-            at = shell_append(buf, len, at, p, 1);
-    }
-    return shell_append(buf, len, at, "'", 1);
-}

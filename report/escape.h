@@ -1,12 +1,13 @@
 /*
  * escape.h - per-format escaping of hostile bytes (HTML, JSON, CSV, Markdown,
- * Prometheus labels, terminal, shell).
+ * Prometheus labels, terminal).  Shell quoting belongs to the reproduce
+ * command's builder (store/model.h, tw_class_repro).
  *
  * Every string that came from a server, a certificate, a target file or the
  * database is hostile: it may hold control characters, terminal escape
  * sequences, markup, quotes, formula prefixes or invalid UTF-8.  These
  * functions are pure (STYLE G6): they read a NUL-terminated string and write
- * its escaped form to a stdio stream (or a buffer), touching nothing else.
+ * its escaped form to a stdio stream, touching nothing else.
  * A NULL string is written as the empty string (JSON: null).  Callers on any
  * thread; no state.
  *
@@ -46,10 +47,5 @@ void tw_escape_csv(FILE *f, const char *s);
 void tw_escape_md(FILE *f, const char *s);
 /* Prometheus label value (without the quotes): \\ \" \n; controls dropped. */
 void tw_escape_prom(FILE *f, const char *s);
-
-/* Append s to buf[len] (which holds a NUL-terminated string) quoted for a
- * POSIX shell when it needs quoting ('...' with '\'' for quotes).  Returns
- * strlen(buf); truncates (keeping buf terminated) when full. */
-size_t tw_escape_shell(char *buf, size_t len, const char *s);
 
 #endif /* TW_REPORT_ESCAPE_H */

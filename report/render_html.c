@@ -18,6 +18,7 @@
 #include "report/render.h"
 #include "report/render_int.h"
 #include "report/sha256.h"
+#include "tls/grade.h"
 
 static const char html_script[] =
     "(function(){\n"
@@ -71,11 +72,13 @@ html_endpoint(FILE *f, const struct tw_report_row *row)
 static const char *
 grade_class(const char *grade)
 {
-    int r = tw_grade_rank(grade);
+    int sev = tw_grade_severity(tw_grade_from_name(grade));
 
-    if (r == TW_GRADE_NONE)
+    if (sev == TW_GRADE_NONE)
         return "";
-    return r <= 2 ? "g-good" : r <= 4 ? "g-mid" : "g-bad";
+    return sev <= tw_grade_severity(TW_GRADE_A_MINUS) ? "g-good"
+           : sev <= tw_grade_severity(TW_GRADE_C)     ? "g-mid"
+                                                      : "g-bad";
 }
 
 /* A bar chart: n bars with labels (ours, never data) and counts. */
@@ -123,7 +126,8 @@ html_begin(struct tw_report *rp)
     uint8_t digest[32];
     char hash[64];
     char iso[21];
-    const char *glabels[TW_GRADE__COUNT + 1];
+    const char *glabels[TW_GRADE_NONE + 1];
+    int64_t gvals[TW_GRADE_NONE + 1];
     static const char *const elabels[14] = {"expired", "0-6",   "7-13",  "14-20", "21-27",
                                             "28-34",   "35-41", "42-48", "49-55", "56-62",
                                             "63-69",   "70-76", "77-83", "84-89"};
@@ -179,10 +183,13 @@ html_begin(struct tw_report *rp)
     html_card(f, sum->n_exp30, "expire within 30 days");
     html_card(f, sum->n_legacy_tls, "on TLS 1.0/1.1");
     fputs("</div>\n<h2>Grade distribution</h2>\n", f);
-    for (int g = 0; g < TW_GRADE__COUNT; g++)
-        glabels[g] = tw_grade_names[g];
-    glabels[TW_GRADE__COUNT] = "none";
-    html_bars(f, "Endpoints by grade", glabels, sum->by_grade, TW_GRADE__COUNT + 1);
+    for (int i = 0; i <= TW_GRADE_NONE; i++) {
+        enum tw_grade_letter g = tw_grade_by_severity[i];
+
+        glabels[i] = g == TW_GRADE_NONE ? "none" : tw_grade_name(g);
+        gvals[i] = sum->by_grade[g];
+    }
+    html_bars(f, "Endpoints by grade", glabels, gvals, TW_GRADE_NONE + 1);
     evals[0] = sum->n_expired;
     for (int d = 0; d < TW_SUMMARY_DAYS; d++)
         evals[1 + d / 7] += sum->expiry_days[d];
@@ -233,7 +240,7 @@ html_row(struct tw_report *rp, const struct tw_report_row *row)
 {
     FILE *f = rp->out;
     int is_ok = row->cls_known && row->cls == TW_CLASS_OK;
-    int gr = tw_grade_rank(row->grade);
+    int gr = tw_grade_severity(tw_grade_from_name(row->grade));
 
     fprintf(f, "<tr class=\"ep\"><td data-k=\"%d\" class=\"%s\">", gr == TW_GRADE_NONE ? 99 : -gr,
             grade_class(row->grade));

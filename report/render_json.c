@@ -11,6 +11,7 @@
 #include "report/escape.h"
 #include "report/render.h"
 #include "report/render_int.h"
+#include "tls/grade.h"
 
 static void
 json_kv_str(FILE *f, const char *key, const char *val, int comma)
@@ -69,8 +70,11 @@ json_begin(struct tw_report *rp)
         fprintf(f, "%s\"%s\":%" PRId64, c ? "," : "", tw_class_name((enum tw_class)c),
                 sum->by_class[c]);
     fprintf(f, ",\"unknown\":%" PRId64 "},\n\"by_grade\":{", sum->n_unknown_class);
-    for (int g = 0; g < TW_GRADE__COUNT; g++)
-        fprintf(f, "\"%s\":%" PRId64 ",", tw_grade_names[g], sum->by_grade[g]);
+    for (int i = 0; i < TW_GRADE_NONE; i++) {
+        enum tw_grade_letter g = tw_grade_by_severity[i];
+
+        fprintf(f, "\"%s\":%" PRId64 ",", tw_grade_name(g), sum->by_grade[g]);
+    }
     fprintf(f, "\"none\":%" PRId64 "},\n", sum->by_grade[TW_GRADE_NONE]);
     fprintf(f,
             "\"expiry\":{\"expired\":%" PRId64 ",\"within_7_days\":%" PRId64

@@ -12,6 +12,7 @@
 #include "report/escape.h"
 #include "report/render.h"
 #include "report/render_int.h"
+#include "tls/grade.h"
 
 static void
 md_endpoint(FILE *f, const struct tw_report_row *row)
@@ -77,10 +78,13 @@ md_begin(struct tw_report *rp)
     if (sum->n_unknown_class > 0)
         fprintf(f, "| unknown | %" PRId64 " |\n", sum->n_unknown_class);
     fputs("\n### Grades\n\n| grade | endpoints |\n|---|---:|\n", f);
-    for (int g = 0; g <= TW_GRADE__COUNT; g++)
+    for (int i = 0; i <= TW_GRADE_NONE; i++) {
+        enum tw_grade_letter g = tw_grade_by_severity[i];
+
         if (sum->by_grade[g] > 0)
             fprintf(f, "| %s | %" PRId64 " |\n",
-                    g == TW_GRADE_NONE ? "not graded" : tw_grade_names[g], sum->by_grade[g]);
+                    g == TW_GRADE_NONE ? "not graded" : tw_grade_name(g), sum->by_grade[g]);
+    }
     fprintf(f,
             "\n### Certificate expiry (endpoints)\n\n| expired | within 7 days | within 30 days "
             "| no certificate |\n|---:|---:|---:|---:|\n| %" PRId64 " | %" PRId64 " | %" PRId64

@@ -15,6 +15,7 @@
 #include "report/escape.h"
 #include "report/render.h"
 #include "report/render_int.h"
+#include "tls/grade.h"
 
 static void
 prom_begin(struct tw_report *rp)
@@ -54,9 +55,12 @@ prom_begin(struct tw_report *rp)
           "(none = not graded).\n"
           "# TYPE tlsweep_endpoints_by_grade gauge\n",
           f);
-    for (int g = 0; g <= TW_GRADE__COUNT; g++)
+    for (int i = 0; i <= TW_GRADE_NONE; i++) {
+        enum tw_grade_letter g = tw_grade_by_severity[i];
+
         fprintf(f, "tlsweep_endpoints_by_grade{grade=\"%s\"} %" PRId64 "\n",
-                g == TW_GRADE_NONE ? "none" : tw_grade_names[g], sum->by_grade[g]);
+                g == TW_GRADE_NONE ? "none" : tw_grade_name(g), sum->by_grade[g]);
+    }
     fputs("# HELP tlsweep_cert_expiry_seconds Seconds from the scan's reference time to the leaf "
           "certificate's notAfter (negative when expired).\n"
           "# TYPE tlsweep_cert_expiry_seconds gauge\n",

@@ -13,6 +13,7 @@
 #include "report/escape.h"
 #include "report/render.h"
 #include "report/render_int.h"
+#include "tls/grade.h"
 
 /* Print s escaped, padded with spaces to width display columns (code
  * points; wide characters may be off by a little, never truncated). */
@@ -121,11 +122,13 @@ text_begin(struct tw_report *rp)
     fputs(first && sum->n_unknown_class == 0 ? " none\n" : "\n", f);
     fputs("  Grades          ", f);
     first = 1;
-    for (int g = 0; g <= TW_GRADE__COUNT; g++) {
+    for (int i = 0; i <= TW_GRADE_NONE; i++) {
+        enum tw_grade_letter g = tw_grade_by_severity[i];
+
         if (sum->by_grade[g] == 0)
             continue;
         fprintf(f, "%s %s %" PRId64, first ? "" : ",",
-                g == TW_GRADE_NONE ? "not graded" : tw_grade_names[g], sum->by_grade[g]);
+                g == TW_GRADE_NONE ? "not graded" : tw_grade_name(g), sum->by_grade[g]);
         first = 0;
     }
     fputs(first ? " none\n" : "\n", f);

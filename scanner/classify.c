@@ -2,7 +2,7 @@
  * classify.c - evidence in, verdict out (DESIGN §3).
  *
  * Big picture.  The engine records what each probe saw (struct
- * tw_evidence); this module never touches a socket or the clock.  Three
+ * tw_evidence); this module never touches a socket or the clock.  Two
  * jobs:
  *
  *   1. tw_classify_next_probe(): a deterministic follow-up plan for a MAIN
@@ -12,7 +12,9 @@
  *      timeouts or not_tls.
  *   2. tw_classify(): the issue set, the primary class (tw_issues_primary,
  *      i.e. the enum order of model.h) and a one-line detail.
- *   3. tw_classify_repro(): the s_client command line for the primary class.
+ *
+ * The s_client command that reproduces a result is built in store/model.c
+ * (tw_class_repro), from the result's fields, for the scanner and the reports.
  *
  * Decisions worth knowing (each also noted where it is made):
  *
@@ -32,7 +34,7 @@
  *   - protocol_mismatch: the failure looks like a version problem (alert 70
  *     either way, or a version-like OpenSSL reason) and no single-version
  *     probe of TLS 1.2/1.3 works.  When only TLS 1.0/1.1 work the detail
- *     says "server speaks TLSv1.x" (the repro uses it).  When TLS 1.2/1.3
+ *     says "server speaks TLSv1.x" (tw_class_repro uses it).  When TLS 1.2/1.3
  *     alone work the failure is version intolerance: tls_alert.  When no
  *     version probe ran (--quick) the server's own word is taken and the
  *     detail says "unconfirmed".
@@ -56,9 +58,8 @@
  *     starttls_refused, not_tls for a protocol error, handshake_timeout /
  *     tcp_reset for a cut dialogue) and no follow-up probe runs: none can
  *     explain a plaintext failure.  After READY the TLS phase is judged as
- *     for direct TLS.  Every repro of a STARTTLS endpoint gets -starttls.
+ *     for direct TLS.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -916,104 +917,4 @@ out:
     r->cls = tw_issues_primary(r->issues);
     tw_result_set_detail(r, d->b);
     free(d);
-}
-
-/* ---- reproduce ---- */
-
-static int
-is_trust_class(enum tw_class c)
-{
-    return c == TW_CLASS_CERT_REVOKED || c == TW_CLASS_CERT_EXPIRED ||
-           c == TW_CLASS_CERT_NOT_YET_VALID || c == TW_CLASS_SELF_SIGNED ||
-           c == TW_CLASS_UNTRUSTED_ROOT || c == TW_CLASS_INCOMPLETE_CHAIN ||
-           c == TW_CLASS_WEAK_SIGNATURE;
-}
-
-/* Keep only characters that may appear in a host, address or name. */
-static void
-safe_token(char *dst, size_t dstlen, const char *src, size_t srcmax)
-{
-    size_t n = strnlen(src, srcmax), j = 0;
-
-    for (size_t i = 0; i < n && j + 1 < dstlen; i++) {
-        unsigned char c = (unsigned char)src[i];
-        if (c > 0x20 && c < 0x7f)
-            dst[j++] = (char)c;
-    }
-    if (dstlen)
-        dst[j] = '\0';
-}
-
-size_t
-tw_classify_repro(const struct tw_result *r, char *buf, size_t len)
-{
-    const struct tw_class_info *ci = tw_class_info(r->cls);
-    char host[TW_HOST_MAX + 1], sni[TW_HOST_MAX + 1];
-    struct dbuf *d = tw_xcalloc(1, sizeof(*d));
-    size_t n;
-
-    if (r->ip[0])
-        safe_token(host, sizeof(host), r->ip, sizeof(r->ip));
-    else
-        safe_token(host, sizeof(host), r->host, sizeof(r->host));
-    safe_token(sni, sizeof(sni), r->sni, sizeof(r->sni));
-
-    if (strchr(host, ':') != NULL)
-        db_more(d, "openssl s_client -connect [%s]:%u", host, (unsigned)r->port);
-    else
-        db_more(d, "openssl s_client -connect %s:%u", host, (unsigned)r->port);
-    if (r->has_sni && sni[0])
-        db_more(d, " -servername %s", sni);
-    else
-        db_more(d, " -noservername");
-    /* Whatever the class: the command must speak the same plaintext phase. */
-    if (r->starttls > TW_STARTTLS_NONE && r->starttls < TW_STARTTLS__COUNT)
-        db_more(d, " -starttls %s", tw_starttls_name(r->starttls));
-
-    /* The class's own flags, unless they are there already or contradict SNI. */
-    if (ci->repro[0] && strstr(d->b, ci->repro + (ci->repro[0] == ' ')) == NULL &&
-        !(strstr(ci->repro, "-noservername") && r->has_sni))
-        db_more(d, "%s", ci->repro);
-
-    if (r->cls == TW_CLASS_PROTOCOL_MISMATCH) {
-        const char *sp = r->detail ? strstr(r->detail, "server speaks ") : NULL;
-        char vb[16] = "", tv[sizeof(r->tls_version) + 1];
-        const char *v = tv;
-
-        safe_token(tv, sizeof(tv), r->tls_version, sizeof(r->tls_version));
-        if (!v[0] && sp != NULL) {
-            size_t i = 0;
-            sp += strlen("server speaks ");
-            while (i + 1 < sizeof(vb) && (isalnum((unsigned char)sp[i]) || sp[i] == '.')) {
-                vb[i] = sp[i];
-                i++;
-            }
-            vb[i] = '\0';
-            v = vb;
-        }
-        if (strcmp(v, "TLSv1") == 0 || strcmp(v, "TLSv1.0") == 0)
-            db_more(d, " -tls1 -cipher DEFAULT@SECLEVEL=0");
-        else if (strcmp(v, "TLSv1.1") == 0)
-            db_more(d, " -tls1_1 -cipher DEFAULT@SECLEVEL=0");
-        else if (strcmp(v, "TLSv1.2") == 0)
-            db_more(d, " -tls1_2");
-        else if (strcmp(v, "TLSv1.3") == 0)
-            db_more(d, " -tls1_3");
-    }
-    if (is_trust_class(r->cls))
-        db_more(d, " -verify_return_error");
-    if (r->cls == TW_CLASS_HOSTNAME_MISMATCH) {
-        char hb[TW_HOST_MAX + 1];
-
-        safe_token(hb, sizeof(hb), r->host, sizeof(r->host));
-        if (r->has_sni && sni[0])
-            db_more(d, " -verify_return_error -verify_hostname %s", sni);
-        else if (hb[0])
-            db_more(d, " -verify_return_error -verify_hostname %s", hb);
-        else
-            db_more(d, " -verify_return_error -verify_ip %s", host);
-    }
-    n = tw_strlcpy(buf, d->b, len);
-    free(d);
-    return n;
 }

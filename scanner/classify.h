@@ -24,9 +24,4 @@ void tw_classify(const struct tw_evidence *ev, struct tw_result *r);
 /* The TLS alert description's name ("handshake_failure"), or "alert N". */
 const char *tw_classify_alert_name(int alert, char *buf, size_t len);
 
-/* The `openssl s_client` command that reproduces the endpoint's primary class,
- * into buf[len]: "openssl s_client -connect HOST:PORT -servername NAME ..."
- * (brackets for IPv6, -noservername when no SNI, the class's extra flags). */
-size_t tw_classify_repro(const struct tw_result *r, char *buf, size_t len);
-
 #endif /* TW_SCANNER_CLASSIFY_H */

@@ -593,9 +593,9 @@ tw_scan_run(const struct tw_config *cfg, char *err)
     signal(SIGPIPE, SIG_IGN); /* a peer's RST must not kill the scan */
 
     memset(&wopts, 0, sizeof(wopts));
-    wopts.queue_cap = 8192;
-    wopts.batch_rows = 2000;
-    wopts.batch_ms = 250;
+    wopts.queue_cap = TW_WRITER_DEFAULT_QUEUE_CAP;
+    wopts.batch_rows = TW_WRITER_DEFAULT_BATCH_ROWS;
+    wopts.batch_ms = TW_WRITER_DEFAULT_BATCH_MS;
     if (tw_writer_start(s->store, s->scan_id, &wopts, &s->writer, err) < 0)
         goto out;
 

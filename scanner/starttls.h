@@ -96,10 +96,10 @@
  *    can explain a plaintext failure); in tw_classify(), before the MAIN
  *    outcome switch: `if (tw_starttls_classify(m, &c, buf, sizeof buf)) {
  *    db_part(d, "%s", buf); set |= TW_ISSUE(c); }` instead of the
- *    network/TLS failure branches.  tw_classify_repro() and
- *    tw_report_repro() append " -starttls " + tw_starttls_name(proto) for
- *    every STARTTLS endpoint (r->starttls, or tw_starttls_from_target() on
- *    the stored target text), whatever the class.
+ *    network/TLS failure branches.  tw_class_repro() (store/model.h)
+ *    appends " -starttls " + tw_starttls_name(proto) for every STARTTLS
+ *    endpoint (r->starttls, or tw_starttls_from_target() on the stored
+ *    target text), whatever the class.
  * 7. Follow-up probes (NO_SNI, TLSxx, ALL_CIPHERS) run the same plaintext
  *    phase (the params carry starttls).  The raw-hello grading probes
  *    (probe.c) drive this state machine on each of their plain sockets

@@ -2,6 +2,7 @@
  * model.c - the class table (name, explanation, fix, reproduce flags) and
  * the result record's helpers.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,170 @@ tw_starttls_from_target(const char *target)
         if (strlen(starttls_names[p]) == n && strncasecmp(target, starttls_names[p], n) == 0)
             return p;
     return TW_STARTTLS_NONE;
+}
+
+/* ---- the reproduce command ---- */
+
+/* The class table's flags for sni_required: printed by the SNI choice. */
+#define REPRO_NO_SNI " -noservername"
+
+/* A bounded string under construction: at is strlen(b), b[len - 1] at most. */
+struct repro_buf {
+    char *b;
+    size_t len;
+    size_t at;
+};
+
+static void
+repro_put(struct repro_buf *rb, const char *s, size_t n)
+{
+    if (rb->at + 1 >= rb->len)
+        return;
+    if (n > rb->len - 1 - rb->at)
+        n = rb->len - 1 - rb->at;
+    memcpy(rb->b + rb->at, s, n);
+    rb->at += n;
+    rb->b[rb->at] = '\0';
+}
+
+static void
+repro_str(struct repro_buf *rb, const char *s)
+{
+    repro_put(rb, s, strlen(s));
+}
+
+static int
+is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+/* Append s as one shell word: control bytes dropped, then '...' (a quote
+ * inside becomes '\'') unless every byte is one a shell leaves alone. */
+static void
+repro_word(struct repro_buf *rb, const char *s)
+{
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789._:-/@%+,=";
+    size_t kept = 0;
+    int quote = 0;
+
+    for (const char *p = s; *p != '\0'; p++) {
+        if (is_control((unsigned char)*p))
+            continue;
+        kept++;
+        if (memchr(safe, *p, sizeof(safe) - 1) == NULL)
+            quote = 1;
+    }
+    if (kept == 0)
+        quote = 1; /* an empty word must still be a word: '' */
+    if (quote)
+        repro_put(rb, "'", 1);
+    for (const char *p = s; *p != '\0'; p++) {
+        if (is_control((unsigned char)*p))
+            continue;
+        if (*p == '\'' && quote)
+            repro_str(rb, "'\\''");
+        else
+            repro_put(rb, p, 1);
+    }
+    if (quote)
+        repro_put(rb, "'", 1);
+}
+
+static int
+is_set(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+static int
+is_trust_class(enum tw_class c)
+{
+    return c == TW_CLASS_CERT_REVOKED || c == TW_CLASS_CERT_EXPIRED ||
+           c == TW_CLASS_CERT_NOT_YET_VALID || c == TW_CLASS_SELF_SIGNED ||
+           c == TW_CLASS_UNTRUSTED_ROOT || c == TW_CLASS_INCOMPLETE_CHAIN ||
+           c == TW_CLASS_WEAK_SIGNATURE;
+}
+
+/* The s_client flags that pin the version the server speaks: the negotiated
+ * one, else the one the classifier named in the detail; "" when unknown. */
+static const char *
+repro_version_flags(const char *tls_version, const char *detail)
+{
+    static const char marker[] = "server speaks ";
+    const char *sp = detail != NULL ? strstr(detail, marker) : NULL;
+    char v[16] = "";
+    size_t i = 0;
+
+    if (is_set(tls_version)) {
+        tw_strlcpy(v, tls_version, sizeof(v));
+    } else if (sp != NULL) {
+        sp += strlen(marker);
+        while (i + 1 < sizeof(v) && (isalnum((unsigned char)sp[i]) || sp[i] == '.')) {
+            v[i] = sp[i];
+            i++;
+        }
+        v[i] = '\0';
+    }
+    if (strcmp(v, "TLSv1") == 0 || strcmp(v, "TLSv1.0") == 0)
+        return " -tls1 -cipher DEFAULT@SECLEVEL=0";
+    if (strcmp(v, "TLSv1.1") == 0)
+        return " -tls1_1 -cipher DEFAULT@SECLEVEL=0";
+    if (strcmp(v, "TLSv1.2") == 0)
+        return " -tls1_2";
+    if (strcmp(v, "TLSv1.3") == 0)
+        return " -tls1_3";
+    return "";
+}
+
+size_t
+tw_class_repro(const struct tw_repro_in *in, char *buf, size_t len)
+{
+    const char *flags = tw_class_info(in->cls)->repro;
+    const char *addr = is_set(in->ip) ? in->ip : is_set(in->host) ? in->host : "";
+    const char *sni = is_set(in->sni) ? in->sni : NULL;
+    int flags_no_sni = strcmp(flags, REPRO_NO_SNI) == 0;
+    struct repro_buf rb = {buf, len, 0};
+    char hp[TW_HOST_MAX + 16];
+
+    if (len == 0)
+        return 0;
+    buf[0] = '\0';
+    if (strchr(addr, ':') != NULL)
+        snprintf(hp, sizeof(hp), "[%s]:%d", addr, in->port);
+    else
+        snprintf(hp, sizeof(hp), "%s:%d", addr, in->port);
+    repro_str(&rb, "openssl s_client -connect ");
+    repro_word(&rb, hp);
+    if (sni == NULL || flags_no_sni) {
+        repro_str(&rb, REPRO_NO_SNI);
+    } else {
+        repro_str(&rb, " -servername ");
+        repro_word(&rb, sni);
+    }
+    if (!flags_no_sni)
+        repro_str(&rb, flags);
+    if (in->cls == TW_CLASS_PROTOCOL_MISMATCH)
+        repro_str(&rb, repro_version_flags(in->tls_version, in->detail));
+    if (is_trust_class(in->cls))
+        repro_str(&rb, " -verify_return_error");
+    if (in->cls == TW_CLASS_HOSTNAME_MISMATCH) {
+        repro_str(&rb, " -verify_return_error");
+        if (sni != NULL || is_set(in->host)) {
+            repro_str(&rb, " -verify_hostname ");
+            repro_word(&rb, sni != NULL ? sni : in->host);
+        } else {
+            repro_str(&rb, " -verify_ip ");
+            repro_word(&rb, addr);
+        }
+    }
+    /* The command must speak the same plaintext phase, whatever the class. */
+    if (in->starttls > TW_STARTTLS_NONE && in->starttls < TW_STARTTLS__COUNT) {
+        repro_str(&rb, " -starttls ");
+        repro_str(&rb, tw_starttls_name(in->starttls));
+    }
+    return rb.at;
 }
 
 void

@@ -100,6 +100,41 @@ const char *tw_starttls_name(int proto);
  * stored target text (report/ may not include scanner/). */
 int tw_starttls_from_target(const char *target);
 
+/*
+ * The `openssl s_client` command that reproduces a class: the class table's
+ * reproduce column made concrete for one endpoint.  The scanner and the
+ * reports both build it here, from plain fields, so that the command a
+ * report prints is the one the tests check.  In order:
+ *   -connect IP:PORT (HOST:PORT when there is no address; IPv6 in brackets);
+ *   -servername SNI, or -noservername when no SNI was sent or the class is
+ *     reproduced without it (sni_required);
+ *   the class's flags (-showcerts, -status);
+ *   protocol_mismatch: the version the server speaks (tls_version, else
+ *     "server speaks TLSv1.x" in detail): -tls1 / -tls1_1 with
+ *     -cipher DEFAULT@SECLEVEL=0 (OpenSSL 3 refuses them at its default
+ *     level), -tls1_2, -tls1_3;
+ *   certificate classes: -verify_return_error, so that s_client fails the
+ *     way the scan did; hostname_mismatch adds -verify_hostname SNI (else
+ *     HOST) or -verify_ip IP;
+ *   -starttls NAME for a STARTTLS endpoint, whatever the class.
+ * Every name is hostile: control bytes are dropped and a word that holds
+ * anything but [A-Za-z0-9._:-/@%+,=] is single-quoted for a POSIX shell.
+ */
+struct tw_repro_in {
+    const char *host; /* the target name; NULL or "" when none */
+    const char *ip;   /* the address connected to; NULL or "" when none */
+    int port;
+    const char *sni;         /* the SNI sent; NULL or "" when none */
+    int starttls;            /* enum tw_starttls_proto, 0 for direct TLS */
+    enum tw_class cls;       /* the class to reproduce (out of range: tls_alert) */
+    const char *tls_version; /* "TLSv1.2" or NULL */
+    const char *detail;      /* the classifier's detail text or NULL */
+};
+
+/* Write the command into buf[len] (truncated, always terminated when len >
+ * 0).  Returns the length written.  Borrows in; pure. */
+size_t tw_class_repro(const struct tw_repro_in *in, char *buf, size_t len);
+
 /* Caps on what a result may hold (STYLE G15). */
 #define TW_HOST_MAX 253        /* a DNS name in text form */
 #define TW_IP_MAX 46           /* INET6_ADDRSTRLEN */

@@ -10,9 +10,6 @@
  * database file, so they are quoted with %w, never spliced raw.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,10 +23,6 @@
 #include "store/model.h"
 #include "store/prune.h"
 #include "store/store.h"
-
-#define PRUNE_BATCH_DEFAULT 20000
-#define PRUNE_KEEP_MAX 1000000000
-#define PRUNE_DAYS_MAX 1000000
 
 enum prune_target { PRUNE_TO_RESULTS, PRUNE_TO_SCANS, PRUNE_TO_CERTS };
 
@@ -457,7 +450,7 @@ tw_prune_run(const char *path, const struct tw_prune_opts *opts, tw_prune_scan_c
     sqlite3_stmt *ids = NULL;
     int64_t *doomed = NULL;
     size_t n_doomed = 0, cap = 0;
-    int64_t batch = opts->batch > 0 ? opts->batch : PRUNE_BATCH_DEFAULT;
+    int64_t batch = opts->batch > 0 ? opts->batch : TW_PRUNE_BATCH_DEFAULT;
     uint64_t running = 0;
     int step;
     int rc = -1;
@@ -548,167 +541,4 @@ out:
     free(doomed);
     prune_ctx_cleanup(&c);
     return rc;
-}
-
-/* ---- command line ---- */
-
-/* Print s with control bytes replaced (labels are user text). */
-static void
-prune_put_safe(FILE *f, const char *s)
-{
-    for (; s != NULL && *s != '\0'; s++)
-        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
-}
-
-static void
-prune_print_scan(void *arg, int64_t scan_id, const char *label, const char *started_at,
-                 const char *status, int64_t n_results)
-{
-    const int *dry_run = arg;
-
-    printf("%s scan %" PRId64 " (started %s, %s, %" PRId64 " results",
-           *dry_run ? "would remove" : "removing", scan_id, started_at ? started_at : "?",
-           status ? status : "?", n_results);
-    if (label != NULL) {
-        fputs(", label '", stdout);
-        prune_put_safe(stdout, label);
-        fputc('\'', stdout);
-    }
-    fputs(")\n", stdout);
-}
-
-static void
-prune_usage(FILE *f)
-{
-    fprintf(f, "usage: tlsweep prune [--db PATH] --keep N | --older-than DAYS [--dry-run]\n"
-               "                     [--no-vacuum] [--now TIME]\n"
-               "\n"
-               "Delete old scans with their results and chains, then the certificates\n"
-               "no scan refers to any more, then rebuild the file (VACUUM).  A scan whose\n"
-               "status is 'running' is never touched or counted.\n"
-               "\n"
-               "Options:\n"
-               "  --db PATH          database (default ./tlsweep.db)\n"
-               "  --keep N           keep the newest N finished scans, remove the rest\n"
-               "  --older-than DAYS  remove finished scans started more than DAYS days ago\n"
-               "                     (with --keep too: remove only what both select)\n"
-               "  --dry-run          print what would be removed; change nothing\n"
-               "  --no-vacuum        leave freed pages in the file for later scans to reuse\n"
-               "                     (VACUUM is also skipped while a scan is running)\n"
-               "  --now TIME         reference time for --older-than (2027-01-31, @UNIX)\n"
-               "  -h, --help         this help\n"
-               "\n"
-               "Example, nightly: tlsweep prune --db /var/lib/tlsweep/tlsweep.db --keep 30\n"
-               "\n"
-               "Exit codes: 0 done (also when nothing was old enough), 2 usage error,\n"
-               "            3 database error.\n");
-}
-
-/* A decimal integer in [0, max]. */
-static int
-prune_parse_count(const char *s, int64_t max, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 0 || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int
-tw_prune_main(int argc, char **argv)
-{
-    enum { OPT_DB = 256, OPT_KEEP, OPT_OLDER, OPT_DRY, OPT_NO_VACUUM, OPT_NOW };
-    static const struct option prune_options[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"keep", required_argument, NULL, OPT_KEEP},
-        {"older-than", required_argument, NULL, OPT_OLDER},
-        {"dry-run", no_argument, NULL, OPT_DRY},
-        {"no-vacuum", no_argument, NULL, OPT_NO_VACUUM},
-        {"now", required_argument, NULL, OPT_NOW},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    struct tw_prune_opts o = {.keep = -1, .older_than = -1, .now = time(NULL), .vacuum = 1};
-    struct tw_prune_stats stats;
-    const char *db = "tlsweep.db";
-    char err[TW_ERRLEN] = "";
-    int64_t now;
-    int opt;
-
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", prune_options, NULL)) != -1) {
-        switch (opt) {
-        case OPT_DB:
-            db = optarg;
-            break;
-        case OPT_KEEP:
-            if (prune_parse_count(optarg, PRUNE_KEEP_MAX, &o.keep) < 0) {
-                fprintf(stderr, "tlsweep prune: --keep wants a whole number 0..%d, not '%.40s'\n",
-                        PRUNE_KEEP_MAX, optarg);
-                return 2;
-            }
-            break;
-        case OPT_OLDER:
-            if (prune_parse_count(optarg, PRUNE_DAYS_MAX, &o.older_than) < 0) {
-                fprintf(stderr, "tlsweep prune: --older-than wants whole days 0..%d, not '%.40s'\n",
-                        PRUNE_DAYS_MAX, optarg);
-                return 2;
-            }
-            break;
-        case OPT_DRY:
-            o.dry_run = 1;
-            break;
-        case OPT_NO_VACUUM:
-            o.vacuum = 0;
-            break;
-        case OPT_NOW:
-            if (tw_time_parse(optarg, &now) < 0) {
-                fprintf(stderr, "tlsweep prune: --now: cannot parse '%.40s'\n", optarg);
-                return 2;
-            }
-            o.now = (time_t)now;
-            break;
-        case 'h':
-            prune_usage(stdout);
-            return 0;
-        default:
-            fprintf(stderr, "Try 'tlsweep prune --help'.\n");
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "tlsweep prune: unexpected argument '%.100s'\n", argv[optind]);
-        prune_usage(stderr);
-        return 2;
-    }
-    if (o.keep < 0 && o.older_than < 0) {
-        fprintf(stderr, "tlsweep prune: give --keep N or --older-than DAYS\n");
-        prune_usage(stderr);
-        return 2;
-    }
-    if (tw_prune_run(db, &o, prune_print_scan, &o.dry_run, &stats, err) < 0) {
-        fprintf(stderr, "tlsweep prune: %s\n", err);
-        return 3;
-    }
-    printf("%s %" PRIu64 " scan(s), %" PRIu64 " result(s), %" PRIu64 " chain row(s), %" PRIu64
-           " other row(s), %" PRIu64 " certificate(s)\n",
-           o.dry_run ? "would remove" : "removed", stats.scans, stats.results, stats.chain_rows,
-           stats.other_rows, stats.certs);
-    if (!o.dry_run)
-        printf("database %s: %" PRId64 " -> %" PRId64 " bytes%s\n", db, stats.bytes_before,
-               stats.bytes_after,
-               stats.vacuumed      ? " (VACUUM)"
-               : stats.running > 0 ? " (VACUUM skipped: a scan is running)"
-               : !o.vacuum         ? " (--no-vacuum: freed pages are reused by later scans)"
-                                   : "");
-    if (stats.running > 0)
-        printf("left alone: %d running scan(s)\n", stats.running);
-    return 0;
 }

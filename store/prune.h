@@ -1,5 +1,11 @@
 /*
- * prune.h - `tlsweep prune`: retention for a nightly database.
+ * prune.h - retention for a nightly database: the operation behind
+ * `tlsweep prune` (whose options, help and output are cli/prune_cli.c).
+ *
+ * Pure library code: it prints nothing and parses no options.  What it
+ * selected comes back through the per-scan callback, what it removed
+ * through the OUT struct tw_prune_stats.  Called from one thread; it opens
+ * its own connection and keeps no state between calls.
  *
  * A scan is a candidate when its status is not 'running' (a running scan,
  * or one a crash left 'running' for --resume, is never touched and never
@@ -38,13 +44,15 @@
 #include <stdint.h>
 #include <time.h>
 
+#define TW_PRUNE_BATCH_DEFAULT 20000 /* results per transaction */
+
 struct tw_prune_opts {
     int64_t keep;       /* keep the newest N candidates; -1 = no such rule */
     int64_t older_than; /* days; -1 = no such rule */
     time_t now;         /* reference time for older_than */
     int dry_run;
     int vacuum;    /* 1 = VACUUM when something was removed */
-    int64_t batch; /* results per transaction; <= 0 = 20000 */
+    int64_t batch; /* results per transaction; <= 0 = TW_PRUNE_BATCH_DEFAULT */
 };
 
 struct tw_prune_stats {
@@ -59,14 +67,16 @@ struct tw_prune_stats {
     int running;  /* scans left alone because they are 'running' */
 };
 
-/* Called once per selected scan, before it is removed.  Strings may be NULL. */
+/* Called once per selected scan, oldest first, before anything is removed
+ * (and in a dry run too), on the caller's thread.  Strings may be NULL and
+ * are valid only during the call. */
 typedef void tw_prune_scan_cb(void *arg, int64_t scan_id, const char *label, const char *started_at,
                               const char *status, int64_t n_results);
 
+/* Prune the database at path (which must exist) by opts.  cb may be NULL;
+ * arg is passed to it.  stats (OUT) is zeroed first and filled as far as
+ * the run got. */
 int tw_prune_run(const char *path, const struct tw_prune_opts *opts, tw_prune_scan_cb *cb,
                  void *arg, struct tw_prune_stats *stats, char *err);
-
-/* `tlsweep prune`: argv[0] = "prune".  Exit 0, 2 usage, 3 database error. */
-int tw_prune_main(int argc, char **argv);
 
 #endif /* TW_STORE_PRUNE_H */

@@ -32,9 +32,6 @@
 #include "base/xalloc.h"
 #include "store/writer.h"
 
-#define TW_WRITER_QUEUE_CAP 8192
-#define TW_WRITER_BATCH_ROWS 2000
-#define TW_WRITER_BATCH_MS 250
 #define TW_WRITER_BUSY_MAX_MS 60000 /* give up on a locked database after this */
 
 struct tw_writer {
@@ -261,9 +258,9 @@ tw_writer_start(struct tw_store *st, int64_t scan_id, const struct tw_writer_opt
     w = tw_xcalloc(1, sizeof(*w));
     w->st = st;
     w->scan_id = scan_id;
-    w->cap = opts && opts->queue_cap ? opts->queue_cap : TW_WRITER_QUEUE_CAP;
-    w->batch_rows = opts && opts->batch_rows ? opts->batch_rows : TW_WRITER_BATCH_ROWS;
-    w->batch_ms = opts && opts->batch_ms > 0 ? opts->batch_ms : TW_WRITER_BATCH_MS;
+    w->cap = opts && opts->queue_cap ? opts->queue_cap : TW_WRITER_DEFAULT_QUEUE_CAP;
+    w->batch_rows = opts && opts->batch_rows ? opts->batch_rows : TW_WRITER_DEFAULT_BATCH_ROWS;
+    w->batch_ms = opts && opts->batch_ms > 0 ? opts->batch_ms : TW_WRITER_DEFAULT_BATCH_MS;
     if (w->cap > (size_t)1 << 24 || w->batch_rows > (size_t)1 << 24 || w->batch_ms > 3600000) {
         tw_errf(err, "writer: queue_cap, batch_rows or batch_ms out of range");
         goto out;

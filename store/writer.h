@@ -23,14 +23,22 @@
 
 struct tw_writer;
 
+/* The defaults, the one place they are set: a zero field in struct
+ * tw_writer_opts (or opts NULL) means these.  batch_ms bounds what a crash
+ * loses (README "crash-loss bound"). */
+#define TW_WRITER_DEFAULT_QUEUE_CAP 8192
+#define TW_WRITER_DEFAULT_BATCH_ROWS 2000
+#define TW_WRITER_DEFAULT_BATCH_MS 250
+
 struct tw_writer_opts {
-    size_t queue_cap;  /* results waiting at most (default 8192) */
-    size_t batch_rows; /* commit after this many (default 2000) */
-    int batch_ms;      /* or after this long (default 250) */
+    size_t queue_cap;  /* results waiting at most; 0 = TW_WRITER_DEFAULT_QUEUE_CAP */
+    size_t batch_rows; /* commit after this many; 0 = TW_WRITER_DEFAULT_BATCH_ROWS */
+    int batch_ms;      /* or after this long; <= 0 = TW_WRITER_DEFAULT_BATCH_MS */
 };
 
 /* Start the writer thread on st (borrowed; the writer is its only user until
- * stop).  Returns 0, or -1 with err. */
+ * stop).  opts may be NULL (all defaults); each field must be at most 2^24
+ * (batch_ms at most an hour).  Returns 0, or -1 with err. */
 int tw_writer_start(struct tw_store *st, int64_t scan_id, const struct tw_writer_opts *opts,
                     struct tw_writer **out, char *err);
 /* Queue one result; takes ownership of r. */

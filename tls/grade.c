@@ -1024,3 +1024,30 @@ tw_grade_format_reasons(const struct tw_grade_output *out, char *buf, size_t len
     }
     return used;
 }
+
+/* ---- grade letters in reports ---- */
+
+enum tw_grade_letter
+tw_grade_from_name(const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return TW_GRADE_NONE;
+    for (int g = 0; g < TW_GRADE_NONE; g++)
+        if (strcmp(name, grade_names[g]) == 0)
+            return (enum tw_grade_letter)g;
+    return TW_GRADE_NONE;
+}
+
+const enum tw_grade_letter tw_grade_by_severity[TW_GRADE_NONE + 1] = {
+    TW_GRADE_A_PLUS, TW_GRADE_A, TW_GRADE_A_MINUS, TW_GRADE_B, TW_GRADE_C,    TW_GRADE_D,
+    TW_GRADE_E,      TW_GRADE_M, TW_GRADE_T,       TW_GRADE_F, TW_GRADE_NONE,
+};
+
+int
+tw_grade_severity(enum tw_grade_letter g)
+{
+    for (int i = 0; i < TW_GRADE_NONE; i++)
+        if (tw_grade_by_severity[i] == g)
+            return i;
+    return TW_GRADE_NONE;
+}

@@ -263,4 +263,19 @@ enum tw_key_type tw_grade_key_type_from_name(const char *key_type);
  */
 enum tw_hsts_status tw_grade_hsts_parse(const char *value, size_t len, int64_t *max_age);
 
+/* ---- grade letters in reports ---- */
+
+/* The letter named name ("A+", "A", ... "T", "M", exactly as tw_grade_name
+ * spells it), or TW_GRADE_NONE for NULL, "" and any other string. */
+enum tw_grade_letter tw_grade_from_name(const char *name);
+/*
+ * Reports list and sort letters by severity, best first: A+ A A- B C D E M T
+ * F, then TW_GRADE_NONE (not graded).  F is the worst grade (it beats T and
+ * M, GRADING.md 1.10), so the order differs from the enum's.  This table is
+ * that order; tw_grade_severity(g) is g's index in it (0 for A+, 9 for F,
+ * 10 for TW_GRADE_NONE and any value outside the enum).
+ */
+extern const enum tw_grade_letter tw_grade_by_severity[TW_GRADE_NONE + 1];
+int tw_grade_severity(enum tw_grade_letter g);
+
 #endif /* TW_STORE_GRADE_H */

@@ -1,6 +1,6 @@
 /*
  * fuzz_classify.c - libFuzzer target for classification, the probe plan and
- * the reproduce command.
+ * the reproduce command (store/model.c) built from the classified result.
  *
  * Input: the first bytes become a struct tw_evidence as is (every field,
  * including out-of-range enums, counts and unterminated strings: it is a
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "scanner/classify.h"
+#include "store/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,11 +70,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     tw_classify(&ev, &r);
     check_result(&r);
+    /* The command builder takes C strings, as a stored result holds them. */
+    r.host[sizeof(r.host) - 1] = '\0';
+    r.ip[sizeof(r.ip) - 1] = '\0';
+    r.sni[sizeof(r.sni) - 1] = '\0';
+    r.tls_version[sizeof(r.tls_version) - 1] = '\0';
     for (int i = 0; i < 2; i++) {
         char *out = i ? big : repro;
         size_t len = i ? sizeof(big) : sizeof(repro);
+        struct tw_repro_in in = {
+            .host = r.host,
+            .ip = r.ip,
+            .port = r.port,
+            .sni = r.has_sni ? r.sni : NULL,
+            .starttls = r.starttls,
+            .cls = r.cls,
+            .tls_version = r.tls_version,
+            .detail = r.detail,
+        };
 
-        n = tw_classify_repro(&r, out, len);
+        n = tw_class_repro(&in, out, len);
         if (n >= len || strlen(out) != n)
             abort();
         for (size_t j = 0; j < n; j++)

@@ -9,7 +9,8 @@
  *   HTML:     no raw < > " ' and no & that does not start an entity;
  *   JSON:     starts and ends with a quote, no raw control byte or < >;
  *   Markdown / Prometheus: no raw newline;
- *   shell:    the quoted word never holds an unescaped single quote run.
+ *   shell:    the reproduce command (store/model.c) built from it is
+ *             terminated within its buffer and holds no control byte.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "report/escape.h"
+#include "store/model.h"
 
 #define FUZZ_MAX 8192
 
@@ -114,9 +116,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(o);
     o = run(tw_escape_csv, s, &len);
     free(o);
-    len = tw_escape_shell(shell, sizeof(shell), s);
-    if (len >= sizeof(shell) || shell[len] != '\0')
-        abort();
+    {
+        struct tw_repro_in in = {
+            .host = s, .ip = s, .port = 443, .sni = s, .cls = TW_CLASS_HOSTNAME_MISMATCH};
+
+        len = tw_class_repro(&in, shell, sizeof(shell));
+        if (len >= sizeof(shell) || shell[len] != '\0' || strlen(shell) != len)
+            abort();
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)shell[i] < 0x20 || shell[i] == 0x7f)
+                abort();
+    }
     for (size_t i = 0; i < n && i < 4; i++) {
         uint32_t cp;
         size_t used = tw_utf8_decode((const unsigned char *)s + i, n - i, &cp);

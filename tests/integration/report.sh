@@ -55,8 +55,11 @@ grep -qF '\xFF' "$T" || fail "invalid byte not shown as \\xNN"
 pass "invalid UTF-8 shown as \\xNN"
 grep -q "openssl s_client -connect '\[2001:db8::1\]:8443' -noservername" "$T" || fail "IPv6 reproduce command"
 pass "IPv6 reproduce command bracketed, -noservername"
-grep -q "openssl s_client -connect 10.0.0.11:443 -servername classchg.example -showcerts" "$T" || fail "class repro flags missing"
+grep -q "openssl s_client -connect 10.0.0.11:443 -servername classchg.example -showcerts -verify_return_error$" "$T" || fail "class repro flags missing"
 pass "class repro flags appended"
+# Certificate classes fail s_client the way they failed the scan.
+grep -q "openssl s_client -connect 10.0.0.3:443 -servername expired.example -verify_return_error$" "$T" || fail "cert_expired repro lacks -verify_return_error"
+pass "certificate class repro has -verify_return_error"
 # worst first: failures by precedence, then issues, ok last by grade.
 order=$(awk '/^Endpoints, worst first/{on=1;next} on && /^[A-Z+-]+ +[a-z_]+ /{print $2}' "$T" | tr '\n' ' ')
 assert_eq "dns_nxdomain tcp_refused sni_required cert_expired incomplete_chain weak_key weak_signature ok ok ok ok ok ok ok " "$order" "rows worst first"

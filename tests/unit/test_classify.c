@@ -20,6 +20,7 @@
 
 #include "scanner/classify.h"
 #include "scanner/starttls.h"
+#include "store/model.h"
 
 #define NOW ((int64_t)1700000000)
 #define HOUR ((int64_t)3600)
@@ -695,6 +696,25 @@ nothing_server(int kind)
     return TW_PROBE_ALERT_RECEIVED;
 }
 
+/* The reproduce command of a classified result: its fields handed to the
+ * builder in store/model.c, as a caller holding a tw_result does. */
+static size_t
+result_repro(const struct tw_result *r, char *buf, size_t len)
+{
+    struct tw_repro_in in = {
+        .host = r->host,
+        .ip = r->ip,
+        .port = r->port,
+        .sni = r->has_sni ? r->sni : NULL,
+        .starttls = r->starttls,
+        .cls = r->cls,
+        .tls_version = r->tls_version,
+        .detail = r->detail,
+    };
+
+    return tw_class_repro(&in, buf, len);
+}
+
 static void
 test_classify_plan_sequences(void **state)
 {
@@ -721,7 +741,7 @@ test_classify_plan_sequences(void **state)
     strcpy(r.ip, "127.0.0.1");
     {
         char buf[512];
-        tw_classify_repro(&r, buf, sizeof(buf));
+        result_repro(&r, buf, sizeof(buf));
         assert_string_equal(buf, "openssl s_client -connect 127.0.0.1:8443 -noservername -tls1_1 "
                                  "-cipher DEFAULT@SECLEVEL=0");
     }
@@ -769,7 +789,7 @@ repro_of(const char *ip, const char *host, int has_sni, const char *sni, enum tw
     r.port = 443;
     r.cls = cls;
     r.detail = (char *)detail;
-    n = tw_classify_repro(&r, buf, sizeof(buf));
+    n = result_repro(&r, buf, sizeof(buf));
     assert_string_equal(buf, expect);
     assert_int_equal(n, strlen(expect));
 }
@@ -781,12 +801,14 @@ test_classify_repro(void **state)
     struct tw_result r;
 
     (void)state;
+    /* IPv6: bracketed and quoted for the shell. */
     repro_of("2001:db8::1", "v6.example", 1, "v6.example", TW_CLASS_OK, NULL,
-             "openssl s_client -connect [2001:db8::1]:443 -servername v6.example");
+             "openssl s_client -connect '[2001:db8::1]:443' -servername v6.example");
     repro_of("192.0.2.1", "192.0.2.1", 0, "", TW_CLASS_SNI_REQUIRED, NULL,
              "openssl s_client -connect 192.0.2.1:443 -noservername");
+    /* sni_required reproduces the failing handshake: without SNI. */
     repro_of("192.0.2.1", "a.example", 1, "a.example", TW_CLASS_SNI_REQUIRED, NULL,
-             "openssl s_client -connect 192.0.2.1:443 -servername a.example");
+             "openssl s_client -connect 192.0.2.1:443 -noservername");
     repro_of("192.0.2.1", "a.example", 1, "a.example", TW_CLASS_INCOMPLETE_CHAIN, NULL,
              "openssl s_client -connect 192.0.2.1:443 -servername a.example -showcerts "
              "-verify_return_error");
@@ -803,9 +825,10 @@ test_classify_repro(void **state)
              "openssl s_client -connect nx.example:443 -servername nx.example");
     repro_of("::1", "", 0, "", TW_CLASS_PROTOCOL_MISMATCH,
              "server sent alert protocol_version (70); server speaks TLSv1 only, which ...",
-             "openssl s_client -connect [::1]:443 -noservername -tls1 -cipher DEFAULT@SECLEVEL=0");
+             "openssl s_client -connect '[::1]:443' -noservername -tls1 -cipher "
+             "DEFAULT@SECLEVEL=0");
     repro_of("::1", "", 0, "", TW_CLASS_PROTOCOL_MISMATCH, "no single version probe worked",
-             "openssl s_client -connect [::1]:443 -noservername");
+             "openssl s_client -connect '[::1]:443' -noservername");
     /* control bytes never reach the command */
     repro_of("192.0.2.1", "a.example", 1, "a\n.exa\tmple\x1b", TW_CLASS_OK, NULL,
              "openssl s_client -connect 192.0.2.1:443 -servername a.example");
@@ -814,7 +837,7 @@ test_classify_repro(void **state)
     memset(&r, 0, sizeof(r));
     strcpy(r.ip, "192.0.2.1");
     r.cls = TW_CLASS_OK;
-    assert_int_equal(tw_classify_repro(&r, small, sizeof(small)), sizeof(small) - 1);
+    assert_int_equal(result_repro(&r, small, sizeof(small)), sizeof(small) - 1);
     assert_string_equal(small, "openssl s_clien");
 }
 
@@ -924,16 +947,16 @@ test_classify_starttls(void **state)
     r.port = 25;
     r.starttls = TW_STARTTLS_SMTP;
     r.cls = TW_CLASS_STARTTLS_REFUSED;
-    tw_classify_repro(&r, buf, sizeof(buf));
+    result_repro(&r, buf, sizeof(buf));
     assert_string_equal(buf, "openssl s_client -connect 192.0.2.25:25 -servername mail.example "
                              "-starttls smtp");
     r.starttls = TW_STARTTLS_POSTGRES;
     r.cls = TW_CLASS_CERT_EXPIRED;
-    tw_classify_repro(&r, buf, sizeof(buf));
+    result_repro(&r, buf, sizeof(buf));
     assert_string_equal(buf, "openssl s_client -connect 192.0.2.25:25 -servername mail.example "
-                             "-starttls postgres -verify_return_error");
+                             "-verify_return_error -starttls postgres");
     r.starttls = 99; /* out of range: no flag */
-    tw_classify_repro(&r, buf, sizeof(buf));
+    result_repro(&r, buf, sizeof(buf));
     assert_null(strstr(buf, "-starttls"));
 }
 

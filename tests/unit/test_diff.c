@@ -1,6 +1,6 @@
 /*
  * test_diff.c - the change rules for one endpoint across two scans: every
- * kind, and which of them are regressions.
+ * kind, and which of them are regressions; the diff format table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "report/diff.h"
+#include "report/diff_render.h"
 
 static struct tw_diff_ep
 ep(const char *cls, const char *grade, const char *ver, const char *cipher, const char *sha,
@@ -181,6 +182,29 @@ test_diff_values(void **state)
     }
 }
 
+/* The diff formats are a table looked up by name (STYLE G5). */
+static void
+test_diff_renderer_table(void **state)
+{
+    static const char *const names[] = {"text", "json", "csv", "md"};
+
+    (void)state;
+    assert_int_equal(tw_n_diff_renderers, 4);
+    for (size_t i = 0; i < 4; i++) {
+        const struct tw_diff_renderer *r = tw_diff_renderer_find(names[i]);
+
+        assert_non_null(r);
+        assert_ptr_equal(r, &tw_diff_renderers[i]);
+        assert_non_null(r->help);
+        assert_non_null(r->begin);
+        assert_non_null(r->section);
+        assert_non_null(r->change);
+        assert_non_null(r->end);
+    }
+    assert_null(tw_diff_renderer_find("html"));
+    assert_null(tw_diff_renderer_find(""));
+}
+
 int
 main(void)
 {
@@ -193,6 +217,7 @@ main(void)
         cmocka_unit_test(test_diff_cert_protocol_cipher),
         cmocka_unit_test(test_diff_expiry_threshold),
         cmocka_unit_test(test_diff_values),
+        cmocka_unit_test(test_diff_renderer_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

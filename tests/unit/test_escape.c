@@ -1,6 +1,7 @@
 /*
  * test_escape.c - per-format escaping of hostile bytes: every escaper on a
- * table of hostile inputs, UTF-8 decoding edge cases, shell quoting.
+ * table of hostile inputs, UTF-8 decoding edge cases.  (Shell quoting is
+ * the reproduce command's: tests/unit/test_model.c.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -174,33 +175,6 @@ test_escape_prom(void **state)
     check(tw_escape_prom, NULL, "");
 }
 
-static void
-test_escape_shell(void **state)
-{
-    char buf[64];
-
-    (void)state;
-    buf[0] = '\0';
-    tw_escape_shell(buf, sizeof(buf), "host.example:443");
-    assert_string_equal(buf, "host.example:443");
-    buf[0] = '\0';
-    tw_escape_shell(buf, sizeof(buf), "[::1]:443");
-    assert_string_equal(buf, "'[::1]:443'");
-    strcpy(buf, "x ");
-    tw_escape_shell(buf, sizeof(buf), "a'; rm -rf / #");
-    assert_string_equal(buf, "x 'a'\\''; rm -rf / #'");
-    buf[0] = '\0';
-    tw_escape_shell(buf, sizeof(buf), "$(id)`id`");
-    assert_string_equal(buf, "'$(id)`id`'");
-    buf[0] = '\0';
-    tw_escape_shell(buf, sizeof(buf), "");
-    assert_string_equal(buf, "''");
-    /* Truncation keeps the buffer terminated. */
-    buf[0] = '\0';
-    assert_int_equal(tw_escape_shell(buf, 8, "abcdefghijkl"), 7);
-    assert_string_equal(buf, "abcdefg");
-}
-
 int
 main(void)
 {
@@ -212,7 +186,6 @@ main(void)
         cmocka_unit_test(test_escape_csv),
         cmocka_unit_test(test_escape_md),
         cmocka_unit_test(test_escape_prom),
-        cmocka_unit_test(test_escape_shell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1148,6 +1148,35 @@ test_grade_score_letter(void **state)
     free(in);
 }
 
+/* The report vocabulary: names back to letters, and the severity order the
+ * reports list (A+ A A- B C D E M T F, not graded last). */
+static void
+test_grade_report_order(void **state)
+{
+    static const char *const order[] = {"A+", "A", "A-", "B", "C", "D", "E", "M", "T", "F"};
+
+    (void)state;
+    for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++) {
+        enum tw_grade_letter g = tw_grade_from_name(order[i]);
+
+        assert_int_not_equal(g, TW_GRADE_NONE);
+        assert_string_equal(tw_grade_name(g), order[i]);
+        assert_int_equal(tw_grade_severity(g), i);
+        assert_int_equal(tw_grade_by_severity[i], g);
+    }
+    assert_int_equal(tw_grade_by_severity[TW_GRADE_NONE], TW_GRADE_NONE);
+    assert_int_equal(tw_grade_severity(TW_GRADE_NONE), TW_GRADE_NONE);
+    assert_int_equal(tw_grade_severity((enum tw_grade_letter)99), TW_GRADE_NONE);
+    assert_int_equal(tw_grade_from_name(NULL), TW_GRADE_NONE);
+    assert_int_equal(tw_grade_from_name(""), TW_GRADE_NONE);
+    assert_int_equal(tw_grade_from_name("Z"), TW_GRADE_NONE);
+    assert_int_equal(tw_grade_from_name("a+"), TW_GRADE_NONE);
+    assert_int_equal(tw_grade_from_name("A+ "), TW_GRADE_NONE);
+    /* F is the worst grade; T and M come just before it. */
+    assert_true(tw_grade_severity(TW_GRADE_E) < tw_grade_severity(TW_GRADE_M));
+    assert_true(tw_grade_severity(TW_GRADE_T) < tw_grade_severity(TW_GRADE_F));
+}
+
 int
 main(void)
 {
@@ -1165,6 +1194,7 @@ main(void)
         cmocka_unit_test(test_grade_merged_suites),
         cmocka_unit_test(test_grade_reasons_well_formed),
         cmocka_unit_test(test_grade_score_letter),
+        cmocka_unit_test(test_grade_report_order),
     };
     int failed;
 

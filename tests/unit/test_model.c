@@ -222,6 +222,136 @@ test_model_result_detail_bounded(void **state)
     tw_result_free(NULL);
 }
 
+/* The reproduce command from plain fields, as a report row holds them. */
+static const char *
+repro(const char *host, const char *ip, int port, const char *sni, enum tw_class cls)
+{
+    static char buf[512];
+    struct tw_repro_in in = {.host = host, .ip = ip, .port = port, .sni = sni, .cls = cls};
+    size_t n = tw_class_repro(&in, buf, sizeof(buf));
+
+    assert_int_equal(n, strlen(buf));
+    return buf;
+}
+
+static void
+test_model_repro(void **state)
+{
+    char buf[512];
+    struct tw_repro_in in;
+
+    (void)state;
+    /* Certificate classes fail the command the way they failed the scan. */
+    assert_string_equal(repro("h.example", "10.0.0.1", 443, "h.example", TW_CLASS_CERT_EXPIRED),
+                        "openssl s_client -connect 10.0.0.1:443 -servername h.example "
+                        "-verify_return_error");
+    assert_string_equal(repro("h.example", "2001:db8::1", 8443, NULL, TW_CLASS_TCP_RESET),
+                        "openssl s_client -connect '[2001:db8::1]:8443' -noservername");
+    /* sni_required reproduces without SNI even when SNI was sent. */
+    assert_string_equal(repro("h.example", "10.0.0.1", 443, "h.example", TW_CLASS_SNI_REQUIRED),
+                        "openssl s_client -connect 10.0.0.1:443 -noservername");
+    assert_string_equal(repro("h.example", "10.0.0.1", 443, "", TW_CLASS_SNI_REQUIRED),
+                        "openssl s_client -connect 10.0.0.1:443 -noservername");
+    assert_string_equal(repro("h.example", "10.0.0.1", 443, "h.example", TW_CLASS_INCOMPLETE_CHAIN),
+                        "openssl s_client -connect 10.0.0.1:443 -servername h.example -showcerts "
+                        "-verify_return_error");
+    assert_string_equal(repro("h.example", "10.0.0.1", 443, "h.example", TW_CLASS_CERT_REVOKED),
+                        "openssl s_client -connect 10.0.0.1:443 -servername h.example -status "
+                        "-verify_return_error");
+    assert_string_equal(repro("h.example", "10.0.0.1", 443, "h.example", TW_CLASS_WEAK_SIGNATURE),
+                        "openssl s_client -connect 10.0.0.1:443 -servername h.example "
+                        "-verify_return_error");
+    /* hostname_mismatch checks the name asked for: the SNI, else the host,
+     * else the address. */
+    assert_string_equal(
+        repro("h.example", "10.0.0.1", 443, "b.example", TW_CLASS_HOSTNAME_MISMATCH),
+        "openssl s_client -connect 10.0.0.1:443 -servername b.example -verify_return_error "
+        "-verify_hostname b.example");
+    assert_string_equal(repro("h.example", "10.0.0.1", 443, NULL, TW_CLASS_HOSTNAME_MISMATCH),
+                        "openssl s_client -connect 10.0.0.1:443 -noservername "
+                        "-verify_return_error -verify_hostname h.example");
+    assert_string_equal(repro("", "10.0.0.1", 443, NULL, TW_CLASS_HOSTNAME_MISMATCH),
+                        "openssl s_client -connect 10.0.0.1:443 -noservername "
+                        "-verify_return_error -verify_ip 10.0.0.1");
+    /* DNS failures have no address: connect to the name. */
+    assert_string_equal(repro("gone.example", "", 443, "gone.example", TW_CLASS_DNS_NXDOMAIN),
+                        "openssl s_client -connect gone.example:443 -servername gone.example");
+    assert_string_equal(repro("gone.example", NULL, 443, "gone.example", TW_CLASS_DNS_NXDOMAIN),
+                        "openssl s_client -connect gone.example:443 -servername gone.example");
+    /* Hostile SNI is quoted for the shell. */
+    assert_string_equal(repro("h", "10.0.0.1", 443, "x'; touch /tmp/p; '", TW_CLASS_TLS_ALERT),
+                        "openssl s_client -connect 10.0.0.1:443 -servername "
+                        "'x'\\''; touch /tmp/p; '\\'''");
+    /* An unknown class reproduces as tls_alert (no flags). */
+    assert_string_equal(repro("h", "10.0.0.1", 443, "h", (enum tw_class)99),
+                        "openssl s_client -connect 10.0.0.1:443 -servername h");
+
+    /* protocol_mismatch pins the version the server speaks. */
+    memset(&in, 0, sizeof(in));
+    in.ip = "10.0.0.1";
+    in.port = 443;
+    in.cls = TW_CLASS_PROTOCOL_MISMATCH;
+    in.detail = "server sent alert protocol_version (70); server speaks TLSv1.1 only";
+    tw_class_repro(&in, buf, sizeof(buf));
+    assert_string_equal(buf, "openssl s_client -connect 10.0.0.1:443 -noservername -tls1_1 "
+                             "-cipher DEFAULT@SECLEVEL=0");
+    in.tls_version = "TLSv1.2"; /* the negotiated version wins over the detail */
+    tw_class_repro(&in, buf, sizeof(buf));
+    assert_string_equal(buf, "openssl s_client -connect 10.0.0.1:443 -noservername -tls1_2");
+    in.tls_version = "TLSv1.3";
+    tw_class_repro(&in, buf, sizeof(buf));
+    assert_string_equal(buf, "openssl s_client -connect 10.0.0.1:443 -noservername -tls1_3");
+    in.tls_version = "TLSv1";
+    tw_class_repro(&in, buf, sizeof(buf));
+    assert_string_equal(buf, "openssl s_client -connect 10.0.0.1:443 -noservername -tls1 "
+                             "-cipher DEFAULT@SECLEVEL=0");
+    in.tls_version = NULL;
+    in.detail = "no single version probe worked";
+    tw_class_repro(&in, buf, sizeof(buf));
+    assert_string_equal(buf, "openssl s_client -connect 10.0.0.1:443 -noservername");
+
+    /* STARTTLS endpoints speak their protocol, whatever the class. */
+    memset(&in, 0, sizeof(in));
+    in.ip = "192.0.2.25";
+    in.port = 25;
+    in.sni = "mail.example";
+    in.starttls = TW_STARTTLS_SMTP;
+    in.cls = TW_CLASS_INCOMPLETE_CHAIN;
+    tw_class_repro(&in, buf, sizeof(buf));
+    assert_string_equal(buf, "openssl s_client -connect 192.0.2.25:25 -servername mail.example "
+                             "-showcerts -verify_return_error -starttls smtp");
+    in.starttls = TW_STARTTLS__COUNT; /* out of range: no flag */
+    tw_class_repro(&in, buf, sizeof(buf));
+    assert_null(strstr(buf, "-starttls"));
+}
+
+/* Every name is one shell word whatever it holds. */
+static void
+test_model_repro_shell(void **state)
+{
+    char small[8];
+    struct tw_repro_in in = {.ip = "10.0.0.1", .port = 443, .cls = TW_CLASS_OK};
+
+    (void)state;
+    assert_string_equal(repro("h", "10.0.0.1", 443, "host.example:443", TW_CLASS_OK),
+                        "openssl s_client -connect 10.0.0.1:443 -servername host.example:443");
+    assert_string_equal(repro("h", "::1", 443, "h", TW_CLASS_OK),
+                        "openssl s_client -connect '[::1]:443' -servername h");
+    assert_string_equal(repro("h", "10.0.0.1", 443, "a'; rm -rf / #", TW_CLASS_OK),
+                        "openssl s_client -connect 10.0.0.1:443 -servername 'a'\\''; rm -rf / #'");
+    assert_string_equal(repro("h", "10.0.0.1", 443, "$(id)`id`", TW_CLASS_OK),
+                        "openssl s_client -connect 10.0.0.1:443 -servername '$(id)`id`'");
+    /* Control bytes never reach the command; an empty word stays a word. */
+    assert_string_equal(repro("h", "10.0.0.1", 443, "a\n.exa\tmple\x1b", TW_CLASS_OK),
+                        "openssl s_client -connect 10.0.0.1:443 -servername a.example");
+    assert_string_equal(repro("h", "10.0.0.1", 443, "\x7f\x01", TW_CLASS_OK),
+                        "openssl s_client -connect 10.0.0.1:443 -servername ''");
+    /* Truncation is bounded and keeps the buffer terminated. */
+    assert_int_equal(tw_class_repro(&in, small, sizeof(small)), sizeof(small) - 1);
+    assert_string_equal(small, "openssl");
+    assert_int_equal(tw_class_repro(&in, small, 0), 0);
+}
+
 int
 main(void)
 {
@@ -237,6 +367,8 @@ main(void)
         cmocka_unit_test(test_model_time_parse),
         cmocka_unit_test(test_model_time_round_trip),
         cmocka_unit_test(test_model_result_detail_bounded),
+        cmocka_unit_test(test_model_repro),
+        cmocka_unit_test(test_model_repro_shell),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

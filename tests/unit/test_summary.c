@@ -14,9 +14,11 @@
 
 #include <cmocka.h>
 
-#include "report/render.h"
+#include "report/query.h"
+#include "report/summary.h"
 #include "base/log.h"
 #include "store/store.h"
+#include "tls/grade.h"
 
 static char db_path[64];
 
@@ -152,7 +154,7 @@ test_summary_counts(void **state)
     assert_int_equal(sum.n_issues, 2); /* cert_expired + the unknown class */
     assert_int_equal(sum.n_unknown_class, 1);
     assert_int_equal(sum.by_class[TW_CLASS_TCP_TIMEOUT], 1);
-    assert_int_equal(sum.by_grade[tw_grade_rank("A+")], 1);
+    assert_int_equal(sum.by_grade[TW_GRADE_A_PLUS], 1);
     assert_int_equal(sum.by_grade[TW_GRADE_NONE], 2);
     /* ref = 2026-03-02: exp expired, d3 in 3 days, d20 in 20, d100 in 100. */
     assert_int_equal(sum.n_expired, 1);

@@ -1,0 +1,376 @@
+/*
+ * diff_render.c - the formats of `tlsweep diff`: text, json, csv, md.
+ *
+ * Each is a struct tw_diff_renderer driven by tw_diff_run (diff.c): begin()
+ * with the counts, then per kind a section() and its changes, then end().
+ * Every string comes from the database and is hostile: each format escapes
+ * it with escape.h.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/diff.h"
+#include "report/diff_render.h"
+#include "report/escape.h"
+#include "report/query.h"
+#include "store/model.h"
+
+/* ---- shared pieces ---- */
+
+static void
+diff_label(const struct tw_diff_ep *o, const struct tw_diff_ep *n, char *buf, size_t len)
+{
+    const struct tw_diff_ep *e = n != NULL ? n : o;
+    int v6 = strchr(e->host ? e->host : "", ':') != NULL;
+    const char *ip = e->ip != NULL ? e->ip : "";
+    int show_ip = ip[0] != '\0' && e->host != NULL && strcmp(ip, e->host) != 0;
+    int ip_moved =
+        o != NULL && n != NULL && o->ip != NULL && n->ip != NULL && strcmp(o->ip, n->ip) != 0;
+    int show_sni = e->sni != NULL && e->host != NULL && strcmp(e->sni, e->host) != 0;
+
+    snprintf(buf, len, "%s%s%s:%d%s%s%s%s%s%s%s", v6 ? "[" : "", e->host ? e->host : "",
+             v6 ? "]" : "", e->port, show_ip || ip_moved ? " (" : "", ip_moved ? o->ip : "",
+             ip_moved ? " -> " : "", show_ip || ip_moved ? ip : "", show_ip || ip_moved ? ")" : "",
+             e->sni == NULL ? " sni=-"
+             : show_sni     ? " sni="
+                            : "",
+             show_sni ? e->sni : "");
+}
+
+static void
+scan_line(FILE *f, const char *tag, const struct tw_scan_info *s, void (*esc)(FILE *, const char *))
+{
+    fprintf(f, "%s scan %" PRId64, tag, s->id);
+    if (s->label != NULL) {
+        fputs(" \"", f);
+        esc(f, s->label);
+        fputc('"', f);
+    }
+    fputs(" started ", f);
+    esc(f, s->started_at);
+    fputs(", ", f);
+    esc(f, s->status);
+    if (strcmp(s->status, "done") != 0)
+        fputs(" (INCOMPLETE)", f);
+}
+
+/* ---- text ---- */
+
+static void
+text_begin(struct tw_diff_report *d)
+{
+    FILE *f = d->out;
+    int first = 1;
+
+    fputs("tlsweep diff\n", f);
+    scan_line(f, "  old:", d->old, tw_escape_term);
+    fputc('\n', f);
+    scan_line(f, "  new:", d->new_, tw_escape_term);
+    fputc('\n', f);
+    fputs("Summary:", f);
+    for (int k = 0; k < TW_DIFF__COUNT; k++) {
+        fprintf(f, "%s %zu %s", first ? "" : ",", d->counts[k], tw_diff_kind_name(k));
+        first = 0;
+    }
+    fprintf(f, "\nRegressions: %zu (expiry threshold %" PRId64 " days)\n", d->n_regressions,
+            d->threshold);
+    if (d->n_regressions == 0 && d->counts[TW_DIFF_NEW] + d->counts[TW_DIFF_VANISHED] == 0) {
+        size_t any = 0;
+        for (int k = 0; k < TW_DIFF__COUNT; k++)
+            any += d->counts[k];
+        if (any == 0)
+            fputs("No changes.\n", f);
+    }
+}
+
+static void
+text_section(struct tw_diff_report *d, enum tw_diff_kind k)
+{
+    fprintf(d->out, "\n%s (%zu)\n", tw_diff_kind_title(k), d->counts[k]);
+}
+
+static const char *
+or_dash(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : "-";
+}
+
+static void
+text_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_diff_change *c,
+            const struct tw_diff_ep *o, const struct tw_diff_ep *n)
+{
+    char label[2 * TW_HOST_MAX + 2 * TW_IP_MAX + 64];
+    const char *ov;
+    const char *nv;
+
+    (void)d;
+    (void)idx;
+    diff_label(o, n, label, sizeof(label));
+    tw_diff_values(c->kind, o, n, &ov, &nv);
+    fputs(c->is_regression ? "  ! " : "    ", f);
+    tw_escape_term(f, label);
+    fputs("  ", f);
+    switch (c->kind) {
+    case TW_DIFF_NEW:
+        fputs("class ", f);
+        tw_escape_term(f, or_dash(n->class_name));
+        fputs(", grade ", f);
+        tw_escape_term(f, or_dash(n->grade));
+        break;
+    case TW_DIFF_VANISHED:
+        fputs("was class ", f);
+        tw_escape_term(f, or_dash(o->class_name));
+        fputs(", grade ", f);
+        tw_escape_term(f, or_dash(o->grade));
+        break;
+    case TW_DIFF_EXPIRING:
+        fputs("notAfter ", f);
+        tw_escape_term(f, or_dash(nv));
+        fprintf(f, " (%" PRId64 " days left", n->days_left);
+        if (o != NULL && o->has_expiry)
+            fprintf(f, "; was %" PRId64 ")", o->days_left);
+        else
+            fputc(')', f);
+        break;
+    case TW_DIFF_CERT_ROTATED:
+        tw_escape_term(f, or_dash(ov));
+        fputs(" (notAfter ", f);
+        tw_escape_term(f, or_dash(o->not_after));
+        fputs(") -> ", f);
+        tw_escape_term(f, or_dash(nv));
+        fputs(" (notAfter ", f);
+        tw_escape_term(f, or_dash(n->not_after));
+        fputc(')', f);
+        break;
+    default:
+        tw_escape_term(f, or_dash(ov));
+        fputs(" -> ", f);
+        tw_escape_term(f, or_dash(nv));
+        if (c->kind == TW_DIFF_CLASS_CHANGED)
+            fputs(c->is_regression ? " (worse)" : " (better)", f);
+        break;
+    }
+    fputs(c->is_regression ? "  REGRESSION\n" : "\n", f);
+}
+
+static void
+text_end(struct tw_diff_report *d)
+{
+    (void)d;
+}
+
+/* ---- markdown ---- */
+
+static void
+md_begin(struct tw_diff_report *d)
+{
+    FILE *f = d->out;
+
+    fputs("# tlsweep diff\n\n", f);
+    scan_line(f, "- old:", d->old, tw_escape_md);
+    fputc('\n', f);
+    scan_line(f, "- new:", d->new_, tw_escape_md);
+    fputs("\n\n## Summary\n\n| change | count |\n|---|---:|\n", f);
+    for (int k = 0; k < TW_DIFF__COUNT; k++)
+        fprintf(f, "| %s | %zu |\n", tw_diff_kind_name(k), d->counts[k]);
+    fprintf(f, "| **regressions** | **%zu** |\n\nExpiry threshold: %" PRId64 " days.\n",
+            d->n_regressions, d->threshold);
+}
+
+static void
+md_section(struct tw_diff_report *d, enum tw_diff_kind k)
+{
+    fprintf(d->out, "\n## %s (%zu)\n\n| endpoint | old | new | regression |\n|---|---|---|---|\n",
+            tw_diff_kind_title(k), d->counts[k]);
+}
+
+static void
+md_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_diff_change *c,
+          const struct tw_diff_ep *o, const struct tw_diff_ep *n)
+{
+    char label[2 * TW_HOST_MAX + 2 * TW_IP_MAX + 64];
+    const char *ov;
+    const char *nv;
+
+    (void)d;
+    (void)idx;
+    diff_label(o, n, label, sizeof(label));
+    tw_diff_values(c->kind, o, n, &ov, &nv);
+    fputs("| ", f);
+    tw_escape_md(f, label);
+    fputs(" | ", f);
+    tw_escape_md(f, or_dash(ov));
+    if (c->kind == TW_DIFF_CERT_ROTATED && o != NULL) {
+        fputs(" (notAfter ", f);
+        tw_escape_md(f, or_dash(o->not_after));
+        fputc(')', f);
+    }
+    fputs(" | ", f);
+    tw_escape_md(f, or_dash(nv));
+    if (c->kind == TW_DIFF_CERT_ROTATED && n != NULL) {
+        fputs(" (notAfter ", f);
+        tw_escape_md(f, or_dash(n->not_after));
+        fputc(')', f);
+    }
+    fprintf(f, " | %s |\n", c->is_regression ? "yes" : "no");
+}
+
+/* ---- json ---- */
+
+static void
+json_scan(FILE *f, const struct tw_scan_info *s)
+{
+    fprintf(f, "{\"id\":%" PRId64 ",\"label\":", s->id);
+    tw_escape_json(f, s->label);
+    fputs(",\"started_at\":", f);
+    tw_escape_json(f, s->started_at);
+    fputs(",\"finished_at\":", f);
+    tw_escape_json(f, s->finished_at[0] ? s->finished_at : NULL);
+    fputs(",\"status\":", f);
+    tw_escape_json(f, s->status);
+    fputc('}', f);
+}
+
+static void
+json_begin(struct tw_diff_report *d)
+{
+    FILE *f = d->out;
+
+    fputs("{\"format\":\"tlsweep-diff\",\"version\":1,\n\"old\":", f);
+    json_scan(f, d->old);
+    fputs(",\n\"new\":", f);
+    json_scan(f, d->new_);
+    fprintf(f, ",\n\"expiry_threshold_days\":%" PRId64 ",\n\"summary\":{", d->threshold);
+    for (int k = 0; k < TW_DIFF__COUNT; k++)
+        fprintf(f, "\"%s\":%zu,", tw_diff_kind_name(k), d->counts[k]);
+    fprintf(f, "\"regressions\":%zu},\n\"regression\":%s,\n\"changes\":[\n", d->n_regressions,
+            d->n_regressions ? "true" : "false");
+}
+
+static void
+json_section(struct tw_diff_report *d, enum tw_diff_kind k)
+{
+    (void)k;
+    if (d->n_sections > 0)
+        fputs(",\n", d->out);
+}
+
+static void
+json_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_diff_change *c,
+            const struct tw_diff_ep *o, const struct tw_diff_ep *n)
+{
+    const struct tw_diff_ep *e = n != NULL ? n : o;
+    const char *ov;
+    const char *nv;
+
+    (void)d;
+    tw_diff_values(c->kind, o, n, &ov, &nv);
+    fprintf(f, "%s{\"kind\":\"%s\",\"regression\":%s,\"host\":", idx ? ",\n" : "",
+            tw_diff_kind_name(c->kind), c->is_regression ? "true" : "false");
+    tw_escape_json(f, e->host);
+    fprintf(f, ",\"port\":%d,\"sni\":", e->port);
+    tw_escape_json(f, e->sni);
+    fputs(",\"old_ip\":", f);
+    tw_escape_json(f, o ? o->ip : NULL);
+    fputs(",\"new_ip\":", f);
+    tw_escape_json(f, n ? n->ip : NULL);
+    fputs(",\"old\":", f);
+    tw_escape_json(f, ov);
+    fputs(",\"new\":", f);
+    tw_escape_json(f, nv);
+    fputs(",\"old_not_after\":", f);
+    tw_escape_json(f, o ? o->not_after : NULL);
+    fputs(",\"new_not_after\":", f);
+    tw_escape_json(f, n ? n->not_after : NULL);
+    if (o != NULL && o->has_expiry)
+        fprintf(f, ",\"old_days_left\":%" PRId64, o->days_left);
+    else
+        fputs(",\"old_days_left\":null", f);
+    if (n != NULL && n->has_expiry)
+        fprintf(f, ",\"new_days_left\":%" PRId64 "}", n->days_left);
+    else
+        fputs(",\"new_days_left\":null}", f);
+}
+
+static void
+json_end(struct tw_diff_report *d)
+{
+    fputs("\n]}\n", d->out);
+}
+
+/* ---- csv ---- */
+
+static void
+csv_begin(struct tw_diff_report *d)
+{
+    fputs("kind,regression,host,port,sni,old_ip,new_ip,old,new,old_not_after,new_not_after,"
+          "old_days_left,new_days_left\r\n",
+          d->out);
+}
+
+static void
+csv_section(struct tw_diff_report *d, enum tw_diff_kind k)
+{
+    (void)d;
+    (void)k;
+}
+
+static void
+csv_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_diff_change *c,
+           const struct tw_diff_ep *o, const struct tw_diff_ep *n)
+{
+    const struct tw_diff_ep *e = n != NULL ? n : o;
+    const char *ov;
+    const char *nv;
+    const char *cells[6];
+
+    (void)d;
+    (void)idx;
+    if (e == NULL) /* a change always has an old or a new side */
+        return;
+    tw_diff_values(c->kind, o, n, &ov, &nv);
+    fprintf(f, "%s,%d,", tw_diff_kind_name(c->kind), c->is_regression);
+    tw_escape_csv(f, e->host);
+    fprintf(f, ",%d,", e->port);
+    tw_escape_csv(f, e->sni);
+    cells[0] = o ? o->ip : NULL;
+    cells[1] = n ? n->ip : NULL;
+    cells[2] = ov;
+    cells[3] = nv;
+    cells[4] = o ? o->not_after : NULL;
+    cells[5] = n ? n->not_after : NULL;
+    for (int i = 0; i < 6; i++) {
+        fputc(',', f);
+        tw_escape_csv(f, cells[i]);
+    }
+    fputc(',', f);
+    if (o != NULL && o->has_expiry)
+        fprintf(f, "%" PRId64, o->days_left);
+    fputc(',', f);
+    if (n != NULL && n->has_expiry)
+        fprintf(f, "%" PRId64, n->days_left);
+    fputs("\r\n", f);
+}
+
+const struct tw_diff_renderer tw_diff_renderers[] = {
+    {"text", "changes grouped by kind, summary first", text_begin, text_section, text_change,
+     text_end},
+    {"json", "one JSON document: scans, summary, changes[]", json_begin, json_section, json_change,
+     json_end},
+    {"csv", "one row per change (RFC 4180, formula-safe)", csv_begin, csv_section, csv_change,
+     text_end},
+    {"md", "Markdown: summary table, one table per kind", md_begin, md_section, md_change,
+     text_end},
+};
+
+const size_t tw_n_diff_renderers = sizeof(tw_diff_renderers) / sizeof(tw_diff_renderers[0]);
+
+const struct tw_diff_renderer *
+tw_diff_renderer_find(const char *name)
+{
+    for (size_t i = 0; i < tw_n_diff_renderers; i++)
+        if (strcmp(tw_diff_renderers[i].name, name) == 0)
+            return &tw_diff_renderers[i];
+    return NULL;
+}

@@ -1,0 +1,72 @@
+/*
+ * render_util.c - what the renderers share: ANSI colours for grades and
+ * classes, the scan-status warning and the endpoint label.  Pure string
+ * work on borrowed rows; it calls nothing in report/ above query.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "report/query.h"
+#include "report/render.h"
+#include "report/render_int.h"
+#include "store/model.h"
+#include "tls/grade.h"
+
+void
+tw_report_endpoint_label(const struct tw_report_row *row, char *buf, size_t len)
+{
+    int v6 = row->host != NULL && strchr(row->host, ':') != NULL;
+    int show_ip = row->ip != NULL && row->ip[0] != '\0' && row->host != NULL &&
+                  strcmp(row->ip, row->host) != 0;
+    int show_sni = row->sni != NULL && row->host != NULL && strcmp(row->sni, row->host) != 0;
+
+    snprintf(buf, len, "%s%s%s:%d%s%s%s%s%s", v6 ? "[" : "", row->host ? row->host : "",
+             v6 ? "]" : "", row->port, show_ip ? " (" : "", show_ip ? row->ip : "",
+             show_ip ? ")" : "",
+             row->sni == NULL ? " sni=-"
+             : show_sni       ? " sni="
+                              : "",
+             show_sni ? row->sni : "");
+}
+
+const char *
+tw_render_grade_color(const struct tw_report *rp, const char *grade)
+{
+    int sev = tw_grade_severity(tw_grade_from_name(grade));
+
+    if (!rp->opts->color || sev == TW_GRADE_NONE)
+        return "";
+    if (sev <= tw_grade_severity(TW_GRADE_A_MINUS))
+        return "\033[32m";
+    if (sev <= tw_grade_severity(TW_GRADE_C))
+        return "\033[33m";
+    return "\033[1;31m";
+}
+
+const char *
+tw_render_class_color(const struct tw_report *rp, const struct tw_report_row *row)
+{
+    if (!rp->opts->color)
+        return "";
+    if (row->cls_known && row->cls == TW_CLASS_OK)
+        return "\033[32m";
+    return row->is_failure ? "\033[1;31m" : "\033[33m";
+}
+
+const char *
+tw_render_reset(const struct tw_report *rp)
+{
+    return rp->opts->color ? "\033[0m" : "";
+}
+
+const char *
+tw_render_scan_warning(const struct tw_scan_info *scan)
+{
+    if (strcmp(scan->status, "interrupted") == 0)
+        return "SCAN INTERRUPTED: results are incomplete (endpoints not scanned are missing)";
+    if (strcmp(scan->status, "running") == 0)
+        return "SCAN STILL RUNNING: results are incomplete";
+    if (strcmp(scan->status, "done") != 0)
+        return "SCAN STATUS UNKNOWN";
+    return NULL;
+}
