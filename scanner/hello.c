@@ -1,5 +1,5 @@
 /*
- * hello.c - raw ClientHello builder, server first-flight parser, suite tables.
+ * hello.c - raw ClientHello builder and server first-flight parser.
  *
  * Big picture.  A probe writes tw_hello_build()'s bytes to a plain socket and
  * feeds everything it reads to tw_hello_parse() until that returns DONE or
@@ -16,8 +16,10 @@
  * payloads are gathered into one bounded heap copy first.  Every message is
  * parsed with (p, end) and each length is checked before it is used.
  *
- * The suite table is written from the IANA TLS Cipher Suites registry; the
- * few non-IANA codes that old servers still answer to are marked unofficial.
+ * The facts come from tls/suites.h: the default supported_groups, and the
+ * key exchange of the suite a server chose (which decides how its
+ * ServerKeyExchange is read).  The suites and SSLv2 specs to offer are the
+ * caller's, usually tw_suites_offer_*().
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,413 +28,10 @@
 #include "base/xalloc.h"
 
 /* ---------------------------------------------------------------------------
- * Tables
+ * Tables (the suites, specs and groups are tls/suites.h's)
  */
 
-#define HS_TLS13 0x1      /* a TLS 1.3 suite */
-#define HS_SCSV 0x2       /* a signalling value, not a suite */
-#define HS_UNOFFICIAL 0x4 /* not in the IANA registry, seen in the wild */
-
-struct hello_suite {
-    uint16_t code;
-    uint16_t flags;
-    const char *name;
-};
-
-/* Sorted by code: tw_hello_suite_name() searches it by bisection. */
-static const struct hello_suite hello_suites[] = {
-    {0x0000, 0, "TLS_NULL_WITH_NULL_NULL"},
-    {0x0001, 0, "TLS_RSA_WITH_NULL_MD5"},
-    {0x0002, 0, "TLS_RSA_WITH_NULL_SHA"},
-    {0x0003, 0, "TLS_RSA_EXPORT_WITH_RC4_40_MD5"},
-    {0x0004, 0, "TLS_RSA_WITH_RC4_128_MD5"},
-    {0x0005, 0, "TLS_RSA_WITH_RC4_128_SHA"},
-    {0x0006, 0, "TLS_RSA_EXPORT_WITH_RC2_CBC_40_MD5"},
-    {0x0007, 0, "TLS_RSA_WITH_IDEA_CBC_SHA"},
-    {0x0008, 0, "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA"},
-    {0x0009, 0, "TLS_RSA_WITH_DES_CBC_SHA"},
-    {0x000A, 0, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"},
-    {0x000B, 0, "TLS_DH_DSS_EXPORT_WITH_DES40_CBC_SHA"},
-    {0x000C, 0, "TLS_DH_DSS_WITH_DES_CBC_SHA"},
-    {0x000D, 0, "TLS_DH_DSS_WITH_3DES_EDE_CBC_SHA"},
-    {0x000E, 0, "TLS_DH_RSA_EXPORT_WITH_DES40_CBC_SHA"},
-    {0x000F, 0, "TLS_DH_RSA_WITH_DES_CBC_SHA"},
-    {0x0010, 0, "TLS_DH_RSA_WITH_3DES_EDE_CBC_SHA"},
-    {0x0011, 0, "TLS_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA"},
-    {0x0012, 0, "TLS_DHE_DSS_WITH_DES_CBC_SHA"},
-    {0x0013, 0, "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA"},
-    {0x0014, 0, "TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA"},
-    {0x0015, 0, "TLS_DHE_RSA_WITH_DES_CBC_SHA"},
-    {0x0016, 0, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"},
-    {0x0017, 0, "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5"},
-    {0x0018, 0, "TLS_DH_anon_WITH_RC4_128_MD5"},
-    {0x0019, 0, "TLS_DH_anon_EXPORT_WITH_DES40_CBC_SHA"},
-    {0x001A, 0, "TLS_DH_anon_WITH_DES_CBC_SHA"},
-    {0x001B, 0, "TLS_DH_anon_WITH_3DES_EDE_CBC_SHA"},
-    {0x001E, 0, "TLS_KRB5_WITH_DES_CBC_SHA"},
-    {0x001F, 0, "TLS_KRB5_WITH_3DES_EDE_CBC_SHA"},
-    {0x0020, 0, "TLS_KRB5_WITH_RC4_128_SHA"},
-    {0x0021, 0, "TLS_KRB5_WITH_IDEA_CBC_SHA"},
-    {0x0022, 0, "TLS_KRB5_WITH_DES_CBC_MD5"},
-    {0x0023, 0, "TLS_KRB5_WITH_3DES_EDE_CBC_MD5"},
-    {0x0024, 0, "TLS_KRB5_WITH_RC4_128_MD5"},
-    {0x0025, 0, "TLS_KRB5_WITH_IDEA_CBC_MD5"},
-    {0x0026, 0, "TLS_KRB5_EXPORT_WITH_DES_CBC_40_SHA"},
-    {0x0027, 0, "TLS_KRB5_EXPORT_WITH_RC2_CBC_40_SHA"},
-    {0x0028, 0, "TLS_KRB5_EXPORT_WITH_RC4_40_SHA"},
-    {0x0029, 0, "TLS_KRB5_EXPORT_WITH_DES_CBC_40_MD5"},
-    {0x002A, 0, "TLS_KRB5_EXPORT_WITH_RC2_CBC_40_MD5"},
-    {0x002B, 0, "TLS_KRB5_EXPORT_WITH_RC4_40_MD5"},
-    {0x002C, 0, "TLS_PSK_WITH_NULL_SHA"},
-    {0x002D, 0, "TLS_DHE_PSK_WITH_NULL_SHA"},
-    {0x002E, 0, "TLS_RSA_PSK_WITH_NULL_SHA"},
-    {0x002F, 0, "TLS_RSA_WITH_AES_128_CBC_SHA"},
-    {0x0030, 0, "TLS_DH_DSS_WITH_AES_128_CBC_SHA"},
-    {0x0031, 0, "TLS_DH_RSA_WITH_AES_128_CBC_SHA"},
-    {0x0032, 0, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA"},
-    {0x0033, 0, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"},
-    {0x0034, 0, "TLS_DH_anon_WITH_AES_128_CBC_SHA"},
-    {0x0035, 0, "TLS_RSA_WITH_AES_256_CBC_SHA"},
-    {0x0036, 0, "TLS_DH_DSS_WITH_AES_256_CBC_SHA"},
-    {0x0037, 0, "TLS_DH_RSA_WITH_AES_256_CBC_SHA"},
-    {0x0038, 0, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA"},
-    {0x0039, 0, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"},
-    {0x003A, 0, "TLS_DH_anon_WITH_AES_256_CBC_SHA"},
-    {0x003B, 0, "TLS_RSA_WITH_NULL_SHA256"},
-    {0x003C, 0, "TLS_RSA_WITH_AES_128_CBC_SHA256"},
-    {0x003D, 0, "TLS_RSA_WITH_AES_256_CBC_SHA256"},
-    {0x003E, 0, "TLS_DH_DSS_WITH_AES_128_CBC_SHA256"},
-    {0x003F, 0, "TLS_DH_RSA_WITH_AES_128_CBC_SHA256"},
-    {0x0040, 0, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256"},
-    {0x0041, 0, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA"},
-    {0x0042, 0, "TLS_DH_DSS_WITH_CAMELLIA_128_CBC_SHA"},
-    {0x0043, 0, "TLS_DH_RSA_WITH_CAMELLIA_128_CBC_SHA"},
-    {0x0044, 0, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA"},
-    {0x0045, 0, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA"},
-    {0x0046, 0, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA"},
-    {0x0060, HS_UNOFFICIAL, "TLS_RSA_EXPORT1024_WITH_RC4_56_MD5"},
-    {0x0061, HS_UNOFFICIAL, "TLS_RSA_EXPORT1024_WITH_RC2_CBC_56_MD5"},
-    {0x0062, HS_UNOFFICIAL, "TLS_RSA_EXPORT1024_WITH_DES_CBC_SHA"},
-    {0x0063, HS_UNOFFICIAL, "TLS_DHE_DSS_EXPORT1024_WITH_DES_CBC_SHA"},
-    {0x0064, HS_UNOFFICIAL, "TLS_RSA_EXPORT1024_WITH_RC4_56_SHA"},
-    {0x0065, HS_UNOFFICIAL, "TLS_DHE_DSS_EXPORT1024_WITH_RC4_56_SHA"},
-    {0x0066, HS_UNOFFICIAL, "TLS_DHE_DSS_WITH_RC4_128_SHA"},
-    {0x0067, 0, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"},
-    {0x0068, 0, "TLS_DH_DSS_WITH_AES_256_CBC_SHA256"},
-    {0x0069, 0, "TLS_DH_RSA_WITH_AES_256_CBC_SHA256"},
-    {0x006A, 0, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256"},
-    {0x006B, 0, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256"},
-    {0x006C, 0, "TLS_DH_anon_WITH_AES_128_CBC_SHA256"},
-    {0x006D, 0, "TLS_DH_anon_WITH_AES_256_CBC_SHA256"},
-    {0x0084, 0, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA"},
-    {0x0085, 0, "TLS_DH_DSS_WITH_CAMELLIA_256_CBC_SHA"},
-    {0x0086, 0, "TLS_DH_RSA_WITH_CAMELLIA_256_CBC_SHA"},
-    {0x0087, 0, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA"},
-    {0x0088, 0, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA"},
-    {0x0089, 0, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA"},
-    {0x008A, 0, "TLS_PSK_WITH_RC4_128_SHA"},
-    {0x008B, 0, "TLS_PSK_WITH_3DES_EDE_CBC_SHA"},
-    {0x008C, 0, "TLS_PSK_WITH_AES_128_CBC_SHA"},
-    {0x008D, 0, "TLS_PSK_WITH_AES_256_CBC_SHA"},
-    {0x008E, 0, "TLS_DHE_PSK_WITH_RC4_128_SHA"},
-    {0x008F, 0, "TLS_DHE_PSK_WITH_3DES_EDE_CBC_SHA"},
-    {0x0090, 0, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA"},
-    {0x0091, 0, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA"},
-    {0x0092, 0, "TLS_RSA_PSK_WITH_RC4_128_SHA"},
-    {0x0093, 0, "TLS_RSA_PSK_WITH_3DES_EDE_CBC_SHA"},
-    {0x0094, 0, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA"},
-    {0x0095, 0, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA"},
-    {0x0096, 0, "TLS_RSA_WITH_SEED_CBC_SHA"},
-    {0x0097, 0, "TLS_DH_DSS_WITH_SEED_CBC_SHA"},
-    {0x0098, 0, "TLS_DH_RSA_WITH_SEED_CBC_SHA"},
-    {0x0099, 0, "TLS_DHE_DSS_WITH_SEED_CBC_SHA"},
-    {0x009A, 0, "TLS_DHE_RSA_WITH_SEED_CBC_SHA"},
-    {0x009B, 0, "TLS_DH_anon_WITH_SEED_CBC_SHA"},
-    {0x009C, 0, "TLS_RSA_WITH_AES_128_GCM_SHA256"},
-    {0x009D, 0, "TLS_RSA_WITH_AES_256_GCM_SHA384"},
-    {0x009E, 0, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"},
-    {0x009F, 0, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"},
-    {0x00A0, 0, "TLS_DH_RSA_WITH_AES_128_GCM_SHA256"},
-    {0x00A1, 0, "TLS_DH_RSA_WITH_AES_256_GCM_SHA384"},
-    {0x00A2, 0, "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256"},
-    {0x00A3, 0, "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384"},
-    {0x00A4, 0, "TLS_DH_DSS_WITH_AES_128_GCM_SHA256"},
-    {0x00A5, 0, "TLS_DH_DSS_WITH_AES_256_GCM_SHA384"},
-    {0x00A6, 0, "TLS_DH_anon_WITH_AES_128_GCM_SHA256"},
-    {0x00A7, 0, "TLS_DH_anon_WITH_AES_256_GCM_SHA384"},
-    {0x00A8, 0, "TLS_PSK_WITH_AES_128_GCM_SHA256"},
-    {0x00A9, 0, "TLS_PSK_WITH_AES_256_GCM_SHA384"},
-    {0x00AA, 0, "TLS_DHE_PSK_WITH_AES_128_GCM_SHA256"},
-    {0x00AB, 0, "TLS_DHE_PSK_WITH_AES_256_GCM_SHA384"},
-    {0x00AC, 0, "TLS_RSA_PSK_WITH_AES_128_GCM_SHA256"},
-    {0x00AD, 0, "TLS_RSA_PSK_WITH_AES_256_GCM_SHA384"},
-    {0x00AE, 0, "TLS_PSK_WITH_AES_128_CBC_SHA256"},
-    {0x00AF, 0, "TLS_PSK_WITH_AES_256_CBC_SHA384"},
-    {0x00B0, 0, "TLS_PSK_WITH_NULL_SHA256"},
-    {0x00B1, 0, "TLS_PSK_WITH_NULL_SHA384"},
-    {0x00B2, 0, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA256"},
-    {0x00B3, 0, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA384"},
-    {0x00B4, 0, "TLS_DHE_PSK_WITH_NULL_SHA256"},
-    {0x00B5, 0, "TLS_DHE_PSK_WITH_NULL_SHA384"},
-    {0x00B6, 0, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA256"},
-    {0x00B7, 0, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA384"},
-    {0x00B8, 0, "TLS_RSA_PSK_WITH_NULL_SHA256"},
-    {0x00B9, 0, "TLS_RSA_PSK_WITH_NULL_SHA384"},
-    {0x00BA, 0, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0x00BB, 0, "TLS_DH_DSS_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0x00BC, 0, "TLS_DH_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0x00BD, 0, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0x00BE, 0, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0x00BF, 0, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0x00C0, 0, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA256"},
-    {0x00C1, 0, "TLS_DH_DSS_WITH_CAMELLIA_256_CBC_SHA256"},
-    {0x00C2, 0, "TLS_DH_RSA_WITH_CAMELLIA_256_CBC_SHA256"},
-    {0x00C3, 0, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA256"},
-    {0x00C4, 0, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256"},
-    {0x00C5, 0, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256"},
-    {0x00C6, HS_TLS13, "TLS_SM4_GCM_SM3"},
-    {0x00C7, HS_TLS13, "TLS_SM4_CCM_SM3"},
-    {0x00FF, HS_SCSV, "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"},
-    {0x1301, HS_TLS13, "TLS_AES_128_GCM_SHA256"},
-    {0x1302, HS_TLS13, "TLS_AES_256_GCM_SHA384"},
-    {0x1303, HS_TLS13, "TLS_CHACHA20_POLY1305_SHA256"},
-    {0x1304, HS_TLS13, "TLS_AES_128_CCM_SHA256"},
-    {0x1305, HS_TLS13, "TLS_AES_128_CCM_8_SHA256"},
-    {0x5600, HS_SCSV, "TLS_FALLBACK_SCSV"},
-    {0xC001, 0, "TLS_ECDH_ECDSA_WITH_NULL_SHA"},
-    {0xC002, 0, "TLS_ECDH_ECDSA_WITH_RC4_128_SHA"},
-    {0xC003, 0, "TLS_ECDH_ECDSA_WITH_3DES_EDE_CBC_SHA"},
-    {0xC004, 0, "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA"},
-    {0xC005, 0, "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA"},
-    {0xC006, 0, "TLS_ECDHE_ECDSA_WITH_NULL_SHA"},
-    {0xC007, 0, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA"},
-    {0xC008, 0, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA"},
-    {0xC009, 0, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"},
-    {0xC00A, 0, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"},
-    {0xC00B, 0, "TLS_ECDH_RSA_WITH_NULL_SHA"},
-    {0xC00C, 0, "TLS_ECDH_RSA_WITH_RC4_128_SHA"},
-    {0xC00D, 0, "TLS_ECDH_RSA_WITH_3DES_EDE_CBC_SHA"},
-    {0xC00E, 0, "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA"},
-    {0xC00F, 0, "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA"},
-    {0xC010, 0, "TLS_ECDHE_RSA_WITH_NULL_SHA"},
-    {0xC011, 0, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"},
-    {0xC012, 0, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"},
-    {0xC013, 0, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
-    {0xC014, 0, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"},
-    {0xC015, 0, "TLS_ECDH_anon_WITH_NULL_SHA"},
-    {0xC016, 0, "TLS_ECDH_anon_WITH_RC4_128_SHA"},
-    {0xC017, 0, "TLS_ECDH_anon_WITH_3DES_EDE_CBC_SHA"},
-    {0xC018, 0, "TLS_ECDH_anon_WITH_AES_128_CBC_SHA"},
-    {0xC019, 0, "TLS_ECDH_anon_WITH_AES_256_CBC_SHA"},
-    {0xC01A, 0, "TLS_SRP_SHA_WITH_3DES_EDE_CBC_SHA"},
-    {0xC01B, 0, "TLS_SRP_SHA_RSA_WITH_3DES_EDE_CBC_SHA"},
-    {0xC01C, 0, "TLS_SRP_SHA_DSS_WITH_3DES_EDE_CBC_SHA"},
-    {0xC01D, 0, "TLS_SRP_SHA_WITH_AES_128_CBC_SHA"},
-    {0xC01E, 0, "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA"},
-    {0xC01F, 0, "TLS_SRP_SHA_DSS_WITH_AES_128_CBC_SHA"},
-    {0xC020, 0, "TLS_SRP_SHA_WITH_AES_256_CBC_SHA"},
-    {0xC021, 0, "TLS_SRP_SHA_RSA_WITH_AES_256_CBC_SHA"},
-    {0xC022, 0, "TLS_SRP_SHA_DSS_WITH_AES_256_CBC_SHA"},
-    {0xC023, 0, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"},
-    {0xC024, 0, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"},
-    {0xC025, 0, "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256"},
-    {0xC026, 0, "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA384"},
-    {0xC027, 0, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"},
-    {0xC028, 0, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"},
-    {0xC029, 0, "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA256"},
-    {0xC02A, 0, "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA384"},
-    {0xC02B, 0, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
-    {0xC02C, 0, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
-    {0xC02D, 0, "TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256"},
-    {0xC02E, 0, "TLS_ECDH_ECDSA_WITH_AES_256_GCM_SHA384"},
-    {0xC02F, 0, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
-    {0xC030, 0, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
-    {0xC031, 0, "TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256"},
-    {0xC032, 0, "TLS_ECDH_RSA_WITH_AES_256_GCM_SHA384"},
-    {0xC033, 0, "TLS_ECDHE_PSK_WITH_RC4_128_SHA"},
-    {0xC034, 0, "TLS_ECDHE_PSK_WITH_3DES_EDE_CBC_SHA"},
-    {0xC035, 0, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA"},
-    {0xC036, 0, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA"},
-    {0xC037, 0, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256"},
-    {0xC038, 0, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384"},
-    {0xC039, 0, "TLS_ECDHE_PSK_WITH_NULL_SHA"},
-    {0xC03A, 0, "TLS_ECDHE_PSK_WITH_NULL_SHA256"},
-    {0xC03B, 0, "TLS_ECDHE_PSK_WITH_NULL_SHA384"},
-    {0xC03C, 0, "TLS_RSA_WITH_ARIA_128_CBC_SHA256"},
-    {0xC03D, 0, "TLS_RSA_WITH_ARIA_256_CBC_SHA384"},
-    {0xC03E, 0, "TLS_DH_DSS_WITH_ARIA_128_CBC_SHA256"},
-    {0xC03F, 0, "TLS_DH_DSS_WITH_ARIA_256_CBC_SHA384"},
-    {0xC040, 0, "TLS_DH_RSA_WITH_ARIA_128_CBC_SHA256"},
-    {0xC041, 0, "TLS_DH_RSA_WITH_ARIA_256_CBC_SHA384"},
-    {0xC042, 0, "TLS_DHE_DSS_WITH_ARIA_128_CBC_SHA256"},
-    {0xC043, 0, "TLS_DHE_DSS_WITH_ARIA_256_CBC_SHA384"},
-    {0xC044, 0, "TLS_DHE_RSA_WITH_ARIA_128_CBC_SHA256"},
-    {0xC045, 0, "TLS_DHE_RSA_WITH_ARIA_256_CBC_SHA384"},
-    {0xC046, 0, "TLS_DH_anon_WITH_ARIA_128_CBC_SHA256"},
-    {0xC047, 0, "TLS_DH_anon_WITH_ARIA_256_CBC_SHA384"},
-    {0xC048, 0, "TLS_ECDHE_ECDSA_WITH_ARIA_128_CBC_SHA256"},
-    {0xC049, 0, "TLS_ECDHE_ECDSA_WITH_ARIA_256_CBC_SHA384"},
-    {0xC04A, 0, "TLS_ECDH_ECDSA_WITH_ARIA_128_CBC_SHA256"},
-    {0xC04B, 0, "TLS_ECDH_ECDSA_WITH_ARIA_256_CBC_SHA384"},
-    {0xC04C, 0, "TLS_ECDHE_RSA_WITH_ARIA_128_CBC_SHA256"},
-    {0xC04D, 0, "TLS_ECDHE_RSA_WITH_ARIA_256_CBC_SHA384"},
-    {0xC04E, 0, "TLS_ECDH_RSA_WITH_ARIA_128_CBC_SHA256"},
-    {0xC04F, 0, "TLS_ECDH_RSA_WITH_ARIA_256_CBC_SHA384"},
-    {0xC050, 0, "TLS_RSA_WITH_ARIA_128_GCM_SHA256"},
-    {0xC051, 0, "TLS_RSA_WITH_ARIA_256_GCM_SHA384"},
-    {0xC052, 0, "TLS_DHE_RSA_WITH_ARIA_128_GCM_SHA256"},
-    {0xC053, 0, "TLS_DHE_RSA_WITH_ARIA_256_GCM_SHA384"},
-    {0xC054, 0, "TLS_DH_RSA_WITH_ARIA_128_GCM_SHA256"},
-    {0xC055, 0, "TLS_DH_RSA_WITH_ARIA_256_GCM_SHA384"},
-    {0xC056, 0, "TLS_DHE_DSS_WITH_ARIA_128_GCM_SHA256"},
-    {0xC057, 0, "TLS_DHE_DSS_WITH_ARIA_256_GCM_SHA384"},
-    {0xC058, 0, "TLS_DH_DSS_WITH_ARIA_128_GCM_SHA256"},
-    {0xC059, 0, "TLS_DH_DSS_WITH_ARIA_256_GCM_SHA384"},
-    {0xC05A, 0, "TLS_DH_anon_WITH_ARIA_128_GCM_SHA256"},
-    {0xC05B, 0, "TLS_DH_anon_WITH_ARIA_256_GCM_SHA384"},
-    {0xC05C, 0, "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256"},
-    {0xC05D, 0, "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384"},
-    {0xC05E, 0, "TLS_ECDH_ECDSA_WITH_ARIA_128_GCM_SHA256"},
-    {0xC05F, 0, "TLS_ECDH_ECDSA_WITH_ARIA_256_GCM_SHA384"},
-    {0xC060, 0, "TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256"},
-    {0xC061, 0, "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384"},
-    {0xC062, 0, "TLS_ECDH_RSA_WITH_ARIA_128_GCM_SHA256"},
-    {0xC063, 0, "TLS_ECDH_RSA_WITH_ARIA_256_GCM_SHA384"},
-    {0xC064, 0, "TLS_PSK_WITH_ARIA_128_CBC_SHA256"},
-    {0xC065, 0, "TLS_PSK_WITH_ARIA_256_CBC_SHA384"},
-    {0xC066, 0, "TLS_DHE_PSK_WITH_ARIA_128_CBC_SHA256"},
-    {0xC067, 0, "TLS_DHE_PSK_WITH_ARIA_256_CBC_SHA384"},
-    {0xC068, 0, "TLS_RSA_PSK_WITH_ARIA_128_CBC_SHA256"},
-    {0xC069, 0, "TLS_RSA_PSK_WITH_ARIA_256_CBC_SHA384"},
-    {0xC06A, 0, "TLS_PSK_WITH_ARIA_128_GCM_SHA256"},
-    {0xC06B, 0, "TLS_PSK_WITH_ARIA_256_GCM_SHA384"},
-    {0xC06C, 0, "TLS_DHE_PSK_WITH_ARIA_128_GCM_SHA256"},
-    {0xC06D, 0, "TLS_DHE_PSK_WITH_ARIA_256_GCM_SHA384"},
-    {0xC06E, 0, "TLS_RSA_PSK_WITH_ARIA_128_GCM_SHA256"},
-    {0xC06F, 0, "TLS_RSA_PSK_WITH_ARIA_256_GCM_SHA384"},
-    {0xC070, 0, "TLS_ECDHE_PSK_WITH_ARIA_128_CBC_SHA256"},
-    {0xC071, 0, "TLS_ECDHE_PSK_WITH_ARIA_256_CBC_SHA384"},
-    {0xC072, 0, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0xC073, 0, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384"},
-    {0xC074, 0, "TLS_ECDH_ECDSA_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0xC075, 0, "TLS_ECDH_ECDSA_WITH_CAMELLIA_256_CBC_SHA384"},
-    {0xC076, 0, "TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0xC077, 0, "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384"},
-    {0xC078, 0, "TLS_ECDH_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0xC079, 0, "TLS_ECDH_RSA_WITH_CAMELLIA_256_CBC_SHA384"},
-    {0xC07A, 0, "TLS_RSA_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC07B, 0, "TLS_RSA_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC07C, 0, "TLS_DHE_RSA_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC07D, 0, "TLS_DHE_RSA_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC07E, 0, "TLS_DH_RSA_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC07F, 0, "TLS_DH_RSA_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC080, 0, "TLS_DHE_DSS_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC081, 0, "TLS_DHE_DSS_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC082, 0, "TLS_DH_DSS_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC083, 0, "TLS_DH_DSS_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC084, 0, "TLS_DH_anon_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC085, 0, "TLS_DH_anon_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC086, 0, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC087, 0, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC088, 0, "TLS_ECDH_ECDSA_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC089, 0, "TLS_ECDH_ECDSA_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC08A, 0, "TLS_ECDHE_RSA_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC08B, 0, "TLS_ECDHE_RSA_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC08C, 0, "TLS_ECDH_RSA_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC08D, 0, "TLS_ECDH_RSA_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC08E, 0, "TLS_PSK_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC08F, 0, "TLS_PSK_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC090, 0, "TLS_DHE_PSK_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC091, 0, "TLS_DHE_PSK_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC092, 0, "TLS_RSA_PSK_WITH_CAMELLIA_128_GCM_SHA256"},
-    {0xC093, 0, "TLS_RSA_PSK_WITH_CAMELLIA_256_GCM_SHA384"},
-    {0xC094, 0, "TLS_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0xC095, 0, "TLS_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
-    {0xC096, 0, "TLS_DHE_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0xC097, 0, "TLS_DHE_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
-    {0xC098, 0, "TLS_RSA_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0xC099, 0, "TLS_RSA_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
-    {0xC09A, 0, "TLS_ECDHE_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
-    {0xC09B, 0, "TLS_ECDHE_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
-    {0xC09C, 0, "TLS_RSA_WITH_AES_128_CCM"},
-    {0xC09D, 0, "TLS_RSA_WITH_AES_256_CCM"},
-    {0xC09E, 0, "TLS_DHE_RSA_WITH_AES_128_CCM"},
-    {0xC09F, 0, "TLS_DHE_RSA_WITH_AES_256_CCM"},
-    {0xC0A0, 0, "TLS_RSA_WITH_AES_128_CCM_8"},
-    {0xC0A1, 0, "TLS_RSA_WITH_AES_256_CCM_8"},
-    {0xC0A2, 0, "TLS_DHE_RSA_WITH_AES_128_CCM_8"},
-    {0xC0A3, 0, "TLS_DHE_RSA_WITH_AES_256_CCM_8"},
-    {0xC0A4, 0, "TLS_PSK_WITH_AES_128_CCM"},
-    {0xC0A5, 0, "TLS_PSK_WITH_AES_256_CCM"},
-    {0xC0A6, 0, "TLS_DHE_PSK_WITH_AES_128_CCM"},
-    {0xC0A7, 0, "TLS_DHE_PSK_WITH_AES_256_CCM"},
-    {0xC0A8, 0, "TLS_PSK_WITH_AES_128_CCM_8"},
-    {0xC0A9, 0, "TLS_PSK_WITH_AES_256_CCM_8"},
-    {0xC0AA, 0, "TLS_PSK_DHE_WITH_AES_128_CCM_8"},
-    {0xC0AB, 0, "TLS_PSK_DHE_WITH_AES_256_CCM_8"},
-    {0xC0AC, 0, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM"},
-    {0xC0AD, 0, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM"},
-    {0xC0AE, 0, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"},
-    {0xC0AF, 0, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8"},
-    {0xC0B0, 0, "TLS_ECCPWD_WITH_AES_128_GCM_SHA256"},
-    {0xC0B1, 0, "TLS_ECCPWD_WITH_AES_256_GCM_SHA384"},
-    {0xC0B2, 0, "TLS_ECCPWD_WITH_AES_128_CCM_SHA256"},
-    {0xC0B3, 0, "TLS_ECCPWD_WITH_AES_256_CCM_SHA384"},
-    {0xC0B4, HS_TLS13, "TLS_SHA256_SHA256"},
-    {0xC0B5, HS_TLS13, "TLS_SHA384_SHA384"},
-    {0xC100, 0, "TLS_GOSTR341112_256_WITH_KUZNYECHIK_CTR_OMAC"},
-    {0xC101, 0, "TLS_GOSTR341112_256_WITH_MAGMA_CTR_OMAC"},
-    {0xC102, 0, "TLS_GOSTR341112_256_WITH_28147_CNT_IMIT"},
-    {0xC103, HS_TLS13, "TLS_GOSTR341112_256_WITH_KUZNYECHIK_MGM_L"},
-    {0xC104, HS_TLS13, "TLS_GOSTR341112_256_WITH_MAGMA_MGM_L"},
-    {0xC105, HS_TLS13, "TLS_GOSTR341112_256_WITH_KUZNYECHIK_MGM_S"},
-    {0xC106, HS_TLS13, "TLS_GOSTR341112_256_WITH_MAGMA_MGM_S"},
-    {0xCC13, HS_UNOFFICIAL, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256_OLD"},
-    {0xCC14, HS_UNOFFICIAL, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256_OLD"},
-    {0xCC15, HS_UNOFFICIAL, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256_OLD"},
-    {0xCCA8, 0, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
-    {0xCCA9, 0, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
-    {0xCCAA, 0, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
-    {0xCCAB, 0, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256"},
-    {0xCCAC, 0, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256"},
-    {0xCCAD, 0, "TLS_DHE_PSK_WITH_CHACHA20_POLY1305_SHA256"},
-    {0xCCAE, 0, "TLS_RSA_PSK_WITH_CHACHA20_POLY1305_SHA256"},
-    {0xD001, 0, "TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256"},
-    {0xD002, 0, "TLS_ECDHE_PSK_WITH_AES_256_GCM_SHA384"},
-    {0xD003, 0, "TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256"},
-    {0xD005, 0, "TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256"},
-    {0xFEFE, HS_UNOFFICIAL, "SSL_RSA_FIPS_WITH_DES_CBC_SHA"},
-    {0xFEFF, HS_UNOFFICIAL, "SSL_RSA_FIPS_WITH_3DES_EDE_CBC_SHA"},
-};
-
-struct hello_v2spec {
-    uint32_t spec;
-    const char *name;
-};
-
-static const struct hello_v2spec hello_v2specs[] = {
-    {0x010080, "SSL_CK_RC4_128_WITH_MD5"},
-    {0x020080, "SSL_CK_RC4_128_EXPORT40_WITH_MD5"},
-    {0x030080, "SSL_CK_RC2_128_CBC_WITH_MD5"},
-    {0x040080, "SSL_CK_RC2_128_CBC_EXPORT40_WITH_MD5"},
-    {0x050080, "SSL_CK_IDEA_128_CBC_WITH_MD5"},
-    {0x060040, "SSL_CK_DES_64_CBC_WITH_MD5"},
-    {0x0700c0, "SSL_CK_DES_192_EDE3_CBC_WITH_MD5"},
-    {0x080080, "SSL_CK_RC4_64_WITH_MD5"},
-};
-
-#define N_SUITES (sizeof(hello_suites) / sizeof(hello_suites[0]))
-#define N_V2SPECS (sizeof(hello_v2specs) / sizeof(hello_v2specs[0]))
-
-/*
- * The broad defaults: every named group and signature scheme a server might
- * insist on, so that a probe fails only because of what it is testing.
- */
-static const uint16_t hello_default_groups[] = {
-    29, 23, 24, 25, 30, 26, 27, 28, 22, 21, 20, 19, 18,  17,  16,  15,  14,  13,
-    12, 11, 10, 9,  8,  7,  6,  5,  4,  3,  2,  1,  256, 257, 258, 259, 260,
-};
-
+/* The default signature_algorithms: every scheme a server might insist on. */
 static const uint16_t hello_default_sigalgs[] = {
     0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x081a, 0x081b, 0x081c, 0x0804,
     0x0805, 0x0806, 0x0809, 0x080a, 0x080b, 0x0401, 0x0501, 0x0601, 0x0303,
@@ -448,132 +47,6 @@ static const uint8_t hello_hrr_random[32] = {
 /* "DOWNGRD" + 01 / 00: the last 8 bytes of a TLS 1.3 server's random when it
  * negotiates TLS 1.2 / TLS 1.1 or below. */
 static const uint8_t hello_downgrade[7] = {0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44};
-
-static const struct hello_suite *
-hello_suite_find(uint16_t code)
-{
-    size_t lo = 0, hi = N_SUITES;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (hello_suites[mid].code == code)
-            return &hello_suites[mid];
-        if (hello_suites[mid].code < code)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-const char *
-tw_hello_suite_name(uint16_t code)
-{
-    const struct hello_suite *s = hello_suite_find(code);
-
-    return s ? s->name : NULL;
-}
-
-static int
-hello_has_prefix(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-enum tw_suite_kx
-tw_hello_suite_kx(uint16_t code)
-{
-    const struct hello_suite *s = hello_suite_find(code);
-    const char *kx, *with, *p;
-
-    if (s == NULL)
-        return TW_HKX_UNKNOWN;
-    if (s->flags & HS_TLS13)
-        return TW_HKX_TLS13;
-    if (s->flags & HS_SCSV)
-        return TW_HKX_OTHER;
-    /* The key exchange is the part between "TLS_" (or "SSL_") and "_WITH_". */
-    kx = s->name + 4;
-    with = strstr(kx, "_WITH_");
-    if (with == NULL)
-        return TW_HKX_OTHER;
-    for (p = kx; p + 3 <= with; p++)
-        if (memcmp(p, "PSK", 3) == 0)
-            return TW_HKX_PSK;
-    if (hello_has_prefix(kx, "ECDHE_"))
-        return TW_HKX_ECDHE;
-    if (hello_has_prefix(kx, "ECDH_anon"))
-        return TW_HKX_ECDH_ANON;
-    if (hello_has_prefix(kx, "ECDH_"))
-        return TW_HKX_ECDH;
-    if (hello_has_prefix(kx, "DHE_"))
-        return TW_HKX_DHE;
-    if (hello_has_prefix(kx, "DH_anon"))
-        return TW_HKX_DH_ANON;
-    if (hello_has_prefix(kx, "DH_"))
-        return TW_HKX_DH;
-    if (hello_has_prefix(kx, "RSA"))
-        return TW_HKX_RSA;
-    if (hello_has_prefix(kx, "SRP"))
-        return TW_HKX_SRP;
-    if (hello_has_prefix(kx, "KRB5"))
-        return TW_HKX_KRB5;
-    return TW_HKX_OTHER;
-}
-
-size_t
-tw_hello_suites_legacy(uint16_t *out, size_t cap)
-{
-    size_t i, n = 0;
-
-    for (i = 0; i < N_SUITES; i++) {
-        const struct hello_suite *s = &hello_suites[i];
-
-        if (s->code == 0x0000 || (s->flags & (HS_TLS13 | HS_SCSV)))
-            continue;
-        if (out != NULL && n < cap)
-            out[n] = s->code;
-        n++;
-    }
-    return n;
-}
-
-size_t
-tw_hello_suites_tls13(uint16_t *out, size_t cap)
-{
-    size_t i, n = 0;
-
-    for (i = 0; i < N_SUITES; i++) {
-        if (!(hello_suites[i].flags & HS_TLS13))
-            continue;
-        if (out != NULL && n < cap)
-            out[n] = hello_suites[i].code;
-        n++;
-    }
-    return n;
-}
-
-size_t
-tw_hello_sslv2_specs(uint32_t *out, size_t cap)
-{
-    size_t i;
-
-    for (i = 0; out != NULL && i < N_V2SPECS && i < cap; i++)
-        out[i] = hello_v2specs[i].spec;
-    return N_V2SPECS;
-}
-
-const char *
-tw_hello_sslv2_spec_name(uint32_t spec)
-{
-    size_t i;
-
-    for (i = 0; i < N_V2SPECS; i++)
-        if (hello_v2specs[i].spec == spec)
-            return hello_v2specs[i].name;
-    return NULL;
-}
 
 /* ---------------------------------------------------------------------------
  * Builder
@@ -753,8 +226,7 @@ hello_build_exts(const struct tw_hello_params *p, struct hello_w *w, size_t hs)
     }
     if (!(p->flags & TW_HELLO_F_NO_GROUPS)) {
         if (groups == NULL) {
-            groups = hello_default_groups;
-            n_groups = sizeof(hello_default_groups) / sizeof(hello_default_groups[0]);
+            groups = tw_suites_offer_groups(&n_groups);
         }
         hello_ext_begin(w, 10, &at);
         at2 = w_mark(w, 2);
@@ -1332,36 +804,46 @@ flight_vec16(const uint8_t **m, const uint8_t *end, const uint8_t **v, size_t *v
 static int
 flight_ske(const uint8_t *m, const uint8_t *end, struct tw_server_flight *f)
 {
-    enum tw_suite_kx kx = tw_hello_suite_kx(f->cipher_suite);
-    const char *name = tw_hello_suite_name(f->cipher_suite);
+    const struct tw_suite *s = tw_suites_find(f->cipher_suite);
     const uint8_t *v;
     size_t vlen;
-    enum { FORM_EC, FORM_DH, FORM_RSA, FORM_OTHER } form;
+    enum { FORM_EC, FORM_DH, FORM_RSA, FORM_OTHER } form = FORM_OTHER;
 
     f->has_ske = 1;
-    switch (kx) {
-    case TW_HKX_ECDHE:
-    case TW_HKX_ECDH_ANON:
-        form = FORM_EC;
-        break;
-    case TW_HKX_DHE:
-    case TW_HKX_DH_ANON:
-        form = FORM_DH;
-        break;
-    case TW_HKX_RSA: /* only EXPORT suites send a temporary RSA key */
-        form = FORM_RSA;
-        break;
-    case TW_HKX_PSK: /* psk_identity_hint, then the (EC)DH params if any */
-        if (flight_vec16(&m, end, &v, &vlen) < 0)
-            return flight_fail(f, "ServerKeyExchange PSK hint");
-        form = strstr(name, "ECDHE_") ? FORM_EC : strstr(name, "DHE_") ? FORM_DH : FORM_OTHER;
-        break;
-    case TW_HKX_UNKNOWN: /* an unknown suite: guess from the shape */
+    if (s == NULL) { /* an unknown suite: guess from the shape */
         form = (end - m >= 4 && m[0] == 3) ? FORM_EC : FORM_DH;
-        break;
-    default:
-        form = FORM_OTHER;
-        break;
+    } else {
+        switch (s->kx) {
+        case TW_KX_ECDHE: /* also ECDH_anon */
+            form = FORM_EC;
+            break;
+        case TW_KX_DHE: /* also DH_anon */
+            form = FORM_DH;
+            break;
+        case TW_KX_RSA: /* only EXPORT suites send a temporary RSA key */
+            form = FORM_RSA;
+            break;
+        case TW_KX_PSK: /* psk_identity_hint, then the (EC)DH params if any */
+        case TW_KX_RSA_PSK:
+        case TW_KX_DHE_PSK:
+        case TW_KX_ECDHE_PSK:
+            if (flight_vec16(&m, end, &v, &vlen) < 0)
+                return flight_fail(f, "ServerKeyExchange PSK hint");
+            form = s->kx == TW_KX_ECDHE_PSK ? FORM_EC
+                   : s->kx == TW_KX_DHE_PSK ? FORM_DH
+                                            : FORM_OTHER;
+            break;
+        case TW_KX_NULL:
+        case TW_KX_DH:
+        case TW_KX_ECDH:
+        case TW_KX_SRP:
+        case TW_KX_KRB5:
+        case TW_KX_TLS13:
+        case TW_KX_ECCPWD:
+        case TW_KX_GOST:
+            form = FORM_OTHER;
+            break;
+        }
     }
     switch (form) {
     case FORM_EC:

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls/suites.h" /* suite and group codes: TW_SUITE_*, TW_GROUP_* */
+
 /* Protocol versions as they appear on the wire (SSLv2 uses its own 0x0002). */
 #define TW_HELLO_SSL2 0x0002
 #define TW_HELLO_SSL3 0x0300
@@ -40,16 +42,6 @@
 #define TW_HELLO_MAX_OUT 16384       /* a built hello never exceeds this (one record) */
 #define TW_HELLO_FLIGHT_MAX 65536    /* the parser gives up on flights longer than this */
 #define TW_HELLO_RECORD_ABSURD 18432 /* 2^14 + 2048: longer TLS records are hostile */
-
-/* Well-known codes the callers name. */
-#define TW_SUITE_EMPTY_RENEGOTIATION_INFO_SCSV 0x00ff
-#define TW_SUITE_FALLBACK_SCSV 0x5600
-#define TW_GROUP_SECP256R1 23
-#define TW_GROUP_SECP384R1 24
-#define TW_GROUP_SECP521R1 25
-#define TW_GROUP_X25519 29
-#define TW_GROUP_X448 30
-#define TW_GROUP_FFDHE2048 256
 
 /* tw_hello_params.flags */
 #define TW_HELLO_F_RENEG_INFO 0x0001       /* renegotiation_info extension (empty, RFC 5746) */
@@ -100,10 +92,10 @@ struct tw_hello_params {
 
 /*
  * Fill *p with the defaults for offering `version`: no suites (the caller sets
- * them), renegotiation_info, ec_point_formats, extended_master_secret,
- * status_request, padding, default groups and signature algorithms; for
- * SSLv3 no extensions and the renegotiation SCSV instead; for SSLv2 no flags
- * at all.  `random` is borrowed (32 bytes).
+ * them, usually from tw_suites_offer_legacy/_tls13/_sslv2 of tls/suites.h), renegotiation_info,
+ * ec_point_formats, extended_master_secret, status_request, padding, default groups and signature
+ * algorithms; for SSLv3 no extensions and the renegotiation SCSV instead; for SSLv2 no flags at
+ * all.  `random` is borrowed (32 bytes).
  */
 void tw_hello_params_init(struct tw_hello_params *p, uint16_t version, const uint8_t *random);
 
@@ -235,45 +227,5 @@ int tw_hello_parse(const uint8_t *p, size_t len, struct tw_server_flight *out);
  */
 size_t tw_hello_copy_leaf(const uint8_t *p, size_t len, const struct tw_server_flight *f,
                           uint8_t *dst, size_t cap);
-
-/* How a suite exchanges keys, from its IANA name. */
-enum tw_suite_kx {
-    TW_HKX_UNKNOWN = 0,
-    TW_HKX_RSA, /* RSA key transport (and RSA_EXPORT) */
-    TW_HKX_DH,  /* static DH_DSS / DH_RSA */
-    TW_HKX_DHE, /* DHE_DSS / DHE_RSA */
-    TW_HKX_DH_ANON,
-    TW_HKX_ECDH, /* static ECDH_ECDSA / ECDH_RSA */
-    TW_HKX_ECDHE,
-    TW_HKX_ECDH_ANON,
-    TW_HKX_PSK, /* PSK, DHE_PSK, RSA_PSK, ECDHE_PSK */
-    TW_HKX_SRP,
-    TW_HKX_KRB5,
-    TW_HKX_TLS13, /* TLS 1.3 suites: key exchange is negotiated separately */
-    TW_HKX_OTHER, /* GOST, ECCPWD, SCSVs, integrity-only suites */
-};
-
-/* The IANA name of a suite ("TLS_RSA_WITH_RC4_128_SHA"), or NULL when unknown. */
-const char *tw_hello_suite_name(uint16_t code);
-
-/* The key exchange of a known suite (TW_HKX_UNKNOWN for unknown codes). */
-enum tw_suite_kx tw_hello_suite_kx(uint16_t code);
-
-/*
- * Fill out[cap] with every known TLS 1.0-1.2 suite code (no SCSVs, no
- * TLS_NULL_WITH_NULL_NULL, no TLS 1.3 suites), in table order.  Returns how
- * many there are (may exceed cap; only cap are written).  For "offer all,
- * remove the one chosen, repeat" enumeration.
- */
-size_t tw_hello_suites_legacy(uint16_t *out, size_t cap);
-
-/* The same for the TLS 1.3 suites (0x1301..0x1305, SM4). */
-size_t tw_hello_suites_tls13(uint16_t *out, size_t cap);
-
-/* The SSLv2 cipher specs (SSL_CK_*); same contract. */
-size_t tw_hello_sslv2_specs(uint32_t *out, size_t cap);
-
-/* The name of an SSLv2 cipher spec ("SSL_CK_RC4_128_WITH_MD5"), or NULL. */
-const char *tw_hello_sslv2_spec_name(uint32_t spec);
 
 #endif /* TW_SCANNER_HELLO_H */

@@ -45,6 +45,7 @@
 #include "scanner/hello.h"
 #include "scanner/probe.h"
 #include "scanner/starttls.h"
+#include "tls/suites.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -309,9 +310,9 @@ gp_load_offer(struct tw_gplan *pl)
     switch (pl->phase) {
     case PH_SUITES:
         if (v == TW_HELLO_TLS13)
-            pl->n_offer = tw_hello_suites_tls13(pl->offer, GP_SUITES_MAX);
+            pl->n_offer = tw_suites_offer_tls13(pl->offer, GP_SUITES_MAX);
         else if (v != TW_HELLO_SSL2)
-            pl->n_offer = tw_hello_suites_legacy(pl->offer, GP_SUITES_MAX);
+            pl->n_offer = tw_suites_offer_legacy(pl->offer, GP_SUITES_MAX);
         if (pl->n_offer > GP_SUITES_MAX)
             pl->n_offer = GP_SUITES_MAX;
         break;
@@ -340,7 +341,7 @@ gp_ecdhe_suites(const struct tw_gplan *pl, uint16_t *out, uint16_t *version)
         size_t n = 0;
 
         for (size_t k = 0; k < pl->n_acc[i]; k++) {
-            const struct tw_suite_info *si = tw_suite_info(pl->acc[i][k]);
+            const struct tw_suite *si = tw_suites_find(pl->acc[i][k]);
 
             if (si != NULL && si->kx == TW_KX_ECDHE)
                 out[n++] = pl->acc[i][k];
@@ -433,7 +434,7 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
     tw_hello_params_init(&hp, v, rnd);
     hp.sni = pl->sni[0] != '\0' ? pl->sni : NULL;
     if (v == TW_HELLO_SSL2) {
-        size_t ns = tw_hello_sslv2_specs(specs, sizeof(specs) / sizeof(specs[0]));
+        size_t ns = tw_suites_offer_sslv2(specs, sizeof(specs) / sizeof(specs[0]));
 
         hp.sslv2_specs = specs;
         hp.n_sslv2_specs = ns < 64 ? ns : 64;

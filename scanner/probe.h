@@ -7,7 +7,7 @@
  * the answers into a struct tw_grade_input and a struct tw_grade_record:
  *
  *   suites   per protocol TLS 1.3, 1.2, 1.1, 1.0, SSLv3: offer every known
- *            suite (hello.h lists) in a hand-built ClientHello, take the one
+ *            suite (tls/suites.h lists) in a hand-built ClientHello, take the one
  *            the server chose, remove it, repeat until it refuses: accepted
  *            + 1 connections per protocol; a refused first hello means the
  *            protocol is not supported.  SSLv2: one SSLv2 hello.
@@ -70,9 +70,7 @@
 #define TW_PROBE_HTTP_MAX 16384 /* bytes of HTTP response headers read */
 #define TW_PROBE_RANDOM_LEN 96  /* random bytes one hello needs */
 
-/* hello.h (struct tw_server_flight); not included here because its
- * enum tw_suite_kx and grade.h's enum tw_kx share the TW_KX_* names.  See
- * TW_PROBE_INCLUDE_HELLO_H in probe.c for how a file uses both. */
+/* hello.h's parsed flight: callers of the planner include scanner/hello.h. */
 struct tw_server_flight;
 
 /* ---- planner ---- */

@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "tls/grade.h"
+#include "tls/suites.h"
 #include "store/graderec.h"
 #include "store/schema.h"
 #include "store/store.h"
@@ -506,24 +507,6 @@ tw_store_protocol_name(uint16_t version)
     }
 }
 
-static const char *
-store_kx_name(enum tw_kx kx)
-{
-    static const char *const names[] = {
-        [TW_KX_NULL] = "NULL",       [TW_KX_RSA] = "RSA",
-        [TW_KX_DH] = "DH",           [TW_KX_ECDH] = "ECDH",
-        [TW_KX_DHE] = "DHE",         [TW_KX_ECDHE] = "ECDHE",
-        [TW_KX_PSK] = "PSK",         [TW_KX_RSA_PSK] = "RSA_PSK",
-        [TW_KX_DHE_PSK] = "DHE_PSK", [TW_KX_ECDHE_PSK] = "ECDHE_PSK",
-        [TW_KX_SRP] = "SRP",         [TW_KX_KRB5] = "KRB5",
-        [TW_KX_TLS13] = "TLS13",
-    };
-
-    if ((size_t)kx < sizeof(names) / sizeof(names[0]) && names[kx] != NULL)
-        return names[kx];
-    return NULL;
-}
-
 const char *
 tw_store_group_name(uint16_t id)
 {
@@ -585,20 +568,20 @@ store_put_suites(struct tw_store *st, int64_t id, const struct tw_grade_record *
     for (int i = 0; i < n; i++) {
         const struct tw_grec_suite *su = &g->suites[i];
         const char *proto = tw_store_protocol_name(su->protocol);
-        const struct tw_suite_info *info = NULL;
+        const struct tw_suite *info = NULL;
         char buf[24];
 
         if (proto == NULL)
             continue;
         if (su->protocol != TW_VERSION_SSL2 && su->code <= 0xffff)
-            info = tw_suite_info((uint16_t)su->code);
+            info = tw_suites_find((uint16_t)su->code);
         sqlite3_bind_int64(s, 1, id);
         bind_text(s, 2, proto, 16);
         sqlite3_bind_int64(s, 3, (sqlite3_int64)su->code);
         if (info != NULL) {
             bind_text(s, 4, info->name, 128);
             sqlite3_bind_int(s, 5, info->bits);
-            bind_text(s, 6, store_kx_name(info->kx), 16);
+            bind_text(s, 6, tw_suites_kx_name(info->kx), 16);
             sqlite3_bind_int(s, 7, info->is_cbc);
             sqlite3_bind_int(s, 8, info->is_aead);
             sqlite3_bind_int(s, 9, info->is_fs);

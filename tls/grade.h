@@ -10,8 +10,12 @@
  * The rules and the SPEC CHOICEs taken are listed in tls/GRADING.md; the
  * spec is grading.md (SSL Labs guide 2009k + changelog to 2009r).
  *
+ * The facts it scores (each suite's bits, key exchange and flags, each named
+ * group's strength) come from the one table in tls/suites.h; this module
+ * holds only the rules.
+ *
  * Pure (STYLE G6): no sockets, no clock, no allocation, no mutable globals;
- * the suite and group tables are const.  Safe to call from any thread.  The
+ * the reason table is const.  Safe to call from any thread.  The
  * input is borrowed; the output holds only pointers to static strings.
  */
 #ifndef TW_STORE_GRADE_H
@@ -39,97 +43,6 @@ enum tw_proto {
 #define TW_VERSION_TLS11 0x0302
 #define TW_VERSION_TLS12 0x0303
 #define TW_VERSION_TLS13 0x0304
-
-/* ---- the cipher suite table (IANA registry, keyed by suite code) ---- */
-
-enum tw_kx {
-    TW_KX_NULL = 0, /* TLS_NULL_WITH_NULL_NULL */
-    TW_KX_RSA,      /* RSA key transport (no forward secrecy) */
-    TW_KX_DH,       /* static DH from the certificate */
-    TW_KX_ECDH,     /* static ECDH from the certificate */
-    TW_KX_DHE,
-    TW_KX_ECDHE,
-    TW_KX_PSK,
-    TW_KX_RSA_PSK,
-    TW_KX_DHE_PSK,
-    TW_KX_ECDHE_PSK,
-    TW_KX_SRP,
-    TW_KX_KRB5,
-    TW_KX_TLS13 /* TLS 1.3: always (EC)DHE or PSK-(EC)DHE */
-};
-
-enum tw_auth {
-    TW_AUTH_NULL = 0,
-    TW_AUTH_RSA,
-    TW_AUTH_DSS,
-    TW_AUTH_ECDSA,
-    TW_AUTH_ANON, /* no authentication: DH_anon / ECDH_anon */
-    TW_AUTH_PSK,
-    TW_AUTH_SRP,
-    TW_AUTH_KRB5,
-    TW_AUTH_TLS13 /* TLS 1.3: from the certificate, not the suite */
-};
-
-enum tw_enc {
-    TW_ENC_NULL = 0,
-    TW_ENC_RC4_40,
-    TW_ENC_RC4_56,
-    TW_ENC_RC4_128,
-    TW_ENC_RC2_40,
-    TW_ENC_RC2_56,
-    TW_ENC_DES40,
-    TW_ENC_DES,
-    TW_ENC_3DES,
-    TW_ENC_IDEA,
-    TW_ENC_SEED,
-    TW_ENC_AES128,
-    TW_ENC_AES256,
-    TW_ENC_AES128_GCM,
-    TW_ENC_AES256_GCM,
-    TW_ENC_AES128_CCM,
-    TW_ENC_AES256_CCM,
-    TW_ENC_AES128_CCM8,
-    TW_ENC_AES256_CCM8,
-    TW_ENC_CAMELLIA128,
-    TW_ENC_CAMELLIA256,
-    TW_ENC_CAMELLIA128_GCM,
-    TW_ENC_CAMELLIA256_GCM,
-    TW_ENC_ARIA128,
-    TW_ENC_ARIA256,
-    TW_ENC_ARIA128_GCM,
-    TW_ENC_ARIA256_GCM,
-    TW_ENC_CHACHA20_POLY1305,
-    TW_ENC_SM4_GCM,
-    TW_ENC_SM4_CCM,
-    TW_ENC_AEGIS128L,
-    TW_ENC_AEGIS256
-};
-
-struct tw_suite_info {
-    uint16_t code;    /* IANA value, e.g. 0xC02F */
-    const char *name; /* IANA name, e.g. "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" */
-    enum tw_kx kx;
-    enum tw_auth auth;
-    enum tw_enc enc;
-    uint8_t is_export; /* EXPORT / EXPORT1024 suite (key exchange limited) */
-    uint16_t bits;     /* bulk cipher bits for scoring (3DES = 168, grading.md §1.5) */
-    uint8_t is_null;   /* no encryption (bits == 0) */
-    uint8_t is_rc4;
-    uint8_t is_64bit_block; /* 3DES, DES, IDEA, RC2 (SWEET32 class) */
-    uint8_t is_cbc;
-    uint8_t is_aead;  /* GCM, CCM, CCM_8, ChaCha20-Poly1305, AEGIS */
-    uint8_t is_fs;    /* ephemeral (EC)DH, authenticated (not anon); all TLS 1.3 */
-    uint8_t is_anon;  /* no server authentication */
-    uint8_t is_tls13; /* a TLS 1.3 suite */
-};
-
-/* The table entry for an IANA suite code, or NULL when the code is not in
- * the table (SCSVs, GREASE, unassigned, exotic suites).  The pointer is to
- * const static data. */
-const struct tw_suite_info *tw_suite_info(uint16_t code);
-/* Number of table entries and the i-th one (i < count), for tests and docs. */
-size_t tw_suite_count(void);
-const struct tw_suite_info *tw_suite_at(size_t i);
 
 /* ---- input ---- */
 
@@ -296,8 +209,8 @@ struct tw_grade_output {
     int is_exceptional;   /* API isExceptional (A+) */
     enum tw_grade_mode mode;
     const char *criteria;    /* "2009r" */
-    size_t n_unknown_suites; /* suites not in the table: not scored */
-    size_t n_unknown_groups; /* groups not in the table: not scored */
+    size_t n_unknown_suites; /* suites (and SCSVs) not in tls/suites: not scored */
+    size_t n_unknown_groups; /* groups not in tls/suites: not scored */
     struct tw_grade_reason reasons[TW_GRADE_REASONS_MAX];
     size_t n_reasons;
 };
@@ -326,7 +239,8 @@ int tw_grade_cipher_score(int bits);
  * Ed25519 3072; Ed448 7680).  -1 for TW_KEY_UNKNOWN. */
 int tw_grade_rsa_equiv(enum tw_key_type type, int bits);
 /* RSA-equivalent bits of an IANA named group (P-256 3072, X25519 3072,
- * ffdhe2048 2048, X25519MLKEM768 3072 ...), or -1 when unknown. */
+ * ffdhe2048 2048, X25519MLKEM768 3072 ...) from tls/suites.h, or -1 when
+ * the group is unknown. */
 int tw_grade_group_rsa_equiv(uint16_t group);
 /* enum tw_proto of a wire version, or -1. */
 int tw_grade_proto_from_version(uint16_t version);

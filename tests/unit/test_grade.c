@@ -2,7 +2,8 @@
  * test_grade.c - the SSL Labs rating: every test vector of grading.md §2
  * (V01-V61, each its own named cmocka test, built from the B0 baseline with
  * the table's delta), the unit vectors for the pure functions (letter, P, K,
- * C), the suite/group tables and the HSTS header parser.
+ * C), the group strengths and the HSTS header parser.  The suite table's
+ * own invariants are in test_suites.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "tls/grade.h"
+#include "tls/suites.h"
 
 /* ---- input builders ---- */
 
@@ -22,7 +24,7 @@ static void
 add_suite(struct tw_grade_input *in, uint16_t version, uint16_t code)
 {
     assert_true(in->n_suites < TW_GRADE_SUITES_MAX);
-    assert_non_null(tw_suite_info(code)); /* vectors use only table suites */
+    assert_non_null(tw_suites_find(code)); /* vectors use only table suites */
     in->suites[in->n_suites].protocol = version;
     in->suites[in->n_suites].code = code;
     in->n_suites++;
@@ -881,65 +883,6 @@ test_grade_cipher_strength(void **state)
     free(in);
 }
 
-/* ---- tables ---- */
-
-static void
-test_grade_suite_table(void **state)
-{
-    const struct tw_suite_info *s;
-
-    (void)state;
-    assert_true(tw_suite_count() > 300);
-    for (size_t i = 1; i < tw_suite_count(); i++)
-        if (tw_suite_at(i - 1)->code >= tw_suite_at(i)->code)
-            fail_msg("suite table not sorted at 0x%04X", tw_suite_at(i)->code);
-    for (size_t i = 0; i < tw_suite_count(); i++) {
-        s = tw_suite_at(i);
-        assert_ptr_equal(tw_suite_info(s->code), s);
-        assert_int_equal(strncmp(s->name, "TLS_", 4), 0);
-        assert_int_equal(s->is_null, s->bits == 0);
-        assert_false(s->is_cbc && s->is_aead);
-        assert_false(s->is_fs && s->is_anon);
-    }
-    assert_null(tw_suite_at(tw_suite_count()));
-
-    s = tw_suite_info(0xC02F);
-    assert_non_null(s);
-    assert_string_equal(s->name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
-    assert_int_equal(s->kx, TW_KX_ECDHE);
-    assert_int_equal(s->auth, TW_AUTH_RSA);
-    assert_int_equal(s->bits, 128);
-    assert_true(s->is_aead && s->is_fs && !s->is_cbc && !s->is_tls13);
-
-    s = tw_suite_info(0x000A);
-    assert_non_null(s);
-    assert_string_equal(s->name, "TLS_RSA_WITH_3DES_EDE_CBC_SHA");
-    assert_int_equal(s->bits, 168);
-    assert_true(s->is_64bit_block && s->is_cbc && !s->is_fs);
-
-    s = tw_suite_info(0x0003);
-    assert_true(s->is_export && s->is_rc4 && s->bits == 40);
-    s = tw_suite_info(0x00A6);
-    assert_true(s->is_anon && !s->is_fs && s->is_aead);
-    s = tw_suite_info(0x1303);
-    assert_true(s->is_tls13 && s->is_fs && s->is_aead && s->bits == 256);
-    s = tw_suite_info(0xCCA8);
-    assert_string_equal(s->name, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
-    s = tw_suite_info(0x0096);
-    assert_true(s->enc == TW_ENC_SEED && s->is_cbc && !s->is_64bit_block);
-    s = tw_suite_info(0x0007);
-    assert_true(s->enc == TW_ENC_IDEA && s->is_64bit_block);
-    s = tw_suite_info(0xC061);
-    assert_string_equal(s->name, "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384");
-    s = tw_suite_info(0xC08B);
-    assert_string_equal(s->name, "TLS_ECDHE_RSA_WITH_CAMELLIA_256_GCM_SHA384");
-    s = tw_suite_info(0xC0AF);
-    assert_string_equal(s->name, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8");
-    assert_null(tw_suite_info(0x00FF)); /* TLS_EMPTY_RENEGOTIATION_INFO_SCSV */
-    assert_null(tw_suite_info(0x5600)); /* TLS_FALLBACK_SCSV */
-    assert_null(tw_suite_info(0x0A0A)); /* GREASE */
-}
-
 static void
 test_grade_name_helpers(void **state)
 {
@@ -1071,6 +1014,52 @@ test_grade_unknown_entries_skipped(void **state)
 }
 
 /* Reasons carry a cap string that matches their class and codes are unique. */
+/*
+ * Issue 12 merged grade.c's suite table with hello.c's into tls/suites.
+ * Suites the hellos always offered but grading did not know (so a server
+ * that accepted them had them skipped, unscored) are now scored; the SCSVs,
+ * which now have rows for their names, are still no suites.  One row per
+ * fix: the suite added to the B0 baseline on TLS 1.2, the grade, the reason
+ * that fires ("" none).
+ */
+static void
+test_grade_merged_suites(void **state)
+{
+    static const struct {
+        uint16_t code;
+        const char *grade;
+        const char *reason;
+        size_t n_unknown;
+    } cases[] = {
+        {0x5600, "A+", "", 1},              /* TLS_FALLBACK_SCSV: no suite */
+        {0x00FF, "A+", "", 1},              /* TLS_EMPTY_RENEGOTIATION_INFO_SCSV */
+        {0xFEFE, "F", "cipher_lt112", 0},   /* SSL_RSA_FIPS_WITH_DES_CBC_SHA: DES */
+        {0xFEFF, "C", "3des_tls11plus", 0}, /* SSL_RSA_FIPS_WITH_3DES_EDE_CBC_SHA */
+        {0xC101, "C", "3des_tls11plus", 0}, /* GOST Magma: a 64-bit block cipher */
+        {0xC102, "C", "3des_tls11plus", 0}, /* GOST 28147-89: a 64-bit block cipher */
+        {0xC100, "A+", "", 0},              /* GOST Kuznyechik CTR: 256 bits, scored */
+        {0xC0B0, "A+", "", 0},              /* ECCPWD AES-128-GCM: scored */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tw_grade_input *in = calloc(1, sizeof(*in));
+        struct tw_grade_output out;
+
+        assert_non_null(in);
+        b0(in);
+        in->suites[in->n_suites++] = (struct tw_grade_suite){TW_VERSION_TLS12, cases[i].code};
+        assert_int_equal(tw_grade_compute(in, &out), 0);
+        if (strcmp(tw_grade_name(out.grade), cases[i].grade) != 0)
+            fail_msg("0x%04X: grade %s, want %s", cases[i].code, tw_grade_name(out.grade),
+                     cases[i].grade);
+        assert_int_equal(out.n_unknown_suites, cases[i].n_unknown);
+        if (cases[i].reason[0] != '\0')
+            assert_true(has_reason(&out, cases[i].reason, strlen(cases[i].reason)));
+        free(in);
+    }
+}
+
 static void
 test_grade_reasons_well_formed(void **state)
 {
@@ -1198,11 +1187,11 @@ main(void)
         cmocka_unit_test(test_grade_key_table),
         cmocka_unit_test(test_grade_key_exchange),
         cmocka_unit_test(test_grade_cipher_strength),
-        cmocka_unit_test(test_grade_suite_table),
         cmocka_unit_test(test_grade_name_helpers),
         cmocka_unit_test(test_grade_hsts_parse),
         cmocka_unit_test(test_grade_invalid_input),
         cmocka_unit_test(test_grade_unknown_entries_skipped),
+        cmocka_unit_test(test_grade_merged_suites),
         cmocka_unit_test(test_grade_reasons_well_formed),
         cmocka_unit_test(test_grade_score_letter),
         cmocka_unit_test(test_grade_report_order),

@@ -539,7 +539,7 @@ test_hello_build_sslv2(void **state)
     size_t n, len, i;
 
     (void)state;
-    n = tw_hello_sslv2_specs(specs, 16);
+    n = tw_suites_offer_sslv2(specs, 16);
     assert_true(n >= 7 && n <= 16);
     tw_hello_params_init(&p, TW_HELLO_SSL2, test_random);
     assert_int_equal(p.flags, 0);
@@ -599,72 +599,6 @@ test_hello_build_limits(void **state)
     p.random = NULL;
     assert_int_equal(tw_hello_build(&p, buf, sizeof(buf), &len), -1);
     assert_int_equal(tw_hello_build(NULL, buf, sizeof(buf), &len), -1);
-}
-
-/* ------------------------------------------------------------------------
- * Tables
- */
-
-static void
-test_hello_suite_tables(void **state)
-{
-    static uint16_t legacy[1024], tls13[32];
-    STACK_OF(SSL_CIPHER) * sk;
-    SSL_CTX *ctx;
-    SSL *ssl;
-    size_t n, n13, i;
-    int j, checked = 0;
-
-    (void)state;
-    /* Every suite this OpenSSL knows has the same IANA name in our table. */
-    ctx = SSL_CTX_new(TLS_method());
-    assert_non_null(ctx);
-    assert_int_equal(SSL_CTX_set_cipher_list(ctx, "ALL:COMPLEMENTOFALL:@SECLEVEL=0"), 1);
-    ssl = SSL_new(ctx);
-    sk = SSL_get_ciphers(ssl);
-    for (j = 0; j < sk_SSL_CIPHER_num(sk); j++) {
-        const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, j);
-        uint16_t id = (uint16_t)SSL_CIPHER_get_protocol_id(c);
-        const char *ours = tw_hello_suite_name(id);
-
-        assert_non_null(ours);
-        assert_string_equal(ours, SSL_CIPHER_standard_name(c));
-        checked++;
-    }
-    assert_true(checked > 100);
-    SSL_free(ssl);
-    SSL_CTX_free(ctx);
-
-    /* Suites OpenSSL 3 lacks are named too. */
-    assert_string_equal(tw_hello_suite_name(0x0003), "TLS_RSA_EXPORT_WITH_RC4_40_MD5");
-    assert_string_equal(tw_hello_suite_name(0x0005), "TLS_RSA_WITH_RC4_128_SHA");
-    assert_string_equal(tw_hello_suite_name(0x0018), "TLS_DH_anon_WITH_RC4_128_MD5");
-    assert_null(tw_hello_suite_name(0x1337));
-    assert_int_equal(tw_hello_suite_kx(0xc02f), TW_HKX_ECDHE);
-    assert_int_equal(tw_hello_suite_kx(0x009e), TW_HKX_DHE);
-    assert_int_equal(tw_hello_suite_kx(0x0018), TW_HKX_DH_ANON);
-    assert_int_equal(tw_hello_suite_kx(0xc018), TW_HKX_ECDH_ANON);
-    assert_int_equal(tw_hello_suite_kx(0x0003), TW_HKX_RSA);
-    assert_int_equal(tw_hello_suite_kx(0xccac), TW_HKX_PSK);
-    assert_int_equal(tw_hello_suite_kx(0x1303), TW_HKX_TLS13);
-    assert_int_equal(tw_hello_suite_kx(0x1337), TW_HKX_UNKNOWN);
-
-    n = tw_hello_suites_legacy(legacy, 1024);
-    assert_true(n > 300 && n <= TW_HELLO_MAX_SUITES);
-    assert_int_equal(tw_hello_suites_legacy(NULL, 0), n);
-    n13 = tw_hello_suites_tls13(tls13, 32);
-    assert_true(n13 >= 5 && n13 <= 32);
-    for (i = 0; i < n; i++) {
-        assert_non_null(tw_hello_suite_name(legacy[i]));
-        assert_true(legacy[i] != 0x0000 && legacy[i] != 0x00ff && legacy[i] != 0x5600);
-        assert_true(tw_hello_suite_kx(legacy[i]) != TW_HKX_TLS13);
-        if (i > 0)
-            assert_true(legacy[i] > legacy[i - 1]); /* table order, no duplicates */
-    }
-    for (i = 0; i < n13; i++)
-        assert_int_equal(tw_hello_suite_kx(tls13[i]), TW_HKX_TLS13);
-    assert_string_equal(tw_hello_sslv2_spec_name(0x0700c0), "SSL_CK_DES_192_EDE3_CBC_WITH_MD5");
-    assert_null(tw_hello_sslv2_spec_name(0x123456));
 }
 
 /* ------------------------------------------------------------------------
@@ -787,6 +721,52 @@ test_hello_parse_tls12_dhe(void **state)
     free(fl);
 }
 
+/*
+ * Anonymous suites: the ServerKeyExchange is read by the chosen suite's key
+ * exchange in tls/suites (DH_anon is kx DHE, ECDH_anon is kx ECDHE), so its
+ * group is found although no certificate comes first.
+ */
+static void
+test_hello_parse_tls12_anon(void **state)
+{
+    static const uint16_t adh[] = {0x0034};   /* TLS_DH_anon_WITH_AES_128_CBC_SHA */
+    static const uint16_t aecdh[] = {0xC018}; /* TLS_ECDH_anon_WITH_AES_128_CBC_SHA */
+    struct srv s1 = {
+        TLS1_2_VERSION, TLS1_2_VERSION, "ADH-AES128-SHA:@SECLEVEL=0", NULL, 1, NULL, {0}, 0};
+    struct srv s2 = {
+        TLS1_2_VERSION, TLS1_2_VERSION, "AECDH-AES128-SHA:@SECLEVEL=0", NULL, 0, "P-256", {0}, 0};
+    uint8_t ch[TW_HELLO_MAX_OUT], *fl = malloc(FLIGHT_CAP);
+    struct tw_hello_params p;
+    struct tw_server_flight f;
+    size_t chl, n;
+
+    (void)state;
+    assert_non_null(fl);
+    tw_hello_params_init(&p, TW_HELLO_TLS12, test_random);
+    p.suites = adh;
+    p.n_suites = 1;
+    chl = build(&p, ch, sizeof(ch));
+    n = srv_run(&s1, ch, chl, fl, FLIGHT_CAP);
+    assert_int_equal(tw_hello_parse(fl, n, &f), TW_HELLO_DONE);
+    assert_int_equal(f.cipher_suite, 0x0034);
+    assert_false(f.has_certificate);
+    assert_true(f.has_ske);
+    assert_int_equal(f.kx, TW_FLIGHT_KX_DHE);
+    assert_int_equal(f.dh_p_bits, 2048);
+    assert_true(f.has_server_hello_done);
+
+    p.suites = aecdh;
+    chl = build(&p, ch, sizeof(ch));
+    n = srv_run(&s2, ch, chl, fl, FLIGHT_CAP);
+    assert_int_equal(tw_hello_parse(fl, n, &f), TW_HELLO_DONE);
+    assert_int_equal(f.cipher_suite, 0xC018);
+    assert_false(f.has_certificate);
+    assert_true(f.has_ske);
+    assert_int_equal(f.kx, TW_FLIGHT_KX_ECDHE);
+    assert_int_equal(f.ecdh_group, TW_GROUP_SECP256R1);
+    free(fl);
+}
+
 static void
 test_hello_parse_tls13(void **state)
 {
@@ -819,7 +799,7 @@ test_hello_parse_tls13(void **state)
     assert_true(f.has_key_share);
     assert_int_equal(f.key_share_group, TW_GROUP_X25519);
     assert_int_equal(f.cipher_suite, s.cipher_id);
-    assert_int_equal(tw_hello_suite_kx(f.cipher_suite), TW_HKX_TLS13);
+    assert_int_equal(tw_suites_find(f.cipher_suite)->kx, TW_KX_TLS13);
     assert_memory_equal(f.random, s.server_random, 32);
     assert_false(f.has_certificate); /* encrypted in TLS 1.3 */
     assert_int_equal(f.downgrade, 0);
@@ -1198,9 +1178,9 @@ main(void)
         cmocka_unit_test(test_hello_build_options),
         cmocka_unit_test(test_hello_build_sslv2),
         cmocka_unit_test(test_hello_build_limits),
-        cmocka_unit_test(test_hello_suite_tables),
         cmocka_unit_test(test_hello_parse_tls12_ecdhe),
         cmocka_unit_test(test_hello_parse_tls12_dhe),
+        cmocka_unit_test(test_hello_parse_tls12_anon),
         cmocka_unit_test(test_hello_parse_tls13),
         cmocka_unit_test(test_hello_parse_tls13_hrr),
         cmocka_unit_test(test_hello_parse_tls10_seclevel0),

@@ -516,7 +516,7 @@ test_lab_legacy_rc4_refusals(void **state)
     /* An SSLv2 hello is no TLS handshake record. */
     {
         uint32_t specs[8];
-        size_t ns = tw_hello_sslv2_specs(specs, 8);
+        size_t ns = tw_suites_offer_sslv2(specs, 8);
         struct tw_hello_params hp;
         static const uint8_t rnd[32];
 
@@ -545,7 +545,7 @@ test_lab_legacy_3des_hybrid(void **state)
     const uint16_t none[] = {0xC02B, 0x009C};
     const uint16_t tls13[] = {0x1301};
     uint16_t all[TW_HELLO_MAX_SUITES];
-    size_t n, n_all = tw_hello_suites_legacy(all, TW_HELLO_MAX_SUITES);
+    size_t n, n_all = tw_suites_offer_legacy(all, TW_HELLO_MAX_SUITES);
 
     (void)state;
     legacy_3des(&p);

@@ -300,7 +300,7 @@ test_modern_server_preference(void **state)
     struct tw_grade_record *rec;
     struct tw_grade_input in;
     int expect;
-    size_t n_legacy = tw_hello_suites_legacy(NULL, 0);
+    size_t n_legacy = tw_suites_offer_legacy(NULL, 0);
 
     (void)state;
     fs.protos = TW_PROTO_BIT(TW_PROTO_TLS12) | TW_PROTO_BIT(TW_PROTO_TLS13);
