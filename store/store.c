@@ -507,38 +507,6 @@ tw_store_protocol_name(uint16_t version)
     }
 }
 
-const char *
-tw_store_group_name(uint16_t id)
-{
-    static const struct {
-        uint16_t id;
-        const char *name;
-    } groups[] = {
-        {19, "secp192r1"},
-        {21, "secp224r1"},
-        {22, "secp256k1"},
-        {23, "secp256r1"},
-        {24, "secp384r1"},
-        {25, "secp521r1"},
-        {26, "brainpoolP256r1"},
-        {27, "brainpoolP384r1"},
-        {28, "brainpoolP512r1"},
-        {29, "x25519"},
-        {30, "x448"},
-        {256, "ffdhe2048"},
-        {257, "ffdhe3072"},
-        {258, "ffdhe4096"},
-        {259, "ffdhe6144"},
-        {260, "ffdhe8192"},
-        {0x11ec, "X25519MLKEM768"},
-    };
-
-    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-        if (groups[i].id == id)
-            return groups[i].name;
-    return NULL;
-}
-
 static const char *
 store_hsts_name(enum tw_grec_hsts h)
 {
@@ -682,7 +650,8 @@ store_put_grading(struct tw_store *st, int64_t id, const struct tw_grade_record 
         s = st->group_insert;
         sqlite3_bind_int64(s, 1, id);
         if (gr->id != 0) {
-            const char *name = tw_store_group_name(gr->id);
+            const struct tw_group *info = tw_suites_group_find(gr->id);
+            const char *name = info != NULL ? info->name : NULL;
 
             sqlite3_bind_int(s, 2, gr->id);
             if (name == NULL) {

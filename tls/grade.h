@@ -18,8 +18,8 @@
  * the reason table is const.  Safe to call from any thread.  The
  * input is borrowed; the output holds only pointers to static strings.
  */
-#ifndef TW_STORE_GRADE_H
-#define TW_STORE_GRADE_H
+#ifndef TW_TLS_GRADE_H
+#define TW_TLS_GRADE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -278,4 +278,4 @@ enum tw_grade_letter tw_grade_from_name(const char *name);
 extern const enum tw_grade_letter tw_grade_by_severity[TW_GRADE_NONE + 1];
 int tw_grade_severity(enum tw_grade_letter g);
 
-#endif /* TW_STORE_GRADE_H */
+#endif /* TW_TLS_GRADE_H */
