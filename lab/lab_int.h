@@ -1,12 +1,16 @@
 /*
  * lab_int.h - declarations shared by the lab's files (lab/ only).
  *
- * pki.c makes the keys and certificates, ocsp.c the stapled OCSP response,
- * servers.c the listeners and connection state machines, dns_responder.c
- * the answers of the lab's DNS server, lab.c the endpoint table and the
- * env/target files, lab_cli.c the subcommands.  Everything built here is
+ * lab.c holds the estate (tw_lab_estate[], one row per endpoint) and writes
+ * the target lists from it; pki.c makes the keys and certificates, ocsp.c
+ * the stapled OCSP response, hostile.c the hostile endpoints' certificates
+ * and raw messages, legacy.c the scripted SSLv3/RC4/3DES answers,
+ * servers.c the listeners and connection state machines that serve the
+ * estate's rows, dns_responder.c the answers of the lab's DNS server;
+ * cli/lab_cli.c (the subcommands) starts them.  Everything built here is
  * created on the starting thread before the server threads run and is only
- * read afterwards (SSL_CTX, X509, EVP_PKEY are then shared read-only).
+ * read afterwards (SSL_CTX, X509, EVP_PKEY are then shared read-only); the
+ * estate is const.
  */
 #ifndef TW_LAB_LAB_INT_H
 #define TW_LAB_LAB_INT_H
