@@ -4,9 +4,9 @@
  * Big picture: one listening socket per served row of the estate (lab.c,
  * tw_lab_estate[]: the row says where it listens, which state machine below
  * it runs and with which certificate, versions and ciphers; BASE+N:PORT, or
- * [::1]:PORT+1) and N_THREADS worker threads, each owning one ev_loop that watches every
- * listener (whoever accepts first gets the connection; accept4 is
- * non-blocking so the losers see EAGAIN).  Each accepted connection stays on
+ * [::1]:PORT+1) and N_THREADS worker threads, each owning one ev_loop that
+ * watches every listener (whoever accepts first gets the connection;
+ * accept4 is non-blocking so the losers see EAGAIN).  Each accepted connection stays on
  * the worker that accepted it and is a small state machine (G8):
  *
  *   TLS endpoints:  TLS_HANDSHAKE -> TLS_REQUEST (read an HTTP request) ->
