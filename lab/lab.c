@@ -15,15 +15,12 @@
  * when none).  The rows are in the order of the target lists; the servers
  * start in the same order.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/ssl.h>
 
-#include "base/log.h"
-#include "base/xalloc.h"
 #include "lab/lab.h"
 #include "lab/lab_int.h"
 
