@@ -230,7 +230,7 @@ lab_run(const char *dir, const struct lab_args *a, int ready_fd)
 
     tw_lab_instance_resolver(a->base, a->dns_port, resolver, sizeof(resolver));
     tw_info("lab", "up: pid %d, %zu targets, resolver %s, CA %s/ca.pem, targets %s/targets.txt",
-            (int)getpid(), tw_lab_n_endpoints, resolver, dir, dir);
+            (int)getpid(), tw_lab_count_targets(TW_LAB_G_MAIN), resolver, dir, dir);
     if (ready_fd >= 0) {
         char msg[64];
         int n = snprintf(msg, sizeof(msg), "ok %d\n", (int)getpid());

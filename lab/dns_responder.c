@@ -3,10 +3,11 @@
  *
  * UDP only (answers are far below 512 bytes, so nothing is ever truncated
  * and resolvers never switch to TCP).  NAME.lab.tlsweep.test has an A record
- * for each endpoint with an IPv4 address (BASE+N); AAAA and every other type
- * get NOERROR with no data.  Special names: nxdomain -> NXDOMAIN, servfail
- * -> SERVFAIL, dnstimeout -> never answered.  Unknown labels in the zone get
- * NXDOMAIN; names outside it get REFUSED.
+ * for each endpoint of the estate (lab.c) with an IPv4 address (BASE+N);
+ * AAAA and every other type get NOERROR with no data.  The estate's DNS
+ * rows say what else a name gets: nxdomain -> NXDOMAIN, servfail ->
+ * SERVFAIL, dnstimeout -> never answered.  Other names in the zone without
+ * an IPv4 address get NXDOMAIN; names outside it get REFUSED.
  *
  * Every packet is hostile: tw_lab_dns_answer checks each length before it
  * reads, accepts no compression pointers in the question, and drops (answers
@@ -77,6 +78,7 @@ tw_lab_dns_answer(const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, uint3
     char name[256];
     size_t nlen = 0, off = DNS_HDR, qend, n, label_len = 0;
     const char *label = NULL;
+    const struct tw_lab_endpoint *e;
     unsigned qtype, qclass, rcode = DNS_RC_NOERROR;
     int addr = 0;
 
@@ -121,17 +123,16 @@ tw_lab_dns_answer(const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, uint3
         rcode = DNS_RC_NOERROR; /* the zone apex: no data */
     else if (!dns_in_zone(name, nlen, &label, &label_len))
         rcode = DNS_RC_REFUSED;
-    else if (dns_label_is(label, label_len, "dnstimeout"))
-        return 0; /* never answered: the client's timer must fire */
-    else if (dns_label_is(label, label_len, "nxdomain"))
+    else if ((e = tw_lab_estate_find(label, label_len)) == NULL)
         rcode = DNS_RC_NXDOMAIN;
-    else if (dns_label_is(label, label_len, "servfail"))
+    else if (e->kind == TW_LAB_K_DNS_TIMEOUT)
+        return 0; /* never answered: the client's timer must fire */
+    else if (e->kind == TW_LAB_K_DNS_SERVFAIL)
         rcode = DNS_RC_SERVFAIL;
-    else {
-        addr = tw_lab_endpoint_addr(label, label_len);
-        if (addr <= 0)
-            rcode = DNS_RC_NXDOMAIN;
-    }
+    else if (e->addr > 0)
+        addr = e->addr;
+    else
+        rcode = DNS_RC_NXDOMAIN; /* the nxdomain row, and names without an IPv4 address */
 
     n = qend + ((rcode == DNS_RC_NOERROR && addr > 0) ? 16 : 0);
     if (n > cap)

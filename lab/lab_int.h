@@ -1,15 +1,19 @@
 /*
  * lab_int.h - declarations shared by the lab's files (lab/ only).
  *
- * pki.c makes the keys and certificates, ocsp.c the stapled OCSP response,
- * servers.c the listeners and connection state machines, dns_responder.c
- * the answers of the lab's DNS server, lab.c the endpoint table and the
- * env/target files, lab_cli.c the subcommands.  Everything built here is
+ * lab.c holds the estate (tw_lab_estate[], one row per endpoint) and writes
+ * the target lists from it; pki.c makes the keys and certificates, ocsp.c
+ * the stapled OCSP response, hostile.c the hostile endpoints' certificates
+ * and raw messages, legacy.c the scripted SSLv3/RC4/3DES answers,
+ * servers.c the listeners and connection state machines that serve the
+ * estate's rows, dns_responder.c the answers of the lab's DNS server;
+ * cli/lab_cli.c (the subcommands) starts them.  Everything built here is
  * created on the starting thread before the server threads run and is only
- * read afterwards (SSL_CTX, X509, EVP_PKEY are then shared read-only).
+ * read afterwards (SSL_CTX, X509, EVP_PKEY are then shared read-only); the
+ * estate is const.
  */
-#ifndef TW_TESTS_LAB_LAB_INT_H
-#define TW_TESTS_LAB_LAB_INT_H
+#ifndef TW_LAB_LAB_INT_H
+#define TW_LAB_LAB_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +23,9 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include "lab/lab.h"
+#include "lab/starttls_servers.h"
 
 /* ---- pki.c ---- */
 
@@ -89,12 +96,6 @@ size_t tw_lab_dns_answer(const uint8_t *q, size_t qlen, uint8_t *out, size_t cap
 int tw_lab_dns_open(const struct in_addr *addr, unsigned port, char *err);
 /* Answer every datagram waiting on fd (bounded per call).  Never fails. */
 void tw_lab_dns_serve(int fd, uint32_t base);
-
-/* ---- lab.c ---- */
-
-/* The N of BASE+N for name (a lab label, case-insensitive), or 0 when the
- * name has no IPv4 address. */
-int tw_lab_endpoint_addr(const char *name, size_t len);
 
 /* ---- hostile.c ---- */
 
@@ -177,6 +178,130 @@ enum tw_lab_legacy_verdict tw_lab_legacy_answer(const struct tw_lab_legacy_param
                                                 const uint8_t random[32], uint8_t *out, size_t cap,
                                                 size_t *out_len);
 
+/* ---- lab.c: the estate ---- */
+
+/*
+ * The estate is one const table, tw_lab_estate[]: one row per endpoint,
+ * giving everything about it (its name, address, target lines with their
+ * expected results, and how servers.c serves it).  lab.c writes the target
+ * lists from it, dns_responder.c answers from it, servers.c builds one
+ * server per served row.  Zero is the usual value of every server field: a
+ * zeroed row (with a name, an address and a line) is a TLS 1.2+ server of the
+ * lab's usual certificate.
+ */
+
+/* How a row's endpoint is served (servers.c), or, for the DNS kinds, what
+ * the lab's DNS server answers for a name that has no server. */
+enum tw_lab_kind {
+    TW_LAB_K_TLS = 0,      /* OpenSSL: handshake, then one HTTP exchange */
+    TW_LAB_K_PROTO_ALERT,  /* protocol_version alert to any ClientHello */
+    TW_LAB_K_ALERT,        /* internal_error alert to any ClientHello */
+    TW_LAB_K_RESET,        /* read the ClientHello, then RST */
+    TW_LAB_K_STALL,        /* accept, never send */
+    TW_LAB_K_HTTP,         /* HTTP/1.1 400 to anything */
+    TW_LAB_K_GARBAGE,      /* random non-TLS bytes */
+    TW_LAB_K_BLACKHOLE,    /* backlog 0, queue filled: SYNs dropped */
+    TW_LAB_K_CLOSED,       /* an address, but no socket at all */
+    TW_LAB_K_TRUNCATED,    /* hostile: part of a record after the ClientHello, then FIN */
+    TW_LAB_K_ABSURD,       /* hostile: a record header with length 65535 */
+    TW_LAB_K_ENDLESS,      /* hostile: HelloRequest records, endlessly */
+    TW_LAB_K_HELLO_ALERT,  /* hostile: a real ServerHello, then a fatal alert */
+    TW_LAB_K_STARTTLS,     /* the plaintext dialogue of `stls`, then TLS as TW_LAB_K_TLS */
+    TW_LAB_K_DNS_NXDOMAIN, /* no server; the name gets NXDOMAIN */
+    TW_LAB_K_DNS_SERVFAIL, /* no server; the name gets SERVFAIL */
+    TW_LAB_K_DNS_TIMEOUT,  /* no server; queries for the name are never answered */
+};
+
+/* The certificates a TLS server sends after its leaf. */
+enum tw_lab_chain {
+    TW_LAB_CH_INTER = 0, /* the lab intermediate */
+    TW_LAB_CH_NONE,      /* nothing: the leaf alone */
+    TW_LAB_CH_UNTRUSTED, /* the unrelated hierarchy's intermediate and root */
+};
+
+/* The leaf's validity period. */
+enum tw_lab_validity {
+    TW_LAB_VALID = 0,     /* from a day ago to a year ahead */
+    TW_LAB_EXPIRED,       /* from two years ago to a year ago */
+    TW_LAB_NOT_YET_VALID, /* from a year ahead to two years ahead */
+};
+
+/* Server behaviour flags (tw_lab_endpoint.flags). */
+#define TW_LAB_F_HSTS 0x01           /* the HTTP answer carries Strict-Transport-Security */
+#define TW_LAB_F_SNI_REQUIRED 0x02   /* unrecognized_name alert without SNI */
+#define TW_LAB_F_SNI_SWITCH 0x04     /* another valid certificate without (or with another) SNI */
+#define TW_LAB_F_STAPLE_REVOKED 0x08 /* staple a revoked OCSP response when asked */
+#define TW_LAB_F_SECLEVEL0 0x10      /* OpenSSL security level 0 (weak keys, TLS 1.0, NULL) */
+#define TW_LAB_F_RENEG 0x20          /* HelloRequest right after the handshake (TLS 1.2) */
+#define TW_LAB_F_SLOW 0x40           /* the server's flight leaves one byte every 100 ms */
+#define TW_LAB_F_DH1024 0x80         /* DHE with the 1024-bit RFC 2409 Oakley group 2 */
+#define TW_LAB_F_SHA1 0x100          /* the leaf is signed with SHA-1 */
+#define TW_LAB_F_AIA 0x200           /* the leaf has an AIA caIssuers URL (never served) */
+
+/*
+ * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered
+ * by script.  raw_only: no OpenSSL side, every other hello gets
+ * handshake_failure; else the OpenSSL side serves every hello it can.
+ */
+struct tw_lab_legacy_def {
+    uint16_t raw_min, raw_max; /* versions answered by script (wire values) */
+    const uint16_t *suites;    /* scripted suites, server preference first */
+    size_t n_suites;
+    int raw_only;
+};
+
+/* How a target line addresses its endpoint. */
+enum tw_lab_target_form {
+    TW_LAB_T_NAME = 0,    /* "NAME.lab.tlsweep.test:PORT" (SNI = the name) */
+    TW_LAB_T_NAME_NO_SNI, /* "NAME.lab.tlsweep.test:PORT -" (no SNI sent) */
+    TW_LAB_T_IPV6,        /* "[::1]:PORT+1" (address target, no SNI); the server listens there */
+    TW_LAB_T_STARTTLS,    /* "SCHEME://NAME.lab.tlsweep.test:PORT", the scheme of `stls` */
+};
+
+/* One target line and what a correct scanner reports for it (DESIGN §3). */
+struct tw_lab_line {
+    enum tw_lab_target_form form;
+    const char *cls;    /* expected primary class; NULL: no line */
+    const char *issues; /* expected issues, precedence order, "ok" when none */
+};
+
+#define TW_LAB_MAX_LINES 2
+
+struct tw_lab_endpoint {
+    const char *name;                           /* the DNS label: NAME.lab.tlsweep.test */
+    int addr;                                   /* N of BASE+N (port PORT); 0: no IPv4 address */
+    enum tw_lab_group group;                    /* which target list has its lines */
+    struct tw_lab_line lines[TW_LAB_MAX_LINES]; /* in target-list order */
+    /* How it is served (servers.c); the DNS kinds use none of the rest. */
+    enum tw_lab_kind kind;
+    int flags; /* TW_LAB_F_* */
+    /* The leaf (TLS and STARTTLS kinds, unless hcert says otherwise). */
+    enum tw_lab_leaf_key key;
+    enum tw_lab_leaf_issuer issuer;
+    enum tw_lab_validity validity;
+    const char *san_dns; /* SAN dNSName and CN; NULL = NAME.lab.tlsweep.test */
+    enum tw_lab_chain chain;
+    enum tw_lab_hostile_cert hcert; /* hostile certificate material instead (hostile.c) */
+    /* The OpenSSL side. */
+    int min_version, max_version;           /* OpenSSL constants; max 0 = the highest */
+    const char *ciphers;                    /* TLS <= 1.2 cipher list */
+    enum tw_lab_starttls_kind stls;         /* TW_LAB_K_STARTTLS: the responder */
+    const struct tw_lab_legacy_def *legacy; /* TW_LAB_K_TLS: scripted legacy answers, or NULL */
+};
+
+/* Every endpoint of the estate, main group and hostile group alike. */
+extern const struct tw_lab_endpoint tw_lab_estate[];
+extern const size_t tw_lab_n_estate;
+
+/* 1 when servers.c runs something for e (a listener, or TW_LAB_K_CLOSED's
+ * reserved address), 0 for the DNS-only names. */
+int tw_lab_is_served(const struct tw_lab_endpoint *e);
+/* The row whose name is name[len] (case-insensitive), or NULL. */
+const struct tw_lab_endpoint *tw_lab_estate_find(const char *name, size_t len);
+/* The N of BASE+N for name (a lab label, case-insensitive), or 0 when the
+ * name has no IPv4 address. */
+int tw_lab_endpoint_addr(const char *name, size_t len);
+
 /* ---- servers.c ---- */
 
 struct tw_lab_opts {
@@ -199,4 +324,4 @@ int tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki
 /* Stop the threads, close every socket, free everything.  NULL is a no-op. */
 void tw_lab_servers_stop(struct tw_lab_servers *s);
 
-#endif /* TW_TESTS_LAB_LAB_INT_H */
+#endif /* TW_LAB_LAB_INT_H */

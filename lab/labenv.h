@@ -7,8 +7,8 @@
  * lives here, below the scanner and the lab, so that both parse the format
  * with one piece of code.  Pure file reading; any thread.
  */
-#ifndef TW_STORE_BASE_LABENV_H
-#define TW_STORE_BASE_LABENV_H
+#ifndef TW_LAB_LABENV_H
+#define TW_LAB_LABENV_H
 
 #include <stddef.h>
 
@@ -23,4 +23,4 @@
 int tw_lab_read_env(const char *dir, char *resolver, size_t resolver_len, char *ca, size_t ca_len,
                     char *targets, size_t targets_len, char *err);
 
-#endif /* TW_STORE_BASE_LABENV_H */
+#endif /* TW_LAB_LABENV_H */

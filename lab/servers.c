@@ -1,10 +1,12 @@
 /*
  * servers.c - the lab's listeners and their connection state machines.
  *
- * Big picture: one listening socket per endpoint (BASE+N:PORT, [::1]:PORT+1)
- * and N_THREADS worker threads, each owning one ev_loop that watches every
- * listener (whoever accepts first gets the connection; accept4 is
- * non-blocking so the losers see EAGAIN).  Each accepted connection stays on
+ * Big picture: one listening socket per served row of the estate (lab.c,
+ * tw_lab_estate[]: the row says where it listens, which state machine below
+ * it runs and with which certificate, versions and ciphers; BASE+N:PORT, or
+ * [::1]:PORT+1) and N_THREADS worker threads, each owning one ev_loop that
+ * watches every listener (whoever accepts first gets the connection;
+ * accept4 is non-blocking so the losers see EAGAIN).  Each accepted connection stays on
  * the worker that accepted it and is a small state machine (G8):
  *
  *   TLS endpoints:  TLS_HANDSHAKE -> TLS_REQUEST (read an HTTP request) ->
@@ -75,199 +77,10 @@
 #define LAB_HELLO_MAX (16384 + 2048) /* longest ClientHello record waited for */
 #define LAB_FILLERS_MAX 8
 
-enum srv_kind {
-    K_TLS = 0,
-    K_PROTO_ALERT, /* protocol_version alert to any ClientHello */
-    K_ALERT,       /* internal_error alert to any ClientHello */
-    K_RESET,       /* read the ClientHello, then RST */
-    K_STALL,       /* accept, never send */
-    K_HTTP,        /* HTTP/1.1 400 to anything */
-    K_GARBAGE,     /* random non-TLS bytes */
-    K_BLACKHOLE,   /* backlog 0, queue filled: SYNs dropped */
-    K_CLOSED,      /* no socket at all */
-    K_TRUNCATED,   /* hostile: part of a record after the ClientHello, then FIN */
-    K_ABSURD,      /* hostile: a record header with length 65535 */
-    K_ENDLESS,     /* hostile: HelloRequest records, endlessly */
-    K_HELLO_ALERT, /* hostile: a real ServerHello, then a fatal alert */
-    K_STARTTLS,    /* plaintext dialogue (srv_def.stls), then TLS as K_TLS */
-};
-
-enum srv_chain {
-    CH_INTER = 0, /* leaf + intermediate */
-    CH_NONE,      /* leaf only */
-    CH_UNTRUSTED, /* leaf + untrusted intermediate + untrusted root */
-};
-
-#define F_HSTS 0x01
-#define F_SNI_REQUIRED 0x02 /* unrecognized_name without SNI */
-#define F_SNI_SWITCH 0x04   /* other certificate without (or with another) SNI */
-#define F_STAPLE_REVOKED 0x08
-#define F_SECLEVEL0 0x10
-#define F_IPV6 0x20
-#define F_RENEG 0x40   /* HelloRequest right after the handshake (TLS 1.2) */
-#define F_SLOW 0x80    /* the server's flight leaves one byte every LAB_DRIP_EVERY */
-#define F_DH1024 0x100 /* DHE with the 1024-bit RFC 2409 Oakley group 2 */
-
-#define LAB_DRIP_EVERY 0.1     /* seconds between two bytes of a slow flight */
+#define LAB_DRIP_EVERY 0.1     /* seconds between two bytes of a slow flight (TW_LAB_F_SLOW) */
 #define LAB_PEEK_RETRY 0.005   /* first wait before peeking again at an incomplete ClientHello */
 #define LAB_PEEK_RETRY_MAX 0.2 /* the wait doubles up to this */
 #define LAB_NATIVE_MAX 128     /* IANA codes of one endpoint's OpenSSL side */
-
-/*
- * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered
- * by script.  raw_only: no OpenSSL side, every other hello gets
- * handshake_failure; else the OpenSSL side serves every hello it can.
- */
-struct legacy_def {
-    uint16_t raw_min, raw_max;
-    const uint16_t *suites;
-    size_t n_suites;
-    int raw_only;
-};
-
-static const uint16_t suites_rc4[] = {0x0005, 0x0004}; /* RSA_WITH_RC4_128_SHA, _MD5 */
-static const uint16_t suites_3des[] = {0x000A};        /* RSA_WITH_3DES_EDE_CBC_SHA */
-/* legacy-raw: SSLv3 and TLS 1.0 with RC4 only, nothing else. */
-static const struct legacy_def legacy_rc4_only = {0x0300, 0x0301, suites_rc4, 2, 1};
-/* rc4-sslv3: a modern TLS 1.2/1.3 server that also answers SSLv3 and
- * TLS 1.0 hellos with RC4. */
-static const struct legacy_def legacy_rc4_hybrid = {0x0300, 0x0301, suites_rc4, 2, 0};
-/* 3des: a modern TLS 1.2/1.3 server whose last TLS 1.2 suite is
- * DES-CBC3-SHA (which OpenSSL 3.0 here no longer has). */
-static const struct legacy_def legacy_3des = {0x0303, 0x0303, suites_3des, 1, 0};
-
-struct srv_def {
-    const char *name;
-    enum srv_kind kind;
-    int flags;
-    enum tw_lab_leaf_key key;
-    enum tw_lab_leaf_issuer issuer;
-    long not_before, not_after;
-    int sha1;
-    int aia;
-    const char *san_dns; /* NULL = NAME.lab.tlsweep.test */
-    enum srv_chain chain;
-    int min_version, max_version;
-    const char *ciphers;             /* TLS <= 1.2 list */
-    enum tw_lab_hostile_cert hcert;  /* hostile certificate material, if any */
-    enum tw_lab_starttls_kind stls;  /* K_STARTTLS: which responder */
-    const struct legacy_def *legacy; /* K_TLS: scripted legacy answers, or NULL */
-};
-
-/* Modern TLS 1.2 suites (forward secrecy, AEAD) for the well-configured
- * endpoints, so that they grade well and only their one defect shows. */
-#define CIPHERS_MODERN "ECDHE+AESGCM:ECDHE+CHACHA20"
-/* grading.md's baseline B0: the three ECDHE-RSA AEAD suites. */
-#define CIPHERS_B0                                                                                 \
-    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
-
-#define TLS_OK(name, flags, key)                                                                   \
-    {                                                                                              \
-        name, K_TLS, flags, key, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL, CH_INTER,          \
-            TLS1_2_VERSION, 0, CIPHERS_MODERN                                                      \
-    }
-#define STLS(name, kind)                                                                           \
-    {                                                                                              \
-        name, K_STARTTLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,        \
-            CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_NONE, kind                      \
-    }
-/* A grading endpoint: valid RSA-2048 leaf and chain, TLS min..max, ciphers. */
-#define GRADE(name, flags, min, max, ciphers, legacy)                                              \
-    {                                                                                              \
-        name, K_TLS, flags, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,         \
-            CH_INTER, min, max, ciphers, TW_LAB_HC_NONE, 0, legacy                                 \
-    }
-#define RAW(name, kind)                                                                            \
-    {                                                                                              \
-        name, kind, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, 0, 0, 0, 0, NULL, CH_NONE, 0, 0, NULL     \
-    }
-
-/*
- * no-shared-cipher: TLS 1.2 only with NULL-SHA256 (no encryption).  OpenSSL
- * 3.0 puts the eNULL suites in no list but COMPLEMENTOFALL: not in DEFAULT
- * and not in ALL (unlike the CCM8 suites, which ALL includes, and unlike PSK
- * suites, which a client offers only with a PSK callback, so no OpenSSL
- * probe could ever complete them).  So a client with any usual list
- * ("DEFAULT", "ALL:@SECLEVEL=0") gets a handshake_failure alert, and a
- * probe with "ALL:COMPLEMENTOFALL:@SECLEVEL=0" (every suite, security level
- * 0 because a NULL cipher has 0 bits) completes the handshake.
- */
-static const struct srv_def srv_defs[] = {
-    TLS_OK("valid-rsa", 0, TW_LAB_KEY_RSA),
-    TLS_OK("valid-ecdsa", 0, TW_LAB_KEY_EC),
-    TLS_OK("hsts", F_HSTS, TW_LAB_KEY_RSA),
-    {"expired", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -730 * DAY, -365 * DAY, 0, 0, NULL,
-     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN},
-    {"not-yet-valid", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, 365 * DAY, 730 * DAY, 0, 0, NULL,
-     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN},
-    {"wrong-host", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0,
-     "www.other-host.example", CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN},
-    {"incomplete-chain", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 1, NULL,
-     CH_NONE, TLS1_2_VERSION, 0, CIPHERS_MODERN},
-    {"self-signed", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_SELF, -DAY, 365 * DAY, 0, 0, NULL, CH_NONE,
-     TLS1_2_VERSION, 0, CIPHERS_MODERN},
-    {"untrusted-root", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_UNTRUSTED, -DAY, 365 * DAY, 0, 0, NULL,
-     CH_UNTRUSTED, TLS1_2_VERSION, 0, CIPHERS_MODERN},
-    TLS_OK("revoked", F_STAPLE_REVOKED, TW_LAB_KEY_RSA),
-    TLS_OK("rsa1024", F_SECLEVEL0, TW_LAB_KEY_RSA1024),
-    {"sha1", K_TLS, F_SECLEVEL0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 1, 0, NULL,
-     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN},
-    {"tls10-only", K_TLS, F_SECLEVEL0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0,
-     NULL, CH_INTER, TLS1_VERSION, TLS1_VERSION, "DEFAULT"},
-    {"tls13-only", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
-     CH_INTER, TLS1_3_VERSION, TLS1_3_VERSION, CIPHERS_MODERN},
-    {"no-shared-cipher", K_TLS, F_SECLEVEL0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0,
-     0, NULL, CH_INTER, TLS1_2_VERSION, TLS1_2_VERSION, "NULL-SHA256"},
-    RAW("protocol-mismatch", K_PROTO_ALERT),
-    TLS_OK("sni-required", F_SNI_REQUIRED, TW_LAB_KEY_RSA),
-    TLS_OK("no-sni-different-cert", F_SNI_SWITCH, TW_LAB_KEY_RSA),
-    RAW("closed", K_CLOSED),
-    RAW("connect-timeout", K_BLACKHOLE),
-    RAW("stall", K_STALL),
-    RAW("reset", K_RESET),
-    RAW("plain-http", K_HTTP),
-    RAW("garbage", K_GARBAGE),
-    RAW("alert", K_ALERT),
-    TLS_OK("valid-ipv6", F_IPV6, TW_LAB_KEY_RSA),
-    /* Hostile endpoints (issue 8): README "Hostile endpoints". */
-    {"hostile-bigchain", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
-     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_BIGCHAIN},
-    {"hostile-manysans", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
-     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_MANYSANS},
-    {"hostile-deepchain", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
-     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_DEEP},
-    RAW("hostile-truncated", K_TRUNCATED),
-    RAW("hostile-absurdlen", K_ABSURD),
-    TLS_OK("hostile-slowloris", F_SLOW, TW_LAB_KEY_RSA),
-    RAW("hostile-endless", K_ENDLESS),
-    {"hostile-reneg", K_TLS, F_RENEG, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
-     CH_INTER, TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_MODERN, TW_LAB_HC_NONE},
-    RAW("hostile-alert-after-hello", K_HELLO_ALERT),
-    {"hostile-fields", K_TLS, 0, TW_LAB_KEY_RSA, TW_LAB_ISS_INTER, -DAY, 365 * DAY, 0, 0, NULL,
-     CH_INTER, TLS1_2_VERSION, 0, CIPHERS_MODERN, TW_LAB_HC_FIELDS},
-    /* STARTTLS endpoints (issue 9): a valid certificate for the name. */
-    STLS("starttls-smtp", TW_LAB_STLS_SMTP),
-    STLS("starttls-smtp-unsupported", TW_LAB_STLS_SMTP_UNSUPPORTED),
-    STLS("starttls-smtp-refused", TW_LAB_STLS_SMTP_REFUSED),
-    STLS("starttls-imap", TW_LAB_STLS_IMAP),
-    STLS("starttls-pop3", TW_LAB_STLS_POP3),
-    STLS("starttls-ftp", TW_LAB_STLS_FTP),
-    STLS("starttls-xmpp", TW_LAB_STLS_XMPP),
-    STLS("starttls-ldap", TW_LAB_STLS_LDAP),
-    STLS("starttls-postgres", TW_LAB_STLS_POSTGRES),
-    /* Grading endpoints (issue 5): one grading.md vector each, README "Grading endpoints". */
-    GRADE("no-fs", 0, TLS1_2_VERSION, TLS1_2_VERSION, "AES128-GCM-SHA256:AES256-GCM-SHA384", NULL),
-    GRADE("cbc-only", 0, TLS1_2_VERSION, TLS1_2_VERSION,
-          "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA", NULL),
-    GRADE("3des", 0, TLS1_2_VERSION, 0, CIPHERS_B0, &legacy_3des),
-    GRADE("dhe-1024", F_SECLEVEL0 | F_DH1024, TLS1_2_VERSION, TLS1_2_VERSION,
-          "DHE-RSA-AES128-GCM-SHA256", NULL),
-    GRADE("tls13-hsts", F_HSTS, TLS1_3_VERSION, TLS1_3_VERSION, CIPHERS_MODERN, NULL),
-    GRADE("tls12-only-hsts", F_HSTS, TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_B0, NULL),
-    GRADE("legacy-raw", 0, TLS1_2_VERSION, 0, CIPHERS_B0, &legacy_rc4_only),
-    GRADE("rc4-sslv3", 0, TLS1_2_VERSION, 0, CIPHERS_B0, &legacy_rc4_hybrid),
-};
-#define N_SRV_DEFS (sizeof(srv_defs) / sizeof(srv_defs[0]))
 
 /* The certificate a client without SNI gets from no-sni-different-cert. */
 #define SNI_DEFAULT_NAME "default.other-host.example"
@@ -295,16 +108,17 @@ static const char http_400[] = "HTTP/1.1 400 Bad Request\r\n"
                                "tlsweep lab: this port is no TLS\n";
 
 struct srv {
-    const struct srv_def *def;
+    const struct tw_lab_endpoint *def;    /* its row of the estate */
+    int ipv6;                             /* listens on [::1]:PORT+1 (a TW_LAB_T_IPV6 line) */
     char host[128];                       /* NAME.lab.tlsweep.test */
     char where[80];                       /* "127.77.0.N:PORT" for messages */
     const struct tw_lab_hostile *hostile; /* shared hostile material (borrowed) */
     int fd;                               /* listener, -1 when none */
     SSL_CTX *ctx;                         /* the main context */
-    SSL_CTX *ctx_named;                   /* F_SNI_SWITCH: the context for the right name */
-    unsigned char *ocsp;                  /* F_STAPLE_REVOKED: DER response */
+    SSL_CTX *ctx_named;                   /* TW_LAB_F_SNI_SWITCH: the context for the right name */
+    unsigned char *ocsp;                  /* TW_LAB_F_STAPLE_REVOKED: DER response */
     size_t ocsp_len;
-    int fillers[LAB_FILLERS_MAX]; /* K_BLACKHOLE: our queued connections */
+    int fillers[LAB_FILLERS_MAX]; /* TW_LAB_K_BLACKHOLE: our queued connections */
     int n_fillers;
     struct tw_lab_legacy_params legacy; /* def->legacy: what legacy.c needs */
     uint16_t native[LAB_NATIVE_MAX];    /* the suites the OpenSSL side can serve */
@@ -344,11 +158,11 @@ struct conn {
     const uint8_t *out; /* what RAW_WRITE / TLS_RESPONSE still sends */
     size_t out_len, out_off;
     uint8_t outbuf[512];
-    ev_timer drip; /* F_SLOW: one byte of the flight per tick */
+    ev_timer drip; /* TW_LAB_F_SLOW: one byte of the flight per tick */
     int has_drip;
-    uint8_t *hello; /* K_HELLO_ALERT: the ClientHello record, LAB_HELLO_MAX */
+    uint8_t *hello; /* TW_LAB_K_HELLO_ALERT: the ClientHello record, LAB_HELLO_MAX */
     size_t n_hello;
-    struct tw_lab_starttls *stls; /* K_STARTTLS, during STLS_PLAIN */
+    struct tw_lab_starttls *stls; /* TW_LAB_K_STARTTLS, during STLS_PLAIN */
     int stls_verdict;             /* TW_LAB_STLS_CONTINUE / _UPGRADE / _CLOSE */
     ev_timer retry;               /* CS_PEEK: look again once more bytes may be in */
     int has_retry;
@@ -514,28 +328,28 @@ static void
 conn_on_hello(struct conn *c)
 {
     switch (c->srv->def->kind) {
-    case K_PROTO_ALERT:
+    case TW_LAB_K_PROTO_ALERT:
         conn_set_out(c, alert_proto_version, sizeof(alert_proto_version));
         break;
-    case K_ALERT:
+    case TW_LAB_K_ALERT:
         conn_set_out(c, alert_internal_error, sizeof(alert_internal_error));
         break;
-    case K_HTTP:
+    case TW_LAB_K_HTTP:
         conn_set_out(c, http_400, sizeof(http_400) - 1);
         break;
-    case K_RESET:
+    case TW_LAB_K_RESET:
         conn_close(c, 1);
         return;
-    case K_TRUNCATED:
+    case TW_LAB_K_TRUNCATED:
         conn_set_out(c, truncated_record, sizeof(truncated_record));
         break;
-    case K_ABSURD:
+    case TW_LAB_K_ABSURD:
         conn_set_out(c, absurd_record, sizeof(absurd_record));
         break;
-    case K_ENDLESS:
+    case TW_LAB_K_ENDLESS:
         conn_set_out(c, endless_record, sizeof(endless_record));
         break;
-    case K_HELLO_ALERT: {
+    case TW_LAB_K_HELLO_ALERT: {
         size_t n = tw_lab_hostile_hello_alert(c->hello, c->n_hello, c->outbuf, sizeof(c->outbuf));
 
         if (n == 0) {
@@ -545,12 +359,15 @@ conn_on_hello(struct conn *c)
         conn_set_out(c, c->outbuf, n);
         break;
     }
-    case K_TLS:
-    case K_STALL:
-    case K_GARBAGE:
-    case K_BLACKHOLE:
-    case K_CLOSED:
-    case K_STARTTLS:
+    case TW_LAB_K_TLS:
+    case TW_LAB_K_STALL:
+    case TW_LAB_K_GARBAGE:
+    case TW_LAB_K_BLACKHOLE:
+    case TW_LAB_K_CLOSED:
+    case TW_LAB_K_STARTTLS:
+    case TW_LAB_K_DNS_NXDOMAIN:
+    case TW_LAB_K_DNS_SERVFAIL:
+    case TW_LAB_K_DNS_TIMEOUT:
         conn_close(c, 0); /* not reached: these never read a hello */
         return;
     }
@@ -616,7 +433,7 @@ conn_on_raw_hello(struct conn *c)
 static void
 conn_build_response(struct conn *c)
 {
-    const char *hsts = (c->srv->def->flags & F_HSTS)
+    const char *hsts = (c->srv->def->flags & TW_LAB_F_HSTS)
                            ? "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"
                            : "";
     char body[192];
@@ -666,7 +483,7 @@ conn_on_tls(struct conn *c)
             return;
         }
         c->st = CS_TLS_REQUEST;
-        if (c->srv->def->flags & F_RENEG) {
+        if (c->srv->def->flags & TW_LAB_F_RENEG) {
             /* A HelloRequest right after our Finished. */
             ERR_clear_error();
             if (SSL_renegotiate(c->ssl) == 1)
@@ -867,7 +684,7 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
         r = conn_write_raw(c);
         if (r < 0)
             conn_close(c, 0);
-        else if (r > 0 && c->srv->def->kind == K_ENDLESS)
+        else if (r > 0 && c->srv->def->kind == TW_LAB_K_ENDLESS)
             c->out_off = 0; /* once more, on the next writable event */
         else if (r > 0)
             conn_start_drain(c);
@@ -886,7 +703,7 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
-/* F_SLOW: one byte of what OpenSSL wrote into the memory BIO per tick. */
+/* TW_LAB_F_SLOW: one byte of what OpenSSL wrote into the memory BIO per tick. */
 static void
 conn_on_drip(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -903,14 +720,14 @@ conn_on_drip(struct ev_loop *loop, ev_timer *t, int revents)
         conn_close(c, 0);
 }
 
-/* The socket for both directions, or (F_SLOW) the socket for reading and a
+/* The socket for both directions, or (TW_LAB_F_SLOW) the socket for reading and a
  * memory BIO for writing, drained by conn_on_drip.  0 or -1. */
 static int
 conn_set_bios(struct conn *c)
 {
     BIO *rbio, *wbio;
 
-    if (!(c->srv->def->flags & F_SLOW))
+    if (!(c->srv->def->flags & TW_LAB_F_SLOW))
         return SSL_set_fd(c->ssl, c->fd) == 1 ? 0 : -1;
     rbio = BIO_new_socket(c->fd, BIO_NOCLOSE);
     wbio = BIO_new(BIO_s_mem());
@@ -944,13 +761,13 @@ conn_start(struct worker *w, size_t si, int fd)
     w->conns = c;
     w->n_conns[si]++;
     ev_io_init(&c->io, conn_cb, fd, EV_READ);
-    if (srv->def->kind != K_STALL) {
+    if (srv->def->kind != TW_LAB_K_STALL) {
         ev_timer_init(&c->timer, conn_on_deadline, LAB_DEADLINE, 0.0);
         ev_timer_start(w->loop, &c->timer);
         c->has_timer = 1;
     }
     switch (srv->def->kind) {
-    case K_TLS:
+    case TW_LAB_K_TLS:
         if (srv->def->legacy != NULL) {
             c->hello = tw_xmalloc(LAB_HELLO_MAX);
             c->rawout = tw_xmalloc(srv->legacy.chain_len + 128);
@@ -971,17 +788,17 @@ conn_start(struct worker *w, size_t si, int fd)
         c->st = CS_TLS_HANDSHAKE;
         conn_on_tls(c); /* the ClientHello is often already here */
         return;
-    case K_STALL:
+    case TW_LAB_K_STALL:
         c->st = CS_HOLD;
         ev_io_start(w->loop, &c->io);
         return;
-    case K_STARTTLS:
+    case TW_LAB_K_STARTTLS:
         c->stls = tw_xmalloc(sizeof(*c->stls));
         tw_lab_starttls_init(c->stls, srv->def->stls);
         c->st = CS_STLS_PLAIN;
         conn_on_stls(c); /* server-first protocols greet now */
         return;
-    case K_GARBAGE:
+    case TW_LAB_K_GARBAGE:
         if (RAND_bytes(c->outbuf, 96) != 1)
             memset(c->outbuf, 'x', 96);
         /* No record type (0x14-0x18), no SSLv2 length byte (high bit). */
@@ -991,22 +808,25 @@ conn_start(struct worker *w, size_t si, int fd)
         ev_io_set(&c->io, fd, EV_WRITE);
         ev_io_start(w->loop, &c->io);
         return;
-    case K_HELLO_ALERT:
+    case TW_LAB_K_HELLO_ALERT:
         c->hello = tw_xmalloc(LAB_HELLO_MAX);
         /* fall through */
-    case K_PROTO_ALERT:
-    case K_ALERT:
-    case K_RESET:
-    case K_HTTP:
-    case K_TRUNCATED:
-    case K_ABSURD:
-    case K_ENDLESS:
+    case TW_LAB_K_PROTO_ALERT:
+    case TW_LAB_K_ALERT:
+    case TW_LAB_K_RESET:
+    case TW_LAB_K_HTTP:
+    case TW_LAB_K_TRUNCATED:
+    case TW_LAB_K_ABSURD:
+    case TW_LAB_K_ENDLESS:
         c->st = CS_RAW_HELLO;
         ev_io_start(w->loop, &c->io);
         return;
-    case K_BLACKHOLE:
-    case K_CLOSED:
-        break;
+    case TW_LAB_K_BLACKHOLE:
+    case TW_LAB_K_CLOSED:
+    case TW_LAB_K_DNS_NXDOMAIN:
+    case TW_LAB_K_DNS_SERVFAIL:
+    case TW_LAB_K_DNS_TIMEOUT:
+        break; /* never accepted: no listener, or one nobody accepts on */
     }
     conn_close(c, 0);
 }
@@ -1087,14 +907,14 @@ srv_on_servername(SSL *ssl, int *al, void *arg)
     struct srv *s = arg;
     const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 
-    if (s->def->flags & F_SNI_REQUIRED) {
+    if (s->def->flags & TW_LAB_F_SNI_REQUIRED) {
         if (sni == NULL) {
             *al = SSL_AD_UNRECOGNIZED_NAME;
             return SSL_TLSEXT_ERR_ALERT_FATAL;
         }
         return SSL_TLSEXT_ERR_OK;
     }
-    if ((s->def->flags & F_SNI_SWITCH) && sni != NULL && strcasecmp(sni, s->host) == 0) {
+    if ((s->def->flags & TW_LAB_F_SNI_SWITCH) && sni != NULL && strcasecmp(sni, s->host) == 0) {
         if (SSL_set_SSL_CTX(ssl, s->ctx_named) == NULL) {
             *al = SSL_AD_INTERNAL_ERROR;
             return SSL_TLSEXT_ERR_ALERT_FATAL;
@@ -1154,7 +974,7 @@ static SSL_CTX *
 srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 **leaf_out,
              char *err)
 {
-    const struct srv_def *d = s->def;
+    const struct tw_lab_endpoint *d = s->def;
     struct tw_lab_leaf_spec spec;
     SSL_CTX *ctx = NULL;
     X509 *leaf = NULL;
@@ -1167,14 +987,14 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         goto out;
     }
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-    if (!(d->flags & F_RENEG))
+    if (!(d->flags & TW_LAB_F_RENEG))
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     /* Before the certificate: SHA-1 and RSA-1024 leaves, TLS 1.0 and NULL
      * ciphers are refused at OpenSSL 3.0's default level 1. */
-    if (d->flags & F_SECLEVEL0)
+    if (d->flags & TW_LAB_F_SECLEVEL0)
         SSL_CTX_set_security_level(ctx, 0);
     if (SSL_CTX_set_min_proto_version(ctx, d->min_version) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, d->max_version) != 1) {
@@ -1185,7 +1005,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         srv_ssl_err(err, s, "cipher list");
         goto out;
     }
-    if (d->flags & F_DH1024) {
+    if (d->flags & TW_LAB_F_DH1024) {
         EVP_PKEY *dh = srv_dh1024();
 
         if (dh == NULL || SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
@@ -1200,13 +1020,25 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     }
     memset(&spec, 0, sizeof(spec));
     spec.dns = dns != NULL ? dns : (d->san_dns != NULL ? d->san_dns : s->host);
-    spec.ip = (d->flags & F_IPV6) ? "::1" : NULL;
+    spec.ip = s->ipv6 ? "::1" : NULL;
     spec.key = d->key;
     spec.issuer = d->issuer;
-    spec.not_before = d->not_before;
-    spec.not_after = d->not_after;
-    spec.sha1 = d->sha1;
-    spec.aia = d->aia;
+    switch (d->validity) {
+    case TW_LAB_VALID:
+        spec.not_before = -DAY;
+        spec.not_after = 365 * DAY;
+        break;
+    case TW_LAB_EXPIRED:
+        spec.not_before = -730 * DAY;
+        spec.not_after = -365 * DAY;
+        break;
+    case TW_LAB_NOT_YET_VALID:
+        spec.not_before = 365 * DAY;
+        spec.not_after = 730 * DAY;
+        break;
+    }
+    spec.sha1 = (d->flags & TW_LAB_F_SHA1) != 0;
+    spec.aia = (d->flags & TW_LAB_F_AIA) != 0;
     leaf = tw_lab_pki_leaf(pki, &spec, &key, err);
     if (leaf == NULL)
         goto out;
@@ -1216,13 +1048,13 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         goto out;
     }
     switch (d->chain) {
-    case CH_INTER:
+    case TW_LAB_CH_INTER:
         ok = SSL_CTX_add1_chain_cert(ctx, pki->inter) == 1;
         break;
-    case CH_NONE:
+    case TW_LAB_CH_NONE:
         ok = 1;
         break;
-    case CH_UNTRUSTED:
+    case TW_LAB_CH_UNTRUSTED:
         ok = SSL_CTX_add1_chain_cert(ctx, pki->uinter) == 1 &&
              SSL_CTX_add1_chain_cert(ctx, pki->uroot) == 1;
         break;
@@ -1253,7 +1085,7 @@ out:
 static int
 srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *err)
 {
-    const struct legacy_def *ld = s->def->legacy;
+    const struct tw_lab_legacy_def *ld = s->def->legacy;
     STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(s->ctx);
     X509 *certs[2] = {leaf, pki->inter};
     size_t n_native = 0, len = 0;
@@ -1304,11 +1136,11 @@ srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *e
 static int
 srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
 {
-    const struct srv_def *d = s->def;
+    const struct tw_lab_endpoint *d = s->def;
     X509 *leaf = NULL;
     int rc = -1;
 
-    if (d->flags & F_SNI_SWITCH) {
+    if (d->flags & TW_LAB_F_SNI_SWITCH) {
         /* Without the right SNI: a valid certificate for another name. */
         s->ctx = srv_make_ctx(s, pki, SNI_DEFAULT_NAME, NULL, err);
         s->ctx_named = s->ctx != NULL ? srv_make_ctx(s, pki, NULL, NULL, err) : NULL;
@@ -1319,11 +1151,11 @@ srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
         if (s->ctx == NULL)
             goto out;
     }
-    if (d->flags & (F_SNI_REQUIRED | F_SNI_SWITCH)) {
+    if (d->flags & (TW_LAB_F_SNI_REQUIRED | TW_LAB_F_SNI_SWITCH)) {
         SSL_CTX_set_tlsext_servername_callback(s->ctx, srv_on_servername);
         SSL_CTX_set_tlsext_servername_arg(s->ctx, s);
     }
-    if (d->flags & F_STAPLE_REVOKED) {
+    if (d->flags & TW_LAB_F_STAPLE_REVOKED) {
         if (tw_lab_ocsp_revoked(leaf, pki->inter, pki->inter_key, &s->ocsp, &s->ocsp_len, err) < 0)
             goto out;
         SSL_CTX_set_tlsext_status_cb(s->ctx, srv_on_status);
@@ -1342,8 +1174,8 @@ srv_listen(struct srv *s, uint32_t base, int addr, unsigned port, char *err)
 {
     struct sockaddr_storage ss;
     socklen_t slen;
-    int fd = -1, one = 1, ipv6 = (s->def->flags & F_IPV6) != 0;
-    int backlog = s->def->kind == K_BLACKHOLE ? 0 : LAB_BACKLOG;
+    int fd = -1, one = 1, ipv6 = s->ipv6;
+    int backlog = s->def->kind == TW_LAB_K_BLACKHOLE ? 0 : LAB_BACKLOG;
 
     memset(&ss, 0, sizeof(ss));
     if (ipv6) {
@@ -1493,12 +1325,21 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
     lab = tw_xcalloc(1, sizeof(*lab));
     lab->dns_fd = -1;
     lab->base = opts->base;
-    for (size_t i = 0; i < N_SRV_DEFS && i < LAB_MAX_SRV; i++) {
-        struct srv *s = &lab->srv[lab->n_srv++];
+    for (size_t i = 0; i < tw_lab_n_estate; i++) {
+        const struct tw_lab_endpoint *e = &tw_lab_estate[i];
+        struct srv *s;
 
-        s->def = &srv_defs[i];
+        if (!tw_lab_is_served(e))
+            continue;
+        if (lab->n_srv == LAB_MAX_SRV) {
+            tw_errf(err, "%s: more than %d served endpoints", e->name, LAB_MAX_SRV);
+            goto out;
+        }
+        s = &lab->srv[lab->n_srv++];
+        s->def = e;
+        s->ipv6 = e->lines[0].form == TW_LAB_T_IPV6;
         s->fd = -1;
-        snprintf(s->host, sizeof(s->host), "%s.%s", s->def->name, TW_LAB_DOMAIN);
+        snprintf(s->host, sizeof(s->host), "%s.%s", e->name, TW_LAB_DOMAIN);
     }
     lab->hostile = tw_lab_hostile_new(pki, err);
     if (lab->hostile == NULL)
@@ -1515,7 +1356,8 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
     for (size_t si = 0; si < lab->n_srv; si++) {
         struct srv *s = &lab->srv[si];
 
-        if ((s->def->kind == K_TLS || s->def->kind == K_STARTTLS) && srv_make_tls(s, pki, err) < 0)
+        if ((s->def->kind == TW_LAB_K_TLS || s->def->kind == TW_LAB_K_STARTTLS) &&
+            srv_make_tls(s, pki, err) < 0)
             goto out;
     }
     dns_addr.s_addr = htonl(opts->base + 1);
@@ -1524,17 +1366,16 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
         goto out;
     for (size_t si = 0; si < lab->n_srv; si++) {
         struct srv *s = &lab->srv[si];
-        int addr = tw_lab_endpoint_addr(s->def->name, strlen(s->def->name));
 
-        if (s->def->kind == K_CLOSED)
+        if (s->def->kind == TW_LAB_K_CLOSED)
             continue;
-        if (addr <= 0 && !(s->def->flags & F_IPV6)) {
-            tw_errf(err, "%s: no address in the endpoint table", s->def->name);
+        if (s->def->addr <= 0 && !s->ipv6) {
+            tw_errf(err, "%s: no address in the estate", s->def->name);
             goto out;
         }
-        if (srv_listen(s, opts->base, addr, opts->port, err) < 0)
+        if (srv_listen(s, opts->base, s->def->addr, opts->port, err) < 0)
             goto out;
-        if (s->def->kind == K_BLACKHOLE && srv_fill_backlog(s, err) < 0)
+        if (s->def->kind == TW_LAB_K_BLACKHOLE && srv_fill_backlog(s, err) < 0)
             goto out;
     }
 
@@ -1559,7 +1400,7 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
         for (size_t si = 0; si < lab->n_srv; si++) {
             struct srv *s = &lab->srv[si];
 
-            if (s->fd < 0 || s->def->kind == K_BLACKHOLE)
+            if (s->fd < 0 || s->def->kind == TW_LAB_K_BLACKHOLE)
                 continue;
             ev_io_init(&w->accept_io[si], worker_on_accept, s->fd, EV_READ);
             ev_io_start(w->loop, &w->accept_io[si]);

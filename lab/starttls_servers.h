@@ -33,8 +33,8 @@
  * Threading: a struct tw_lab_starttls belongs to one connection; the
  * functions keep no state elsewhere and may run on any thread.
  */
-#ifndef TW_TESTS_LAB_STARTTLS_SERVERS_H
-#define TW_TESTS_LAB_STARTTLS_SERVERS_H
+#ifndef TW_LAB_STARTTLS_SERVERS_H
+#define TW_LAB_STARTTLS_SERVERS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -104,4 +104,4 @@ const char *tw_lab_starttls_scheme(enum tw_lab_starttls_kind kind);
  */
 SSL *tw_lab_starttls_serve(int fd, enum tw_lab_starttls_kind kind, SSL_CTX *ctx, int timeout_ms);
 
-#endif /* TW_TESTS_LAB_STARTTLS_SERVERS_H */
+#endif /* TW_LAB_STARTTLS_SERVERS_H */

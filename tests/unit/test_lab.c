@@ -1,5 +1,5 @@
 /*
- * test_lab.c - the lab's pure parts: the endpoint table is a valid fixture
+ * test_lab.c - the lab's pure parts: the estate table is a valid fixture
  * (DESIGN §3 names, precedence order), the DNS responder's answers and its
  * handling of hostile packets, the target list and lab.env parsing.
  */
@@ -23,26 +23,39 @@
 
 #define BASE 0x7f4d0000u /* 127.77.0.0 */
 
-/* ---- the endpoint table ---- */
+/* ---- the estate ---- */
+
+/* The number of target lines of row e. */
+static size_t
+n_lines(const struct tw_lab_endpoint *e)
+{
+    size_t n = 0;
+
+    while (n < TW_LAB_MAX_LINES && e->lines[n].cls != NULL)
+        n++;
+    return n;
+}
 
 static void
 test_lab_table_classes_are_design_names(void **state)
 {
     (void)state;
-    assert_true(tw_lab_n_endpoints >= 30);
-    for (size_t i = 0; i < tw_lab_n_endpoints; i++) {
-        const struct tw_lab_endpoint *e = &tw_lab_endpoints[i];
-        enum tw_class cls;
-        tw_issue_set set;
-        char back[512];
+    assert_true(tw_lab_count_targets(TW_LAB_G_MAIN) >= 30);
+    for (size_t i = 0; i < tw_lab_n_estate; i++) {
+        for (size_t k = 0; k < n_lines(&tw_lab_estate[i]); k++) {
+            const struct tw_lab_line *l = &tw_lab_estate[i].lines[k];
+            enum tw_class cls;
+            tw_issue_set set;
+            char back[512];
 
-        assert_int_equal(tw_class_from_name(e->cls, &cls), 0);
-        assert_int_equal(tw_issues_parse(e->issues, &set), 0);
-        /* The primary class is the first issue by precedence ... */
-        assert_int_equal(tw_issues_primary(set), cls);
-        /* ... and the issues string is in canonical (precedence) order. */
-        tw_issues_format(set, back, sizeof(back));
-        assert_string_equal(back, e->issues);
+            assert_int_equal(tw_class_from_name(l->cls, &cls), 0);
+            assert_int_equal(tw_issues_parse(l->issues, &set), 0);
+            /* The primary class is the first issue by precedence ... */
+            assert_int_equal(tw_issues_primary(set), cls);
+            /* ... and the issues string is in canonical (precedence) order. */
+            tw_issues_format(set, back, sizeof(back));
+            assert_string_equal(back, l->issues);
+        }
     }
 }
 
@@ -50,23 +63,46 @@ static void
 test_lab_table_addresses_are_unique(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < tw_lab_n_endpoints; i++) {
-        const struct tw_lab_endpoint *a = &tw_lab_endpoints[i];
+    for (size_t i = 0; i < tw_lab_n_estate; i++) {
+        const struct tw_lab_endpoint *a = &tw_lab_estate[i];
 
         assert_true(a->addr == 0 || (a->addr >= 2 && a->addr <= 63));
-        for (size_t j = i + 1; j < tw_lab_n_endpoints; j++) {
-            const struct tw_lab_endpoint *b = &tw_lab_endpoints[j];
+        /* One name may have several target lines, in different forms. */
+        assert_true(n_lines(a) >= 1);
+        for (size_t k = 1; k < n_lines(a); k++)
+            assert_int_not_equal(a->lines[k].form, a->lines[0].form);
+        for (size_t j = i + 1; j < tw_lab_n_estate; j++) {
+            const struct tw_lab_endpoint *b = &tw_lab_estate[j];
 
-            /* One name may have several target lines, but one address
-             * never serves two names. */
-            if (a->addr > 0 && a->addr == b->addr)
-                assert_string_equal(a->name, b->name);
-            if (strcmp(a->name, b->name) == 0)
-                assert_int_equal(a->addr, b->addr);
-            if (strcmp(a->name, b->name) == 0)
-                assert_int_not_equal(a->form, b->form);
+            /* One row per name, and one address never serves two names. */
+            assert_string_not_equal(a->name, b->name);
+            if (a->addr > 0)
+                assert_int_not_equal(a->addr, b->addr);
         }
     }
+}
+
+/* Where each row's server listens: an IPv4 slot, or [::1] for the one row
+ * whose line is the address target; the DNS-only names have neither. */
+static void
+test_lab_table_served_rows_have_a_place(void **state)
+{
+    int n_ipv6 = 0;
+
+    (void)state;
+    for (size_t i = 0; i < tw_lab_n_estate; i++) {
+        const struct tw_lab_endpoint *e = &tw_lab_estate[i];
+        int ipv6 = e->lines[0].form == TW_LAB_T_IPV6;
+
+        n_ipv6 += ipv6;
+        if (!tw_lab_is_served(e))
+            assert_int_equal(e->addr, 0);
+        else
+            assert_true((e->addr > 0) != ipv6);
+        for (size_t k = 1; k < n_lines(e); k++)
+            assert_int_not_equal(e->lines[k].form, TW_LAB_T_IPV6);
+    }
+    assert_int_equal(n_ipv6, 1);
 }
 
 static void
@@ -75,11 +111,15 @@ test_lab_table_covers_every_class(void **state)
     tw_issue_set seen = 0;
 
     (void)state;
-    for (size_t i = 0; i < tw_lab_n_endpoints; i++) {
-        tw_issue_set set;
+    for (size_t i = 0; i < tw_lab_n_estate; i++) {
+        for (size_t k = 0; k < n_lines(&tw_lab_estate[i]); k++) {
+            tw_issue_set set;
 
-        assert_int_equal(tw_issues_parse(tw_lab_endpoints[i].issues, &set), 0);
-        seen |= set;
+            if (tw_lab_estate[i].group != TW_LAB_G_MAIN)
+                continue;
+            assert_int_equal(tw_issues_parse(tw_lab_estate[i].lines[k].issues, &set), 0);
+            seen |= set;
+        }
     }
     /* Everything but tcp_unreachable, which loopback cannot produce. */
     for (int c = 0; c < TW_CLASS_OK; c++)
@@ -99,26 +139,30 @@ test_lab_table_starttls_rows(void **state)
 
         snprintf(name, sizeof(name), "starttls-%s",
                  tw_lab_starttls_kind_name((enum tw_lab_starttls_kind)k));
-        for (size_t i = 0; i < tw_lab_n_endpoints; i++) {
-            const struct tw_lab_endpoint *e = &tw_lab_endpoints[i];
+        for (size_t i = 0; i < tw_lab_n_estate; i++) {
+            const struct tw_lab_endpoint *e = &tw_lab_estate[i];
 
             if (strcmp(e->name, name) != 0)
                 continue;
             found++;
-            assert_int_equal(e->form, TW_LAB_T_STARTTLS);
+            assert_int_equal(e->lines[0].form, TW_LAB_T_STARTTLS);
             assert_true(e->addr > 0);
-            assert_non_null(e->scheme);
-            assert_string_equal(e->scheme, tw_lab_starttls_scheme((enum tw_lab_starttls_kind)k));
-            assert_string_equal(e->cls, tw_lab_starttls_expected((enum tw_lab_starttls_kind)k));
+            assert_int_equal(e->kind, TW_LAB_K_STARTTLS);
+            assert_int_equal(e->stls, k);
+            assert_string_equal(e->lines[0].cls,
+                                tw_lab_starttls_expected((enum tw_lab_starttls_kind)k));
             /* The scheme names a protocol the scanner speaks. */
-            snprintf(target, sizeof(target), "%s://x", e->scheme);
-            assert_string_equal(tw_starttls_name(tw_starttls_from_target(target)), e->scheme);
+            snprintf(target, sizeof(target), "%s://x", tw_lab_starttls_scheme(e->stls));
+            assert_string_equal(tw_starttls_name(tw_starttls_from_target(target)),
+                                tw_lab_starttls_scheme(e->stls));
         }
         assert_int_equal(found, 1);
     }
-    for (size_t i = 0; i < tw_lab_n_endpoints; i++)
-        assert_true((tw_lab_endpoints[i].form == TW_LAB_T_STARTTLS) ==
-                    (tw_lab_endpoints[i].scheme != NULL));
+    /* A STARTTLS line is exactly a line of a STARTTLS server. */
+    for (size_t i = 0; i < tw_lab_n_estate; i++)
+        for (size_t k = 0; k < n_lines(&tw_lab_estate[i]); k++)
+            assert_true((tw_lab_estate[i].lines[k].form == TW_LAB_T_STARTTLS) ==
+                        (tw_lab_estate[i].kind == TW_LAB_K_STARTTLS));
 }
 
 static void
@@ -170,7 +214,30 @@ test_lab_targets_each_line_has_an_expectation(void **state)
             n_targets++;
         }
     }
-    assert_int_equal(n_targets, tw_lab_n_endpoints);
+    assert_int_equal(n_targets, tw_lab_count_targets(TW_LAB_G_MAIN));
+    free(buf);
+}
+
+/* The hostile list: its own rows only, each after its expectation. */
+static void
+test_lab_targets_hostile(void **state)
+{
+    char *buf = NULL, *p;
+    size_t len = 0, n_expect = 0;
+    FILE *f;
+
+    (void)state;
+    f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(tw_lab_write_hostile_targets(f, 9443), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "# expect: tls_alert tls_alert\n"
+                                "hostile-bigchain.lab.tlsweep.test:9443\n"));
+    assert_null(strstr(buf, "valid-rsa"));
+    for (p = buf; (p = strstr(p, "# expect: ")) != NULL; p++)
+        n_expect++;
+    assert_int_equal(n_expect, tw_lab_count_targets(TW_LAB_G_HOSTILE));
+    assert_int_equal(n_expect, 10);
     free(buf);
 }
 
@@ -688,10 +755,12 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lab_table_classes_are_design_names),
         cmocka_unit_test(test_lab_table_addresses_are_unique),
+        cmocka_unit_test(test_lab_table_served_rows_have_a_place),
         cmocka_unit_test(test_lab_table_covers_every_class),
         cmocka_unit_test(test_lab_table_starttls_rows),
         cmocka_unit_test(test_lab_endpoint_addr_lookup),
         cmocka_unit_test(test_lab_targets_each_line_has_an_expectation),
+        cmocka_unit_test(test_lab_targets_hostile),
         cmocka_unit_test(test_lab_dns_a_record),
         cmocka_unit_test(test_lab_dns_case_insensitive),
         cmocka_unit_test(test_lab_dns_rcodes),

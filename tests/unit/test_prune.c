@@ -8,7 +8,6 @@
  * Databases are built through the store API in a mkdtemp directory and
  * checked with SQL, the way users query them.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,47 +24,19 @@
 #include "store/model.h"
 #include "store/prune.h"
 #include "store/store.h"
-
-struct fx {
-    char dir[64];
-    char db[128];
-};
+#include "tests/unit/fixture.h"
 
 static int
 fx_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    if (f == NULL)
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/tw-test-prune-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->db, sizeof(f->db), "%s/tlsweep.db", f->dir);
-    *state = f;
-    return 0;
+    *state = fx_new("prune");
+    return *state != NULL ? 0 : -1;
 }
 
 static int
 fx_teardown(void **state)
 {
-    struct fx *f = *state;
-    DIR *d = opendir(f->dir);
-    struct dirent *e;
-    char path[512];
-
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
-        unlink(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(f->dir);
-    free(f);
+    fx_free(*state);
     return 0;
 }
 

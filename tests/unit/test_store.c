@@ -5,7 +5,6 @@
  *
  * Every test works in its own mkdtemp directory under /tmp, removed after.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,54 +23,20 @@
 #include "store/model.h"
 #include "store/schema.h"
 #include "store/store.h"
-
-struct fixture {
-    char dir[64];
-    char db[128];
-};
+#include "tests/unit/fixture.h"
 
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-
-    if (f == NULL)
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/tw-test-store-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->db, sizeof(f->db), "%s/tlsweep.db", f->dir);
-    *state = f;
-    return 0;
+    *state = fx_new("store");
+    return *state != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    DIR *d = opendir(f->dir);
-    struct dirent *e;
-    char path[512];
-
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
-        unlink(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(f->dir);
-    free(f);
+    fx_free(*state);
     return 0;
-}
-
-static void
-fx_path(const struct fixture *f, const char *name, char *out, size_t len)
-{
-    snprintf(out, len, "%s/%s", f->dir, name);
 }
 
 /* A certificate whose fingerprint is derived from n. */
@@ -199,7 +164,7 @@ begin_scan(struct tw_store *st, const char *label, const char *shard, const char
 static void
 test_store_round_trip(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     sqlite3 *db = tw_store_db(st);
     static const unsigned chain[] = {7, 8};
@@ -271,7 +236,7 @@ test_store_round_trip(void **state)
 static void
 test_store_cert_stored_once(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     sqlite3 *db = tw_store_db(st);
     static const unsigned a[] = {1, 100}, b[] = {2, 100}, c[] = {1, 100};
@@ -293,7 +258,7 @@ test_store_cert_stored_once(void **state)
 static void
 test_store_hostile_strings(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     sqlite3 *db = tw_store_db(st);
     static const unsigned chain[] = {5};
@@ -328,7 +293,7 @@ test_store_hostile_strings(void **state)
 static void
 test_store_sni_null_and_empty_fields(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     sqlite3 *db = tw_store_db(st);
     int64_t scan = begin_scan(st, NULL, NULL, NULL);
@@ -360,7 +325,7 @@ test_store_sni_null_and_empty_fields(void **state)
 static void
 test_store_duplicate_endpoint_ignored(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     sqlite3 *db = tw_store_db(st);
     static const unsigned c1[] = {1}, c2[] = {2, 3};
@@ -387,7 +352,7 @@ test_store_duplicate_endpoint_ignored(void **state)
 static void
 test_store_user_version_and_wal(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     char mode[32];
 
@@ -404,7 +369,7 @@ test_store_user_version_and_wal(void **state)
 static void
 test_store_newer_version_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     char err[TW_ERRLEN] = "";
 
@@ -426,7 +391,7 @@ test_store_newer_version_refused(void **state)
 static void
 test_store_readonly_missing_file(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = NULL;
     char path[256], err[TW_ERRLEN] = "";
     struct stat sb;
@@ -449,7 +414,7 @@ test_store_readonly_missing_file(void **state)
 static void
 test_store_readonly_refuses_writes(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     char err[TW_ERRLEN] = "", want[256];
     struct tw_scan_meta meta = {"x", NULL, NULL, NULL, NULL};
@@ -469,7 +434,7 @@ test_store_readonly_refuses_writes(void **state)
 static void
 test_store_not_a_database(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = NULL;
     char err[TW_ERRLEN] = "";
     FILE *fp = fopen(f->db, "w");
@@ -506,7 +471,7 @@ walk_cb(void *arg, const char *host, int port, int has_sni, const char *sni)
 static void
 test_store_each_endpoint(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     char err[TW_ERRLEN];
     int64_t s1 = begin_scan(st, NULL, NULL, NULL), s2 = begin_scan(st, NULL, NULL, NULL);
@@ -544,7 +509,7 @@ test_store_each_endpoint(void **state)
 static void
 test_store_find_resumable(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     struct tw_store *st = open_rw(f->db);
     char err[TW_ERRLEN];
     int64_t a, b, c, d, got = -1;
@@ -588,7 +553,7 @@ test_store_find_resumable(void **state)
  * own leaf, numbered from its first two letters, and the shared intermediate
  * 900). */
 static void
-make_shard(const struct fixture *f, const char *name, const char *label, const char *targets,
+make_shard(const struct fx *f, const char *name, const char *label, const char *targets,
            const char *shard, const char *status, const char *started, const char *const *hosts,
            size_t n, char *path, size_t len)
 {
@@ -623,7 +588,7 @@ make_shard(const struct fixture *f, const char *name, const char *label, const c
 static void
 test_store_merge_counts(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     static const char *const ha[] = {"a1.example", "a2.example"};
     static const char *const hb[] = {"b1.example"};
     char a[256], b[256], out[256], err[TW_ERRLEN] = "";
@@ -682,7 +647,7 @@ test_store_merge_counts(void **state)
 static void
 test_store_merge_refuses_mismatch(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     static const char *const h[] = {"x.example"};
     char a[256], b[256], c[256], out[256], err[TW_ERRLEN] = "";
     const char *in[2];
@@ -719,7 +684,7 @@ test_store_merge_refuses_mismatch(void **state)
 static void
 test_store_merge_refuses_overlap(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     static const char *const h[] = {"x.example"};
     char a[256], b[256], c[256], out[256], err[TW_ERRLEN] = "", want[600];
     const char *in[2];
@@ -742,7 +707,7 @@ test_store_merge_refuses_overlap(void **state)
 static void
 test_store_merge_idempotent(void **state)
 {
-    struct fixture *f = *state;
+    struct fx *f = *state;
     static const char *const ha[] = {"a1.example", "a2.example"};
     static const char *const hb[] = {"b1.example"};
     char a[256], b[256], out[256], err[TW_ERRLEN] = "";

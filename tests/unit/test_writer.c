@@ -8,7 +8,6 @@
  * condition with a generous bound (wait_for), and fails only if the
  * condition never comes true.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,16 +27,28 @@
 #include "store/model.h"
 #include "store/store.h"
 #include "store/writer.h"
+#include "tests/unit/fixture.h"
 
 #define WAIT_MAX_MS 60000
 
+/* The shared temporary database (fixture.h) with an open store, a scan
+ * begun in it and a second, read-only connection, as a report would use. */
 struct fixture {
-    char dir[64];
-    char db[128];
-    struct tw_store *st;
+    struct fx *fx;
     int64_t scan;
-    sqlite3 *peek; /* a second connection, as a report would use */
+    sqlite3 *peek;
 };
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    sqlite3_close(f->peek);
+    fx_free(f->fx);
+    free(f);
+    return 0;
+}
 
 static int
 setup(void **state)
@@ -48,43 +59,20 @@ setup(void **state)
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/tw-test-writer-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->db, sizeof(f->db), "%s/tlsweep.db", f->dir);
-    if (tw_store_open(f->db, 0, &f->st, err) < 0 ||
-        tw_store_scan_begin(f->st, &meta, &f->scan, err) < 0) {
-        fprintf(stderr, "setup: %s\n", err);
-        return -1;
-    }
-    if (sqlite3_open_v2(f->db, &f->peek, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        return -1;
     *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fixture *f = *state;
-    DIR *d;
-    struct dirent *e;
-    char path[512];
-
-    sqlite3_close(f->peek);
-    tw_store_close(f->st);
-    d = opendir(f->dir);
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
-        unlink(path);
+    f->fx = fx_new("writer");
+    if (f->fx == NULL || fx_open_store(f->fx) < 0)
+        goto fail;
+    if (tw_store_scan_begin(f->fx->st, &meta, &f->scan, err) < 0) {
+        fprintf(stderr, "setup: %s\n", err);
+        goto fail;
     }
-    if (d != NULL)
-        closedir(d);
-    rmdir(f->dir);
-    free(f);
+    if (sqlite3_open_v2(f->fx->db, &f->peek, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        goto fail;
     return 0;
+fail:
+    teardown(state); /* cmocka runs no teardown after a failed setup */
+    return -1;
 }
 
 static void
@@ -183,7 +171,7 @@ test_writer_many_threads_exactly_once(void **state)
     char err[TW_ERRLEN] = "";
     struct committed_at_least c;
 
-    assert_int_equal(tw_writer_start(f->st, f->scan, &opts, &w, err), 0);
+    assert_int_equal(tw_writer_start(f->fx->st, f->scan, &opts, &w, err), 0);
     for (int i = 0; i < 4; i++) {
         p[i].w = w;
         p[i].id = i;
@@ -238,7 +226,7 @@ test_writer_batch_by_rows(void **state)
     char err[TW_ERRLEN] = "";
     struct committed_at_least c;
 
-    assert_int_equal(tw_writer_start(f->st, f->scan, &opts, &w, err), 0);
+    assert_int_equal(tw_writer_start(f->fx->st, f->scan, &opts, &w, err), 0);
     for (int i = 0; i < 250; i++)
         tw_writer_push(w, make_result(0, i));
     c.w = w;
@@ -266,7 +254,7 @@ test_writer_batch_by_time(void **state)
     struct tw_writer *w = NULL;
     char err[TW_ERRLEN] = "";
 
-    assert_int_equal(tw_writer_start(f->st, f->scan, &opts, &w, err), 0);
+    assert_int_equal(tw_writer_start(f->fx->st, f->scan, &opts, &w, err), 0);
     tw_writer_push(w, make_result(0, 0));
     /* One result never fills a batch of 1000: only the window commits it. */
     assert_true(wait_for(cond_visible_one, f));
@@ -290,7 +278,7 @@ test_writer_stop_drains(void **state)
     struct tw_writer *w = NULL;
     char err[TW_ERRLEN] = "";
 
-    assert_int_equal(tw_writer_start(f->st, f->scan, &opts, &w, err), 0);
+    assert_int_equal(tw_writer_start(f->fx->st, f->scan, &opts, &w, err), 0);
     for (int i = 0; i < 3000; i++)
         tw_writer_push(w, make_result(1, i));
     tw_writer_push(w, NULL); /* a no-op */
@@ -307,11 +295,11 @@ test_writer_defaults(void **state)
     char err[TW_ERRLEN] = "";
     struct tw_writer_opts bad = {1, 1, 999999999};
 
-    assert_int_equal(tw_writer_start(f->st, f->scan, NULL, &w, err), 0);
+    assert_int_equal(tw_writer_start(f->fx->st, f->scan, NULL, &w, err), 0);
     tw_writer_push(w, make_result(2, 0));
     assert_int_equal(tw_writer_stop(w, err), 0);
     assert_int_equal(peek_count(f), 1);
-    assert_int_equal(tw_writer_start(f->st, f->scan, &bad, &w, err), -1);
+    assert_int_equal(tw_writer_start(f->fx->st, f->scan, &bad, &w, err), -1);
     assert_null(w);
     assert_true(strlen(err) > 0);
 }
@@ -331,7 +319,7 @@ test_writer_error_readonly(void **state)
     struct tw_writer_opts opts = {8, 4, 20};
     char err[TW_ERRLEN] = "";
 
-    assert_int_equal(tw_store_open(f->db, TW_STORE_READONLY, &ro, err), 0);
+    assert_int_equal(tw_store_open(f->fx->db, TW_STORE_READONLY, &ro, err), 0);
     assert_int_equal(tw_writer_start(ro, f->scan, &opts, &w, err), 0);
     tw_writer_push(w, make_result(0, 0));
     assert_true(wait_for(cond_failed, w));
@@ -341,7 +329,7 @@ test_writer_error_readonly(void **state)
         tw_writer_push(w, make_result(0, i));
     assert_int_equal(tw_writer_committed(w), 0);
     assert_int_equal(tw_writer_stop(w, err), -1);
-    assert_non_null(strstr(err, f->db));
+    assert_non_null(strstr(err, f->fx->db));
     assert_non_null(strstr(err, "readonly"));
     assert_int_equal(peek_count(f), 0);
     tw_store_close(ro);
@@ -378,12 +366,12 @@ test_writer_busy_retried(void **state)
     char err[TW_ERRLEN] = "";
     struct committed_at_least c;
 
-    assert_int_equal(sqlite3_open_v2(f->db, &holder, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(f->fx->db, &holder, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     atomic_store(&busy_calls, 0);
-    sqlite3_busy_handler(tw_store_db(f->st), busy_handler, NULL);
+    sqlite3_busy_handler(tw_store_db(f->fx->st), busy_handler, NULL);
 
-    assert_int_equal(tw_writer_start(f->st, f->scan, &opts, &w, err), 0);
+    assert_int_equal(tw_writer_start(f->fx->st, f->scan, &opts, &w, err), 0);
     for (int i = 0; i < 25; i++)
         tw_writer_push(w, make_result(3, i));
     assert_true(wait_for(cond_busy_retried, NULL));
