@@ -42,6 +42,7 @@
 
 #include "scanner/hello.h"
 
+#include "scanner/grader.h"
 #include "scanner/probe.h"
 #include "tls/grade.h"
 #include "store/graderec.h"
@@ -973,13 +974,16 @@ stls_grade(struct stls_srv *s, enum tw_starttls_proto proto, double timeout, str
            int *conns, char *err, size_t errlen)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct tw_conn_pool *pool;
     struct tw_grader_params gp;
     struct tw_grader *g;
     int rc, guard = 0;
 
     assert_non_null(loop);
+    pool = tw_conn_pool_new(loop);
     memset(&gp, 0, sizeof(gp));
     gp.loop = loop;
+    gp.pool = pool;
     gp.sa = (const struct sockaddr *)&s->sa;
     gp.salen = sizeof(s->sa);
     gp.tls = NULL; /* no HTTP probe may run: it would need the contexts */
@@ -1002,6 +1006,7 @@ stls_grade(struct stls_srv *s, enum tw_starttls_proto proto, double timeout, str
     rc = tw_grader_finish(g, r, *conns + 1);
     tw_strlcpy(err, tw_grader_error(g), errlen);
     tw_grader_free(g);
+    tw_conn_pool_free(pool);
     ev_loop_destroy(loop);
     return rc;
 }
