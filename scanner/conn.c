@@ -812,6 +812,8 @@ tw_conn_start(struct tw_conn_pool *p, const struct tw_conn_params *params, struc
     int fd = -1;
     int rc = -EINVAL;
 
+    if (params->mode != TW_CONN_TLS && params->ex == NULL)
+        goto out; /* an exchange needs its buffer */
     fd = socket(params->sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         rc = -errno;

@@ -119,6 +119,7 @@ void tw_conn_pool_free(struct tw_conn_pool *p);
  * Start one conn.  Returns 0 with *out set, or -errno when no socket could
  * be made (EMFILE, ENFILE, ENOBUFS, EADDRNOTAVAIL: our resources, not the
  * peer's); then done_cb is never called and the caller may retry later.
+ * -EINVAL: an exchange mode without params->ex.
  */
 int tw_conn_start(struct tw_conn_pool *p, const struct tw_conn_params *params,
                   struct tw_conn **out);

@@ -12,9 +12,9 @@
  * A STARTTLS endpoint (target scheme, or --starttls auto on a well-known
  * port) runs every classification probe with the same plaintext phase
  * (conn.c) and stores its scheme in the target text.  Its grading probes
- * speak the same phase before each raw hello (grader.c, on the same conn.c
- * machine) and skip the HTTP
- * probe (HSTS is not applicable to SMTP, IMAP, ...).
+ * (grader.c, conns of the same machine) speak the same phase before each
+ * raw hello and skip the HTTP probe (HSTS is not applicable to SMTP, IMAP,
+ * ...).
  *
  * Grading starts when a classification probe completed a handshake: MAIN,
  * or else the first follow-up that did (WITH_SNI for sni_required,
