@@ -11,9 +11,9 @@
  * connect and handshake: conn_on_starttls() pumps bytes between the socket
  * and the pure dialogue of scanner/starttls.h (one struct tw_starttls on the
  * heap, only for these probes), bounded by its own handshake deadline and by
- * the dialogue's byte limits.  On READY the same fd goes to SSL_connect with
- * a fresh deadline; any other end is recorded in the probe result's
- * starttls fields and the conn is done.  Plaintext bytes after the server's
+ * the dialogue's byte limits.  On READY the same fd goes on to SSL_connect
+ * (or to the raw exchange) with a fresh deadline; any other end is recorded
+ * in the probe result's starttls fields and the conn is done.  Plaintext bytes after the server's
  * go-ahead are never handed to OpenSSL (starttls.h: response injection).
  *
  * The grading connections use the same machine (conn.h modes): TLS_HTTP

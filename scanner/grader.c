@@ -28,7 +28,6 @@
 #define GRADER_KEEP_BUF 16384 /* an exchange buffer above this is freed after use */
 
 struct tw_grader {
-    struct ev_loop *loop;
     struct tw_conn_pool *pool;
     struct sockaddr_storage sa;
     socklen_t salen;
@@ -67,7 +66,6 @@ tw_grader_new(const struct tw_grader_params *p)
     const char *host = p->host_header != NULL ? p->host_header : "";
     int n;
 
-    g->loop = p->loop;
     g->pool = p->pool;
     if (p->salen <= sizeof(g->sa)) {
         memcpy(&g->sa, p->sa, p->salen);

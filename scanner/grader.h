@@ -52,8 +52,8 @@ struct tw_grader;
 typedef void tw_grader_cb(void *arg);
 
 struct tw_grader_params {
-    struct ev_loop *loop;
-    struct tw_conn_pool *pool; /* borrowed: the connections come from it (on loop) */
+    struct ev_loop *loop;      /* the loop of pool (the connections run on it) */
+    struct tw_conn_pool *pool; /* borrowed: every connection is a conn of this pool */
     const struct sockaddr *sa; /* copied */
     socklen_t salen;
     const struct tw_tlsctx *tls; /* borrowed; only the HTTP step uses it */
