@@ -69,6 +69,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "scanner/classify.h"
+#include "scanner/probekind.h"
 #include "scanner/starttls.h"
 #include "base/xalloc.h"
 
@@ -293,16 +294,11 @@ errno_name(int e)
     }
 }
 
+/* The probe's name in details: its row of the probe-kind table. */
 static const char *
 kind_name(int k)
 {
-    static const char *const names[TW_PK__COUNT] = {
-        [TW_PK_MAIN] = "main",         [TW_PK_NO_SNI] = "no_sni",
-        [TW_PK_WITH_SNI] = "with_sni", [TW_PK_TLS10] = "tls10",
-        [TW_PK_TLS11] = "tls11",       [TW_PK_TLS12] = "tls12",
-        [TW_PK_TLS13] = "tls13",       [TW_PK_ALL_CIPHERS] = "all_ciphers",
-    };
-    return (k >= 0 && k < TW_PK__COUNT) ? names[k] : "?";
+    return tw_probe_kind_name(k);
 }
 
 static const char *

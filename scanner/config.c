@@ -19,9 +19,9 @@ tw_config_defaults(struct tw_config *cfg)
     cfg->threads = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
     cfg->rate = 0;
     cfg->per_ip = 4;
-    cfg->connect_timeout = 5.0;
-    cfg->handshake_timeout = 10.0;
-    cfg->dns_timeout = 5.0;
+    cfg->connect_timeout = TW_CFG_DEFAULT_CONNECT_TIMEOUT;
+    cfg->handshake_timeout = TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT;
+    cfg->dns_timeout = TW_CFG_DEFAULT_DNS_TIMEOUT;
     cfg->dns_tries = 2;
     cfg->progress = -1;
 }

@@ -12,6 +12,15 @@
 
 #define TW_RESOLVERS_MAX 8
 
+/* The timeout defaults, in seconds, set here once: tw_config_defaults()
+ * and every module that meets an unset (<= 0) timeout use them. */
+#define TW_CFG_DEFAULT_CONNECT_TIMEOUT 5.0
+#define TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT 10.0
+#define TW_CFG_DEFAULT_DNS_TIMEOUT 5.0
+/* The grading connections' handshake timeout when --probe-timeout is not
+ * given: the handshake timeout, capped at this. */
+#define TW_CFG_DEFAULT_PROBE_TIMEOUT_CAP 3.0
+
 struct tw_config {
     const char *db_path;                     /* default "./tlsweep.db" */
     const char *label;                       /* may be NULL */

@@ -1,5 +1,5 @@
 /*
- * probe.h - the grading probes of one endpoint (issue 5): a planner and a runner.
+ * probe.h - the grading probes of one endpoint (issue 5): the planner.
  *
  * After the classification probes of an endpoint where one of them completed
  * a handshake, the worker grades it.  The planner (tw_gplan_*) decides, from
@@ -33,25 +33,13 @@
  * The planner is deterministic: no sockets, no clock; the caller passes the
  * random bytes.  It uses OpenSSL only to decode leaf certificates.
  *
- * The runner (tw_grader_*) executes the plan on the worker's ev_loop, one
- * connection at a time, on plain non-blocking sockets (raw hellos) or with
- * an SSL from the worker's contexts (HTTP).  Every connection is bounded
- * by the connect and handshake timeouts; the flight read is bounded by
- * TW_HELLO_FLIGHT_MAX bytes, the HTTP response by TW_PROBE_HTTP_MAX.
+ * The grader (scanner/grader.h) executes the plan on the worker's ev_loop,
+ * one connection at a time, each a conn of scanner/conn.h (raw hellos, with
+ * the STARTTLS dialogue first on a STARTTLS endpoint, and the HTTP probe);
+ * see there for the connections' bounds and the STARTTLS stop.
  *
- * STARTTLS (params.starttls != 0): every raw-hello connection speaks the
- * plaintext phase first, with the pure state machine of scanner/starttls.h
- * on the grader's socket: connect -> dialogue until READY (its own deadline,
- * handshake_timeout, bounded by the dialogue's byte limits) -> the raw hello
- * -> the flight (a fresh handshake_timeout).  A connection whose dialogue
- * does not reach READY (connect failure, EOF, reset, deadline, refusal,
- * protocol error) is no answer to a hello at all: the grading stops there
- * and the endpoint is not graded (tw_grader_finish returns -1 and
- * tw_grader_error says why), rather than taking it for a refused protocol.
- *
- * Threading: a planner or grader belongs to one thread (a worker's).
- * Ownership: the grader copies the address and names; the tls contexts are
- * borrowed and must outlive it.
+ * Threading: a planner belongs to one thread (a worker's).  Ownership: the
+ * caller owns the plan and frees it with tw_gplan_free().
  */
 #ifndef TW_SCANNER_PROBE_H
 #define TW_SCANNER_PROBE_H
@@ -59,9 +47,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sys/socket.h>
-
-#include "scanner/tlsctx.h"
 #include "tls/grade.h"
 #include "store/graderec.h"
 #include "store/model.h"
@@ -127,49 +112,5 @@ struct tw_grade_record *tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r,
  * Strict-Transport-Security field counts (RFC 6797 §8.1).
  */
 void tw_probe_parse_http(const char *resp, size_t len, struct tw_grade_record *rec);
-
-/* ---- runner ---- */
-
-struct ev_loop;
-struct tw_grader;
-
-typedef void tw_grader_cb(void *arg);
-
-struct tw_grader_params {
-    struct ev_loop *loop;
-    const struct sockaddr *sa; /* copied */
-    socklen_t salen;
-    const struct tw_tlsctx *tls; /* borrowed */
-    const char *sni;             /* copied; NULL = none */
-    const char *host_header;     /* copied: the Host header value */
-    double connect_timeout;
-    double handshake_timeout; /* each of: the plaintext phase, the flight, the HTTP probe */
-    /* The classification probe the grade is based on: the HTTP probe uses its
-     * context (TW_PK_ALL_CIPHERS, a one-version kind); TW_PK_MAIN, NO_SNI
-     * and WITH_SNI all mean the broad context without status_request. */
-    enum tw_probe_kind http_kind;
-    /* STARTTLS: enum tw_starttls_proto (0 = direct TLS) and the XMPP domain
-     * (copied; NULL = none).  Implies tw_gplan_no_http. */
-    int starttls;
-    const char *starttls_host;
-};
-
-struct tw_grader *tw_grader_new(const struct tw_grader_params *p);
-/* 1 when another connection is planned (the caller schedules it), else 0. */
-int tw_grader_pending(struct tw_grader *g);
-/* Start the planned connection.  0: started, cb(arg) runs once when it ends
- * (never from inside this call); -errno: no socket (EMFILE...), retry later. */
-int tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg);
-/* Connections used so far (a connection that stopped the grading included). */
-int tw_grader_connections(const struct tw_grader *g);
-/* Grade into r (r->grade, r->grading); total_conns: the endpoint's
- * connections, classification probes included.  Returns 0, or -1 when the
- * grading was stopped (STARTTLS dialogue failure): r is left ungraded and
- * tw_grader_error() says why. */
-int tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns);
-/* Why the grading stopped ("" when it did not): printable ASCII, bounded. */
-const char *tw_grader_error(const struct tw_grader *g);
-/* Free; a running connection is closed without calling cb.  NULL: no-op. */
-void tw_grader_free(struct tw_grader *g);
 
 #endif /* TW_SCANNER_PROBE_H */

@@ -52,7 +52,7 @@
  * taken for the TLS stream is a response-injection attempt (CVE-2021-23222
  * style), so it is never passed on.
  *
- * ---- How the engine drives it (scanner/conn.c, scanner/probe.c) ----------
+ * ---- How the engine drives it (scanner/conn.c, scanner/grader.c) ---------
  *
  * 1. struct tw_conn_params carries `int starttls;` (enum tw_starttls_proto,
  *    from struct tw_target.starttls) and `const char *starttls_host;` (the
@@ -81,7 +81,8 @@
  *        NEED_MORE -> read again (loop until EAGAIN);
  *        SEND      -> loop to the output step;
  *        READY     -> record; free st; reset pr->n_first and pr->bytes_in
- *                     to 0; return conn_start_tls(c) (the same fd; the BIO
+ *                     to 0; return conn_start_next(c) (the handshake, or
+ *                     a raw exchange's hello; the same fd; the BIO
  *                     callback then counts only TLS bytes, so first_bytes
  *                     and not_tls judge the TLS phase alone);
  *        UNSUPPORTED / REFUSED -> pr->outcome = TW_PROBE_LOCAL_ERROR, err =
@@ -102,8 +103,8 @@
  *    target text), whatever the class.
  * 7. Follow-up probes (NO_SNI, TLSxx, ALL_CIPHERS) run the same plaintext
  *    phase (the params carry starttls).  The raw-hello grading probes
- *    (probe.c) drive this state machine on each of their plain sockets
- *    before the ClientHello; a dialogue that does not reach READY stops the
+ *    (grader.c) are conns too (TW_CONN_RAW): the same phase runs before
+ *    their ClientHello; a dialogue that does not reach READY stops the
  *    grading (the endpoint stays ungraded, the detail says why).
  */
 #ifndef TW_SCANNER_STARTTLS_H

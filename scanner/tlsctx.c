@@ -3,7 +3,8 @@
  *
  * Two contexts suffice: the protocol range is per SSL (the version probes
  * narrow it with SSL_set_min/max_proto_version), so only the cipher list
- * needs a context of its own.
+ * needs a context of its own.  What each probe kind takes from them (the
+ * context, the version range, status_request) is its row in probekind.c.
  *
  * Performance settings (measured in bench/RESULTS.md): read-ahead, so that
  * a record's header and body come in one read(2) (13 reads per handshake
@@ -18,6 +19,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "scanner/probekind.h"
 #include "scanner/tlsctx.h"
 #include "base/log.h"
 
@@ -96,46 +98,26 @@ tw_tlsctx_cleanup(struct tw_tlsctx *t)
     t->all = NULL;
 }
 
-static int
-tlsctx_version_of(enum tw_probe_kind kind)
-{
-    switch (kind) {
-    case TW_PK_TLS10:
-        return TLS1_VERSION;
-    case TW_PK_TLS11:
-        return TLS1_1_VERSION;
-    case TW_PK_TLS12:
-        return TLS1_2_VERSION;
-    case TW_PK_TLS13:
-        return TLS1_3_VERSION;
-    case TW_PK_MAIN:
-    case TW_PK_NO_SNI:
-    case TW_PK_WITH_SNI:
-    case TW_PK_ALL_CIPHERS:
-    case TW_PK__COUNT:
-        return 0;
-    }
-    /* NOTREACHED */
-    return 0;
-}
-
 SSL *
 tw_tlsctx_ssl_new(const struct tw_tlsctx *t, enum tw_probe_kind kind, const char *sni)
 {
+    const struct tw_probe_kind_info *pk = tw_probe_kind_info(kind);
     SSL *ssl = NULL;
     SSL *ret = NULL;
-    int v = tlsctx_version_of(kind);
 
     ERR_clear_error();
-    ssl = SSL_new(kind == TW_PK_ALL_CIPHERS ? t->all : t->broad);
+    if (pk == NULL)
+        goto out;
+    ssl = SSL_new(pk->ctx == TW_PK_CTX_ALL ? t->all : t->broad);
     if (ssl == NULL)
         goto out;
-    if (v != 0 &&
-        (SSL_set_min_proto_version(ssl, v) != 1 || SSL_set_max_proto_version(ssl, v) != 1))
+    if (pk->min_version != 0 && SSL_set_min_proto_version(ssl, pk->min_version) != 1)
+        goto out;
+    if (pk->max_version != 0 && SSL_set_max_proto_version(ssl, pk->max_version) != 1)
         goto out;
     if (sni != NULL && sni[0] != '\0' && SSL_set_tlsext_host_name(ssl, sni) != 1)
         goto out;
-    if (kind == TW_PK_MAIN && SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp) != 1)
+    if (pk->status_request && SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp) != 1)
         goto out;
     ret = ssl;
     ssl = NULL;

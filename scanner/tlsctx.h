@@ -28,8 +28,8 @@ int tw_tlsctx_init(struct tw_tlsctx *t, char *err);
 void tw_tlsctx_cleanup(struct tw_tlsctx *t);
 
 /*
- * A new SSL for one probe of the given kind: the kind's context, its
- * protocol range, the status_request extension on TW_PK_MAIN, and sni as
+ * A new SSL for one probe of the given kind, as its row of probekind.h
+ * says: the kind's context, its protocol range, status_request, and sni as
  * the server name (NULL or "" = send none).  Returns the SSL (the caller
  * frees it with SSL_free) or NULL when OpenSSL cannot make one.
  */

@@ -12,8 +12,9 @@
  * A STARTTLS endpoint (target scheme, or --starttls auto on a well-known
  * port) runs every classification probe with the same plaintext phase
  * (conn.c) and stores its scheme in the target text.  Its grading probes
- * speak the same phase before each raw hello (probe.c) and skip the HTTP
- * probe (HSTS is not applicable to SMTP, IMAP, ...).
+ * (grader.c, conns of the same machine) speak the same phase before each
+ * raw hello and skip the HTTP probe (HSTS is not applicable to SMTP, IMAP,
+ * ...).
  *
  * Grading starts when a classification probe completed a handshake: MAIN,
  * or else the first follow-up that did (WITH_SNI for sni_required,
@@ -46,7 +47,8 @@
 #include "scanner/classify.h"
 #include "scanner/conn.h"
 #include "scanner/dns.h"
-#include "scanner/probe.h"
+#include "scanner/grader.h"
+#include "scanner/probekind.h"
 #include "scanner/starttls.h"
 #include "scanner/tlsctx.h"
 #include "scanner/worker.h"
@@ -363,14 +365,7 @@ ep_sni(const struct ep *ep, int kind)
     const char *target_sni = t->has_sni && t->sni[0] != '\0' ? t->sni : NULL;
     const char *name = t->family == 0 ? t->host : NULL;
 
-    switch (kind) {
-    case TW_PK_NO_SNI:
-        return target_sni != NULL ? NULL : name;
-    case TW_PK_WITH_SNI:
-        return name != NULL ? name : target_sni;
-    default:
-        return target_sni;
-    }
+    return tw_probe_kind_sni(kind, target_sni, name);
 }
 
 /* Append "; text" to the result's detail. */
@@ -383,20 +378,6 @@ ep_note(struct tw_result *r, const char *text)
              r->detail && r->detail[0] ? "; " : "", text);
     tw_result_set_detail(r, d);
     free(d);
-}
-
-/* The probes' names as classify.c writes them in details. */
-static const char *
-ep_probe_name(int kind)
-{
-    static const char *const names[TW_PK__COUNT] = {
-        [TW_PK_MAIN] = "main",         [TW_PK_NO_SNI] = "no_sni",
-        [TW_PK_WITH_SNI] = "with_sni", [TW_PK_TLS10] = "tls10",
-        [TW_PK_TLS11] = "tls11",       [TW_PK_TLS12] = "tls12",
-        [TW_PK_TLS13] = "tls13",       [TW_PK_ALL_CIPHERS] = "all_ciphers",
-    };
-
-    return kind >= 0 && kind < TW_PK__COUNT ? names[kind] : "?";
 }
 
 /* A grading connection ended: plan the next one, or grade and finish. */
@@ -422,7 +403,7 @@ ep_grade_done(void *arg)
             char note[128];
 
             snprintf(note, sizeof(note), "graded with the %s probe's settings (main failed)",
-                     ep_probe_name(ep->grade_kind));
+                     tw_probe_kind_name(ep->grade_kind));
             ep_note(ep->r, note);
         }
         tw_grader_free(ep->grader);
@@ -486,6 +467,7 @@ ep_grade_begin(struct ep *ep)
     }
     memset(&gp, 0, sizeof(gp));
     gp.loop = w->loop;
+    gp.pool = w->pool;
     gp.sa = (const struct sockaddr *)&ep->sa;
     gp.salen = ep->salen;
     gp.tls = &w->tls;
@@ -496,14 +478,16 @@ ep_grade_begin(struct ep *ep)
      * probe; XMPP names the domain as the classification probes do. */
     gp.starttls = j->t.starttls;
     gp.starttls_host = j->t.has_sni && j->t.sni[0] != '\0' ? j->t.sni : j->t.host;
-    gp.connect_timeout = w->cfg->connect_timeout > 0 ? w->cfg->connect_timeout : 5.0;
+    gp.connect_timeout =
+        w->cfg->connect_timeout > 0 ? w->cfg->connect_timeout : TW_CFG_DEFAULT_CONNECT_TIMEOUT;
     /* A server that already completed a handshake answers a hello quickly; a
      * short deadline bounds what servers that ignore old hellos (SSLv2, SSLv3)
      * cost: up to one deadline per protocol. */
     gp.handshake_timeout = w->cfg->probe_timeout > 0 ? w->cfg->probe_timeout
-                           : w->cfg->handshake_timeout > 0 && w->cfg->handshake_timeout < 3.0
+                           : w->cfg->handshake_timeout > 0 &&
+                                   w->cfg->handshake_timeout < TW_CFG_DEFAULT_PROBE_TIMEOUT_CAP
                                ? w->cfg->handshake_timeout
-                               : 3.0;
+                               : TW_CFG_DEFAULT_PROBE_TIMEOUT_CAP;
     ep->grader = tw_grader_new(&gp);
     if (!tw_grader_pending(ep->grader)) {
         tw_grader_free(ep->grader);
@@ -582,8 +566,10 @@ ep_start_probe(struct tw_worker *w, struct ep *ep)
     p.tls = &w->tls;
     p.kind = (enum tw_probe_kind)ep->kind;
     p.sni = ep_sni(ep, ep->kind);
-    p.connect_timeout = w->cfg->connect_timeout > 0 ? w->cfg->connect_timeout : 5.0;
-    p.handshake_timeout = w->cfg->handshake_timeout > 0 ? w->cfg->handshake_timeout : 10.0;
+    p.connect_timeout =
+        w->cfg->connect_timeout > 0 ? w->cfg->connect_timeout : TW_CFG_DEFAULT_CONNECT_TIMEOUT;
+    p.handshake_timeout = w->cfg->handshake_timeout > 0 ? w->cfg->handshake_timeout
+                                                        : TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT;
     /* Every probe of a STARTTLS endpoint (MAIN and follow-ups) speaks the
      * plaintext phase first; XMPP names the domain: the SNI, else the host. */
     p.starttls = ep->job->t.starttls;

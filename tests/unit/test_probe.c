@@ -16,7 +16,11 @@
  * with the lab's pure STARTTLS responders (lab/starttls_servers.h)
  * and then OpenSSL's server on the same socket: each protocol must reach
  * READY before every hello, no HTTP probe may run, and a dialogue that
- * fails must stop the grading without a grade.
+ * fails must stop the grading without a grade.  The grader runs every
+ * connection as a conn of scanner/conn.c (TW_CONN_RAW after the dialogue).
+ *
+ * The probe-kind table (scanner/probekind.h) is checked against the rules
+ * the engine's switches used to spell out.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -42,6 +46,8 @@
 
 #include "scanner/hello.h"
 
+#include "scanner/grader.h"
+#include "scanner/probekind.h"
 #include "scanner/probe.h"
 #include "tls/grade.h"
 #include "store/graderec.h"
@@ -973,13 +979,16 @@ stls_grade(struct stls_srv *s, enum tw_starttls_proto proto, double timeout, str
            int *conns, char *err, size_t errlen)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct tw_conn_pool *pool;
     struct tw_grader_params gp;
     struct tw_grader *g;
     int rc, guard = 0;
 
     assert_non_null(loop);
+    pool = tw_conn_pool_new(loop);
     memset(&gp, 0, sizeof(gp));
     gp.loop = loop;
+    gp.pool = pool;
     gp.sa = (const struct sockaddr *)&s->sa;
     gp.salen = sizeof(s->sa);
     gp.tls = NULL; /* no HTTP probe may run: it would need the contexts */
@@ -1002,6 +1011,7 @@ stls_grade(struct stls_srv *s, enum tw_starttls_proto proto, double timeout, str
     rc = tw_grader_finish(g, r, *conns + 1);
     tw_strlcpy(err, tw_grader_error(g), errlen);
     tw_grader_free(g);
+    tw_conn_pool_free(pool);
     ev_loop_destroy(loop);
     return rc;
 }
@@ -1132,6 +1142,48 @@ test_starttls_runner_connect_refused(void **state)
     tw_result_free(r);
 }
 
+/* The probe-kind table (probekind.h) says what the switches of the engine
+ * used to: the names in details, the SNI rule of each kind, and which
+ * kind's settings the grading HTTP connection uses. */
+static void
+test_probe_kind_table(void **state)
+{
+    static const char *const names[TW_PK__COUNT] = {
+        "main", "no_sni", "with_sni", "tls10", "tls11", "tls12", "tls13", "all_ciphers",
+    };
+
+    (void)state;
+    for (int k = 0; k < TW_PK__COUNT; k++) {
+        const struct tw_probe_kind_info *pk = tw_probe_kind_info(k);
+
+        assert_non_null(pk);
+        assert_string_equal(tw_probe_kind_name(k), names[k]);
+        assert_int_equal(pk->status_request, k == TW_PK_MAIN);
+        assert_int_equal(pk->ctx, k == TW_PK_ALL_CIPHERS ? TW_PK_CTX_ALL : TW_PK_CTX_BROAD);
+        assert_int_equal(pk->min_version, pk->max_version);
+        /* MAIN, NO_SNI, WITH_SNI: the broad context without status_request. */
+        assert_int_equal(pk->grade_http_kind,
+                         k == TW_PK_MAIN || k == TW_PK_NO_SNI ? TW_PK_WITH_SNI : k);
+    }
+    assert_null(tw_probe_kind_info(-1));
+    assert_null(tw_probe_kind_info(TW_PK__COUNT));
+    assert_string_equal(tw_probe_kind_name(TW_PK__COUNT), "?");
+    assert_int_equal(tw_probe_kind_info(TW_PK_TLS12)->max_version, TLS1_2_VERSION);
+    assert_int_equal(tw_probe_kind_info(TW_PK_MAIN)->max_version, 0);
+
+    /* A name target with an SNI field, a name target without one (it sends
+     * its own name as SNI), an address target without SNI. */
+    assert_string_equal(tw_probe_kind_sni(TW_PK_MAIN, "sni.test", "host.test"), "sni.test");
+    assert_null(tw_probe_kind_sni(TW_PK_NO_SNI, "sni.test", "host.test"));
+    assert_string_equal(tw_probe_kind_sni(TW_PK_WITH_SNI, "sni.test", "host.test"), "host.test");
+    assert_string_equal(tw_probe_kind_sni(TW_PK_TLS13, "sni.test", "host.test"), "sni.test");
+    assert_null(tw_probe_kind_sni(TW_PK_MAIN, NULL, "host.test"));
+    assert_string_equal(tw_probe_kind_sni(TW_PK_NO_SNI, NULL, "host.test"), "host.test");
+    assert_null(tw_probe_kind_sni(TW_PK_NO_SNI, NULL, NULL));
+    assert_null(tw_probe_kind_sni(TW_PK_WITH_SNI, NULL, NULL));
+    assert_string_equal(tw_probe_kind_sni(TW_PK_WITH_SNI, "sni.test", NULL), "sni.test");
+}
+
 int
 main(void)
 {
@@ -1150,6 +1202,7 @@ main(void)
         cmocka_unit_test(test_starttls_runner_every_protocol),
         cmocka_unit_test(test_starttls_runner_dialogue_failure_stops),
         cmocka_unit_test(test_starttls_runner_connect_refused),
+        cmocka_unit_test(test_probe_kind_table),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
