@@ -3,7 +3,7 @@
  *
  * After the classification probes of an endpoint where one of them
  * completed a handshake, the worker grades it.  The grader is thin: it asks
- * the planner of probe.h (tw_gplan_next) for the next step, runs it as one
+ * the planner of gplan.h (tw_gplan_next) for the next step, runs it as one
  * conn of scanner/conn.h, and feeds the answer back to the planner from the
  * conn's done callback:
  *
@@ -42,7 +42,7 @@
 
 #include "scanner/conn.h"
 #include "scanner/evidence.h"
-#include "scanner/probe.h"
+#include "scanner/gplan.h"
 #include "scanner/tlsctx.h"
 #include "store/model.h"
 

@@ -1,7 +1,7 @@
 /*
  * graderec.h - the grading evidence of one endpoint, as stored (schema step 3).
  *
- * The scanner's grading probes (scanner/probe.c) fill one struct
+ * The scanner's grading probes (scanner/gplan.c) fill one struct
  * tw_grade_record per graded endpoint and hang it on the result
  * (tw_result.grading); tw_store_put_result() writes it to the tables grades,
  * grade_reasons, protocols, suites, groups, hsts and probe_stats in the

@@ -48,7 +48,7 @@
 
 #include "scanner/grader.h"
 #include "scanner/probekind.h"
-#include "scanner/probe.h"
+#include "scanner/gplan.h"
 #include "tls/grade.h"
 #include "store/graderec.h"
 #include "base/log.h"

@@ -1,5 +1,5 @@
 /*
- * probe.c - the grading planner (pure), see probe.h; grader.c runs its steps.
+ * gplan.c - the grading planner (pure), see gplan.h; grader.c runs its steps.
  *
  * The planner is a small state machine over phases: SUITES (one protocol at a
  * time, best first), ORDER (the reversed-list hello of that protocol), GROUPS13,
@@ -9,37 +9,27 @@
  * so each phase ends after at most (offered + 1) connections, and the whole
  * plan after max_conns.
  */
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <ev.h>
 
-#include "scanner/hello.h"
-#include "scanner/probe.h"
-#include "scanner/starttls.h"
-#include "tls/suites.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "scanner/gplan.h"
+#include "scanner/hello.h"
+#include "tls/suites.h"
 
 /* ---- planner ---------------------------------------------------------------- */
 

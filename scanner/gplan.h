@@ -1,5 +1,5 @@
 /*
- * probe.h - the grading probes of one endpoint (issue 5): the planner.
+ * gplan.h - the grading probes of one endpoint (issue 5): the planner.
  *
  * After the classification probes of an endpoint where one of them completed
  * a handshake, the worker grades it.  The planner (tw_gplan_*) decides, from
@@ -41,8 +41,8 @@
  * Threading: a planner belongs to one thread (a worker's).  Ownership: the
  * caller owns the plan and frees it with tw_gplan_free().
  */
-#ifndef TW_SCANNER_PROBE_H
-#define TW_SCANNER_PROBE_H
+#ifndef TW_SCANNER_GPLAN_H
+#define TW_SCANNER_GPLAN_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -113,4 +113,4 @@ struct tw_grade_record *tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r,
  */
 void tw_probe_parse_http(const char *resp, size_t len, struct tw_grade_record *rec);
 
-#endif /* TW_SCANNER_PROBE_H */
+#endif /* TW_SCANNER_GPLAN_H */
