@@ -8,7 +8,7 @@
  * fingerprint 64 lowercase hex digits, the SAN list at most 1000 entries,
  * dates either empty or ISO-8601 shaped.  Seeds: make_certinfo_seeds.sh
  * (certificates are generated, never committed).  Build and run: see
- * tests/fuzz/README.md, with scanner/certinfo.c scanner/classify.c
+ * tests/fuzz/README.md, with scanner/certinfo.c scanner/classify.c scanner/probekind.c
  * store/model.c and the base/ sources, -lssl -lcrypto.
  */
 #include <stdint.h>

@@ -11,7 +11,7 @@
  * the issue set, which never holds "ok"; the detail exists, is shorter than
  * TW_DETAIL_MAX and is one line; the repro is terminated within its buffer
  * and has no control bytes.  Build and run: see tests/fuzz/README.md, with
- * scanner/classify.c store/model.c and the base/ sources, -lssl -lcrypto.
+ * scanner/classify.c scanner/probekind.c store/model.c and the base/ sources, -lssl -lcrypto.
  */
 #include <stdint.h>
 #include <stdlib.h>

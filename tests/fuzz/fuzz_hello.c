@@ -12,8 +12,8 @@
  *     SNI, ALPN and output capacity all come from the bytes), whose output is
  *     checked for length consistency.
  * Any broken contract aborts.  Build and run (see tests/fuzz/README.md):
- *   clang -fsanitize=fuzzer,address -I. tests/fuzz/fuzz_hello.c scanner/hello.c \
- *       store/base/\*.c -o /tmp/fuzz_hello && /tmp/fuzz_hello tests/fuzz/corpus/hello
+ *   clang -fsanitize=fuzzer,address -I. tests/fuzz/fuzz_hello.c scanner/hello.c tls/suites.c \
+ *       base/\*.c -o /tmp/fuzz_hello && /tmp/fuzz_hello tests/fuzz/corpus/hello
  */
 #include <stdint.h>
 #include <stdlib.h>
