@@ -183,6 +183,7 @@ out:
     return rc;
 }
 
+/* One selected scan's row, handed to the caller's callback. */
 static void
 prune_announce_row(void *arg, sqlite3_stmt *s)
 {
@@ -209,6 +210,7 @@ prune_announce(struct prune_ctx *c, tw_prune_scan_cb *cb, void *arg, char *err)
                             NULL, prune_announce_row, &a, err);
 }
 
+/* One selected scan id, appended to the list the deletes walk. */
 static void
 prune_add_id(void *arg, sqlite3_stmt *s)
 {
