@@ -26,6 +26,7 @@
 #include "base/xalloc.h"
 #include "store/merge.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 #define MERGE_SCHEMA "tw_merge_src"
 
@@ -188,28 +189,6 @@ merge_check(const char *out_path, const struct merge_input *in, size_t n, char *
     return 0;
 }
 
-/* Run one statement with optional int64 parameter ?1 (param < 0: none). */
-static int
-merge_exec(sqlite3 *db, const char *where, const char *sql, int64_t param, char *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        goto fail;
-    if (param >= 0)
-        sqlite3_bind_int64(s, 1, param);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        goto fail;
-    rc = 0;
-    goto out;
-fail:
-    tw_errf(err, "%s: %s", where, sqlite3_errmsg(db));
-out:
-    sqlite3_finalize(s);
-    return rc;
-}
-
 static int
 merge_bind_text(sqlite3_stmt *s, int i, const char *text)
 {
@@ -218,23 +197,17 @@ merge_bind_text(sqlite3_stmt *s, int i, const char *text)
     return sqlite3_bind_text(s, i, text, (int)strlen(text), SQLITE_STATIC);
 }
 
-/*
- * Claim the merged scan row in OUT: reuse the earlier merge of these shards
- * (emptied) or insert a new one, with status 'running' until the copy is
- * done.
- */
+/* The id of the earlier merge of these shards in OUT, or -1 in *id when
+ * there is none. */
 static int
-merge_claim_scan(struct tw_store *out, const struct merge_input *meta, const char *started_at,
-                 int64_t *scan_id, char *err)
+merge_find_earlier(struct tw_store *out, const struct merge_input *meta, const char *started_at,
+                   int64_t *id, char *err)
 {
     sqlite3 *db = tw_store_db(out);
-    const char *path = tw_store_path(out);
     sqlite3_stmt *s = NULL;
-    int64_t id = -1;
     int rc = -1;
 
-    if (tw_store_begin(out, err) < 0)
-        goto out;
+    *id = -1;
     if (sqlite3_prepare_v2(db,
                            "SELECT id FROM scans WHERE shard IS NULL AND label IS ?1"
                            " AND targets_sha256 IS ?2 AND started_at = ?3"
@@ -246,58 +219,68 @@ merge_claim_scan(struct tw_store *out, const struct merge_input *meta, const cha
     merge_bind_text(s, 3, started_at);
     switch (sqlite3_step(s)) {
     case SQLITE_ROW:
-        id = sqlite3_column_int64(s, 0);
+        *id = sqlite3_column_int64(s, 0);
         break;
     case SQLITE_DONE:
         break;
     default:
         goto sqlfail;
     }
+    rc = 0;
+    goto out;
+sqlfail:
+    tw_errf(err, "%s: %s", tw_store_path(out), sqlite3_errmsg(db));
+out:
     sqlite3_finalize(s);
-    s = NULL;
+    return rc;
+}
 
+/*
+ * Claim the merged scan row in OUT: reuse the earlier merge of these shards
+ * (emptied) or insert a new one, with status 'running' until the copy is
+ * done.
+ */
+static int
+merge_claim_scan(struct tw_store *out, const struct merge_input *meta, const char *started_at,
+                 int64_t *scan_id, char *err)
+{
+    /* The merged scan is no shard: shard NULL. */
+    const struct tw_scan_meta m = {meta->label, NULL, meta->targets_sha256, meta->options,
+                                   meta->now_at};
+    sqlite3 *db = tw_store_db(out);
+    const char *path = tw_store_path(out);
+    int64_t id = -1;
+    int rc = -1;
+
+    if (tw_store_begin(out, err) < 0)
+        goto out;
+    if (merge_find_earlier(out, meta, started_at, &id, err) < 0)
+        goto rollback;
     if (id >= 0) {
         tw_info("store", "merge: replacing the earlier merge, scan %lld in %s", (long long)id,
                 path);
-        if (merge_exec(db, path,
-                       "DELETE FROM result_chain WHERE result_id IN"
-                       " (SELECT id FROM results WHERE scan_id = ?1)",
-                       id, err) < 0 ||
-            merge_exec(db, path, "DELETE FROM results WHERE scan_id = ?1", id, err) < 0 ||
-            merge_exec(db, path,
-                       "UPDATE scans SET status = 'running', finished_at = NULL,"
-                       " n_endpoints = NULL WHERE id = ?1",
-                       id, err) < 0)
+        if (tw_store_run_sql(db, path,
+                             "DELETE FROM result_chain WHERE result_id IN"
+                             " (SELECT id FROM results WHERE scan_id = ?1)",
+                             &id, NULL, NULL, err) < 0 ||
+            tw_store_run_sql(db, path, "DELETE FROM results WHERE scan_id = ?1", &id, NULL, NULL,
+                             err) < 0 ||
+            tw_store_run_sql(db, path,
+                             "UPDATE scans SET status = 'running', finished_at = NULL,"
+                             " n_endpoints = NULL WHERE id = ?1",
+                             &id, NULL, NULL, err) < 0)
             goto rollback;
-    } else {
-        if (sqlite3_prepare_v2(db,
-                               "INSERT INTO scans(label, started_at, status, shard,"
-                               " targets_sha256, options, now_at)"
-                               " VALUES (?1, ?2, 'running', NULL, ?3, ?4, ?5)",
-                               -1, &s, NULL) != SQLITE_OK)
-            goto sqlfail;
-        merge_bind_text(s, 1, meta->label);
-        merge_bind_text(s, 2, started_at);
-        merge_bind_text(s, 3, meta->targets_sha256);
-        merge_bind_text(s, 4, meta->options);
-        merge_bind_text(s, 5, meta->now_at);
-        if (sqlite3_step(s) != SQLITE_DONE)
-            goto sqlfail;
-        id = sqlite3_last_insert_rowid(db);
+    } else if (tw_store_scan_insert(out, &m, started_at, &id, err) < 0) {
+        goto rollback;
     }
     if (tw_store_commit(out, err) < 0)
         goto rollback;
     *scan_id = id;
     rc = 0;
     goto out;
-sqlfail:
-    tw_errf(err, "%s: %s", path, sqlite3_errmsg(db));
 rollback:
-    sqlite3_finalize(s);
-    s = NULL;
     tw_store_rollback(out);
 out:
-    sqlite3_finalize(s);
     return rc;
 }
 
@@ -410,16 +393,17 @@ merge_copy(sqlite3 *db, const struct merge_input *in, int64_t to, char *err)
     int rc = -1;
     int step = SQLITE_DONE;
 
-    if (merge_exec(db, in->path,
-                   "INSERT OR IGNORE INTO main.certs(sha256, subject, issuer, not_before,"
-                   " not_after, key_type, key_bits, sig_alg, san, pem)"
-                   " SELECT sha256, subject, issuer, not_before, not_after, key_type, key_bits,"
-                   " sig_alg, san, pem FROM " MERGE_SCHEMA ".certs WHERE sha256 IN"
-                   " (SELECT c.cert_sha256 FROM " MERGE_SCHEMA ".result_chain c"
-                   "  JOIN " MERGE_SCHEMA ".results r ON r.id = c.result_id WHERE r.scan_id = ?1"
-                   "  UNION SELECT cert_sha256 FROM " MERGE_SCHEMA ".results"
-                   "  WHERE scan_id = ?1 AND cert_sha256 IS NOT NULL)",
-                   in->scan_id, err) < 0)
+    if (tw_store_run_sql(
+            db, in->path,
+            "INSERT OR IGNORE INTO main.certs(sha256, subject, issuer, not_before,"
+            " not_after, key_type, key_bits, sig_alg, san, pem)"
+            " SELECT sha256, subject, issuer, not_before, not_after, key_type, key_bits,"
+            " sig_alg, san, pem FROM " MERGE_SCHEMA ".certs WHERE sha256 IN"
+            " (SELECT c.cert_sha256 FROM " MERGE_SCHEMA ".result_chain c"
+            "  JOIN " MERGE_SCHEMA ".results r ON r.id = c.result_id WHERE r.scan_id = ?1"
+            "  UNION SELECT cert_sha256 FROM " MERGE_SCHEMA ".results"
+            "  WHERE scan_id = ?1 AND cert_sha256 IS NOT NULL)",
+            &in->scan_id, NULL, NULL, err) < 0)
         goto out;
     if (sqlite3_prepare_v2(db,
                            merge_src_has_starttls(db)
@@ -547,35 +531,6 @@ out:
     return rc;
 }
 
-/* Set the merged scan's final status, end time and endpoint count. */
-static int
-merge_finish(struct tw_store *out, int64_t id, const char *status, const char *finished_at,
-             char *err)
-{
-    sqlite3 *db = tw_store_db(out);
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE scans SET status = ?2, finished_at = ?3, n_endpoints ="
-                           " (SELECT count(*) FROM results WHERE scan_id = ?1) WHERE id = ?1",
-                           -1, &s, NULL) != SQLITE_OK) {
-        tw_errf(err, "%s: %s", tw_store_path(out), sqlite3_errmsg(db));
-        goto out;
-    }
-    sqlite3_bind_int64(s, 1, id);
-    merge_bind_text(s, 2, status);
-    merge_bind_text(s, 3, finished_at);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        tw_errf(err, "%s: %s", tw_store_path(out), sqlite3_errmsg(db));
-        goto out;
-    }
-    rc = 0;
-out:
-    sqlite3_finalize(s);
-    return rc;
-}
-
 int
 tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, char *err)
 {
@@ -623,7 +578,9 @@ tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, char
     for (size_t i = 0; i < n; i++)
         if (merge_one(out, &in[i], id, err) < 0)
             goto out;
-    if (merge_finish(out, id, is_done ? "done" : "interrupted", finished_at, err) < 0)
+    /* The end of a scan, as tw_store_scan_finish writes it, but with the
+     * latest input's end time instead of now. */
+    if (tw_store_scan_end(out, id, is_done ? "done" : "interrupted", finished_at, err) < 0)
         goto out;
     tw_info("store", "merged %zu shard(s) of %ld into scan %lld of %s (%s)", n, in[0].n,
             (long long)id, out_path,

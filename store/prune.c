@@ -23,6 +23,7 @@
 #include "store/model.h"
 #include "store/prune.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 enum prune_target { PRUNE_TO_RESULTS, PRUNE_TO_SCANS, PRUNE_TO_CERTS };
 
@@ -38,7 +39,19 @@ struct prune_ctx {
     sqlite3 *db;
     const char *path;
     struct prune_ref *refs;
-    size_t n_refs;
+    size_t n_refs, cap_refs;
+};
+
+/* The caller's callback for prune_announce_row. */
+struct prune_announce {
+    tw_prune_scan_cb *cb;
+    void *arg;
+};
+
+/* The ids of the selected scans, for the deletes. */
+struct prune_ids {
+    int64_t *v;
+    size_t n, cap;
 };
 
 static int64_t
@@ -64,109 +77,75 @@ prune_sqlfail(struct prune_ctx *c, char *err)
     return -1;
 }
 
-/* Run sql (no result rows) with optional int64 ?1; *changes gets the row
- * count when not NULL. */
+/* Run sql (no result rows) with ?1 = *param when param is not NULL; *changes
+ * grows by the rows it changed when changes is not NULL. */
 static int
-prune_exec(struct prune_ctx *c, const char *sql, int64_t param, int has_param, uint64_t *changes,
-           char *err)
+prune_exec(struct prune_ctx *c, const char *sql, const int64_t *param, uint64_t *changes, char *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-
-    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
-        goto fail;
-    if (has_param)
-        sqlite3_bind_int64(s, 1, param);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        goto fail;
+    if (tw_store_run_sql(c->db, c->path, sql, param, NULL, NULL, err) < 0)
+        return -1;
     if (changes != NULL)
         *changes += (uint64_t)sqlite3_changes(c->db);
-    rc = 0;
-    goto out;
-fail:
-    prune_sqlfail(c, err);
-out:
-    sqlite3_finalize(s);
-    return rc;
+    return 0;
 }
 
-/* One integer from a query with optional ?1. */
+/* One integer from a query without parameters. */
 static int
-prune_count(struct prune_ctx *c, const char *sql, int64_t param, int has_param, uint64_t *out,
-            char *err)
+prune_count(struct prune_ctx *c, const char *sql, uint64_t *out, char *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
+    int64_t value = 0;
 
-    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
-        goto fail;
-    if (has_param)
-        sqlite3_bind_int64(s, 1, param);
-    if (sqlite3_step(s) != SQLITE_ROW)
-        goto fail;
-    *out = (uint64_t)sqlite3_column_int64(s, 0);
-    rc = 0;
-    goto out;
-fail:
-    prune_sqlfail(c, err);
-out:
-    sqlite3_finalize(s);
-    return rc;
+    if (tw_store_run_sql(c->db, c->path, sql, NULL, tw_store_row_int, &value, err) < 0)
+        return -1;
+    *out = (uint64_t)value;
+    return 0;
+}
+
+/* One row of prune_find_refs' query: keep it when it points at the key of
+ * results, scans or certs. */
+static void
+prune_add_ref(void *arg, sqlite3_stmt *s)
+{
+    struct prune_ctx *c = arg;
+    const char *table = (const char *)sqlite3_column_text(s, 0);
+    const char *column = (const char *)sqlite3_column_text(s, 1);
+    const char *target = (const char *)sqlite3_column_text(s, 2);
+    const char *to = (const char *)sqlite3_column_text(s, 3);
+    enum prune_target t;
+
+    if (table == NULL || column == NULL || target == NULL)
+        return;
+    if (strcmp(target, "certs") == 0) {
+        if (to != NULL && sqlite3_stricmp(to, "sha256") != 0)
+            return;
+        t = PRUNE_TO_CERTS;
+    } else {
+        if (to != NULL && sqlite3_stricmp(to, "id") != 0)
+            return;
+        t = strcmp(target, "results") == 0 ? PRUNE_TO_RESULTS : PRUNE_TO_SCANS;
+    }
+    if (c->n_refs == c->cap_refs) {
+        c->cap_refs = c->cap_refs ? c->cap_refs * 2 : 4;
+        c->refs = tw_xrealloc(c->refs, c->cap_refs * sizeof(*c->refs));
+    }
+    c->refs[c->n_refs].table = tw_xstrdup(table);
+    c->refs[c->n_refs].column = tw_xstrdup(column);
+    c->refs[c->n_refs].target = t;
+    c->n_refs++;
+    tw_debug("store", "prune: %s.%s refers to %s", table, column, target);
 }
 
 /* Foreign keys of other tables that point at results, scans or certs. */
 static int
 prune_find_refs(struct prune_ctx *c, char *err)
 {
-    sqlite3_stmt *s = NULL;
-    size_t cap = 0;
-    int step;
-    int rc = -1;
-
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT m.name, f.\"from\", lower(f.\"table\"), f.\"to\""
-                           " FROM main.sqlite_master AS m, pragma_foreign_key_list(m.name) AS f"
-                           " WHERE m.type = 'table'"
-                           " AND m.name NOT IN ('results', 'result_chain', 'scans', 'certs')"
-                           " AND lower(f.\"table\") IN ('results', 'scans', 'certs')",
-                           -1, &s, NULL) != SQLITE_OK)
-        return prune_sqlfail(c, err);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *table = (const char *)sqlite3_column_text(s, 0);
-        const char *column = (const char *)sqlite3_column_text(s, 1);
-        const char *target = (const char *)sqlite3_column_text(s, 2);
-        const char *to = (const char *)sqlite3_column_text(s, 3);
-        enum prune_target t;
-
-        if (table == NULL || column == NULL || target == NULL)
-            continue;
-        if (strcmp(target, "certs") == 0) {
-            if (to != NULL && sqlite3_stricmp(to, "sha256") != 0)
-                continue;
-            t = PRUNE_TO_CERTS;
-        } else {
-            if (to != NULL && sqlite3_stricmp(to, "id") != 0)
-                continue;
-            t = strcmp(target, "results") == 0 ? PRUNE_TO_RESULTS : PRUNE_TO_SCANS;
-        }
-        if (c->n_refs == cap) {
-            cap = cap ? cap * 2 : 4;
-            c->refs = tw_xrealloc(c->refs, cap * sizeof(*c->refs));
-        }
-        c->refs[c->n_refs].table = tw_xstrdup(table);
-        c->refs[c->n_refs].column = tw_xstrdup(column);
-        c->refs[c->n_refs].target = t;
-        c->n_refs++;
-        tw_debug("store", "prune: %s.%s refers to %s", table, column, target);
-    }
-    if (step != SQLITE_DONE) {
-        prune_sqlfail(c, err);
-        goto out;
-    }
-    rc = 0;
-out:
-    sqlite3_finalize(s);
-    return rc;
+    return tw_store_run_sql(c->db, c->path,
+                            "SELECT m.name, f.\"from\", lower(f.\"table\"), f.\"to\""
+                            " FROM main.sqlite_master AS m, pragma_foreign_key_list(m.name) AS f"
+                            " WHERE m.type = 'table'"
+                            " AND m.name NOT IN ('results', 'result_chain', 'scans', 'certs')"
+                            " AND lower(f.\"table\") IN ('results', 'scans', 'certs')",
+                            NULL, prune_add_ref, c, err);
 }
 
 /* Fill temp.tw_prune_doomed with the ids of the selected scans. */
@@ -178,7 +157,7 @@ prune_select(struct prune_ctx *c, const struct tw_prune_opts *o, char *err)
     int rc = -1;
 
     tw_time_iso((int64_t)o->now, now);
-    if (prune_exec(c, "DELETE FROM temp.tw_prune_doomed", 0, 0, NULL, err) < 0)
+    if (prune_exec(c, "DELETE FROM temp.tw_prune_doomed", NULL, NULL, err) < 0)
         goto out;
     if (sqlite3_prepare_v2(c->db,
                            "INSERT INTO temp.tw_prune_doomed(id)"
@@ -204,45 +183,55 @@ out:
     return rc;
 }
 
+/* One selected scan's row, handed to the caller's callback. */
+static void
+prune_announce_row(void *arg, sqlite3_stmt *s)
+{
+    const struct prune_announce *a = arg;
+
+    a->cb(a->arg, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+          (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
+          sqlite3_column_int64(s, 4));
+}
+
 /* Tell the caller about each selected scan, oldest first. */
 static int
 prune_announce(struct prune_ctx *c, tw_prune_scan_cb *cb, void *arg, char *err)
 {
-    sqlite3_stmt *s = NULL;
-    int step;
-    int rc = -1;
+    struct prune_announce a = {cb, arg};
 
     if (cb == NULL)
         return 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT s.id, s.label, s.started_at, s.status,"
-                           " (SELECT count(*) FROM main.results AS r WHERE r.scan_id = s.id)"
-                           " FROM main.scans AS s JOIN temp.tw_prune_doomed AS d ON d.id = s.id"
-                           " ORDER BY s.started_at, s.id",
-                           -1, &s, NULL) != SQLITE_OK)
-        return prune_sqlfail(c, err);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW)
-        cb(arg, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-           (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
-           sqlite3_column_int64(s, 4));
-    if (step != SQLITE_DONE) {
-        prune_sqlfail(c, err);
-        goto out;
+    return tw_store_run_sql(c->db, c->path,
+                            "SELECT s.id, s.label, s.started_at, s.status,"
+                            " (SELECT count(*) FROM main.results AS r WHERE r.scan_id = s.id)"
+                            " FROM main.scans AS s JOIN temp.tw_prune_doomed AS d ON d.id = s.id"
+                            " ORDER BY s.started_at, s.id",
+                            NULL, prune_announce_row, &a, err);
+}
+
+/* One selected scan id, appended to the list the deletes walk. */
+static void
+prune_add_id(void *arg, sqlite3_stmt *s)
+{
+    struct prune_ids *ids = arg;
+
+    if (ids->n == ids->cap) {
+        ids->cap = ids->cap ? ids->cap * 2 : 16;
+        ids->v = tw_xrealloc(ids->v, ids->cap * sizeof(*ids->v));
     }
-    rc = 0;
-out:
-    sqlite3_finalize(s);
-    return rc;
+    ids->v[ids->n++] = sqlite3_column_int64(s, 0);
 }
 
 /*
- * " AND NOT EXISTS (...)" for every other table that refers to certs, so
+ * head, a statement over orphaned certificates (main.certs AS c), followed
+ * by " AND NOT EXISTS (...)" for every other table that refers to certs, so
  * that a certificate they still use is kept.  Returned from sqlite3_mprintf.
  */
 static char *
-prune_cert_guards(const struct prune_ctx *c)
+prune_certs_sql(const struct prune_ctx *c, const char *head)
 {
-    char *sql = sqlite3_mprintf("%s", "");
+    char *sql = sqlite3_mprintf("%s", head);
 
     for (size_t i = 0; sql != NULL && i < c->n_refs; i++) {
         char *next;
@@ -264,21 +253,20 @@ prune_cert_guards(const struct prune_ctx *c)
 static int
 prune_count_all(struct prune_ctx *c, struct tw_prune_stats *stats, char *err)
 {
-    char *guards = prune_cert_guards(c);
     char *sql = NULL;
     uint64_t n;
     int rc = -1;
 
-    if (prune_count(c, "SELECT count(*) FROM temp.tw_prune_doomed", 0, 0, &stats->scans, err) < 0 ||
+    if (prune_count(c, "SELECT count(*) FROM temp.tw_prune_doomed", &stats->scans, err) < 0 ||
         prune_count(c,
                     "SELECT count(*) FROM main.results"
                     " WHERE scan_id IN (SELECT id FROM temp.tw_prune_doomed)",
-                    0, 0, &stats->results, err) < 0 ||
+                    &stats->results, err) < 0 ||
         prune_count(c,
                     "SELECT count(*) FROM main.result_chain AS rc JOIN main.results AS r"
                     " ON r.id = rc.result_id"
                     " WHERE r.scan_id IN (SELECT id FROM temp.tw_prune_doomed)",
-                    0, 0, &stats->chain_rows, err) < 0)
+                    &stats->chain_rows, err) < 0)
         goto out;
     for (size_t i = 0; i < c->n_refs; i++) {
         if (c->refs[i].target == PRUNE_TO_CERTS)
@@ -293,28 +281,24 @@ prune_count_all(struct prune_ctx *c, struct tw_prune_stats *stats, char *err)
         if (sql == NULL)
             tw_fatalx("out of memory");
         n = 0;
-        if (prune_count(c, sql, 0, 0, &n, err) < 0)
+        if (prune_count(c, sql, &n, err) < 0)
             goto out;
         stats->other_rows += n;
         sqlite3_free(sql);
         sql = NULL;
     }
-    sql = sqlite3_mprintf(
-        "SELECT count(*) FROM main.certs AS c WHERE NOT EXISTS"
-        " (SELECT 1 FROM main.result_chain AS rc JOIN main.results AS r ON r.id = rc.result_id"
-        "  WHERE rc.cert_sha256 = c.sha256"
-        "  AND r.scan_id NOT IN (SELECT id FROM temp.tw_prune_doomed))"
-        " AND NOT EXISTS (SELECT 1 FROM main.results AS r WHERE r.cert_sha256 = c.sha256"
-        "  AND r.scan_id NOT IN (SELECT id FROM temp.tw_prune_doomed))%s",
-        guards);
-    if (sql == NULL)
-        tw_fatalx("out of memory");
-    if (prune_count(c, sql, 0, 0, &stats->certs, err) < 0)
+    sql = prune_certs_sql(
+        c, "SELECT count(*) FROM main.certs AS c WHERE NOT EXISTS"
+           " (SELECT 1 FROM main.result_chain AS rc JOIN main.results AS r ON r.id = rc.result_id"
+           "  WHERE rc.cert_sha256 = c.sha256"
+           "  AND r.scan_id NOT IN (SELECT id FROM temp.tw_prune_doomed))"
+           " AND NOT EXISTS (SELECT 1 FROM main.results AS r WHERE r.cert_sha256 = c.sha256"
+           "  AND r.scan_id NOT IN (SELECT id FROM temp.tw_prune_doomed))");
+    if (prune_count(c, sql, &stats->certs, err) < 0)
         goto out;
     rc = 0;
 out:
     sqlite3_free(sql);
-    sqlite3_free(guards);
     return rc;
 }
 
@@ -336,7 +320,8 @@ prune_delete_refs(struct prune_ctx *c, enum prune_target target, int64_t scan_id
                               c->refs[i].table, c->refs[i].column);
         if (sql == NULL)
             tw_fatalx("out of memory");
-        rc = prune_exec(c, sql, scan_id, target == PRUNE_TO_SCANS, &stats->other_rows, err);
+        rc =
+            prune_exec(c, sql, target == PRUNE_TO_SCANS ? &scan_id : NULL, &stats->other_rows, err);
         sqlite3_free(sql);
         if (rc < 0)
             return -1;
@@ -362,7 +347,7 @@ prune_delete_scan(struct prune_ctx *c, int64_t scan_id, int64_t batch, struct tw
 
         if (tw_store_begin(c->st, err) < 0)
             goto out;
-        if (prune_exec(c, "DELETE FROM temp.tw_prune_chunk", 0, 0, NULL, err) < 0)
+        if (prune_exec(c, "DELETE FROM temp.tw_prune_chunk", NULL, NULL, err) < 0)
             goto rollback;
         sqlite3_bind_int64(fill, 1, scan_id);
         sqlite3_bind_int64(fill, 2, batch);
@@ -376,17 +361,17 @@ prune_delete_scan(struct prune_ctx *c, int64_t scan_id, int64_t batch, struct tw
             /* Last transaction: what refers to the scan itself, then the scan. */
             if (prune_delete_refs(c, PRUNE_TO_SCANS, scan_id, stats, err) < 0 ||
                 prune_exec(c, "DELETE FROM main.scans WHERE id = ?1 AND status <> 'running'",
-                           scan_id, 1, &stats->scans, err) < 0)
+                           &scan_id, &stats->scans, err) < 0)
                 goto rollback;
         } else if (prune_exec(c,
                               "DELETE FROM main.result_chain WHERE result_id IN"
                               " (SELECT id FROM temp.tw_prune_chunk)",
-                              0, 0, &stats->chain_rows, err) < 0 ||
+                              NULL, &stats->chain_rows, err) < 0 ||
                    prune_delete_refs(c, PRUNE_TO_RESULTS, 0, stats, err) < 0 ||
                    prune_exec(c,
                               "DELETE FROM main.results WHERE id IN"
                               " (SELECT id FROM temp.tw_prune_chunk)",
-                              0, 0, &stats->results, err) < 0) {
+                              NULL, &stats->results, err) < 0) {
             goto rollback;
         }
         if (tw_store_commit(c->st, err) < 0)
@@ -407,27 +392,22 @@ out:
 static int
 prune_delete_certs(struct prune_ctx *c, struct tw_prune_stats *stats, char *err)
 {
-    char *guards = prune_cert_guards(c);
-    char *sql;
+    char *sql = prune_certs_sql(
+        c, "DELETE FROM main.certs AS c WHERE NOT EXISTS"
+           " (SELECT 1 FROM main.result_chain AS rc WHERE rc.cert_sha256 = c.sha256)"
+           " AND NOT EXISTS"
+           " (SELECT 1 FROM main.results AS r WHERE r.cert_sha256 = c.sha256)");
     int rc = -1;
 
-    sql = sqlite3_mprintf("DELETE FROM main.certs AS c WHERE NOT EXISTS"
-                          " (SELECT 1 FROM main.result_chain AS rc WHERE rc.cert_sha256 = c.sha256)"
-                          " AND NOT EXISTS"
-                          " (SELECT 1 FROM main.results AS r WHERE r.cert_sha256 = c.sha256)%s",
-                          guards);
-    if (sql == NULL)
-        tw_fatalx("out of memory");
     if (tw_store_begin(c->st, err) < 0)
         goto out;
-    if (prune_exec(c, sql, 0, 0, &stats->certs, err) < 0 || tw_store_commit(c->st, err) < 0) {
+    if (prune_exec(c, sql, NULL, &stats->certs, err) < 0 || tw_store_commit(c->st, err) < 0) {
         tw_store_rollback(c->st);
         goto out;
     }
     rc = 0;
 out:
     sqlite3_free(sql);
-    sqlite3_free(guards);
     return rc;
 }
 
@@ -447,12 +427,9 @@ tw_prune_run(const char *path, const struct tw_prune_opts *opts, tw_prune_scan_c
              struct tw_prune_stats *stats, char *err)
 {
     struct prune_ctx c = {0};
-    sqlite3_stmt *ids = NULL;
-    int64_t *doomed = NULL;
-    size_t n_doomed = 0, cap = 0;
+    struct prune_ids doomed = {0};
     int64_t batch = opts->batch > 0 ? opts->batch : TW_PRUNE_BATCH_DEFAULT;
     uint64_t running = 0;
-    int step;
     int rc = -1;
 
     memset(stats, 0, sizeof(*stats));
@@ -471,19 +448,19 @@ tw_prune_run(const char *path, const struct tw_prune_opts *opts, tw_prune_scan_c
     c.path = tw_store_path(c.st);
     if (prune_find_refs(&c, err) < 0)
         goto out;
-    if (prune_count(&c, "SELECT count(*) FROM main.scans WHERE status = 'running'", 0, 0, &running,
-                    err) < 0)
+    if (prune_count(&c, "SELECT count(*) FROM main.scans WHERE status = 'running'", &running, err) <
+        0)
         goto out;
     stats->running = (int)(running > 1000000 ? 1000000 : running);
 
     /* Outside the snapshot below, so that they outlive its rollback. */
-    if (prune_exec(&c, "CREATE TEMP TABLE tw_prune_doomed(id INTEGER PRIMARY KEY)", 0, 0, NULL,
+    if (prune_exec(&c, "CREATE TEMP TABLE tw_prune_doomed(id INTEGER PRIMARY KEY)", NULL, NULL,
                    err) < 0 ||
-        prune_exec(&c, "CREATE TEMP TABLE tw_prune_chunk(id INTEGER PRIMARY KEY)", 0, 0, NULL,
+        prune_exec(&c, "CREATE TEMP TABLE tw_prune_chunk(id INTEGER PRIMARY KEY)", NULL, NULL,
                    err) < 0)
         goto out;
     /* The selection and the announcement read one snapshot. */
-    if (prune_exec(&c, "BEGIN", 0, 0, NULL, err) < 0)
+    if (prune_exec(&c, "BEGIN", NULL, NULL, err) < 0)
         goto out;
     if (prune_select(&c, opts, err) < 0 || prune_announce(&c, cb, arg, err) < 0)
         goto rollback;
@@ -495,28 +472,13 @@ tw_prune_run(const char *path, const struct tw_prune_opts *opts, tw_prune_scan_c
         rc = 0;
         goto out;
     }
-    if (sqlite3_prepare_v2(c.db, "SELECT id FROM temp.tw_prune_doomed ORDER BY id", -1, &ids,
-                           NULL) != SQLITE_OK) {
-        prune_sqlfail(&c, err);
+    if (tw_store_run_sql(c.db, c.path, "SELECT id FROM temp.tw_prune_doomed ORDER BY id", NULL,
+                         prune_add_id, &doomed, err) < 0)
         goto rollback;
-    }
-    while ((step = sqlite3_step(ids)) == SQLITE_ROW) {
-        if (n_doomed == cap) {
-            cap = cap ? cap * 2 : 16;
-            doomed = tw_xrealloc(doomed, cap * sizeof(*doomed));
-        }
-        doomed[n_doomed++] = sqlite3_column_int64(ids, 0);
-    }
-    if (step != SQLITE_DONE) {
-        prune_sqlfail(&c, err);
-        goto rollback;
-    }
-    sqlite3_finalize(ids);
-    ids = NULL;
     tw_store_rollback(c.st); /* end the read snapshot; deletes use their own transactions */
 
-    for (size_t i = 0; i < n_doomed; i++)
-        if (prune_delete_scan(&c, doomed[i], batch, stats, err) < 0)
+    for (size_t i = 0; i < doomed.n; i++)
+        if (prune_delete_scan(&c, doomed.v[i], batch, stats, err) < 0)
             goto out;
     if (prune_delete_certs(&c, stats, err) < 0)
         goto out;
@@ -525,7 +487,7 @@ tw_prune_run(const char *path, const struct tw_prune_opts *opts, tw_prune_scan_c
         stats->scans + stats->results + stats->certs + stats->other_rows > 0) {
         /* VACUUM takes the write lock for as long as it rewrites the file:
          * never while a scan may be writing (running > 0). */
-        if (prune_exec(&c, "VACUUM", 0, 0, NULL, err) < 0)
+        if (prune_exec(&c, "VACUUM", NULL, NULL, err) < 0)
             goto out;
         stats->vacuumed = 1;
     }
@@ -537,8 +499,7 @@ tw_prune_run(const char *path, const struct tw_prune_opts *opts, tw_prune_scan_c
 rollback:
     tw_store_rollback(c.st);
 out:
-    sqlite3_finalize(ids);
-    free(doomed);
+    free(doomed.v);
     prune_ctx_cleanup(&c);
     return rc;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 
 #include <sqlite3.h>
 
@@ -30,6 +31,7 @@
 #include "store/graderec.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 struct tw_store {
     sqlite3 *db;
@@ -39,6 +41,7 @@ struct tw_store {
     sqlite3_stmt *scan_finish;
     sqlite3_stmt *scan_reopen;
     sqlite3_stmt *scan_resumable;
+    sqlite3_stmt *scan_targets;
     sqlite3_stmt *result_insert;
     sqlite3_stmt *cert_insert;
     sqlite3_stmt *chain_insert;
@@ -78,6 +81,7 @@ static const struct store_sql store_sqls[] = {
     STMT(scan_reopen, "UPDATE scans SET status = 'running', finished_at = NULL WHERE id = ?1"),
     STMT(scan_resumable, "SELECT id FROM scans WHERE status IN ('interrupted', 'running')"
                          " ORDER BY id DESC LIMIT 1"),
+    STMT(scan_targets, "UPDATE scans SET targets_sha256 = ?2 WHERE id = ?1"),
     STMT(result_insert,
          "INSERT OR IGNORE INTO results(scan_id, target, host, ip, port, sni, class, issues,"
          " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at, starttls)"
@@ -164,36 +168,61 @@ store_exec(struct tw_store *st, sqlite3_stmt *s, char *err)
     return 0;
 }
 
+int
+tw_store_run_sql(sqlite3 *db, const char *where, const char *sql, const int64_t *param,
+                 tw_store_row_cb *cb, void *arg, char *err)
+{
+    sqlite3_stmt *s = NULL;
+    int step;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        goto fail;
+    if (param != NULL)
+        sqlite3_bind_int64(s, 1, *param);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW)
+        if (cb != NULL)
+            cb(arg, s);
+    if (step != SQLITE_DONE)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    /* A failed step of a v2 statement has already handed its error to db. */
+    tw_errf(err, "%s: %s", where, sqlite3_errmsg(db));
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+void
+tw_store_row_int(void *arg, sqlite3_stmt *row)
+{
+    *(int64_t *)arg = sqlite3_column_int64(row, 0);
+}
+
 /* A read-only open must not migrate, but it must still refuse databases it
  * cannot read: not tlsweep's, or written by a newer tlsweep. */
 static int
 store_check_version(struct tw_store *st, char *err)
 {
-    sqlite3_stmt *s = NULL;
-    int version = 0;
-    int rc = -1;
+    int64_t version = 0;
 
-    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_ROW) {
-        store_err(st, err);
-        goto out;
-    }
-    version = sqlite3_column_int(s, 0);
+    if (tw_store_run_sql(st->db, st->path, "PRAGMA user_version", NULL, tw_store_row_int, &version,
+                         err) < 0)
+        return -1;
     if (version == 0) {
         tw_errf(err, "%s: not a tlsweep database (no schema)", st->path);
-        goto out;
+        return -1;
     }
     if (version > TW_SCHEMA_VERSION) {
         tw_errf(err,
                 "%s: database schema version %d is newer than this tlsweep (%d): upgrade "
                 "tlsweep",
-                st->path, version, TW_SCHEMA_VERSION);
-        goto out;
+                st->path, (int)version, TW_SCHEMA_VERSION);
+        return -1;
     }
-    rc = 0;
-out:
-    sqlite3_finalize(s);
-    return rc;
+    return 0;
 }
 
 /* SQLite counts every allocation under a global mutex unless told not to;
@@ -328,15 +357,14 @@ tw_store_path(const struct tw_store *st)
 }
 
 int
-tw_store_scan_begin(struct tw_store *st, const struct tw_scan_meta *meta, int64_t *scan_id,
-                    char *err)
+tw_store_scan_insert(struct tw_store *st, const struct tw_scan_meta *meta, const char *started_at,
+                     int64_t *scan_id, char *err)
 {
     sqlite3_stmt *s = st->scan_insert;
-    char now[21];
 
-    tw_time_iso((int64_t)time(NULL), now);
     bind_text(s, 1, meta ? meta->label : NULL, TW_CERT_FIELD_MAX);
-    bind_text(s, 2, now, sizeof(now));
+    /* Not cut short: merge finds its earlier result by this exact text. */
+    bind_text(s, 2, started_at, INT_MAX);
     bind_text(s, 3, meta ? meta->shard : NULL, 64);
     bind_text(s, 4, meta ? meta->targets_sha256 : NULL, 128);
     bind_text(s, 5, meta ? meta->options : NULL, TW_DETAIL_MAX);
@@ -348,9 +376,43 @@ tw_store_scan_begin(struct tw_store *st, const struct tw_scan_meta *meta, int64_
 }
 
 int
-tw_store_scan_finish(struct tw_store *st, int64_t scan_id, const char *status, char *err)
+tw_store_scan_begin(struct tw_store *st, const struct tw_scan_meta *meta, int64_t *scan_id,
+                    char *err)
+{
+    char now[21];
+
+    tw_time_iso((int64_t)time(NULL), now);
+    return tw_store_scan_insert(st, meta, now, scan_id, err);
+}
+
+/* After an UPDATE of the scans row scan_id: 0 when it changed that one row,
+ * else -1 with "no scan N". */
+static int
+store_check_scan_changed(struct tw_store *st, int64_t scan_id, char *err)
+{
+    if (sqlite3_changes(st->db) == 1)
+        return 0;
+    tw_errf(err, "%s: no scan %lld", st->path, (long long)scan_id);
+    return -1;
+}
+
+int
+tw_store_scan_end(struct tw_store *st, int64_t scan_id, const char *status, const char *finished_at,
+                  char *err)
 {
     sqlite3_stmt *s = st->scan_finish;
+
+    sqlite3_bind_int64(s, 1, scan_id);
+    bind_text(s, 2, status, 16);
+    /* Not cut short: merge copies an input's end time as that file stored it
+     * (SQLite text is never longer than INT_MAX bytes). */
+    bind_text(s, 3, finished_at, INT_MAX);
+    return store_exec(st, s, err);
+}
+
+int
+tw_store_scan_finish(struct tw_store *st, int64_t scan_id, const char *status, char *err)
+{
     char now[21];
 
     if (status == NULL || (strcmp(status, "done") != 0 && strcmp(status, "interrupted") != 0)) {
@@ -359,38 +421,18 @@ tw_store_scan_finish(struct tw_store *st, int64_t scan_id, const char *status, c
         return -1;
     }
     tw_time_iso((int64_t)time(NULL), now);
-    sqlite3_bind_int64(s, 1, scan_id);
-    bind_text(s, 2, status, 16);
-    bind_text(s, 3, now, sizeof(now));
-    if (store_exec(st, s, err) < 0)
+    if (tw_store_scan_end(st, scan_id, status, now, err) < 0)
         return -1;
-    if (sqlite3_changes(st->db) != 1) {
-        tw_errf(err, "%s: no scan %lld", st->path, (long long)scan_id);
-        return -1;
-    }
-    return 0;
+    return store_check_scan_changed(st, scan_id, err);
 }
 
 int
 tw_store_scan_set_targets(struct tw_store *st, int64_t scan_id, const char *targets_sha256,
                           char *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-
-    if (sqlite3_prepare_v2(st->db, "UPDATE scans SET targets_sha256 = ?2 WHERE id = ?1", -1, &s,
-                           NULL) != SQLITE_OK) {
-        tw_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-        goto out;
-    }
-    sqlite3_bind_int64(s, 1, scan_id);
-    bind_text(s, 2, targets_sha256, 64);
-    if (store_exec(st, s, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    sqlite3_finalize(s);
-    return rc;
+    sqlite3_bind_int64(st->scan_targets, 1, scan_id);
+    bind_text(st->scan_targets, 2, targets_sha256, 64);
+    return store_exec(st, st->scan_targets, err);
 }
 
 int
@@ -399,11 +441,7 @@ tw_store_scan_reopen(struct tw_store *st, int64_t scan_id, char *err)
     sqlite3_bind_int64(st->scan_reopen, 1, scan_id);
     if (store_exec(st, st->scan_reopen, err) < 0)
         return -1;
-    if (sqlite3_changes(st->db) != 1) {
-        tw_errf(err, "%s: no scan %lld", st->path, (long long)scan_id);
-        return -1;
-    }
-    return 0;
+    return store_check_scan_changed(st, scan_id, err);
 }
 
 int

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "base/log.h"
+#include "store/graderec.h"
 #include "store/merge.h"
 #include "store/model.h"
 #include "store/schema.h"
@@ -346,6 +347,52 @@ test_store_duplicate_endpoint_ignored(void **state)
     put_one(st, scan2, make_result("d.example", "192.0.2.9", 443, NULL, c2, 2));
     assert_int_equal(q_int(db, "SELECT count(*) FROM results"), 2);
     assert_int_equal(q_int(db, "SELECT count(*) FROM certs"), 3);
+    tw_store_close(st);
+}
+
+/*
+ * The groups table names a named group by its IANA name from tls/suites.h,
+ * also for groups outside the 17 names store.c once listed itself (31, a
+ * TLS 1.3 brainpool curve; 0x11EB, a post-quantum hybrid), and an id the
+ * table does not know by its hex value.  A DHE group seen only by its size
+ * is "dhe" and the size.
+ */
+static void
+test_store_group_names(void **state)
+{
+    struct fx *f = *state;
+    struct tw_store *st = open_rw(f->db);
+    sqlite3 *db = tw_store_db(st);
+    int64_t scan = begin_scan(st, NULL, NULL, NULL);
+    struct tw_result *r = make_result("g.example", "192.0.2.31", 443, "g.example", NULL, 0);
+    struct tw_grade_record *g = calloc(1, sizeof(*g));
+    static const struct tw_grec_group groups[] = {
+        {31, 256},
+        {0x11EB, 256},
+        {0x7777, 0},
+        {0, 2048},
+    };
+
+    assert_non_null(g);
+    memcpy(g->groups, groups, sizeof(groups));
+    g->n_groups = (int)(sizeof(groups) / sizeof(groups[0]));
+    g->secure_reneg = -1;
+    g->hsts_max_age = -1;
+    r->grading = g;
+    put_one(st, scan, r);
+
+    assert_int_equal(q_int(db, "SELECT count(*) FROM groups"), 4);
+    assert_q_text(db, "SELECT name FROM groups WHERE group_id = 31", "brainpoolP256r1tls13");
+    assert_int_equal(q_int(db, "SELECT bits FROM groups WHERE group_id = 31"), 256);
+    assert_q_text(db, "SELECT name FROM groups WHERE group_id = 4587", "SecP256r1MLKEM768");
+    assert_q_text(db, "SELECT name FROM groups WHERE group_id = 30583", "0x7777");
+    assert_q_text(db, "SELECT bits FROM groups WHERE group_id = 30583", "<NULL>");
+    assert_q_text(db, "SELECT group_id FROM groups WHERE name = 'dhe2048'", "<NULL>");
+    assert_int_equal(q_int(db, "SELECT bits FROM groups WHERE name = 'dhe2048'"), 2048);
+    /* Every row belongs to the one result. */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM groups AS g JOIN results AS r"
+                               " ON r.id = g.result_id WHERE r.host = 'g.example'"),
+                     4);
     tw_store_close(st);
 }
 
@@ -758,6 +805,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_store_hostile_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_sni_null_and_empty_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_duplicate_endpoint_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_group_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_user_version_and_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_newer_version_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_readonly_missing_file, setup, teardown),
