@@ -123,6 +123,21 @@ targets_is_space(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
+/* One white-space separated field of a targets line: *f and *n get the
+ * field that starts at p, and the return value is where the next field
+ * starts (after the white space that follows), or end. */
+static const char *
+targets_take_field(const char *p, const char *end, const char **f, size_t *n)
+{
+    *f = p;
+    while (p < end && !targets_is_space((unsigned char)*p))
+        p++;
+    *n = (size_t)(p - *f);
+    while (p < end && targets_is_space((unsigned char)*p))
+        p++;
+    return p;
+}
+
 /* Quote at most TARGETS_SHOW bytes of s (already known to be printable
  * ASCII) into buf, with "..." when cut. */
 static const char *
@@ -629,19 +644,9 @@ tw_target_parse_line(const char *line, size_t len, int allow_large_ranges,
         rc = 0;
         goto out;
     }
-    f1 = p;
-    while (p < end && !targets_is_space((unsigned char)*p))
-        p++;
-    n1 = (size_t)(p - f1);
-    while (p < end && targets_is_space((unsigned char)*p))
-        p++;
+    p = targets_take_field(p, end, &f1, &n1);
     if (p < end) {
-        f2 = p;
-        while (p < end && !targets_is_space((unsigned char)*p))
-            p++;
-        n2 = (size_t)(p - f2);
-        while (p < end && targets_is_space((unsigned char)*p))
-            p++;
+        p = targets_take_field(p, end, &f2, &n2);
         if (p < end) {
             char show[TARGETS_SHOW + 4];
 
