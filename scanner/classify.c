@@ -71,6 +71,7 @@
 #include "scanner/classify.h"
 #include "scanner/probekind.h"
 #include "scanner/starttls.h"
+#include "store/store.h"
 #include "tls/suites.h"
 #include "base/xalloc.h"
 
@@ -296,23 +297,14 @@ kind_name(int k)
     return tw_probe_kind_name(k);
 }
 
+/* A handshake version as details spell it: the store's spelling of
+ * results.tls_version ("TLSv1.2"), "?" for none. */
 static const char *
 version_name(int v)
 {
-    switch (v) {
-    case TW_VERSION_TLS10:
-        return "TLSv1";
-    case TW_VERSION_TLS11:
-        return "TLSv1.1";
-    case TW_VERSION_TLS12:
-        return "TLSv1.2";
-    case TW_VERSION_TLS13:
-        return "TLSv1.3";
-    case TW_VERSION_SSL3:
-        return "SSLv3";
-    default:
-        return "?";
-    }
+    const char *name = v >= 0 && v <= 0xffff ? tw_store_protocol_name((uint16_t)v) : NULL;
+
+    return name != NULL ? name : "?";
 }
 
 /* One short word for a probe's outcome, for the "probes:" list. */
