@@ -896,18 +896,6 @@ worker_main(void *arg)
 
 /* ---- start-up ---- */
 
-static void
-srv_ssl_err(char *err, const struct srv *s, const char *what)
-{
-    char buf[256] = "unknown error";
-    unsigned long e = ERR_get_error();
-
-    if (e != 0)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    tw_errf(err, "%s: %s: %s", s->def->name, what, buf);
-    ERR_clear_error();
-}
-
 static int
 srv_on_servername(SSL *ssl, int *al, void *arg)
 {
@@ -990,7 +978,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
 
     ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {
-        srv_ssl_err(err, s, "SSL_CTX_new");
+        tw_lab_ssl_err(err, s->def->name, "SSL_CTX_new");
         goto out;
     }
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -1005,11 +993,11 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         SSL_CTX_set_security_level(ctx, 0);
     if (SSL_CTX_set_min_proto_version(ctx, d->min_version) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, d->max_version) != 1) {
-        srv_ssl_err(err, s, "protocol versions");
+        tw_lab_ssl_err(err, s->def->name, "protocol versions");
         goto out;
     }
     if (SSL_CTX_set_cipher_list(ctx, d->ciphers) != 1) {
-        srv_ssl_err(err, s, "cipher list");
+        tw_lab_ssl_err(err, s->def->name, "cipher list");
         goto out;
     }
     if (d->flags & TW_LAB_F_DH1024) {
@@ -1017,7 +1005,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
 
         if (dh == NULL || SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
             EVP_PKEY_free(dh);
-            srv_ssl_err(err, s, "DH group");
+            tw_lab_ssl_err(err, s->def->name, "DH group");
             goto out;
         }
     }
@@ -1051,7 +1039,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         goto out;
     if (SSL_CTX_use_certificate(ctx, leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
-        srv_ssl_err(err, s, "certificate");
+        tw_lab_ssl_err(err, s->def->name, "certificate");
         goto out;
     }
     switch (d->chain) {
@@ -1067,7 +1055,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         break;
     }
     if (!ok) {
-        srv_ssl_err(err, s, "chain");
+        tw_lab_ssl_err(err, s->def->name, "chain");
         goto out;
     }
     if (leaf_out != NULL) {
@@ -1101,7 +1089,7 @@ srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *e
         int n = i2d_X509(certs[i], NULL);
 
         if (n <= 0) {
-            srv_ssl_err(err, s, "certificate DER");
+            tw_lab_ssl_err(err, s->def->name, "certificate DER");
             return -1;
         }
         len += 3 + (size_t)n;
@@ -1113,7 +1101,7 @@ srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *e
         int n = i2d_X509(certs[i], &p);
 
         if (n <= 0) {
-            srv_ssl_err(err, s, "certificate DER");
+            tw_lab_ssl_err(err, s->def->name, "certificate DER");
             return -1;
         }
         s->chain[len] = (uint8_t)((unsigned)n >> 16);
