@@ -33,18 +33,6 @@ struct tw_lab_hostile {
     X509 *deep[HOSTILE_DEEP]; /* deep[0] is issued by the lab root */
 };
 
-static void
-hostile_ssl_err(char *err, const char *what)
-{
-    char buf[256] = "unknown error";
-    unsigned long e = ERR_get_error();
-
-    if (e != 0)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    tw_errf(err, "hostile: %s: %s", what, buf);
-    ERR_clear_error();
-}
-
 void
 tw_lab_hostile_free(struct tw_lab_hostile *h)
 {
@@ -69,7 +57,7 @@ tw_lab_hostile_new(const struct tw_lab_pki *pki, char *err)
     }
     h->deep_key = EVP_EC_gen("P-256");
     if (h->deep_key == NULL) {
-        hostile_ssl_err(err, "deep chain key");
+        tw_lab_ssl_err(err, "hostile", "deep chain key");
         goto out;
     }
     for (int i = 0; i < HOSTILE_DEEP; i++) {
@@ -86,7 +74,7 @@ tw_lab_hostile_new(const struct tw_lab_pki *pki, char *err)
             tw_lab_pki_add_ext(x, x, NID_subject_key_identifier, "hash") < 0 ||
             tw_lab_pki_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always") < 0 ||
             X509_sign(x, signer, EVP_sha256()) <= 0) {
-            hostile_ssl_err(err, cn);
+            tw_lab_ssl_err(err, "hostile", cn);
             goto out;
         }
     }
@@ -188,7 +176,7 @@ hostile_leaf(const struct tw_lab_pki *pki, X509 *issuer, EVP_PKEY *signer,
 out:
     GENERAL_NAMES_free(gens);
     if (!ok) {
-        hostile_ssl_err(err, host);
+        tw_lab_ssl_err(err, "hostile", host);
         X509_free(x);
         x = NULL;
     }
@@ -209,7 +197,7 @@ tw_lab_hostile_ctx(SSL_CTX *ctx, const struct tw_lab_hostile *h, const struct tw
         goto out;
     if (SSL_CTX_use_certificate(ctx, leaf) != 1 ||
         SSL_CTX_use_PrivateKey(ctx, pki->leaf_rsa) != 1) {
-        hostile_ssl_err(err, "certificate");
+        tw_lab_ssl_err(err, "hostile", "certificate");
         goto out;
     }
     if (what == TW_LAB_HC_DEEP) {
@@ -226,7 +214,7 @@ tw_lab_hostile_ctx(SSL_CTX *ctx, const struct tw_lab_hostile *h, const struct tw
     rc = 0;
     goto out;
 chain_err:
-    hostile_ssl_err(err, "chain");
+    tw_lab_ssl_err(err, "hostile", "chain");
 out:
     X509_free(leaf);
     return rc;

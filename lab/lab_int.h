@@ -66,6 +66,10 @@ X509 *tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spe
  * signature.  NULL on failure. */
 X509 *tw_lab_pki_new_cert(const char *cn, X509 *issuer, EVP_PKEY *pub, long not_before,
                           long not_after);
+/* Put "who: what: <OpenSSL's first queued error>" (who NULL: "what: ...")
+ * into err and clear OpenSSL's error queue.  The one OpenSSL error report
+ * of the lab (pki, hostile set, servers). */
+void tw_lab_ssl_err(char *err, const char *who, const char *what);
 /* Add one extension from its config text.  0 or -1. */
 int tw_lab_pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 /* Write a certificate as PEM to path (mode 0644).  Returns 0 or -1 with err. */

@@ -27,15 +27,18 @@
 
 #define LAB_AIA_URL "caIssuers;URI:http://127.77.0.1/intermediate.crt"
 
-static void
-pki_ssl_err(char *err, const char *what)
+void
+tw_lab_ssl_err(char *err, const char *who, const char *what)
 {
     char buf[256] = "unknown error";
     unsigned long e = ERR_get_error();
 
     if (e != 0)
         ERR_error_string_n(e, buf, sizeof(buf));
-    tw_errf(err, "%s: %s", what, buf);
+    if (who != NULL)
+        tw_errf(err, "%s: %s: %s", who, what, buf);
+    else
+        tw_errf(err, "%s: %s", what, buf);
     ERR_clear_error();
 }
 
@@ -125,7 +128,7 @@ pki_make_ca(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, c
     ok = 1;
 out:
     if (!ok) {
-        pki_ssl_err(err, cn);
+        tw_lab_ssl_err(err, NULL, cn);
         X509_free(x);
         x = NULL;
     }
@@ -149,7 +152,7 @@ tw_lab_pki_init(struct tw_lab_pki *pki, char *err)
     if (pki->root_key == NULL || pki->inter_key == NULL || pki->leaf_rsa == NULL ||
         pki->leaf_rsa1024 == NULL || pki->uroot_key == NULL || pki->uinter_key == NULL ||
         pki->leaf_ec == NULL) {
-        pki_ssl_err(err, "key generation");
+        tw_lab_ssl_err(err, NULL, "key generation");
         goto out;
     }
     pki->root = pki_make_ca("tlsweep lab root CA", pki->root_key, NULL, NULL, err);
@@ -254,7 +257,7 @@ tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spec *spe
     ok = 1;
 out:
     if (!ok) {
-        pki_ssl_err(err, spec->dns);
+        tw_lab_ssl_err(err, NULL, spec->dns);
         X509_free(x);
         x = NULL;
     }
@@ -279,7 +282,7 @@ tw_lab_pki_write_pem(X509 *cert, const char *path, char *err)
     }
     fd = -1; /* owned by f now */
     if (PEM_write_X509(f, cert) != 1) {
-        pki_ssl_err(err, path);
+        tw_lab_ssl_err(err, NULL, path);
         goto out;
     }
     rc = 0;

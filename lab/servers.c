@@ -263,6 +263,39 @@ conn_on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
     conn_close(c, 0);
 }
 
+/* One plaintext read (out == NULL: into in) or send (from out, never
+ * raising SIGPIPE) on the socket, retried on EINTR.  Returns the byte
+ * count, 0 when the socket is not ready (EAGAIN), -1 when the peer is gone
+ * (EOF) or the socket failed.  Every plaintext read and write of this file
+ * goes through it, by conn_recv and conn_send. */
+static ssize_t
+conn_io(struct conn *c, const void *out, void *in, size_t len)
+{
+    for (;;) {
+        ssize_t n = out != NULL ? send(c->fd, out, len, MSG_NOSIGNAL) : read(c->fd, in, len);
+
+        if (n > 0)
+            return n;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        return -1;
+    }
+}
+
+static ssize_t
+conn_recv(struct conn *c, void *buf, size_t len)
+{
+    return conn_io(c, NULL, buf, len);
+}
+
+static ssize_t
+conn_send(struct conn *c, const void *buf, size_t len)
+{
+    return conn_io(c, buf, NULL, len);
+}
+
 /* After our last byte: half-close and read until the peer closes, so that
  * unread input never turns our FIN into an RST that could overtake the
  * bytes we sent. */
@@ -281,15 +314,12 @@ conn_discard(struct conn *c)
     uint8_t scratch[4096];
 
     for (int i = 0; i < 16; i++) {
-        ssize_t n = read(c->fd, scratch, sizeof(scratch));
+        ssize_t n = conn_recv(c, scratch, sizeof(scratch));
 
-        if (n > 0)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n == 0)
             return 0;
-        if (n < 0 && errno == EINTR)
-            continue;
-        return 1;
+        if (n < 0)
+            return 1;
     }
     return 0;
 }
@@ -299,17 +329,11 @@ static int
 conn_write_raw(struct conn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n = conn_send(c, c->out + c->out_off, c->out_len - c->out_off);
 
-        if (n > 0) {
-            c->out_off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
-        return -1;
+        if (n <= 0)
+            return (int)n;
+        c->out_off += (size_t)n;
     }
     return 1;
 }
@@ -385,19 +409,13 @@ conn_on_raw_hello(struct conn *c)
         ssize_t n;
 
         if (c->n_hdr < sizeof(c->hdr))
-            n = read(c->fd, c->hdr + c->n_hdr, sizeof(c->hdr) - c->n_hdr);
+            n = conn_recv(c, c->hdr + c->n_hdr, sizeof(c->hdr) - c->n_hdr);
         else
-            n = read(c->fd, scratch,
-                     c->body_left < sizeof(scratch) ? c->body_left : sizeof(scratch));
-        if (n == 0) {
-            conn_close(c, 0);
+            n = conn_recv(c, scratch,
+                          c->body_left < sizeof(scratch) ? c->body_left : sizeof(scratch));
+        if (n == 0)
             return;
-        }
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
             conn_close(c, 0);
             return;
         }
@@ -530,6 +548,23 @@ conn_on_tls(struct conn *c)
 
 static int conn_set_bios(struct conn *c);
 
+/* Hand the socket to OpenSSL as the server side and run the handshake as
+ * far as the bytes at hand allow.  The one TLS start of a plain endpoint,
+ * a legacy endpoint that answers natively and a STARTTLS upgrade. */
+static void
+conn_start_tls(struct conn *c)
+{
+    c->ssl = SSL_new(c->srv->ctx);
+    if (c->ssl == NULL || conn_set_bios(c) < 0) {
+        ERR_clear_error();
+        conn_close(c, 0);
+        return;
+    }
+    SSL_set_accept_state(c->ssl);
+    c->st = CS_TLS_HANDSHAKE;
+    conn_on_tls(c);
+}
+
 /* STLS_PLAIN: flush the responder's output, act on its verdict once
  * flushed, else read and feed.  Bounded: 16 reads per wake-up into a fixed
  * buffer; the responder bounds its own line and output buffers. */
@@ -544,14 +579,12 @@ conn_on_stls(struct conn *c)
         ssize_t n;
 
         while (tw_lab_starttls_output(c->stls, &p, &len)) {
-            n = send(c->fd, p, len, MSG_NOSIGNAL);
+            n = conn_send(c, p, len);
             if (n > 0) {
                 tw_lab_starttls_sent(c->stls, (size_t)n);
                 continue;
             }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (n == 0) {
                 conn_wait(c, EV_WRITE);
                 return;
             }
@@ -565,26 +598,16 @@ conn_on_stls(struct conn *c)
         if (c->stls_verdict == TW_LAB_STLS_UPGRADE) {
             free(c->stls);
             c->stls = NULL;
-            c->ssl = SSL_new(c->srv->ctx);
-            if (c->ssl == NULL || conn_set_bios(c) < 0) {
-                ERR_clear_error();
-                conn_close(c, 0);
-                return;
-            }
-            SSL_set_accept_state(c->ssl);
-            c->st = CS_TLS_HANDSHAKE;
             conn_wait(c, EV_READ);
-            conn_on_tls(c);
+            conn_start_tls(c);
             return;
         }
-        n = read(c->fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        n = conn_recv(c, buf, sizeof(buf));
+        if (n == 0) {
             conn_wait(c, EV_READ);
             return;
         }
-        if (n <= 0) {
+        if (n < 0) {
             conn_close(c, 0);
             return;
         }
@@ -637,15 +660,7 @@ conn_on_peek(struct conn *c)
     free(c->hello);
     c->hello = NULL;
     if (v == TW_LAB_LEGACY_NATIVE) {
-        c->ssl = SSL_new(s->ctx);
-        if (c->ssl == NULL || conn_set_bios(c) < 0) {
-            ERR_clear_error();
-            conn_close(c, 0);
-            return;
-        }
-        SSL_set_accept_state(c->ssl);
-        c->st = CS_TLS_HANDSHAKE;
-        conn_on_tls(c);
+        conn_start_tls(c);
         return;
     }
     conn_set_out(c, c->rawout, n_out);
@@ -778,15 +793,7 @@ conn_start(struct worker *w, size_t si, int fd)
             conn_on_peek(c); /* the ClientHello is often already here */
             return;
         }
-        c->ssl = SSL_new(srv->ctx);
-        if (c->ssl == NULL || conn_set_bios(c) < 0) {
-            ERR_clear_error();
-            conn_close(c, 0);
-            return;
-        }
-        SSL_set_accept_state(c->ssl);
-        c->st = CS_TLS_HANDSHAKE;
-        conn_on_tls(c); /* the ClientHello is often already here */
+        conn_start_tls(c); /* the ClientHello is often already here */
         return;
     case TW_LAB_K_STALL:
         c->st = CS_HOLD;
@@ -889,18 +896,6 @@ worker_main(void *arg)
 
 /* ---- start-up ---- */
 
-static void
-srv_ssl_err(char *err, const struct srv *s, const char *what)
-{
-    char buf[256] = "unknown error";
-    unsigned long e = ERR_get_error();
-
-    if (e != 0)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    tw_errf(err, "%s: %s: %s", s->def->name, what, buf);
-    ERR_clear_error();
-}
-
 static int
 srv_on_servername(SSL *ssl, int *al, void *arg)
 {
@@ -983,7 +978,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
 
     ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {
-        srv_ssl_err(err, s, "SSL_CTX_new");
+        tw_lab_ssl_err(err, s->def->name, "SSL_CTX_new");
         goto out;
     }
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -998,11 +993,11 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         SSL_CTX_set_security_level(ctx, 0);
     if (SSL_CTX_set_min_proto_version(ctx, d->min_version) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, d->max_version) != 1) {
-        srv_ssl_err(err, s, "protocol versions");
+        tw_lab_ssl_err(err, s->def->name, "protocol versions");
         goto out;
     }
     if (SSL_CTX_set_cipher_list(ctx, d->ciphers) != 1) {
-        srv_ssl_err(err, s, "cipher list");
+        tw_lab_ssl_err(err, s->def->name, "cipher list");
         goto out;
     }
     if (d->flags & TW_LAB_F_DH1024) {
@@ -1010,7 +1005,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
 
         if (dh == NULL || SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
             EVP_PKEY_free(dh);
-            srv_ssl_err(err, s, "DH group");
+            tw_lab_ssl_err(err, s->def->name, "DH group");
             goto out;
         }
     }
@@ -1044,7 +1039,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         goto out;
     if (SSL_CTX_use_certificate(ctx, leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
-        srv_ssl_err(err, s, "certificate");
+        tw_lab_ssl_err(err, s->def->name, "certificate");
         goto out;
     }
     switch (d->chain) {
@@ -1060,7 +1055,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         break;
     }
     if (!ok) {
-        srv_ssl_err(err, s, "chain");
+        tw_lab_ssl_err(err, s->def->name, "chain");
         goto out;
     }
     if (leaf_out != NULL) {
@@ -1094,7 +1089,7 @@ srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *e
         int n = i2d_X509(certs[i], NULL);
 
         if (n <= 0) {
-            srv_ssl_err(err, s, "certificate DER");
+            tw_lab_ssl_err(err, s->def->name, "certificate DER");
             return -1;
         }
         len += 3 + (size_t)n;
@@ -1106,7 +1101,7 @@ srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *e
         int n = i2d_X509(certs[i], &p);
 
         if (n <= 0) {
-            srv_ssl_err(err, s, "certificate DER");
+            tw_lab_ssl_err(err, s->def->name, "certificate DER");
             return -1;
         }
         s->chain[len] = (uint8_t)((unsigned)n >> 16);

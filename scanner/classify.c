@@ -71,15 +71,11 @@
 #include "scanner/classify.h"
 #include "scanner/probekind.h"
 #include "scanner/starttls.h"
+#include "store/store.h"
+#include "tls/suites.h"
 #include "base/xalloc.h"
 
 #define PLAN_MAX_EXTRA 4
-
-/* Protocol version numbers as on the wire (independent of OpenSSL macros). */
-#define V_TLS10 0x0301
-#define V_TLS11 0x0302
-#define V_TLS12 0x0303
-#define V_TLS13 0x0304
 
 /* ---- small bounded text helpers ---- */
 
@@ -301,23 +297,14 @@ kind_name(int k)
     return tw_probe_kind_name(k);
 }
 
+/* A handshake version as details spell it: the store's spelling of
+ * results.tls_version ("TLSv1.2"), "?" for none. */
 static const char *
 version_name(int v)
 {
-    switch (v) {
-    case V_TLS10:
-        return "TLSv1";
-    case V_TLS11:
-        return "TLSv1.1";
-    case V_TLS12:
-        return "TLSv1.2";
-    case V_TLS13:
-        return "TLSv1.3";
-    case 0x0300:
-        return "SSLv3";
-    default:
-        return "?";
-    }
+    const char *name = v >= 0 && v <= 0xffff ? tw_store_protocol_name((uint16_t)v) : NULL;
+
+    return name != NULL ? name : "?";
 }
 
 /* One short word for a probe's outcome, for the "probes:" list. */
@@ -375,6 +362,27 @@ is_handshake_failure(const struct tw_probe_result *p)
     return p->outcome == TW_PROBE_ALERT_RECEIVED || p->outcome == TW_PROBE_LOCAL_ERROR;
 }
 
+/* Does this handshake failure carry one of the alerts, or (when it failed
+ * on our side) an OpenSSL reason holding one of the words?  The one test
+ * behind looks_like_version and looks_like_cipher, which differ only in
+ * their alert and word lists. */
+static int
+failure_says(const struct tw_probe_result *p, const int *alerts, size_t n_alerts,
+             const char *const *words, size_t n_words)
+{
+    if (!is_handshake_failure(p))
+        return 0;
+    for (size_t i = 0; i < n_alerts; i++)
+        if (p->alert == alerts[i])
+            return 1;
+    if (p->outcome != TW_PROBE_LOCAL_ERROR)
+        return 0;
+    for (size_t i = 0; i < n_words; i++)
+        if (has_text(p->err, sizeof(p->err), words[i]))
+            return 1;
+    return 0;
+}
+
 /* The failure says "version": alert 70 from either side, or OpenSSL's reason. */
 static int
 looks_like_version(const struct tw_probe_result *p)
@@ -384,17 +392,10 @@ looks_like_version(const struct tw_probe_result *p)
         "version too high",     "protocol version",     "no protocols available",
         "unsupported_protocol", "wrong ssl version",    "tlsv1 alert protocol version",
     };
+    static const int alerts[] = {70};
 
-    if (!is_handshake_failure(p))
-        return 0;
-    if (p->alert == 70)
-        return 1;
-    if (p->outcome != TW_PROBE_LOCAL_ERROR)
-        return 0;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (has_text(p->err, sizeof(p->err), words[i]))
-            return 1;
-    return 0;
+    return failure_says(p, alerts, sizeof(alerts) / sizeof(alerts[0]), words,
+                        sizeof(words) / sizeof(words[0]));
 }
 
 /* The failure says "no common cipher": alert 40/71, or OpenSSL's reason. */
@@ -405,17 +406,10 @@ looks_like_cipher(const struct tw_probe_result *p)
         "no shared cipher",  "no ciphers available",  "no cipher match",
         "handshake failure", "insufficient security", "no suitable signature",
     };
+    static const int alerts[] = {40, 71};
 
-    if (!is_handshake_failure(p))
-        return 0;
-    if (p->alert == 40 || p->alert == 71)
-        return 1;
-    if (p->outcome != TW_PROBE_LOCAL_ERROR)
-        return 0;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (has_text(p->err, sizeof(p->err), words[i]))
-            return 1;
-    return 0;
+    return failure_says(p, alerts, sizeof(alerts) / sizeof(alerts[0]), words,
+                        sizeof(words) / sizeof(words[0]));
 }
 
 /* Would toggling SNI plausibly change the outcome? */
@@ -758,7 +752,8 @@ probe_causes(const struct tw_evidence *ev, struct dbuf *d)
 
     if (looks_like_version(m)) {
         static const int order[] = {TW_PK_TLS13, TW_PK_TLS12, TW_PK_TLS11, TW_PK_TLS10};
-        static const int vers[] = {V_TLS13, V_TLS12, V_TLS11, V_TLS10};
+        static const int vers[] = {TW_VERSION_TLS13, TW_VERSION_TLS12, TW_VERSION_TLS11,
+                                   TW_VERSION_TLS10};
         int ran = 0, ok_v = 0;
 
         for (size_t i = 0; i < 4; i++) {
@@ -767,7 +762,7 @@ probe_causes(const struct tw_evidence *ev, struct dbuf *d)
             if (probe_ok(ev, order[i]) && ok_v == 0)
                 ok_v = vers[i];
         }
-        if (ok_v == V_TLS13 || ok_v == V_TLS12) {
+        if (ok_v == TW_VERSION_TLS13 || ok_v == TW_VERSION_TLS12) {
             db_part(d, "version intolerance? %s alone works", version_name(ok_v));
         } else {
             set |= TW_ISSUE(TW_CLASS_PROTOCOL_MISMATCH);

@@ -22,6 +22,6 @@ tw_config_defaults(struct tw_config *cfg)
     cfg->connect_timeout = TW_CFG_DEFAULT_CONNECT_TIMEOUT;
     cfg->handshake_timeout = TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT;
     cfg->dns_timeout = TW_CFG_DEFAULT_DNS_TIMEOUT;
-    cfg->dns_tries = 2;
+    cfg->dns_tries = TW_CFG_DEFAULT_DNS_TRIES;
     cfg->progress = -1;
 }

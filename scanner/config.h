@@ -17,6 +17,8 @@
 #define TW_CFG_DEFAULT_CONNECT_TIMEOUT 5.0
 #define TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT 10.0
 #define TW_CFG_DEFAULT_DNS_TIMEOUT 5.0
+/* How often c-ares sends one DNS question before it gives up. */
+#define TW_CFG_DEFAULT_DNS_TRIES 2
 /* The grading connections' handshake timeout when --probe-timeout is not
  * given: the handshake timeout, capped at this. */
 #define TW_CFG_DEFAULT_PROBE_TIMEOUT_CAP 3.0

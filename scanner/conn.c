@@ -267,16 +267,12 @@ conn_looks_tls(const struct tw_probe_result *pr)
     return (b >= 0x14 && b <= 0x18) || (b & 0x80);
 }
 
+/* Free what the attempt holds (dialogue state, SSL*, socket) and return the
+ * conn to its pool; the watchers must already be stopped.  The one teardown
+ * that conn_done and tw_conn_abort share. */
 static void
-conn_done(struct tw_conn *c)
+conn_release(struct tw_conn *c)
 {
-    struct ev_loop *loop = c->pool->loop;
-    SSL *ok_ssl = c->pr->outcome == TW_PROBE_OK ? c->ssl : NULL;
-
-    c->state = TW_CONN_DONE;
-    ev_io_stop(loop, &c->io);
-    ev_timer_stop(loop, &c->timer);
-    c->done_cb(c->arg, ok_ssl);
     free(c->st);
     c->st = NULL;
     if (c->ssl != NULL) {
@@ -288,7 +284,21 @@ conn_done(struct tw_conn *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    c->state = TW_CONN_DONE;
     conn_recycle(c);
+}
+
+static void
+conn_done(struct tw_conn *c)
+{
+    struct ev_loop *loop = c->pool->loop;
+    SSL *ok_ssl = c->pr->outcome == TW_PROBE_OK ? c->ssl : NULL;
+
+    c->state = TW_CONN_DONE;
+    ev_io_stop(loop, &c->io);
+    ev_timer_stop(loop, &c->timer);
+    c->done_cb(c->arg, ok_ssl);
+    conn_release(c);
 }
 
 static void
@@ -888,17 +898,5 @@ tw_conn_abort(struct tw_conn *c)
 
     ev_io_stop(loop, &c->io);
     ev_timer_stop(loop, &c->timer);
-    free(c->st);
-    c->st = NULL;
-    if (c->ssl != NULL) {
-        SSL_set_app_data(c->ssl, NULL);
-        BIO_set_callback_ex(SSL_get_rbio(c->ssl), NULL);
-        SSL_free(c->ssl);
-        c->ssl = NULL;
-    }
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
-    c->state = TW_CONN_DONE;
-    conn_recycle(c);
+    conn_release(c);
 }

@@ -174,10 +174,13 @@ tw_dns_new(struct ev_loop *loop, const struct tw_config *cfg, char *err)
     memset(&o, 0, sizeof(o));
     o.sock_state_cb = dns_sock_state_cb;
     o.sock_state_cb_data = d;
-    o.timeout = cfg->dns_timeout > 0 ? (int)(cfg->dns_timeout * 1000.0) : 2000;
+    /* An unset (<= 0) timeout or try count takes the one default in
+     * scanner/config.h, as tw_config_defaults() would have set it. */
+    o.timeout =
+        (int)((cfg->dns_timeout > 0 ? cfg->dns_timeout : TW_CFG_DEFAULT_DNS_TIMEOUT) * 1000.0);
     if (o.timeout < 1)
         o.timeout = 1;
-    o.tries = cfg->dns_tries > 0 ? cfg->dns_tries : 2;
+    o.tries = cfg->dns_tries > 0 ? cfg->dns_tries : TW_CFG_DEFAULT_DNS_TRIES;
     o.socket_receive_buffer_size = TW_DNS_SOCK_BUF;
     o.socket_send_buffer_size = TW_DNS_SOCK_BUF;
     st = ares_init_options(&d->ch, &o,

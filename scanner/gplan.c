@@ -41,8 +41,9 @@ enum gphase { PH_SUITES = 0, PH_ORDER, PH_GROUPS13, PH_GROUPS12, PH_HTTP, PH_DON
 #define GP_GROUPS_MAX 32
 
 /* Protocols in probing order (best first) and their grade.h index. */
-static const uint16_t gp_versions[GP_N_PROTO] = {TW_HELLO_TLS13, TW_HELLO_TLS12, TW_HELLO_TLS11,
-                                                 TW_HELLO_TLS10, TW_HELLO_SSL3,  TW_HELLO_SSL2};
+static const uint16_t gp_versions[GP_N_PROTO] = {TW_VERSION_TLS13, TW_VERSION_TLS12,
+                                                 TW_VERSION_TLS11, TW_VERSION_TLS10,
+                                                 TW_VERSION_SSL3,  TW_VERSION_SSL2};
 
 /* TLS 1.3 candidates (RFC 8446 named groups OpenSSL and others implement). */
 static const uint16_t gp_groups13[] = {29, 23, 24, 25, 30, 256, 257, 258, 259, 260};
@@ -261,7 +262,7 @@ static void
 gp_flight_extras(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf,
                  size_t len)
 {
-    if (f->version <= TW_HELLO_TLS12) {
+    if (f->version <= TW_VERSION_TLS12) {
         if (f->has_reneg_info)
             pl->secure_reneg = 1;
         pl->saw_tls12_hello = 1;
@@ -274,7 +275,7 @@ gp_flight_extras(struct tw_gplan *pl, const struct tw_server_flight *f, const ui
         else if (f->kx == TW_FLIGHT_KX_ECDHE)
             gp_add_group(pl, f->ecdh_group);
     }
-    if (f->version == TW_HELLO_TLS13 && f->has_key_share)
+    if (f->version == TW_VERSION_TLS13 && f->has_key_share)
         gp_add_group(pl, f->key_share_group);
     gp_flight_leaf(pl, f, buf, len);
 }
@@ -291,9 +292,9 @@ gp_load_offer(struct tw_gplan *pl)
     pl->n_offer = 0;
     switch (pl->phase) {
     case PH_SUITES:
-        if (v == TW_HELLO_TLS13)
+        if (v == TW_VERSION_TLS13)
             pl->n_offer = tw_suites_offer_tls13(pl->offer, GP_SUITES_MAX);
-        else if (v != TW_HELLO_SSL2)
+        else if (v != TW_VERSION_SSL2)
             pl->n_offer = tw_suites_offer_legacy(pl->offer, GP_SUITES_MAX);
         if (pl->n_offer > GP_SUITES_MAX)
             pl->n_offer = GP_SUITES_MAX;
@@ -347,7 +348,7 @@ gp_advance(struct tw_gplan *pl)
     for (;;) {
         switch (pl->phase) {
         case PH_SUITES:
-            if (pl->n_acc[pl->pi] >= 2 && gp_versions[pl->pi] != TW_HELLO_SSL2) {
+            if (pl->n_acc[pl->pi] >= 2 && gp_versions[pl->pi] != TW_VERSION_SSL2) {
                 pl->phase = PH_ORDER;
                 return;
             }
@@ -409,13 +410,13 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
     if (pl->phase == PH_DONE)
         return TW_GSTEP_DONE;
 
-    v = pl->phase == PH_GROUPS13   ? TW_HELLO_TLS13
+    v = pl->phase == PH_GROUPS13   ? TW_VERSION_TLS13
         : pl->phase == PH_GROUPS12 ? pl->order_v
                                    : gp_versions[pl->pi];
     gp_load_offer(pl);
     tw_hello_params_init(&hp, v, rnd);
     hp.sni = pl->sni[0] != '\0' ? pl->sni : NULL;
-    if (v == TW_HELLO_SSL2) {
+    if (v == TW_VERSION_SSL2) {
         size_t ns = tw_suites_offer_sslv2(specs, sizeof(specs) / sizeof(specs[0]));
 
         hp.sslv2_specs = specs;
@@ -449,13 +450,13 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
         }
         hp.suites = suites;
         hp.n_suites = n;
-        if (v == TW_HELLO_TLS13) {
-            hp.min_version = TW_HELLO_TLS13;
+        if (v == TW_VERSION_TLS13) {
+            hp.min_version = TW_VERSION_TLS13;
             hp.session_id = rnd + 32;
             /* Group enumeration: an empty key_share makes the server name its
              * choice in a HelloRetryRequest. */
             hp.x25519_share = pl->phase == PH_GROUPS13 ? NULL : rnd + 64;
-        } else if (v >= TW_HELLO_TLS10) {
+        } else if (v >= TW_VERSION_TLS10) {
             hp.flags |= TW_HELLO_F_DEFLATE; /* compression (CRIME) test */
         }
     }
@@ -479,7 +480,7 @@ gp_feed_suites(struct tw_gplan *pl, const struct tw_server_flight *f, const uint
     int p = gp_proto_index(v);
 
     pl->tested |= TW_PROTO_BIT(p);
-    if (v == TW_HELLO_SSL2) {
+    if (v == TW_VERSION_SSL2) {
         if (f != NULL && f->is_sslv2 && !f->has_v2_error) {
             pl->ok |= TW_PROTO_BIT(p);
             pl->n_v2specs =
@@ -509,7 +510,7 @@ gp_feed_groups(struct tw_gplan *pl, const struct tw_server_flight *f, const uint
     uint16_t g = 0;
 
     if (f != NULL && f->has_server_hello) {
-        if (pl->phase == PH_GROUPS13 && f->version == TW_HELLO_TLS13 && f->has_key_share)
+        if (pl->phase == PH_GROUPS13 && f->version == TW_VERSION_TLS13 && f->has_key_share)
             g = f->key_share_group;
         else if (pl->phase == PH_GROUPS12 && f->version == pl->order_v && f->has_ske &&
                  f->kx == TW_FLIGHT_KX_ECDHE)
@@ -800,7 +801,7 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
         }
     }
     for (int k = 0; k < pl->n_v2specs && rec->n_suites < TW_GREC_SUITES_MAX; k++) {
-        rec->suites[rec->n_suites].protocol = TW_HELLO_SSL2;
+        rec->suites[rec->n_suites].protocol = TW_VERSION_SSL2;
         rec->suites[rec->n_suites].code = pl->v2specs[k];
         rec->n_suites++;
     }

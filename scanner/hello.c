@@ -134,9 +134,9 @@ tw_hello_params_init(struct tw_hello_params *p, uint16_t version, const uint8_t 
     memset(p, 0, sizeof(*p));
     p->version = version;
     p->random = random;
-    if (version == TW_HELLO_SSL2)
+    if (version == TW_VERSION_SSL2)
         p->flags = 0; /* SSLv2 has no extensions and knows no SCSV */
-    else if (version == TW_HELLO_SSL3)
+    else if (version == TW_VERSION_SSL3)
         p->flags = TW_HELLO_F_NO_EXTENSIONS | TW_HELLO_F_RENEG_SCSV;
     else
         p->flags = TW_HELLO_F_RENEG_INFO | TW_HELLO_F_EC_POINT_FORMATS | TW_HELLO_F_EMS |
@@ -146,7 +146,7 @@ tw_hello_params_init(struct tw_hello_params *p, uint16_t version, const uint8_t 
 static int
 hello_version_ok(uint16_t v)
 {
-    return v == TW_HELLO_SSL2 || (v >= TW_HELLO_SSL3 && v <= TW_HELLO_TLS13);
+    return v == TW_VERSION_SSL2 || (v >= TW_VERSION_SSL3 && v <= TW_VERSION_TLS13);
 }
 
 /* SSLv2 CLIENT-HELLO (2-byte record header), optionally offering TLS. */
@@ -245,7 +245,7 @@ hello_build_exts(const struct tw_hello_params *p, struct hello_w *w, size_t hs)
     }
     /* RFC 5246: clients offering less than TLS 1.2 do not send signature_algorithms
      * (some old servers reject hellos that do). */
-    if (p->version >= TW_HELLO_TLS12 && !(p->flags & TW_HELLO_F_NO_SIGALGS)) {
+    if (p->version >= TW_VERSION_TLS12 && !(p->flags & TW_HELLO_F_NO_SIGALGS)) {
         if (sigalgs == NULL) {
             sigalgs = hello_default_sigalgs;
             n_sigalgs = sizeof(hello_default_sigalgs) / sizeof(hello_default_sigalgs[0]);
@@ -285,7 +285,7 @@ hello_build_exts(const struct tw_hello_params *p, struct hello_w *w, size_t hs)
         hello_ext_begin(w, 35, &at);
         w_fill(w, at, 2);
     }
-    if (p->version == TW_HELLO_TLS13) {
+    if (p->version == TW_VERSION_TLS13) {
         uint16_t v, lo = p->min_version ? p->min_version : p->version;
 
         hello_ext_begin(w, 43, &at);
@@ -418,18 +418,18 @@ tw_hello_build(const struct tw_hello_params *p, uint8_t *out, size_t cap, size_t
         if (n == 0 || n > 255)
             goto out;
     }
-    if (p->version == TW_HELLO_TLS13 && p->min_version != 0 &&
-        (p->min_version < TW_HELLO_SSL3 || p->min_version > TW_HELLO_TLS13))
+    if (p->version == TW_VERSION_TLS13 && p->min_version != 0 &&
+        (p->min_version < TW_VERSION_SSL3 || p->min_version > TW_VERSION_TLS13))
         goto out;
 
     legacy = p->legacy_version;
     if (legacy == 0)
-        legacy = p->version == TW_HELLO_TLS13 ? TW_HELLO_TLS12 : p->version;
+        legacy = p->version == TW_VERSION_TLS13 ? TW_VERSION_TLS12 : p->version;
     recv = p->record_version;
     if (recv == 0)
-        recv = p->version == TW_HELLO_SSL3 ? TW_HELLO_SSL3 : TW_HELLO_TLS10;
+        recv = p->version == TW_VERSION_SSL3 ? TW_VERSION_SSL3 : TW_VERSION_TLS10;
 
-    if (p->version == TW_HELLO_SSL2)
+    if (p->version == TW_VERSION_SSL2)
         hello_build_v2(p, legacy, &w);
     else
         hello_build_tls(p, legacy, recv, &w);
@@ -921,7 +921,7 @@ flight_parse_messages(const uint8_t *hs, size_t hs_len, struct tw_server_flight 
             if (rc < 0)
                 return rc;
             /* After a TLS 1.3 ServerHello everything is encrypted; an HRR waits for us. */
-            if (f->is_hrr || f->version >= TW_HELLO_TLS13) {
+            if (f->is_hrr || f->version >= TW_VERSION_TLS13) {
                 *done = 1;
                 return 0;
             }

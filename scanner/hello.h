@@ -25,15 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tls/suites.h" /* suite and group codes: TW_SUITE_*, TW_GROUP_* */
-
-/* Protocol versions as they appear on the wire (SSLv2 uses its own 0x0002). */
-#define TW_HELLO_SSL2 0x0002
-#define TW_HELLO_SSL3 0x0300
-#define TW_HELLO_TLS10 0x0301
-#define TW_HELLO_TLS11 0x0302
-#define TW_HELLO_TLS12 0x0303
-#define TW_HELLO_TLS13 0x0304
+#include "tls/suites.h" /* wire versions and codes: TW_VERSION_*, TW_SUITE_*, TW_GROUP_* */
 
 #define TW_HELLO_MAX_SUITES 512      /* suites (or SSLv2 specs) one hello may offer */
 #define TW_HELLO_MAX_GROUPS 64       /* supported_groups entries */
@@ -65,7 +57,7 @@
  * Arrays are borrowed for the duration of tw_hello_build() only.
  */
 struct tw_hello_params {
-    uint16_t version;        /* highest version offered: TW_HELLO_SSL2 .. TW_HELLO_TLS13 */
+    uint16_t version;        /* highest version offered: TW_VERSION_SSL2 .. TW_VERSION_TLS13 */
     uint16_t min_version;    /* TLS 1.3 only: lowest version in supported_versions (0 = version) */
     uint16_t legacy_version; /* the hello's version field; 0 = derived (TLS 1.3 -> 0x0303);
                                 with version SSL2, a TLS value makes an SSLv2-compatible

@@ -123,6 +123,21 @@ targets_is_space(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
+/* One white-space separated field of a targets line: *f and *n get the
+ * field that starts at p, and the return value is where the next field
+ * starts (after the white space that follows), or end. */
+static const char *
+targets_take_field(const char *p, const char *end, const char **f, size_t *n)
+{
+    *f = p;
+    while (p < end && !targets_is_space((unsigned char)*p))
+        p++;
+    *n = (size_t)(p - *f);
+    while (p < end && targets_is_space((unsigned char)*p))
+        p++;
+    return p;
+}
+
 /* Quote at most TARGETS_SHOW bytes of s (already known to be printable
  * ASCII) into buf, with "..." when cut. */
 static const char *
@@ -629,19 +644,9 @@ tw_target_parse_line(const char *line, size_t len, int allow_large_ranges,
         rc = 0;
         goto out;
     }
-    f1 = p;
-    while (p < end && !targets_is_space((unsigned char)*p))
-        p++;
-    n1 = (size_t)(p - f1);
-    while (p < end && targets_is_space((unsigned char)*p))
-        p++;
+    p = targets_take_field(p, end, &f1, &n1);
     if (p < end) {
-        f2 = p;
-        while (p < end && !targets_is_space((unsigned char)*p))
-            p++;
-        n2 = (size_t)(p - f2);
-        while (p < end && targets_is_space((unsigned char)*p))
-            p++;
+        p = targets_take_field(p, end, &f2, &n2);
         if (p < end) {
             char show[TARGETS_SHOW + 4];
 
@@ -727,26 +732,31 @@ targets_fnv_endpoint(uint64_t basis, const char *host, uint16_t port, int has_sn
     return h;
 }
 
+/* One 64-bit finaliser: xor-shift, multiply, xor-shift, multiply,
+ * xor-shift.  MurmurHash3's fmix64 and SplitMix64's output step are this
+ * with different shifts and multipliers, so they are two rows of
+ * arguments to one function. */
+static uint64_t
+targets_mix(uint64_t k, unsigned s1, uint64_t m1, unsigned s2, uint64_t m2, unsigned s3)
+{
+    k ^= k >> s1;
+    k *= m1;
+    k ^= k >> s2;
+    k *= m2;
+    k ^= k >> s3;
+    return k;
+}
+
 static uint64_t
 targets_fmix64(uint64_t k)
 {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
+    return targets_mix(k, 33, 0xff51afd7ed558ccdULL, 33, 0xc4ceb9fe1a85ec53ULL, 33);
 }
 
 static uint64_t
 targets_splitmix(uint64_t z)
 {
-    z ^= z >> 30;
-    z *= 0xbf58476d1ce4e5b9ULL;
-    z ^= z >> 27;
-    z *= 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return z;
+    return targets_mix(z, 30, 0xbf58476d1ce4e5b9ULL, 27, 0x94d049bb133111ebULL, 31);
 }
 
 uint64_t

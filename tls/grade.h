@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls/suites.h" /* wire versions: TW_VERSION_* (tw_grade_suite.protocol) */
+
 /* Protocol versions, worst first.  Bit (1 << p) in tw_grade_input.protocols. */
 enum tw_proto {
     TW_PROTO_SSL2 = 0,
@@ -35,14 +37,6 @@ enum tw_proto {
     TW_PROTO__COUNT
 };
 #define TW_PROTO_BIT(p) (1u << (unsigned)(p))
-
-/* Wire versions as used in tw_grade_suite.protocol (SSLv2 is 0x0002). */
-#define TW_VERSION_SSL2 0x0002
-#define TW_VERSION_SSL3 0x0300
-#define TW_VERSION_TLS10 0x0301
-#define TW_VERSION_TLS11 0x0302
-#define TW_VERSION_TLS12 0x0303
-#define TW_VERSION_TLS13 0x0304
 
 /* ---- input ---- */
 

@@ -26,6 +26,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Protocol versions as they appear on the wire: the record and hello
+ * version fields, and the protocol of a grading suite.  SSLv2 has no such
+ * field; its value 0x0002 is the version its CLIENT-HELLO names. */
+#define TW_VERSION_SSL2 0x0002
+#define TW_VERSION_SSL3 0x0300
+#define TW_VERSION_TLS10 0x0301
+#define TW_VERSION_TLS11 0x0302
+#define TW_VERSION_TLS12 0x0303
+#define TW_VERSION_TLS13 0x0304
+
 /* Signalling values that callers name (RFC 5746, RFC 7507). */
 #define TW_SUITE_EMPTY_RENEGOTIATION_INFO_SCSV 0x00ff
 #define TW_SUITE_FALLBACK_SCSV 0x5600

@@ -112,9 +112,9 @@ fuzz_u16(struct fuzz_in *in)
 static void
 fuzz_build(const uint8_t *data, size_t size)
 {
-    static const uint16_t versions[] = {TW_HELLO_SSL2,  TW_HELLO_SSL3,  TW_HELLO_TLS10,
-                                        TW_HELLO_TLS11, TW_HELLO_TLS12, TW_HELLO_TLS13,
-                                        0x0305,         0x0000};
+    static const uint16_t versions[] = {
+        TW_VERSION_SSL2,  TW_VERSION_SSL3,  TW_VERSION_TLS10, TW_VERSION_TLS11,
+        TW_VERSION_TLS12, TW_VERSION_TLS13, 0x0305,           0x0000};
     static uint16_t suites[TW_HELLO_MAX_SUITES + 8], groups[TW_HELLO_MAX_GROUPS + 8];
     static uint32_t specs[TW_HELLO_MAX_SUITES + 8];
     static uint8_t out[TW_HELLO_MAX_OUT + 64];
@@ -179,7 +179,7 @@ fuzz_build(const uint8_t *data, size_t size)
     }
     if (len == 0 || len > cap || len > TW_HELLO_MAX_OUT)
         abort();
-    if (p.version == TW_HELLO_SSL2) {
+    if (p.version == TW_VERSION_SSL2) {
         if (!(out[0] & 0x80) || (((size_t)(out[0] & 0x7f) << 8) | out[1]) != len - 2 || out[2] != 1)
             abort();
     } else {

@@ -405,8 +405,8 @@ cert_der(uint8_t **der)
 static void
 test_hello_build_each_version(void **state)
 {
-    static const uint16_t versions[] = {TW_HELLO_SSL3, TW_HELLO_TLS10, TW_HELLO_TLS11,
-                                        TW_HELLO_TLS12, TW_HELLO_TLS13};
+    static const uint16_t versions[] = {TW_VERSION_SSL3, TW_VERSION_TLS10, TW_VERSION_TLS11,
+                                        TW_VERSION_TLS12, TW_VERSION_TLS13};
     static const uint16_t suites[] = {0xc02f, 0x0005, 0x000a, 0x1301};
     uint8_t share[32], buf[TW_HELLO_MAX_OUT];
     struct tw_hello_params p;
@@ -422,12 +422,12 @@ test_hello_build_each_version(void **state)
         p.suites = suites;
         p.n_suites = 4;
         p.sni = "www.example.test";
-        if (v == TW_HELLO_TLS13)
+        if (v == TW_VERSION_TLS13)
             p.x25519_share = share;
         len = build(&p, buf, sizeof(buf));
         assert_int_equal(ch_parse(buf, len, &c), 0);
-        assert_int_equal(c.rec_version, v == TW_HELLO_SSL3 ? 0x0300 : 0x0301);
-        assert_int_equal(c.legacy_version, v == TW_HELLO_TLS13 ? 0x0303 : v);
+        assert_int_equal(c.rec_version, v == TW_VERSION_SSL3 ? 0x0300 : 0x0301);
+        assert_int_equal(c.legacy_version, v == TW_VERSION_TLS13 ? 0x0303 : v);
         assert_memory_equal(c.random, test_random, 32);
         assert_int_equal(c.sid_len, 0);
         assert_int_equal(c.n_comp, 1);
@@ -435,7 +435,7 @@ test_hello_build_each_version(void **state)
         assert_true(ch_has_suite(&c, 0xc02f) && ch_has_suite(&c, 0x0005) &&
                     ch_has_suite(&c, 0x000a) && ch_has_suite(&c, 0x1301));
         assert_int_equal(c.suites[0], 0xc02f);
-        if (v == TW_HELLO_SSL3) {
+        if (v == TW_VERSION_SSL3) {
             /* SSLv3 defaults: no extensions, the renegotiation SCSV instead. */
             assert_false(c.has_exts);
             assert_int_equal(c.n_suites, 5);
@@ -448,15 +448,15 @@ test_hello_build_each_version(void **state)
         assert_true(ch_has_ext(&c, 0xff01)); /* renegotiation_info */
         assert_true(ch_has_ext(&c, 10));     /* supported_groups */
         assert_true(c.n_groups >= 5);
-        assert_true(ch_has_ext(&c, 11));                           /* ec_point_formats */
-        assert_true(ch_has_ext(&c, 23));                           /* extended_master_secret */
-        assert_true(ch_has_ext(&c, 5));                            /* status_request */
-        assert_int_equal(ch_has_ext(&c, 13), v >= TW_HELLO_TLS12); /* signature_algorithms */
-        assert_int_equal(ch_has_ext(&c, 43), v == TW_HELLO_TLS13); /* supported_versions */
-        assert_int_equal(ch_has_ext(&c, 51), v == TW_HELLO_TLS13); /* key_share */
+        assert_true(ch_has_ext(&c, 11));                             /* ec_point_formats */
+        assert_true(ch_has_ext(&c, 23));                             /* extended_master_secret */
+        assert_true(ch_has_ext(&c, 5));                              /* status_request */
+        assert_int_equal(ch_has_ext(&c, 13), v >= TW_VERSION_TLS12); /* signature_algorithms */
+        assert_int_equal(ch_has_ext(&c, 43), v == TW_VERSION_TLS13); /* supported_versions */
+        assert_int_equal(ch_has_ext(&c, 51), v == TW_VERSION_TLS13); /* key_share */
         /* RFC 7685 padding keeps the message out of 256..511 bytes. */
         assert_false(c.hs_len + 4 >= 256 && c.hs_len + 4 < 512);
-        if (v == TW_HELLO_TLS13) {
+        if (v == TW_VERSION_TLS13) {
             assert_int_equal(c.n_sv, 1);
             assert_int_equal(c.sv[0], 0x0304);
             assert_int_equal(c.n_ks, 1);
@@ -479,8 +479,8 @@ test_hello_build_options(void **state)
     (void)state;
     memset(sid, 0x11, sizeof(sid));
     /* TLS 1.3 offering down to TLS 1.0, no key share entries, session id, ALPN. */
-    tw_hello_params_init(&p, TW_HELLO_TLS13, test_random);
-    p.min_version = TW_HELLO_TLS10;
+    tw_hello_params_init(&p, TW_VERSION_TLS13, test_random);
+    p.min_version = TW_VERSION_TLS10;
     p.suites = suites;
     p.n_suites = 2;
     p.groups = groups;
@@ -519,7 +519,7 @@ test_hello_build_options(void **state)
     assert_true(ch_has_ext(&c, 43));
 
     /* A TLS 1.2 hello with extensions switched off altogether. */
-    tw_hello_params_init(&p, TW_HELLO_TLS12, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS12, test_random);
     p.flags = TW_HELLO_F_NO_EXTENSIONS;
     p.suites = suites;
     p.n_suites = 1;
@@ -541,7 +541,7 @@ test_hello_build_sslv2(void **state)
     (void)state;
     n = tw_suites_offer_sslv2(specs, 16);
     assert_true(n >= 7 && n <= 16);
-    tw_hello_params_init(&p, TW_HELLO_SSL2, test_random);
+    tw_hello_params_init(&p, TW_VERSION_SSL2, test_random);
     assert_int_equal(p.flags, 0);
     p.sslv2_specs = specs;
     p.n_sslv2_specs = n;
@@ -569,7 +569,7 @@ test_hello_build_limits(void **state)
     (void)state;
     for (i = 0; i <= TW_HELLO_MAX_SUITES; i++)
         suites[i] = (uint16_t)(0xc000 + i);
-    tw_hello_params_init(&p, TW_HELLO_TLS12, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS12, test_random);
     p.suites = suites;
     p.n_suites = TW_HELLO_MAX_SUITES;
     len = build(&p, buf, sizeof(buf));
@@ -595,7 +595,7 @@ test_hello_build_limits(void **state)
     p.sni = NULL;
     p.version = 0x0305;
     assert_int_equal(tw_hello_build(&p, buf, sizeof(buf), &len), -1);
-    p.version = TW_HELLO_TLS12;
+    p.version = TW_VERSION_TLS12;
     p.random = NULL;
     assert_int_equal(tw_hello_build(&p, buf, sizeof(buf), &len), -1);
     assert_int_equal(tw_hello_build(NULL, buf, sizeof(buf), &len), -1);
@@ -624,7 +624,7 @@ test_hello_parse_tls12_ecdhe(void **state)
     assert_non_null(fl);
     assert_non_null(re);
     der_len = cert_der(&der);
-    tw_hello_params_init(&p, TW_HELLO_TLS12, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS12, test_random);
     p.suites = suites;
     p.n_suites = 2;
     p.groups = groups;
@@ -704,7 +704,7 @@ test_hello_parse_tls12_dhe(void **state)
 
     (void)state;
     assert_non_null(fl);
-    tw_hello_params_init(&p, TW_HELLO_TLS12, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS12, test_random);
     p.suites = suites;
     p.n_suites = 1;
     chl = build(&p, ch, sizeof(ch));
@@ -742,7 +742,7 @@ test_hello_parse_tls12_anon(void **state)
 
     (void)state;
     assert_non_null(fl);
-    tw_hello_params_init(&p, TW_HELLO_TLS12, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS12, test_random);
     p.suites = adh;
     p.n_suites = 1;
     chl = build(&p, ch, sizeof(ch));
@@ -784,7 +784,7 @@ test_hello_parse_tls13(void **state)
     assert_non_null(x);
     assert_int_equal(EVP_PKEY_get_raw_public_key(x, share, &share_len), 1);
     assert_int_equal(share_len, 32);
-    tw_hello_params_init(&p, TW_HELLO_TLS13, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS13, test_random);
     p.suites = suites;
     p.n_suites = 3;
     p.x25519_share = share;
@@ -824,7 +824,7 @@ test_hello_parse_tls13_hrr(void **state)
 
     (void)state;
     assert_non_null(fl);
-    tw_hello_params_init(&p, TW_HELLO_TLS13, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS13, test_random);
     p.suites = suites;
     p.n_suites = 1;
     p.groups = groups;
@@ -862,7 +862,7 @@ test_hello_parse_tls10_seclevel0(void **state)
 
     (void)state;
     assert_non_null(fl);
-    tw_hello_params_init(&p, TW_HELLO_TLS10, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS10, test_random);
     p.suites = suites;
     p.n_suites = 2;
     chl = build(&p, ch, sizeof(ch));
@@ -876,8 +876,8 @@ test_hello_parse_tls10_seclevel0(void **state)
     check_prefixes(fl, n);
 
     /* An SSLv2-format hello offering TLS 1.0 reaches the same server. */
-    tw_hello_params_init(&p, TW_HELLO_SSL2, test_random);
-    p.legacy_version = TW_HELLO_TLS10;
+    tw_hello_params_init(&p, TW_VERSION_SSL2, test_random);
+    p.legacy_version = TW_VERSION_TLS10;
     p.suites = suites;
     p.n_suites = 2;
     chl = build(&p, ch, sizeof(ch));
@@ -903,7 +903,7 @@ test_hello_parse_refused_alerts(void **state)
     (void)state;
     assert_non_null(fl);
     /* No shared suite: handshake_failure. */
-    tw_hello_params_init(&p, TW_HELLO_TLS12, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS12, test_random);
     p.suites = suites;
     p.n_suites = 1;
     chl = build(&p, ch, sizeof(ch));
@@ -917,7 +917,7 @@ test_hello_parse_refused_alerts(void **state)
     check_prefixes(fl, n);
 
     /* TLS 1.0 offered to a TLS 1.2+ server: protocol_version. */
-    tw_hello_params_init(&p, TW_HELLO_TLS10, test_random);
+    tw_hello_params_init(&p, TW_VERSION_TLS10, test_random);
     p.suites = suites;
     p.n_suites = 1;
     chl = build(&p, ch, sizeof(ch));

@@ -477,8 +477,8 @@ legacy_hello(uint16_t version, const uint16_t *suites, size_t n, uint8_t *out, s
     hp.suites = suites;
     hp.n_suites = n;
     hp.sni = "legacy-raw.lab.tlsweep.test";
-    if (version == TW_HELLO_TLS13) {
-        hp.min_version = TW_HELLO_TLS13;
+    if (version == TW_VERSION_TLS13) {
+        hp.min_version = TW_VERSION_TLS13;
         hp.x25519_share = rnd + 32;
     }
     assert_int_equal(tw_hello_build(&hp, out, cap, &len), 0);
@@ -537,24 +537,24 @@ test_lab_legacy_rc4_answers(void **state)
 
     (void)state;
     legacy_raw_only(&p);
-    n = legacy_hello(TW_HELLO_SSL3, both, 4, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_SSL3, both, 4, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
     assert_int_equal(f.version, 0x0300);
     assert_int_equal(f.record_version, 0x0300);
     assert_int_equal(f.cipher_suite, 0x0005); /* server preference, not the client's */
     assert_false(f.has_reneg_info);           /* SSLv3: no extensions */
 
-    n = legacy_hello(TW_HELLO_SSL3, md5, 2, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_SSL3, md5, 2, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
     assert_int_equal(f.cipher_suite, 0x0004);
 
-    n = legacy_hello(TW_HELLO_TLS10, both, 4, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS10, both, 4, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
     assert_int_equal(f.version, 0x0301);
     assert_true(f.has_reneg_info);
 
     /* A TLS 1.2 client is answered at the server's best, TLS 1.0. */
-    n = legacy_hello(TW_HELLO_TLS12, both, 4, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS12, both, 4, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
     assert_int_equal(f.version, 0x0301);
     assert_int_equal(f.cipher_suite, 0x0005);
@@ -573,12 +573,12 @@ test_lab_legacy_rc4_refusals(void **state)
 
     (void)state;
     legacy_raw_only(&p);
-    n = legacy_hello(TW_HELLO_SSL3, no_rc4, 4, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_SSL3, no_rc4, 4, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_ALERT);
     assert_int_equal(f.record_version, 0x0300);
-    n = legacy_hello(TW_HELLO_TLS12, no_rc4, 4, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS12, no_rc4, 4, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_ALERT);
-    n = legacy_hello(TW_HELLO_TLS13, tls13, 2, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS13, tls13, 2, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_ALERT);
     /* An SSLv2 hello is no TLS handshake record. */
     {
@@ -587,7 +587,7 @@ test_lab_legacy_rc4_refusals(void **state)
         struct tw_hello_params hp;
         static const uint8_t rnd[32];
 
-        tw_hello_params_init(&hp, TW_HELLO_SSL2, rnd);
+        tw_hello_params_init(&hp, TW_VERSION_SSL2, rnd);
         hp.sslv2_specs = specs;
         hp.n_sslv2_specs = ns < 8 ? ns : 8;
         assert_int_equal(tw_hello_build(&hp, h, sizeof(h), &n), 0);
@@ -595,7 +595,7 @@ test_lab_legacy_rc4_refusals(void **state)
     }
     /* The raw range starts at SSLv3: nothing older. */
     p.raw_min = 0x0301;
-    n = legacy_hello(TW_HELLO_SSL3, rc4_suites, 2, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_SSL3, rc4_suites, 2, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_ALERT);
 }
 
@@ -616,29 +616,29 @@ test_lab_legacy_3des_hybrid(void **state)
 
     (void)state;
     legacy_3des(&p);
-    n = legacy_hello(TW_HELLO_TLS12, mixed, 3, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS12, mixed, 3, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
-    n = legacy_hello(TW_HELLO_TLS13, tls13, 1, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS13, tls13, 1, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
-    n = legacy_hello(TW_HELLO_TLS12, no_native, 4, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS12, no_native, 4, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
     assert_int_equal(f.version, 0x0303);
     assert_int_equal(f.cipher_suite, 0x000A);
     assert_true(f.has_reneg_info);
     /* Not the scripted version, or no scripted suite: OpenSSL refuses it. */
-    n = legacy_hello(TW_HELLO_TLS11, no_native, 4, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS11, no_native, 4, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
-    n = legacy_hello(TW_HELLO_TLS12, none, 2, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS12, none, 2, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
     /* The scanner's enumeration hello: every known suite, OpenSSL's first. */
     assert_true(n_all > 100 && n_all <= TW_HELLO_MAX_SUITES);
-    n = legacy_hello(TW_HELLO_TLS12, all, n_all, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS12, all, n_all, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_NATIVE);
     for (size_t i = 0; i < sizeof(native_b0) / sizeof(native_b0[0]); i++)
         for (size_t k = 0; k < n_all; k++)
             if (all[k] == native_b0[i])
                 all[k] = 0x0035; /* one more AES256-SHA instead */
-    n = legacy_hello(TW_HELLO_TLS12, all, n_all, h, sizeof(h));
+    n = legacy_hello(TW_VERSION_TLS12, all, n_all, h, sizeof(h));
     assert_int_equal(legacy_run(&p, h, n, &f), TW_LAB_LEGACY_RAW);
     assert_int_equal(f.cipher_suite, 0x000A);
 }
@@ -656,7 +656,7 @@ test_lab_legacy_hostile_hellos(void **state)
 
     (void)state;
     legacy_raw_only(&p);
-    full = legacy_hello(TW_HELLO_SSL3, rc4_suites, 2, h, sizeof(h));
+    full = legacy_hello(TW_VERSION_SSL3, rc4_suites, 2, h, sizeof(h));
     assert_int_equal(tw_lab_legacy_parse(h, full, &ch), 0);
     assert_int_equal(ch.version, 0x0300);
     for (n = 0; n < full; n++) {

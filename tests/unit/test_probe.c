@@ -198,7 +198,7 @@ fake_answer(struct fake *fs, const struct chello *c, struct tw_server_flight *f,
         *have = 1;
         return;
     }
-    if (c->n_versions > 0 && has16(c->versions, c->n_versions, TW_HELLO_TLS13) &&
+    if (c->n_versions > 0 && has16(c->versions, c->n_versions, TW_VERSION_TLS13) &&
         (fs->protos & TW_PROTO_BIT(TW_PROTO_TLS13))) {
         s = fake_pick(fs, fs->s13, fs->n13, c, &g);
         *have = 1;
@@ -208,7 +208,7 @@ fake_answer(struct fake *fs, const struct chello *c, struct tw_server_flight *f,
             return;
         }
         f->has_server_hello = 1;
-        f->version = TW_HELLO_TLS13;
+        f->version = TW_VERSION_TLS13;
         f->has_supported_versions = 1;
         f->cipher_suite = fs->pick_unoffered ? 0x13ff : s;
         f->has_key_share = 1;
@@ -275,7 +275,7 @@ run_plan(struct fake *fs, int max_conns)
         }
         assert_true(len > 0 && len <= TW_HELLO_MAX_OUT);
         chello_read(out, len, &c);
-        if (!c.is_v2 && c.legacy != TW_HELLO_SSL3) /* SSLv3 hellos carry no extensions */
+        if (!c.is_v2 && c.legacy != TW_VERSION_SSL3) /* SSLv3 hellos carry no extensions */
             assert_true(c.has_sni);
         fake_answer(fs, &c, &f, &have);
         tw_gplan_feed_hello(pl, have ? &f : NULL, NULL, 0);
