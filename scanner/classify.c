@@ -71,7 +71,6 @@
 #include "scanner/classify.h"
 #include "scanner/probekind.h"
 #include "scanner/starttls.h"
-#include "store/store.h"
 #include "tls/suites.h"
 #include "base/xalloc.h"
 
@@ -302,7 +301,7 @@ kind_name(int k)
 static const char *
 version_name(int v)
 {
-    const char *name = v >= 0 && v <= 0xffff ? tw_store_protocol_name((uint16_t)v) : NULL;
+    const char *name = v >= 0 && v <= 0xffff ? tw_suites_version_name((uint16_t)v) : NULL;
 
     return name != NULL ? name : "?";
 }

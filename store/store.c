@@ -524,27 +524,6 @@ store_put_cert(struct tw_store *st, const struct tw_cert *c, char *err)
 
 /* ---- grading evidence (schema step 3) ---- */
 
-const char *
-tw_store_protocol_name(uint16_t version)
-{
-    switch (version) {
-    case TW_VERSION_SSL2:
-        return "SSLv2";
-    case TW_VERSION_SSL3:
-        return "SSLv3";
-    case TW_VERSION_TLS10:
-        return "TLSv1";
-    case TW_VERSION_TLS11:
-        return "TLSv1.1";
-    case TW_VERSION_TLS12:
-        return "TLSv1.2";
-    case TW_VERSION_TLS13:
-        return "TLSv1.3";
-    default:
-        return NULL;
-    }
-}
-
 static const char *
 store_hsts_name(enum tw_grec_hsts h)
 {
@@ -573,7 +552,7 @@ store_put_suites(struct tw_store *st, int64_t id, const struct tw_grade_record *
 
     for (int i = 0; i < n; i++) {
         const struct tw_grec_suite *su = &g->suites[i];
-        const char *proto = tw_store_protocol_name(su->protocol);
+        const char *proto = tw_suites_version_name(su->protocol);
         const struct tw_suite *info = NULL;
         char buf[24];
 
@@ -672,7 +651,7 @@ store_put_grading(struct tw_store *st, int64_t id, const struct tw_grade_record 
             continue;
         s = st->proto_insert;
         sqlite3_bind_int64(s, 1, id);
-        bind_text(s, 2, tw_store_protocol_name(versions[p]), 16);
+        bind_text(s, 2, tw_suites_version_name(versions[p]), 16);
         sqlite3_bind_int(s, 3, (g->protocols_ok & bit) ? 1 : 0);
         if (g->protocols_ok & bit)
             sqlite3_bind_int(s, 4, (g->server_preference & bit) ? 1 : 0);

@@ -65,11 +65,6 @@ int tw_store_rollback(struct tw_store *st);
  * sni) is ignored (duplicates are scanned once).  Borrows r. */
 int tw_store_put_result(struct tw_store *st, int64_t scan_id, const struct tw_result *r, char *err);
 
-/* The protocol of a wire version as the grading tables (schema step 3)
- * and results.tls_version spell it ("TLSv1.2", "SSLv2"); NULL when unknown.
- * Static.  Group names come from the one table, tls/suites.h. */
-const char *tw_store_protocol_name(uint16_t version);
-
 /* Call cb for every (host, port, sni) already stored in scan_id, so that a
  * resumed scan can skip them.  has_sni = 0 when sni IS NULL.  A non-zero
  * return from cb stops the walk and is returned. */

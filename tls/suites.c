@@ -756,3 +756,24 @@ tw_suites_offer_groups(size_t *n)
     *n = sizeof(offer_groups) / sizeof(offer_groups[0]);
     return offer_groups;
 }
+
+const char *
+tw_suites_version_name(uint16_t version)
+{
+    switch (version) {
+    case TW_VERSION_SSL2:
+        return "SSLv2";
+    case TW_VERSION_SSL3:
+        return "SSLv3";
+    case TW_VERSION_TLS10:
+        return "TLSv1";
+    case TW_VERSION_TLS11:
+        return "TLSv1.1";
+    case TW_VERSION_TLS12:
+        return "TLSv1.2";
+    case TW_VERSION_TLS13:
+        return "TLSv1.3";
+    default:
+        return NULL;
+    }
+}

@@ -36,6 +36,11 @@
 #define TW_VERSION_TLS12 0x0303
 #define TW_VERSION_TLS13 0x0304
 
+/* A wire version as results.tls_version and the grading tables spell it
+ * ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"); NULL for
+ * any other value.  Static string. */
+const char *tw_suites_version_name(uint16_t version);
+
 /* Signalling values that callers name (RFC 5746, RFC 7507). */
 #define TW_SUITE_EMPTY_RENEGOTIATION_INFO_SCSV 0x00ff
 #define TW_SUITE_FALLBACK_SCSV 0x5600

@@ -503,6 +503,28 @@ test_suites_groups(void **state)
     }
 }
 
+/* The spelling results.tls_version and the grading tables use, from the
+ * one table of wire versions; anything else has no name. */
+static void
+test_suites_version_names(void **state)
+{
+    static const struct {
+        uint16_t version;
+        const char *name;
+    } t[] = {
+        {TW_VERSION_SSL2, "SSLv2"},    {TW_VERSION_SSL3, "SSLv3"},    {TW_VERSION_TLS10, "TLSv1"},
+        {TW_VERSION_TLS11, "TLSv1.1"}, {TW_VERSION_TLS12, "TLSv1.2"}, {TW_VERSION_TLS13, "TLSv1.3"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        assert_string_equal(tw_suites_version_name(t[i].version), t[i].name);
+    assert_null(tw_suites_version_name(0x0000));
+    assert_null(tw_suites_version_name(0x0305));
+    assert_null(tw_suites_version_name(0x7f1c)); /* a TLS 1.3 draft */
+    assert_null(tw_suites_version_name(0xfefd)); /* DTLS 1.2 */
+}
+
 int
 main(void)
 {
@@ -517,6 +539,7 @@ main(void)
         cmocka_unit_test(test_suites_offer_lists),
         cmocka_unit_test(test_suites_sslv2),
         cmocka_unit_test(test_suites_groups),
+        cmocka_unit_test(test_suites_version_names),
     };
 
     return cmocka_run_group_tests_name("suites", tests, NULL, NULL);
