@@ -1,13 +1,15 @@
 /*
  * render_int.h - what the renderers (render_<format>.c) share: their table
  * entries, which render.c lists, and the helpers in render_util.c (colours,
- * the scan warning, the endpoint label).  Only report/render*.c include it.
+ * the scan warning, the endpoint label, the explanation of a problem).  Only report/render*.c
+ * include it.
  */
 #ifndef TW_REPORT_RENDER_INT_H
 #define TW_REPORT_RENDER_INT_H
 
 #include <stddef.h>
 
+#include "report/escape.h"
 #include "report/query.h"
 #include "report/render.h"
 
@@ -25,5 +27,10 @@ const char *tw_render_scan_warning(const struct tw_scan_info *scan);
  * differs from the host, then " sni=-" (none sent) or " sni=NAME" when it
  * differs from the host.  Fills buf[len] unescaped: the caller escapes. */
 void tw_report_endpoint_label(const struct tw_report_row *row, char *buf, size_t len);
+/* That label written to f, escaped by esc. */
+void tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc);
+/* Why a row that is not ok is a problem ("unknown class" when its class is
+ * unknown) and the fix (NULL then); both NULL for an ok row. */
+void tw_render_explain(const struct tw_report_row *row, const char **why, const char **fix);
 
 #endif /* TW_REPORT_RENDER_INT_H */

@@ -52,10 +52,7 @@ text_cell(FILE *f, const char *s, int width)
 static void
 text_endpoint(FILE *f, const struct tw_report_row *row)
 {
-    char label[2 * TW_HOST_MAX + 128];
-
-    tw_report_endpoint_label(row, label, sizeof(label));
-    tw_escape_term(f, label);
+    tw_render_endpoint(f, row, tw_escape_term);
 }
 
 static void
@@ -67,31 +64,23 @@ text_begin(struct tw_report *rp)
     const char *red = rp->opts->color ? "\033[1;31m" : "";
     const char *bold = rp->opts->color ? "\033[1m" : "";
     const char *rs = tw_render_reset(rp);
+    const struct tw_escape_piece times[] = {
+        {"  started ", sc->started_at},
+        {"  finished ", sc->finished_at},
+        {"  status ", sc->status},
+    };
     FILE *f = rp->out;
     char iso[21];
     int first;
 
     fprintf(f, "%stlsweep report: scan %" PRId64, bold, sc->id);
-    if (sc->label != NULL) {
-        fputs(" \"", f);
-        tw_escape_term(f, sc->label);
-        fputc('"', f);
-    }
+    tw_escape_wrapped(f, tw_escape_term, " \"", sc->label, "\"");
     fprintf(f, "%s\n", rs);
-    fputs("  started ", f);
-    text_cell(f, sc->started_at, 0);
-    fputs("  finished ", f);
-    text_cell(f, sc->finished_at, 0);
-    fputs("  status ", f);
-    text_cell(f, sc->status, 0);
+    tw_escape_pieces(f, tw_escape_term, times, 3);
     fprintf(f, "  results %" PRId64 "\n", sc->n_results);
     tw_time_iso(sc->ref_time, iso);
     fprintf(f, "  days to expiry counted from %s\n", iso);
-    if (rp->opts->where != NULL) {
-        fputs("  filter: --where ", f);
-        tw_escape_term(f, rp->opts->where);
-        fputc('\n', f);
-    }
+    tw_escape_wrapped(f, tw_escape_term, "  filter: --where ", rp->opts->where, "\n");
     if (rp->opts->has_expiring)
         fprintf(f, "  filter: --expiring %" PRId64 " (leaf expires within %" PRId64 " days)\n",
                 rp->opts->expiring_days, rp->opts->expiring_days);
@@ -180,6 +169,8 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
 {
     FILE *f = rp->out;
     const char *rs = tw_render_reset(rp);
+    const char *why;
+    const char *fix;
 
     fputs(tw_render_grade_color(rp, row->grade), f);
     text_cell(f, row->grade, 6);
@@ -199,12 +190,13 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
     text_endpoint(f, row);
     fputc('\n', f);
     text_line(f, "capped:", row->grade_reasons_text);
-    if (row->cls_known && row->cls == TW_CLASS_OK)
+    tw_render_explain(row, &why, &fix);
+    if (why == NULL)
         return;
     if (row->issues != NULL && (row->class_name == NULL || strcmp(row->issues, row->class_name)))
         text_line(f, "issues:", row->issues);
-    text_line(f, "why:", row->cls_known ? tw_class_info(row->cls)->why : "unknown class");
-    text_line(f, "fix:", row->cls_known ? tw_class_info(row->cls)->fix : NULL);
+    text_line(f, "why:", why);
+    text_line(f, "fix:", fix);
     text_line(f, "try:", row->repro);
     if (row->leaf_subject != NULL) {
         fputs("       cert:   ", f);

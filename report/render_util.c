@@ -1,11 +1,13 @@
 /*
  * render_util.c - what the renderers share: ANSI colours for grades and
- * classes, the scan-status warning and the endpoint label.  Pure string
+ * classes, the scan-status warning, the endpoint label and the explanation
+ * of a problem.  Pure string
  * work on borrowed rows; it calls nothing in report/ above query.h.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "report/escape.h"
 #include "report/query.h"
 #include "report/render.h"
 #include "report/render_int.h"
@@ -27,6 +29,27 @@ tw_report_endpoint_label(const struct tw_report_row *row, char *buf, size_t len)
              : show_sni       ? " sni="
                               : "",
              show_sni ? row->sni : "");
+}
+
+void
+tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc)
+{
+    char label[2 * TW_HOST_MAX + 128];
+
+    tw_report_endpoint_label(row, label, sizeof(label));
+    esc(f, label);
+}
+
+void
+tw_render_explain(const struct tw_report_row *row, const char **why, const char **fix)
+{
+    *why = NULL;
+    *fix = NULL;
+    if (row->cls_known && row->cls == TW_CLASS_OK)
+        return;
+    *why = row->cls_known ? tw_class_info(row->cls)->why : "unknown class";
+    if (row->cls_known)
+        *fix = tw_class_info(row->cls)->fix;
 }
 
 const char *
