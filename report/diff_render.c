@@ -261,33 +261,41 @@ json_section(struct tw_diff_report *d, enum tw_diff_kind k)
         fputs(",\n", d->out);
 }
 
+/* The columns json and csv give a change after its endpoint, in order. */
+static const char *const change_columns[] = {
+    "old_ip", "new_ip", "old", "new", "old_not_after", "new_not_after",
+};
+#define N_CHANGE_COLUMNS (sizeof(change_columns) / sizeof(change_columns[0]))
+
+static void
+change_cells(const struct tw_diff_change *c, const struct tw_diff_ep *o, const struct tw_diff_ep *n,
+             const char *cells[N_CHANGE_COLUMNS])
+{
+    cells[0] = o ? o->ip : NULL;
+    cells[1] = n ? n->ip : NULL;
+    tw_diff_values(c->kind, o, n, &cells[2], &cells[3]);
+    cells[4] = o ? o->not_after : NULL;
+    cells[5] = n ? n->not_after : NULL;
+}
+
 static void
 json_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_diff_change *c,
             const struct tw_diff_ep *o, const struct tw_diff_ep *n)
 {
     const struct tw_diff_ep *e = n != NULL ? n : o;
-    const char *ov;
-    const char *nv;
+    const char *cells[N_CHANGE_COLUMNS];
 
     (void)d;
-    tw_diff_values(c->kind, o, n, &ov, &nv);
+    change_cells(c, o, n, cells);
     fprintf(f, "%s{\"kind\":\"%s\",\"regression\":%s,\"host\":", idx ? ",\n" : "",
             tw_diff_kind_name(c->kind), c->is_regression ? "true" : "false");
     tw_escape_json(f, e->host);
     fprintf(f, ",\"port\":%d,\"sni\":", e->port);
     tw_escape_json(f, e->sni);
-    fputs(",\"old_ip\":", f);
-    tw_escape_json(f, o ? o->ip : NULL);
-    fputs(",\"new_ip\":", f);
-    tw_escape_json(f, n ? n->ip : NULL);
-    fputs(",\"old\":", f);
-    tw_escape_json(f, ov);
-    fputs(",\"new\":", f);
-    tw_escape_json(f, nv);
-    fputs(",\"old_not_after\":", f);
-    tw_escape_json(f, o ? o->not_after : NULL);
-    fputs(",\"new_not_after\":", f);
-    tw_escape_json(f, n ? n->not_after : NULL);
+    for (size_t i = 0; i < N_CHANGE_COLUMNS; i++) {
+        fprintf(f, ",\"%s\":", change_columns[i]);
+        tw_escape_json(f, cells[i]);
+    }
     if (o != NULL && o->has_expiry)
         fprintf(f, ",\"old_days_left\":%" PRId64, o->days_left);
     else
@@ -326,26 +334,18 @@ csv_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_
            const struct tw_diff_ep *o, const struct tw_diff_ep *n)
 {
     const struct tw_diff_ep *e = n != NULL ? n : o;
-    const char *ov;
-    const char *nv;
-    const char *cells[6];
+    const char *cells[N_CHANGE_COLUMNS];
 
     (void)d;
     (void)idx;
     if (e == NULL) /* a change always has an old or a new side */
         return;
-    tw_diff_values(c->kind, o, n, &ov, &nv);
+    change_cells(c, o, n, cells);
     fprintf(f, "%s,%d,", tw_diff_kind_name(c->kind), c->is_regression);
     tw_escape_csv(f, e->host);
     fprintf(f, ",%d,", e->port);
     tw_escape_csv(f, e->sni);
-    cells[0] = o ? o->ip : NULL;
-    cells[1] = n ? n->ip : NULL;
-    cells[2] = ov;
-    cells[3] = nv;
-    cells[4] = o ? o->not_after : NULL;
-    cells[5] = n ? n->not_after : NULL;
-    for (int i = 0; i < 6; i++) {
+    for (size_t i = 0; i < N_CHANGE_COLUMNS; i++) {
         fputc(',', f);
         tw_escape_csv(f, cells[i]);
     }

@@ -119,11 +119,8 @@ html_begin(struct tw_report *rp)
     const struct tw_scan_info *sc = rp->scan;
     const struct tw_summary *sum = rp->sum;
     const char *warn = tw_render_scan_warning(sc);
-    const struct tw_escape_piece meta[] = {
-        {"</h1>\n<p class=\"meta\">started ", sc->started_at},
-        {" &middot; finished ", sc->finished_at},
-        {" &middot; status <b>", sc->status},
-    };
+    static const char *const meta[] = {"</h1>\n<p class=\"meta\">started ", " &middot; finished ",
+                                       " &middot; status <b>"};
     FILE *f = rp->out;
     uint8_t digest[32];
     char hash[64];
@@ -147,7 +144,7 @@ html_begin(struct tw_report *rp)
             hash, sc->id, html_style);
     fprintf(f, "<h1>tlsweep report: scan %" PRId64, sc->id);
     tw_escape_wrapped(f, tw_escape_html, " &ldquo;", sc->label, "&rdquo;");
-    html_pieces(f, meta, 3);
+    tw_render_scan_times(f, tw_escape_html, sc, meta);
     tw_time_iso(sc->ref_time, iso);
     fprintf(f, "</b> &middot; %" PRId64 " results &middot; days to expiry counted from %s</p>\n",
             sc->n_results, iso);

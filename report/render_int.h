@@ -27,6 +27,10 @@ const char *tw_render_scan_warning(const struct tw_scan_info *scan);
  * differs from the host, then " sni=-" (none sent) or " sni=NAME" when it
  * differs from the host.  Fills buf[len] unescaped: the caller escapes. */
 void tw_report_endpoint_label(const struct tw_report_row *row, char *buf, size_t len);
+/* The scan's start, end and status, each after its text in texts[] and
+ * escaped by esc ("-" when empty). */
+void tw_render_scan_times(FILE *f, tw_escape_fn *esc, const struct tw_scan_info *sc,
+                          const char *const texts[3]);
 /* That label written to f, escaped by esc. */
 void tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc);
 /* Why a row that is not ok is a problem ("unknown class" when its class is

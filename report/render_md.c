@@ -26,17 +26,14 @@ md_begin(struct tw_report *rp)
     const struct tw_scan_info *sc = rp->scan;
     const struct tw_summary *sum = rp->sum;
     const char *warn = tw_render_scan_warning(sc);
-    const struct tw_escape_piece head[] = {
-        {"\n\n| started | finished | status | results |\n|---|---|---|---|\n| ", sc->started_at},
-        {" | ", sc->finished_at},
-        {" | ", sc->status},
-    };
+    static const char *const head[] = {
+        "\n\n| started | finished | status | results |\n|---|---|---|---|\n| ", " | ", " | "};
     FILE *f = rp->out;
     char iso[21];
 
     fprintf(f, "# tlsweep report: scan %" PRId64, sc->id);
     tw_escape_wrapped(f, tw_escape_md, " (", sc->label, ")");
-    md_pieces(f, head, 3);
+    tw_render_scan_times(f, tw_escape_md, sc, head);
     fprintf(f, " | %" PRId64 " |\n\n", sc->n_results);
     tw_time_iso(sc->ref_time, iso);
     fprintf(f, "Days to expiry are counted from %s.\n", iso);

@@ -64,11 +64,7 @@ text_begin(struct tw_report *rp)
     const char *red = rp->opts->color ? "\033[1;31m" : "";
     const char *bold = rp->opts->color ? "\033[1m" : "";
     const char *rs = tw_render_reset(rp);
-    const struct tw_escape_piece times[] = {
-        {"  started ", sc->started_at},
-        {"  finished ", sc->finished_at},
-        {"  status ", sc->status},
-    };
+    static const char *const times[] = {"  started ", "  finished ", "  status "};
     FILE *f = rp->out;
     char iso[21];
     int first;
@@ -76,7 +72,7 @@ text_begin(struct tw_report *rp)
     fprintf(f, "%stlsweep report: scan %" PRId64, bold, sc->id);
     tw_escape_wrapped(f, tw_escape_term, " \"", sc->label, "\"");
     fprintf(f, "%s\n", rs);
-    tw_escape_pieces(f, tw_escape_term, times, 3);
+    tw_render_scan_times(f, tw_escape_term, sc, times);
     fprintf(f, "  results %" PRId64 "\n", sc->n_results);
     tw_time_iso(sc->ref_time, iso);
     fprintf(f, "  days to expiry counted from %s\n", iso);

@@ -32,6 +32,19 @@ tw_report_endpoint_label(const struct tw_report_row *row, char *buf, size_t len)
 }
 
 void
+tw_render_scan_times(FILE *f, tw_escape_fn *esc, const struct tw_scan_info *sc,
+                     const char *const texts[3])
+{
+    const struct tw_escape_piece p[] = {
+        {texts[0], sc->started_at},
+        {texts[1], sc->finished_at},
+        {texts[2], sc->status},
+    };
+
+    tw_escape_pieces(f, esc, p, 3);
+}
+
+void
 tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc)
 {
     char label[2 * TW_HOST_MAX + 128];
