@@ -113,6 +113,10 @@ html_card(FILE *f, int64_t v, const char *what)
     fprintf(f, "<div class=\"card\"><b>%" PRId64 "</b>%s</div>\n", v, what);
 }
 
+/* A row of the "by class" table. */
+static const struct tw_render_count_fmt html_counts = {"", "<tr><td>", "</td><td class=\"n\">",
+                                                       "</td></tr>\n"};
+
 static void
 html_begin(struct tw_report *rp)
 {
@@ -186,13 +190,7 @@ html_begin(struct tw_report *rp)
     fputs("<h2>Endpoints by class</h2>\n<table><thead><tr><th>class</th><th>endpoints</th>"
           "</tr></thead><tbody>\n",
           f);
-    for (int c = 0; c < TW_CLASS__COUNT; c++)
-        if (sum->by_class[c] > 0)
-            fprintf(f, "<tr><td>%s</td><td class=\"n\">%" PRId64 "</td></tr>\n",
-                    tw_class_name((enum tw_class)c), sum->by_class[c]);
-    if (sum->n_unknown_class > 0)
-        fprintf(f, "<tr><td>unknown</td><td class=\"n\">%" PRId64 "</td></tr>\n",
-                sum->n_unknown_class);
+    tw_render_class_counts(f, sum, &html_counts, 0);
     fputs("</tbody></table>\n", f);
     fprintf(f, "<h2>TLS 1.0/1.1 (%" PRId64 " endpoints)</h2>\n<ul>\n", sum->n_legacy_tls);
     for (size_t i = 0; i < sum->n_legacy; i++) {

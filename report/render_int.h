@@ -31,6 +31,21 @@ void tw_report_endpoint_label(const struct tw_report_row *row, char *buf, size_t
  * escaped by esc ("-" when empty). */
 void tw_render_scan_times(FILE *f, tw_escape_fn *esc, const struct tw_scan_info *sc,
                           const char *const texts[3]);
+/* How one count of a summary list is written: sep (before every count but
+ * the first), pre, the name (ours: a class or grade name), mid, the
+ * count, post. */
+struct tw_render_count_fmt {
+    const char *sep, *pre, *mid, *post;
+};
+/* Endpoints by class in DESIGN §3 order, then "unknown" when there are
+ * any; a class with none is left out unless all is set.  Returns how many
+ * counts were written. */
+int tw_render_class_counts(FILE *f, const struct tw_summary *sum,
+                           const struct tw_render_count_fmt *fmt, int all);
+/* Endpoints by grade, best first, "not graded" last; a grade with none is
+ * left out.  Returns how many counts were written. */
+int tw_render_grade_counts(FILE *f, const struct tw_summary *sum,
+                           const struct tw_render_count_fmt *fmt);
 /* That label written to f, escaped by esc. */
 void tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc);
 /* Why a row that is not ok is a problem ("unknown class" when its class is

@@ -20,6 +20,9 @@ md_pieces(FILE *f, const struct tw_escape_piece *p, size_t n)
     tw_escape_pieces(f, tw_escape_md, p, n);
 }
 
+/* A row of the "by class" and "grades" tables. */
+static const struct tw_render_count_fmt md_counts = {"", "| ", " | ", " |\n"};
+
 static void
 md_begin(struct tw_report *rp)
 {
@@ -52,19 +55,9 @@ md_begin(struct tw_report *rp)
             "|---:|---:|---:|---:|\n| %" PRId64 " | %" PRId64 " | %" PRId64 " | %" PRId64 " |\n",
             sum->total, sum->n_failures, sum->n_issues, sum->n_ok);
     fputs("\n### Endpoints by class\n\n| class | endpoints |\n|---|---:|\n", f);
-    for (int c = 0; c < TW_CLASS__COUNT; c++)
-        if (sum->by_class[c] > 0)
-            fprintf(f, "| %s | %" PRId64 " |\n", tw_class_name((enum tw_class)c), sum->by_class[c]);
-    if (sum->n_unknown_class > 0)
-        fprintf(f, "| unknown | %" PRId64 " |\n", sum->n_unknown_class);
+    tw_render_class_counts(f, sum, &md_counts, 0);
     fputs("\n### Grades\n\n| grade | endpoints |\n|---|---:|\n", f);
-    for (int i = 0; i <= TW_GRADE_NONE; i++) {
-        enum tw_grade_letter g = tw_grade_by_severity[i];
-
-        if (sum->by_grade[g] > 0)
-            fprintf(f, "| %s | %" PRId64 " |\n",
-                    g == TW_GRADE_NONE ? "not graded" : tw_grade_name(g), sum->by_grade[g]);
-    }
+    tw_render_grade_counts(f, sum, &md_counts);
     fprintf(f,
             "\n### Certificate expiry (endpoints)\n\n| expired | within 7 days | within 30 days "
             "| no certificate |\n|---:|---:|---:|---:|\n| %" PRId64 " | %" PRId64 " | %" PRId64

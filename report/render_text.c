@@ -55,6 +55,9 @@ text_endpoint(FILE *f, const struct tw_report_row *row)
     tw_render_endpoint(f, row, tw_escape_term);
 }
 
+/* "By class" and "Grades": ", name count" after the first. */
+static const struct tw_render_count_fmt text_counts = {",", " ", " ", ""};
+
 static void
 text_begin(struct tw_report *rp)
 {
@@ -67,7 +70,6 @@ text_begin(struct tw_report *rp)
     static const char *const times[] = {"  started ", "  finished ", "  status "};
     FILE *f = rp->out;
     char iso[21];
-    int first;
 
     fprintf(f, "%stlsweep report: scan %" PRId64, bold, sc->id);
     tw_escape_wrapped(f, tw_escape_term, " \"", sc->label, "\"");
@@ -94,29 +96,9 @@ text_begin(struct tw_report *rp)
             " certificate issues, %" PRId64 " ok\n",
             sum->total, sum->n_failures, sum->n_issues, sum->n_ok);
     fputs("  By class        ", f);
-    first = 1;
-    for (int c = 0; c < TW_CLASS__COUNT; c++) {
-        if (sum->by_class[c] == 0)
-            continue;
-        fprintf(f, "%s %s %" PRId64, first ? "" : ",", tw_class_name((enum tw_class)c),
-                sum->by_class[c]);
-        first = 0;
-    }
-    if (sum->n_unknown_class > 0)
-        fprintf(f, "%s unknown %" PRId64, first ? "" : ",", sum->n_unknown_class);
-    fputs(first && sum->n_unknown_class == 0 ? " none\n" : "\n", f);
+    fputs(tw_render_class_counts(f, sum, &text_counts, 0) == 0 ? " none\n" : "\n", f);
     fputs("  Grades          ", f);
-    first = 1;
-    for (int i = 0; i <= TW_GRADE_NONE; i++) {
-        enum tw_grade_letter g = tw_grade_by_severity[i];
-
-        if (sum->by_grade[g] == 0)
-            continue;
-        fprintf(f, "%s %s %" PRId64, first ? "" : ",",
-                g == TW_GRADE_NONE ? "not graded" : tw_grade_name(g), sum->by_grade[g]);
-        first = 0;
-    }
-    fputs(first ? " none\n" : "\n", f);
+    fputs(tw_render_grade_counts(f, sum, &text_counts) == 0 ? " none\n" : "\n", f);
     fprintf(f,
             "  Expiring certs   %" PRId64 " expired, %" PRId64 " within 7 days, %" PRId64
             " within 30 days (endpoints; %" PRId64 " without a certificate)\n",

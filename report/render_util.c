@@ -4,6 +4,7 @@
  * of a problem.  Pure string
  * work on borrowed rows; it calls nothing in report/ above query.h.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,42 @@ tw_render_scan_times(FILE *f, tw_escape_fn *esc, const struct tw_scan_info *sc,
     };
 
     tw_escape_pieces(f, esc, p, 3);
+}
+
+static void
+render_count(FILE *f, const struct tw_render_count_fmt *fmt, int n, const char *name, int64_t v)
+{
+    fprintf(f, "%s%s%s%s%" PRId64 "%s", n > 0 ? fmt->sep : "", fmt->pre, name, fmt->mid, v,
+            fmt->post);
+}
+
+int
+tw_render_class_counts(FILE *f, const struct tw_summary *sum, const struct tw_render_count_fmt *fmt,
+                       int all)
+{
+    int n = 0;
+
+    for (int c = 0; c < TW_CLASS__COUNT; c++)
+        if (all || sum->by_class[c] > 0)
+            render_count(f, fmt, n++, tw_class_name((enum tw_class)c), sum->by_class[c]);
+    if (sum->n_unknown_class > 0)
+        render_count(f, fmt, n++, "unknown", sum->n_unknown_class);
+    return n;
+}
+
+int
+tw_render_grade_counts(FILE *f, const struct tw_summary *sum, const struct tw_render_count_fmt *fmt)
+{
+    int n = 0;
+
+    for (int i = 0; i <= TW_GRADE_NONE; i++) {
+        enum tw_grade_letter g = tw_grade_by_severity[i];
+
+        if (sum->by_grade[g] > 0)
+            render_count(f, fmt, n++, g == TW_GRADE_NONE ? "not graded" : tw_grade_name(g),
+                         sum->by_grade[g]);
+    }
+    return n;
 }
 
 void
