@@ -193,12 +193,10 @@ html_begin(struct tw_report *rp)
     tw_render_class_counts(f, sum, &html_counts, 0);
     fputs("</tbody></table>\n", f);
     fprintf(f, "<h2>TLS 1.0/1.1 (%" PRId64 " endpoints)</h2>\n<ul>\n", sum->n_legacy_tls);
-    for (size_t i = 0; i < sum->n_legacy; i++) {
-        html_pieces(f, &(struct tw_escape_piece){"<li>", sum->legacy[i].tls_version}, 1);
-        fputs(" ", f);
-        tw_render_endpoint(f, &sum->legacy[i], tw_escape_html);
-        fputs("</li>\n", f);
-    }
+    for (size_t i = 0; i < sum->n_legacy; i++)
+        tw_render_summary_line(f, tw_escape_html,
+                               &(struct tw_escape_piece){"<li>", sum->legacy[i].tls_version}, 1,
+                               &sum->legacy[i], " ", "</li>\n");
     fputs("</ul>\n<h2>Weakest grades</h2>\n<ul>\n", f);
     for (size_t i = 0; i < sum->n_weakest; i++) {
         const struct tw_escape_piece p[] = {
@@ -207,10 +205,7 @@ html_begin(struct tw_report *rp)
         };
 
         fprintf(f, "<li><span class=\"%s\">", grade_class(sum->weakest[i].grade));
-        html_pieces(f, p, 2);
-        fputs(" ", f);
-        tw_render_endpoint(f, &sum->weakest[i], tw_escape_html);
-        fputs("</li>\n", f);
+        tw_render_summary_line(f, tw_escape_html, p, 2, &sum->weakest[i], " ", "</li>\n");
     }
     fprintf(f,
             "</ul>\n<h2>Endpoints, worst first</h2>\n"

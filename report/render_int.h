@@ -48,6 +48,10 @@ int tw_render_grade_counts(FILE *f, const struct tw_summary *sum,
                            const struct tw_render_count_fmt *fmt);
 /* That label written to f, escaped by esc. */
 void tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc);
+/* One line of a summary list (TLS 1.0/1.1, weakest grades): the n pieces,
+ * mid, row's endpoint label, post; escaped by esc. */
+void tw_render_summary_line(FILE *f, tw_escape_fn *esc, const struct tw_escape_piece *p, size_t n,
+                            const struct tw_report_row *row, const char *mid, const char *post);
 /* Why a row that is not ok is a problem ("unknown class" when its class is
  * unknown) and the fix (NULL then); both NULL for an ok row. */
 void tw_render_explain(const struct tw_report_row *row, const char **why, const char **fix);

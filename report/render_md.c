@@ -66,12 +66,10 @@ md_begin(struct tw_report *rp)
     fprintf(f, "\n### TLS 1.0/1.1 (%" PRId64 " endpoints)\n\n", sum->n_legacy_tls);
     if (sum->n_legacy > 0) {
         fputs("| TLS | endpoint |\n|---|---|\n", f);
-        for (size_t i = 0; i < sum->n_legacy; i++) {
-            md_pieces(f, &(struct tw_escape_piece){"| ", sum->legacy[i].tls_version}, 1);
-            fputs(" | ", f);
-            tw_render_endpoint(f, &sum->legacy[i], tw_escape_md);
-            fputs(" |\n", f);
-        }
+        for (size_t i = 0; i < sum->n_legacy; i++)
+            tw_render_summary_line(f, tw_escape_md,
+                                   &(struct tw_escape_piece){"| ", sum->legacy[i].tls_version}, 1,
+                                   &sum->legacy[i], " | ", " |\n");
     }
     fputs("\n### Weakest grades\n\n", f);
     if (sum->n_weakest > 0) {
@@ -82,10 +80,7 @@ md_begin(struct tw_report *rp)
                 {" | ", sum->weakest[i].class_name},
             };
 
-            md_pieces(f, p, 2);
-            fputs(" | ", f);
-            tw_render_endpoint(f, &sum->weakest[i], tw_escape_md);
-            fputs(" |\n", f);
+            tw_render_summary_line(f, tw_escape_md, p, 2, &sum->weakest[i], " | ", " |\n");
         }
     } else {
         fputs("None graded.\n", f);

@@ -91,6 +91,16 @@ tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc)
 }
 
 void
+tw_render_summary_line(FILE *f, tw_escape_fn *esc, const struct tw_escape_piece *p, size_t n,
+                       const struct tw_report_row *row, const char *mid, const char *post)
+{
+    tw_escape_pieces(f, esc, p, n);
+    fputs(mid, f);
+    tw_render_endpoint(f, row, esc);
+    fputs(post, f);
+}
+
+void
 tw_render_explain(const struct tw_report_row *row, const char **why, const char **fix)
 {
     *why = NULL;
