@@ -60,6 +60,33 @@ diff_usage(FILE *f)
           f);
 }
 
+static const char *
+diff_format_name(size_t i)
+{
+    return tw_diff_renderers[i].name;
+}
+
+/* OLD and NEW from the operands (none: the two latest done scans; OLD
+ * only: NEW is the latest done scan).  Returns like tw_report_scan_find. */
+static int
+diff_scans(struct tw_cli_run *run, int nargs, char **args, struct tw_scan_info *old_scan,
+           struct tw_scan_info *new_scan)
+{
+    sqlite3 *db = tw_store_db(run->st);
+    int k;
+
+    if (nargs == 0) {
+        k = tw_report_scan_done_nth(db, 1, old_scan, run->err);
+        return k != 0 ? k : tw_report_scan_done_nth(db, 0, new_scan, run->err);
+    }
+    k = tw_report_scan_find(db, args[0], INT64_MIN, old_scan, run->err);
+    if (k != 0)
+        return k;
+    if (nargs == 2)
+        return tw_report_scan_find(db, args[1], INT64_MIN, new_scan, run->err);
+    return tw_report_scan_done_nth(db, 0, new_scan, run->err);
+}
+
 int
 tw_diff_main(int argc, char **argv)
 {
@@ -72,41 +99,25 @@ tw_diff_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db_path = "tlsweep.db";
-    const char *format = "text";
-    const char *out_path = NULL;
-    const struct tw_diff_renderer *r = NULL;
+    struct tw_cli_run run;
     struct tw_scan_info old_scan, new_scan;
-    struct tw_cli_out out;
     struct tw_diff_report d;
-    struct tw_store *st = NULL;
     int fail_on = 0;
-    char err[TW_ERRLEN];
-    int rc = 2;
+    int rc;
     int c;
-    int k;
 
+    tw_cli_run_init(&run, "diff");
     memset(&old_scan, 0, sizeof(old_scan));
     memset(&new_scan, 0, sizeof(new_scan));
-    memset(&out, 0, sizeof(out));
     memset(&d, 0, sizeof(d));
     d.threshold = 14;
     optind = 1;
     while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd':
-            db_path = optarg;
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
         case 'F':
             if (strcmp(optarg, "regression") != 0) {
                 fprintf(stderr, "tlsweep diff: --fail-on: only 'regression' is known\n");
-                return 2;
+                return TW_EXIT_USAGE;
             }
             fail_on = 1;
             break;
@@ -116,81 +127,46 @@ tw_diff_main(int argc, char **argv)
                         "tlsweep diff: --expiry-threshold: '%s' is not a number of "
                         "days\n",
                         optarg);
-                return 2;
+                return TW_EXIT_USAGE;
             }
             break;
-        case 'h':
-            diff_usage(stdout);
-            return 0;
         default:
-            fputs("Run 'tlsweep diff --help' for the options.\n", stderr);
-            return 2;
+            rc = tw_cli_run_option(&run, c, optarg, diff_usage);
+            if (rc >= 0)
+                return rc;
+            break;
         }
     }
     if (argc - optind > 2) {
         fprintf(stderr, "tlsweep diff: at most two scans (OLD NEW), got '%s'\n", argv[optind + 2]);
-        return 2;
+        return TW_EXIT_USAGE;
     }
-    r = tw_diff_renderer_find(format);
-    if (r == NULL) {
-        fprintf(stderr, "tlsweep diff: unknown format '%s' (formats:", format);
-        for (size_t i = 0; i < tw_n_diff_renderers; i++)
-            fprintf(stderr, " %s", tw_diff_renderers[i].name);
-        fputs(")\n", stderr);
-        return 2;
+    rc = tw_cli_run_format(&run, diff_format_name, tw_n_diff_renderers);
+    if (rc == 0)
+        rc = tw_cli_run_open_db(&run);
+    if (rc == 0)
+        rc = tw_cli_run_scan(&run,
+                             diff_scans(&run, argc - optind, argv + optind, &old_scan, &new_scan));
+    if (rc == 0)
+        rc = tw_cli_run_open_out(&run);
+    if (rc == 0) {
+        d.out = run.out.f;
+        d.old = &old_scan;
+        d.new_ = &new_scan;
+        if (tw_diff_run(tw_store_db(run.st), &d, tw_diff_renderer_find(run.format), run.err) < 0) {
+            fprintf(stderr, "tlsweep diff: %s: %s\n", run.db_path, run.err);
+            rc = TW_EXIT_RUNTIME;
+        }
+        if (rc == 0)
+            rc = tw_cli_run_close_out(&run, 1);
     }
-    if (tw_report_open_db(db_path, &st, err) < 0) {
-        fprintf(stderr, "tlsweep diff: %s\n", err);
-        rc = 3;
-        goto out;
+    if (rc == 0) {
+        tw_cli_run_warn(&run, &old_scan);
+        tw_cli_run_warn(&run, &new_scan);
+        rc = fail_on && d.n_regressions > 0 ? TW_EXIT_REGRESSION : TW_EXIT_OK;
     }
-    if (argc - optind == 0) {
-        k = tw_report_scan_done_nth(tw_store_db(st), 1, &old_scan, err);
-        if (k == 0)
-            k = tw_report_scan_done_nth(tw_store_db(st), 0, &new_scan, err);
-    } else {
-        k = tw_report_scan_find(tw_store_db(st), argv[optind], INT64_MIN, &old_scan, err);
-        if (k == 0 && argc - optind == 2)
-            k = tw_report_scan_find(tw_store_db(st), argv[optind + 1], INT64_MIN, &new_scan, err);
-        else if (k == 0)
-            k = tw_report_scan_done_nth(tw_store_db(st), 0, &new_scan, err);
-    }
-    if (k != 0) {
-        fprintf(stderr, "tlsweep diff: %s: %s\n", db_path, err);
-        rc = k > 0 ? 2 : 3;
-        goto out;
-    }
-    if (tw_cli_out_open(out_path, &out, err) < 0) {
-        fprintf(stderr, "tlsweep diff: %s\n", err);
-        rc = 3;
-        goto out;
-    }
-    d.out = out.f;
-    d.old = &old_scan;
-    d.new_ = &new_scan;
-    if (tw_diff_run(tw_store_db(st), &d, r, err) < 0) {
-        fprintf(stderr, "tlsweep diff: %s: %s\n", db_path, err);
-        tw_cli_out_close(&out, 0, err);
-        rc = 3;
-        goto out;
-    }
-    if (tw_cli_out_close(&out, 1, err) < 0) {
-        fprintf(stderr, "tlsweep diff: %s\n", err);
-        rc = 3;
-        goto out;
-    }
-    for (int i = 0; i < 2; i++) {
-        const struct tw_scan_info *s = i ? &new_scan : &old_scan;
-        if (strcmp(s->status, "done") != 0)
-            fprintf(stderr,
-                    "tlsweep diff: warning: scan %" PRId64 " is %s: results are "
-                    "incomplete\n",
-                    s->id, s->status);
-    }
-    rc = fail_on && d.n_regressions > 0 ? 1 : 0;
-out:
     tw_report_scan_cleanup(&old_scan);
     tw_report_scan_cleanup(&new_scan);
-    tw_store_close(st);
+    tw_cli_run_end(&run);
     return rc;
 }

@@ -67,6 +67,12 @@ report_usage(FILE *f)
           f);
 }
 
+static const char *
+report_format_name(size_t i)
+{
+    return tw_renderers[i]->name;
+}
+
 int
 tw_report_main(int argc, char **argv)
 {
@@ -83,39 +89,24 @@ tw_report_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db_path = "tlsweep.db";
     const char *scan_spec = "latest";
-    const char *format = "text";
-    const char *out_path = NULL;
     const char *color = "auto";
-    const struct tw_renderer *r;
+    struct tw_cli_run run;
     struct tw_report_opts opts;
     struct tw_scan_info scan;
-    struct tw_cli_out out;
-    struct tw_store *st = NULL;
     int64_t now = INT64_MIN;
-    char err[TW_ERRLEN];
-    int rc = 2;
+    int rc;
     int c;
     int k;
 
+    tw_cli_run_init(&run, "report");
     memset(&opts, 0, sizeof(opts));
     memset(&scan, 0, sizeof(scan));
-    memset(&out, 0, sizeof(out));
     optind = 1;
     while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd':
-            db_path = optarg;
-            break;
         case 's':
             scan_spec = optarg;
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 'o':
-            out_path = optarg;
             break;
         case 'w':
             opts.where = optarg;
@@ -124,81 +115,57 @@ tw_report_main(int argc, char **argv)
             if (tw_cli_parse_int64(optarg, 0, 100000, &opts.expiring_days) < 0) {
                 fprintf(stderr, "tlsweep report: --expiring: '%s' is not a number of days\n",
                         optarg);
-                return 2;
+                return TW_EXIT_USAGE;
             }
             opts.has_expiring = 1;
             break;
         case 'n':
             if (tw_time_parse(optarg, &now) < 0) {
                 fprintf(stderr, "tlsweep report: --now: cannot parse '%s'\n", optarg);
-                return 2;
+                return TW_EXIT_USAGE;
             }
             break;
         case 'c':
             if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
                 fprintf(stderr, "tlsweep report: --color: auto, always or never\n");
-                return 2;
+                return TW_EXIT_USAGE;
             }
             color = optarg;
             break;
-        case 'h':
-            report_usage(stdout);
-            return 0;
         default:
-            fputs("Run 'tlsweep report --help' for the options.\n", stderr);
-            return 2;
+            rc = tw_cli_run_option(&run, c, optarg, report_usage);
+            if (rc >= 0)
+                return rc;
+            break;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "tlsweep report: unexpected argument '%s'\n", argv[optind]);
-        return 2;
+        return TW_EXIT_USAGE;
     }
-    r = tw_renderer_find(format);
-    if (r == NULL) {
-        fprintf(stderr, "tlsweep report: unknown format '%s' (formats:", format);
-        for (size_t i = 0; i < tw_n_renderers; i++)
-            fprintf(stderr, " %s", tw_renderers[i]->name);
-        fputs(")\n", stderr);
-        return 2;
+    rc = tw_cli_run_format(&run, report_format_name, tw_n_renderers);
+    if (rc == 0)
+        rc = tw_cli_run_open_db(&run);
+    if (rc == 0)
+        rc = tw_cli_run_scan(
+            &run, tw_report_scan_find(tw_store_db(run.st), scan_spec, now, &scan, run.err));
+    if (rc == 0)
+        rc = tw_cli_run_open_out(&run);
+    if (rc == 0) {
+        opts.color = strcmp(run.format, "text") == 0 && tw_cli_color_auto(run.out.f, color);
+        opts.has_reasons = tw_report_has_table(tw_store_db(run.st), "grade_reasons");
+        k = tw_report_run(tw_store_db(run.st), &scan, &opts, tw_renderer_find(run.format),
+                          run.out.f, run.err);
+        if (k != 0) {
+            fprintf(stderr, "tlsweep report: %s: %s\n", k > 0 ? "usage" : run.db_path, run.err);
+            rc = k > 0 ? TW_EXIT_USAGE : TW_EXIT_RUNTIME;
+        }
+        if (rc == 0)
+            rc = tw_cli_run_close_out(&run, 1);
     }
-    if (tw_report_open_db(db_path, &st, err) < 0) {
-        fprintf(stderr, "tlsweep report: %s\n", err);
-        rc = 3;
-        goto out;
-    }
-    k = tw_report_scan_find(tw_store_db(st), scan_spec, now, &scan, err);
-    if (k != 0) {
-        fprintf(stderr, "tlsweep report: %s: %s\n", db_path, err);
-        rc = k > 0 ? 2 : 3;
-        goto out;
-    }
-    if (tw_cli_out_open(out_path, &out, err) < 0) {
-        fprintf(stderr, "tlsweep report: %s\n", err);
-        rc = 3;
-        goto out;
-    }
-    opts.color = strcmp(format, "text") == 0 && tw_cli_color_auto(out.f, color);
-    opts.has_reasons = tw_report_has_table(tw_store_db(st), "grade_reasons");
-    k = tw_report_run(tw_store_db(st), &scan, &opts, r, out.f, err);
-    if (k != 0) {
-        fprintf(stderr, "tlsweep report: %s: %s\n", k > 0 ? "usage" : db_path, err);
-        tw_cli_out_close(&out, 0, err);
-        rc = k > 0 ? 2 : 3;
-        goto out;
-    }
-    if (tw_cli_out_close(&out, 1, err) < 0) {
-        fprintf(stderr, "tlsweep report: %s\n", err);
-        rc = 3;
-        goto out;
-    }
-    if (scan.is_fallback || strcmp(scan.status, "done") != 0)
-        fprintf(stderr,
-                "tlsweep report: warning: scan %" PRId64 " is %s: results are "
-                "incomplete\n",
-                scan.id, scan.status);
-    rc = 0;
-out:
+    if (rc == 0)
+        tw_cli_run_warn(&run, &scan);
     tw_report_scan_cleanup(&scan);
-    tw_store_close(st);
+    tw_cli_run_end(&run);
     return rc;
 }

@@ -133,48 +133,42 @@ tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
     return n;
 }
 
-void
-tw_diff_values(enum tw_diff_kind k, const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
-               const char **old_value, const char **new_value)
+/* The value a change of kind k is about, on one side (NULL: no side). */
+static const char *
+diff_value(enum tw_diff_kind k, const struct tw_diff_ep *e)
 {
-    const char *o = NULL;
-    const char *n = NULL;
-
+    if (e == NULL)
+        return NULL;
     switch (k) {
     case TW_DIFF_NEW:
     case TW_DIFF_VANISHED:
     case TW_DIFF_FAILURE_NEW:
     case TW_DIFF_FAILURE_FIXED:
     case TW_DIFF_CLASS_CHANGED:
-        o = old ? old->class_name : NULL;
-        n = new_ ? new_->class_name : NULL;
-        break;
+        return e->class_name;
     case TW_DIFF_GRADE_DOWN:
     case TW_DIFF_GRADE_UP:
-        o = old ? old->grade : NULL;
-        n = new_ ? new_->grade : NULL;
-        break;
+        return e->grade;
     case TW_DIFF_CERT_ROTATED:
-        o = old ? old->cert_sha256 : NULL;
-        n = new_ ? new_->cert_sha256 : NULL;
-        break;
+        return e->cert_sha256;
     case TW_DIFF_EXPIRING:
-        o = old ? old->not_after : NULL;
-        n = new_ ? new_->not_after : NULL;
-        break;
+        return e->not_after;
     case TW_DIFF_PROTOCOL_CHANGED:
-        o = old ? old->tls_version : NULL;
-        n = new_ ? new_->tls_version : NULL;
-        break;
+        return e->tls_version;
     case TW_DIFF_CIPHER_CHANGED:
-        o = old ? old->cipher : NULL;
-        n = new_ ? new_->cipher : NULL;
-        break;
+        return e->cipher;
     case TW_DIFF__COUNT:
         break;
     }
-    *old_value = o;
-    *new_value = n;
+    return NULL;
+}
+
+void
+tw_diff_values(enum tw_diff_kind k, const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
+               const char **old_value, const char **new_value)
+{
+    *old_value = diff_value(k, old);
+    *new_value = diff_value(k, new_);
 }
 
 /* ---- the merge join ---- */

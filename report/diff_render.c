@@ -38,15 +38,35 @@ diff_label(const struct tw_diff_ep *o, const struct tw_diff_ep *n, char *buf, si
              show_sni ? e->sni : "");
 }
 
+/* The endpoint's label and the two values of a change, for text and md. */
+struct change_view {
+    char label[2 * TW_HOST_MAX + 2 * TW_IP_MAX + 64];
+    const char *ov;
+    const char *nv;
+};
+
 static void
-scan_line(FILE *f, const char *tag, const struct tw_scan_info *s, void (*esc)(FILE *, const char *))
+change_view(struct change_view *v, const struct tw_diff_change *c, const struct tw_diff_ep *o,
+            const struct tw_diff_ep *n)
+{
+    diff_label(o, n, v->label, sizeof(v->label));
+    tw_diff_values(c->kind, o, n, &v->ov, &v->nv);
+}
+
+/* " (notAfter DATE)" of one side of a change. */
+static void
+not_after(FILE *f, tw_escape_fn *esc, const struct tw_diff_ep *e)
+{
+    fputs(" (notAfter ", f);
+    tw_escape_or_dash(f, esc, e->not_after);
+    fputc(')', f);
+}
+
+static void
+scan_line(FILE *f, const char *tag, const struct tw_scan_info *s, tw_escape_fn *esc)
 {
     fprintf(f, "%s scan %" PRId64, tag, s->id);
-    if (s->label != NULL) {
-        fputs(" \"", f);
-        esc(f, s->label);
-        fputc('"', f);
-    }
+    tw_escape_wrapped(f, esc, " \"", s->label, "\"");
     fputs(" started ", f);
     esc(f, s->started_at);
     fputs(", ", f);
@@ -90,43 +110,39 @@ text_section(struct tw_diff_report *d, enum tw_diff_kind k)
     fprintf(d->out, "\n%s (%zu)\n", tw_diff_kind_title(k), d->counts[k]);
 }
 
-static const char *
-or_dash(const char *s)
+static void
+text_value(FILE *f, const char *s)
 {
-    return s != NULL && s[0] != '\0' ? s : "-";
+    tw_escape_or_dash(f, tw_escape_term, s);
 }
 
 static void
 text_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_diff_change *c,
             const struct tw_diff_ep *o, const struct tw_diff_ep *n)
 {
-    char label[2 * TW_HOST_MAX + 2 * TW_IP_MAX + 64];
-    const char *ov;
-    const char *nv;
+    struct change_view v;
 
     (void)d;
     (void)idx;
-    diff_label(o, n, label, sizeof(label));
-    tw_diff_values(c->kind, o, n, &ov, &nv);
+    change_view(&v, c, o, n);
     fputs(c->is_regression ? "  ! " : "    ", f);
-    tw_escape_term(f, label);
+    tw_escape_term(f, v.label);
     fputs("  ", f);
     switch (c->kind) {
     case TW_DIFF_NEW:
-        fputs("class ", f);
-        tw_escape_term(f, or_dash(n->class_name));
-        fputs(", grade ", f);
-        tw_escape_term(f, or_dash(n->grade));
+    case TW_DIFF_VANISHED: {
+        const struct tw_diff_ep *e = c->kind == TW_DIFF_NEW ? n : o;
+        const struct tw_escape_piece p[] = {
+            {c->kind == TW_DIFF_NEW ? "class " : "was class ", e->class_name},
+            {", grade ", e->grade},
+        };
+
+        tw_escape_pieces(f, tw_escape_term, p, 2);
         break;
-    case TW_DIFF_VANISHED:
-        fputs("was class ", f);
-        tw_escape_term(f, or_dash(o->class_name));
-        fputs(", grade ", f);
-        tw_escape_term(f, or_dash(o->grade));
-        break;
+    }
     case TW_DIFF_EXPIRING:
         fputs("notAfter ", f);
-        tw_escape_term(f, or_dash(nv));
+        text_value(f, v.nv);
         fprintf(f, " (%" PRId64 " days left", n->days_left);
         if (o != NULL && o->has_expiry)
             fprintf(f, "; was %" PRId64 ")", o->days_left);
@@ -134,19 +150,16 @@ text_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw
             fputc(')', f);
         break;
     case TW_DIFF_CERT_ROTATED:
-        tw_escape_term(f, or_dash(ov));
-        fputs(" (notAfter ", f);
-        tw_escape_term(f, or_dash(o->not_after));
-        fputs(") -> ", f);
-        tw_escape_term(f, or_dash(nv));
-        fputs(" (notAfter ", f);
-        tw_escape_term(f, or_dash(n->not_after));
-        fputc(')', f);
+        text_value(f, v.ov);
+        not_after(f, tw_escape_term, o);
+        fputs(" -> ", f);
+        text_value(f, v.nv);
+        not_after(f, tw_escape_term, n);
         break;
     default:
-        tw_escape_term(f, or_dash(ov));
+        text_value(f, v.ov);
         fputs(" -> ", f);
-        tw_escape_term(f, or_dash(nv));
+        text_value(f, v.nv);
         if (c->kind == TW_DIFF_CLASS_CHANGED)
             fputs(c->is_regression ? " (worse)" : " (better)", f);
         break;
@@ -189,30 +202,22 @@ static void
 md_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_diff_change *c,
           const struct tw_diff_ep *o, const struct tw_diff_ep *n)
 {
-    char label[2 * TW_HOST_MAX + 2 * TW_IP_MAX + 64];
-    const char *ov;
-    const char *nv;
+    int rotated = c->kind == TW_DIFF_CERT_ROTATED;
+    struct change_view v;
 
     (void)d;
     (void)idx;
-    diff_label(o, n, label, sizeof(label));
-    tw_diff_values(c->kind, o, n, &ov, &nv);
+    change_view(&v, c, o, n);
     fputs("| ", f);
-    tw_escape_md(f, label);
+    tw_escape_md(f, v.label);
     fputs(" | ", f);
-    tw_escape_md(f, or_dash(ov));
-    if (c->kind == TW_DIFF_CERT_ROTATED && o != NULL) {
-        fputs(" (notAfter ", f);
-        tw_escape_md(f, or_dash(o->not_after));
-        fputc(')', f);
-    }
+    tw_escape_or_dash(f, tw_escape_md, v.ov);
+    if (rotated && o != NULL)
+        not_after(f, tw_escape_md, o);
     fputs(" | ", f);
-    tw_escape_md(f, or_dash(nv));
-    if (c->kind == TW_DIFF_CERT_ROTATED && n != NULL) {
-        fputs(" (notAfter ", f);
-        tw_escape_md(f, or_dash(n->not_after));
-        fputc(')', f);
-    }
+    tw_escape_or_dash(f, tw_escape_md, v.nv);
+    if (rotated && n != NULL)
+        not_after(f, tw_escape_md, n);
     fprintf(f, " | %s |\n", c->is_regression ? "yes" : "no");
 }
 
@@ -256,33 +261,41 @@ json_section(struct tw_diff_report *d, enum tw_diff_kind k)
         fputs(",\n", d->out);
 }
 
+/* The columns json and csv give a change after its endpoint, in order. */
+static const char *const change_columns[] = {
+    "old_ip", "new_ip", "old", "new", "old_not_after", "new_not_after",
+};
+#define N_CHANGE_COLUMNS (sizeof(change_columns) / sizeof(change_columns[0]))
+
+static void
+change_cells(const struct tw_diff_change *c, const struct tw_diff_ep *o, const struct tw_diff_ep *n,
+             const char *cells[N_CHANGE_COLUMNS])
+{
+    cells[0] = o ? o->ip : NULL;
+    cells[1] = n ? n->ip : NULL;
+    tw_diff_values(c->kind, o, n, &cells[2], &cells[3]);
+    cells[4] = o ? o->not_after : NULL;
+    cells[5] = n ? n->not_after : NULL;
+}
+
 static void
 json_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_diff_change *c,
             const struct tw_diff_ep *o, const struct tw_diff_ep *n)
 {
     const struct tw_diff_ep *e = n != NULL ? n : o;
-    const char *ov;
-    const char *nv;
+    const char *cells[N_CHANGE_COLUMNS];
 
     (void)d;
-    tw_diff_values(c->kind, o, n, &ov, &nv);
+    change_cells(c, o, n, cells);
     fprintf(f, "%s{\"kind\":\"%s\",\"regression\":%s,\"host\":", idx ? ",\n" : "",
             tw_diff_kind_name(c->kind), c->is_regression ? "true" : "false");
     tw_escape_json(f, e->host);
     fprintf(f, ",\"port\":%d,\"sni\":", e->port);
     tw_escape_json(f, e->sni);
-    fputs(",\"old_ip\":", f);
-    tw_escape_json(f, o ? o->ip : NULL);
-    fputs(",\"new_ip\":", f);
-    tw_escape_json(f, n ? n->ip : NULL);
-    fputs(",\"old\":", f);
-    tw_escape_json(f, ov);
-    fputs(",\"new\":", f);
-    tw_escape_json(f, nv);
-    fputs(",\"old_not_after\":", f);
-    tw_escape_json(f, o ? o->not_after : NULL);
-    fputs(",\"new_not_after\":", f);
-    tw_escape_json(f, n ? n->not_after : NULL);
+    for (size_t i = 0; i < N_CHANGE_COLUMNS; i++) {
+        fprintf(f, ",\"%s\":", change_columns[i]);
+        tw_escape_json(f, cells[i]);
+    }
     if (o != NULL && o->has_expiry)
         fprintf(f, ",\"old_days_left\":%" PRId64, o->days_left);
     else
@@ -321,26 +334,18 @@ csv_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_
            const struct tw_diff_ep *o, const struct tw_diff_ep *n)
 {
     const struct tw_diff_ep *e = n != NULL ? n : o;
-    const char *ov;
-    const char *nv;
-    const char *cells[6];
+    const char *cells[N_CHANGE_COLUMNS];
 
     (void)d;
     (void)idx;
     if (e == NULL) /* a change always has an old or a new side */
         return;
-    tw_diff_values(c->kind, o, n, &ov, &nv);
+    change_cells(c, o, n, cells);
     fprintf(f, "%s,%d,", tw_diff_kind_name(c->kind), c->is_regression);
     tw_escape_csv(f, e->host);
     fprintf(f, ",%d,", e->port);
     tw_escape_csv(f, e->sni);
-    cells[0] = o ? o->ip : NULL;
-    cells[1] = n ? n->ip : NULL;
-    cells[2] = ov;
-    cells[3] = nv;
-    cells[4] = o ? o->not_after : NULL;
-    cells[5] = n ? n->not_after : NULL;
-    for (int i = 0; i < 6; i++) {
+    for (size_t i = 0; i < N_CHANGE_COLUMNS; i++) {
         fputc(',', f);
         tw_escape_csv(f, cells[i]);
     }

@@ -320,3 +320,28 @@ tw_escape_prom(FILE *f, const char *s)
 {
     escape_walk(f, s, prom_map, 0);
 }
+
+void
+tw_escape_or_dash(FILE *f, tw_escape_fn *esc, const char *s)
+{
+    esc(f, s != NULL && s[0] != '\0' ? s : "-");
+}
+
+void
+tw_escape_pieces(FILE *f, tw_escape_fn *esc, const struct tw_escape_piece *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fputs(p[i].text, f);
+        tw_escape_or_dash(f, esc, p[i].value);
+    }
+}
+
+void
+tw_escape_wrapped(FILE *f, tw_escape_fn *esc, const char *open, const char *s, const char *close)
+{
+    if (s == NULL)
+        return;
+    fputs(open, f);
+    esc(f, s);
+    fputs(close, f);
+}

@@ -13,6 +13,11 @@
  *
  * Invalid UTF-8 (overlong forms, surrogates, truncated sequences, bytes
  * above U+10FFFF) is shown as "\xNN" on a terminal and as U+FFFD elsewhere.
+ *
+ * Below the escapers, three writers that take one of them as a parameter
+ * serve every report and diff format alike: a value or "-", a run of fixed
+ * text and values, and an optional value between two texts.  The fixed
+ * text is ours and written as is; only the values are escaped.
  */
 #ifndef TW_REPORT_ESCAPE_H
 #define TW_REPORT_ESCAPE_H
@@ -47,5 +52,23 @@ void tw_escape_csv(FILE *f, const char *s);
 void tw_escape_md(FILE *f, const char *s);
 /* Prometheus label value (without the quotes): \\ \" \n; controls dropped. */
 void tw_escape_prom(FILE *f, const char *s);
+
+/* One of the escapers above. */
+typedef void tw_escape_fn(FILE *f, const char *s);
+
+/* s escaped by esc, or "-" when s is NULL or empty. */
+void tw_escape_or_dash(FILE *f, tw_escape_fn *esc, const char *s);
+
+/* Fixed text followed by a value. */
+struct tw_escape_piece {
+    const char *text;  /* ours, written as is */
+    const char *value; /* hostile: tw_escape_or_dash */
+};
+/* The n pieces in order. */
+void tw_escape_pieces(FILE *f, tw_escape_fn *esc, const struct tw_escape_piece *p, size_t n);
+
+/* When s is not NULL: open, s escaped by esc, close; else nothing. */
+void tw_escape_wrapped(FILE *f, tw_escape_fn *esc, const char *open, const char *s,
+                       const char *close);
 
 #endif /* TW_REPORT_ESCAPE_H */

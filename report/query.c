@@ -453,6 +453,21 @@ row_fill(struct tw_report_row *row, sqlite3_stmt *st, int64_t ref_time)
     }
 }
 
+/* Step the query: 1 a row, 0 the end (q->done set), -1 an error. */
+static int
+query_step(struct tw_report_query *q)
+{
+    int step = sqlite3_step(q->st);
+
+    if (step == SQLITE_ROW)
+        return 1;
+    if (step == SQLITE_DONE) {
+        q->done = 1;
+        return 0;
+    }
+    return -1;
+}
+
 int
 tw_report_query_next(struct tw_report_query *q, struct tw_report_row *row, char *err)
 {
@@ -462,12 +477,10 @@ tw_report_query_next(struct tw_report_query *q, struct tw_report_row *row, char 
     if (q->done)
         return 0;
     if (!q->has_pending) {
-        step = sqlite3_step(q->st);
-        if (step == SQLITE_DONE) {
-            q->done = 1;
+        step = query_step(q);
+        if (step == 0)
             return 0;
-        }
-        if (step != SQLITE_ROW)
+        if (step < 0)
             goto dberr;
     }
     q->has_pending = 0;
@@ -475,14 +488,9 @@ tw_report_query_next(struct tw_report_query *q, struct tw_report_row *row, char 
     if (!q->with_chain)
         return 1;
     row_add_chain(row, q->st);
-    for (;;) {
-        step = sqlite3_step(q->st);
-        if (step == SQLITE_DONE) {
-            q->done = 1;
-            return 1;
-        }
-        if (step != SQLITE_ROW)
-            goto dberr;
+    /* The chain's rows follow their result's; the next result's first row
+     * is kept pending for the next call. */
+    while ((step = query_step(q)) > 0) {
         if (sqlite3_column_int64(q->st, 0) != row->id) {
             q->has_pending = 1;
             return 1;
@@ -490,6 +498,8 @@ tw_report_query_next(struct tw_report_query *q, struct tw_report_row *row, char 
         if (row->n_chain < TW_CHAIN_MAX)
             row_add_chain(row, q->st);
     }
+    if (step == 0)
+        return 1;
 dberr:
     tw_errf(err, "reading results: %s", sqlite3_errmsg(sqlite3_db_handle(q->st)));
     tw_report_row_cleanup(row);

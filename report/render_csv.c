@@ -34,9 +34,10 @@ static void
 csv_row(struct tw_report *rp, const struct tw_report_row *row)
 {
     FILE *f = rp->out;
-    int is_ok = row->cls_known && row->cls == TW_CLASS_OK;
-    const struct tw_class_info *ci = tw_class_info(row->cls);
+    const char *why;
+    const char *fix;
 
+    tw_render_explain(row, &why, &fix);
     fprintf(f, "%" PRId64 ",", rp->scan->id);
     csv_cell(f, row->host);
     csv_cell(f, row->ip);
@@ -58,8 +59,8 @@ csv_row(struct tw_report *rp, const struct tw_report_row *row)
         fprintf(f, "%" PRId64 ",", row->days_left);
     else
         fputc(',', f);
-    csv_cell(f, is_ok ? NULL : row->cls_known ? ci->why : "unknown class");
-    csv_cell(f, is_ok || !row->cls_known ? NULL : ci->fix);
+    csv_cell(f, why);
+    csv_cell(f, fix);
     csv_cell(f, row->repro);
     csv_cell(f, row->detail);
     fprintf(f, "%" PRId64 "\r\n", row->elapsed_ms);

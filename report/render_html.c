@@ -57,16 +57,13 @@ static const char html_style[] =
 static void
 html_text(FILE *f, const char *s)
 {
-    tw_escape_html(f, s != NULL && s[0] != '\0' ? s : "-");
+    tw_escape_or_dash(f, tw_escape_html, s);
 }
 
 static void
-html_endpoint(FILE *f, const struct tw_report_row *row)
+html_pieces(FILE *f, const struct tw_escape_piece *p, size_t n)
 {
-    char label[2 * TW_HOST_MAX + 128];
-
-    tw_report_endpoint_label(row, label, sizeof(label));
-    tw_escape_html(f, label);
+    tw_escape_pieces(f, tw_escape_html, p, n);
 }
 
 static const char *
@@ -116,12 +113,18 @@ html_card(FILE *f, int64_t v, const char *what)
     fprintf(f, "<div class=\"card\"><b>%" PRId64 "</b>%s</div>\n", v, what);
 }
 
+/* A row of the "by class" table. */
+static const struct tw_render_count_fmt html_counts = {"", "<tr><td>", "</td><td class=\"n\">",
+                                                       "</td></tr>\n"};
+
 static void
 html_begin(struct tw_report *rp)
 {
     const struct tw_scan_info *sc = rp->scan;
     const struct tw_summary *sum = rp->sum;
     const char *warn = tw_render_scan_warning(sc);
+    static const char *const meta[] = {"</h1>\n<p class=\"meta\">started ", " &middot; finished ",
+                                       " &middot; status <b>"};
     FILE *f = rp->out;
     uint8_t digest[32];
     char hash[64];
@@ -144,25 +147,13 @@ html_begin(struct tw_report *rp)
             "<title>tlsweep report: scan %" PRId64 "</title>\n<style>\n%s</style></head><body>\n",
             hash, sc->id, html_style);
     fprintf(f, "<h1>tlsweep report: scan %" PRId64, sc->id);
-    if (sc->label != NULL) {
-        fputs(" &ldquo;", f);
-        tw_escape_html(f, sc->label);
-        fputs("&rdquo;", f);
-    }
-    fputs("</h1>\n<p class=\"meta\">started ", f);
-    html_text(f, sc->started_at);
-    fputs(" &middot; finished ", f);
-    html_text(f, sc->finished_at);
-    fputs(" &middot; status <b>", f);
-    html_text(f, sc->status);
+    tw_escape_wrapped(f, tw_escape_html, " &ldquo;", sc->label, "&rdquo;");
+    tw_render_scan_times(f, tw_escape_html, sc, meta);
     tw_time_iso(sc->ref_time, iso);
     fprintf(f, "</b> &middot; %" PRId64 " results &middot; days to expiry counted from %s</p>\n",
             sc->n_results, iso);
-    if (rp->opts->where != NULL) {
-        fputs("<p class=\"meta\">filter: --where <code>", f);
-        tw_escape_html(f, rp->opts->where);
-        fputs("</code></p>\n", f);
-    }
+    tw_escape_wrapped(f, tw_escape_html, "<p class=\"meta\">filter: --where <code>",
+                      rp->opts->where, "</code></p>\n");
     if (rp->opts->has_expiring)
         fprintf(f, "<p class=\"meta\">filter: --expiring %" PRId64 "</p>\n",
                 rp->opts->expiring_days);
@@ -199,31 +190,22 @@ html_begin(struct tw_report *rp)
     fputs("<h2>Endpoints by class</h2>\n<table><thead><tr><th>class</th><th>endpoints</th>"
           "</tr></thead><tbody>\n",
           f);
-    for (int c = 0; c < TW_CLASS__COUNT; c++)
-        if (sum->by_class[c] > 0)
-            fprintf(f, "<tr><td>%s</td><td class=\"n\">%" PRId64 "</td></tr>\n",
-                    tw_class_name((enum tw_class)c), sum->by_class[c]);
-    if (sum->n_unknown_class > 0)
-        fprintf(f, "<tr><td>unknown</td><td class=\"n\">%" PRId64 "</td></tr>\n",
-                sum->n_unknown_class);
+    tw_render_class_counts(f, sum, &html_counts, 0);
     fputs("</tbody></table>\n", f);
     fprintf(f, "<h2>TLS 1.0/1.1 (%" PRId64 " endpoints)</h2>\n<ul>\n", sum->n_legacy_tls);
-    for (size_t i = 0; i < sum->n_legacy; i++) {
-        fputs("<li>", f);
-        html_text(f, sum->legacy[i].tls_version);
-        fputs(" ", f);
-        html_endpoint(f, &sum->legacy[i]);
-        fputs("</li>\n", f);
-    }
+    for (size_t i = 0; i < sum->n_legacy; i++)
+        tw_render_summary_line(f, tw_escape_html,
+                               &(struct tw_escape_piece){"<li>", sum->legacy[i].tls_version}, 1,
+                               &sum->legacy[i], " ", "</li>\n");
     fputs("</ul>\n<h2>Weakest grades</h2>\n<ul>\n", f);
     for (size_t i = 0; i < sum->n_weakest; i++) {
+        const struct tw_escape_piece p[] = {
+            {"", sum->weakest[i].grade},
+            {"</span> ", sum->weakest[i].class_name},
+        };
+
         fprintf(f, "<li><span class=\"%s\">", grade_class(sum->weakest[i].grade));
-        html_text(f, sum->weakest[i].grade);
-        fputs("</span> ", f);
-        html_text(f, sum->weakest[i].class_name);
-        fputs(" ", f);
-        html_endpoint(f, &sum->weakest[i]);
-        fputs("</li>\n", f);
+        tw_render_summary_line(f, tw_escape_html, p, 2, &sum->weakest[i], " ", "</li>\n");
     }
     fprintf(f,
             "</ul>\n<h2>Endpoints, worst first</h2>\n"
@@ -241,6 +223,8 @@ html_row(struct tw_report *rp, const struct tw_report_row *row)
     FILE *f = rp->out;
     int is_ok = row->cls_known && row->cls == TW_CLASS_OK;
     int gr = tw_grade_severity(tw_grade_from_name(row->grade));
+    const char *why;
+    const char *fix;
 
     fprintf(f, "<tr class=\"ep\"><td data-k=\"%d\" class=\"%s\">", gr == TW_GRADE_NONE ? 99 : -gr,
             grade_class(row->grade));
@@ -249,39 +233,30 @@ html_row(struct tw_report *rp, const struct tw_report_row *row)
             is_ok             ? ""
             : row->is_failure ? "fail"
                               : "iss");
-    html_text(f, row->class_name);
-    fputs("</td><td>", f);
-    html_text(f, row->tls_version);
-    fputs("</td><td>", f);
-    html_text(f, row->cipher);
+    html_pieces(f,
+                (const struct tw_escape_piece[]){
+                    {"", row->class_name},
+                    {"</td><td>", row->tls_version},
+                    {"</td><td>", row->cipher},
+                },
+                3);
     if (row->has_expiry)
         fprintf(f, "</td><td class=\"n\" data-k=\"%" PRId64 "\">%" PRId64 "</td><td>",
                 row->days_left, row->days_left);
     else
         fputs("</td><td class=\"n\" data-k=\"1e12\">-</td><td>", f);
-    html_endpoint(f, row);
+    tw_render_endpoint(f, row, tw_escape_html);
     fputs("</td><td><details><summary>", f);
     html_text(f, is_ok ? "chain" : row->issues);
     fputs("</summary>\n", f);
-    if (row->grade_reasons_text != NULL) {
-        fputs("<p>Grade capped: ", f);
-        tw_escape_html(f, row->grade_reasons_text);
-        fputs("</p>\n", f);
-    }
-    if (!is_ok) {
-        fputs("<p>", f);
-        tw_escape_html(f, row->cls_known ? tw_class_info(row->cls)->why : "unknown class");
-        if (row->cls_known) {
-            fputs("<br>Fix: ", f);
-            tw_escape_html(f, tw_class_info(row->cls)->fix);
-        }
-        fputs("<br>Reproduce: <code>", f);
-        tw_escape_html(f, row->repro);
-        fputs("</code>", f);
-        if (row->detail != NULL && row->detail[0] != '\0') {
-            fputs("<br>Detail: ", f);
-            tw_escape_html(f, row->detail);
-        }
+    tw_escape_wrapped(f, tw_escape_html, "<p>Grade capped: ", row->grade_reasons_text, "</p>\n");
+    tw_render_explain(row, &why, &fix);
+    if (why != NULL) {
+        tw_escape_wrapped(f, tw_escape_html, "<p>", why, "");
+        tw_escape_wrapped(f, tw_escape_html, "<br>Fix: ", fix, "");
+        tw_escape_wrapped(f, tw_escape_html, "<br>Reproduce: <code>", row->repro, "</code>");
+        if (row->detail != NULL && row->detail[0] != '\0')
+            tw_escape_wrapped(f, tw_escape_html, "<br>Detail: ", row->detail, "");
         fputs("</p>\n", f);
     }
     if (row->n_chain > 0) {
@@ -290,14 +265,15 @@ html_row(struct tw_report *rp, const struct tw_report_row *row)
               f);
         for (size_t i = 0; i < row->n_chain; i++) {
             const struct tw_chain_entry *e = &row->chain[i];
+            const struct tw_escape_piece cells[] = {
+                {"", e->subject},
+                {"</td><td>", e->issuer},
+                {"</td><td>", e->not_after},
+                {"</td><td><code>", e->sha256},
+            };
+
             fprintf(f, "<tr><td>%d</td><td>", e->depth);
-            html_text(f, e->subject);
-            fputs("</td><td>", f);
-            html_text(f, e->issuer);
-            fputs("</td><td>", f);
-            html_text(f, e->not_after);
-            fputs("</td><td><code>", f);
-            html_text(f, e->sha256);
+            html_pieces(f, cells, 4);
             fputs("</code></td></tr>\n", f);
         }
         fputs("</table>\n", f);

@@ -1,13 +1,15 @@
 /*
  * render_int.h - what the renderers (render_<format>.c) share: their table
  * entries, which render.c lists, and the helpers in render_util.c (colours,
- * the scan warning, the endpoint label).  Only report/render*.c include it.
+ * the scan warning, the endpoint label, the explanation of a problem).  Only report/render*.c
+ * include it.
  */
 #ifndef TW_REPORT_RENDER_INT_H
 #define TW_REPORT_RENDER_INT_H
 
 #include <stddef.h>
 
+#include "report/escape.h"
 #include "report/query.h"
 #include "report/render.h"
 
@@ -25,5 +27,33 @@ const char *tw_render_scan_warning(const struct tw_scan_info *scan);
  * differs from the host, then " sni=-" (none sent) or " sni=NAME" when it
  * differs from the host.  Fills buf[len] unescaped: the caller escapes. */
 void tw_report_endpoint_label(const struct tw_report_row *row, char *buf, size_t len);
+/* The scan's start, end and status, each after its text in texts[] and
+ * escaped by esc ("-" when empty). */
+void tw_render_scan_times(FILE *f, tw_escape_fn *esc, const struct tw_scan_info *sc,
+                          const char *const texts[3]);
+/* How one count of a summary list is written: sep (before every count but
+ * the first), pre, the name (ours: a class or grade name), mid, the
+ * count, post. */
+struct tw_render_count_fmt {
+    const char *sep, *pre, *mid, *post;
+};
+/* Endpoints by class in DESIGN §3 order, then "unknown" when there are
+ * any; a class with none is left out unless all is set.  Returns how many
+ * counts were written. */
+int tw_render_class_counts(FILE *f, const struct tw_summary *sum,
+                           const struct tw_render_count_fmt *fmt, int all);
+/* Endpoints by grade, best first, "not graded" last; a grade with none is
+ * left out.  Returns how many counts were written. */
+int tw_render_grade_counts(FILE *f, const struct tw_summary *sum,
+                           const struct tw_render_count_fmt *fmt);
+/* That label written to f, escaped by esc. */
+void tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc);
+/* One line of a summary list (TLS 1.0/1.1, weakest grades): the n pieces,
+ * mid, row's endpoint label, post; escaped by esc. */
+void tw_render_summary_line(FILE *f, tw_escape_fn *esc, const struct tw_escape_piece *p, size_t n,
+                            const struct tw_report_row *row, const char *mid, const char *post);
+/* Why a row that is not ok is a problem ("unknown class" when its class is
+ * unknown) and the fix (NULL then); both NULL for an ok row. */
+void tw_render_explain(const struct tw_report_row *row, const char **why, const char **fix);
 
 #endif /* TW_REPORT_RENDER_INT_H */

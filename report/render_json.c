@@ -132,9 +132,10 @@ static void
 json_row(struct tw_report *rp, const struct tw_report_row *row)
 {
     FILE *f = rp->out;
-    int is_ok = row->cls_known && row->cls == TW_CLASS_OK;
-    const struct tw_class_info *ci = tw_class_info(row->cls);
+    const char *why;
+    const char *fix;
 
+    tw_render_explain(row, &why, &fix);
     fputs(rp->n_rows ? ",\n{" : "{", f);
     json_endpoint_id(f, row);
     json_kv_str(f, "target", row->target, 1);
@@ -157,8 +158,8 @@ json_row(struct tw_report *rp, const struct tw_report_row *row)
         fprintf(f, "\"days_left\":%" PRId64 ",", row->days_left);
     else
         fputs("\"days_left\":null,", f);
-    json_kv_str(f, "explanation", is_ok ? NULL : row->cls_known ? ci->why : "unknown class", 1);
-    json_kv_str(f, "fix", is_ok || !row->cls_known ? NULL : ci->fix, 1);
+    json_kv_str(f, "explanation", why, 1);
+    json_kv_str(f, "fix", fix, 1);
     json_kv_str(f, "reproduce", row->repro, 1);
     json_kv_str(f, "detail", row->detail, 1);
     fprintf(f, "\"elapsed_ms\":%" PRId64 ",\"chain\":[", row->elapsed_ms);

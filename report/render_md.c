@@ -15,19 +15,13 @@
 #include "tls/grade.h"
 
 static void
-md_endpoint(FILE *f, const struct tw_report_row *row)
+md_pieces(FILE *f, const struct tw_escape_piece *p, size_t n)
 {
-    char label[2 * TW_HOST_MAX + 128];
-
-    tw_report_endpoint_label(row, label, sizeof(label));
-    tw_escape_md(f, label);
+    tw_escape_pieces(f, tw_escape_md, p, n);
 }
 
-static void
-md_or_dash(FILE *f, const char *s)
-{
-    tw_escape_md(f, s != NULL && s[0] != '\0' ? s : "-");
-}
+/* A row of the "by class" and "grades" tables. */
+static const struct tw_render_count_fmt md_counts = {"", "| ", " | ", " |\n"};
 
 static void
 md_begin(struct tw_report *rp)
@@ -35,29 +29,18 @@ md_begin(struct tw_report *rp)
     const struct tw_scan_info *sc = rp->scan;
     const struct tw_summary *sum = rp->sum;
     const char *warn = tw_render_scan_warning(sc);
+    static const char *const head[] = {
+        "\n\n| started | finished | status | results |\n|---|---|---|---|\n| ", " | ", " | "};
     FILE *f = rp->out;
     char iso[21];
 
     fprintf(f, "# tlsweep report: scan %" PRId64, sc->id);
-    if (sc->label != NULL) {
-        fputs(" (", f);
-        tw_escape_md(f, sc->label);
-        fputc(')', f);
-    }
-    fputs("\n\n| started | finished | status | results |\n|---|---|---|---|\n| ", f);
-    md_or_dash(f, sc->started_at);
-    fputs(" | ", f);
-    md_or_dash(f, sc->finished_at);
-    fputs(" | ", f);
-    md_or_dash(f, sc->status);
+    tw_escape_wrapped(f, tw_escape_md, " (", sc->label, ")");
+    tw_render_scan_times(f, tw_escape_md, sc, head);
     fprintf(f, " | %" PRId64 " |\n\n", sc->n_results);
     tw_time_iso(sc->ref_time, iso);
     fprintf(f, "Days to expiry are counted from %s.\n", iso);
-    if (rp->opts->where != NULL) {
-        fputs("Filter: --where ", f);
-        tw_escape_md(f, rp->opts->where);
-        fputs("\n", f);
-    }
+    tw_escape_wrapped(f, tw_escape_md, "Filter: --where ", rp->opts->where, "\n");
     if (rp->opts->has_expiring)
         fprintf(f, "Filter: --expiring %" PRId64 "\n", rp->opts->expiring_days);
     if (warn != NULL)
@@ -72,19 +55,9 @@ md_begin(struct tw_report *rp)
             "|---:|---:|---:|---:|\n| %" PRId64 " | %" PRId64 " | %" PRId64 " | %" PRId64 " |\n",
             sum->total, sum->n_failures, sum->n_issues, sum->n_ok);
     fputs("\n### Endpoints by class\n\n| class | endpoints |\n|---|---:|\n", f);
-    for (int c = 0; c < TW_CLASS__COUNT; c++)
-        if (sum->by_class[c] > 0)
-            fprintf(f, "| %s | %" PRId64 " |\n", tw_class_name((enum tw_class)c), sum->by_class[c]);
-    if (sum->n_unknown_class > 0)
-        fprintf(f, "| unknown | %" PRId64 " |\n", sum->n_unknown_class);
+    tw_render_class_counts(f, sum, &md_counts, 0);
     fputs("\n### Grades\n\n| grade | endpoints |\n|---|---:|\n", f);
-    for (int i = 0; i <= TW_GRADE_NONE; i++) {
-        enum tw_grade_letter g = tw_grade_by_severity[i];
-
-        if (sum->by_grade[g] > 0)
-            fprintf(f, "| %s | %" PRId64 " |\n",
-                    g == TW_GRADE_NONE ? "not graded" : tw_grade_name(g), sum->by_grade[g]);
-    }
+    tw_render_grade_counts(f, sum, &md_counts);
     fprintf(f,
             "\n### Certificate expiry (endpoints)\n\n| expired | within 7 days | within 30 days "
             "| no certificate |\n|---:|---:|---:|---:|\n| %" PRId64 " | %" PRId64 " | %" PRId64
@@ -93,25 +66,21 @@ md_begin(struct tw_report *rp)
     fprintf(f, "\n### TLS 1.0/1.1 (%" PRId64 " endpoints)\n\n", sum->n_legacy_tls);
     if (sum->n_legacy > 0) {
         fputs("| TLS | endpoint |\n|---|---|\n", f);
-        for (size_t i = 0; i < sum->n_legacy; i++) {
-            fputs("| ", f);
-            md_or_dash(f, sum->legacy[i].tls_version);
-            fputs(" | ", f);
-            md_endpoint(f, &sum->legacy[i]);
-            fputs(" |\n", f);
-        }
+        for (size_t i = 0; i < sum->n_legacy; i++)
+            tw_render_summary_line(f, tw_escape_md,
+                                   &(struct tw_escape_piece){"| ", sum->legacy[i].tls_version}, 1,
+                                   &sum->legacy[i], " | ", " |\n");
     }
     fputs("\n### Weakest grades\n\n", f);
     if (sum->n_weakest > 0) {
         fputs("| grade | class | endpoint |\n|---|---|---|\n", f);
         for (size_t i = 0; i < sum->n_weakest; i++) {
-            fputs("| ", f);
-            md_or_dash(f, sum->weakest[i].grade);
-            fputs(" | ", f);
-            md_or_dash(f, sum->weakest[i].class_name);
-            fputs(" | ", f);
-            md_endpoint(f, &sum->weakest[i]);
-            fputs(" |\n", f);
+            const struct tw_escape_piece p[] = {
+                {"| ", sum->weakest[i].grade},
+                {" | ", sum->weakest[i].class_name},
+            };
+
+            tw_render_summary_line(f, tw_escape_md, p, 2, &sum->weakest[i], " | ", " |\n");
         }
     } else {
         fputs("None graded.\n", f);
@@ -126,43 +95,37 @@ md_begin(struct tw_report *rp)
 static void
 md_row(struct tw_report *rp, const struct tw_report_row *row)
 {
+    const struct tw_escape_piece cells[] = {
+        {"| ", row->grade},
+        {" | ", row->class_name},
+        {" | ", row->tls_version},
+        {" | ", row->cipher},
+    };
     FILE *f = rp->out;
+    const char *why;
+    const char *fix;
 
-    fputs("| ", f);
-    md_or_dash(f, row->grade);
-    fputs(" | ", f);
-    md_or_dash(f, row->class_name);
-    fputs(" | ", f);
-    md_or_dash(f, row->tls_version);
-    fputs(" | ", f);
-    md_or_dash(f, row->cipher);
+    tw_render_explain(row, &why, &fix);
+    md_pieces(f, cells, 4);
     if (row->has_expiry)
         fprintf(f, " | %" PRId64 " | ", row->days_left);
     else
         fputs(" | - | ", f);
-    md_endpoint(f, row);
+    tw_render_endpoint(f, row, tw_escape_md);
     fputs(" | ", f);
     if (row->grade_reasons_text != NULL) {
         fputs("capped: ", f);
         tw_escape_md(f, row->grade_reasons_text);
-        if (!row->cls_known || row->cls != TW_CLASS_OK)
+        if (why != NULL)
             fputs("<br>", f);
     }
-    if (!row->cls_known || row->cls != TW_CLASS_OK) {
-        fputs("issues: ", f);
-        md_or_dash(f, row->issues);
-        fputs("<br>why: ", f);
-        tw_escape_md(f, row->cls_known ? tw_class_info(row->cls)->why : "unknown class");
-        if (row->cls_known) {
-            fputs("<br>fix: ", f);
-            tw_escape_md(f, tw_class_info(row->cls)->fix);
-        }
-        fputs("<br>try: ", f);
-        tw_escape_md(f, row->repro);
-        if (row->detail != NULL && row->detail[0] != '\0') {
-            fputs("<br>detail: ", f);
-            tw_escape_md(f, row->detail);
-        }
+    if (why != NULL) {
+        md_pieces(f, &(struct tw_escape_piece){"issues: ", row->issues}, 1);
+        tw_escape_wrapped(f, tw_escape_md, "<br>why: ", why, "");
+        tw_escape_wrapped(f, tw_escape_md, "<br>fix: ", fix, "");
+        tw_escape_wrapped(f, tw_escape_md, "<br>try: ", row->repro, "");
+        if (row->detail != NULL && row->detail[0] != '\0')
+            tw_escape_wrapped(f, tw_escape_md, "<br>detail: ", row->detail, "");
     }
     fputs(" |\n", f);
 }

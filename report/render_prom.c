@@ -17,6 +17,10 @@
 #include "report/render_int.h"
 #include "tls/grade.h"
 
+/* tlsweep_endpoints: every class, zero or not. */
+static const struct tw_render_count_fmt prom_class_counts = {"", "tlsweep_endpoints{class=\"",
+                                                             "\"} ", "\n"};
+
 static void
 prom_begin(struct tw_report *rp)
 {
@@ -46,11 +50,7 @@ prom_begin(struct tw_report *rp)
     fputs("# HELP tlsweep_endpoints Endpoints in the reported scan by primary failure class.\n"
           "# TYPE tlsweep_endpoints gauge\n",
           f);
-    for (int c = 0; c < TW_CLASS__COUNT; c++)
-        fprintf(f, "tlsweep_endpoints{class=\"%s\"} %" PRId64 "\n", tw_class_name((enum tw_class)c),
-                sum->by_class[c]);
-    if (sum->n_unknown_class > 0)
-        fprintf(f, "tlsweep_endpoints{class=\"unknown\"} %" PRId64 "\n", sum->n_unknown_class);
+    tw_render_class_counts(f, sum, &prom_class_counts, 1);
     fputs("# HELP tlsweep_endpoints_by_grade Endpoints in the reported scan by grade "
           "(none = not graded).\n"
           "# TYPE tlsweep_endpoints_by_grade gauge\n",

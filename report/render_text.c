@@ -52,11 +52,11 @@ text_cell(FILE *f, const char *s, int width)
 static void
 text_endpoint(FILE *f, const struct tw_report_row *row)
 {
-    char label[2 * TW_HOST_MAX + 128];
-
-    tw_report_endpoint_label(row, label, sizeof(label));
-    tw_escape_term(f, label);
+    tw_render_endpoint(f, row, tw_escape_term);
 }
+
+/* "By class" and "Grades": ", name count" after the first. */
+static const struct tw_render_count_fmt text_counts = {",", " ", " ", ""};
 
 static void
 text_begin(struct tw_report *rp)
@@ -67,31 +67,18 @@ text_begin(struct tw_report *rp)
     const char *red = rp->opts->color ? "\033[1;31m" : "";
     const char *bold = rp->opts->color ? "\033[1m" : "";
     const char *rs = tw_render_reset(rp);
+    static const char *const times[] = {"  started ", "  finished ", "  status "};
     FILE *f = rp->out;
     char iso[21];
-    int first;
 
     fprintf(f, "%stlsweep report: scan %" PRId64, bold, sc->id);
-    if (sc->label != NULL) {
-        fputs(" \"", f);
-        tw_escape_term(f, sc->label);
-        fputc('"', f);
-    }
+    tw_escape_wrapped(f, tw_escape_term, " \"", sc->label, "\"");
     fprintf(f, "%s\n", rs);
-    fputs("  started ", f);
-    text_cell(f, sc->started_at, 0);
-    fputs("  finished ", f);
-    text_cell(f, sc->finished_at, 0);
-    fputs("  status ", f);
-    text_cell(f, sc->status, 0);
+    tw_render_scan_times(f, tw_escape_term, sc, times);
     fprintf(f, "  results %" PRId64 "\n", sc->n_results);
     tw_time_iso(sc->ref_time, iso);
     fprintf(f, "  days to expiry counted from %s\n", iso);
-    if (rp->opts->where != NULL) {
-        fputs("  filter: --where ", f);
-        tw_escape_term(f, rp->opts->where);
-        fputc('\n', f);
-    }
+    tw_escape_wrapped(f, tw_escape_term, "  filter: --where ", rp->opts->where, "\n");
     if (rp->opts->has_expiring)
         fprintf(f, "  filter: --expiring %" PRId64 " (leaf expires within %" PRId64 " days)\n",
                 rp->opts->expiring_days, rp->opts->expiring_days);
@@ -109,29 +96,9 @@ text_begin(struct tw_report *rp)
             " certificate issues, %" PRId64 " ok\n",
             sum->total, sum->n_failures, sum->n_issues, sum->n_ok);
     fputs("  By class        ", f);
-    first = 1;
-    for (int c = 0; c < TW_CLASS__COUNT; c++) {
-        if (sum->by_class[c] == 0)
-            continue;
-        fprintf(f, "%s %s %" PRId64, first ? "" : ",", tw_class_name((enum tw_class)c),
-                sum->by_class[c]);
-        first = 0;
-    }
-    if (sum->n_unknown_class > 0)
-        fprintf(f, "%s unknown %" PRId64, first ? "" : ",", sum->n_unknown_class);
-    fputs(first && sum->n_unknown_class == 0 ? " none\n" : "\n", f);
+    fputs(tw_render_class_counts(f, sum, &text_counts, 0) == 0 ? " none\n" : "\n", f);
     fputs("  Grades          ", f);
-    first = 1;
-    for (int i = 0; i <= TW_GRADE_NONE; i++) {
-        enum tw_grade_letter g = tw_grade_by_severity[i];
-
-        if (sum->by_grade[g] == 0)
-            continue;
-        fprintf(f, "%s %s %" PRId64, first ? "" : ",",
-                g == TW_GRADE_NONE ? "not graded" : tw_grade_name(g), sum->by_grade[g]);
-        first = 0;
-    }
-    fputs(first ? " none\n" : "\n", f);
+    fputs(tw_render_grade_counts(f, sum, &text_counts) == 0 ? " none\n" : "\n", f);
     fprintf(f,
             "  Expiring certs   %" PRId64 " expired, %" PRId64 " within 7 days, %" PRId64
             " within 30 days (endpoints; %" PRId64 " without a certificate)\n",
@@ -180,6 +147,8 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
 {
     FILE *f = rp->out;
     const char *rs = tw_render_reset(rp);
+    const char *why;
+    const char *fix;
 
     fputs(tw_render_grade_color(rp, row->grade), f);
     text_cell(f, row->grade, 6);
@@ -199,12 +168,13 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
     text_endpoint(f, row);
     fputc('\n', f);
     text_line(f, "capped:", row->grade_reasons_text);
-    if (row->cls_known && row->cls == TW_CLASS_OK)
+    tw_render_explain(row, &why, &fix);
+    if (why == NULL)
         return;
     if (row->issues != NULL && (row->class_name == NULL || strcmp(row->issues, row->class_name)))
         text_line(f, "issues:", row->issues);
-    text_line(f, "why:", row->cls_known ? tw_class_info(row->cls)->why : "unknown class");
-    text_line(f, "fix:", row->cls_known ? tw_class_info(row->cls)->fix : NULL);
+    text_line(f, "why:", why);
+    text_line(f, "fix:", fix);
     text_line(f, "try:", row->repro);
     if (row->leaf_subject != NULL) {
         fputs("       cert:   ", f);

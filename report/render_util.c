@@ -1,11 +1,14 @@
 /*
  * render_util.c - what the renderers share: ANSI colours for grades and
- * classes, the scan-status warning and the endpoint label.  Pure string
+ * classes, the scan-status warning, the endpoint label and the explanation
+ * of a problem.  Pure string
  * work on borrowed rows; it calls nothing in report/ above query.h.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "report/escape.h"
 #include "report/query.h"
 #include "report/render.h"
 #include "report/render_int.h"
@@ -27,6 +30,86 @@ tw_report_endpoint_label(const struct tw_report_row *row, char *buf, size_t len)
              : show_sni       ? " sni="
                               : "",
              show_sni ? row->sni : "");
+}
+
+void
+tw_render_scan_times(FILE *f, tw_escape_fn *esc, const struct tw_scan_info *sc,
+                     const char *const texts[3])
+{
+    const struct tw_escape_piece p[] = {
+        {texts[0], sc->started_at},
+        {texts[1], sc->finished_at},
+        {texts[2], sc->status},
+    };
+
+    tw_escape_pieces(f, esc, p, 3);
+}
+
+static void
+render_count(FILE *f, const struct tw_render_count_fmt *fmt, int n, const char *name, int64_t v)
+{
+    fprintf(f, "%s%s%s%s%" PRId64 "%s", n > 0 ? fmt->sep : "", fmt->pre, name, fmt->mid, v,
+            fmt->post);
+}
+
+int
+tw_render_class_counts(FILE *f, const struct tw_summary *sum, const struct tw_render_count_fmt *fmt,
+                       int all)
+{
+    int n = 0;
+
+    for (int c = 0; c < TW_CLASS__COUNT; c++)
+        if (all || sum->by_class[c] > 0)
+            render_count(f, fmt, n++, tw_class_name((enum tw_class)c), sum->by_class[c]);
+    if (sum->n_unknown_class > 0)
+        render_count(f, fmt, n++, "unknown", sum->n_unknown_class);
+    return n;
+}
+
+int
+tw_render_grade_counts(FILE *f, const struct tw_summary *sum, const struct tw_render_count_fmt *fmt)
+{
+    int n = 0;
+
+    for (int i = 0; i <= TW_GRADE_NONE; i++) {
+        enum tw_grade_letter g = tw_grade_by_severity[i];
+
+        if (sum->by_grade[g] > 0)
+            render_count(f, fmt, n++, g == TW_GRADE_NONE ? "not graded" : tw_grade_name(g),
+                         sum->by_grade[g]);
+    }
+    return n;
+}
+
+void
+tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc)
+{
+    char label[2 * TW_HOST_MAX + 128];
+
+    tw_report_endpoint_label(row, label, sizeof(label));
+    esc(f, label);
+}
+
+void
+tw_render_summary_line(FILE *f, tw_escape_fn *esc, const struct tw_escape_piece *p, size_t n,
+                       const struct tw_report_row *row, const char *mid, const char *post)
+{
+    tw_escape_pieces(f, esc, p, n);
+    fputs(mid, f);
+    tw_render_endpoint(f, row, esc);
+    fputs(post, f);
+}
+
+void
+tw_render_explain(const struct tw_report_row *row, const char **why, const char **fix)
+{
+    *why = NULL;
+    *fix = NULL;
+    if (row->cls_known && row->cls == TW_CLASS_OK)
+        return;
+    *why = row->cls_known ? tw_class_info(row->cls)->why : "unknown class";
+    if (row->cls_known)
+        *fix = tw_class_info(row->cls)->fix;
 }
 
 const char *
