@@ -263,37 +263,43 @@ conn_on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
     conn_close(c, 0);
 }
 
-/* One plaintext read (out == NULL: into in) or send (from out, never
- * raising SIGPIPE) on the socket, retried on EINTR.  Returns the byte
- * count, 0 when the socket is not ready (EAGAIN), -1 when the peer is gone
- * (EOF) or the socket failed.  Every plaintext read and write of this file
- * goes through it, by conn_recv and conn_send. */
+/* What a plaintext read or send returned, as conn_recv and conn_send report
+ * it: the byte count, 0 when the socket is not ready (EAGAIN), -1 when the
+ * peer is gone (EOF) or the socket failed. */
 static ssize_t
-conn_io(struct conn *c, const void *out, void *in, size_t len)
+conn_io_result(ssize_t n)
 {
-    for (;;) {
-        ssize_t n = out != NULL ? send(c->fd, out, len, MSG_NOSIGNAL) : read(c->fd, in, len);
-
-        if (n > 0)
-            return n;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
-        return -1;
-    }
+    if (n > 0)
+        return n;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    return -1;
 }
 
+/* One plaintext read, retried on EINTR.  Every plaintext read of this file
+ * goes through it. */
 static ssize_t
 conn_recv(struct conn *c, void *buf, size_t len)
 {
-    return conn_io(c, NULL, buf, len);
+    ssize_t n;
+
+    do {
+        n = read(c->fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    return conn_io_result(n);
 }
 
+/* One plaintext send, never raising SIGPIPE, retried on EINTR.  Every
+ * plaintext write of this file goes through it. */
 static ssize_t
 conn_send(struct conn *c, const void *buf, size_t len)
 {
-    return conn_io(c, buf, NULL, len);
+    ssize_t n;
+
+    do {
+        n = send(c->fd, buf, len, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return conn_io_result(n);
 }
 
 /* After our last byte: half-close and read until the peer closes, so that
