@@ -3,6 +3,8 @@
  * the result record's helpers.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,6 +461,33 @@ tw_time_iso(int64_t t, char buf[21])
         tw_strlcpy(buf, "1970-01-01T00:00:00Z", 21);
 }
 
+/* The last second a four-digit year can name: 9999-12-31T23:59:59Z. */
+#define TW_TIME_MAX INT64_C(253402300799)
+
+/* 1 when year is a Gregorian leap year. */
+static int
+time_is_leap(int year)
+{
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+/* 1 when the broken-down date and time name a real instant between
+ * 1970-01-01 and 9999-12-31: strptime checks each field's own range only,
+ * so it takes 2027-02-30 and a leap second, which timegm would carry over. */
+static int
+time_fields_valid(const struct tm *tm)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = tm->tm_year + 1900;
+    int last;
+
+    if (year < 1970 || year > 9999 || tm->tm_mon < 0 || tm->tm_mon > 11)
+        return 0;
+    last = mdays[tm->tm_mon] + (tm->tm_mon == 1 && time_is_leap(year));
+    return tm->tm_mday >= 1 && tm->tm_mday <= last && tm->tm_hour >= 0 && tm->tm_hour <= 23 &&
+           tm->tm_min >= 0 && tm->tm_min <= 59 && tm->tm_sec >= 0 && tm->tm_sec <= 59;
+}
+
 int
 tw_time_parse(const char *s, int64_t *out)
 {
@@ -469,8 +498,14 @@ tw_time_parse(const char *s, int64_t *out)
         return -1;
     if (s[0] == '@') {
         char *e;
-        long long v = strtoll(s + 1, &e, 10);
-        if (e == s + 1 || *e != '\0')
+        long long v;
+
+        /* Only plain digits: no sign, no space (strtoll takes both). */
+        if (!isdigit((unsigned char)s[1]))
+            return -1;
+        errno = 0;
+        v = strtoll(s + 1, &e, 10);
+        if (*e != '\0' || errno == ERANGE || v > TW_TIME_MAX)
             return -1;
         *out = v;
         return 0;
@@ -486,7 +521,7 @@ tw_time_parse(const char *s, int64_t *out)
     }
     if (*end == 'Z')
         end++;
-    if (*end != '\0')
+    if (*end != '\0' || !time_fields_valid(&tm))
         return -1;
     *out = (int64_t)timegm(&tm);
     return 0;

@@ -195,7 +195,10 @@ void tw_result_set_detail(struct tw_result *r, const char *text);
 /* Format a unix time as ISO-8601 UTC ("YYYY-MM-DDTHH:MM:SSZ") into buf[21]. */
 void tw_time_iso(int64_t t, char buf[21]);
 /* Parse ISO-8601 UTC (also "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS", optional Z)
- * or "@unixseconds".  Returns 0 and *out, or -1. */
+ * or "@unixseconds".  Returns 0 and *out, or -1.  Only real instants from
+ * 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z are taken: an impossible
+ * date (2027-02-30, month 13, hour 24, second 60) or an "@" value outside
+ * 0..253402300799 is -1. */
 int tw_time_parse(const char *s, int64_t *out);
 
 #endif /* TW_STORE_MODEL_H */

@@ -59,6 +59,8 @@ struct tw_store {
     /* The current second as ISO text, for scanned_at (performance only). */
     int64_t now_t;
     char now_iso[21];
+    /* Escaped subject, issuer and san while cert_insert is bound. */
+    char cert_text[3][TW_CERT_FIELD_MAX];
 };
 
 /* The statement table: one entry per prepared statement, in struct order. */
@@ -410,6 +412,23 @@ tw_store_scan_end(struct tw_store *st, int64_t scan_id, const char *status, cons
     return store_exec(st, s, err);
 }
 
+/*
+ * Copy the whole WAL into the database and truncate the -wal file to 0
+ * bytes, so that a reader on read-only media needs no -wal (issue 15).  The
+ * caller has stopped the writer, so this connection has no transaction open.
+ * A reader of another process may hold the WAL past busy_timeout: the scan is
+ * stored all the same (the next writer checkpoints), so that is a warning,
+ * not an error.
+ */
+static void
+store_checkpoint_truncate(struct tw_store *st)
+{
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+
+    if (rc != SQLITE_OK)
+        tw_warnx("store", "%s: WAL checkpoint not completed: %s", st->path, sqlite3_errmsg(st->db));
+}
+
 int
 tw_store_scan_finish(struct tw_store *st, int64_t scan_id, const char *status, char *err)
 {
@@ -421,9 +440,11 @@ tw_store_scan_finish(struct tw_store *st, int64_t scan_id, const char *status, c
         return -1;
     }
     tw_time_iso((int64_t)time(NULL), now);
-    if (tw_store_scan_end(st, scan_id, status, now, err) < 0)
+    if (tw_store_scan_end(st, scan_id, status, now, err) < 0 ||
+        store_check_scan_changed(st, scan_id, err) < 0)
         return -1;
-    return store_check_scan_changed(st, scan_id, err);
+    store_checkpoint_truncate(st);
+    return 0;
 }
 
 int
@@ -501,14 +522,57 @@ store_valid_sha256(const char *h)
     return h[64] == '\0';
 }
 
+/*
+ * Bind a certificate's display text (subject, issuer, san) with every
+ * control byte (0x00-0x1f, 0x7f) and the backslash written as "\xNN", so a
+ * user's own sqlite3 query cannot drive a terminal and the encoding stays
+ * unambiguous (a stored "\x1b" is always an escaped ESC; a backslash is
+ * "\x5c").  The stored text keeps the field's bound of TW_CERT_FIELD_MAX - 1
+ * bytes: when escaping makes it longer it is cut at a whole character and
+ * ends in "...".  buf is the caller's scratch space of TW_CERT_FIELD_MAX
+ * bytes, which must outlive the statement's step (SQLITE_STATIC).
+ */
+static int
+bind_display_text(sqlite3_stmt *s, int i, const char *text, char buf[TW_CERT_FIELD_MAX])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n, o = 0, cut = 0;
+
+    if (text == NULL)
+        return sqlite3_bind_null(s, i);
+    n = strnlen(text, TW_CERT_FIELD_MAX);
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)text[k];
+        int esc = c < 0x20 || c == 0x7f || c == '\\';
+
+        /* Room for "..." after this character must stay while cutting. */
+        if (o + (esc ? 4 : 1) > TW_CERT_FIELD_MAX - 4)
+            cut = cut ? cut : o;
+        if (o + (esc ? 4 : 1) > TW_CERT_FIELD_MAX - 1) {
+            memcpy(buf + cut, "...", 3);
+            o = cut + 3;
+            break;
+        }
+        if (esc) {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 0xf];
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    return sqlite3_bind_text(s, i, buf, (int)o, SQLITE_STATIC);
+}
+
 static int
 store_put_cert(struct tw_store *st, const struct tw_cert *c, char *err)
 {
     sqlite3_stmt *s = st->cert_insert;
 
     bind_text(s, 1, c->sha256, sizeof(c->sha256));
-    bind_text(s, 2, c->subject, TW_CERT_FIELD_MAX);
-    bind_text(s, 3, c->issuer, TW_CERT_FIELD_MAX);
+    bind_display_text(s, 2, c->subject, st->cert_text[0]);
+    bind_display_text(s, 3, c->issuer, st->cert_text[1]);
     bind_text_or_null(s, 4, c->not_before, sizeof(c->not_before));
     bind_text_or_null(s, 5, c->not_after, sizeof(c->not_after));
     bind_text_or_null(s, 6, c->key_type, sizeof(c->key_type));
@@ -517,7 +581,8 @@ store_put_cert(struct tw_store *st, const struct tw_cert *c, char *err)
     else
         sqlite3_bind_null(s, 7);
     bind_text_or_null(s, 8, c->sig_alg, sizeof(c->sig_alg));
-    bind_text(s, 9, c->san, TW_CERT_FIELD_MAX);
+    bind_display_text(s, 9, c->san, st->cert_text[2]);
+    /* The PEM keeps the certificate's own bytes (base64 text). */
     bind_text(s, 10, c->pem, TW_CERT_PEM_MAX);
     return store_exec(st, s, err);
 }

@@ -95,6 +95,15 @@ case "$fields" in
     *"DNS:a.example?DNS:forged.example"*) pass "a ',' inside a SAN cannot forge an entry" ;;
     *) fail "hostile SAN list stored as: $fields" ;;
 esac
+# Issue 15: control bytes and '\' in certificate text are stored escaped as
+# \xNN, so a user's own sqlite3 query cannot drive a terminal.
+ctl="'*[' || char(1) || '-' || char(31) || char(127) || ']*'"
+assert_eq 0 "$(q "select count(*) from certs where subject glob $ctl or issuer glob $ctl or san glob $ctl")" \
+    "no control byte in stored certificate text"
+case "$fields" in
+    *'DNS:\x1b]0;pwned\x07\x7f'*) pass "control bytes in a SAN stored as \\xNN text" ;;
+    *) fail "hostile SAN control bytes stored as: $fields" ;;
+esac
 
 # Reports stay well-formed with the hostile fields in them.
 "$TLSWEEP" report --db "$DB" --format json > "$TMP/r.json" || fail "json report failed"

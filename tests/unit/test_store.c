@@ -291,6 +291,103 @@ test_store_hostile_strings(void **state)
     tw_store_close(st);
 }
 
+/* Issue 15: control bytes and the backslash in a certificate's display
+ * text are stored as "\xNN", so a user's own sqlite3 query cannot drive a
+ * terminal; the PEM keeps its bytes. */
+static void
+test_store_cert_text_escaped(void **state)
+{
+    struct fx *f = *state;
+    struct tw_store *st = open_rw(f->db);
+    sqlite3 *db = tw_store_db(st);
+    static const unsigned chain[] = {6};
+    struct tw_result *r = make_result("ctl.example", "192.0.2.6", 443, NULL, chain, 1);
+    int64_t scan = begin_scan(st, NULL, NULL, NULL);
+    const char *pem = "-----BEGIN CERTIFICATE-----\n\x1b[2J\\raw\n-----END CERTIFICATE-----\n";
+
+    free(r->chain[0].subject);
+    r->chain[0].subject = strdup("CN=\x1b]0;pwned\a\x1b[31mred\r\nX: 1\t\x7f,O=a\\b");
+    free(r->chain[0].issuer);
+    r->chain[0].issuer = strdup("CN=\x01"
+                                "CA\x1f \xc3\xa9");
+    free(r->chain[0].san);
+    r->chain[0].san = strdup("DNS:\x1b[0mok.example,DNS:x\\x1b.example");
+    free(r->chain[0].pem);
+    r->chain[0].pem = strdup(pem);
+    put_one(st, scan, r);
+
+    assert_q_text(db, "SELECT subject FROM certs",
+                  "CN=\\x1b]0;pwned\\x07\\x1b[31mred\\x0d\\x0aX: 1\\x09\\x7f,O=a\\x5cb");
+    assert_q_text(db, "SELECT issuer FROM certs", "CN=\\x01CA\\x1f \xc3\xa9");
+    /* A literal "\x1b" in the certificate stays distinguishable from ESC. */
+    assert_q_text(db, "SELECT san FROM certs", "DNS:\\x1b[0mok.example,DNS:x\\x5cx1b.example");
+    assert_int_equal(q_int(db,
+                           "SELECT count(*) FROM certs WHERE subject GLOB '*[\x01-\x1f\x7f]*'"
+                           " OR san GLOB '*[\x01-\x1f\x7f]*' OR issuer GLOB '*[\x01-\x1f\x7f]*'"),
+                     0);
+    assert_q_text(db, "SELECT pem FROM certs", pem);
+    tw_store_close(st);
+}
+
+/* Escaping keeps the field's bound: a subject of 4,095 control bytes is
+ * stored cut at a whole "\xNN" and ends in "...". */
+static void
+test_store_cert_text_escaped_bounded(void **state)
+{
+    struct fx *f = *state;
+    struct tw_store *st = open_rw(f->db);
+    sqlite3 *db = tw_store_db(st);
+    static const unsigned chain[] = {8};
+    struct tw_result *r = make_result("long.example", "192.0.2.8", 443, NULL, chain, 1);
+    int64_t scan = begin_scan(st, NULL, NULL, NULL);
+    char *subject = malloc(TW_CERT_FIELD_MAX);
+    char got[8192];
+    size_t n;
+
+    assert_non_null(subject);
+    memset(subject, '\x1b', TW_CERT_FIELD_MAX - 1);
+    subject[TW_CERT_FIELD_MAX - 1] = '\0';
+    free(r->chain[0].subject);
+    r->chain[0].subject = subject;
+    put_one(st, scan, r);
+
+    q_text(db, "SELECT subject FROM certs", got, sizeof(got));
+    n = strlen(got);
+    assert_true(n <= TW_CERT_FIELD_MAX - 1);
+    assert_true(n >= TW_CERT_FIELD_MAX - 1 - 6);
+    assert_string_equal(got + n - 3, "...");
+    assert_int_equal((n - 3) % 4, 0);
+    for (size_t i = 0; i + 3 < n; i += 4)
+        assert_memory_equal(got + i, "\\x1b", 4);
+    tw_store_close(st);
+}
+
+/* Issue 15: a finished scan (done or interrupted) leaves an empty -wal, so
+ * a reader on read-only media needs none, even while the store stays open. */
+static void
+test_store_finish_truncates_wal(void **state)
+{
+    static const char *const statuses[] = {"done", "interrupted"};
+    struct fx *f = *state;
+    struct tw_store *st = open_rw(f->db);
+    char wal[160];
+    char err[TW_ERRLEN];
+    struct stat sb;
+
+    snprintf(wal, sizeof(wal), "%s-wal", f->db);
+    for (size_t i = 0; i < 2; i++) {
+        static const unsigned chain[] = {9};
+        int64_t scan = begin_scan(st, NULL, NULL, NULL);
+
+        put_one(st, scan, make_result("wal.example", "192.0.2.9", 443 + (int)i, NULL, chain, 1));
+        assert_int_equal(stat(wal, &sb), 0);
+        assert_true(sb.st_size > 0);
+        assert_int_equal(tw_store_scan_finish(st, scan, statuses[i], err), 0);
+        assert_true(stat(wal, &sb) != 0 || sb.st_size == 0);
+    }
+    tw_store_close(st);
+}
+
 static void
 test_store_sni_null_and_empty_fields(void **state)
 {
@@ -803,6 +900,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_store_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_cert_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_hostile_strings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_cert_text_escaped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_cert_text_escaped_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_finish_truncates_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_sni_null_and_empty_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_duplicate_endpoint_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_group_names, setup, teardown),
