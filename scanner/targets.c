@@ -6,7 +6,12 @@
  * I/O, no globals).  The reader pulls bytes from the files in 64 KiB blocks
  * and copies each line into a fixed buffer of TW_LINE_MAX (+1 for a CRLF's
  * '\r'); a longer line is reported and the rest of it is skipped without
- * being kept.  A spec is then expanded one endpoint per tw_targets_next()
+ * being kept, up to TW_LINE_HARD_MAX bytes: past that the file is given up
+without reading any more of it.  While a file's first TW_TARGETS_PROBE_LINES
+lines are read ("probation"), its good specs are queued instead of being
+used, and bad lines are counted; too many bad lines refuse the file and
+drop the queue, otherwise the queue is used once probation ends (at that
+line or at the end of the file).  A spec is then expanded one endpoint per tw_targets_next()
  * call: address by address (CIDR) and, inside each address, port by port.
  *
  * Endpoint hash (stable across runs and machines, used for dedup and
@@ -53,6 +58,13 @@
 #define TARGETS_SET_MIN 1024
 #define TARGETS_SHOW 60 /* bytes of a bad token quoted in a reason */
 
+/* A spec read during a file's probation, waiting for the verdict. */
+struct targets_pending {
+    struct tw_target_spec spec;
+    const char *file;
+    unsigned long line;
+};
+
 struct targets_src {
     FILE *f;
     char *name;   /* as reported: the path, or "<stdin>" */
@@ -63,8 +75,16 @@ struct tw_targets {
     struct targets_src *srcs;
     size_t n_srcs;
     size_t cur_src;
-    int src_eof;          /* the current source hit EOF after a final partial line */
-    unsigned long lineno; /* line number in the current source */
+    int src_eof;           /* the current source hit EOF after a final partial line */
+    unsigned long lineno;  /* line number in the current source */
+    int probing;           /* the current source is still on probation */
+    unsigned long src_bad; /* bad lines in the current source so far */
+
+    /* Specs held back during probation; q_pos is the next one to use. */
+    struct targets_pending *queue;
+    size_t q_n;
+    size_t q_pos;
+    size_t q_cap;
 
     uint16_t ports[TW_PORTS_MAX];
     size_t n_ports;
@@ -868,6 +888,7 @@ tw_targets_free(struct tw_targets *t)
     }
     free(t->srcs);
     free(t->set);
+    free(t->queue);
     free(t);
 }
 
@@ -970,24 +991,22 @@ out:
 }
 
 /*
- * Read the next line into t->line.  Returns 1 with *lenp and *too_longp
- * (and *filep, *linep naming it), 0 when every source is exhausted, -1 on
- * a read error.  A line longer than the buffer is consumed to its newline
- * but only its first bytes are kept.
+ * Read the next line of the current source into t->line.  Returns 1 with
+ * *lenp and *too_longp (0; 1: longer than TW_LINE_MAX; 2: longer than
+ * TW_LINE_HARD_MAX, where reading stopped), 0 at the end of the current
+ * source, -1 on a read error.  A line longer than the buffer is consumed to
+ * its newline (up to the hard bound) but only its first bytes are kept.
  */
 static int
-targets_read_line(struct tw_targets *t, size_t *lenp, int *too_longp, const char **filep,
-                  unsigned long *linep, char *err)
+targets_read_line(struct tw_targets *t, size_t *lenp, int *too_longp, char *err)
 {
-    size_t len = 0;
+    size_t len = 0, seen = 0;
     int too_long = 0, got = 0;
 
     for (;;) {
         const char *p, *nl;
         size_t avail, take;
 
-        if (t->cur_src >= t->n_srcs)
-            return 0;
         if (t->rpos == t->rlen) {
             struct targets_src *s = &t->srcs[t->cur_src];
             size_t n = t->src_eof ? 0 : fread(t->rbuf, 1, sizeof(t->rbuf), s->f);
@@ -1000,14 +1019,11 @@ targets_read_line(struct tw_targets *t, size_t *lenp, int *too_longp, const char
                     return -1;
                 }
                 if (got) {
-                    /* Last line without a newline; move on next call. */
+                    /* Last line without a newline; the end comes next call. */
                     t->src_eof = 1;
                     break;
                 }
-                t->src_eof = 0;
-                t->cur_src++;
-                t->lineno = 0;
-                continue;
+                return 0;
             }
             t->rlen = n;
         }
@@ -1016,6 +1032,13 @@ targets_read_line(struct tw_targets *t, size_t *lenp, int *too_longp, const char
         avail = t->rlen - t->rpos;
         nl = memchr(p, '\n', avail);
         take = nl != NULL ? (size_t)(nl - p) : avail;
+        if (seen + take > TW_LINE_HARD_MAX) {
+            /* Counted on the bytes before the newline only, so the verdict
+             * does not depend on where the blocks happen to end. */
+            too_long = 2;
+            break;
+        }
+        seen += take;
         if (!too_long) {
             if (len + take <= TW_LINE_MAX + 1) {
                 memcpy(t->line + len, p, take);
@@ -1035,9 +1058,50 @@ targets_read_line(struct tw_targets *t, size_t *lenp, int *too_longp, const char
     t->st.lines++;
     *lenp = len;
     *too_longp = too_long;
-    *filep = t->srcs[t->cur_src].name;
-    *linep = t->lineno;
     return 1;
+}
+
+/* Leave the current source (at its end, or giving it up): the next read
+ * starts on the next one.  What it queued stays queued. */
+static void
+targets_next_src(struct tw_targets *t)
+{
+    t->cur_src++;
+    t->lineno = 0;
+    t->src_eof = 0;
+    t->rpos = 0;
+    t->rlen = 0;
+    t->probing = 0;
+    t->src_bad = 0;
+}
+
+/* Give the current source up: drop what it queued and read no more of it. */
+static void
+targets_refuse_src(struct tw_targets *t)
+{
+    t->q_n = 0;
+    t->q_pos = 0;
+    t->st.refused_files++;
+    targets_next_src(t);
+}
+
+/* Hold a spec read during probation. */
+static void
+targets_queue_spec(struct tw_targets *t, const char *file, unsigned long line)
+{
+    struct targets_pending *q;
+
+    if (t->q_n == t->q_cap) {
+        /* Probation queues at most one spec per line of it. */
+        t->q_cap = t->q_cap == 0 ? 16 : t->q_cap * 2;
+        if (t->q_cap > TW_TARGETS_PROBE_LINES)
+            t->q_cap = TW_TARGETS_PROBE_LINES;
+        t->queue = tw_xrealloc(t->queue, t->q_cap * sizeof(*t->queue));
+    }
+    q = &t->queue[t->q_n++];
+    q->spec = t->spec;
+    q->file = file;
+    q->line = line;
 }
 
 static void
@@ -1170,25 +1234,68 @@ tw_targets_next(struct tw_targets *t, struct tw_target *out, char *err)
             t->st.endpoints++;
             return 1;
         }
-        r = targets_read_line(t, &len, &too_long, &file, &line, err);
-        if (r <= 0)
+        if (!t->probing && t->q_pos < t->q_n) {
+            const struct targets_pending *q = &t->queue[t->q_pos++];
+
+            t->spec = q->spec;
+            t->spec_file = q->file;
+            t->spec_line = q->line;
+            if (t->q_pos == t->q_n) {
+                t->q_pos = 0;
+                t->q_n = 0;
+            }
+            targets_start_spec(t);
+            continue;
+        }
+        if (t->cur_src >= t->n_srcs)
+            return 0;
+        if (t->lineno == 0)
+            t->probing = 1; /* a fresh source, and the queue is empty */
+        r = targets_read_line(t, &len, &too_long, err);
+        if (r < 0)
             return r;
+        if (r == 0) {
+            /* The end of a source: what it queued is used. */
+            targets_next_src(t);
+            continue;
+        }
+        file = t->srcs[t->cur_src].name;
+        line = t->lineno;
+        if (too_long == 2) {
+            t->st.bad++;
+            fprintf(t->errf, "%s:%lu: line too long (over %d bytes): not a target list\n", file,
+                    line, TW_LINE_HARD_MAX);
+            targets_refuse_src(t);
+            continue;
+        }
         if (too_long) {
             t->st.bad++;
+            t->src_bad++;
             fprintf(t->errf, "%s:%lu: line too long (over %d bytes)\n", file, line, TW_LINE_MAX);
-            continue;
+        } else {
+            r = tw_target_parse_line(t->line, len, t->allow_large, &t->spec, reason,
+                                     sizeof(reason));
+            if (r < 0) {
+                t->st.bad++;
+                t->src_bad++;
+                fprintf(t->errf, "%s:%lu: %s\n", file, line, reason);
+            } else if (r > 0 && t->probing) {
+                targets_queue_spec(t, file, line);
+            } else if (r > 0) {
+                t->spec_file = file;
+                t->spec_line = line;
+                targets_start_spec(t);
+            }
         }
-        r = tw_target_parse_line(t->line, len, t->allow_large, &t->spec, reason, sizeof(reason));
-        if (r < 0) {
-            t->st.bad++;
-            fprintf(t->errf, "%s:%lu: %s\n", file, line, reason);
+        if (!t->probing)
             continue;
+        if (t->src_bad > TW_TARGETS_PROBE_BAD_MAX) {
+            fprintf(t->errf, "%s: not a target list (%lu of the first %lu lines are not targets)\n",
+                    file, t->src_bad, line);
+            targets_refuse_src(t);
+        } else if (line >= TW_TARGETS_PROBE_LINES) {
+            t->probing = 0; /* the file passed: its queue is used next */
         }
-        if (r == 0)
-            continue;
-        t->spec_file = file;
-        t->spec_line = line;
-        targets_start_spec(t);
     }
 }
 

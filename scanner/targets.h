@@ -2,12 +2,29 @@
  * targets.h - the target-list reader: files (or stdin) -> endpoints.
  *
  * Streaming: one line is read at a time (lines are capped at TW_LINE_MAX;
- * a longer line is rejected and skipped without being held in memory), and
+ * a longer line is rejected and skipped without being held in memory, up to
+ * TW_LINE_HARD_MAX, see below), and
  * CIDR ranges are expanded lazily, one address per tw_targets_next() call.
  * A 10-million-line file is read with flat memory.
  *
  * Bad lines are reported as "FILE:LINE: reason" on the error stream given in
- * the options (stderr by default) and skipped; reading goes on.  Duplicate
+ * the options (stderr by default) and skipped; reading goes on.  A line is
+ * bad when it is not a target, longer than TW_LINE_MAX, or holds a byte that
+ * is not printable ASCII (a control byte other than TAB, or a trailing CR;
+ * DEL; any byte >= 0x80: IDNs must be given as punycode).  Two rules keep a
+ * file that is not a target list (a binary, /dev/zero) from being scanned:
+ *   - a line of more than TW_LINE_HARD_MAX bytes without a newline is
+ *     reported as "not a target list" and ends the reading of its file at
+ *     once (nothing more is read from it, so /dev/zero fails fast);
+ *   - the targets of a file's first TW_TARGETS_PROBE_LINES lines are held
+ *     back (at most that many parsed specs, about 0.6 MB) until those lines
+ *     are read or the file ends; when more than TW_TARGETS_PROBE_BAD_MAX of
+ *     them are bad, the file is refused as a whole ("FILE: not a target list
+ *     (N of the first M lines are not targets)") and none of its targets is
+ *     returned.  So the first target of a file given on a slow pipe comes
+ *     out only after its first 1,000 lines or its end.
+ * Both count as bad lines in the stats (the over-long line once), and a
+ * refused file in refused_files.  Duplicate
  * endpoints (same host, port and SNI) are returned once; the set used to
  * detect them is capped at dedup_max entries (8 bytes each), beyond which
  * duplicates are left to the store's unique index.
@@ -40,6 +57,9 @@
 #include "store/model.h"
 
 #define TW_LINE_MAX 4096
+#define TW_LINE_HARD_MAX 65536      /* a longer line ends the reading of its file */
+#define TW_TARGETS_PROBE_LINES 1000 /* the lines of a file judged before it is used */
+#define TW_TARGETS_PROBE_BAD_MAX 20 /* more bad lines among them refuse the file */
 #define TW_PORTS_MAX 64
 
 /* One endpoint request, before DNS. */
@@ -95,11 +115,12 @@ int tw_targets_next(struct tw_targets *t, struct tw_target *out, char *err);
 void tw_targets_free(struct tw_targets *t);
 
 struct tw_targets_stats {
-    uint64_t lines;       /* lines read */
-    uint64_t bad;         /* lines rejected */
-    uint64_t duplicates;  /* endpoints skipped as duplicates */
-    uint64_t endpoints;   /* endpoints returned */
-    uint64_t sharded_out; /* endpoints that belong to other shards */
+    uint64_t lines;         /* lines read */
+    uint64_t bad;           /* lines rejected */
+    uint64_t duplicates;    /* endpoints skipped as duplicates */
+    uint64_t endpoints;     /* endpoints returned */
+    uint64_t sharded_out;   /* endpoints that belong to other shards */
+    uint64_t refused_files; /* files given up as "not a target list" */
 };
 void tw_targets_get_stats(const struct tw_targets *t, struct tw_targets_stats *out);
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Issue 8, bad input: target files with binary garbage, 100,000-character
+# Issue 8, bad input: target files with binary garbage, 60,000-character
 # lines, invalid UTF-8, huge CIDRs, ports 0 and 70000, IPv6 zone ids,
 # control characters and duplicate lines.  Each bad line is reported with
 # file:line and skipped, the rest is scanned (duplicates once).  A whole
-# binary file as a target list neither crashes nor hangs.  Bad options,
+# binary file as a target list neither crashes nor hangs; it is refused as
+# "not a target list" (issue 15), and so is /dev/zero, at once.  Bad options,
 # resolvers and CA files give a message and exit 2 before anything is
 # written.
 . "$(dirname "$0")/common.sh"
@@ -20,7 +21,7 @@ T="$TMP/bad.txt"
 {
     printf '127.0.0.1:%s good.test\n' "$tls"                 # 1 good
     printf 'garbage\x00\x01\x02\xfe\xff binary\n'            # 2 NUL
-    python3 -c 'print("a" * 100000)'                         # 3 long
+    python3 -c 'print("a" * 60000)'                          # 3 long (< 64 KiB)
     printf 'caf\xc3\xa9\xff.example:443\n'                   # 4 invalid UTF-8
     printf '10.0.0.0/4:443\n'                                # 5 huge CIDR
     printf '127.0.0.1:0\n'                                   # 6 port 0
@@ -52,7 +53,7 @@ for n in 1 10 11 12 18; do
     if grep -q "bad.txt:$n: " "$TMP/err"; then fail "good line $n reported as bad"; fi
 done
 pass "good and duplicate lines not reported"
-[ "$(wc -c < "$TMP/err")" -lt 20000 ] || fail "stderr echoes the 100,000-character line ($(wc -c < "$TMP/err") bytes)"
+[ "$(wc -c < "$TMP/err")" -lt 20000 ] || fail "stderr echoes the 60,000-character line ($(wc -c < "$TMP/err") bytes)"
 pass "a long line is not echoed whole"
 if grep -q $'\x1b' "$TMP/err"; then fail "an escape sequence from the file reached stderr"; fi
 pass "control characters from the file are not echoed raw"
@@ -68,6 +69,8 @@ rc=0
 timeout 60 "$TLSWEEP" scan --dry-run --db "$TMP/bin.db" "$TMP/binary.dat" >"$TMP/bin.out" 2>"$TMP/bin.err" || rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 2 ] || fail "binary target file: exit $rc"
 grep -q "binary.dat:[0-9]*: " "$TMP/bin.err" || fail "binary target file: nothing reported"
+grep -q "binary.dat: not a target list (" "$TMP/bin.err" || fail "binary target file not refused: $(tail -3 "$TMP/bin.err")"
+[ ! -s "$TMP/bin.out" ] || fail "binary target file: targets listed: $(head -3 "$TMP/bin.out")"
 pass "binary target file: exit $rc, $(grep -c 'binary.dat:' "$TMP/bin.err") lines reported, no crash"
 
 # Bad options and option values: a message and exit 2, no database created.
@@ -99,3 +102,16 @@ expect2 --resume abc
 rc=0
 "$TLSWEEP" scan --db >/dev/null 2>"$TMP/opt.err" || rc=$?
 assert_eq 2 "$rc" "--db without a value"
+
+# Issue 15: /dev/zero as the target list (no newline, ever) ends at once with
+# "not a target list" instead of reading forever.  timeout is only a safety
+# net.  The exit is 2 once a scan without any valid target exits 2 (issue 15
+# item 3, in cli/); a build without that gives 0 with an empty scan.
+rc=0
+timeout 20 "$TLSWEEP" scan --db "$TMP/zero.db" --no-progress /dev/zero \
+    >/dev/null 2>"$TMP/zero.err" </dev/null || rc=$?
+[ "$rc" != 124 ] || fail "scan /dev/zero did not end within 20 s"
+[ "$rc" = 2 ] || [ "$rc" = 0 ] || fail "scan /dev/zero: exit $rc: $(head -3 "$TMP/zero.err")"
+grep -q "^/dev/zero:1: line too long (over 65536 bytes): not a target list$" "$TMP/zero.err" ||
+    fail "scan /dev/zero: no message: $(head -3 "$TMP/zero.err")"
+pass "scan /dev/zero ends: exit $rc, $(head -1 "$TMP/zero.err")"

@@ -752,7 +752,9 @@ test_targets_open_errors(void **state)
 static void
 test_targets_long_line(void **state)
 {
-    size_t big = 100000, n = 0;
+    /* Over TW_LINE_MAX but under TW_LINE_HARD_MAX: skipped, reading goes on
+     * (a longer one ends the file: test_targets_hard_long_line). */
+    size_t big = 60000, n = 0;
     char *text = malloc(big + 200);
     char *path, expect[512];
     const char *paths[1];
@@ -801,6 +803,211 @@ test_targets_long_line(void **state)
     assert_non_null(strstr(r.errtext, expect));
     snprintf(expect, sizeof(expect), "%s:3: line too long", path);
     assert_non_null(strstr(r.errtext, expect));
+    run_free(&r);
+    rm_file(path);
+    free(text);
+}
+
+/* A line of more than TW_LINE_HARD_MAX bytes ends its file at once: reported
+ * as "not a target list", nothing after it is read, and the other files are
+ * still read. */
+static void
+test_targets_hard_long_line(void **state)
+{
+    size_t big = 100 * 1024, n = 0;
+    char *text = malloc(big + 200);
+    char *path, *p2 = tmp_text("other.example\n");
+    char expect[512];
+    const char *paths[2];
+    const char *zero[1] = {"/dev/zero"};
+    struct run r;
+
+    (void)state;
+    assert_non_null(text);
+    /* Without a newline at all (fed through a file: the reader takes paths). */
+    memset(text, 'a', big);
+    n = big;
+    path = tmp_file(text, n);
+    paths[0] = path;
+    paths[1] = p2;
+    run_paths(paths, 2, NULL, &r);
+    snprintf(expect, sizeof(expect), "%s:1: line too long (over %d bytes): not a target list\n",
+             path, TW_LINE_HARD_MAX);
+    assert_string_equal(r.errtext, expect);
+    assert_int_equal(r.n, 1);
+    assert_true(run_has(&r, "other.example|443|"));
+    assert_int_equal(r.st.bad, 1);
+    assert_int_equal(r.st.refused_files, 1);
+    run_free(&r);
+    rm_file(path);
+
+    /* After 1,000 good lines (probation passed): the targets before it are
+     * used, nothing after it is read. */
+    n = 0;
+    for (int i = 0; i < TW_TARGETS_PROBE_LINES; i++)
+        n += (size_t)snprintf(text + n, 32, "h%d.example\n", i % 10);
+    path = malloc(n + big + 64);
+    assert_non_null(path);
+    memcpy(path, text, n);
+    memset(path + n, 'b', big);
+    memcpy(path + n + big, "\nlate.example\n", 14);
+    {
+        char *tmp = tmp_file(path, n + big + 14);
+
+        free(path);
+        path = tmp;
+    }
+    paths[0] = path;
+    run_paths(paths, 1, NULL, &r);
+    assert_int_equal(r.n, 10);
+    assert_false(run_has(&r, "late.example|"));
+    snprintf(expect, sizeof(expect), "%s:%d: line too long (over %d bytes): not a target list\n",
+             path, TW_TARGETS_PROBE_LINES + 1, TW_LINE_HARD_MAX);
+    assert_string_equal(r.errtext, expect);
+    run_free(&r);
+    rm_file(path);
+
+    /* /dev/zero itself ends (it has no newline, ever). */
+    run_paths(zero, 1, NULL, &r);
+    assert_int_equal(r.n, 0);
+    assert_string_equal(r.errtext,
+                        "/dev/zero:1: line too long (over 65536 bytes): not a target list\n");
+    run_free(&r);
+    rm_file(p2);
+    free(text);
+}
+
+/* Control bytes, DEL, bytes >= 0x80 and NUL are rejected with file:line. */
+static void
+test_targets_nonprintable_lines(void **state)
+{
+    static const char data[] = "ok.example\n"
+                               "esc\x1b[31m.example\n"
+                               "caf\xff.example\n"
+                               "nul\0.example\n"
+                               "del\x7f.example\n"
+                               "caf\xc3\xa9.example\n"
+                               "ok2.example\r\n";
+    char *path = tmp_file(data, sizeof(data) - 1);
+    const char *paths[1] = {path};
+    char expect[512];
+    struct run r;
+
+    (void)state;
+    run_paths(paths, 1, NULL, &r);
+    assert_int_equal(r.n, 2);
+    assert_true(run_has(&r, "ok.example|443|"));
+    assert_true(run_has(&r, "ok2.example|443|"));
+    assert_int_equal(r.st.bad, 5);
+    snprintf(expect, sizeof(expect), "%s:2: control character 0x1b", path);
+    assert_non_null(strstr(r.errtext, expect));
+    snprintf(expect, sizeof(expect), "%s:3: invalid UTF-8 byte 0xff", path);
+    assert_non_null(strstr(r.errtext, expect));
+    snprintf(expect, sizeof(expect), "%s:4: NUL byte", path);
+    assert_non_null(strstr(r.errtext, expect));
+    snprintf(expect, sizeof(expect), "%s:5: control character 0x7f", path);
+    assert_non_null(strstr(r.errtext, expect));
+    snprintf(expect, sizeof(expect), "%s:6: non-ASCII characters", path);
+    assert_non_null(strstr(r.errtext, expect));
+    assert_non_null(strstr(r.errtext, "punycode"));
+    assert_null(strchr(r.errtext, '\x1b'));
+    assert_int_equal(r.st.refused_files, 0);
+    run_free(&r);
+    rm_file(path);
+}
+
+/* A file of random binary lines is refused as a whole, even the good lines
+ * before the verdict; a file with a few bad lines is used. */
+static void
+test_targets_not_a_target_list(void **state)
+{
+    size_t cap = 200 * 1000, n = 0;
+    char *text = malloc(cap);
+    char *path, *p2, expect[512];
+    const char *paths[2];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    struct run r;
+    int i, j;
+
+    (void)state;
+    assert_non_null(text);
+    /* Two good lines first: they must not come out either. */
+    n += (size_t)snprintf(text + n, 64, "first.example\n10.0.0.1\n");
+    for (i = 0; i < 998; i++) {
+        int len = 20 + i % 60;
+
+        for (j = 0; j < len; j++) {
+            unsigned char c;
+
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c = (unsigned char)(x >> 24);
+            text[n++] = (char)(c == '\n' ? 0x80 : c);
+        }
+        text[n++] = '\n';
+    }
+    path = tmp_file(text, n);
+    p2 = tmp_text("after.example\n");
+    paths[0] = path;
+    paths[1] = p2;
+    run_paths(paths, 2, NULL, &r);
+    assert_int_equal(r.n, 1);
+    assert_true(run_has(&r, "after.example|443|"));
+    snprintf(expect, sizeof(expect), "%s: not a target list (%d of the first ", path,
+             TW_TARGETS_PROBE_BAD_MAX + 1);
+    assert_non_null(strstr(r.errtext, expect));
+    assert_non_null(strstr(r.errtext, " lines are not targets)\n"));
+    assert_int_equal(r.st.bad, TW_TARGETS_PROBE_BAD_MAX + 1);
+    assert_int_equal(r.st.refused_files, 1);
+    run_free(&r);
+    rm_file(path);
+    rm_file(p2);
+
+    /* Exactly TW_TARGETS_PROBE_BAD_MAX bad lines (of 40): the file is used. */
+    n = 0;
+    for (i = 0; i < 40; i++)
+        n += i % 2 ? (size_t)snprintf(text + n, 64, "bad..example\n")
+                   : (size_t)snprintf(text + n, 64, "g%d.example\n", i);
+    text[n] = '\0';
+    run_text(text, NULL, &r, NULL);
+    assert_int_equal(r.n, 20);
+    assert_int_equal(r.st.bad, TW_TARGETS_PROBE_BAD_MAX);
+    assert_int_equal(r.st.refused_files, 0);
+    assert_null(strstr(r.errtext, "not a target list"));
+    run_free(&r);
+    /* One more bad line: refused. */
+    memcpy(text + n, "x:0\n", 5);
+    run_text(text, NULL, &r, NULL);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.st.refused_files, 1);
+    assert_non_null(strstr(r.errtext, ": not a target list (21 of the first 41 lines"));
+    run_free(&r);
+
+    /* Bad lines after the first 1,000 do not refuse the file. */
+    n = 0;
+    for (i = 0; i < TW_TARGETS_PROBE_LINES; i++)
+        n += (size_t)snprintf(text + n, 64, "g%d.example\n", i % 7);
+    for (i = 0; i < 30; i++)
+        n += (size_t)snprintf(text + n, 64, "bad..example\n");
+    n += (size_t)snprintf(text + n, 64, "last.example\n");
+    run_text(text, NULL, &r, NULL);
+    assert_int_equal(r.n, 8);
+    assert_true(run_has(&r, "last.example|443|"));
+    assert_int_equal(r.st.bad, 30);
+    assert_int_equal(r.st.refused_files, 0);
+    run_free(&r);
+
+    /* A normal file with a few bad lines yields its good targets in order. */
+    run_text("a.example\nbad..example\nb.example:8443\n\x01\nc.example\n", NULL, &r, &path);
+    assert_int_equal(r.n, 3);
+    snprintf(expect, sizeof(expect), "a.example|443|a.example|%s:1", path);
+    assert_string_equal(r.eps[0], expect);
+    snprintf(expect, sizeof(expect), "b.example|8443|b.example|%s:3", path);
+    assert_string_equal(r.eps[1], expect);
+    snprintf(expect, sizeof(expect), "c.example|443|c.example|%s:5", path);
+    assert_string_equal(r.eps[2], expect);
+    assert_int_equal(r.st.bad, 2);
     run_free(&r);
     rm_file(path);
     free(text);
@@ -1207,6 +1414,9 @@ main(void)
         cmocka_unit_test(test_targets_files_in_order),
         cmocka_unit_test(test_targets_open_errors),
         cmocka_unit_test(test_targets_long_line),
+        cmocka_unit_test(test_targets_hard_long_line),
+        cmocka_unit_test(test_targets_nonprintable_lines),
+        cmocka_unit_test(test_targets_not_a_target_list),
         cmocka_unit_test(test_targets_binary_line),
         cmocka_unit_test(test_targets_large_range),
         cmocka_unit_test(test_targets_sharding),
