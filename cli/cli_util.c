@@ -2,12 +2,18 @@
  * cli_util.c - helpers the report and diff front ends share: the colour
  * decision, the output file and the steps of a run (cli_util.h).
  *
- * -o FILE is written to a temporary file in the same directory and renamed
- * over FILE at the end, so a reader (the Prometheus textfile collector, a
- * web server) never sees half a report.
+ * -o FILE, when a regular file or nothing yet, is written to a temporary
+ * file in the directory of the file a symlink names and renamed over it at
+ * the end, so a reader (the Prometheus textfile collector, a web server)
+ * never sees half a report and the link stays; SIGINT, SIGTERM and SIGHUP
+ * remove that temporary file.  A FIFO or device is written through; our own
+ * standard output under another name (/dev/stdout) is standard output.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,9 +39,116 @@ tw_cli_color_auto(FILE *out, const char *when)
     return isatty(fileno(out));
 }
 
+/* The temporary file being written, for the signal handler: a static copy
+ * of its path (pending is 1 while it exists and is not yet renamed), and the
+ * dispositions the handler replaced. */
+static char pending_path[PATH_MAX + 32];
+static volatile sig_atomic_t pending;
+static const int pending_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction pending_old[sizeof(pending_sigs) / sizeof(pending_sigs[0])];
+
+/* SIGINT, SIGTERM or SIGHUP while a temporary file exists: remove it, then
+ * die of the same signal (unlink, sigaction and raise are async-signal-safe). */
+static void
+pending_handler(int sig)
+{
+    struct sigaction dfl;
+
+    if (pending)
+        unlink(pending_path);
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    raise(sig);
+}
+
+/* Block (how = SIG_BLOCK) or unblock the handled signals. */
+static void
+pending_mask(int how, sigset_t *old)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof(pending_sigs) / sizeof(pending_sigs[0]); i++)
+        sigaddset(&set, pending_sigs[i]);
+    sigprocmask(how, &set, old);
+}
+
+/* Where a regular file at path (or none yet) is really written: symlinks
+ * are followed, a dangling one to the path it names.  Returns an owned
+ * string, or NULL with errno set. */
+static char *
+out_target(const char *path)
+{
+    char *cur = tw_xstrdup(path);
+    struct stat st;
+
+    for (int hops = 0; hops < 40; hops++) {
+        char link[PATH_MAX];
+        ssize_t n;
+
+        if (stat(cur, &st) == 0) {
+            char *real = realpath(cur, NULL);
+
+            free(cur);
+            return real;
+        }
+        if (errno != ENOENT) {
+            free(cur);
+            return NULL;
+        }
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode))
+            return cur; /* nothing there yet */
+        n = readlink(cur, link, sizeof(link) - 1);
+        if (n < 0) {
+            free(cur);
+            return NULL;
+        }
+        link[n] = '\0';
+        if (link[0] == '/' || strchr(cur, '/') == NULL) {
+            free(cur);
+            cur = tw_xstrdup(link);
+        } else {
+            /* A relative link is relative to the link's own directory. */
+            size_t dir = (size_t)(strrchr(cur, '/') - cur) + 1;
+            char *next = tw_xmalloc(dir + (size_t)n + 1);
+
+            memcpy(next, cur, dir);
+            memcpy(next + dir, link, (size_t)n + 1);
+            free(cur);
+            cur = next;
+        }
+    }
+    free(cur);
+    errno = ELOOP;
+    return NULL;
+}
+
+/* Remove the temporary file (when the rename did not take it), forget it
+ * and give the signals back their old dispositions.  Signals blocked. */
+static void
+out_drop(struct tw_cli_out *o)
+{
+    if (pending)
+        unlink(o->tmp);
+    pending = 0;
+    for (size_t i = 0; i < sizeof(pending_sigs) / sizeof(pending_sigs[0]); i++)
+        sigaction(pending_sigs[i], &pending_old[i], NULL);
+    free(o->tmp);
+    free(o->target);
+    o->tmp = NULL;
+    o->target = NULL;
+}
+
 int
 tw_cli_out_open(const char *path, struct tw_cli_out *o, char *err)
 {
+    struct stat st, so;
+    struct sigaction sa;
+    sigset_t old;
+    char *target;
+    size_t len;
     int fd;
 
     memset(o, 0, sizeof(*o));
@@ -44,40 +157,87 @@ tw_cli_out_open(const char *path, struct tw_cli_out *o, char *err)
         return 0;
     }
     o->path = path;
-    o->tmp = tw_xmalloc(strlen(path) + 16);
-    snprintf(o->tmp, strlen(path) + 16, "%s.tmp.XXXXXX", path);
+    if (stat(path, &st) == 0) {
+        /* Our own standard output under another name (/dev/stdout): write
+         * to it as it is, appending when the shell appends. */
+        if (fstat(STDOUT_FILENO, &so) == 0 && so.st_dev == st.st_dev && so.st_ino == st.st_ino) {
+            o->f = stdout;
+            return 0;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            /* A FIFO, a device or a terminal: write through, never replace. */
+            fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+            if (fd < 0 || (o->f = fdopen(fd, "w")) == NULL) {
+                tw_errf(err, "cannot write %s: %s", path, strerror(errno));
+                if (fd >= 0)
+                    close(fd);
+                return -1;
+            }
+            o->direct = 1;
+            return 0;
+        }
+    }
+    target = out_target(path);
+    if (target == NULL) {
+        tw_errf(err, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    len = strlen(target) + 16;
+    if (len > sizeof(pending_path)) {
+        tw_errf(err, "cannot write %s: %s", path, strerror(ENAMETOOLONG));
+        free(target);
+        return -1;
+    }
+    o->target = target;
+    o->tmp = tw_xmalloc(len);
+    snprintf(o->tmp, len, "%s.tmp.XXXXXX", target);
+    /* The handler knows the name before a signal can come. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = pending_handler;
+    sigemptyset(&sa.sa_mask);
+    pending_mask(SIG_BLOCK, &old);
+    for (size_t i = 0; i < sizeof(pending_sigs) / sizeof(pending_sigs[0]); i++)
+        sigaction(pending_sigs[i], &sa, &pending_old[i]);
+    /* A signal ignored (nohup, a background job) stays ignored. */
+    for (size_t i = 0; i < sizeof(pending_sigs) / sizeof(pending_sigs[0]); i++)
+        if (!(pending_old[i].sa_flags & SA_SIGINFO) && pending_old[i].sa_handler == SIG_IGN)
+            sigaction(pending_sigs[i], &pending_old[i], NULL);
     fd = mkstemp(o->tmp);
-    if (fd < 0) {
-        tw_errf(err, "cannot write %s: %s", path, strerror(errno));
-        free(o->tmp);
-        o->tmp = NULL;
-        return -1;
+    if (fd >= 0) {
+        memcpy(pending_path, o->tmp, len);
+        pending = 1;
+        o->f = fdopen(fd, "w");
     }
-    o->f = fdopen(fd, "w");
-    if (o->f == NULL) {
+    if (fd < 0 || o->f == NULL) {
         tw_errf(err, "cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-        return -1;
+        if (fd >= 0)
+            close(fd);
+        out_drop(o);
     }
-    return 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return o->f == NULL ? -1 : 0;
 }
 
 int
 tw_cli_out_close(struct tw_cli_out *o, int ok, char *err)
 {
+    sigset_t old;
     int rc = 0;
 
     if (o->f == NULL)
         return 0;
     if (o->tmp == NULL) {
-        if (fflush(o->f) != 0) {
+        if (o->direct) {
+            if (fclose(o->f) != 0) {
+                tw_errf(err, "cannot write %s: %s", o->path, strerror(errno));
+                rc = -1;
+            }
+        } else if (fflush(o->f) != 0) {
             tw_errf(err, "write error on standard output: %s", strerror(errno));
             rc = -1;
         }
         o->f = NULL;
+        o->direct = 0;
         return rc;
     }
     if (fclose(o->f) != 0 && ok) {
@@ -92,15 +252,16 @@ tw_cli_out_close(struct tw_cli_out *o, int ok, char *err)
         umask(um);
         chmod(o->tmp, 0666 & ~um);
     }
-    if (ok && rename(o->tmp, o->path) != 0) {
+    pending_mask(SIG_BLOCK, &old);
+    if (ok && rename(o->tmp, o->target) != 0) {
         tw_errf(err, "cannot write %s: %s", o->path, strerror(errno));
         rc = -1;
         ok = 0;
     }
-    if (!ok)
-        unlink(o->tmp);
-    free(o->tmp);
-    o->tmp = NULL;
+    if (ok)
+        pending = 0;
+    out_drop(o);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
 

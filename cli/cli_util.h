@@ -21,17 +21,26 @@
  * or "auto" (a terminal, and NO_COLOR unset or empty). */
 int tw_cli_color_auto(FILE *out, const char *when);
 
-/* Output: stdout, or a temporary file renamed over path on success. */
+/* Output: stdout, a FIFO or device written through (direct), or a
+ * temporary file renamed over target (path with symlinks resolved) on
+ * success. */
 struct tw_cli_out {
     FILE *f;
     const char *path; /* borrowed */
+    char *target;     /* owned */
     char *tmp;        /* owned */
+    int direct;
 };
-/* Open path ("-" or NULL: standard output).  Returns 0, or -1 with a
- * message in err[TW_ERRLEN]; nothing is left to close then. */
+/* Open path ("-" or NULL: standard output, and so is a path that is our
+ * standard output).  A path that exists and is not a regular file is opened
+ * for writing without truncation; otherwise a temporary file is made beside
+ * the file path's symlinks lead to, and SIGINT, SIGTERM and SIGHUP remove it
+ * until tw_cli_out_close.  Returns 0, or -1 with a message in
+ * err[TW_ERRLEN]; nothing is left to close then. */
 int tw_cli_out_open(const char *path, struct tw_cli_out *o, char *err);
-/* Close and, when ok, rename the temporary file over the path (mode 0666
- * minus the umask); ok = 0 discards it.  Returns 0 or -1 (message in err). */
+/* Close and, when ok, rename the temporary file over the target (mode 0666
+ * minus the umask); ok = 0 discards it and restores the signal handlers.  Returns 0 or -1 (message
+ * in err). */
 int tw_cli_out_close(struct tw_cli_out *o, int ok, char *err);
 
 /* One run of `report` or `diff`: what the two share. */
