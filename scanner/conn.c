@@ -165,6 +165,22 @@ conn_want(struct tw_conn *c, int events)
     ev_io_start(c->pool->loop, &c->io);
 }
 
+/* An SSL_get_error() code that means "not finished yet": arm the direction
+ * OpenSSL waits for and return 1; any other code returns 0. */
+static int
+conn_ssl_want(struct tw_conn *c, int e)
+{
+    if (e == SSL_ERROR_WANT_READ) {
+        conn_want(c, EV_READ);
+        return 1;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        conn_want(c, EV_WRITE);
+        return 1;
+    }
+    return 0;
+}
+
 /* Restart the one timer with the new state's deadline (G9). */
 static void
 conn_deadline(struct tw_conn *c, double seconds)
@@ -388,14 +404,8 @@ conn_step_handshake(struct tw_conn *c)
         return 1;
     }
     e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_WANT_READ) {
-        conn_want(c, EV_READ);
+    if (conn_ssl_want(c, e))
         return 0;
-    }
-    if (e == SSL_ERROR_WANT_WRITE) {
-        conn_want(c, EV_WRITE);
-        return 0;
-    }
     conn_handshake_failed(c, e, sys_errno);
     return 1;
 }
@@ -446,16 +456,8 @@ conn_ex_timeout(struct tw_conn *c)
 static int
 conn_ex_ssl_error(struct tw_conn *c, int r)
 {
-    int e = SSL_get_error(c->ssl, r);
-
-    if (e == SSL_ERROR_WANT_READ) {
-        conn_want(c, EV_READ);
+    if (conn_ssl_want(c, SSL_get_error(c->ssl, r)))
         return 0;
-    }
-    if (e == SSL_ERROR_WANT_WRITE) {
-        conn_want(c, EV_WRITE);
-        return 0;
-    }
     conn_drain_errors(c, 0);
     return 1;
 }
