@@ -45,7 +45,8 @@ tw_cli_color_auto(FILE *out, const char *when)
 static char pending_path[PATH_MAX + 32];
 static volatile sig_atomic_t pending;
 static const int pending_sigs[] = {SIGINT, SIGTERM, SIGHUP};
-static struct sigaction pending_old[sizeof(pending_sigs) / sizeof(pending_sigs[0])];
+#define N_PENDING_SIGS (sizeof(pending_sigs) / sizeof(pending_sigs[0]))
+static struct sigaction pending_old[N_PENDING_SIGS];
 
 /* SIGINT, SIGTERM or SIGHUP while a temporary file exists: remove it, then
  * die of the same signal (unlink, sigaction and raise are async-signal-safe). */
@@ -70,7 +71,7 @@ pending_mask(int how, sigset_t *old)
     sigset_t set;
 
     sigemptyset(&set);
-    for (size_t i = 0; i < sizeof(pending_sigs) / sizeof(pending_sigs[0]); i++)
+    for (size_t i = 0; i < N_PENDING_SIGS; i++)
         sigaddset(&set, pending_sigs[i]);
     sigprocmask(how, &set, old);
 }
@@ -133,7 +134,7 @@ out_drop(struct tw_cli_out *o)
     if (pending)
         unlink(o->tmp);
     pending = 0;
-    for (size_t i = 0; i < sizeof(pending_sigs) / sizeof(pending_sigs[0]); i++)
+    for (size_t i = 0; i < N_PENDING_SIGS; i++)
         sigaction(pending_sigs[i], &pending_old[i], NULL);
     free(o->tmp);
     free(o->target);
@@ -196,10 +197,10 @@ tw_cli_out_open(const char *path, struct tw_cli_out *o, char *err)
     sa.sa_handler = pending_handler;
     sigemptyset(&sa.sa_mask);
     pending_mask(SIG_BLOCK, &old);
-    for (size_t i = 0; i < sizeof(pending_sigs) / sizeof(pending_sigs[0]); i++)
+    for (size_t i = 0; i < N_PENDING_SIGS; i++)
         sigaction(pending_sigs[i], &sa, &pending_old[i]);
     /* A signal ignored (nohup, a background job) stays ignored. */
-    for (size_t i = 0; i < sizeof(pending_sigs) / sizeof(pending_sigs[0]); i++)
+    for (size_t i = 0; i < N_PENDING_SIGS; i++)
         if (!(pending_old[i].sa_flags & SA_SIGINFO) && pending_old[i].sa_handler == SIG_IGN)
             sigaction(pending_sigs[i], &pending_old[i], NULL);
     fd = mkstemp(o->tmp);
