@@ -170,6 +170,24 @@ static const char *const steps[] = {
     "       FROM results AS r JOIN scans AS s ON s.id = r.scan_id"
     "       WHERE s.status = 'done')"
     " WHERE rn = 1;",
+    /* 4 -> 5: a scan that can be resumed and compared truthfully (issue 15).
+     * scans.trust_store names the trust store the verdicts were judged
+     * against (the --ca-file path, or 'system:' and the default bundle's
+     * path) and trust_sha256 is the SHA-256 of its bytes, so that diff can
+     * warn when two scans trusted different roots.  scans.targets_sha256
+     * becomes a full SHA-256 (64 hex digits; 16 in older rows).
+     * scan_options holds every option that shapes the endpoint set or the
+     * verdicts, one row per value (seq orders repeated options such as
+     * --resolver and the target files), so that --resume reloads them. */
+    "ALTER TABLE scans ADD COLUMN trust_store TEXT;"
+    "ALTER TABLE scans ADD COLUMN trust_sha256 TEXT;"
+    "CREATE TABLE scan_options ("
+    "  scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL," /* the long option without dashes: 'ports', 'resolver', 'file' */
+    "  seq INTEGER NOT NULL DEFAULT 0,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (scan_id, name, seq)"
+    ") WITHOUT ROWID;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))
