@@ -178,8 +178,11 @@ static const char *const steps[] = {
      * becomes a full SHA-256 (64 hex digits; 16 in older rows).
      * scan_options holds every option that shapes the endpoint set or the
      * verdicts, one row per value (seq orders repeated options such as
-     * --resolver and the target files), so that --resume reloads them. */
+     * --resolver and the target files), so that --resume reloads them.
+     * scans.partial is 1 for a merged scan that lacks some of its shards
+     * (merge --allow-missing): reports and diffs say so. */
     "ALTER TABLE scans ADD COLUMN trust_store TEXT;"
+    "ALTER TABLE scans ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE scans ADD COLUMN trust_sha256 TEXT;"
     "CREATE TABLE scan_options ("
     "  scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
