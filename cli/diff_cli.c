@@ -36,16 +36,17 @@ diff_usage(FILE *f)
           "  --db PATH                database (default ./tlsweep.db), opened read-only\n"
           "  --format FORMAT          output format (default text), see below\n"
           "  -o, --output FILE        write to FILE (replaced atomically)\n"
-          "  --fail-on LIST           exit 1 on any of the comma-separated conditions\n"
-          "                           (repeatable):\n"
-          "                 regression  NEW is worse: a new failure, a class earlier in the\n"
-          "                           class table in README.md, a lower grade, or a leaf\n"
-          "                           now expiring within the threshold that was not before\n"
-          "                 vanished[:N%]  more than N % (default 10) of OLD's endpoints are\n"
-          "                           missing from NEW (an empty or cut target list, an\n"
-          "                           interrupted scan); implied as vanished:10% by any\n"
-          "                           --fail-on that does not name it (vanished:100% turns\n"
-          "                           it off)\n"
+          "  --fail-on LIST           exit 1 when a condition of the comma-separated LIST\n"
+          "                           holds (repeatable):\n"
+          "                           regression: NEW is worse: a new failure, a class\n"
+          "                             earlier in the class table in README.md, a lower\n"
+          "                             grade, or a leaf now expiring within the\n"
+          "                             threshold that was not before\n"
+          "                           vanished[:N%]: more than N % (default 10) of OLD's\n"
+          "                             endpoints are missing from NEW (an empty or cut\n"
+          "                             target list, an interrupted scan); any --fail-on\n"
+          "                             that does not name it implies vanished:10%\n"
+          "                             (vanished:100% turns it off)\n"
           "  --expiry-threshold DAYS  threshold for the expiry rule (default 14); days are\n"
           "                           counted from each scan's own time\n"
           "  -h, --help               this help\n"
@@ -75,9 +76,9 @@ diff_usage(FILE *f)
 
 /* The --fail-on conditions. */
 struct diff_fail_on {
-    int is_set;         /* any --fail-on given */
-    int regression;     /* regression named */
-    int64_t vanished;   /* vanished:N named (N), or -1 */
+    int is_set;       /* any --fail-on given */
+    int regression;   /* regression named */
+    int64_t vanished; /* vanished:N named (N), or -1 */
 };
 
 /* Add one --fail-on LIST ("regression,vanished:5%").  Returns 0 or -1
@@ -106,8 +107,8 @@ diff_parse_fail_on(const char *list, struct diff_fail_on *fo)
             if (len > 0 && item[9 + len - 1] == '%')
                 item[9 + len - 1] = '\0';
             if (tw_cli_parse_int64(item + 9, 0, 100, &fo->vanished) < 0) {
-                fprintf(stderr, "tlsweep diff: --fail-on: '%s': N must be 0 to 100 (a percentage)\n",
-                        list);
+                fprintf(stderr,
+                        "tlsweep diff: --fail-on: '%s': N must be 0 to 100 (a percentage)\n", list);
                 return -1;
             }
         } else {

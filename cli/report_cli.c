@@ -86,18 +86,12 @@ int
 tw_report_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"scan", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'f'},
-        {"output", required_argument, NULL, 'o'},
-        {"where", required_argument, NULL, 'w'},
-        {"expiring", required_argument, NULL, 'e'},
-        {"now", required_argument, NULL, 'n'},
-        {"where-max-steps", required_argument, NULL, 'm'},
-        {"color", required_argument, NULL, 'c'},
-        {"colour", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},     {"scan", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+        {"where", required_argument, NULL, 'w'},  {"expiring", required_argument, NULL, 'e'},
+        {"now", required_argument, NULL, 'n'},    {"where-max-steps", required_argument, NULL, 'm'},
+        {"color", required_argument, NULL, 'c'},  {"colour", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *scan_spec = "latest";
     const char *color = "auto";
@@ -143,8 +137,7 @@ tw_report_main(int argc, char **argv)
             break;
         case 'm':
             if (tw_cli_parse_int64(optarg, 0, INT64_MAX, &steps) < 0) {
-                fprintf(stderr, "tlsweep report: --where-max-steps: '%s' is not a count\n",
-                        optarg);
+                fprintf(stderr, "tlsweep report: --where-max-steps: '%s' is not a count\n", optarg);
                 return TW_EXIT_USAGE;
             }
             opts.max_steps = steps == 0 ? -1 : steps;
@@ -171,8 +164,7 @@ tw_report_main(int argc, char **argv)
     if (rc == 0)
         rc = tw_cli_run_open_db(&run);
     if (rc == 0)
-        rc = tw_cli_run_scan(
-            &run, tw_report_scan_find(run.db, scan_spec, now, &scan, run.err));
+        rc = tw_cli_run_scan(&run, tw_report_scan_find(run.db, scan_spec, now, &scan, run.err));
     if (rc == 0) {
         shown[0] = &scan;
         if (tw_report_warnings_scan(run.db, shown, 1, &warnings, run.err) < 0) {
@@ -186,8 +178,7 @@ tw_report_main(int argc, char **argv)
     if (rc == 0) {
         opts.color = strcmp(run.format, "text") == 0 && tw_cli_color_auto(run.out.f, color);
         opts.has_reasons = tw_report_has_table(run.db, "grade_reasons");
-        k = tw_report_run(run.db, &scan, &opts, tw_renderer_find(run.format),
-                          run.out.f, run.err);
+        k = tw_report_run(run.db, &scan, &opts, tw_renderer_find(run.format), run.out.f, run.err);
         if (k != 0) {
             fprintf(stderr, "tlsweep report: %s: %s\n", k > 0 ? "usage" : run.db_path, run.err);
             rc = k > 0 ? TW_EXIT_USAGE : TW_EXIT_RUNTIME;

@@ -447,7 +447,7 @@ tw_diff_run(sqlite3 *db, struct tw_diff_report *d, const struct tw_diff_renderer
         side_clear(&b);
     }
     d->is_vanished_over = tw_diff_vanished_over((int64_t)d->counts[TW_DIFF_VANISHED],
-                                                 d->old->n_results, d->vanished_pct);
+                                                d->old->n_results, d->vanished_pct);
     if (d->is_vanished_over && d->warnings != NULL) {
         struct tw_report_warning w;
 

@@ -192,6 +192,7 @@ tw_report_open_db(const char *path, sqlite3 **out, char *err)
     int rc = -1;
 
     *out = NULL;
+    uri[0] = '\0';
     if (access(path, F_OK) != 0) {
         tw_errf(err, "%s: %s", path, strerror(errno));
         return -1;
@@ -516,8 +517,9 @@ tw_report_warnings_scan(sqlite3 *db, const struct tw_scan_info *const *shown, si
         struct tw_report_warning w;
 
         memset(&w, 0, sizeof(w));
-        w.code = status != NULL && strcmp(status, "running") == 0 ? TW_REPORT_WARN_NEWER_RUNNING
-                                                                  : TW_REPORT_WARN_NEWER_INTERRUPTED;
+        w.code = status != NULL && strcmp(status, "running") == 0
+                     ? TW_REPORT_WARN_NEWER_RUNNING
+                     : TW_REPORT_WARN_NEWER_INTERRUPTED;
         w.scan_id = sqlite3_column_int64(st, 0);
         w.other_id = newest->id;
         tw_report_warnings_add(out, &w);
@@ -596,7 +598,7 @@ shell_word(char *buf, size_t len, const char *path)
     size_t o = 0;
 
     if (path[0] != '\0' && strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                         "0123456789/._-+=:,@%") == strlen(path)) {
+                                        "0123456789/._-+=:,@%") == strlen(path)) {
         tw_strlcpy(buf, path, len);
         return;
     }
@@ -617,8 +619,8 @@ shell_word(char *buf, size_t len, const char *path)
 }
 
 void
-tw_report_warning_text(const struct tw_report_warning *w, const char *what,
-                       const char *resume_db, char *buf, size_t len)
+tw_report_warning_text(const struct tw_report_warning *w, const char *what, const char *resume_db,
+                       char *buf, size_t len)
 {
     char db[PATH_MAX + 64];
     int64_t tenths;
