@@ -240,13 +240,13 @@ expect_codes(const struct tw_scan_info *o, const struct tw_scan_info *n, const c
 {
     struct tw_report_warnings ws;
     char got[256] = "";
-    size_t o = 0;
+    size_t off = 0;
 
     memset(&ws, 0, sizeof(ws));
     tw_diff_scan_warnings(o, n, &ws);
     for (size_t i = 0; i < ws.n; i++) {
-        o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%s", i ? "," : "",
-                              tw_report_warn_name(ws.w[i].code));
+        off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s", i ? "," : "",
+                                tw_report_warn_name(ws.w[i].code));
         assert_int_equal(ws.w[i].scan_id, n->id);
         assert_int_equal(ws.w[i].other_id, o->id);
     }
