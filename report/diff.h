@@ -9,7 +9,7 @@
  * decides which kinds of change apply and which of them are regressions:
  *
  *   failure_new          a failure class now (a new endpoint that fails too)
- *   class_changed worse  the new class comes earlier in DESIGN §3 (ok best)
+ *   class_changed worse  the new class comes earlier in README.md's class table (ok best)
  *   grade_down           a lower grade (A+ best ... F worst; T, M below E)
  *   expiring             the leaf expires within the threshold now, and did
  *                        not in OLD (or had no leaf, or did not exist)

@@ -67,7 +67,7 @@ struct tw_report_row {
     char *class_name, *issues, *tls_version, *cipher, *grade, *cert_sha256;
     char *detail, *target;
     int64_t elapsed_ms;
-    int cls_known;     /* class_name is a DESIGN §3 class */
+    int cls_known;     /* class_name is a class of README.md's table */
     enum tw_class cls; /* TW_CLASS_TLS_ALERT when unknown */
     int is_failure;
     char *leaf_subject, *leaf_issuer, *not_after;
@@ -101,7 +101,7 @@ struct tw_report_opts {
     const struct tw_report_warnings *warnings;
 };
 
-/* Precedence rank of a class name: 2 * enum tw_class (DESIGN §3 order, ok
+/* Precedence rank of a class name: 2 * enum tw_class (README.md class-table order, ok
  * last; lower = worse); an unknown name ranks just before ok. */
 int tw_class_rank(const char *name);
 

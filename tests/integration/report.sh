@@ -256,7 +256,7 @@ pass "report ran in ${ms} ms while a writer held the write lock"
 start=$(date +%s)
 expect_rc 2 "$TLSWEEP" report --db "$DB" --where "port IN (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c) SELECT i FROM c)"
 grep -q "^tlsweep report: .*--where: stopped after [0-9]* SQLite steps" "$TMP/err" || fail "runaway --where: message: $(cat "$TMP/err")"
-[ $(( $(date +%s) - start )) -lt 60 ] || fail "runaway --where took $(( $(date +%s) - start )) s"
+[ -n "${TLSWEEP_WRAPPER:-}" ] || [ $(( $(date +%s) - start )) -lt 60 ] || fail "runaway --where took $(( $(date +%s) - start )) s"
 pass "a recursive CTE in --where stops at the bound (exit 2)"
 # A bounded CTE of 100,000 rows: over a bound of 100,000 steps, within the default.
 BOUNDED="port IN (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 100000) SELECT i FROM c)"
