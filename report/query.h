@@ -14,7 +14,14 @@
  * Parameters: ?1 scan id, ?2 reference time (unix), ?3 the --expiring
  * cut-off (unix).
  *
- * summary.c and render.c sit on this module; it calls nothing above it.
+ * The same module opens the database for readers that may not write it
+ * (immutable, see tw_report_open_db), bounds the work of a --where report
+ * (tw_report_budget_*), and finds what a report or diff does not show: a
+ * newer scan that is interrupted or running, a partial merge (the warnings,
+ * with their sentences and JSON).
+ *
+ * summary.c and render.c sit on this module; it calls nothing above it
+ * (escape.c, for the warnings' JSON, is below).
  * Single-threaded; the sqlite3 connection is borrowed.  Every string a row
  * or a scan holds is hostile (server- or operator-supplied) and is escaped
  * by whoever prints it (escape.h).
