@@ -241,7 +241,7 @@ assert_eq CANCELLED "$(job_state "$report" | cut -d' ' -f1)" "report job cancell
 [ ! -e night3/merge.out ] || fail "the merge job ran: $(cat night3/merge.out)"
 assert_eq 2 "$(q 'SELECT count(*) FROM scans')" "the estate is untouched: still 2 scans"
 st3=$(DB=night3/shard-3.db q 'SELECT status FROM scans')
-[ "$st3" != done ] || fail "the killed shard's scan is 'done'"
+[ "$st3" != "done" ] || fail "the killed shard's scan is 'done'"
 rc=0
 "$TLSWEEP" merge night3.db night3/shard-*.db 2> m3.err || rc=$?
 assert_eq 2 "$rc" "merging the killed night: exit 2"
