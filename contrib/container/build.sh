@@ -10,7 +10,11 @@
 #      source tree (without build directories and .git).
 # IMAGE defaults to localhost/tlsweep:VERSION (VERSION from meson.build).
 # DEBIAN_MIRROR overrides http://deb.debian.org/debian.  Needs root (or a
-# rootless podman setup), mmdebstrap and podman.
+# rootless podman setup), mmdebstrap and podman.  PODMAN_OPTS goes before
+# every podman command: on a host whose cgroups are in hybrid mode crun
+# refuses to start containers, and PODMAN_OPTS='--runtime runc' (apt-get
+# install runc) works.  Containers get nofile 8192 and nproc 4096: podman's
+# defaults are higher than a host without CAP_SYS_RESOURCE may grant.
 #
 #   contrib/container/build.sh [--check] [IMAGE]
 #
@@ -29,6 +33,10 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 for cmd in mmdebstrap podman; do
     command -v "$cmd" > /dev/null || { echo "build.sh: $cmd is not installed (apt-get install mmdebstrap podman)" >&2; exit 2; }
 done
+# PODMAN_OPTS is split into words on purpose.
+# shellcheck disable=SC2086
+pm() { command podman ${PODMAN_OPTS:-} "$@"; }
+limits="--ulimit nofile=8192:8192 --ulimit nproc=4096:4096"
 work=$(mktemp -d /tmp/tlsweep-image.XXXXXX)
 server=
 cleanup() {
@@ -54,16 +62,17 @@ mmdebstrap --quiet --variant=minbase $slim \
     --include=build-essential,meson,ninja-build,pkg-config,libssl-dev,libev-dev,libc-ares-dev,libsqlite3-dev \
     bookworm "$work/build.tar" "$mirror"
 step "podman import"
-podman import --quiet "$work/runtime.tar" localhost/tlsweep-runtime-base:bookworm > /dev/null
-podman import --quiet "$work/build.tar" localhost/tlsweep-build-base:bookworm > /dev/null
+pm import --quiet "$work/runtime.tar" localhost/tlsweep-runtime-base:bookworm > /dev/null
+pm import --quiet "$work/build.tar" localhost/tlsweep-build-base:bookworm > /dev/null
 rm -f "$work/runtime.tar" "$work/build.tar"
 
 step "podman build $image"
 mkdir "$work/src"
 tar -C "$src" --exclude='./build*' --exclude=./.git --exclude='./subprojects/packagecache' -cf - . \
     | tar -C "$work/src" -xf -
-podman build --pull=never --network=none -f "$here/Containerfile" -t "$image" "$work/src"
-step "built $image ($(podman image inspect --format '{{.Size}}' "$image") bytes)"
+# shellcheck disable=SC2086
+pm build --pull=never --network=none $limits -f "$here/Containerfile" -t "$image" "$work/src"
+step "built $image ($(pm image inspect --format '{{.Size}}' "$image") bytes)"
 [ "$check" = 1 ] || exit 0
 
 # --check: scan a loopback endpoint from inside the image.
@@ -82,11 +91,14 @@ openssl s_server -quiet -www -accept "127.0.0.1:$port" -cert "$work/data/ca.pem"
 server=$!
 sleep 1
 printf '127.0.0.1:%s image.test\n127.0.0.1:%s\n' "$port" "$closed" > "$work/data/targets.txt"
-podman run --rm --network host -v "$work/data:/work" "$image" \
+# shellcheck disable=SC2086
+pm run --rm $limits --network host -v "$work/data:/work" "$image" \
     scan --no-progress --ca-file /work/ca.pem --db /work/image.db /work/targets.txt
-got=$(podman run --rm -v "$work/data:/work" "$image" report --db /work/image.db --format csv \
+# shellcheck disable=SC2086
+got=$(pm run --rm $limits -v "$work/data:/work" "$image" report --db /work/image.db --format csv \
     | python3 -c 'import csv, sys; print(" ".join(sorted(r["class"] for r in csv.DictReader(sys.stdin))))')
-uid=$(podman run --rm --entrypoint /usr/bin/id "$image" -u)
+# shellcheck disable=SC2086
+uid=$(pm run --rm $limits --entrypoint /usr/bin/id "$image" -u)
 [ "$got" = "ok tcp_refused" ] || { echo "build.sh: the scan in the image found '$got'" >&2; exit 1; }
 [ "$uid" = 65532 ] || { echo "build.sh: the image runs as uid $uid" >&2; exit 1; }
 step "check: tlsweep in $image (uid $uid) scanned 127.0.0.1:$port ok and :$closed tcp_refused"
