@@ -18,6 +18,9 @@
 #
 #   contrib/container/build.sh [--check] [IMAGE]
 #
+# REUSE_BASES=1 skips mmdebstrap and the imports when both base images
+# exist (a rebuild after a source change).
+#
 # --check: after the build, start an `openssl s_server` on a loopback port
 # from the kernel and run `tlsweep scan` in the image against it and a port
 # where nothing listens (--network host), then check the classes with the
@@ -51,6 +54,10 @@ step() { echo "build.sh: $* ($(( $(date +%s) - t0 )) s)"; }
 # Debian 12 "slim": no documentation, manual pages or locales.
 slim="--dpkgopt=path-exclude=/usr/share/doc/* --dpkgopt=path-exclude=/usr/share/man/*
       --dpkgopt=path-exclude=/usr/share/locale/* --dpkgopt=path-include=/usr/share/doc/*/copyright"
+if [ "${REUSE_BASES:-0}" = 1 ] && pm image exists localhost/tlsweep-runtime-base:bookworm &&
+    pm image exists localhost/tlsweep-build-base:bookworm; then
+    step "REUSE_BASES=1: using the base images imported earlier"
+else
 step "mmdebstrap: the runtime base"
 # shellcheck disable=SC2086
 mmdebstrap --quiet --variant=minbase $slim \
@@ -65,6 +72,7 @@ step "podman import"
 pm import --quiet "$work/runtime.tar" localhost/tlsweep-runtime-base:bookworm > /dev/null
 pm import --quiet "$work/build.tar" localhost/tlsweep-build-base:bookworm > /dev/null
 rm -f "$work/runtime.tar" "$work/build.tar"
+fi
 
 step "podman build $image"
 mkdir "$work/src"
