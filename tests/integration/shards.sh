@@ -200,6 +200,12 @@ assert_eq 1 "$(DB=s1.db q 'SELECT count(*) FROM scans')" "OUT among the inputs: 
 expect_refusal "a missing shard" "incomplete shard set: shard 3/4 missing" part.db s1.db s2.db s4.db
 grep -q -- "--allow-missing" refuse.err || fail "the refusal does not mention --allow-missing: $(cat refuse.err)"
 
+# Many missing shards: the first eight are named, the rest counted.
+"$TLSWEEP" scan "${SCAN_OPTS[@]}" --shard 1/20 --db one20.db other.txt 2>/dev/null || fail "1/20 scan failed"
+expect_refusal "19 of 20 shards missing" \
+    "incomplete shard set: shards 2/20, 3/20, 4/20, 5/20, 6/20, 7/20, 8/20, 9/20 and 11 more missing; nothing merged" \
+    x5.db one20.db
+
 # A killed shard: shard 3/4 again, rate-limited so that it is still running
 # when it gets SIGKILL (as a Slurm task or a pod killed by its node), which
 # leaves its scan 'running' with part of its endpoints.
