@@ -747,7 +747,7 @@ test_store_merge_counts(void **state)
     fx_path(f, "out.db", out, sizeof(out));
     in[0] = a;
     in[1] = b;
-    if (tw_store_merge(out, in, 2, err) != 0)
+    if (tw_store_merge(out, in, 2, 0, err) != 0)
         fail_msg("merge: %s", err);
 
     st = open_rw(out);
@@ -777,13 +777,25 @@ test_store_merge_counts(void **state)
                   " WHERE r.host = 'b1.example'",
                   "CN=cert 10849,O=Test");
     assert_q_text(db, "SELECT sni FROM results WHERE host = 'a2.example'", "a2.example");
+    assert_int_equal(q_int(db, "SELECT partial FROM scans"), 0);
     tw_store_close(st);
 
-    /* Only one of two shards: the merged scan is incomplete. */
+    /* Only one of two shards: refused, naming the missing one, nothing written. */
     fx_path(f, "half.db", out, sizeof(out));
-    assert_int_equal(tw_store_merge(out, in, 1, err), 0);
+    assert_int_equal(tw_store_merge(out, in, 1, 0, err), -1);
+    assert_string_equal(err, "incomplete shard set: shard 2/2 missing; nothing merged"
+                             " (--allow-missing merges the shards there are, marked partial)");
+    {
+        struct stat sb;
+
+        assert_int_equal(stat(out, &sb), -1);
+    }
+    /* Allowed: merged, done, marked partial, and the gap is still told. */
+    assert_int_equal(tw_store_merge(out, in, 1, TW_MERGE_ALLOW_MISSING, err), 0);
+    assert_string_equal(err, "incomplete shard set: shard 2/2 missing");
     st = open_rw(out);
-    assert_q_text(tw_store_db(st), "SELECT status FROM scans", "interrupted");
+    assert_q_text(tw_store_db(st), "SELECT status FROM scans", "done");
+    assert_int_equal(q_int(tw_store_db(st), "SELECT partial FROM scans"), 1);
     assert_int_equal(q_int(tw_store_db(st), "SELECT count(*) FROM results"), 2);
     tw_store_close(st);
 }
@@ -803,26 +815,26 @@ test_store_merge_refuses_mismatch(void **state)
     fx_path(f, "out.db", out, sizeof(out));
     in[0] = a;
     in[1] = b;
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     assert_non_null(strstr(err, a));
     assert_non_null(strstr(err, b));
     assert_non_null(strstr(err, "target"));
     assert_int_equal(stat(out, &sb), -1); /* nothing written */
 
     in[1] = c;
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     assert_non_null(strstr(err, "label"));
     assert_non_null(strstr(err, c));
 
     /* OUT may not be an input. */
-    assert_int_equal(tw_store_merge(a, in, 1, err), -1);
+    assert_int_equal(tw_store_merge(a, in, 1, 0, err), -1);
     assert_non_null(strstr(err, a));
     /* A missing input is named. */
     fx_path(f, "nope.db", c, sizeof(c));
     in[1] = c;
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     assert_non_null(strstr(err, c));
-    assert_int_equal(tw_store_merge(out, in, 0, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 0, 0, err), -1);
 }
 
 static void
@@ -839,12 +851,12 @@ test_store_merge_refuses_overlap(void **state)
     fx_path(f, "out.db", out, sizeof(out));
     in[0] = a;
     in[1] = b;
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     snprintf(want, sizeof(want), "shard 2/4 appears in %s and %s", a, b);
     assert_string_equal(err, want);
 
     in[1] = c; /* 2/4 with 1/3 */
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     assert_non_null(strstr(err, "shard counts differ"));
 }
 
@@ -867,16 +879,21 @@ test_store_merge_idempotent(void **state)
     fx_path(f, "out.db", out, sizeof(out));
     in[0] = a;
     in[1] = b;
-    assert_int_equal(tw_store_merge(out, in, 2, err), 0);
+    /* Shard 2/2 is interrupted: refused unless allowed, then partial. */
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
+    assert_non_null(strstr(err, "shard 2/2 in "));
+    assert_non_null(strstr(err, "is 'interrupted', not done"));
+    assert_int_equal(tw_store_merge(out, in, 2, TW_MERGE_ALLOW_MISSING, err), 0);
     st = open_rw(out);
     id1 = q_int(tw_store_db(st), "SELECT id FROM scans");
-    assert_q_text(tw_store_db(st), "SELECT status FROM scans", "interrupted");
+    assert_q_text(tw_store_db(st), "SELECT status FROM scans", "done");
+    assert_int_equal(q_int(tw_store_db(st), "SELECT partial FROM scans"), 1);
     tw_store_close(st);
 
     /* Again, inputs in the other order: same scan, same rows. */
     in[0] = b;
     in[1] = a;
-    assert_int_equal(tw_store_merge(out, in, 2, err), 0);
+    assert_int_equal(tw_store_merge(out, in, 2, TW_MERGE_ALLOW_MISSING, err), 0);
     st = open_rw(out);
     db = tw_store_db(st);
     assert_int_equal(q_int(db, "SELECT count(*) FROM scans"), 1);
