@@ -62,7 +62,7 @@ struct run {
     char **eps; /* "host|port|sni-or-(none)|file:line" */
     size_t n;
     struct tw_targets_stats st;
-    char fp[17];
+    char fp[TW_TARGETS_FP_HEX + 1];
     char *errtext; /* what went to errf */
 };
 
@@ -1151,8 +1151,8 @@ test_targets_fingerprint(void **state)
     run_text("x.example\n10.0.0.0/29\ny.example:8443 t.example\n", NULL, &c, NULL);
     run_text("x.example\n10.0.0.0/29\n", NULL, &d, NULL);
     run_text("", NULL, &e, NULL);
-    assert_int_equal(strlen(a.fp), 16);
-    assert_int_equal(strspn(a.fp, "0123456789abcdef"), 16);
+    assert_int_equal(strlen(a.fp), 64);
+    assert_int_equal(strspn(a.fp, "0123456789abcdef"), 64);
     assert_string_equal(a.fp, b.fp);
     assert_string_not_equal(a.fp, c.fp);
     assert_string_not_equal(a.fp, d.fp);
