@@ -306,6 +306,46 @@ scan_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
         ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * The handler while a scan row is open but the main loop is not watching
+ * signals (start-up, and the flush after the loop): a signal there ends the
+ * process at once with the interrupted exit code.  The writer commits whole
+ * transactions, so the scan is consistent and --resume finishes it.
+ * Async-signal-safe: write(2) and _exit(2) only.
+ */
+static void
+scan_hard_stop(int sig)
+{
+    static const char msg[] = "\ntlsweep scan: signal: exiting now (exit 4)\n";
+
+    (void)sig;
+    if (write(2, msg, sizeof(msg) - 1) < 0) {
+        /* nothing more to say */
+    }
+    _exit(TW_SCAN_EXIT_INTERRUPTED);
+}
+
+static const int scan_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_SCAN_SIGNALS (sizeof(scan_signals) / sizeof(scan_signals[0]))
+
+/* Install scan_hard_stop for the scan's signals (SIGHUP only when handle_hup),
+ * saving the dispositions found in old[] the first time (*saved). */
+static void
+scan_hard_stop_install(int handle_hup, struct sigaction old[N_SCAN_SIGNALS], int *saved)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = scan_hard_stop;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_SCAN_SIGNALS; i++) {
+        if (scan_signals[i] == SIGHUP && !handle_hup)
+            continue;
+        sigaction(scan_signals[i], &sa, *saved ? NULL : &old[i]);
+    }
+    *saved = 1;
+}
+
 static void
 scan_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -1434,6 +1474,12 @@ scan_resume_prepare(struct scan *s, char *err)
     struct scan_rows rows = {NULL, 0, 0};
     int r, rc = 3;
 
+    if (access(s->cfg.db_path, F_OK) != 0) {
+        /* Do not create an empty database only to find nothing in it. */
+        tw_errf(err, "%s: %s: nothing to resume", s->cfg.db_path, strerror(errno));
+        rc = 2;
+        goto out;
+    }
     if (tw_store_open(s->cfg.db_path, 0, &s->store, err) < 0)
         goto out;
     s->scan_id = s->cfg.resume_id;
@@ -1561,9 +1607,9 @@ tw_scan_run(const struct tw_config *cfg, char *err)
     struct tw_targets_opts topts;
     struct tw_writer_opts wopts;
     struct tw_targets_stats ts;
-    struct sigaction hup;
+    struct sigaction hup, old_sa[N_SCAN_SIGNALS];
     sigset_t sigs, oldsigs;
-    int sigs_blocked = 0, ares_inited = 0, row_open = 0, handle_hup;
+    int sigs_blocked = 0, ares_inited = 0, row_open = 0, handle_hup, sa_saved = 0;
     int rc = 3, per_worker, started = 0, r;
     char werr[TW_ERRLEN];
 
@@ -1579,6 +1625,7 @@ tw_scan_run(const struct tw_config *cfg, char *err)
         s->cfg.db_path = "./tlsweep.db";
     scan_stdin_guard(s);
     scan_canon_paths(s);
+    handle_hup = 0;
     if (s->cfg.resume) {
         rc = scan_resume_prepare(s, err);
         if (rc != 0)
@@ -1659,6 +1706,10 @@ tw_scan_run(const struct tw_config *cfg, char *err)
         goto out;
     }
     row_open = 1;
+    /* SIGHUP (the terminal went away) is an interruption too, unless it was
+     * ignored at start (nohup). */
+    handle_hup = sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN;
+    scan_hard_stop_install(handle_hup, old_sa, &sa_saved);
 
     if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
         tw_errf(err, "cannot initialise c-ares");
@@ -1667,9 +1718,7 @@ tw_scan_run(const struct tw_config *cfg, char *err)
     ares_inited = 1;
 
     /* Only the main thread takes SIGINT/SIGTERM/SIGHUP: every thread made
-     * from here on inherits the blocked mask.  SIGHUP (the terminal went
-     * away) is an interruption too, unless it was ignored at start (nohup). */
-    handle_hup = sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN;
+     * from here on inherits the blocked mask. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
@@ -1760,6 +1809,10 @@ out:
         ev_timer_stop(s->loop, &s->tick);
         ev_async_stop(s->loop, &s->wake);
     }
+    /* ev_signal_stop put the default action back: a signal during the
+     * flush below must still exit 4, not kill the process (130). */
+    if (sa_saved)
+        scan_hard_stop_install(handle_hup, old_sa, &sa_saved);
     if (s->writer != NULL) {
         if (tw_writer_stop(s->writer, werr) < 0) {
             if (rc == 0)
@@ -1806,6 +1859,11 @@ out:
     }
     if (sigs_blocked)
         pthread_sigmask(SIG_SETMASK, &oldsigs, NULL);
+    /* After an interrupt the hard stop stays: a second signal up to the
+     * process's exit still exits 4.  Otherwise the old dispositions return. */
+    for (size_t i = 0; sa_saved && !s->interrupted && i < N_SCAN_SIGNALS; i++)
+        if (scan_signals[i] != SIGHUP || handle_hup)
+            sigaction(scan_signals[i], &old_sa[i], NULL);
     if (ares_inited)
         ares_library_cleanup();
     tw_store_close(s->store);
