@@ -1409,13 +1409,15 @@ static void
 scan_hint(struct scan *s, int64_t n_stored)
 {
     struct scan_sbuf b = {NULL, 0, 0};
-    char id[32];
+    char id[32], real[PATH_MAX];
 
     snprintf(id, sizeof(id), "%lld", (long long)s->scan_id);
     sbuf_add(&b, "tlsweep scan --resume ");
     sbuf_add(&b, id);
     sbuf_add(&b, " --db ");
-    sbuf_quote(&b, s->cfg.db_path);
+    /* Absolute, like the stored target files: the command works from any
+     * directory. */
+    sbuf_quote(&b, realpath(s->cfg.db_path, real) != NULL ? real : s->cfg.db_path);
     scan_cmdline(&s->cfg, 1, &b);
     fprintf(stderr, "interrupted: %lld endpoints stored; resume with: %s\n", (long long)n_stored,
             b.p);
