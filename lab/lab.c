@@ -339,6 +339,14 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
      .legacy = &legacy_rc4_hybrid},
+
+    /* ---- Vulnerability probes and slow servers (issue 14) ----
+     * tests/integration/grade.sh checks each verdict and grade. */
+    {.name = "slow-hello",
+     .addr = 60,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_DELAY,
+     TLS(TLS1_3_VERSION, TLS1_3_VERSION, CIPHERS_MODERN)},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

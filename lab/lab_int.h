@@ -241,6 +241,13 @@ enum tw_lab_validity {
 #define TW_LAB_F_DH1024 0x80         /* DHE with the 1024-bit RFC 2409 Oakley group 2 */
 #define TW_LAB_F_SHA1 0x100          /* the leaf is signed with SHA-1 */
 #define TW_LAB_F_AIA 0x200           /* the leaf has an AIA caIssuers URL (never served) */
+/* A slow server (issue 14): every handshake that reaches the choice of the
+ * certificate waits TW_LAB_DELAY_SECS there (an overloaded host, a slow HSM),
+ * so its ServerHello comes that late; refusals (no common version) stay
+ * fast.  It offers one TLS 1.3 suite and X25519 alone so that grading it
+ * takes few (slow) connections. */
+#define TW_LAB_F_DELAY 0x400
+#define TW_LAB_DELAY_SECS 4.0
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered

@@ -168,6 +168,9 @@ struct conn {
     int has_retry;
     double retry_after; /* CS_PEEK: the next wait (doubles, bounded) */
     uint8_t *rawout;    /* CS_PEEK: the scripted answer */
+    ev_timer delay;     /* TW_LAB_F_DELAY: the handshake resumes when it fires */
+    int has_delay;
+    int delay_done; /* TW_LAB_F_DELAY: the certificate callback lets it go on */
 };
 
 struct worker {
@@ -221,6 +224,8 @@ conn_close(struct conn *c, int rst)
         ev_timer_stop(w->loop, &c->drip);
     if (c->has_retry)
         ev_timer_stop(w->loop, &c->retry);
+    if (c->has_delay)
+        ev_timer_stop(w->loop, &c->delay);
     free(c->hello);
     free(c->rawout);
     free(c->stls);
@@ -493,6 +498,21 @@ conn_ssl_wait(struct conn *c, int r)
     }
 }
 
+static void conn_on_tls(struct conn *c);
+
+/* TW_LAB_F_DELAY: the wait is over; the certificate callback now says go. */
+static void
+conn_on_delay(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, delay));
+
+    (void)loop;
+    (void)revents;
+    c->delay_done = 1;
+    conn_wait(c, EV_READ);
+    conn_on_tls(c);
+}
+
 static void
 conn_on_tls(struct conn *c)
 {
@@ -501,6 +521,15 @@ conn_on_tls(struct conn *c)
     if (c->st == CS_TLS_HANDSHAKE) {
         ERR_clear_error();
         r = SSL_do_handshake(c->ssl);
+        if (r != 1 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_X509_LOOKUP && !c->has_delay) {
+            /* srv_on_cert_delay suspended the handshake: sit on it. */
+            ERR_clear_error();
+            ev_io_stop(c->w->loop, &c->io);
+            ev_timer_init(&c->delay, conn_on_delay, TW_LAB_DELAY_SECS, 0.0);
+            ev_timer_start(c->w->loop, &c->delay);
+            c->has_delay = 1;
+            return;
+        }
         if (r != 1) {
             if (!conn_ssl_wait(c, r))
                 conn_close(c, 0);
@@ -567,6 +596,7 @@ conn_start_tls(struct conn *c)
         return;
     }
     SSL_set_accept_state(c->ssl);
+    SSL_set_app_data(c->ssl, c);
     c->st = CS_TLS_HANDSHAKE;
     conn_on_tls(c);
 }
@@ -970,6 +1000,16 @@ out:
     return pkey;
 }
 
+/* TW_LAB_F_DELAY: suspend the handshake (-1) until conn_on_delay fired. */
+static int
+srv_on_cert_delay(SSL *ssl, void *arg)
+{
+    const struct conn *c = SSL_get_app_data(ssl);
+
+    (void)arg;
+    return c == NULL || c->delay_done ? 1 : -1;
+}
+
 /* One context serving a leaf for dns (NULL = the endpoint's name). */
 static SSL_CTX *
 srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 **leaf_out,
@@ -1005,6 +1045,14 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     if (SSL_CTX_set_cipher_list(ctx, d->ciphers) != 1) {
         tw_lab_ssl_err(err, s->def->name, "cipher list");
         goto out;
+    }
+    if (d->flags & TW_LAB_F_DELAY) {
+        if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384") != 1 ||
+            SSL_CTX_set1_groups_list(ctx, "X25519") != 1) {
+            tw_lab_ssl_err(err, s->def->name, "slow server's suite and group");
+            goto out;
+        }
+        SSL_CTX_set_cert_cb(ctx, srv_on_cert_delay, NULL);
     }
     if (d->flags & TW_LAB_F_DH1024) {
         EVP_PKEY *dh = srv_dh1024();

@@ -58,6 +58,25 @@ struct tw_grader {
     void *arg;
 };
 
+double
+tw_grader_timeout(double probe, double observed, double cap)
+{
+    double t = probe > 0 ? probe : TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT;
+    double slow = observed > 0 ? 2.0 * observed : 0.0;
+
+    if (cap <= 0)
+        cap = TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT;
+    if (slow > cap)
+        slow = cap;
+    return slow > t ? slow : t;
+}
+
+double
+tw_grader_deadline(const struct tw_grader *g)
+{
+    return g->handshake_timeout;
+}
+
 struct tw_grader *
 tw_grader_new(const struct tw_grader_params *p)
 {
@@ -77,7 +96,7 @@ tw_grader_new(const struct tw_grader_params *p)
     g->connect_timeout =
         p->connect_timeout > 0 ? p->connect_timeout : TW_CFG_DEFAULT_CONNECT_TIMEOUT;
     g->handshake_timeout =
-        p->handshake_timeout > 0 ? p->handshake_timeout : TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT;
+        tw_grader_timeout(p->handshake_timeout, p->observed_handshake, p->handshake_cap);
     g->http_kind = (enum tw_probe_kind)(
         pk != NULL ? pk->grade_http_kind : tw_probe_kind_info(TW_PK_MAIN)->grade_http_kind);
     if (p->starttls > TW_STARTTLS_NONE && p->starttls < TW_STARTTLS__COUNT) {

@@ -18,8 +18,9 @@ trap '"$TLSWEEP" lab down --dir "$LAB" >/dev/null 2>&1 || true; cleanup' EXIT
 
 DB="$TMP/grade.db"
 t0=$(date +%s.%N)
+# --handshake-timeout 6: slow-hello's handshakes take 4 s (issue 14).
 "$TLSWEEP" scan --lab="$LAB" --db "$DB" -j 2 --no-progress --connect-timeout 2 \
-    --handshake-timeout 3 --dns-timeout 1 --dns-tries 1 2>"$TMP/scan.err" \
+    --handshake-timeout 6 --dns-timeout 1 --dns-tries 1 2>"$TMP/scan.err" \
     || fail "scan exited $?: $(tail -5 "$TMP/scan.err")"
 t1=$(date +%s.%N)
 
@@ -121,6 +122,20 @@ for proto in SSLv3 TLSv1; do
               where r.host = 'rc4-sslv3.lab.tlsweep.test' and s.protocol = '$proto' order by s.pref_order)")" \
         "rc4-sslv3: $proto suites in server order"
 done
+# slow-hello (issue 14): TLS 1.3 only, TLS_AES_256_GCM_SHA384 and X25519
+# alone, and every handshake waits 4 s before its ServerHello.  The grading
+# connections' deadline is derived from the endpoint's own handshake time:
+# max(--probe-timeout default 3 s, 2 x 4 s) capped at --handshake-timeout
+# (6 s), so its hellos are answered in time and it is graded.  P = 100, K = 90
+# (X25519), C = 100 (AES-256 alone) -> S = 97 -> A; no HSTS -> A.  With the
+# plain 3 s probe timeout every accepted hello timed out: not graded.
+assert_eq "ok|A" "$(q "select class, grade from results where host = 'slow-hello.lab.tlsweep.test'")" \
+    "slow-hello: a 4 s handshake is graded"
+assert_eq "hsts_absent" "$(reasons slow-hello)" "slow-hello: reasons"
+assert_eq "TLSv1.3:TLS_AES_256_GCM_SHA384" \
+    "$(q "select group_concat(s.protocol || ':' || s.name, ' ') from suites s
+          join results r on r.id = s.result_id where r.host = 'slow-hello.lab.tlsweep.test'")" \
+    "slow-hello: its one suite found through the slow hellos"
 # legacy-raw answers nothing but SSLv3/TLS 1.0 hellos with RC4 (lab.sh checks
 # the scripted bytes).  The engine grades only once one of its OpenSSL
 # classification probes completed a handshake (scanner/worker.c

@@ -1185,10 +1185,35 @@ test_probe_kind_table(void **state)
     assert_string_equal(tw_probe_kind_sni(TW_PK_WITH_SNI, "sni.test", NULL), "sni.test");
 }
 
+/* Issue 14: the grading deadline follows the endpoint's own handshake time,
+ * within --handshake-timeout. */
+static void
+test_grader_timeout_derivation(void **state)
+{
+    (void)state;
+    /* A fast endpoint keeps --probe-timeout. */
+    assert_true(tw_grader_timeout(3.0, 0.05, 10.0) == 3.0);
+    assert_true(tw_grader_timeout(3.0, 1.5, 10.0) == 3.0);
+    /* Unknown time (0): the probe timeout alone. */
+    assert_true(tw_grader_timeout(3.0, 0.0, 10.0) == 3.0);
+    /* A 4 s handshake: 8 s, under the 10 s cap. */
+    assert_true(tw_grader_timeout(3.0, 4.0, 10.0) == 8.0);
+    /* A 7 s handshake (the issue's case): twice is 14, capped at 10. */
+    assert_true(tw_grader_timeout(3.0, 7.0, 10.0) == 10.0);
+    /* A 4 s handshake under a 6 s handshake timeout: the cap, 6. */
+    assert_true(tw_grader_timeout(3.0, 4.0, 6.0) == 6.0);
+    /* An explicit probe timeout above the cap is never lowered. */
+    assert_true(tw_grader_timeout(20.0, 7.0, 10.0) == 20.0);
+    /* Unset values take the defaults (10 s handshake timeout). */
+    assert_true(tw_grader_timeout(0.0, 0.0, 0.0) == 10.0);
+    assert_true(tw_grader_timeout(3.0, 30.0, 0.0) == 10.0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grader_timeout_derivation),
         cmocka_unit_test(test_modern_server_preference),
         cmocka_unit_test(test_client_preference),
         cmocka_unit_test(test_hostile_unoffered_suite),
