@@ -71,6 +71,7 @@ struct tw_report_row {
     char *repro;              /* openssl s_client command (tw_class_repro), NULL for ok */
     char *grade_reasons;      /* codes that capped the grade, "a,b"; NULL for none */
     char *grade_reasons_text; /* their explanations, "x; y" */
+    char *vulns;              /* issue 14: the vulns rows found vulnerable, "a,b"; NULL for none */
     struct tw_chain_entry *chain;
     size_t n_chain, cap_chain;
 };
@@ -85,6 +86,7 @@ struct tw_report_opts {
     int64_t expiring_days;
     int color;       /* 1: ANSI colour in text output */
     int has_reasons; /* the database has grade_reasons (schema 3+); set by the caller */
+    int has_vulns;   /* the database has vulns (schema 6+); set by tw_report_query_open */
 };
 
 /* Precedence rank of a class name: 2 * enum tw_class (DESIGN §3 order, ok

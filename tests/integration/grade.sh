@@ -136,6 +136,52 @@ assert_eq "TLSv1.3:TLS_AES_256_GCM_SHA384" \
     "$(q "select group_concat(s.protocol || ':' || s.name, ' ') from suites s
           join results r on r.id = s.result_id where r.host = 'slow-hello.lab.tlsweep.test'")" \
     "slow-hello: its one suite found through the slow hellos"
+# The vulnerability probes (issue 14, scanner/vuln.h), one scripted server
+# each (lab/servers.c, legacy.c), each otherwise grading.md's B0 (TLS 1.2 +
+# 1.3, ECDHE-RSA AEAD suites, RSA-2048, no HSTS: A) so that only its one
+# defect shows.  vuln NAME PROBE: tested|vulnerable of that row.
+vuln() {
+    q "select v.tested || '|' || v.vulnerable from vulns v join results r on r.id = v.result_id
+       where r.host = '$1.lab.tlsweep.test' and v.name = '$2'"
+}
+# heartbleed: acknowledges the heartbeat extension on TLS <= 1.2 and echoes
+# as many bytes as a request claims: the probe claims 16 and sends none, so
+# the answer (3 + 16 + 16 padding = 35 bytes) proves the over-read.  C17 -> F.
+assert_eq "1|1" "$(vuln heartbleed heartbleed)" "heartbleed: vulnerable"
+assert_eq "1|1" "$(vuln heartbleed heartbeat_extension)" "heartbleed: heartbeat extension on"
+assert_eq "F" "$(grade heartbleed)" "heartbleed: F"
+assert_eq "heartbleed hsts_absent" "$(reasons heartbleed)" "heartbleed: reasons"
+assert_eq "1" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where r.host = 'heartbleed.lab.tlsweep.test' and v.name = 'heartbleed'
+    and v.detail like '%35-byte heartbeat answer%bytes discarded%'")" "heartbleed: only the length is kept"
+# ccs-injection: an early ChangeCipherSpec after the TLS <= 1.2 first flight
+# is accepted; the second fails with bad_record_mac (20).  C18 -> F.
+assert_eq "1|1" "$(vuln ccs-injection ccs_injection)" "ccs-injection: vulnerable"
+assert_eq "F" "$(grade ccs-injection)" "ccs-injection: F"
+assert_eq "ccs_injection hsts_absent" "$(reasons ccs-injection)" "ccs-injection: reasons"
+# compression: chooses DEFLATE whenever a TLS 1.2 hello offers it (CRIME):
+# 93 -> A, C08 caps C.
+assert_eq "1|1" "$(vuln compression compression)" "compression: vulnerable"
+assert_eq "C" "$(grade compression)" "compression: C"
+assert_eq "compression hsts_absent" "$(reasons compression)" "compression: reasons"
+# No false positive anywhere else: those four rows are the only vulnerable
+# ones of the whole lab; every fixed TLS <= 1.2 server refused the early CCS
+# with unexpected_message and the fallback hello with inappropriate_fallback.
+assert_eq "ccs-injection:ccs_injection compression:compression heartbleed:heartbeat_extension heartbleed:heartbleed" \
+    "$(q "select group_concat(n, ' ') from (select replace(r.host, '.lab.tlsweep.test', '') || ':' || v.name as n
+          from vulns v join results r on r.id = v.result_id where v.vulnerable = 1 order by n)")" \
+    "vulns: no probe fires on any other lab endpoint"
+assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where v.name = 'ccs_injection' and v.tested = 1 and v.vulnerable = 0
+    and v.detail not like '%unexpected_message%'")" "vulns: every fixed server said unexpected_message"
+assert_eq "0" "$(q "select count(*) from results r where r.grade is not null
+    and (select count(*) from vulns v where v.result_id = r.id) != 7")" "vulns: seven rows per graded endpoint"
+assert_eq "0|0|0|0" "$(q "select v.tested, v.vulnerable, (select count(*) from vulns w
+    where w.result_id = v.result_id and w.name in ('ccs_injection', 'no_fallback_scsv', 'heartbleed')
+    and w.tested = 1), (select count(*) from vulns w where w.result_id = v.result_id and w.vulnerable = 1)
+    from vulns v join results r on r.id = v.result_id
+    where r.host = 'tls13-hsts.lab.tlsweep.test' and v.name = 'ccs_injection'")" \
+    "vulns: TLS 1.3 only, no probe applies"
 # legacy-raw answers nothing but SSLv3/TLS 1.0 hellos with RC4 (lab.sh checks
 # the scripted bytes).  The engine grades only once one of its OpenSSL
 # classification probes completed a handshake (scanner/worker.c
