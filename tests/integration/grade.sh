@@ -310,6 +310,30 @@ pass "s_server: the CBC query lists $cbc TLS 1.2 CBC suites"
 s_client_suites "$TMP/s.db" 127.0.0.1 127.0.0.1 "$SPORT" -tls1_2 TLSv1.2
 assert_eq "2048" "$(sq "select bits from groups where group_id is null")" "s_server: DHE prime size"
 
+# diff (issue 14): a probe that newly fires is a regression.  Two scans of
+# heartbleed; the first one's row is set back to "not vulnerable", as if the
+# server had been fixed then (both scans grade it F, so only vuln_new fires).
+echo "heartbleed.lab.tlsweep.test:28443" > "$TMP/hb.txt"
+for i in 1 2; do
+    "$TLSWEEP" scan --lab="$LAB" --db "$TMP/hb.db" --no-progress --handshake-timeout 3 "$TMP/hb.txt" \
+        2>/dev/null || fail "heartbleed scan $i failed"
+done
+sqlite3 "$TMP/hb.db" "update vulns set vulnerable = 0 where name = 'heartbleed'
+                      and result_id = (select min(id) from results)"
+rc=0
+"$TLSWEEP" diff --db "$TMP/hb.db" --fail-on regression --format json > "$TMP/hb.json" 2>&1 || rc=$?
+assert_eq "1" "$rc" "diff: newly vulnerable fails --fail-on regression"
+assert_eq "vuln_new|1|heartbleed" "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print("\n".join("%s|%d|%s" % (c["kind"], c["regression"], c["new"]) for c in d["changes"]))' "$TMP/hb.json")" \
+    "diff: the one change is vuln_new heartbleed"
+"$TLSWEEP" report --db "$TMP/hb.db" > "$TMP/hb.txt.out" 2>&1 || fail "report failed"
+grep -q "vulns: *heartbeat_extension,heartbleed" "$TMP/hb.txt.out" || fail "text report lacks the vulns line"
+pass "text report: vulns line"
+"$TLSWEEP" report --db "$TMP/hb.db" --format json > "$TMP/hb.rep.json" 2>&1 || fail "json report failed"
+assert_eq '["heartbeat_extension", "heartbleed"]' "$(python3 -c 'import json,sys
+print(json.dumps(json.load(open(sys.argv[1]))["endpoints"][0]["vulns"]))' "$TMP/hb.rep.json")" \
+    "json report: vulns"
+
 # --quick grades nothing.
 "$TLSWEEP" scan --lab="$LAB" --db "$TMP/quick.db" --quick -j 2 --no-progress --connect-timeout 2 \
     --handshake-timeout 3 --dns-timeout 1 --dns-tries 1 2>/dev/null || fail "quick scan failed"
