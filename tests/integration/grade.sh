@@ -323,9 +323,11 @@ sqlite3 "$TMP/hb.db" "update vulns set vulnerable = 0 where name = 'heartbleed'
 rc=0
 "$TLSWEEP" diff --db "$TMP/hb.db" --fail-on regression --format json > "$TMP/hb.json" 2>&1 || rc=$?
 assert_eq "1" "$rc" "diff: newly vulnerable fails --fail-on regression"
-assert_eq "vuln_new|1|heartbleed" "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
-print("\n".join("%s|%d|%s" % (c["kind"], c["regression"], c["new"]) for c in d["changes"]))' "$TMP/hb.json")" \
-    "diff: the one change is vuln_new heartbleed"
+# old and new: the probes that fired on each side.
+assert_eq "vuln_new|1|heartbeat_extension|heartbeat_extension,heartbleed" \
+    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print("\n".join("%s|%d|%s|%s" % (c["kind"], c["regression"], c["old"], c["new"]) for c in d["changes"]))' \
+    "$TMP/hb.json")" "diff: the one change is vuln_new, heartbleed added"
 "$TLSWEEP" report --db "$TMP/hb.db" > "$TMP/hb.txt.out" 2>&1 || fail "report failed"
 grep -q "vulns: *heartbeat_extension,heartbleed" "$TMP/hb.txt.out" || fail "text report lacks the vulns line"
 pass "text report: vulns line"
