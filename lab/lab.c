@@ -51,6 +51,11 @@ static const struct tw_lab_legacy_def legacy_rc4_hybrid = {0x0300, 0x0301, suite
 /* 3des: a modern TLS 1.2/1.3 server whose last TLS 1.2 suite is
  * DES-CBC3-SHA (which OpenSSL 3.0 here no longer has). */
 static const struct tw_lab_legacy_def legacy_3des = {0x0303, 0x0303, suites_3des, 1, 0};
+/* compression (issue 14): B0's three ECDHE-RSA AEAD suites, in its order. */
+static const uint16_t suites_b0[] = {0xC02F, 0xC030, 0xCCA8};
+/* compression: a B0 server that chooses DEFLATE in every TLS 1.2 hello that
+ * offers it (by script: this OpenSSL has no zlib); OpenSSL clients never do. */
+static const struct tw_lab_legacy_def legacy_deflate = {0x0303, 0x0303, suites_b0, 3, 0, 1};
 
 const struct tw_lab_endpoint tw_lab_estate[] = {
     /* ---- One endpoint per failure class (issue 4, README "Endpoints") ---- */
@@ -339,6 +344,29 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
      .legacy = &legacy_rc4_hybrid},
+
+    /* ---- Vulnerability probes and slow servers (issue 14) ----
+     * tests/integration/grade.sh checks each verdict and grade. */
+    {.name = "slow-hello",
+     .addr = 60,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_DELAY,
+     TLS(TLS1_3_VERSION, TLS1_3_VERSION, CIPHERS_MODERN)},
+    {.name = "heartbleed",
+     .addr = 61,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_HEARTBLEED,
+     TLS(TLS1_2_VERSION, 0, CIPHERS_B0)},
+    {.name = "ccs-injection",
+     .addr = 62,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_CCS_EARLY,
+     TLS(TLS1_2_VERSION, 0, CIPHERS_B0)},
+    {.name = "compression",
+     .addr = 63,
+     .lines = {LINE(NAME, "ok")},
+     TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
+     .legacy = &legacy_deflate},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

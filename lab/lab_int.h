@@ -145,6 +145,7 @@ struct tw_lab_legacy_params {
     size_t n_native;
     const uint8_t *chain; /* Certificate body: (3-byte length, DER) per certificate */
     size_t chain_len;
+    int deflate; /* a hello offering DEFLATE gets a scripted ServerHello choosing it */
 };
 
 /* The fields of a ClientHello record that decide the answer (suites points
@@ -152,7 +153,8 @@ struct tw_lab_legacy_params {
 struct tw_lab_client_hello {
     uint16_t version; /* client_version (0x0303 for TLS 1.3 hellos too) */
     const uint8_t *suites;
-    size_t suites_len; /* bytes, even */
+    size_t suites_len;  /* bytes, even */
+    int offers_deflate; /* compression method 1 (DEFLATE) is offered */
 };
 
 enum tw_lab_legacy_verdict {
@@ -172,7 +174,9 @@ int tw_lab_legacy_parse(const uint8_t *rec, size_t len, struct tw_lab_client_hel
  *           and p has an OpenSSL side (which then refuses in its own words);
  *   RAW     when it offers one of raw_suites (the first of raw_suites it
  *           offers is chosen) at a version >= raw_min: the version answered
- *           is min(client version, raw_max);
+ *           is min(client version, raw_max); with p->deflate, a hello that
+ *           offers DEFLATE at raw_min..raw_max is answered so (compression
+ *           method DEFLATE) before the OpenSSL side is asked;
  *   ALERT   otherwise (raw-only endpoints).
  * random: the ServerHello random (32 bytes).  *out_len is the bytes written
  * to out[cap] (0 for NATIVE).
@@ -241,6 +245,23 @@ enum tw_lab_validity {
 #define TW_LAB_F_DH1024 0x80         /* DHE with the 1024-bit RFC 2409 Oakley group 2 */
 #define TW_LAB_F_SHA1 0x100          /* the leaf is signed with SHA-1 */
 #define TW_LAB_F_AIA 0x200           /* the leaf has an AIA caIssuers URL (never served) */
+/* A slow server (issue 14): every handshake that reaches the choice of the
+ * certificate waits TW_LAB_DELAY_SECS there (an overloaded host, a slow HSM),
+ * so its ServerHello comes that late; refusals (no common version) stay
+ * fast.  It offers one TLS 1.3 suite and X25519 alone so that grading it
+ * takes few (slow) connections. */
+#define TW_LAB_F_DELAY 0x400
+#define TW_LAB_DELAY_SECS 4.0
+/* CVE-2014-0224 as OpenSSL before 1.0.1h had it (issue 14): a ChangeCipherSpec
+ * that arrives right after our TLS <= 1.2 first flight, before any key
+ * exchange, is accepted silently (the read state switches to keys from an
+ * empty master secret), so the next record fails with bad_record_mac. */
+#define TW_LAB_F_CCS_EARLY 0x800
+/* Heartbleed as OpenSSL 1.0.1-1.0.1f had it (issue 14): the heartbeat
+ * extension is acknowledged on TLS <= 1.2, and a heartbeat request is
+ * answered with as many payload bytes as it claims, read past the request
+ * from the server's "memory" (fixed, non-secret lab bytes). */
+#define TW_LAB_F_HEARTBLEED 0x1000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered
@@ -252,6 +273,11 @@ struct tw_lab_legacy_def {
     const uint16_t *suites;    /* scripted suites, server preference first */
     size_t n_suites;
     int raw_only;
+    /* TLS compression (issue 14; this OpenSSL has no zlib): a hello offering
+     * DEFLATE at a scripted version gets a scripted ServerHello choosing
+     * DEFLATE and one of the scripted suites, before the OpenSSL side is
+     * asked; a hello without DEFLATE (every OpenSSL client) goes to OpenSSL. */
+    int deflate;
 };
 
 /* How a target line addresses its endpoint. */

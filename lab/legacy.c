@@ -87,6 +87,12 @@ tw_lab_legacy_parse(const uint8_t *rec, size_t len, struct tw_lab_client_hello *
     if (ch->suites_len % 2 != 0 || ch->suites_len == 0 || off + ch->suites_len > end)
         return -1;
     ch->suites = rec + off;
+    off += ch->suites_len;
+    /* Compression methods (RFC 5246 7.4.1.2): only DEFLATE (1) matters here. */
+    if (off < end && off + 1 + rec[off] <= end)
+        for (size_t i = 0; i < rec[off]; i++)
+            if (rec[off + 1 + i] == 1)
+                ch->offers_deflate = 1;
     return 0;
 }
 
@@ -125,13 +131,17 @@ tw_lab_legacy_answer(const struct tw_lab_legacy_params *p, const uint8_t *rec, s
     uint16_t v;
     size_t o = 0, body, hs_len;
     int native = p->native_min != 0;
+    int deflate = 0;
 
     *out_len = 0;
     if (tw_lab_legacy_parse(rec, len, &ch) < 0)
         goto refuse;
+    /* A compressing server chooses DEFLATE whenever it is offered: that
+     * hello is the script's (the OpenSSL side has no zlib). */
+    deflate = p->deflate && ch.offers_deflate && ch.version >= p->raw_min && ch.version <= 0x0303;
     /* The OpenSSL side serves the hello when it can: a version it speaks and
      * one of its suites. */
-    if (native && ch.version >= p->native_min) {
+    if (native && !deflate && ch.version >= p->native_min) {
         for (size_t i = 0; i + 1 < ch.suites_len; i += 2)
             if (legacy_in(p->native, p->n_native, get16(ch.suites + i)))
                 return TW_LAB_LEGACY_NATIVE;
@@ -163,7 +173,7 @@ tw_lab_legacy_answer(const struct tw_lab_legacy_params *p, const uint8_t *rec, s
     o += 32;
     out[o++] = 0; /* no session id */
     o = put16(out, o, pick);
-    out[o++] = 0; /* null compression */
+    out[o++] = deflate ? 1 : 0; /* DEFLATE or null compression */
     if (v >= TW_LAB_TLS10) {
         o = put16(out, o, 5);
         o = put16(out, o, 0xff01); /* renegotiation_info */

@@ -134,7 +134,8 @@ enum conn_state {
     CS_DRAIN,
     CS_HOLD,
     CS_STLS_PLAIN,
-    CS_PEEK, /* legacy endpoints: peek at the ClientHello, then script or OpenSSL */
+    CS_PEEK,   /* legacy endpoints: peek at the ClientHello, then script or OpenSSL */
+    CS_HIJACK, /* TW_LAB_F_CCS_EARLY / _HEARTBLEED: the script took the connection over */
 };
 
 struct worker;
@@ -168,6 +169,19 @@ struct conn {
     int has_retry;
     double retry_after; /* CS_PEEK: the next wait (doubles, bounded) */
     uint8_t *rawout;    /* CS_PEEK: the scripted answer */
+    ev_timer delay;     /* TW_LAB_F_DELAY: the handshake resumes when it fires */
+    int has_delay;
+    int delay_done; /* TW_LAB_F_DELAY: the certificate callback lets it go on */
+    /* TW_LAB_F_CCS_EARLY / TW_LAB_F_HEARTBLEED: the record tracker of the read
+     * BIO (hijack_read) and the scripted part after the first flight. */
+    size_t rec_left;  /* bytes of the current record OpenSSL has not read yet */
+    int n_recs;       /* records handed to OpenSSL */
+    int track_off;    /* an SSLv2-style hello: no record framing to follow */
+    int hijack;       /* the content type that made the script take over, 0 = none */
+    int ccs_accepted; /* CCS_EARLY: the early ChangeCipherSpec was swallowed */
+    uint8_t *hj;      /* CS_HIJACK: records read, LAB_HELLO_MAX */
+    size_t n_hj;
+    uint8_t *hjout; /* CS_HIJACK: the scripted answer */
 };
 
 struct worker {
@@ -193,6 +207,7 @@ struct tw_lab_servers {
     int dns_fd;
     uint32_t base;
     struct tw_lab_hostile *hostile;
+    BIO_METHOD *hijack_method; /* the read BIO of CCS_EARLY / HEARTBLEED endpoints */
 };
 
 /* ---- connections ---- */
@@ -221,8 +236,12 @@ conn_close(struct conn *c, int rst)
         ev_timer_stop(w->loop, &c->drip);
     if (c->has_retry)
         ev_timer_stop(w->loop, &c->retry);
+    if (c->has_delay)
+        ev_timer_stop(w->loop, &c->delay);
     free(c->hello);
     free(c->rawout);
+    free(c->hj);
+    free(c->hjout);
     free(c->stls);
     if (c->ssl != NULL)
         SSL_free(c->ssl);
@@ -493,6 +512,22 @@ conn_ssl_wait(struct conn *c, int r)
     }
 }
 
+static void conn_on_tls(struct conn *c);
+static void conn_start_hijack(struct conn *c);
+
+/* TW_LAB_F_DELAY: the wait is over; the certificate callback now says go. */
+static void
+conn_on_delay(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, delay));
+
+    (void)loop;
+    (void)revents;
+    c->delay_done = 1;
+    conn_wait(c, EV_READ);
+    conn_on_tls(c);
+}
+
 static void
 conn_on_tls(struct conn *c)
 {
@@ -501,6 +536,20 @@ conn_on_tls(struct conn *c)
     if (c->st == CS_TLS_HANDSHAKE) {
         ERR_clear_error();
         r = SSL_do_handshake(c->ssl);
+        if (r != 1 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_X509_LOOKUP && !c->has_delay) {
+            /* srv_on_cert_delay suspended the handshake: sit on it. */
+            ERR_clear_error();
+            ev_io_stop(c->w->loop, &c->io);
+            ev_timer_init(&c->delay, conn_on_delay, TW_LAB_DELAY_SECS, 0.0);
+            ev_timer_start(c->w->loop, &c->delay);
+            c->has_delay = 1;
+            return;
+        }
+        if (r != 1 && c->hijack != 0) {
+            ERR_clear_error();
+            conn_start_hijack(c);
+            return;
+        }
         if (r != 1) {
             if (!conn_ssl_wait(c, r))
                 conn_close(c, 0);
@@ -567,6 +616,7 @@ conn_start_tls(struct conn *c)
         return;
     }
     SSL_set_accept_state(c->ssl);
+    SSL_set_app_data(c->ssl, c);
     c->st = CS_TLS_HANDSHAKE;
     conn_on_tls(c);
 }
@@ -674,6 +724,207 @@ conn_on_peek(struct conn *c)
     conn_wait(c, EV_WRITE);
 }
 
+/* ---- the scripted vulnerabilities (issue 14) ---- */
+
+/* What a vulnerable server has in memory after a heartbeat request: fixed,
+ * non-secret lab bytes, so that an over-read shows and leaks nothing. */
+static const char lab_memory[] = "tlsweep-lab-memory:not-a-secret;";
+
+/* Would the vulnerable server take this record type, arriving now? Only
+ * right after our TLS <= 1.2 first flight (ServerHelloDone sent, no key
+ * exchange yet), which is where the real bugs were reachable pre-handshake. */
+static int
+hijack_wanted(const struct conn *c, uint8_t type)
+{
+    int flags = c->srv->def->flags;
+
+    if (c->ssl == NULL || SSL_get_state(c->ssl) != TLS_ST_SW_SRVR_DONE ||
+        SSL_version(c->ssl) > TLS1_2_VERSION)
+        return 0;
+    return ((flags & TW_LAB_F_CCS_EARLY) && type == 20) ||
+           ((flags & TW_LAB_F_HEARTBLEED) && type == 24);
+}
+
+/* The read BIO: hands OpenSSL the socket's bytes one record at a time, and
+ * stops (retry, the bytes unread) at a record the script takes over. */
+static int
+hijack_read(BIO *b, char *out, int outl)
+{
+    struct conn *c = BIO_get_data(b);
+    size_t want;
+    ssize_t n;
+
+    BIO_clear_retry_flags(b);
+    if (c == NULL || outl <= 0)
+        return 0;
+    if (c->hijack != 0) {
+        BIO_set_retry_read(b);
+        return -1;
+    }
+    if (!c->track_off && c->rec_left == 0) {
+        uint8_t h[5];
+
+        do {
+            n = recv(c->fd, h, sizeof(h), MSG_PEEK);
+        } while (n < 0 && errno == EINTR);
+        if (n == 0)
+            return 0;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
+        if (n > 0 && c->n_recs == 0 && (h[0] & 0x80)) {
+            c->track_off = 1; /* an SSLv2-style hello: pass everything through */
+        } else if (n < (ssize_t)sizeof(h)) {
+            BIO_set_retry_read(b);
+            return -1;
+        } else if (c->n_recs > 0 && hijack_wanted(c, h[0])) {
+            c->hijack = h[0];
+            BIO_set_retry_read(b);
+            return -1;
+        } else {
+            c->rec_left = 5 + (((size_t)h[3] << 8) | h[4]);
+            c->n_recs++;
+        }
+    }
+    want = (size_t)outl;
+    if (!c->track_off && want > c->rec_left)
+        want = c->rec_left;
+    do {
+        n = read(c->fd, out, want);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        if (!c->track_off)
+            c->rec_left -= (size_t)n;
+        return (int)n;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        BIO_set_retry_read(b);
+    return n == 0 ? 0 : -1;
+}
+
+static long
+hijack_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int
+hijack_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static BIO_METHOD *
+hijack_method_new(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tlsweep-lab-hijack");
+
+    if (m == NULL || BIO_meth_set_read(m, hijack_read) != 1 ||
+        BIO_meth_set_ctrl(m, hijack_ctrl) != 1 || BIO_meth_set_create(m, hijack_create) != 1) {
+        BIO_meth_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* The answer to one whole record in the script's hands; 0 = read on. */
+static size_t
+hijack_answer(struct conn *c, const uint8_t *rec, size_t len)
+{
+    uint8_t *o = c->hjout;
+
+    if (c->srv->def->flags & TW_LAB_F_CCS_EARLY) {
+        if (rec[0] == 20 && !c->ccs_accepted) {
+            c->ccs_accepted = 1; /* the bug: no check that keys exist */
+            return 0;
+        }
+        /* Any next record is "decrypted" with keys from an empty master
+         * secret: its MAC fails, and the alert goes out in the clear. */
+        memcpy(o, (const uint8_t[]){21, 3, 3, 0, 2, 2, 20}, 7);
+        o[2] = rec[2];
+        return 7;
+    }
+    if (rec[0] == 24 && len >= 5 + 3 && rec[5] == 1) {
+        /* The bug: payload_length is trusted; the echo reads past the request
+         * into memory, here the lab's fixed bytes.  Capped at one record. */
+        size_t claim = ((size_t)rec[6] << 8) | rec[7];
+        size_t have = len - 5 - 3;
+
+        if (claim > 16384 - 3 - 16)
+            claim = 16384 - 3 - 16;
+        o[0] = 24;
+        o[1] = rec[1];
+        o[2] = rec[2];
+        o[3] = (uint8_t)((3 + claim + 16) >> 8);
+        o[4] = (uint8_t)((3 + claim + 16) & 0xff);
+        o[5] = 2; /* heartbeat_response */
+        o[6] = rec[6];
+        o[7] = rec[7];
+        for (size_t i = 0; i < claim; i++)
+            o[8 + i] =
+                i < have ? rec[8 + i] : (uint8_t)lab_memory[(i - have) % (sizeof(lab_memory) - 1)];
+        memset(o + 8 + claim, 0x5a, 16); /* padding */
+        return 8 + claim + 16;
+    }
+    memcpy(o, (const uint8_t[]){21, 3, 3, 0, 2, 2, 10}, 7); /* unexpected_message */
+    return 7;
+}
+
+/* CS_HIJACK: read whole records and answer them by script. */
+static void
+conn_on_hijack(struct conn *c)
+{
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = conn_recv(c, c->hj + c->n_hj, LAB_HELLO_MAX - c->n_hj);
+        size_t rl, out;
+
+        if (n == 0)
+            return;
+        if (n < 0) {
+            conn_close(c, 0);
+            return;
+        }
+        c->n_hj += (size_t)n;
+        while (c->n_hj >= 5) {
+            rl = 5 + (((size_t)c->hj[3] << 8) | c->hj[4]);
+            if (rl > LAB_HELLO_MAX) {
+                conn_close(c, 0);
+                return;
+            }
+            if (c->n_hj < rl)
+                break;
+            out = hijack_answer(c, c->hj, rl);
+            memmove(c->hj, c->hj + rl, c->n_hj - rl);
+            c->n_hj -= rl;
+            if (out > 0) {
+                conn_set_out(c, c->hjout, out);
+                c->st = CS_RAW_WRITE;
+                conn_wait(c, EV_WRITE);
+                return;
+            }
+        }
+        if (c->n_hj == LAB_HELLO_MAX) {
+            conn_close(c, 0);
+            return;
+        }
+    }
+}
+
+/* OpenSSL stopped at a record the script takes: from here on it is ours. */
+static void
+conn_start_hijack(struct conn *c)
+{
+    c->hj = tw_xmalloc(LAB_HELLO_MAX);
+    c->hjout = tw_xmalloc(16384 + 64);
+    c->n_hj = 0;
+    c->st = CS_HIJACK;
+    conn_wait(c, EV_READ);
+    conn_on_hijack(c);
+}
+
 static void
 conn_on_retry(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -721,6 +972,9 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
     case CS_PEEK:
         conn_on_peek(c);
         break;
+    case CS_HIJACK:
+        conn_on_hijack(c);
+        break;
     }
 }
 
@@ -748,6 +1002,18 @@ conn_set_bios(struct conn *c)
 {
     BIO *rbio, *wbio;
 
+    if (c->srv->def->flags & (TW_LAB_F_CCS_EARLY | TW_LAB_F_HEARTBLEED)) {
+        rbio = BIO_new(c->w->lab->hijack_method);
+        wbio = BIO_new_socket(c->fd, BIO_NOCLOSE);
+        if (rbio == NULL || wbio == NULL) {
+            BIO_free(rbio);
+            BIO_free(wbio);
+            return -1;
+        }
+        BIO_set_data(rbio, c);
+        SSL_set_bio(c->ssl, rbio, wbio);
+        return 0;
+    }
     if (!(c->srv->def->flags & TW_LAB_F_SLOW))
         return SSL_set_fd(c->ssl, c->fd) == 1 ? 0 : -1;
     rbio = BIO_new_socket(c->fd, BIO_NOCLOSE);
@@ -970,6 +1236,52 @@ out:
     return pkey;
 }
 
+/* TW_LAB_F_HEARTBLEED: acknowledge the heartbeat extension (RFC 6520,
+ * mode peer_allowed_to_send) in a TLS <= 1.2 ServerHello. */
+static int
+srv_heartbeat_add(SSL *ssl, unsigned int type, unsigned int context, const unsigned char **out,
+                  size_t *outlen, X509 *x, size_t chainidx, int *al, void *arg)
+{
+    static const unsigned char mode = 1;
+
+    (void)ssl;
+    (void)type;
+    (void)context;
+    (void)x;
+    (void)chainidx;
+    (void)al;
+    (void)arg;
+    *out = &mode;
+    *outlen = 1;
+    return 1;
+}
+
+static int
+srv_heartbeat_parse(SSL *ssl, unsigned int type, unsigned int context, const unsigned char *in,
+                    size_t inlen, X509 *x, size_t chainidx, int *al, void *arg)
+{
+    (void)ssl;
+    (void)type;
+    (void)context;
+    (void)in;
+    (void)inlen;
+    (void)x;
+    (void)chainidx;
+    (void)al;
+    (void)arg;
+    return 1;
+}
+
+/* TW_LAB_F_DELAY: suspend the handshake (-1) until conn_on_delay fired. */
+static int
+srv_on_cert_delay(SSL *ssl, void *arg)
+{
+    const struct conn *c = SSL_get_app_data(ssl);
+
+    (void)arg;
+    return c == NULL || c->delay_done ? 1 : -1;
+}
+
 /* One context serving a leaf for dns (NULL = the endpoint's name). */
 static SSL_CTX *
 srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 **leaf_out,
@@ -1004,6 +1316,22 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     }
     if (SSL_CTX_set_cipher_list(ctx, d->ciphers) != 1) {
         tw_lab_ssl_err(err, s->def->name, "cipher list");
+        goto out;
+    }
+    if (d->flags & TW_LAB_F_DELAY) {
+        if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384") != 1 ||
+            SSL_CTX_set1_groups_list(ctx, "X25519") != 1) {
+            tw_lab_ssl_err(err, s->def->name, "slow server's suite and group");
+            goto out;
+        }
+        SSL_CTX_set_cert_cb(ctx, srv_on_cert_delay, NULL);
+    }
+    if ((d->flags & TW_LAB_F_HEARTBLEED) &&
+        SSL_CTX_add_custom_ext(ctx, 15,
+                               SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_2_SERVER_HELLO |
+                                   SSL_EXT_TLS1_2_AND_BELOW_ONLY,
+                               srv_heartbeat_add, NULL, NULL, srv_heartbeat_parse, NULL) != 1) {
+        tw_lab_ssl_err(err, s->def->name, "heartbeat extension");
         goto out;
     }
     if (d->flags & TW_LAB_F_DH1024) {
@@ -1131,6 +1459,7 @@ srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *e
     s->legacy.n_native = n_native;
     s->legacy.chain = s->chain;
     s->legacy.chain_len = len;
+    s->legacy.deflate = ld->deflate;
     return 0;
 }
 
@@ -1309,6 +1638,7 @@ tw_lab_servers_stop(struct tw_lab_servers *lab)
         free(s->chain);
     }
     tw_lab_hostile_free(lab->hostile);
+    BIO_meth_free(lab->hijack_method);
     if (lab->dns_fd >= 0)
         close(lab->dns_fd);
     free(lab);
@@ -1345,6 +1675,11 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
     lab->hostile = tw_lab_hostile_new(pki, err);
     if (lab->hostile == NULL)
         goto out;
+    lab->hijack_method = hijack_method_new();
+    if (lab->hijack_method == NULL) {
+        tw_lab_ssl_err(err, NULL, "BIO method");
+        goto out;
+    }
     for (size_t si = 0; si < lab->n_srv; si++)
         lab->srv[si].hostile = lab->hostile;
     endless_record[0] = 0x16;

@@ -26,6 +26,7 @@ static const char *const kind_names[TW_DIFF__COUNT] = {
     [TW_DIFF_EXPIRING] = "expiring",
     [TW_DIFF_PROTOCOL_CHANGED] = "protocol_changed",
     [TW_DIFF_CIPHER_CHANGED] = "cipher_changed",
+    [TW_DIFF_VULN_NEW] = "vuln_new",
 };
 
 static const char *const kind_titles[TW_DIFF__COUNT] = {
@@ -40,6 +41,7 @@ static const char *const kind_titles[TW_DIFF__COUNT] = {
     [TW_DIFF_EXPIRING] = "Certificates newly expiring within the threshold",
     [TW_DIFF_PROTOCOL_CHANGED] = "Protocol changes",
     [TW_DIFF_CIPHER_CHANGED] = "Cipher changes",
+    [TW_DIFF_VULN_NEW] = "Newly vulnerable",
 };
 
 const char *
@@ -85,6 +87,40 @@ add(struct tw_diff_change *out, size_t *n, enum tw_diff_kind k, int regression)
     (*n)++;
 }
 
+/* Does name[len] appear in the comma list l? */
+static int
+in_list(const char *l, const char *name, size_t len)
+{
+    while (l != NULL && *l != '\0') {
+        size_t n = strcspn(l, ",");
+
+        if (n == len && strncmp(l, name, len) == 0)
+            return 1;
+        l += n;
+        if (*l == ',')
+            l++;
+    }
+    return 0;
+}
+
+/* Issue 14: does a probe fire in NEW that did not in OLD (no OLD: any)? */
+static int
+newly_vulnerable(const struct tw_diff_ep *old, const struct tw_diff_ep *new_)
+{
+    const char *p = new_ != NULL ? new_->vulns : NULL;
+
+    while (p != NULL && *p != '\0') {
+        size_t n = strcspn(p, ",");
+
+        if (n > 0 && !in_list(old != NULL ? old->vulns : NULL, p, n))
+            return 1;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 size_t
 tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
                 int64_t expiry_threshold_days, struct tw_diff_change out[TW_DIFF__COUNT])
@@ -99,6 +135,8 @@ tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
             add(out, &n, TW_DIFF_FAILURE_NEW, 1);
         if (expiring(new_, expiry_threshold_days))
             add(out, &n, TW_DIFF_EXPIRING, 1);
+        if (newly_vulnerable(NULL, new_))
+            add(out, &n, TW_DIFF_VULN_NEW, 1);
         return n;
     }
     if (new_ == NULL) {
@@ -130,6 +168,8 @@ tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
         add(out, &n, TW_DIFF_PROTOCOL_CHANGED, 0);
     if (changed(old->cipher, new_->cipher))
         add(out, &n, TW_DIFF_CIPHER_CHANGED, 0);
+    if (newly_vulnerable(old, new_))
+        add(out, &n, TW_DIFF_VULN_NEW, 1);
     return n;
 }
 
@@ -157,6 +197,8 @@ diff_value(enum tw_diff_kind k, const struct tw_diff_ep *e)
         return e->tls_version;
     case TW_DIFF_CIPHER_CHANGED:
         return e->cipher;
+    case TW_DIFF_VULN_NEW:
+        return e->vulns;
     case TW_DIFF__COUNT:
         break;
     }
@@ -242,6 +284,7 @@ side_clear(struct diff_side *s)
         free((char *)e->cipher);
         free((char *)e->cert_sha256);
         free((char *)e->not_after);
+        free((char *)e->vulns);
     }
     s->n = 0;
 }
@@ -297,6 +340,7 @@ side_load(struct diff_side *s, const char *host, char *err)
             int64_t sec = sqlite3_column_int64(s->st, 10) - s->scan->ref_time;
             e->days_left = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
         }
+        e->vulns = dup_col(s->st, 11);
         if (side_step(s, err) < 0)
             return -1;
     }
@@ -364,13 +408,23 @@ side_open(sqlite3 *db, const struct tw_scan_info *scan, struct diff_side *s, cha
 {
     memset(s, 0, sizeof(*s));
     s->scan = scan;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT r.host, r.ip, r.port, r.sni, r.class, r.grade, r.tls_version,"
-                           " r.cipher, r.cert_sha256, lc.not_after, " TW_SQL_NOT_AFTER
-                           " FROM results AS r LEFT JOIN certs AS lc ON lc.sha256 = r.cert_sha256"
-                           " WHERE r.scan_id = ?1"
-                           " ORDER BY r.host, r.ip, r.port, ifnull(r.sni, '')",
-                           -1, &s->st, NULL) != SQLITE_OK) {
+    /* The vulns column (issue 14) when the database has the table (schema 6). */
+    if (sqlite3_prepare_v2(
+            db,
+            tw_report_has_table(db, "vulns")
+                ? "SELECT r.host, r.ip, r.port, r.sni, r.class, r.grade, r.tls_version,"
+                  " r.cipher, r.cert_sha256, lc.not_after, " TW_SQL_NOT_AFTER
+                  ", (SELECT group_concat(name, ',') FROM (SELECT name FROM vulns"
+                  " AS v WHERE v.result_id = r.id AND v.vulnerable = 1 ORDER BY"
+                  " v.name)) FROM results AS r LEFT JOIN certs AS lc ON lc.sha256"
+                  " = r.cert_sha256 WHERE r.scan_id = ?1"
+                  " ORDER BY r.host, r.ip, r.port, ifnull(r.sni, '')"
+                : "SELECT r.host, r.ip, r.port, r.sni, r.class, r.grade, r.tls_version,"
+                  " r.cipher, r.cert_sha256, lc.not_after, " TW_SQL_NOT_AFTER
+                  ", NULL FROM results AS r LEFT JOIN certs AS lc ON lc.sha256 ="
+                  " r.cert_sha256 WHERE r.scan_id = ?1"
+                  " ORDER BY r.host, r.ip, r.port, ifnull(r.sni, '')",
+            -1, &s->st, NULL) != SQLITE_OK) {
         tw_errf(err, "%s", sqlite3_errmsg(db));
         return -1;
     }

@@ -13,6 +13,8 @@
  *   grade_down           a lower grade (A+ best ... F worst; T, M below E)
  *   expiring             the leaf expires within the threshold now, and did
  *                        not in OLD (or had no leaf, or did not exist)
+ *   vuln_new             a vulnerability probe fires now that did not in OLD
+ *                        (table vulns, issue 14: "heartbleed" newly vulnerable)
  *
  * The rules borrow everything, allocate nothing and run on any thread.
  * The join is single-threaded on a borrowed read-only connection (query.h)
@@ -43,6 +45,7 @@ enum tw_diff_kind {
     TW_DIFF_EXPIRING,
     TW_DIFF_PROTOCOL_CHANGED,
     TW_DIFF_CIPHER_CHANGED,
+    TW_DIFF_VULN_NEW, /* issue 14: a probe of table vulns newly fires (a regression) */
     TW_DIFF__COUNT
 };
 
@@ -53,6 +56,7 @@ struct tw_diff_ep {
     const char *class_name, *grade, *tls_version, *cipher, *cert_sha256, *not_after;
     int has_expiry;
     int64_t days_left; /* from that scan's reference time; floor */
+    const char *vulns; /* the vulns rows found vulnerable, "a,b" sorted; NULL: none */
 };
 
 struct tw_diff_change {

@@ -702,7 +702,8 @@ tw_report_row_cleanup(struct tw_report_row *row)
                      &row->not_after,
                      &row->repro,
                      &row->grade_reasons,
-                     &row->grade_reasons_text};
+                     &row->grade_reasons_text,
+                     &row->vulns};
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
@@ -730,6 +731,11 @@ tw_report_row_cleanup(struct tw_report_row *row)
     ", (SELECT group_concat(text, '; ') FROM (SELECT ifnull(text, code) AS text FROM"              \
     " grade_reasons AS gr WHERE gr.result_id = r.id ORDER BY gr.rowid))"
 #define NO_REASON_COLS ", NULL, NULL"
+/* Issue 14: the probes that found the endpoint vulnerable (table vulns),
+ * always the last column of a row query, whatever comes before it. */
+#define VULN_COLS                                                                                  \
+    ", (SELECT group_concat(name, ',') FROM (SELECT name FROM vulns AS v"                          \
+    " WHERE v.result_id = r.id AND v.vulnerable = 1 ORDER BY v.name))"
 
 char *
 tw_report_sql(const struct tw_report_opts *opts, int with_chain, const char *cols, const char *cond,
@@ -742,13 +748,16 @@ tw_report_sql(const struct tw_report_opts *opts, int with_chain, const char *col
     sqlite3_str_appendf(s, "WITH f AS (SELECT * FROM results WHERE scan_id = ?1 AND (\n%s\n))\n",
                         opts->where != NULL && opts->where[0] != '\0' ? opts->where : "1");
     sqlite3_str_appendf(s,
-                        "SELECT %s%s%s FROM f AS r LEFT JOIN certs AS lc ON lc.sha256 = "
+                        "SELECT %s%s%s%s FROM f AS r LEFT JOIN certs AS lc ON lc.sha256 = "
                         "r.cert_sha256",
                         cols != NULL ? cols : ROW_COLS,
                         cols != NULL        ? ""
                         : opts->has_reasons ? REASON_COLS
                                             : NO_REASON_COLS,
-                        cols == NULL && with_chain ? CHAIN_COLS : "");
+                        cols == NULL && with_chain ? CHAIN_COLS : "",
+                        cols != NULL      ? ""
+                        : opts->has_vulns ? VULN_COLS
+                                          : ", NULL");
     if (with_chain)
         sqlite3_str_appendall(s, " LEFT JOIN result_chain AS rc ON rc.result_id = r.id"
                                  " LEFT JOIN certs AS cc ON cc.sha256 = rc.cert_sha256");
@@ -785,13 +794,16 @@ tw_report_query_open(sqlite3 *db, const struct tw_scan_info *scan,
     char *sql = NULL;
     char *tail = NULL;
     const char *rest = NULL;
+    struct tw_report_opts vopts;
     int rc = -1;
 
     memset(q, 0, sizeof(*q));
     q->scan = scan;
     q->with_chain = with_chain;
     tail = sqlite3_mprintf("ORDER BY %s%s", order, with_chain ? ", r.id, rc.depth" : ", r.id");
-    sql = tw_report_sql(opts, with_chain, NULL, cond, tail, limit);
+    vopts = *opts;
+    vopts.has_vulns = tw_report_has_table(db, "vulns");
+    sql = tw_report_sql(&vopts, with_chain, NULL, cond, tail, limit);
     if (sqlite3_prepare_v2(db, sql, -1, &q->st, &rest) != SQLITE_OK) {
         tw_errf(err, "--where: %s", sqlite3_errmsg(db));
         rc = 1;
@@ -862,6 +874,8 @@ row_fill(struct tw_report_row *row, sqlite3_stmt *st, int64_t ref_time)
     row->not_after = col_dup(st, 16);
     row->grade_reasons = col_dup(st, 18);
     row->grade_reasons_text = col_dup(st, 19);
+    if (sqlite3_column_count(st) > 20)
+        row->vulns = col_dup(st, sqlite3_column_count(st) - 1);
     row->has_expiry = sqlite3_column_type(st, 17) != SQLITE_NULL;
     if (row->has_expiry) {
         int64_t s = sqlite3_column_int64(st, 17) - ref_time;

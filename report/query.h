@@ -84,6 +84,7 @@ struct tw_report_row {
     char *repro;              /* openssl s_client command (tw_class_repro), NULL for ok */
     char *grade_reasons;      /* codes that capped the grade, "a,b"; NULL for none */
     char *grade_reasons_text; /* their explanations, "x; y" */
+    char *vulns;              /* issue 14: the vulns rows found vulnerable, "a,b"; NULL for none */
     struct tw_chain_entry *chain;
     size_t n_chain, cap_chain;
 };
@@ -106,6 +107,7 @@ struct tw_report_opts {
     /* Warnings about the scans around this one (newer incomplete scans, a
      * partial merge), shown by every format; borrowed, may be NULL. */
     const struct tw_report_warnings *warnings;
+    int has_vulns;   /* the database has vulns (schema 6+); set by tw_report_query_open */
 };
 
 /* Precedence rank of a class name: 2 * enum tw_class (README.md class-table order, ok

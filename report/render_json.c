@@ -151,6 +151,10 @@ json_row(struct tw_report *rp, const struct tw_report_row *row)
     json_issues(f, row->grade_reasons);
     fputc(',', f);
     json_kv_str(f, "grade_reasons_text", row->grade_reasons_text, 1);
+    /* Issue 14: the vulnerability probes that fired (table vulns), [] for none. */
+    fputs("\"vulns\":", f);
+    json_issues(f, row->vulns);
+    fputc(',', f);
     json_opt_str(f, "tls_version", row->tls_version, 1);
     json_opt_str(f, "cipher", row->cipher, 1);
     json_kv_str(f, "cert_sha256", row->cert_sha256, 1);

@@ -177,6 +177,7 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
     text_endpoint(f, row);
     fputc('\n', f);
     text_line(f, "capped:", row->grade_reasons_text);
+    text_line(f, "vulns:", row->vulns); /* issue 14: the probes that found a flaw */
     tw_render_explain(row, &why, &fix);
     if (why == NULL)
         return;

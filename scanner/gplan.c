@@ -29,11 +29,21 @@
 #include "base/xalloc.h"
 #include "scanner/gplan.h"
 #include "scanner/hello.h"
+#include "scanner/vuln.h"
 #include "tls/suites.h"
 
 /* ---- planner ---------------------------------------------------------------- */
 
-enum gphase { PH_SUITES = 0, PH_ORDER, PH_GROUPS13, PH_GROUPS12, PH_HTTP, PH_DONE };
+enum gphase { PH_SUITES = 0, PH_ORDER, PH_GROUPS13, PH_GROUPS12, PH_VULNS, PH_HTTP, PH_DONE };
+
+/* The vulnerability probes of PH_VULNS, in order (issue 14, vuln.h). */
+enum gvuln { GV_FALLBACK = 0, GV_HEARTBLEED, GV_CCS, GV__COUNT };
+
+/* One probe's outcome. */
+struct gp_vres {
+    int tested, vulnerable;
+    char detail[TW_GREC_VULN_DETAIL];
+};
 
 #define GP_N_PROTO 6
 #define GP_SUITES_MAX TW_HELLO_MAX_SUITES
@@ -81,6 +91,12 @@ struct tw_gplan {
     struct gp_leaf leaves[GP_LEAVES_MAX];
     size_t n_leaves;
     int secure_reneg, saw_tls12_hello, compression;
+    int saw_tls_hello;   /* a TLS 1.0-1.2 hello (DEFLATE and heartbeat offered) was answered */
+    int heartbeat;       /* a TLS <= 1.2 ServerHello acknowledged the heartbeat extension */
+    uint16_t hb_version; /* the best version it did so on */
+    int vstep;           /* PH_VULNS: the running enum gvuln */
+    uint16_t vuln_v;     /* PH_VULNS: the version its hello offers */
+    struct gp_vres vres[GV__COUNT];
     int no_http;                  /* not an HTTP service (STARTTLS): no HTTP step */
     struct tw_grade_record *http; /* the HTTP probe's answer (hsts fields), once fed */
 };
@@ -268,6 +284,14 @@ gp_flight_extras(struct tw_gplan *pl, const struct tw_server_flight *f, const ui
         pl->saw_tls12_hello = 1;
         if (f->compression != 0)
             pl->compression = 1;
+        if (f->version >= TW_VERSION_TLS10) {
+            pl->saw_tls_hello = 1;
+            if (f->has_heartbeat) {
+                pl->heartbeat = 1;
+                if (f->version > pl->hb_version)
+                    pl->hb_version = f->version;
+            }
+        }
     }
     if (f->has_ske) {
         if (f->kx == TW_FLIGHT_KX_DHE)
@@ -310,10 +334,80 @@ gp_load_offer(struct tw_gplan *pl)
                 pl->offer[pl->n_offer++] = gp_groups12[i];
         break;
     case PH_ORDER:
+    case PH_VULNS:
     case PH_HTTP:
     case PH_DONE:
         break;
     }
+}
+
+/* The index in gp_versions of wire version v (TLS 1.3 .. SSLv2), or -1. */
+static int
+gp_version_index(uint16_t v)
+{
+    for (int i = 0; i < GP_N_PROTO; i++)
+        if (gp_versions[i] == v)
+            return i;
+    return -1;
+}
+
+/*
+ * Does vulnerability probe k apply, and with which version?  Each runs only
+ * where its precondition holds, so it costs a connection only there:
+ *   fallback    two or more of TLS 1.0-1.3 accepted: the second best one,
+ *               with TLS_FALLBACK_SCSV (one version alone has no fallback);
+ *   heartbleed  a TLS <= 1.2 ServerHello acknowledged the heartbeat
+ *               extension (without it there is no heartbeat to over-read);
+ *   ccs         a TLS 1.0-1.2 protocol accepted (TLS 1.3 has no such CCS).
+ * Returns the version, or 0 when the probe does not apply (its row then says
+ * why, set here).
+ */
+static uint16_t
+gp_vuln_version(struct tw_gplan *pl, enum gvuln k)
+{
+    struct gp_vres *r = &pl->vres[k];
+    int seen = 0;
+
+    switch (k) {
+    case GV_FALLBACK:
+        for (int i = 0; i <= 3; i++) /* TLS 1.3 .. TLS 1.0 */
+            if (pl->n_acc[i] > 0 && seen++ == 1)
+                return gp_versions[i];
+        snprintf(r->detail, sizeof(r->detail), "not applicable: fewer than two TLS versions");
+        return 0;
+    case GV_HEARTBLEED:
+        if (pl->heartbeat && gp_version_index(pl->hb_version) >= 0 &&
+            pl->n_acc[gp_version_index(pl->hb_version)] > 0)
+            return pl->hb_version;
+        if (pl->saw_tls_hello) {
+            r->tested = 1;
+            snprintf(r->detail, sizeof(r->detail), "no heartbeat extension: nothing to over-read");
+        } else {
+            snprintf(r->detail, sizeof(r->detail), "not applicable: no TLS 1.0-1.2");
+        }
+        return 0;
+    case GV_CCS:
+        for (int i = 1; i <= 3; i++) /* TLS 1.2 .. TLS 1.0 */
+            if (pl->n_acc[i] > 0)
+                return gp_versions[i];
+        snprintf(r->detail, sizeof(r->detail), "not applicable: no TLS 1.0-1.2");
+        return 0;
+    case GV__COUNT:
+        break;
+    }
+    return 0;
+}
+
+/* PH_VULNS: move to the next probe that applies; 0 when none is left. */
+static int
+gp_vuln_next(struct tw_gplan *pl)
+{
+    while (++pl->vstep < GV__COUNT) {
+        pl->vuln_v = gp_vuln_version(pl, (enum gvuln)pl->vstep);
+        if (pl->vuln_v != 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* The ECDHE suites accepted on the best TLS <= 1.2 protocol that has any. */
@@ -378,6 +472,12 @@ gp_advance(struct tw_gplan *pl)
             pl->offer_ready = 0;
             /* FALLTHROUGH */
         case PH_GROUPS12:
+            pl->phase = PH_VULNS;
+            pl->vstep = -1;
+            /* FALLTHROUGH */
+        case PH_VULNS:
+            if (gp_vuln_next(pl))
+                return;
             pl->phase = PH_HTTP;
             return;
         case PH_HTTP:
@@ -412,6 +512,7 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
 
     v = pl->phase == PH_GROUPS13   ? TW_VERSION_TLS13
         : pl->phase == PH_GROUPS12 ? pl->order_v
+        : pl->phase == PH_VULNS    ? pl->vuln_v
                                    : gp_versions[pl->pi];
     gp_load_offer(pl);
     tw_hello_params_init(&hp, v, rnd);
@@ -444,6 +545,18 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
             hp.groups = pl->offer;
             hp.n_groups = pl->n_offer;
             break;
+        case PH_VULNS: {
+            int vi = gp_version_index(v);
+
+            n = vi >= 0 ? pl->n_acc[vi] : 0;
+            if (n > 0)
+                memcpy(suites, pl->acc[vi], n * sizeof(suites[0]));
+            if (pl->vstep == GV_FALLBACK)
+                hp.flags |= TW_HELLO_F_FALLBACK_SCSV;
+            else if (pl->vstep == GV_HEARTBLEED)
+                hp.flags |= TW_HELLO_F_HEARTBEAT;
+            break;
+        }
         case PH_HTTP:
         case PH_DONE:
             break;
@@ -456,8 +569,10 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
             /* Group enumeration: an empty key_share makes the server name its
              * choice in a HelloRetryRequest. */
             hp.x25519_share = pl->phase == PH_GROUPS13 ? NULL : rnd + 64;
-        } else if (v >= TW_VERSION_TLS10) {
-            hp.flags |= TW_HELLO_F_DEFLATE; /* compression (CRIME) test */
+        } else if (v >= TW_VERSION_TLS10 && pl->phase != PH_VULNS) {
+            /* Compression (CRIME) and the heartbeat extension: the answers
+             * tell both at no extra connection. */
+            hp.flags |= TW_HELLO_F_DEFLATE | TW_HELLO_F_HEARTBEAT;
         }
     }
     if (tw_hello_build(&hp, out, cap, len) < 0) {
@@ -468,6 +583,19 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
             pl->phase = PH_ORDER;
         gp_advance(pl);
         return tw_gplan_next(pl, rnd, out, cap, len);
+    }
+    if (pl->phase == PH_VULNS && pl->vstep != GV_FALLBACK) {
+        /* The records that follow the hello in the same write (vuln.h). */
+        size_t extra = pl->vstep == GV_HEARTBLEED
+                           ? tw_vuln_heartbeat_request(v, out + *len, cap - *len)
+                           : tw_vuln_ccs_records(v, out + *len, cap - *len);
+
+        if (extra == 0) { /* cannot happen: a grading hello is far below the cap */
+            *len = 0;
+            gp_advance(pl);
+            return tw_gplan_next(pl, rnd, out, cap, len);
+        }
+        *len += extra;
     }
     return TW_GSTEP_HELLO;
 }
@@ -528,6 +656,107 @@ gp_feed_groups(struct tw_gplan *pl, const struct tw_server_flight *f, const uint
         gp_advance(pl);
 }
 
+static const char *
+gp_version_name(uint16_t v)
+{
+    switch (v) {
+    case TW_VERSION_TLS13:
+        return "TLS 1.3";
+    case TW_VERSION_TLS12:
+        return "TLS 1.2";
+    case TW_VERSION_TLS11:
+        return "TLS 1.1";
+    case TW_VERSION_TLS10:
+        return "TLS 1.0";
+    default:
+        return "SSL";
+    }
+}
+
+/*
+ * The answer to a vulnerability probe (gp_vuln_version says which).  Only
+ * lengths and alert codes are looked at: the bytes of a heartbeat answer
+ * (another process's memory on a vulnerable server) are never copied, and
+ * the grader wipes its buffer after this feed.
+ */
+static void
+gp_feed_vuln(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf, size_t len)
+{
+    struct gp_vres *r = &pl->vres[pl->vstep];
+    const char *vn = gp_version_name(pl->vuln_v);
+    struct tw_vuln_tail t;
+    int answered = f != NULL && f->has_server_hello && f->version == pl->vuln_v;
+
+    memset(&t, 0, sizeof(t));
+    if (buf != NULL)
+        tw_vuln_tail(buf, len, &t);
+    switch ((enum gvuln)pl->vstep) {
+    case GV_FALLBACK:
+        if (answered) {
+            r->tested = r->vulnerable = 1;
+            snprintf(r->detail, sizeof(r->detail),
+                     "a %s hello with TLS_FALLBACK_SCSV was accepted (RFC 7507 not enforced)", vn);
+        } else if (f != NULL && f->has_alert &&
+                   f->alert_desc == TW_VULN_ALERT_INAPPROPRIATE_FALLBACK) {
+            r->tested = 1;
+            snprintf(r->detail, sizeof(r->detail), "inappropriate_fallback alert to a %s hello",
+                     vn);
+        } else {
+            snprintf(r->detail, sizeof(r->detail), "no verdict: the %s fallback hello got %s", vn,
+                     f != NULL && f->has_alert ? "another alert" : "no answer");
+        }
+        break;
+    case GV_HEARTBLEED:
+        if (!answered) {
+            snprintf(r->detail, sizeof(r->detail), "no verdict: the %s hello was not answered", vn);
+        } else if (t.has_heartbeat) {
+            r->tested = r->vulnerable = 1;
+            snprintf(r->detail, sizeof(r->detail),
+                     "a %zu-byte heartbeat answer to a request claiming %d bytes and sending none"
+                     " (over-read; bytes discarded)",
+                     t.heartbeat_len, TW_VULN_HB_CLAIM);
+        } else {
+            r->tested = 1;
+            snprintf(r->detail, sizeof(r->detail), "%s",
+                     f->has_heartbeat
+                         ? "the malformed heartbeat request got no answer"
+                         : "heartbeat extension not acknowledged: nothing to over-read");
+        }
+        break;
+    case GV_CCS:
+        if (!answered || !f->has_server_hello_done) {
+            snprintf(r->detail, sizeof(r->detail), "no verdict: no complete %s first flight", vn);
+        } else if (t.has_alert && (t.alert_desc == TW_VULN_ALERT_BAD_RECORD_MAC ||
+                                   t.alert_desc == TW_VULN_ALERT_DECRYPTION_FAILED)) {
+            r->tested = r->vulnerable = 1;
+            snprintf(r->detail, sizeof(r->detail),
+                     "an early ChangeCipherSpec was accepted: the next record failed with alert %u"
+                     " (CVE-2014-0224)",
+                     (unsigned)t.alert_desc);
+        } else {
+            r->tested = 1;
+            if (t.has_alert)
+                snprintf(r->detail, sizeof(r->detail), "an early ChangeCipherSpec got alert %u%s",
+                         (unsigned)t.alert_desc,
+                         t.alert_desc == TW_VULN_ALERT_UNEXPECTED_MESSAGE ? " (unexpected_message)"
+                                                                          : "");
+            else
+                snprintf(r->detail, sizeof(r->detail),
+                         "no alert after an early ChangeCipherSpec (closed or silent)");
+        }
+        break;
+    case GV__COUNT:
+        break;
+    }
+    gp_advance(pl);
+}
+
+int
+tw_gplan_reads_tail(const struct tw_gplan *pl)
+{
+    return pl->phase == PH_VULNS && pl->vstep != GV_FALLBACK;
+}
+
 void
 tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf,
                     size_t len)
@@ -549,6 +778,9 @@ tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, const
     case PH_GROUPS13:
     case PH_GROUPS12:
         gp_feed_groups(pl, f, buf, len);
+        break;
+    case PH_VULNS:
+        gp_feed_vuln(pl, f, buf, len);
         break;
     case PH_HTTP:
     case PH_DONE:
@@ -772,6 +1004,47 @@ gp_hsts_input(const struct tw_grade_record *h, struct tw_grade_input *in)
     }
 }
 
+static void
+gp_vuln_row(struct tw_grade_record *rec, const char *name, int tested, int vulnerable,
+            const char *detail)
+{
+    struct tw_grec_vuln *v;
+
+    if (rec->n_vulns >= TW_GREC_VULNS_MAX)
+        return;
+    v = &rec->vulns[rec->n_vulns++];
+    v->name = name;
+    v->tested = tested;
+    v->vulnerable = tested && vulnerable;
+    tw_strlcpy(v->detail, detail, sizeof(v->detail));
+}
+
+/* One row per probe (issue 14), tested and vulnerable apart. */
+static void
+gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
+{
+    static const char *const names[GV__COUNT] = {"no_fallback_scsv", "heartbleed", "ccs_injection"};
+    int tls = pl->saw_tls_hello;
+
+    gp_vuln_row(rec, "no_secure_renegotiation", pl->saw_tls12_hello, !pl->secure_reneg,
+                !pl->saw_tls12_hello ? "not applicable: no TLS <= 1.2"
+                : pl->secure_reneg   ? "renegotiation_info (RFC 5746) in the ServerHello"
+                                     : "no renegotiation_info in any TLS <= 1.2 ServerHello");
+    gp_vuln_row(rec, "insecure_renegotiation", 0, 0,
+                "not tested: client-initiated renegotiation needs a completed handshake");
+    gp_vuln_row(rec, "compression", tls, pl->compression,
+                !tls              ? "not applicable: no TLS 1.0-1.2"
+                : pl->compression ? "the server chose DEFLATE (CRIME)"
+                                  : "DEFLATE offered, null compression chosen");
+    gp_vuln_row(rec, "heartbeat_extension", tls, pl->heartbeat,
+                !tls            ? "not applicable: no TLS 1.0-1.2"
+                : pl->heartbeat ? "the heartbeat extension is acknowledged"
+                                : "heartbeat offered, not acknowledged");
+    for (int k = 0; k < GV__COUNT; k++)
+        gp_vuln_row(rec, names[k], pl->vres[k].tested, pl->vres[k].vulnerable,
+                    pl->vres[k].detail[0] != '\0' ? pl->vres[k].detail : "not run");
+}
+
 struct tw_grade_record *
 tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *in_out)
 {
@@ -846,7 +1119,10 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     /* RFC 5746 is judged on TLS <= 1.2 hellos only (GRADING.md choice 13). */
     in->secure_reneg = pl->saw_tls12_hello ? pl->secure_reneg : 1;
     in->insecure_client_reneg = 0; /* not tested */
+    in->heartbleed = pl->vres[GV_HEARTBLEED].vulnerable;
+    in->ccs_exploitable = pl->vres[GV_CCS].vulnerable;
     gp_hsts_input(pl->http, in);
+    gp_vuln_rows(pl, rec);
 
     rec->protocols_tested = pl->tested;
     rec->protocols_ok = pl->ok;

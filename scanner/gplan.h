@@ -25,10 +25,19 @@
  *            not applicable (grading.md V61: A is the ceiling) and is
  *            recorded as not_http without a connection.
  *
+ *   vulns    (issue 14, scanner/vuln.h) each only where its precondition
+ *            holds: TLS_FALLBACK_SCSV (two or more TLS versions: one hello
+ *            at the second best with the SCSV), Heartbleed (a ServerHello
+ *            acknowledged the heartbeat extension: one hello + a heartbeat
+ *            request claiming 16 bytes it does not send), CCS injection
+ *            (TLS 1.0-1.2: one hello + two early ChangeCipherSpec records).
+ *
  * No raw handshake is ever completed: the first flight of the server carries
- * what is needed.  Compression and RFC 5746 come from the TLS <= 1.2
- * ServerHellos (the hellos offer DEFLATE and renegotiation_info).  Insecure
- * client-initiated renegotiation is not tested (input left 0).
+ * what is needed.  Compression, RFC 5746 and the heartbeat extension come
+ * from the TLS <= 1.2 ServerHellos of the enumeration (its TLS 1.0-1.2 hellos
+ * offer DEFLATE, renegotiation_info and heartbeat) at no extra connection.
+ * Insecure client-initiated renegotiation is not tested (input left 0, its
+ * vulns row tested = 0).  Every outcome becomes a row of rec->vulns.
  *
  * The planner is deterministic: no sockets, no clock; the caller passes the
  * random bytes.  It uses OpenSSL only to decode leaf certificates.
@@ -89,6 +98,10 @@ void tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, 
 /* The outcome of a TW_GSTEP_HTTP: the response bytes read (NULL/0 when none
  * came or the TLS connection failed). */
 void tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len);
+/* 1 when the current TW_GSTEP_HELLO must be read past the first flight (a
+ * vulnerability probe: use tw_vuln_tail_complete as the conn's complete(),
+ * and wipe the bytes after the feed: they may be another process's memory). */
+int tw_gplan_reads_tail(const struct tw_gplan *pl);
 /* Connections the plan has used so far. */
 int tw_gplan_connections(const struct tw_gplan *pl);
 /* The service is not HTTP (a STARTTLS protocol): plan no HTTP step (its

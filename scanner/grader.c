@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
@@ -22,6 +23,7 @@
 #include "scanner/hello.h"
 #include "scanner/probekind.h"
 #include "scanner/starttls.h"
+#include "scanner/vuln.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -51,12 +53,32 @@ struct tw_grader {
     uint8_t *out; /* the hello to send (out_len bytes) */
     size_t out_len;
 
+    int tail;             /* the running hello is read past its flight (vuln.h) */
     struct tw_conn *conn; /* the running connection, or NULL */
     struct tw_conn_exchange ex;
     struct tw_probe_result pr;
     tw_grader_cb *cb;
     void *arg;
 };
+
+double
+tw_grader_timeout(double probe, double observed, double cap)
+{
+    double t = probe > 0 ? probe : TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT;
+    double slow = observed > 0 ? 2.0 * observed : 0.0;
+
+    if (cap <= 0)
+        cap = TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT;
+    if (slow > cap)
+        slow = cap;
+    return slow > t ? slow : t;
+}
+
+double
+tw_grader_deadline(const struct tw_grader *g)
+{
+    return g->handshake_timeout;
+}
 
 struct tw_grader *
 tw_grader_new(const struct tw_grader_params *p)
@@ -77,7 +99,7 @@ tw_grader_new(const struct tw_grader_params *p)
     g->connect_timeout =
         p->connect_timeout > 0 ? p->connect_timeout : TW_CFG_DEFAULT_CONNECT_TIMEOUT;
     g->handshake_timeout =
-        p->handshake_timeout > 0 ? p->handshake_timeout : TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT;
+        tw_grader_timeout(p->handshake_timeout, p->observed_handshake, p->handshake_cap);
     g->http_kind = (enum tw_probe_kind)(
         pk != NULL ? pk->grade_http_kind : tw_probe_kind_info(TW_PK_MAIN)->grade_http_kind);
     if (p->starttls > TW_STARTTLS_NONE && p->starttls < TW_STARTTLS__COUNT) {
@@ -225,6 +247,10 @@ grader_conn_done(void *arg, SSL *ssl)
         grader_stop(g);
     else
         grader_feed(g);
+    /* A vulnerability probe's answer (a Heartbleed over-read) is another
+     * process's memory: it leaves no copy here (vuln.h). */
+    if (g->tail && g->ex.buf != NULL)
+        OPENSSL_cleanse(g->ex.buf, g->ex.cap);
     g->ex.len = 0;
     if (g->ex.cap > GRADER_KEEP_BUF) {
         free(g->ex.buf);
@@ -267,7 +293,10 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
     g->ex.req = hello ? g->out : (const uint8_t *)g->req;
     g->ex.req_len = hello ? g->out_len : g->req_len;
     g->ex.max = hello ? TW_HELLO_FLIGHT_MAX : TW_PROBE_HTTP_MAX;
-    g->ex.complete = hello ? grader_flight_complete : grader_http_complete;
+    g->tail = hello && tw_gplan_reads_tail(g->plan);
+    g->ex.complete = !hello    ? grader_http_complete
+                     : g->tail ? tw_vuln_tail_complete
+                               : grader_flight_complete;
     g->cb = cb;
     g->arg = arg;
     rc = tw_conn_start(g->pool, &p, &g->conn);

@@ -60,9 +60,15 @@ struct tw_grader_params {
     const char *sni;             /* copied; NULL = none */
     const char *host_header;     /* copied: the Host header value */
     double connect_timeout;      /* <= 0: TW_CFG_DEFAULT_CONNECT_TIMEOUT */
-    /* Each of: the plaintext phase, the flight, the HTTP probe.
-     * <= 0: TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT. */
+    /* Each of: the plaintext phase, the flight, the HTTP probe: the
+     * --probe-timeout value (<= 0: TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT), which
+     * tw_grader_timeout() raises for a slow endpoint. */
     double handshake_timeout;
+    /* Seconds the classification probe the grade is based on took (connect
+     * and handshake; <= 0: unknown) and the --handshake-timeout that bounds
+     * what a slow endpoint may get (<= 0: TW_CFG_DEFAULT_HANDSHAKE_TIMEOUT). */
+    double observed_handshake;
+    double handshake_cap;
     /* The classification probe the grade is based on: the HTTP probe uses
      * the settings of its grade_http_kind (probekind.h). */
     enum tw_probe_kind http_kind;
@@ -72,7 +78,20 @@ struct tw_grader_params {
     const char *starttls_host;
 };
 
+/*
+ * The deadline of each grading connection (issue 14): the larger of probe
+ * (--probe-timeout or its default) and twice observed (the endpoint's own
+ * measured handshake), but no more than cap (--handshake-timeout) unless
+ * probe alone is larger.  A slow but working server (a 7 s handshake under a
+ * 10 s handshake timeout) is thus graded instead of seeing every grading
+ * hello time out at 3 s; a server that only stalls costs at most cap per
+ * connection.  Pure.
+ */
+double tw_grader_timeout(double probe, double observed, double cap);
+
 struct tw_grader *tw_grader_new(const struct tw_grader_params *p);
+/* The deadline the grader's connections use (tw_grader_timeout). */
+double tw_grader_deadline(const struct tw_grader *g);
 /* 1 when another connection is planned (the caller schedules it), else 0. */
 int tw_grader_pending(struct tw_grader *g);
 /* Start the planned connection.  0: started, cb(arg) runs once when it ends

@@ -80,8 +80,10 @@ struct ep {
     int holds_ip;
     int got_cert;
     int classified;
-    struct tw_grader *grader; /* grading probes (after classification), or NULL */
-    int grading_inflight;     /* a grading connection is open */
+    struct tw_grader *grader;        /* grading probes (after classification), or NULL */
+    int grading_inflight;            /* a grading connection is open */
+    double probe_t0;                 /* when the running classification probe started */
+    double probe_secs[TW_PK__COUNT]; /* how long each classification probe took */
     struct sockaddr_storage sa;
     socklen_t salen;
     char ipstr[TW_IP_MAX];
@@ -488,6 +490,10 @@ ep_grade_begin(struct ep *ep)
                                    w->cfg->handshake_timeout < TW_CFG_DEFAULT_PROBE_TIMEOUT_CAP
                                ? w->cfg->handshake_timeout
                                : TW_CFG_DEFAULT_PROBE_TIMEOUT_CAP;
+    /* A slow endpoint gets more (issue 14): twice its own handshake, up to
+     * the handshake timeout (tw_grader_timeout). */
+    gp.observed_handshake = ep->probe_secs[base];
+    gp.handshake_cap = w->cfg->handshake_timeout;
     ep->grader = tw_grader_new(&gp);
     if (!tw_grader_pending(ep->grader)) {
         tw_grader_free(ep->grader);
@@ -510,6 +516,7 @@ ep_probe_done(void *arg, SSL *ssl)
     ep->conn = NULL;
     w->n_conns--;
     STAT_SUB(w, in_flight, 1);
+    ep->probe_secs[ep->kind] = ev_now(w->loop) - ep->probe_t0;
     if (ssl != NULL && pr->outcome == TW_PROBE_OK) {
         if (ep->r->tls_version[0] == '\0') {
             tw_strlcpy(ep->r->tls_version, SSL_get_version(ssl), sizeof(ep->r->tls_version));
@@ -578,6 +585,7 @@ ep_start_probe(struct tw_worker *w, struct ep *ep)
     p.out = &ep->ev.probe[ep->kind];
     p.done_cb = ep_probe_done;
     p.arg = ep;
+    ep->probe_t0 = ev_now(w->loop);
     rc = tw_conn_start(w->pool, &p, &ep->conn);
     if (rc < 0)
         return rc;

@@ -20,6 +20,8 @@
 #define TW_GREC_SUITES_MAX 640 /* accepted suites over all protocols */
 #define TW_GREC_GROUPS_MAX 32  /* named groups and DHE sizes */
 #define TW_GREC_HSTS_MAX 512   /* bytes of the Strict-Transport-Security value kept */
+#define TW_GREC_VULNS_MAX 8    /* vulnerability probe outcomes (issue 14) */
+#define TW_GREC_VULN_DETAIL 128
 
 struct tw_grec_suite {
     uint16_t protocol; /* wire version, TW_VERSION_* (SSLv2: 0x0002) */
@@ -36,6 +38,16 @@ struct tw_grec_reason {
     const char *code; /* static (grade.c) */
     const char *text; /* static */
     char cap[3];
+};
+
+/* One vulnerability or behaviour probe's outcome (table vulns, issue 14).
+ * tested and vulnerable are kept apart: a probe whose precondition does not
+ * hold, or whose answer proves nothing, is tested = 0 (vulnerable = 0). */
+struct tw_grec_vuln {
+    const char *name; /* static: "heartbleed", "ccs_injection", ... */
+    int tested;
+    int vulnerable;
+    char detail[TW_GREC_VULN_DETAIL]; /* what the server did, our own words */
 };
 
 enum tw_grec_hsts {
@@ -67,6 +79,8 @@ struct tw_grade_record {
     int n_groups;
     int secure_reneg; /* renegotiation_info in a TLS <= 1.2 ServerHello; -1: no such hello */
     int compression;  /* the server chose DEFLATE */
+    struct tw_grec_vuln vulns[TW_GREC_VULNS_MAX]; /* issue 14: one per probe, in probe order */
+    int n_vulns;
 
     /* HTTP (HSTS). */
     enum tw_grec_hsts hsts;

@@ -191,6 +191,21 @@ static const char *const steps[] = {
     "  value TEXT NOT NULL,"
     "  PRIMARY KEY (scan_id, name, seq)"
     ") WITHOUT ROWID;",
+    /* 5 -> 6: the vulnerability and behaviour probes of the grading (issue
+     * 14, scanner/vuln.h): one row per probe and graded endpoint.  tested and
+     * vulnerable are kept apart: tested = 0 when the probe's precondition
+     * does not hold or its answer proved nothing (vulnerable is then 0).
+     * Names: no_secure_renegotiation, insecure_renegotiation, compression,
+     * heartbeat_extension, no_fallback_scsv, heartbleed, ccs_injection. */
+    "CREATE TABLE vulns ("
+    "  result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  tested INTEGER NOT NULL,"
+    "  vulnerable INTEGER NOT NULL,"
+    "  detail TEXT,"
+    "  PRIMARY KEY (result_id, name)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX vulns_name ON vulns(name, vulnerable);",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -30,6 +30,7 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "store/graderec.h"
 #include "store/writer.h"
 
 #define TW_WRITER_BUSY_MAX_MS 60000 /* give up on a locked database after this */
@@ -57,6 +58,7 @@ struct tw_writer {
     char err[TW_ERRLEN]; /* the first error; written by the writer thread only */
 
     pthread_t thread;
+    sqlite3_stmt *vuln_insert; /* issue 14: the vulns rows (writer thread only) */
 };
 
 static int64_t
@@ -100,6 +102,66 @@ writer_is_busy(int code)
 }
 
 /*
+ * The vulnerability probes' rows of one stored result (issue 14, table
+ * vulns).  The result row is found by its endpoint key (the unique index
+ * results_endpoint), so this needs nothing from tw_store_put_result beyond
+ * the row itself; a result already stored for the scan gets its rows
+ * replaced, never doubled.  Returns 0, or -1 with err.
+ */
+static int
+writer_put_vulns(struct tw_writer *w, const struct tw_result *r, char *err)
+{
+    sqlite3 *db = tw_store_db(w->st);
+    const struct tw_grade_record *g = r->grading;
+    const char *stls = r->starttls > TW_STARTTLS_NONE && r->starttls < TW_STARTTLS__COUNT
+                           ? tw_starttls_name(r->starttls)
+                           : "";
+    sqlite3_stmt *s;
+
+    if (g == NULL || g->n_vulns <= 0)
+        return 0;
+    if (w->vuln_insert == NULL &&
+        sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO vulns(result_id, name, tested, vulnerable,"
+                           " detail) SELECT id, ?6, ?7, ?8, ?9 FROM results WHERE scan_id = ?1"
+                           " AND host = ?2 AND ip = ?3 AND port = ?4 AND ifnull(sni, '') = ?5"
+                           " AND ifnull(starttls, '') = ?10",
+                           -1, &w->vuln_insert, NULL) != SQLITE_OK) {
+        tw_errf(err, "vulns: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    s = w->vuln_insert;
+    for (int i = 0; i < g->n_vulns && i < TW_GREC_VULNS_MAX; i++) {
+        const struct tw_grec_vuln *v = &g->vulns[i];
+
+        if (v->name == NULL)
+            continue;
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        sqlite3_bind_int64(s, 1, w->scan_id);
+        sqlite3_bind_text(s, 2, r->host, (int)strnlen(r->host, sizeof(r->host)), SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, r->ip, (int)strnlen(r->ip, sizeof(r->ip)), SQLITE_STATIC);
+        sqlite3_bind_int(s, 4, (int)r->port);
+        sqlite3_bind_text(s, 5, r->has_sni ? r->sni : "",
+                          r->has_sni ? (int)strnlen(r->sni, sizeof(r->sni)) : 0, SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, v->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 7, v->tested ? 1 : 0);
+        sqlite3_bind_int(s, 8, v->vulnerable ? 1 : 0);
+        sqlite3_bind_text(s, 9, v->detail, (int)strnlen(v->detail, sizeof(v->detail)),
+                          SQLITE_STATIC);
+        sqlite3_bind_text(s, 10, stls, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            tw_errf(err, "vulns: %s", sqlite3_errmsg(db));
+            sqlite3_reset(s);
+            return -1;
+        }
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return 0;
+}
+
+/*
  * One attempt at committing the batch.  Returns 0, or -1 with err and the
  * SQLite error code that caused it in *code.
  */
@@ -112,7 +174,8 @@ writer_try_batch(struct tw_writer *w, struct tw_result **batch, size_t nb, int *
     if (tw_store_begin(w->st, err) < 0)
         goto fail;
     for (size_t i = 0; i < nb; i++)
-        if (tw_store_put_result(w->st, w->scan_id, batch[i], err) < 0)
+        if (tw_store_put_result(w->st, w->scan_id, batch[i], err) < 0 ||
+            writer_put_vulns(w, batch[i], err) < 0)
             goto fail;
     if (tw_store_commit(w->st, err) < 0)
         goto fail;
@@ -238,6 +301,8 @@ writer_main(void *arg)
             nb = 0;
         }
     }
+    sqlite3_finalize(w->vuln_insert);
+    w->vuln_insert = NULL;
     sqlite3_exec(tw_store_db(w->st), "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=1000", NULL,
                  NULL, NULL);
     free(batch);

@@ -18,8 +18,9 @@ trap '"$TLSWEEP" lab down --dir "$LAB" >/dev/null 2>&1 || true; cleanup' EXIT
 
 DB="$TMP/grade.db"
 t0=$(date +%s.%N)
+# --handshake-timeout 6: slow-hello's handshakes take 4 s (issue 14).
 "$TLSWEEP" scan --lab="$LAB" --db "$DB" -j 2 --no-progress --connect-timeout 2 \
-    --handshake-timeout 3 --dns-timeout 1 --dns-tries 1 2>"$TMP/scan.err" \
+    --handshake-timeout 6 --dns-timeout 1 --dns-tries 1 2>"$TMP/scan.err" \
     || fail "scan exited $?: $(tail -5 "$TMP/scan.err")"
 t1=$(date +%s.%N)
 
@@ -121,6 +122,66 @@ for proto in SSLv3 TLSv1; do
               where r.host = 'rc4-sslv3.lab.tlsweep.test' and s.protocol = '$proto' order by s.pref_order)")" \
         "rc4-sslv3: $proto suites in server order"
 done
+# slow-hello (issue 14): TLS 1.3 only, TLS_AES_256_GCM_SHA384 and X25519
+# alone, and every handshake waits 4 s before its ServerHello.  The grading
+# connections' deadline is derived from the endpoint's own handshake time:
+# max(--probe-timeout default 3 s, 2 x 4 s) capped at --handshake-timeout
+# (6 s), so its hellos are answered in time and it is graded.  P = 100, K = 90
+# (X25519), C = 100 (AES-256 alone) -> S = 97 -> A; no HSTS -> A.  With the
+# plain 3 s probe timeout every accepted hello timed out: not graded.
+assert_eq "ok|A" "$(q "select class, grade from results where host = 'slow-hello.lab.tlsweep.test'")" \
+    "slow-hello: a 4 s handshake is graded"
+assert_eq "hsts_absent" "$(reasons slow-hello)" "slow-hello: reasons"
+assert_eq "TLSv1.3:TLS_AES_256_GCM_SHA384" \
+    "$(q "select group_concat(s.protocol || ':' || s.name, ' ') from suites s
+          join results r on r.id = s.result_id where r.host = 'slow-hello.lab.tlsweep.test'")" \
+    "slow-hello: its one suite found through the slow hellos"
+# The vulnerability probes (issue 14, scanner/vuln.h), one scripted server
+# each (lab/servers.c, legacy.c), each otherwise grading.md's B0 (TLS 1.2 +
+# 1.3, ECDHE-RSA AEAD suites, RSA-2048, no HSTS: A) so that only its one
+# defect shows.  vuln NAME PROBE: tested|vulnerable of that row.
+vuln() {
+    q "select v.tested || '|' || v.vulnerable from vulns v join results r on r.id = v.result_id
+       where r.host = '$1.lab.tlsweep.test' and v.name = '$2'"
+}
+# heartbleed: acknowledges the heartbeat extension on TLS <= 1.2 and echoes
+# as many bytes as a request claims: the probe claims 16 and sends none, so
+# the answer (3 + 16 + 16 padding = 35 bytes) proves the over-read.  C17 -> F.
+assert_eq "1|1" "$(vuln heartbleed heartbleed)" "heartbleed: vulnerable"
+assert_eq "1|1" "$(vuln heartbleed heartbeat_extension)" "heartbleed: heartbeat extension on"
+assert_eq "F" "$(grade heartbleed)" "heartbleed: F"
+assert_eq "heartbleed hsts_absent" "$(reasons heartbleed)" "heartbleed: reasons"
+assert_eq "1" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where r.host = 'heartbleed.lab.tlsweep.test' and v.name = 'heartbleed'
+    and v.detail like '%35-byte heartbeat answer%bytes discarded%'")" "heartbleed: only the length is kept"
+# ccs-injection: an early ChangeCipherSpec after the TLS <= 1.2 first flight
+# is accepted; the second fails with bad_record_mac (20).  C18 -> F.
+assert_eq "1|1" "$(vuln ccs-injection ccs_injection)" "ccs-injection: vulnerable"
+assert_eq "F" "$(grade ccs-injection)" "ccs-injection: F"
+assert_eq "ccs_injection hsts_absent" "$(reasons ccs-injection)" "ccs-injection: reasons"
+# compression: chooses DEFLATE whenever a TLS 1.2 hello offers it (CRIME):
+# 93 -> A, C08 caps C.
+assert_eq "1|1" "$(vuln compression compression)" "compression: vulnerable"
+assert_eq "C" "$(grade compression)" "compression: C"
+assert_eq "compression hsts_absent" "$(reasons compression)" "compression: reasons"
+# No false positive anywhere else: those four rows are the only vulnerable
+# ones of the whole lab; every fixed TLS <= 1.2 server refused the early CCS
+# with unexpected_message and the fallback hello with inappropriate_fallback.
+assert_eq "ccs-injection:ccs_injection compression:compression heartbleed:heartbeat_extension heartbleed:heartbleed" \
+    "$(q "select group_concat(n, ' ') from (select replace(r.host, '.lab.tlsweep.test', '') || ':' || v.name as n
+          from vulns v join results r on r.id = v.result_id where v.vulnerable = 1 order by n)")" \
+    "vulns: no probe fires on any other lab endpoint"
+assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where v.name = 'ccs_injection' and v.tested = 1 and v.vulnerable = 0
+    and v.detail not like '%unexpected_message%'")" "vulns: every fixed server said unexpected_message"
+assert_eq "0" "$(q "select count(*) from results r where r.grade is not null
+    and (select count(*) from vulns v where v.result_id = r.id) != 7")" "vulns: seven rows per graded endpoint"
+assert_eq "0|0|0|0" "$(q "select v.tested, v.vulnerable, (select count(*) from vulns w
+    where w.result_id = v.result_id and w.name in ('ccs_injection', 'no_fallback_scsv', 'heartbleed')
+    and w.tested = 1), (select count(*) from vulns w where w.result_id = v.result_id and w.vulnerable = 1)
+    from vulns v join results r on r.id = v.result_id
+    where r.host = 'tls13-hsts.lab.tlsweep.test' and v.name = 'ccs_injection'")" \
+    "vulns: TLS 1.3 only, no probe applies"
 # legacy-raw answers nothing but SSLv3/TLS 1.0 hellos with RC4 (lab.sh checks
 # the scripted bytes).  The engine grades only once one of its OpenSSL
 # classification probes completed a handshake (scanner/worker.c
@@ -248,6 +309,32 @@ cbc=$(sq "SELECT count(*) FROM results r JOIN suites s ON s.result_id = r.id
 pass "s_server: the CBC query lists $cbc TLS 1.2 CBC suites"
 s_client_suites "$TMP/s.db" 127.0.0.1 127.0.0.1 "$SPORT" -tls1_2 TLSv1.2
 assert_eq "2048" "$(sq "select bits from groups where group_id is null")" "s_server: DHE prime size"
+
+# diff (issue 14): a probe that newly fires is a regression.  Two scans of
+# heartbleed; the first one's row is set back to "not vulnerable", as if the
+# server had been fixed then (both scans grade it F, so only vuln_new fires).
+echo "heartbleed.lab.tlsweep.test:28443" > "$TMP/hb.txt"
+for i in 1 2; do
+    "$TLSWEEP" scan --lab="$LAB" --db "$TMP/hb.db" --no-progress --handshake-timeout 3 "$TMP/hb.txt" \
+        2>/dev/null || fail "heartbleed scan $i failed"
+done
+sqlite3 "$TMP/hb.db" "update vulns set vulnerable = 0 where name = 'heartbleed'
+                      and result_id = (select min(id) from results)"
+rc=0
+"$TLSWEEP" diff --db "$TMP/hb.db" --fail-on regression --format json > "$TMP/hb.json" 2>&1 || rc=$?
+assert_eq "1" "$rc" "diff: newly vulnerable fails --fail-on regression"
+# old and new: the probes that fired on each side.
+assert_eq "vuln_new|1|heartbeat_extension|heartbeat_extension,heartbleed" \
+    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print("\n".join("%s|%d|%s|%s" % (c["kind"], c["regression"], c["old"], c["new"]) for c in d["changes"]))' \
+    "$TMP/hb.json")" "diff: the one change is vuln_new, heartbleed added"
+"$TLSWEEP" report --db "$TMP/hb.db" > "$TMP/hb.txt.out" 2>&1 || fail "report failed"
+grep -q "vulns: *heartbeat_extension,heartbleed" "$TMP/hb.txt.out" || fail "text report lacks the vulns line"
+pass "text report: vulns line"
+"$TLSWEEP" report --db "$TMP/hb.db" --format json > "$TMP/hb.rep.json" 2>&1 || fail "json report failed"
+assert_eq '["heartbeat_extension", "heartbleed"]' "$(python3 -c 'import json,sys
+print(json.dumps(json.load(open(sys.argv[1]))["endpoints"][0]["vulns"]))' "$TMP/hb.rep.json")" \
+    "json report: vulns"
 
 # --quick grades nothing.
 "$TLSWEEP" scan --lab="$LAB" --db "$TMP/quick.db" --quick -j 2 --no-progress --connect-timeout 2 \

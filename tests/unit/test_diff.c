@@ -66,6 +66,31 @@ test_diff_unchanged(void **state)
     expect(&a, &a, 14, "");
 }
 
+/* Issue 14: a vulnerability probe that newly fires is a regression; one
+ * that stops firing, or keeps firing, is not a change of this kind. */
+static void
+test_diff_vuln_new(void **state)
+{
+    struct tw_diff_ep a = ep("ok", "A", "TLSv1.3", "X", "aa", 100);
+    struct tw_diff_ep b = a, c = a, d = a;
+    const char *o, *n;
+
+    (void)state;
+    b.vulns = "heartbleed";
+    c.vulns = "ccs_injection,heartbleed";
+    d.vulns = "heartbleed_extension"; /* a longer name is not the same name */
+    expect(&a, &b, 14, "vuln_new!");
+    expect(&b, &b, 14, "");
+    expect(&b, &a, 14, "");
+    expect(&b, &c, 14, "vuln_new!");
+    expect(&c, &b, 14, "");
+    expect(&b, &d, 14, "vuln_new!");
+    expect(NULL, &b, 14, "new,vuln_new!");
+    tw_diff_values(TW_DIFF_VULN_NEW, &a, &c, &o, &n);
+    assert_null(o);
+    assert_string_equal(n, "ccs_injection,heartbleed");
+}
+
 static void
 test_diff_new_and_vanished(void **state)
 {
@@ -365,6 +390,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_diff_unchanged),
+        cmocka_unit_test(test_diff_vuln_new),
         cmocka_unit_test(test_diff_new_and_vanished),
         cmocka_unit_test(test_diff_failures),
         cmocka_unit_test(test_diff_class_precedence),

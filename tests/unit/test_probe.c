@@ -50,6 +50,7 @@
 #include "scanner/grader.h"
 #include "scanner/probekind.h"
 #include "scanner/gplan.h"
+#include "scanner/vuln.h"
 #include "tls/grade.h"
 #include "store/graderec.h"
 #include "base/log.h"
@@ -72,6 +73,10 @@ struct chello {
     int has_key_share;
     int x25519_share;
     int has_sni;
+    int has_heartbeat;     /* extension 15 offered */
+    int has_fallback_scsv; /* TLS_FALLBACK_SCSV among the suites */
+    int trailing;          /* content type of a record after the hello, 0 = none */
+    size_t trailing_len;   /* its length field */
 };
 
 static uint16_t
@@ -95,11 +100,19 @@ chello_read(const uint8_t *b, size_t len, struct chello *c)
     assert_int_equal(b[5], 1); /* client_hello */
     i = 9;
     c->legacy = rd16(b + i);
+    if ((size_t)rd16(b + 3) + 5 + 5 <= len) {
+        c->trailing = b[rd16(b + 3) + 5];
+        c->trailing_len = rd16(b + rd16(b + 3) + 5 + 3);
+    }
+    len = rd16(b + 3) + 5; /* the hello record alone */
     i += 2 + 32;
     i += 1 + b[i]; /* session id */
     end = i + 2 + rd16(b + i);
-    for (i += 2; i < end; i += 2)
+    for (i += 2; i < end; i += 2) {
         c->suites[c->n_suites++] = rd16(b + i);
+        if (rd16(b + i) == TW_SUITE_FALLBACK_SCSV)
+            c->has_fallback_scsv = 1;
+    }
     i += 1 + b[i]; /* compression */
     if (i >= len)
         return;
@@ -111,6 +124,8 @@ chello_read(const uint8_t *b, size_t len, struct chello *c)
 
         if (type == 0)
             c->has_sni = 1;
+        if (type == 15)
+            c->has_heartbeat = 1;
         if (type == 43)
             for (size_t k = 1; k + 1 < (size_t)d[0] + 1; k += 2)
                 c->versions[c->n_versions++] = rd16(d + k);
@@ -140,6 +155,12 @@ struct fake {
     int accept_any;     /* hostile: take the first suite offered, whatever it is */
     int n_http;         /* HTTP steps seen */
     int n_conns;
+    /* Issue 14's behaviours. */
+    int heartbeat;        /* acknowledge the heartbeat extension */
+    int heartbleed;       /* answer a heartbeat request with the claimed bytes */
+    int ccs_vulnerable;   /* accept an early CCS, fail the next record (bad_record_mac) */
+    int enforce_fallback; /* inappropriate_fallback to an SCSV hello below the best */
+    int n_fallback, n_heartbleed, n_ccs; /* vulnerability probes seen */
 };
 
 static int
@@ -225,6 +246,15 @@ fake_answer(struct fake *fs, const struct chello *c, struct tw_server_flight *f,
         f->alert_desc = 70;
         return;
     }
+    if (c->has_fallback_scsv) {
+        fs->n_fallback++;
+        if (fs->enforce_fallback &&
+            (fs->protos & ~((TW_PROTO_BIT(tw_grade_proto_from_version(v)) << 1) - 1))) {
+            f->has_alert = f->is_alert_first = 1;
+            f->alert_desc = 86;
+            return;
+        }
+    }
     s = fake_pick(fs, fs->s12, fs->n12, c, &g);
     if (s == 0) {
         f->has_alert = f->is_alert_first = 1;
@@ -233,6 +263,7 @@ fake_answer(struct fake *fs, const struct chello *c, struct tw_server_flight *f,
     }
     f->has_server_hello = 1;
     f->version = v;
+    f->has_heartbeat = c->has_heartbeat && fs->heartbeat;
     f->cipher_suite = fs->pick_unoffered ? TW_SUITE_FALLBACK_SCSV : s;
     f->has_reneg_info = 1;
     if (is_ecdhe(s)) {
@@ -247,6 +278,44 @@ fake_answer(struct fake *fs, const struct chello *c, struct tw_server_flight *f,
     f->has_server_hello_done = 1;
 }
 
+/*
+ * The bytes after the flight, for the vulnerability probes (issue 14): the
+ * flight itself is stood for by one ServerHelloDone record (the planner
+ * reads the parsed struct, vuln.c the records after the handshake ones).
+ */
+static void
+fake_tail(struct fake *fs, const struct chello *c, const struct tw_server_flight *f, int have,
+          uint8_t *tail, size_t *n)
+{
+    static const uint8_t shd[] = {22, 3, 3, 0, 4, 14, 0, 0, 0};
+
+    *n = 0;
+    if (!have || !f->has_server_hello || f->version == TW_VERSION_TLS13 || c->trailing == 0)
+        return;
+    memcpy(tail, shd, sizeof(shd));
+    *n = sizeof(shd);
+    if (c->trailing == 24) {
+        fs->n_heartbleed++;
+        assert_int_equal(c->trailing_len, 3); /* type + length, no payload sent */
+        if (fs->heartbleed) {
+            /* 3 + the 16 claimed bytes (over-read) + 16 padding. */
+            uint8_t hb[5 + 35] = {24, 3, 3, 0, 35, 2, 0, 16};
+
+            memset(hb + 8, 0xee, sizeof(hb) - 8); /* "memory" */
+            memcpy(tail + *n, hb, sizeof(hb));
+            *n += sizeof(hb);
+        }
+    } else if (c->trailing == 20) {
+        uint8_t alert[] = {21, 3, 3, 0, 2, 2, 10};
+
+        fs->n_ccs++;
+        if (fs->ccs_vulnerable)
+            alert[6] = 20; /* bad_record_mac: the second CCS failed under null keys */
+        memcpy(tail + *n, alert, sizeof(alert));
+        *n += sizeof(alert);
+    }
+}
+
 /* Run a whole plan against a simulated server; returns the plan. */
 static struct tw_gplan *
 run_plan(struct fake *fs, int max_conns)
@@ -254,6 +323,8 @@ run_plan(struct fake *fs, int max_conns)
     struct tw_gplan *pl = tw_gplan_new("example.test", max_conns);
     uint8_t rnd[TW_PROBE_RANDOM_LEN];
     uint8_t *out = malloc(TW_HELLO_MAX_OUT);
+    uint8_t tail[128];
+    size_t n_tail = 0;
     int guard = 0;
 
     assert_non_null(out);
@@ -279,7 +350,8 @@ run_plan(struct fake *fs, int max_conns)
         if (!c.is_v2 && c.legacy != TW_VERSION_SSL3) /* SSLv3 hellos carry no extensions */
             assert_true(c.has_sni);
         fake_answer(fs, &c, &f, &have);
-        tw_gplan_feed_hello(pl, have ? &f : NULL, NULL, 0);
+        fake_tail(fs, &c, &f, have, tail, &n_tail);
+        tw_gplan_feed_hello(pl, have ? &f : NULL, n_tail > 0 ? tail : NULL, n_tail);
     }
     free(out);
     return pl;
@@ -327,9 +399,12 @@ test_modern_server_preference(void **state)
 
     /* TLS 1.3: n13 + 1 + order; TLS 1.2: n12 + 1 + order; four refused
      * protocols; TLS 1.3 groups: the first hello found one, the others are
-     * found one each + 1; TLS 1.2 curves: all known, one refused hello; HTTP. */
-    expect =
-        (int)(fs.n13 + 2) + (int)(fs.n12 + 2) + (N_PROTOS - 2) + (int)(fs.ngroups - 1 + 1) + 1 + 1;
+     * found one each + 1; TLS 1.2 curves: all known, one refused hello; the
+     * vulnerability probes that apply (issue 14): TLS_FALLBACK_SCSV (two
+     * versions) and CCS injection (TLS 1.2), not Heartbleed (no heartbeat
+     * extension); HTTP. */
+    expect = (int)(fs.n13 + 2) + (int)(fs.n12 + 2) + (N_PROTOS - 2) + (int)(fs.ngroups - 1 + 1) +
+             1 + 2 + 1;
     assert_int_equal(tw_gplan_connections(pl), expect);
     assert_int_equal(fs.n_conns, expect);
     assert_int_equal(fs.n_http, 1);
@@ -759,8 +834,10 @@ test_no_http_plan(void **state)
     /* The enumeration rule of test_modern_server_preference without its HTTP
      * connection: TLS 1.3 n13 + 1 (one suite: no order check), TLS 1.2
      * n12 + 1 + order, four refused protocols, TLS 1.3 groups (one found by
-     * the first hello, the other + 1), TLS 1.2 curves (all known: one). */
-    expect = (int)(fs.n13 + 1) + (int)(fs.n12 + 2) + (N_PROTOS - 2) + (int)(fs.ngroups - 1 + 1) + 1;
+     * the first hello, the other + 1), TLS 1.2 curves (all known: one), the
+     * fallback and CCS probes (issue 14). */
+    expect =
+        (int)(fs.n13 + 1) + (int)(fs.n12 + 2) + (N_PROTOS - 2) + (int)(fs.ngroups - 1 + 1) + 1 + 2;
     assert_int_equal(hellos, expect);
     assert_int_equal(tw_gplan_connections(pl), expect);
     assert_int_equal(fs.n_conns, expect);
@@ -1185,10 +1262,233 @@ test_probe_kind_table(void **state)
     assert_string_equal(tw_probe_kind_sni(TW_PK_WITH_SNI, "sni.test", NULL), "sni.test");
 }
 
+/* Issue 14: the grading deadline follows the endpoint's own handshake time,
+ * within --handshake-timeout. */
+static void
+test_grader_timeout_derivation(void **state)
+{
+    (void)state;
+    /* A fast endpoint keeps --probe-timeout. */
+    assert_true(tw_grader_timeout(3.0, 0.05, 10.0) == 3.0);
+    assert_true(tw_grader_timeout(3.0, 1.5, 10.0) == 3.0);
+    /* Unknown time (0): the probe timeout alone. */
+    assert_true(tw_grader_timeout(3.0, 0.0, 10.0) == 3.0);
+    /* A 4 s handshake: 8 s, under the 10 s cap. */
+    assert_true(tw_grader_timeout(3.0, 4.0, 10.0) == 8.0);
+    /* A 7 s handshake (the issue's case): twice is 14, capped at 10. */
+    assert_true(tw_grader_timeout(3.0, 7.0, 10.0) == 10.0);
+    /* A 4 s handshake under a 6 s handshake timeout: the cap, 6. */
+    assert_true(tw_grader_timeout(3.0, 4.0, 6.0) == 6.0);
+    /* An explicit probe timeout above the cap is never lowered. */
+    assert_true(tw_grader_timeout(20.0, 7.0, 10.0) == 20.0);
+    /* Unset values take the defaults (10 s handshake timeout). */
+    assert_true(tw_grader_timeout(0.0, 0.0, 0.0) == 10.0);
+    assert_true(tw_grader_timeout(3.0, 30.0, 0.0) == 10.0);
+}
+
+/* The vulns row called name of rec (fails the test when missing). */
+static const struct tw_grec_vuln *
+vuln_row(const struct tw_grade_record *rec, const char *name)
+{
+    for (int i = 0; i < rec->n_vulns; i++)
+        if (strcmp(rec->vulns[i].name, name) == 0)
+            return &rec->vulns[i];
+    fail_msg("no vulns row %s", name);
+    return NULL;
+}
+
+static int
+has_reason(const struct tw_grade_record *rec, const char *code)
+{
+    for (int i = 0; i < rec->n_reasons; i++)
+        if (strcmp(rec->reasons[i].code, code) == 0)
+            return 1;
+    return 0;
+}
+
+/* A B0-like server (TLS 1.2 + 1.3, ECDHE-RSA AEAD suites, X25519 + P-256). */
+static void
+fake_b0(struct fake *fs, int tls13)
+{
+    memset(fs, 0, sizeof(*fs));
+    fs->protos = TW_PROTO_BIT(TW_PROTO_TLS12) | (tls13 ? TW_PROTO_BIT(TW_PROTO_TLS13) : 0);
+    fs->s12[0] = 0xc02f;
+    fs->s12[1] = 0xc030;
+    fs->n12 = 2;
+    fs->s13[0] = 0x1301;
+    fs->n13 = tls13 ? 1 : 0;
+    fs->groups[0] = 29;
+    fs->groups[1] = 23;
+    fs->ngroups = 2;
+}
+
+/*
+ * Issue 14: each vulnerability probe runs only where its precondition holds,
+ * its verdict comes from the server's answer, and its grade effect follows
+ * grading.md (Heartbleed C17 F, CCS C18 F; TLS_FALLBACK_SCSV no effect, C43).
+ */
+static void
+test_vuln_probes(void **state)
+{
+    struct fake fs;
+    struct tw_gplan *pl;
+    struct tw_result *r;
+    struct tw_grade_record *rec;
+    int base;
+
+    (void)state;
+    /* A fixed server: the SCSV is enforced, no heartbeat, early CCS refused. */
+    fake_b0(&fs, 1);
+    fs.enforce_fallback = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_fallback, 1);
+    assert_int_equal(fs.n_ccs, 1);
+    assert_int_equal(fs.n_heartbleed, 0); /* no heartbeat extension: not run */
+    base = tw_gplan_connections(pl) - 2;
+    assert_int_equal(vuln_row(rec, "no_fallback_scsv")->tested, 1);
+    assert_int_equal(vuln_row(rec, "no_fallback_scsv")->vulnerable, 0);
+    assert_non_null(strstr(vuln_row(rec, "no_fallback_scsv")->detail, "inappropriate_fallback"));
+    assert_int_equal(vuln_row(rec, "heartbleed")->tested, 1);
+    assert_int_equal(vuln_row(rec, "heartbleed")->vulnerable, 0);
+    assert_int_equal(vuln_row(rec, "heartbeat_extension")->vulnerable, 0);
+    assert_int_equal(vuln_row(rec, "ccs_injection")->tested, 1);
+    assert_int_equal(vuln_row(rec, "ccs_injection")->vulnerable, 0);
+    assert_non_null(strstr(vuln_row(rec, "ccs_injection")->detail, "unexpected_message"));
+    assert_int_equal(vuln_row(rec, "compression")->tested, 1);
+    assert_int_equal(vuln_row(rec, "compression")->vulnerable, 0);
+    assert_int_equal(vuln_row(rec, "no_secure_renegotiation")->vulnerable, 0);
+    assert_int_equal(vuln_row(rec, "insecure_renegotiation")->tested, 0);
+    assert_string_equal(rec->grade, "A");
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* The same server without the SCSV check: recorded, no grade effect. */
+    fake_b0(&fs, 1);
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(tw_gplan_connections(pl), base + 2);
+    assert_int_equal(vuln_row(rec, "no_fallback_scsv")->vulnerable, 1);
+    assert_string_equal(rec->grade, "A");
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* Heartbleed: TLS 1.2 only (no fallback: one version), the heartbeat
+     * extension acknowledged, the over-read answered.  One more connection. */
+    fake_b0(&fs, 0);
+    fs.heartbeat = fs.heartbleed = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_fallback, 0);
+    assert_int_equal(fs.n_heartbleed, 1);
+    assert_int_equal(fs.n_ccs, 1);
+    assert_int_equal(vuln_row(rec, "no_fallback_scsv")->tested, 0);
+    assert_int_equal(vuln_row(rec, "heartbeat_extension")->vulnerable, 1);
+    assert_int_equal(vuln_row(rec, "heartbleed")->tested, 1);
+    assert_int_equal(vuln_row(rec, "heartbleed")->vulnerable, 1);
+    assert_non_null(strstr(vuln_row(rec, "heartbleed")->detail, "35-byte heartbeat answer"));
+    assert_int_equal(vuln_row(rec, "ccs_injection")->vulnerable, 0);
+    assert_string_equal(rec->grade, "F");
+    assert_true(has_reason(rec, "heartbleed"));
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* Heartbeat without the bug: the malformed request gets no answer. */
+    fake_b0(&fs, 0);
+    fs.heartbeat = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_heartbleed, 1);
+    assert_int_equal(vuln_row(rec, "heartbleed")->tested, 1);
+    assert_int_equal(vuln_row(rec, "heartbleed")->vulnerable, 0);
+    assert_false(has_reason(rec, "heartbleed"));
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* CCS injection: the early CCS accepted, the next record fails. */
+    fake_b0(&fs, 1);
+    fs.enforce_fallback = 1;
+    fs.ccs_vulnerable = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "ccs_injection")->vulnerable, 1);
+    assert_non_null(strstr(vuln_row(rec, "ccs_injection")->detail, "CVE-2014-0224"));
+    assert_string_equal(rec->grade, "F");
+    assert_true(has_reason(rec, "ccs_injection"));
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* TLS 1.3 only: no probe applies, no extra connection. */
+    memset(&fs, 0, sizeof(fs));
+    fs.protos = TW_PROTO_BIT(TW_PROTO_TLS13);
+    fs.s13[0] = 0x1301;
+    fs.n13 = 1;
+    fs.groups[0] = 29;
+    fs.ngroups = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_fallback + fs.n_heartbleed + fs.n_ccs, 0);
+    for (int i = 0; i < rec->n_vulns; i++) {
+        assert_int_equal(rec->vulns[i].tested, 0);
+        assert_int_equal(rec->vulns[i].vulnerable, 0);
+    }
+    assert_string_equal(rec->grade, "A");
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+}
+
+/* vuln.c: the records after the flight, bounded and hostile-safe. */
+static void
+test_vuln_tail(void **state)
+{
+    static const uint8_t flight_alert[] = {22, 3, 3, 0, 4, 14, 0, 0, 0, 21, 3, 3, 0, 2, 2, 20};
+    static const uint8_t flight_hb[] = {22, 3, 3, 0, 4, 14, 0, 0, 0, 24, 3, 3, 0, 3, 2, 0, 0};
+    static const uint8_t cut[] = {22, 3, 3, 0, 4, 14, 0, 0, 0, 21, 3, 3, 0, 2, 2};
+    static const uint8_t absurd[] = {22, 3, 3, 0, 4, 14, 0, 0, 0, 24, 3, 3, 0xff, 0xff, 2};
+    struct tw_vuln_tail t;
+    uint8_t rec[16];
+
+    (void)state;
+    tw_vuln_tail(flight_alert, sizeof(flight_alert), &t);
+    assert_int_equal(t.has_alert, 1);
+    assert_int_equal(t.alert_desc, 20);
+    tw_vuln_tail(flight_hb, sizeof(flight_hb), &t);
+    assert_int_equal(t.has_heartbeat, 1);
+    assert_int_equal(t.heartbeat_len, 3);
+    tw_vuln_tail(cut, sizeof(cut), &t);
+    assert_int_equal(t.has_alert + t.has_heartbeat, 0);
+    tw_vuln_tail(absurd, sizeof(absurd), &t);
+    assert_int_equal(t.has_alert + t.has_heartbeat, 0);
+    tw_vuln_tail(NULL, 0, &t);
+    assert_int_equal(t.n_records, 0);
+    assert_int_equal(tw_vuln_heartbeat_request(TW_VERSION_TLS12, rec, sizeof(rec)),
+                     TW_VULN_HB_REQ_LEN);
+    assert_memory_equal(rec, ((const uint8_t[]){24, 3, 3, 0, 3, 1, 0, TW_VULN_HB_CLAIM}), 8);
+    assert_int_equal(tw_vuln_heartbeat_request(TW_VERSION_TLS12, rec, 7), 0);
+    assert_int_equal(tw_vuln_ccs_records(TW_VERSION_TLS10, rec, sizeof(rec)), TW_VULN_CCS_LEN);
+    assert_memory_equal(rec, ((const uint8_t[]){20, 3, 1, 0, 1, 1, 20, 3, 1, 0, 1, 1}), 12);
+    assert_int_equal(tw_vuln_ccs_records(TW_VERSION_TLS10, rec, 11), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vuln_probes),
+        cmocka_unit_test(test_vuln_tail),
+        cmocka_unit_test(test_grader_timeout_derivation),
         cmocka_unit_test(test_modern_server_preference),
         cmocka_unit_test(test_client_preference),
         cmocka_unit_test(test_hostile_unoffered_suite),
