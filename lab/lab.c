@@ -339,6 +339,35 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
      .legacy = &legacy_rc4_hybrid},
+
+    /* ---- Judged as clients see it (issue 13, README "Client endpoints") ----
+     * cn-only: the name only in the subject CN, no subjectAltName at all:
+     * browsers match the SAN alone, so it is hostname_mismatch (grade M). */
+    {.name = "cn-only",
+     .addr = 58,
+     .lines = {LINE(NAME, "hostname_mismatch")},
+     .flags = TW_LAB_F_NO_SAN,
+     TLS12_UP},
+    /* Client certificates: a CertificateRequest naming the lab root and
+     * intermediate.  Required on TLS 1.2: handshake_failure after the
+     * client's empty Certificate; required on TLS 1.3: the handshake
+     * completes for the client, then certificate_required (116) follows its
+     * Finished; optional: the handshake goes on without one (ok, noted). */
+    {.name = "client-cert-tls12",
+     .addr = 59,
+     .lines = {LINE(NAME, "client_cert_required")},
+     .flags = TW_LAB_F_CCERT_REQUIRED,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_MODERN)},
+    {.name = "client-cert-tls13",
+     .addr = 60,
+     .lines = {LINE(NAME, "client_cert_required")},
+     .flags = TW_LAB_F_CCERT_REQUIRED,
+     TLS(TLS1_3_VERSION, TLS1_3_VERSION, CIPHERS_MODERN)},
+    {.name = "client-cert-optional",
+     .addr = 61,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_CCERT_OPTIONAL,
+     TLS12_UP},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

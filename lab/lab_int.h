@@ -49,8 +49,9 @@ struct tw_lab_leaf_spec {
     enum tw_lab_leaf_issuer issuer;
     long not_before; /* seconds from now (negative = past) */
     long not_after;
-    int sha1; /* sign with SHA-1 instead of SHA-256 */
-    int aia;  /* add an AIA caIssuers URL (never served) */
+    int sha1;   /* sign with SHA-1 instead of SHA-256 */
+    int aia;    /* add an AIA caIssuers URL (never served) */
+    int no_san; /* no subjectAltName at all: the name is in the subject CN only */
 };
 
 /* Generate the keys and CA certificates.  Returns 0, or -1 with err. */
@@ -241,6 +242,11 @@ enum tw_lab_validity {
 #define TW_LAB_F_DH1024 0x80         /* DHE with the 1024-bit RFC 2409 Oakley group 2 */
 #define TW_LAB_F_SHA1 0x100          /* the leaf is signed with SHA-1 */
 #define TW_LAB_F_AIA 0x200           /* the leaf has an AIA caIssuers URL (never served) */
+#define TW_LAB_F_NO_SAN 0x400        /* the leaf has no subjectAltName: its name is the CN only */
+#define TW_LAB_F_CCERT_REQUIRED                                                                    \
+    0x800                              /* CertificateRequest, and the handshake fails without one  \
+                                        */
+#define TW_LAB_F_CCERT_OPTIONAL 0x1000 /* CertificateRequest, but the handshake goes on without */
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered

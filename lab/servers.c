@@ -1040,6 +1040,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     }
     spec.sha1 = (d->flags & TW_LAB_F_SHA1) != 0;
     spec.aia = (d->flags & TW_LAB_F_AIA) != 0;
+    spec.no_san = (d->flags & TW_LAB_F_NO_SAN) != 0;
     leaf = tw_lab_pki_leaf(pki, &spec, &key, err);
     if (leaf == NULL)
         goto out;
@@ -1151,6 +1152,22 @@ srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
         s->ctx = srv_make_ctx(s, pki, NULL, &leaf, err);
         if (s->ctx == NULL)
             goto out;
+    }
+    if (d->flags & (TW_LAB_F_CCERT_REQUIRED | TW_LAB_F_CCERT_OPTIONAL)) {
+        /* A CertificateRequest naming the lab root and intermediate; without
+         * a certificate the handshake fails (TLS 1.2: handshake_failure
+         * after the client's empty Certificate; TLS 1.3: certificate_required
+         * after its Finished) or, when optional, goes on. */
+        int mode = SSL_VERIFY_PEER;
+
+        if (d->flags & TW_LAB_F_CCERT_REQUIRED)
+            mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        SSL_CTX_set_verify(s->ctx, mode, NULL);
+        if (SSL_CTX_add_client_CA(s->ctx, pki->root) != 1 ||
+            SSL_CTX_add_client_CA(s->ctx, pki->inter) != 1) {
+            tw_lab_ssl_err(err, d->name, "client CA names");
+            goto out;
+        }
     }
     if (d->flags & (TW_LAB_F_SNI_REQUIRED | TW_LAB_F_SNI_SWITCH)) {
         SSL_CTX_set_tlsext_servername_callback(s->ctx, srv_on_servername);

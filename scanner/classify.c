@@ -444,6 +444,10 @@ tw_classify_next_probe(const struct tw_evidence *ev, int has_name)
     /* No follow-up probe can explain a failed STARTTLS dialogue. */
     if (tw_starttls_classify(m, &sc, NULL, 0))
         return -1;
+    /* A failure after the server's CertificateRequest is explained by the
+     * certificate we did not send: no other probe would say more. */
+    if (m->cert_requested)
+        return -1;
     /* Only handshake-level failures are worth a second connection. */
     if (!is_handshake_failure(m) && m->outcome != TW_PROBE_RESET && m->outcome != TW_PROBE_EOF)
         return -1;
@@ -609,6 +613,8 @@ cert_issues(const struct tw_cert_evidence *c, const char *checked_name, struct d
     if (c->hostname_checked && !c->hostname_ok) {
         set |= TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH);
         db_part(d, "certificate does not cover '%s'", checked_name);
+        if (c->leaf_no_san)
+            db_part(d, "no subjectAltName: clients ignore the subject CN");
     }
     if (c->weak_key) {
         char kt[sizeof(c->key_type)];
@@ -826,6 +832,49 @@ completed_probe(const struct tw_evidence *ev)
     return -1;
 }
 
+/* Did MAIN fail because it sent no client certificate?  The server sent a
+ * CertificateRequest and then failed the handshake (an alert or a close:
+ * TLS 1.2), or completed it and then refused our Finished (TLS 1.3: an
+ * alert such as certificate_required, or a close, read in conn.c). */
+static int
+cert_refused(const struct tw_probe_result *m)
+{
+    if (!m->cert_requested)
+        return 0;
+    if (m->outcome == TW_PROBE_OK)
+        return m->post_hs == TW_POST_HS_ALERT || m->post_hs == TW_POST_HS_CLOSED;
+    return m->outcome == TW_PROBE_ALERT_RECEIVED || m->outcome == TW_PROBE_EOF ||
+           m->outcome == TW_PROBE_RESET;
+}
+
+/* The client-certificate part of the detail and of the result. */
+static void
+describe_cert_request(const struct tw_probe_result *m, int refused, struct dbuf *d,
+                      struct tw_result *r)
+{
+    char ab[32];
+
+    r->n_ca_names = m->n_ca_names;
+    if (!m->cert_requested) {
+        r->cert_request = TW_CERT_REQUEST_NONE;
+        return;
+    }
+    r->cert_request = refused ? TW_CERT_REQUEST_REQUIRED : TW_CERT_REQUEST_OPTIONAL;
+    db_part(d, "the server requests a client certificate (CertificateRequest, %u CA name%s)",
+            (unsigned)m->n_ca_names, m->n_ca_names == 1 ? "" : "s");
+    if (!refused) {
+        db_more(d, " but works without one");
+        return;
+    }
+    if (m->outcome != TW_PROBE_OK)
+        db_more(d, " and fails the handshake without one");
+    else if (m->post_hs == TW_POST_HS_ALERT)
+        db_more(d, " and, after the handshake, refuses to go on without one: alert %s (%d)",
+                tw_classify_alert_name(m->post_hs_alert, ab, sizeof(ab)), m->post_hs_alert);
+    else
+        db_more(d, " and, after the handshake, closes the connection without one");
+}
+
 void
 tw_classify(const struct tw_evidence *ev, struct tw_result *r)
 {
@@ -856,6 +905,10 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
     }
 
     done = completed_probe(ev);
+    /* The chain of a handshake that failed after a CertificateRequest (the
+     * Certificate came first) is judged like a completed one. */
+    if (done < 0 && m->cert_requested && ev->cert.has_chain)
+        done = TW_PK_MAIN;
     stls = tw_starttls_classify(m, &sc, sbuf, sizeof(sbuf));
     if (stls) {
         /* The plaintext phase decided: nothing TLS happened on MAIN. */
@@ -871,6 +924,15 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
         db_part(d, "handshake ok: %s%s%s", version_name(m->version), ci[0] ? " " : "", ci);
         if (m->starttls != TW_STARTTLS_NONE)
             db_more(d, " after STARTTLS (%s)", tw_starttls_name(m->starttls));
+        if (cert_refused(m))
+            set |= TW_ISSUE(TW_CLASS_CLIENT_CERT_REQUIRED);
+    } else if (cert_refused(m)) {
+        /* Before describe_tls_failure's generic reading: the request explains it. */
+        if (is_handshake_failure(m))
+            describe_tls_failure(m, d);
+        else
+            network_class(m, d);
+        set |= TW_ISSUE(TW_CLASS_CLIENT_CERT_REQUIRED);
     } else if (m->outcome == TW_PROBE_NOT_RUN) {
         db_part(d, "main probe not run");
         if (done < 0)
@@ -894,6 +956,8 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
     if (!stls && m->starttls != TW_STARTTLS_NONE && m->outcome != TW_PROBE_OK &&
         m->starttls_result == TW_STARTTLS_READY)
         db_part(d, "TLS after STARTTLS (%s)", tw_starttls_name(m->starttls));
+    if (!stls)
+        describe_cert_request(m, cert_refused(m), d, r);
     describe_probes(ev, d);
 
     if (done >= 0) {

@@ -428,6 +428,12 @@ ep_grade_base(const struct ep *ep)
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
         if (ep->ev.probe[order[i]].outcome == TW_PROBE_OK)
             return order[i];
+    /* A server that requires a client certificate fails every handshake
+     * without one, but after its ServerHello and Certificate: the grading
+     * enumeration (hellos, not full handshakes) still sees everything, so
+     * MAIN's settings are graded (issue 13). */
+    if (ep->ev.probe[TW_PK_MAIN].cert_requested && ep->got_cert)
+        return TW_PK_MAIN;
     return -1;
 }
 
@@ -510,8 +516,10 @@ ep_probe_done(void *arg, SSL *ssl)
     ep->conn = NULL;
     w->n_conns--;
     STAT_SUB(w, in_flight, 1);
-    if (ssl != NULL && pr->outcome == TW_PROBE_OK) {
-        if (ep->r->tls_version[0] == '\0') {
+    /* ssl also comes with a handshake that failed after a CertificateRequest
+     * (conn.h): its chain is judged, its version and cipher are not kept. */
+    if (ssl != NULL) {
+        if (pr->outcome == TW_PROBE_OK && ep->r->tls_version[0] == '\0') {
             tw_strlcpy(ep->r->tls_version, SSL_get_version(ssl), sizeof(ep->r->tls_version));
             tw_strlcpy(ep->r->cipher, pr->cipher, sizeof(ep->r->cipher));
         }
@@ -576,6 +584,7 @@ ep_start_probe(struct tw_worker *w, struct ep *ep)
     p.starttls_host =
         ep->job->t.has_sni && ep->job->t.sni[0] != '\0' ? ep->job->t.sni : ep->job->t.host;
     p.out = &ep->ev.probe[ep->kind];
+    p.ca_names = &ep->r->ca_names;
     p.done_cb = ep_probe_done;
     p.arg = ep;
     rc = tw_conn_start(w->pool, &p, &ep->conn);

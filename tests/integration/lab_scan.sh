@@ -74,6 +74,37 @@ check_expectations() {
 }
 check_expectations "$DB"
 
+# Issue 13: the endpoints judged as clients see them are graded all the
+# same (a server that wants a client certificate is graded from its
+# hellos), and the client-certificate requests are stored.
+q() { sqlite3 -batch -noheader "$DB" "$1"; }
+grade_of() { q "select ifnull(grade, 'NULL') from results where host = '$1.lab.tlsweep.test'"; }
+# cn-only: a valid chain for a name the certificate holds only in its CN: M.
+assert_eq "M" "$(grade_of cn-only)" "cn-only: no subjectAltName -> M"
+assert_eq "1" "$(q "select count(*) from results where host = 'cn-only.lab.tlsweep.test'
+                    and detail like '%no subjectAltName: clients ignore the subject CN%'")" \
+    "cn-only: the detail says why"
+# client-cert-*: TLS 1.2 only -> A- (no TLS 1.3 warning); TLS 1.3 only and
+# the optional one (TLS 1.2 + 1.3) -> A, as valid-rsa.
+assert_eq "A-" "$(grade_of client-cert-tls12)" "client-cert-tls12: graded, A-"
+assert_eq "A" "$(grade_of client-cert-tls13)" "client-cert-tls13: graded, A"
+assert_eq "A" "$(grade_of client-cert-optional)" "client-cert-optional: graded, A"
+certreq() {
+    q "select c.required || ' ' || c.n_ca_names || ' ' || c.ca_names from cert_requests c
+       join results r on r.id = c.result_id where r.host = '$1.lab.tlsweep.test'"
+}
+names="CN=tlsweep lab root CA,O=tlsweep lab; CN=tlsweep lab intermediate CA,O=tlsweep lab"
+assert_eq "1 2 $names" "$(certreq client-cert-tls12)" "client-cert-tls12: required, CA names"
+assert_eq "1 2 $names" "$(certreq client-cert-tls13)" "client-cert-tls13: required, CA names"
+assert_eq "0 2 $names" "$(certreq client-cert-optional)" "client-cert-optional: optional, CA names"
+assert_eq "3" "$(q "select count(*) from cert_requests")" "no other server asked for a certificate"
+assert_eq "1" "$(q "select count(*) from results where host = 'client-cert-tls13.lab.tlsweep.test'
+                    and detail like '%alert certificate_required (116)%'")" \
+    "client-cert-tls13: the post-handshake alert is named"
+assert_eq "1" "$(q "select count(*) from results where host = 'client-cert-optional.lab.tlsweep.test'
+                    and detail like '%but works without one%'")" \
+    "client-cert-optional: the note says it works without one"
+
 stored=$(sqlite3 "$DB" "select count(*) from results")
 distinct=$(sqlite3 "$DB" "select count(distinct host||port||ifnull(sni,'-')||ifnull(starttls,'')) from results")
 assert_eq "$stored" "$distinct" "every endpoint stored once"
