@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "store/model.h"
+#include "tls/clients.h"
 
 #define SCAN_SECONDS_MAX 86400.0 /* the longest timeout an option accepts */
 
@@ -48,6 +49,7 @@ enum {
     OPT_DRY_RUN,
     OPT_LAB,
     OPT_STARTTLS,
+    OPT_CLIENTS,
 };
 
 static const struct option scan_options[] = {
@@ -75,6 +77,7 @@ static const struct option scan_options[] = {
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"lab", optional_argument, NULL, OPT_LAB},
     {"starttls", required_argument, NULL, OPT_STARTTLS},
+    {"clients", required_argument, NULL, OPT_CLIENTS},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -128,6 +131,12 @@ scan_usage(FILE *f)
         "  --probe-timeout S       timeout of each grading connection (default: the\n"
         "                          handshake timeout, at most 3)\n"
         "  --quick                 one handshake per endpoint, no grade\n"
+        "  --clients POLICY        judge the class for these clients (the grade is not\n"
+        "                          affected): modern (default) = current browsers and\n"
+        "                          OpenSSL 3: a server with nothing above TLS 1.1 is\n"
+        "                          protocol_mismatch, one that shares no suite with them\n"
+        "                          no_shared_cipher; any = ok whenever tlsweep's own broad\n"
+        "                          client (TLS 1.0-1.3, every suite) connects\n"
         "\n"
         "Interruption:\n"
         "  --resume[=SCAN_ID]      continue an interrupted scan (default: the latest),\n"
@@ -358,6 +367,12 @@ tw_scan_main(int argc, char **argv)
             break;
         case OPT_LAB:
             lab_dir = optarg ? optarg : TW_LAB_DEFAULT_DIR;
+            break;
+        case OPT_CLIENTS:
+            if (tw_clients_policy_parse(optarg, &cfg.clients) < 0) {
+                fprintf(stderr, "tlsweep scan: --clients: '%s' is not 'modern' or 'any'\n", optarg);
+                goto out;
+            }
             break;
         case 'v':
             verbosity++;

@@ -106,9 +106,11 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "weak_signature")},
      .flags = TW_LAB_F_SECLEVEL0 | TW_LAB_F_SHA1,
      TLS12_UP},
+    /* TLS 1.0 alone: tlsweep's broad client connects (and grades it C), but
+     * modern clients refuse it (--clients modern, issue 13). */
     {.name = "tls10-only",
      .addr = 14,
-     .lines = {LINE(NAME, "ok")},
+     .lines = {LINE(NAME, "protocol_mismatch")},
      .flags = TW_LAB_F_SECLEVEL0,
      TLS(TLS1_VERSION, TLS1_VERSION, "DEFAULT")},
     {.name = "tls13-only",
@@ -314,9 +316,11 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
      .legacy = &legacy_3des},
+    /* DHE only: graded B from the enumeration, but no current browser
+     * offers a DHE suite (--clients modern, issue 13): no_shared_cipher. */
     {.name = "dhe-1024",
      .addr = 53,
-     .lines = {LINE(NAME, "ok")},
+     .lines = {LINE(NAME, "no_shared_cipher")},
      .flags = TW_LAB_F_SECLEVEL0 | TW_LAB_F_DH1024,
      TLS(TLS1_2_VERSION, TLS1_2_VERSION, "DHE-RSA-AES128-GCM-SHA256")},
     {.name = "tls13-hsts",
@@ -368,6 +372,21 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      .flags = TW_LAB_F_CCERT_OPTIONAL,
      TLS12_UP},
+    /* The client policy (--clients modern, the default): servers that
+     * tlsweep's broad client reaches but current browsers and OpenSSL 3 do
+     * not.  tls11-only: TLS 1.1 alone (@SECLEVEL=0, as tls10-only);
+     * ccm-only: TLS 1.2 with the ECDHE-ECDSA AES-CCM suites alone, which no
+     * browser offers. */
+    {.name = "tls11-only",
+     .addr = 62,
+     .lines = {LINE(NAME, "protocol_mismatch")},
+     .flags = TW_LAB_F_SECLEVEL0,
+     TLS(TLS1_1_VERSION, TLS1_1_VERSION, "DEFAULT")},
+    {.name = "ccm-only",
+     .addr = 63,
+     .lines = {LINE(NAME, "no_shared_cipher")},
+     .key = TW_LAB_KEY_EC,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES256-CCM")},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

@@ -53,6 +53,17 @@
  *   - any other verify error (bad signature, invalid CA, purpose, path
  *     length, ...) makes a client reject the chain, so it counts as
  *     untrusted_root and is named in the detail ("other verify errors").
+ *   - hostname_mismatch is judged as browsers judge it (certinfo.c checks
+ *     the subjectAltName only); a leaf without one says so in the detail.
+ *   - client_cert_required: MAIN saw a CertificateRequest and then failed
+ *     (an alert, a close or a reset on TLS 1.2; on TLS 1.3 an alert or a
+ *     close after the handshake, read by conn.c).  No follow-up probe runs
+ *     then; the chain, sent before the request, is judged.  A request that
+ *     the server does not insist on is a note in the detail, class ok.
+ *   - the client policy (tw_classify_policy, tls/clients.h) runs last, once
+ *     the grading enumerated the server or the --quick plan is done: it may
+ *     add protocol_mismatch or no_shared_cipher for a server that tlsweep's
+ *     broad client reaches but modern clients do not.
  *   - STARTTLS (scanner/starttls.h): when MAIN's plaintext phase ended
  *     without READY, tw_starttls_classify() decides (starttls_unsupported,
  *     starttls_refused, not_tls for a protocol error, handshake_timeout /
@@ -71,8 +82,11 @@
 #include "scanner/classify.h"
 #include "scanner/probekind.h"
 #include "scanner/starttls.h"
+#include "tls/clients.h"
+#include "tls/grade.h"
 #include "tls/suites.h"
 #include "base/xalloc.h"
+#include "store/graderec.h"
 
 #define PLAN_MAX_EXTRA 4
 
@@ -803,7 +817,7 @@ static void
 describe_probes(const struct tw_evidence *ev, struct dbuf *d)
 {
     static const int order[] = {TW_PK_NO_SNI, TW_PK_WITH_SNI, TW_PK_ALL_CIPHERS, TW_PK_TLS13,
-                                TW_PK_TLS12,  TW_PK_TLS11,    TW_PK_TLS10};
+                                TW_PK_TLS12,  TW_PK_TLS11,    TW_PK_TLS10,       TW_PK_MODERN};
     int first = 1;
     char ab[32];
 
@@ -971,4 +985,93 @@ out:
     r->cls = tw_issues_primary(r->issues);
     tw_result_set_detail(r, d->b);
     free(d);
+}
+
+/* ---- the client policy (issue 13) ---- */
+
+int
+tw_classify_policy_probe(const struct tw_evidence *ev, int policy)
+{
+    const struct tw_probe_result *m = &ev->probe[TW_PK_MAIN];
+
+    if (policy != TW_CLIENTS_MODERN || m->outcome != TW_PROBE_OK || dns_failed(ev))
+        return -1;
+    if (m->version < TW_CLIENTS_MODERN_MIN_VERSION || tw_clients_modern_suite(m->cipher_id))
+        return -1; /* decided by the one handshake */
+    return probe_ran(ev, TW_PK_MODERN) ? -1 : TW_PK_MODERN;
+}
+
+/* The highest wire version in a TW_PROTO_BIT set, 0 for none. */
+static int
+best_version(unsigned bits)
+{
+    static const int wire[TW_PROTO__COUNT] = {
+        [TW_PROTO_SSL2] = TW_VERSION_SSL2,   [TW_PROTO_SSL3] = TW_VERSION_SSL3,
+        [TW_PROTO_TLS10] = TW_VERSION_TLS10, [TW_PROTO_TLS11] = TW_VERSION_TLS11,
+        [TW_PROTO_TLS12] = TW_VERSION_TLS12, [TW_PROTO_TLS13] = TW_VERSION_TLS13,
+    };
+
+    for (int p = TW_PROTO__COUNT - 1; p >= 0; p--)
+        if (bits & TW_PROTO_BIT(p))
+            return wire[p];
+    return 0;
+}
+
+void
+tw_classify_policy(const struct tw_evidence *ev, const struct tw_grade_record *g, int policy,
+                   struct tw_result *r)
+{
+    struct dbuf *d;
+    tw_issue_set add = 0;
+    int best = 0, shared = -1; /* shared: 1 yes, 0 no, -1 unknown */
+    int p;
+
+    if (policy != TW_CLIENTS_MODERN || dns_failed(ev))
+        return;
+    if (g != NULL && g->protocols_ok != 0) {
+        /* The enumeration: every protocol and suite the server accepts. */
+        int n = g->n_suites < 0                    ? 0
+                : g->n_suites > TW_GREC_SUITES_MAX ? TW_GREC_SUITES_MAX
+                                                   : g->n_suites;
+
+        best = best_version(g->protocols_ok);
+        shared = 0;
+        for (int i = 0; i < n && !shared; i++)
+            shared = g->suites[i].protocol >= TW_CLIENTS_MODERN_MIN_VERSION &&
+                     g->suites[i].code <= 0xffff &&
+                     tw_clients_modern_suite((uint16_t)g->suites[i].code);
+    } else {
+        /* The completed handshake (MAIN when it did). */
+        p = completed_probe(ev);
+        if (p < 0)
+            return;
+        best = ev->probe[p].version;
+        if (tw_clients_modern_suite(ev->probe[p].cipher_id))
+            shared = 1;
+        else if (p == TW_PK_MAIN && probe_ran(ev, TW_PK_MODERN))
+            shared = probe_ok(ev, TW_PK_MODERN);
+    }
+    d = tw_xcalloc(1, sizeof(*d));
+    if (best > 0 && best < TW_CLIENTS_MODERN_MIN_VERSION) {
+        add |= TW_ISSUE(TW_CLASS_PROTOCOL_MISMATCH);
+        db_part(d, "accepts only TLS 1.0/1.1 or older (best: %s): modern clients refuse it",
+                version_name(best));
+    } else if (shared == 0) {
+        add |= TW_ISSUE(TW_CLASS_NO_SHARED_CIPHER);
+        db_part(d, "accepts no cipher suite that modern clients offer (browsers, OpenSSL 3)");
+    } else if (shared < 0) {
+        db_part(d, "suites for modern clients not checked");
+    }
+    if (d->n > 0) {
+        struct dbuf *all = tw_xcalloc(1, sizeof(*all));
+
+        if (r->detail != NULL && r->detail[0] != '\0')
+            db_more(all, "%s", r->detail);
+        db_part(all, "%s", d->b);
+        tw_result_set_detail(r, all->b);
+        free(all);
+    }
+    free(d);
+    r->issues |= add;
+    r->cls = tw_issues_primary(r->issues);
 }

@@ -51,6 +51,8 @@ struct tw_config {
     int dry_run;              /* print the endpoint plan, connect nothing */
     int starttls_auto;        /* --starttls auto: well-known ports without a scheme
                                  speak STARTTLS (tw_starttls_for_port) */
+    int clients;              /* the client policy the class is judged for (enum
+                                 tw_client_policy, tls/clients.h; 0 = modern) */
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
 };

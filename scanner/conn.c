@@ -405,6 +405,8 @@ conn_step_handshake(struct tw_conn *c)
         c->pr->outcome = TW_PROBE_OK;
         c->pr->version = SSL_version(c->ssl);
         tw_strlcpy(c->pr->cipher, SSL_get_cipher_name(c->ssl), sizeof(c->pr->cipher));
+        if (SSL_get_current_cipher(c->ssl) != NULL)
+            c->pr->cipher_id = SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(c->ssl));
         conn_drain_errors(c, 0);
         return 1;
     }

@@ -46,9 +46,10 @@ struct tw_probe_result {
     uint32_t bytes_in;      /* bytes received from the server */
     uint8_t first_bytes[8]; /* the first bytes received (not_tls evidence) */
     uint8_t n_first;
-    int version;     /* negotiated protocol (TLS1_3_VERSION, ...) when OK */
-    char cipher[64]; /* negotiated suite when OK */
-    char err[128];   /* OpenSSL's reason string for LOCAL_ERROR, bounded */
+    int version;        /* negotiated protocol (TLS1_3_VERSION, ...) when OK */
+    char cipher[64];    /* negotiated suite when OK */
+    uint16_t cipher_id; /* its IANA code when OK */
+    char err[128];      /* OpenSSL's reason string for LOCAL_ERROR, bounded */
     /* STARTTLS (issue 9, scanner/starttls.h): the plaintext phase before the
      * handshake.  All zero for a direct-TLS probe. */
     uint8_t starttls;           /* enum tw_starttls_proto of this probe, 0 = direct TLS */
@@ -85,6 +86,8 @@ enum tw_probe_kind {
     TW_PK_TLS12,
     TW_PK_TLS13,
     TW_PK_ALL_CIPHERS, /* every suite this OpenSSL has, @SECLEVEL=0 */
+    TW_PK_MODERN,      /* only what modern clients offer (tls/clients.h): --quick's one
+                          extra handshake when MAIN's suite is outside that set */
     TW_PK__COUNT
 };
 

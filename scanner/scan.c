@@ -41,6 +41,7 @@
 #include "scanner/worker.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "tls/clients.h"
 #include "store/model.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -410,10 +411,11 @@ scan_options_text(const struct tw_config *c, char *buf, size_t len)
 {
     snprintf(buf, len,
              "-c %d -j %d --rate %d --per-ip %d --connect-timeout %g --handshake-timeout %g "
-             "--dns-timeout %g%s%s%s",
+             "--dns-timeout %g%s --clients %s%s%s",
              c->concurrency, c->threads, c->rate, c->per_ip, c->connect_timeout,
              c->handshake_timeout, c->dns_timeout, c->quick ? " --quick" : "",
-             c->ca_file ? " --ca-file " : "", c->ca_file ? c->ca_file : "");
+             tw_clients_policy_name(c->clients), c->ca_file ? " --ca-file " : "",
+             c->ca_file ? c->ca_file : "");
 }
 
 static int

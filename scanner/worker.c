@@ -22,6 +22,12 @@
  * which the detail names.  An endpoint with no completed handshake is not
  * graded.
  *
+ * An endpoint that failed after the server's CertificateRequest
+ * (client_cert_required) is graded with MAIN's settings: the hellos of the
+ * grading end before the request.  The client policy (--clients) is judged
+ * last, in ep_finish: from the grading enumeration, or, with --quick, from
+ * MAIN plus at most one MODERN probe (tw_classify_policy_probe).
+ *
  * worker_pump() is the only place that admits targets and starts
  * connections.  It is not reentrant: callbacks that run inside it (DNS cache
  * hits) only ask for another round.
@@ -353,6 +359,9 @@ ep_finish(struct ep *ep)
     if (!ep->classified)
         tw_classify(&ep->ev, ep->r);
     ep->classified = 1;
+    /* The client policy last: from the grading enumeration when graded (no
+     * extra connection), else from the handshake (tw_classify_policy). */
+    tw_classify_policy(&ep->ev, ep->r->grading, w->cfg->clients, ep->r);
     ep->r->elapsed_ms = (int64_t)((ev_now(w->loop) - j->t0) * 1000.0);
     if (--j->n_left == 0)
         job_finish(w, j);
@@ -540,6 +549,10 @@ ep_probe_done(void *arg, SSL *ssl)
         /* A plan that repeats a probe would never end: stop there. */
         if (next < 0 || next >= TW_PK__COUNT || ep->ev.probe[next].outcome != TW_PROBE_NOT_RUN)
             next = -1;
+    } else if (w->cfg->quick && !w->stopping) {
+        /* --quick grades nothing: one more handshake, with only the modern
+         * clients' suites, when MAIN's suite is not one of them. */
+        next = tw_classify_policy_probe(&ep->ev, w->cfg->clients);
     }
     if (next >= 0) {
         ep->kind = next;

@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 52) print "expected 52 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 54) print "expected 54 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -256,6 +256,10 @@ check "client-cert-tls13: TLS 1.3 handshake completes for the client" grep -q "N
 check "client-cert-tls13: certificate_required after the client's Finished" grep -q "alert certificate required" <<<"$out"
 out=$(sleep 1 | timeout 5 openssl s_client -connect $PFX.61:$PORT -servername "$(host client-cert-optional)" -CAfile "$DIR/ca.pem" 2>&1)
 check "client-cert-optional: CertificateRequest" grep -q "Acceptable client certificate CA names" <<<"$out"
+expect_sc "tls11-only: TLS 1.1 at SECLEVEL 0" "Protocol *: TLSv1.1" $PFX.62:$PORT -servername "$(host tls11-only)" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
+expect_sc "tls11-only: refuses TLS 1.2" "alert protocol version|no protocols available|unsupported protocol" $PFX.62:$PORT -servername "$(host tls11-only)" -tls1_2
+expect_sc "ccm-only: ECDHE-ECDSA AES-CCM" "Cipher is ECDHE-ECDSA-AES(128|256)-CCM" $PFX.63:$PORT -servername "$(host ccm-only)" -cipher 'AESCCM'
+expect_sc "ccm-only: refuses the browsers' suites" "alert handshake failure" $PFX.63:$PORT -servername "$(host ccm-only)" -cipher 'ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:RSA+AES' -ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 check "client-cert-optional: no alert without a certificate" test "$(grep -c 'alert' <<<"$out")" = 0
 
 # ---- network endpoints ----
