@@ -259,7 +259,7 @@ check "client-cert-optional: CertificateRequest" grep -q "Acceptable client cert
 expect_sc "tls11-only: TLS 1.1 at SECLEVEL 0" "Protocol *: TLSv1.1" $PFX.62:$PORT -servername "$(host tls11-only)" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
 expect_sc "tls11-only: refuses TLS 1.2" "alert protocol version|no protocols available|unsupported protocol" $PFX.62:$PORT -servername "$(host tls11-only)" -tls1_2
 expect_sc "ccm-only: ECDHE-ECDSA AES-CCM" "Cipher is ECDHE-ECDSA-AES(128|256)-CCM" $PFX.63:$PORT -servername "$(host ccm-only)" -cipher 'AESCCM'
-expect_sc "ccm-only: refuses the browsers' suites" "alert handshake failure" $PFX.63:$PORT -servername "$(host ccm-only)" -cipher 'ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:RSA+AES' -ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+expect_sc "ccm-only: refuses the browsers' suites" "alert handshake failure" $PFX.63:$PORT -servername "$(host ccm-only)" -cipher 'ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA' -ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 check "client-cert-optional: no alert without a certificate" test "$(grep -c 'alert' <<<"$out")" = 0
 
 # ---- network endpoints ----
