@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "store/model.h"
+#include "tls/clients.h"
 
 #define SCAN_SECONDS_MAX 86400.0 /* the longest timeout an option accepts */
 
@@ -51,6 +52,7 @@ enum {
     OPT_DRY_RUN,
     OPT_LAB,
     OPT_STARTTLS,
+    OPT_CLIENTS,
 };
 
 static const struct option scan_options[] = {
@@ -78,6 +80,7 @@ static const struct option scan_options[] = {
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"lab", optional_argument, NULL, OPT_LAB},
     {"starttls", required_argument, NULL, OPT_STARTTLS},
+    {"clients", required_argument, NULL, OPT_CLIENTS},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -131,6 +134,12 @@ scan_usage(FILE *f)
         "  --probe-timeout S       timeout of each grading connection (default: the\n"
         "                          handshake timeout, at most 3)\n"
         "  --quick                 one handshake per endpoint, no grade\n"
+        "  --clients POLICY        judge the class for these clients (the grade is not\n"
+        "                          affected): modern (default) = current browsers and\n"
+        "                          OpenSSL 3: a server with nothing above TLS 1.1 is\n"
+        "                          protocol_mismatch, one that shares no suite with them\n"
+        "                          no_shared_cipher; any = ok whenever tlsweep's own broad\n"
+        "                          client (TLS 1.0-1.3, every suite) connects\n"
         "\n"
         "Interruption:\n"
         "  --resume[=SCAN_ID]      continue an interrupted (or killed) scan (default: the\n"
@@ -392,6 +401,13 @@ tw_scan_main(int argc, char **argv)
             break;
         case OPT_LAB:
             lab_dir = optarg ? optarg : TW_LAB_DEFAULT_DIR;
+            break;
+        case OPT_CLIENTS:
+            if (tw_clients_policy_parse(optarg, &cfg.clients) < 0) {
+                fprintf(stderr, "tlsweep scan: --clients: '%s' is not 'modern' or 'any'\n", optarg);
+                goto out;
+            }
+            cfg.given |= TW_CFG_BIT(TW_CFG_CLIENTS);
             break;
         case 'v':
             verbosity++;

@@ -111,9 +111,11 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "weak_signature")},
      .flags = TW_LAB_F_SECLEVEL0 | TW_LAB_F_SHA1,
      TLS12_UP},
+    /* TLS 1.0 alone: tlsweep's broad client connects (and grades it C), but
+     * modern clients refuse it (--clients modern, issue 13). */
     {.name = "tls10-only",
      .addr = 14,
-     .lines = {LINE(NAME, "ok")},
+     .lines = {LINE(NAME, "protocol_mismatch")},
      .flags = TW_LAB_F_SECLEVEL0,
      TLS(TLS1_VERSION, TLS1_VERSION, "DEFAULT")},
     {.name = "tls13-only",
@@ -319,9 +321,11 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
      .legacy = &legacy_3des},
+    /* DHE only: graded B from the enumeration, but no current browser
+     * offers a DHE suite (--clients modern, issue 13): no_shared_cipher. */
     {.name = "dhe-1024",
      .addr = 53,
-     .lines = {LINE(NAME, "ok")},
+     .lines = {LINE(NAME, "no_shared_cipher")},
      .flags = TW_LAB_F_SECLEVEL0 | TW_LAB_F_DH1024,
      TLS(TLS1_2_VERSION, TLS1_2_VERSION, "DHE-RSA-AES128-GCM-SHA256")},
     {.name = "tls13-hsts",
@@ -345,25 +349,68 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
      .legacy = &legacy_rc4_hybrid},
 
+    /* ---- Judged as clients see it (issue 13, README "Client endpoints") ----
+     * cn-only: the name only in the subject CN, no subjectAltName at all:
+     * browsers match the SAN alone, so it is hostname_mismatch (grade M). */
+    {.name = "cn-only",
+     .addr = 58,
+     .lines = {LINE(NAME, "hostname_mismatch")},
+     .flags = TW_LAB_F_NO_SAN,
+     TLS12_UP},
+    /* Client certificates: a CertificateRequest naming the lab root and
+     * intermediate.  Required on TLS 1.2: handshake_failure after the
+     * client's empty Certificate; required on TLS 1.3: the handshake
+     * completes for the client, then certificate_required (116) follows its
+     * Finished; optional: the handshake goes on without one (ok, noted). */
+    {.name = "client-cert-tls12",
+     .addr = 59,
+     .lines = {LINE(NAME, "client_cert_required")},
+     .flags = TW_LAB_F_CCERT_REQUIRED,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_MODERN)},
+    {.name = "client-cert-tls13",
+     .addr = 60,
+     .lines = {LINE(NAME, "client_cert_required")},
+     .flags = TW_LAB_F_CCERT_REQUIRED,
+     TLS(TLS1_3_VERSION, TLS1_3_VERSION, CIPHERS_MODERN)},
+    {.name = "client-cert-optional",
+     .addr = 61,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_CCERT_OPTIONAL,
+     TLS12_UP},
+    /* The client policy (--clients modern, the default): servers that
+     * tlsweep's broad client reaches but current browsers and OpenSSL 3 do
+     * not.  tls11-only: TLS 1.1 alone (@SECLEVEL=0, as tls10-only);
+     * ccm-only: TLS 1.2 with the ECDHE-ECDSA AES-CCM suites alone, which no
+     * browser offers. */
+    {.name = "tls11-only",
+     .addr = 62,
+     .lines = {LINE(NAME, "protocol_mismatch")},
+     .flags = TW_LAB_F_SECLEVEL0,
+     TLS(TLS1_1_VERSION, TLS1_1_VERSION, "DEFAULT")},
+    {.name = "ccm-only",
+     .addr = 63,
+     .lines = {LINE(NAME, "no_shared_cipher")},
+     .key = TW_LAB_KEY_EC,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES256-CCM")},
     /* ---- Vulnerability probes and slow servers (issue 14) ----
      * tests/integration/grade.sh checks each verdict and grade. */
     {.name = "slow-hello",
-     .addr = 60,
+     .addr = 64,
      .lines = {LINE(NAME, "ok")},
      .flags = TW_LAB_F_DELAY,
      TLS(TLS1_3_VERSION, TLS1_3_VERSION, CIPHERS_MODERN)},
     {.name = "heartbleed",
-     .addr = 61,
+     .addr = 65,
      .lines = {LINE(NAME, "ok")},
      .flags = TW_LAB_F_HEARTBLEED,
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0)},
     {.name = "ccs-injection",
-     .addr = 62,
+     .addr = 66,
      .lines = {LINE(NAME, "ok")},
      .flags = TW_LAB_F_CCS_EARLY,
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0)},
     {.name = "compression",
-     .addr = 63,
+     .addr = 67,
      .lines = {LINE(NAME, "ok")},
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
      .legacy = &legacy_deflate},

@@ -49,8 +49,9 @@ struct tw_lab_leaf_spec {
     enum tw_lab_leaf_issuer issuer;
     long not_before; /* seconds from now (negative = past) */
     long not_after;
-    int sha1; /* sign with SHA-1 instead of SHA-256 */
-    int aia;  /* add an AIA caIssuers URL (never served) */
+    int sha1;   /* sign with SHA-1 instead of SHA-256 */
+    int aia;    /* add an AIA caIssuers URL (never served) */
+    int no_san; /* no subjectAltName at all: the name is in the subject CN only */
 };
 
 /* Generate the keys and CA certificates.  Returns 0, or -1 with err. */
@@ -262,6 +263,11 @@ enum tw_lab_validity {
  * answered with as many payload bytes as it claims, read past the request
  * from the server's "memory" (fixed, non-secret lab bytes). */
 #define TW_LAB_F_HEARTBLEED 0x1000
+#define TW_LAB_F_NO_SAN 0x2000 /* the leaf has no subjectAltName: its name is the CN only */
+/* CertificateRequest, and the handshake fails without a certificate. */
+#define TW_LAB_F_CCERT_REQUIRED 0x4000
+/* CertificateRequest, but the handshake goes on without a certificate. */
+#define TW_LAB_F_CCERT_OPTIONAL 0x8000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered

@@ -239,7 +239,7 @@ tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spec *spe
      * OpenSSL would not see it as its own issuer and would report
      * "unable to get local issuer" instead of a self-signed leaf. */
     if (tw_lab_pki_add_ext(x, issuer != NULL ? issuer : x, NID_basic_constraints, "CA:FALSE") < 0 ||
-        tw_lab_pki_add_ext(x, x, NID_subject_alt_name, san) < 0 ||
+        (!spec->no_san && tw_lab_pki_add_ext(x, x, NID_subject_alt_name, san) < 0) ||
         tw_lab_pki_add_ext(x, x, NID_ext_key_usage, "serverAuth") < 0 ||
         tw_lab_pki_add_ext(x, x, NID_subject_key_identifier, "hash") < 0)
         goto out;

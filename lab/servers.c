@@ -69,7 +69,7 @@
 #include "lab/starttls_servers.h"
 
 #define DAY (24L * 3600L)
-#define LAB_MAX_SRV 64
+#define LAB_MAX_SRV 128
 #define LAB_CONN_CAP 512    /* connections per endpoint per worker */
 #define LAB_DEADLINE 30.0   /* seconds a non-stall connection may live */
 #define LAB_ACCEPT_BATCH 64 /* accepts per wake-up */
@@ -1368,6 +1368,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     }
     spec.sha1 = (d->flags & TW_LAB_F_SHA1) != 0;
     spec.aia = (d->flags & TW_LAB_F_AIA) != 0;
+    spec.no_san = (d->flags & TW_LAB_F_NO_SAN) != 0;
     leaf = tw_lab_pki_leaf(pki, &spec, &key, err);
     if (leaf == NULL)
         goto out;
@@ -1480,6 +1481,22 @@ srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
         s->ctx = srv_make_ctx(s, pki, NULL, &leaf, err);
         if (s->ctx == NULL)
             goto out;
+    }
+    if (d->flags & (TW_LAB_F_CCERT_REQUIRED | TW_LAB_F_CCERT_OPTIONAL)) {
+        /* A CertificateRequest naming the lab root and intermediate; without
+         * a certificate the handshake fails (TLS 1.2: handshake_failure
+         * after the client's empty Certificate; TLS 1.3: certificate_required
+         * after its Finished) or, when optional, goes on. */
+        int mode = SSL_VERIFY_PEER;
+
+        if (d->flags & TW_LAB_F_CCERT_REQUIRED)
+            mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        SSL_CTX_set_verify(s->ctx, mode, NULL);
+        if (SSL_CTX_add_client_CA(s->ctx, pki->root) != 1 ||
+            SSL_CTX_add_client_CA(s->ctx, pki->inter) != 1) {
+            tw_lab_ssl_err(err, d->name, "client CA names");
+            goto out;
+        }
     }
     if (d->flags & (TW_LAB_F_SNI_REQUIRED | TW_LAB_F_SNI_SWITCH)) {
         SSL_CTX_set_tlsext_servername_callback(s->ctx, srv_on_servername);

@@ -644,10 +644,17 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
     ev->chain_complete = is_self_issued(sk_X509_value(sent, n - 1), 0);
     ev->leaf_has_aia_issuer = has_aia_issuer(leaf);
 
+    /* Names are checked as browsers check them (CA/B Forum BR 7.1.4.2,
+     * Chrome 58 and Firefox since 2017): the subjectAltName alone, never a
+     * fallback to the subject CN, which X509_check_host would otherwise take
+     * when the leaf has no dNSName. */
+    ev->leaf_no_san = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1) < 0;
     if (name != NULL && name[0] != '\0') {
         ev->hostname_checked = 1;
         ev->hostname_ok = X509_check_host(leaf, name, strlen(name),
-                                          X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+                                          X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+                                              X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+                                          NULL) == 1;
     } else if (ip != NULL && ip[0] != '\0') {
         ev->hostname_checked = 1;
         ev->hostname_ok = X509_check_ip_asc(leaf, ip, 0) == 1;

@@ -53,6 +53,17 @@
  *   - any other verify error (bad signature, invalid CA, purpose, path
  *     length, ...) makes a client reject the chain, so it counts as
  *     untrusted_root and is named in the detail ("other verify errors").
+ *   - hostname_mismatch is judged as browsers judge it (certinfo.c checks
+ *     the subjectAltName only); a leaf without one says so in the detail.
+ *   - client_cert_required: MAIN saw a CertificateRequest and then failed
+ *     (an alert, a close or a reset on TLS 1.2; on TLS 1.3 an alert or a
+ *     close after the handshake, read by conn.c).  No follow-up probe runs
+ *     then; the chain, sent before the request, is judged.  A request that
+ *     the server does not insist on is a note in the detail, class ok.
+ *   - the client policy (tw_classify_policy, tls/clients.h) runs last, once
+ *     the grading enumerated the server or the --quick plan is done: it may
+ *     add protocol_mismatch or no_shared_cipher for a server that tlsweep's
+ *     broad client reaches but modern clients do not.
  *   - STARTTLS (scanner/starttls.h): when MAIN's plaintext phase ended
  *     without READY, tw_starttls_classify() decides (starttls_unsupported,
  *     starttls_refused, not_tls for a protocol error, handshake_timeout /
@@ -71,8 +82,11 @@
 #include "scanner/classify.h"
 #include "scanner/probekind.h"
 #include "scanner/starttls.h"
+#include "tls/clients.h"
+#include "tls/grade.h"
 #include "tls/suites.h"
 #include "base/xalloc.h"
+#include "store/graderec.h"
 
 #define PLAN_MAX_EXTRA 4
 
@@ -444,6 +458,10 @@ tw_classify_next_probe(const struct tw_evidence *ev, int has_name)
     /* No follow-up probe can explain a failed STARTTLS dialogue. */
     if (tw_starttls_classify(m, &sc, NULL, 0))
         return -1;
+    /* A failure after the server's CertificateRequest is explained by the
+     * certificate we did not send: no other probe would say more. */
+    if (m->cert_requested)
+        return -1;
     /* Only handshake-level failures are worth a second connection. */
     if (!is_handshake_failure(m) && m->outcome != TW_PROBE_RESET && m->outcome != TW_PROBE_EOF)
         return -1;
@@ -609,6 +627,8 @@ cert_issues(const struct tw_cert_evidence *c, const char *checked_name, struct d
     if (c->hostname_checked && !c->hostname_ok) {
         set |= TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH);
         db_part(d, "certificate does not cover '%s'", checked_name);
+        if (c->leaf_no_san)
+            db_part(d, "no subjectAltName: clients ignore the subject CN");
     }
     if (c->weak_key) {
         char kt[sizeof(c->key_type)];
@@ -797,7 +817,7 @@ static void
 describe_probes(const struct tw_evidence *ev, struct dbuf *d)
 {
     static const int order[] = {TW_PK_NO_SNI, TW_PK_WITH_SNI, TW_PK_ALL_CIPHERS, TW_PK_TLS13,
-                                TW_PK_TLS12,  TW_PK_TLS11,    TW_PK_TLS10};
+                                TW_PK_TLS12,  TW_PK_TLS11,    TW_PK_TLS10,       TW_PK_MODERN};
     int first = 1;
     char ab[32];
 
@@ -824,6 +844,49 @@ completed_probe(const struct tw_evidence *ev)
         if (probe_ok(ev, order[i]))
             return order[i];
     return -1;
+}
+
+/* Did MAIN fail because it sent no client certificate?  The server sent a
+ * CertificateRequest and then failed the handshake (an alert or a close:
+ * TLS 1.2), or completed it and then refused our Finished (TLS 1.3: an
+ * alert such as certificate_required, or a close, read in conn.c). */
+static int
+cert_refused(const struct tw_probe_result *m)
+{
+    if (!m->cert_requested)
+        return 0;
+    if (m->outcome == TW_PROBE_OK)
+        return m->post_hs == TW_POST_HS_ALERT || m->post_hs == TW_POST_HS_CLOSED;
+    return m->outcome == TW_PROBE_ALERT_RECEIVED || m->outcome == TW_PROBE_EOF ||
+           m->outcome == TW_PROBE_RESET;
+}
+
+/* The client-certificate part of the detail and of the result. */
+static void
+describe_cert_request(const struct tw_probe_result *m, int refused, struct dbuf *d,
+                      struct tw_result *r)
+{
+    char ab[32];
+
+    r->n_ca_names = m->n_ca_names;
+    if (!m->cert_requested) {
+        r->cert_request = TW_CERT_REQUEST_NONE;
+        return;
+    }
+    r->cert_request = refused ? TW_CERT_REQUEST_REQUIRED : TW_CERT_REQUEST_OPTIONAL;
+    db_part(d, "the server requests a client certificate (CertificateRequest, %u CA name%s)",
+            (unsigned)m->n_ca_names, m->n_ca_names == 1 ? "" : "s");
+    if (!refused) {
+        db_more(d, " but works without one");
+        return;
+    }
+    if (m->outcome != TW_PROBE_OK)
+        db_more(d, " and fails the handshake without one");
+    else if (m->post_hs == TW_POST_HS_ALERT)
+        db_more(d, " and, after the handshake, refuses to go on without one: alert %s (%d)",
+                tw_classify_alert_name(m->post_hs_alert, ab, sizeof(ab)), m->post_hs_alert);
+    else
+        db_more(d, " and, after the handshake, closes the connection without one");
 }
 
 void
@@ -856,6 +919,10 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
     }
 
     done = completed_probe(ev);
+    /* The chain of a handshake that failed after a CertificateRequest (the
+     * Certificate came first) is judged like a completed one. */
+    if (done < 0 && m->cert_requested && ev->cert.has_chain)
+        done = TW_PK_MAIN;
     stls = tw_starttls_classify(m, &sc, sbuf, sizeof(sbuf));
     if (stls) {
         /* The plaintext phase decided: nothing TLS happened on MAIN. */
@@ -871,6 +938,15 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
         db_part(d, "handshake ok: %s%s%s", version_name(m->version), ci[0] ? " " : "", ci);
         if (m->starttls != TW_STARTTLS_NONE)
             db_more(d, " after STARTTLS (%s)", tw_starttls_name(m->starttls));
+        if (cert_refused(m))
+            set |= TW_ISSUE(TW_CLASS_CLIENT_CERT_REQUIRED);
+    } else if (cert_refused(m)) {
+        /* Before describe_tls_failure's generic reading: the request explains it. */
+        if (is_handshake_failure(m))
+            describe_tls_failure(m, d);
+        else
+            network_class(m, d);
+        set |= TW_ISSUE(TW_CLASS_CLIENT_CERT_REQUIRED);
     } else if (m->outcome == TW_PROBE_NOT_RUN) {
         db_part(d, "main probe not run");
         if (done < 0)
@@ -894,6 +970,8 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
     if (!stls && m->starttls != TW_STARTTLS_NONE && m->outcome != TW_PROBE_OK &&
         m->starttls_result == TW_STARTTLS_READY)
         db_part(d, "TLS after STARTTLS (%s)", tw_starttls_name(m->starttls));
+    if (!stls)
+        describe_cert_request(m, cert_refused(m), d, r);
     describe_probes(ev, d);
 
     if (done >= 0) {
@@ -907,4 +985,93 @@ out:
     r->cls = tw_issues_primary(r->issues);
     tw_result_set_detail(r, d->b);
     free(d);
+}
+
+/* ---- the client policy (issue 13) ---- */
+
+int
+tw_classify_policy_probe(const struct tw_evidence *ev, int policy)
+{
+    const struct tw_probe_result *m = &ev->probe[TW_PK_MAIN];
+
+    if (policy != TW_CLIENTS_MODERN || m->outcome != TW_PROBE_OK || dns_failed(ev))
+        return -1;
+    if (m->version < TW_CLIENTS_MODERN_MIN_VERSION || tw_clients_modern_suite(m->cipher_id))
+        return -1; /* decided by the one handshake */
+    return probe_ran(ev, TW_PK_MODERN) ? -1 : TW_PK_MODERN;
+}
+
+/* The highest wire version in a TW_PROTO_BIT set, 0 for none. */
+static int
+best_version(unsigned bits)
+{
+    static const int wire[TW_PROTO__COUNT] = {
+        [TW_PROTO_SSL2] = TW_VERSION_SSL2,   [TW_PROTO_SSL3] = TW_VERSION_SSL3,
+        [TW_PROTO_TLS10] = TW_VERSION_TLS10, [TW_PROTO_TLS11] = TW_VERSION_TLS11,
+        [TW_PROTO_TLS12] = TW_VERSION_TLS12, [TW_PROTO_TLS13] = TW_VERSION_TLS13,
+    };
+
+    for (int p = TW_PROTO__COUNT - 1; p >= 0; p--)
+        if (bits & TW_PROTO_BIT(p))
+            return wire[p];
+    return 0;
+}
+
+void
+tw_classify_policy(const struct tw_evidence *ev, const struct tw_grade_record *g, int policy,
+                   struct tw_result *r)
+{
+    struct dbuf *d;
+    tw_issue_set add = 0;
+    int best = 0, shared = -1; /* shared: 1 yes, 0 no, -1 unknown */
+    int p;
+
+    if (policy != TW_CLIENTS_MODERN || dns_failed(ev))
+        return;
+    if (g != NULL && g->protocols_ok != 0) {
+        /* The enumeration: every protocol and suite the server accepts. */
+        int n = g->n_suites < 0                    ? 0
+                : g->n_suites > TW_GREC_SUITES_MAX ? TW_GREC_SUITES_MAX
+                                                   : g->n_suites;
+
+        best = best_version(g->protocols_ok);
+        shared = 0;
+        for (int i = 0; i < n && !shared; i++)
+            shared = g->suites[i].protocol >= TW_CLIENTS_MODERN_MIN_VERSION &&
+                     g->suites[i].code <= 0xffff &&
+                     tw_clients_modern_suite((uint16_t)g->suites[i].code);
+    } else {
+        /* The completed handshake (MAIN when it did). */
+        p = completed_probe(ev);
+        if (p < 0)
+            return;
+        best = ev->probe[p].version;
+        if (tw_clients_modern_suite(ev->probe[p].cipher_id))
+            shared = 1;
+        else if (p == TW_PK_MAIN && probe_ran(ev, TW_PK_MODERN))
+            shared = probe_ok(ev, TW_PK_MODERN);
+    }
+    d = tw_xcalloc(1, sizeof(*d));
+    if (best > 0 && best < TW_CLIENTS_MODERN_MIN_VERSION) {
+        add |= TW_ISSUE(TW_CLASS_PROTOCOL_MISMATCH);
+        db_part(d, "accepts only TLS 1.0/1.1 or older (best: %s): modern clients refuse it",
+                version_name(best));
+    } else if (shared == 0) {
+        add |= TW_ISSUE(TW_CLASS_NO_SHARED_CIPHER);
+        db_part(d, "accepts no cipher suite that modern clients offer (browsers, OpenSSL 3)");
+    } else if (shared < 0) {
+        db_part(d, "suites for modern clients not checked");
+    }
+    if (d->n > 0) {
+        struct dbuf *all = tw_xcalloc(1, sizeof(*all));
+
+        if (r->detail != NULL && r->detail[0] != '\0')
+            db_more(all, "%s", r->detail);
+        db_part(all, "%s", d->b);
+        tw_result_set_detail(r, all->b);
+        free(all);
+    }
+    free(d);
+    r->issues |= add;
+    r->cls = tw_issues_primary(r->issues);
 }

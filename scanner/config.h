@@ -51,6 +51,7 @@ enum tw_cfg_opt {
     TW_CFG_PER_IP,
     TW_CFG_CONCURRENCY,
     TW_CFG_THREADS,
+    TW_CFG_CLIENTS, /* the client policy (--clients) */
     TW_CFG__COUNT
 };
 #define TW_CFG_BIT(opt) (1u << (opt))
@@ -83,6 +84,8 @@ struct tw_config {
     int dry_run;              /* print the endpoint plan, connect nothing */
     int starttls_auto;        /* --starttls auto: well-known ports without a scheme
                                  speak STARTTLS (tw_starttls_for_port) */
+    int clients;              /* the client policy the class is judged for (enum
+                                 tw_client_policy, tls/clients.h; 0 = modern) */
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
     unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */

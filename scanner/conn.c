@@ -58,8 +58,9 @@ enum tw_conn_state {
     TW_CONN_WAIT_CONNECT = 0,
     TW_CONN_WAIT_STARTTLS, /* STARTTLS probes: the plaintext dialogue */
     TW_CONN_WAIT_HANDSHAKE,
-    TW_CONN_WAIT_SEND, /* TLS_HTTP, RAW: writing ex->req */
-    TW_CONN_WAIT_RECV, /* TLS_HTTP, RAW: reading the answer into ex->buf */
+    TW_CONN_WAIT_SEND,   /* TLS_HTTP, RAW: writing ex->req */
+    TW_CONN_WAIT_RECV,   /* TLS_HTTP, RAW: reading the answer into ex->buf */
+    TW_CONN_WAIT_POSTHS, /* TLS after a TLS 1.3 CertificateRequest: the server's verdict */
     TW_CONN_DONE,
 };
 
@@ -76,6 +77,7 @@ struct tw_conn {
     size_t sent;                 /* bytes of ex->req written (RAW) */
     const struct tw_tlsctx *tls;
     const char *sni;
+    char **ca_names; /* OUT (optional): the CertificateRequest's CA names */
     tw_conn_done_cb *done_cb;
     void *arg;
     double handshake_timeout;
@@ -84,9 +86,10 @@ struct tw_conn {
     int pending_errno; /* connect() failed at once: reported from the timer */
     uint8_t state;
     uint8_t kind;
-    uint8_t cut;      /* enum tw_conn_cut */
-    uint8_t starttls; /* enum tw_starttls_proto, 0 = direct TLS */
-    uint8_t mode;     /* enum tw_conn_mode */
+    uint8_t cut;           /* enum tw_conn_cut */
+    uint8_t starttls;      /* enum tw_starttls_proto, 0 = direct TLS */
+    uint8_t mode;          /* enum tw_conn_mode */
+    uint32_t posths_bytes; /* bytes_in when the read after the handshake began */
 };
 
 struct tw_conn_pool {
@@ -308,7 +311,9 @@ static void
 conn_done(struct tw_conn *c)
 {
     struct ev_loop *loop = c->pool->loop;
-    SSL *ok_ssl = c->pr->outcome == TW_PROBE_OK ? c->ssl : NULL;
+    /* A handshake that failed after the server's CertificateRequest still
+     * got its Certificate (it comes first): the caller may read the chain. */
+    SSL *ok_ssl = c->pr->outcome == TW_PROBE_OK || c->pr->cert_requested ? c->ssl : NULL;
 
     c->state = TW_CONN_DONE;
     ev_io_stop(loop, &c->io);
@@ -400,6 +405,8 @@ conn_step_handshake(struct tw_conn *c)
         c->pr->outcome = TW_PROBE_OK;
         c->pr->version = SSL_version(c->ssl);
         tw_strlcpy(c->pr->cipher, SSL_get_cipher_name(c->ssl), sizeof(c->pr->cipher));
+        if (SSL_get_current_cipher(c->ssl) != NULL)
+            c->pr->cipher_id = SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(c->ssl));
         conn_drain_errors(c, 0);
         return 1;
     }
@@ -569,6 +576,146 @@ conn_start_raw(struct tw_conn *c)
     return conn_on_send(c, 0);
 }
 
+/* At most this many CA names are written out (all are counted). */
+#define TW_CONN_CA_NAMES_SHOWN 32
+
+/*
+ * The server's CA names as one bounded line: RFC 2253 form (OpenSSL escapes
+ * controls, the bytes above 0x7f and the separators , + " \ < > ; inside
+ * values, so "; " between names is unambiguous), any control byte left is
+ * replaced, and the text stops at TW_CA_NAMES_MAX bytes.  NULL when none.
+ */
+static char *
+conn_ca_names_text(const STACK_OF(X509_NAME) * names)
+{
+    int n = names != NULL ? sk_X509_NAME_num(names) : 0;
+    char *out;
+    size_t at = 0;
+    BIO *b;
+
+    if (n <= 0)
+        return NULL;
+    b = BIO_new(BIO_s_mem());
+    if (b == NULL)
+        return NULL;
+    out = tw_xmalloc(TW_CA_NAMES_MAX + 1);
+    out[0] = '\0';
+    for (int i = 0; i < n && i < TW_CONN_CA_NAMES_SHOWN; i++) {
+        char *p = NULL;
+        long len;
+
+        (void)BIO_reset(b);
+        if (X509_NAME_print_ex(b, sk_X509_NAME_value(names, i), 0, XN_FLAG_RFC2253) < 0)
+            continue;
+        len = BIO_get_mem_data(b, &p);
+        if (len <= 0 || p == NULL)
+            continue;
+        if (at > 0 && at + 2 < TW_CA_NAMES_MAX) {
+            memcpy(out + at, "; ", 2);
+            at += 2;
+        }
+        for (long k = 0; k < len && at < TW_CA_NAMES_MAX; k++) {
+            unsigned char ch = (unsigned char)p[k];
+
+            out[at++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+        }
+        if (at >= TW_CA_NAMES_MAX)
+            break;
+    }
+    out[at] = '\0';
+    BIO_free(b);
+    ERR_clear_error();
+    return out;
+}
+
+/* OpenSSL asks for our certificate: the server sent a CertificateRequest.
+ * Record it and its CA names, and go on without a certificate (1). */
+static int
+conn_cert_cb(SSL *ssl, void *arg)
+{
+    struct tw_conn *c = arg;
+    const STACK_OF(X509_NAME) *names = SSL_get0_peer_CA_list(ssl);
+    int n = names != NULL ? sk_X509_NAME_num(names) : 0;
+
+    if (c == NULL)
+        return 1;
+    c->pr->cert_requested = 1;
+    c->pr->n_ca_names = (uint16_t)(n > 0 ? (n > UINT16_MAX ? UINT16_MAX : n) : 0);
+    if (c->ca_names != NULL) {
+        free(*c->ca_names);
+        *c->ca_names = conn_ca_names_text(names);
+    }
+    return 1;
+}
+
+/* The longest read after a TLS 1.3 handshake that had a CertificateRequest. */
+#define TW_CONN_POSTHS_MAX 0.3
+
+/*
+ * WAIT_POSTHS: a TLS 1.3 client's handshake ends with its own Finished, so
+ * a server that wanted a certificate says so afterwards (certificate_required,
+ * 116).  Read until the server's first bytes or the bound: an alert, a close
+ * or a reset is its verdict; anything else (a ticket, data) or silence means
+ * it works without a certificate.  The handshake's outcome stays OK.
+ */
+static int
+conn_on_posths(struct tw_conn *c, int revents)
+{
+    unsigned char byte;
+    int r, e;
+
+    if (revents & EV_TIMER) {
+        c->pr->post_hs = TW_POST_HS_QUIET;
+        return 1;
+    }
+    ERR_clear_error();
+    errno = 0;
+    r = SSL_peek(c->ssl, &byte, 1);
+    if (r > 0) {
+        c->pr->post_hs = TW_POST_HS_QUIET;
+        return 1;
+    }
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        if (c->pr->bytes_in > c->posths_bytes) {
+            c->pr->post_hs = TW_POST_HS_QUIET; /* records that were not an alert */
+            conn_drain_errors(c, 0);
+            return 1;
+        }
+        return !conn_ssl_want(c, e);
+    }
+    conn_drain_errors(c, 0);
+    if (c->cut == TW_CUT_TIME) {
+        c->pr->post_hs = TW_POST_HS_QUIET;
+    } else if (c->pr->alert >= 0 && !c->pr->alert_sent_by_us &&
+               c->pr->alert != SSL3_AD_CLOSE_NOTIFY) {
+        c->pr->post_hs = TW_POST_HS_ALERT;
+        c->pr->post_hs_alert = (uint8_t)c->pr->alert;
+    } else {
+        c->pr->post_hs = TW_POST_HS_CLOSED;
+    }
+    return 1;
+}
+
+/* After a TLS 1.3 handshake with a CertificateRequest: read for the
+ * server's verdict, bounded by TW_CONN_POSTHS_MAX and the handshake's own
+ * deadline.  1 when the conn is done. */
+static int
+conn_start_posths(struct tw_conn *c)
+{
+    double left = c->deadline - ev_time();
+
+    if (left <= 0)
+        return 1;
+    if (left > TW_CONN_POSTHS_MAX)
+        left = TW_CONN_POSTHS_MAX;
+    c->state = TW_CONN_WAIT_POSTHS;
+    c->posths_bytes = c->pr->bytes_in;
+    c->deadline = ev_time() + left;
+    conn_deadline(c, left);
+    return conn_on_posths(c, 0);
+}
+
 static int
 conn_on_handshake(struct tw_conn *c, int revents)
 {
@@ -579,6 +726,9 @@ conn_on_handshake(struct tw_conn *c, int revents)
     }
     if (!conn_step_handshake(c))
         return 0;
+    if (c->mode == TW_CONN_TLS && c->pr->outcome == TW_PROBE_OK && c->pr->cert_requested &&
+        c->pr->version == TLS1_3_VERSION)
+        return conn_start_posths(c);
     if (c->mode != TW_CONN_TLS_HTTP || c->pr->outcome != TW_PROBE_OK)
         return 1;
     /* The exchange runs under the handshake's deadline (conn_start_tls). */
@@ -610,6 +760,7 @@ conn_start_tls(struct tw_conn *c)
         SSL_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION);
     SSL_set_app_data(c->ssl, c);
     SSL_set_info_callback(c->ssl, conn_info_cb);
+    SSL_set_cert_cb(c->ssl, conn_cert_cb, c);
     b = SSL_get_rbio(c->ssl);
     BIO_set_callback_arg(b, (char *)c);
     BIO_set_callback_ex(b, conn_bio_cb);
@@ -810,6 +961,9 @@ conn_dispatch(struct tw_conn *c, int revents)
     case TW_CONN_WAIT_RECV:
         done = conn_on_recv(c, revents);
         break;
+    case TW_CONN_WAIT_POSTHS:
+        done = conn_on_posths(c, revents);
+        break;
     case TW_CONN_DONE:
         break;
     }
@@ -844,6 +998,7 @@ tw_conn_start(struct tw_conn_pool *p, const struct tw_conn_params *params, struc
     c->pr = params->out;
     c->tls = params->tls;
     c->sni = params->sni;
+    c->ca_names = params->ca_names;
     c->kind = (uint8_t)params->kind;
     c->mode = (uint8_t)params->mode;
     if (params->mode != TW_CONN_TLS) {

@@ -16,6 +16,12 @@
  *   TW_CONN_RAW       WAIT_SEND (the request's bytes as they are, a hand-built
  *                     ClientHello) and WAIT_RECV (read until complete(),
  *                     ex->max bytes, EOF, reset), under a fresh deadline
+ *   WAIT_POSTHS    TW_CONN_TLS after a TLS 1.3 handshake in which the server
+ *                  sent a CertificateRequest: read until its first bytes, for
+ *                  300 ms at most (never past the handshake deadline), to
+ *                  catch the alert (certificate_required) that a server which
+ *                  requires a certificate sends after the client's Finished;
+ *                  the result's post_hs says what came (issue 13)
  *   DONE           report once through done_cb, free SSL, close, recycle.
  * Its ev_io and ev_timer are embedded (no second allocation).  It fills the
  * caller's struct tw_probe_result as it goes: errno, alerts received vs
@@ -39,7 +45,9 @@
  * borrows the params' strings, context, result and exchange, which must
  * outlive it; it grows ex->buf, which the caller frees.  done_cb is called
  * exactly once, never from inside tw_conn_start(), with the SSL when the
- * handshake completed (valid only during the callback) or NULL; the conn is
+ * handshake completed or failed after a CertificateRequest (out->
+ * cert_requested: the server's Certificate came first, so its chain can be
+ * read) (valid only during the callback), or NULL; the conn is
  * recycled right after done_cb returns (done_cb may start new conns and
  * free the exchange, not the pool).
  */
@@ -99,6 +107,11 @@ struct tw_conn_params {
     int starttls;                /* enum tw_starttls_proto (store/model.h); 0 = direct TLS */
     const char *starttls_host;   /* XMPP stream domain (SNI, else the target host); may be NULL */
     struct tw_probe_result *out; /* OUT: reset and filled; borrowed until done */
+    /* OUT, optional: when the server sends a CertificateRequest, *ca_names is
+     * freed and replaced by its CA names as one bounded, escaped line
+     * (TW_CA_NAMES_MAX, store/model.h; NULL when it lists none).  The
+     * caller owns and frees it. */
+    char **ca_names;
     tw_conn_done_cb *done_cb;
     void *arg;
 };

@@ -46,15 +46,34 @@ struct tw_probe_result {
     uint32_t bytes_in;      /* bytes received from the server */
     uint8_t first_bytes[8]; /* the first bytes received (not_tls evidence) */
     uint8_t n_first;
-    int version;     /* negotiated protocol (TLS1_3_VERSION, ...) when OK */
-    char cipher[64]; /* negotiated suite when OK */
-    char err[128];   /* OpenSSL's reason string for LOCAL_ERROR, bounded */
+    int version;        /* negotiated protocol (TLS1_3_VERSION, ...) when OK */
+    char cipher[64];    /* negotiated suite when OK */
+    uint16_t cipher_id; /* its IANA code when OK */
+    char err[128];      /* OpenSSL's reason string for LOCAL_ERROR, bounded */
     /* STARTTLS (issue 9, scanner/starttls.h): the plaintext phase before the
      * handshake.  All zero for a direct-TLS probe. */
     uint8_t starttls;           /* enum tw_starttls_proto of this probe, 0 = direct TLS */
     uint8_t starttls_result;    /* enum tw_starttls_status where the phase ended (0 = cut) */
     uint32_t starttls_bytes_in; /* plaintext bytes received */
     char starttls_detail[TW_PROBE_STARTTLS_DETAIL]; /* tw_starttls_detail(), bounded */
+    /* Client certificates (issue 13): the server sent a CertificateRequest
+     * (we answer with none), listing n_ca_names CA names. */
+    uint8_t cert_requested;
+    uint16_t n_ca_names;
+    /* After a completed TLS 1.3 handshake that had a CertificateRequest, the
+     * server's verdict on our Finished comes later: what a bounded read
+     * (conn.c) saw then.  The outcome stays TW_PROBE_OK. */
+    uint8_t post_hs;       /* enum tw_post_hs */
+    uint8_t post_hs_alert; /* the alert's description when post_hs is TW_POST_HS_ALERT */
+};
+
+/* What the read after a TLS 1.3 handshake saw (tw_probe_result.post_hs). */
+enum tw_post_hs {
+    TW_POST_HS_NOT_READ = 0, /* no read: no request, not TLS 1.3, or no time left */
+    TW_POST_HS_QUIET,        /* nothing before the bound, or the server's first bytes were
+                                not an alert (a ticket, data): it works without a certificate */
+    TW_POST_HS_ALERT,        /* a fatal alert (certificate_required, 116, or another) */
+    TW_POST_HS_CLOSED,       /* the connection was closed or reset without an alert */
 };
 
 /* Which follow-up probes were run, and what they got. */
@@ -67,6 +86,8 @@ enum tw_probe_kind {
     TW_PK_TLS12,
     TW_PK_TLS13,
     TW_PK_ALL_CIPHERS, /* every suite this OpenSSL has, @SECLEVEL=0 */
+    TW_PK_MODERN,      /* only what modern clients offer (tls/clients.h): --quick's one
+                          extra handshake when MAIN's suite is outside that set */
     TW_PK__COUNT
 };
 
@@ -96,6 +117,8 @@ struct tw_cert_evidence {
     int leaf_has_aia_issuer; /* leaf has an AIA caIssuers URL */
     int hostname_checked;    /* a name or address was checked */
     int hostname_ok;
+    int leaf_no_san;    /* the leaf has no subjectAltName: browsers match no name (the CN is
+                           never checked, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT) */
     int64_t not_before; /* leaf validity, unix seconds */
     int64_t not_after;
     int64_t now;  /* the time validity was judged at (--now or clock) */

@@ -25,6 +25,8 @@ static const struct tw_probe_kind_info probe_kinds[TW_PK__COUNT] = {
                      TLS1_3_VERSION},
     [TW_PK_ALL_CIPHERS] = {"all_ciphers", TW_PK_CTX_ALL, TW_PK_SNI_TARGET, 0, TW_PK_ALL_CIPHERS, 0,
                            0},
+    [TW_PK_MODERN] = {"modern", TW_PK_CTX_MODERN, TW_PK_SNI_TARGET, 0, TW_PK_MODERN, TLS1_2_VERSION,
+                      TLS1_3_VERSION},
 };
 
 const struct tw_probe_kind_info *

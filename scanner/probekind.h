@@ -23,6 +23,7 @@
 enum tw_pk_ctx {
     TW_PK_CTX_BROAD = 0, /* "DEFAULT:@SECLEVEL=0" */
     TW_PK_CTX_ALL,       /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0" and every TLS 1.3 suite */
+    TW_PK_CTX_MODERN,    /* the modern clients' suites (tls/clients.h), TLS 1.2-1.3 */
 };
 
 /* How a kind picks the server name it sends (tw_probe_kind_sni). */

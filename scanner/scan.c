@@ -57,6 +57,7 @@
 #include "scanner/worker.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "tls/clients.h"
 #include "store/model.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -614,6 +615,7 @@ static const struct scan_optdef scan_optdefs[] = {
     {"shard", TW_CFG_SHARD, 0, 0},
     {"starttls", TW_CFG_STARTTLS, 0, 0},
     {"quick", TW_CFG_QUICK, 0, 1},
+    {"clients", TW_CFG_CLIENTS, 0, 0},
     {"allow-large-ranges", TW_CFG_ALLOW_LARGE, 0, 1},
     {"connect-timeout", TW_CFG_CONNECT_TIMEOUT, 0, 0},
     {"handshake-timeout", TW_CFG_HANDSHAKE_TIMEOUT, 0, 0},
@@ -723,6 +725,9 @@ scan_opt_get(const struct tw_config *c, enum tw_cfg_opt id, size_t i, char *buf,
         if (!(id == TW_CFG_QUICK ? c->quick : c->allow_large_ranges))
             return 0;
         snprintf(buf, len, "on");
+        return 1;
+    case TW_CFG_CLIENTS:
+        snprintf(buf, len, "%s", tw_clients_policy_name(c->clients));
         return 1;
     case TW_CFG_CONNECT_TIMEOUT:
         scan_fmt_seconds(c->connect_timeout, buf, len);
@@ -868,6 +873,8 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
         else
             c->allow_large_ranges = 1;
         return 0;
+    case TW_CFG_CLIENTS:
+        return tw_clients_policy_parse(v, &c->clients);
     case TW_CFG_CONNECT_TIMEOUT:
         return scan_parse_secs(v, &c->connect_timeout);
     case TW_CFG_HANDSHAKE_TIMEOUT:

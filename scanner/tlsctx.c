@@ -1,7 +1,7 @@
 /*
  * tlsctx.c - SSL_CTX construction per probe setting (see tlsctx.h).
  *
- * Two contexts suffice: the protocol range is per SSL (the version probes
+ * Three contexts suffice (broad, all, modern): the protocol range is per SSL (the version probes
  * narrow it with SSL_set_min/max_proto_version), so only the cipher list
  * needs a context of its own.  What each probe kind takes from them (the
  * context, the version range, status_request) is its row in probekind.c.
@@ -21,6 +21,7 @@
 
 #include "scanner/probekind.h"
 #include "scanner/tlsctx.h"
+#include "tls/clients.h"
 #include "base/log.h"
 
 /* Every TLS 1.3 suite OpenSSL 3 implements, for the ALL_CIPHERS probe. */
@@ -82,6 +83,12 @@ tw_tlsctx_init(struct tw_tlsctx *t, char *err)
     t->all = tlsctx_build("ALL:COMPLEMENTOFALL:@SECLEVEL=0", TW_TLS13_ALL, err);
     if (t->all == NULL)
         goto out;
+    /* Security level 0 like the others: the probe asks about suites only,
+     * the key and the chain are judged apart. */
+    t->modern = tlsctx_build(TW_CLIENTS_MODERN_OPENSSL_TLS12 ":@SECLEVEL=0",
+                             TW_CLIENTS_MODERN_OPENSSL_TLS13, err);
+    if (t->modern == NULL)
+        goto out;
     rc = 0;
 out:
     if (rc < 0)
@@ -94,8 +101,10 @@ tw_tlsctx_cleanup(struct tw_tlsctx *t)
 {
     SSL_CTX_free(t->broad);
     SSL_CTX_free(t->all);
+    SSL_CTX_free(t->modern);
     t->broad = NULL;
     t->all = NULL;
+    t->modern = NULL;
 }
 
 SSL *
@@ -108,7 +117,9 @@ tw_tlsctx_ssl_new(const struct tw_tlsctx *t, enum tw_probe_kind kind, const char
     ERR_clear_error();
     if (pk == NULL)
         goto out;
-    ssl = SSL_new(pk->ctx == TW_PK_CTX_ALL ? t->all : t->broad);
+    ssl = SSL_new(pk->ctx == TW_PK_CTX_ALL      ? t->all
+                  : pk->ctx == TW_PK_CTX_MODERN ? t->modern
+                                                : t->broad);
     if (ssl == NULL)
         goto out;
     if (pk->min_version != 0 && SSL_set_min_proto_version(ssl, pk->min_version) != 1)

@@ -7,8 +7,10 @@
  * bad certificate never hides the protocol and cipher.  The contexts accept
  * everything this OpenSSL can still speak (TLS 1.0-1.3, @SECLEVEL=0, legacy
  * servers without secure renegotiation) so that old servers are classified,
- * not just failed.  No session cache, no tickets: every probe is a fresh
- * full handshake.
+ * not just failed; the third context offers only what modern clients offer
+ * (tls/clients.h), for the client policy's one extra probe.  No session
+ * cache, no tickets: every probe is a fresh full handshake.  No client
+ * certificate is ever sent (conn.c records a server's request for one).
  */
 #ifndef TW_SCANNER_TLSCTX_H
 #define TW_SCANNER_TLSCTX_H
@@ -18,8 +20,9 @@
 #include "scanner/evidence.h"
 
 struct tw_tlsctx {
-    SSL_CTX *broad; /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
-    SSL_CTX *all;   /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
+    SSL_CTX *broad;  /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
+    SSL_CTX *all;    /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
+    SSL_CTX *modern; /* the modern clients' suites (tls/clients.h): MODERN */
 };
 
 /* Build the contexts.  Returns 0, or -1 with err (t is then cleaned up). */

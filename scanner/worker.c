@@ -22,6 +22,12 @@
  * which the detail names.  An endpoint with no completed handshake is not
  * graded.
  *
+ * An endpoint that failed after the server's CertificateRequest
+ * (client_cert_required) is graded with MAIN's settings: the hellos of the
+ * grading end before the request.  The client policy (--clients) is judged
+ * last, in ep_finish: from the grading enumeration, or, with --quick, from
+ * MAIN plus at most one MODERN probe (tw_classify_policy_probe).
+ *
  * worker_pump() is the only place that admits targets and starts
  * connections.  It is not reentrant: callbacks that run inside it (DNS cache
  * hits) only ask for another round.
@@ -355,6 +361,9 @@ ep_finish(struct ep *ep)
     if (!ep->classified)
         tw_classify(&ep->ev, ep->r);
     ep->classified = 1;
+    /* The client policy last: from the grading enumeration when graded (no
+     * extra connection), else from the handshake (tw_classify_policy). */
+    tw_classify_policy(&ep->ev, ep->r->grading, w->cfg->clients, ep->r);
     ep->r->elapsed_ms = (int64_t)((ev_now(w->loop) - j->t0) * 1000.0);
     if (--j->n_left == 0)
         job_finish(w, j);
@@ -430,6 +439,12 @@ ep_grade_base(const struct ep *ep)
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
         if (ep->ev.probe[order[i]].outcome == TW_PROBE_OK)
             return order[i];
+    /* A server that requires a client certificate fails every handshake
+     * without one, but after its ServerHello and Certificate: the grading
+     * enumeration (hellos, not full handshakes) still sees everything, so
+     * MAIN's settings are graded (issue 13). */
+    if (ep->ev.probe[TW_PK_MAIN].cert_requested && ep->got_cert)
+        return TW_PK_MAIN;
     return -1;
 }
 
@@ -517,8 +532,10 @@ ep_probe_done(void *arg, SSL *ssl)
     w->n_conns--;
     STAT_SUB(w, in_flight, 1);
     ep->probe_secs[ep->kind] = ev_now(w->loop) - ep->probe_t0;
-    if (ssl != NULL && pr->outcome == TW_PROBE_OK) {
-        if (ep->r->tls_version[0] == '\0') {
+    /* ssl also comes with a handshake that failed after a CertificateRequest
+     * (conn.h): its chain is judged, its version and cipher are not kept. */
+    if (ssl != NULL) {
+        if (pr->outcome == TW_PROBE_OK && ep->r->tls_version[0] == '\0') {
             tw_strlcpy(ep->r->tls_version, SSL_get_version(ssl), sizeof(ep->r->tls_version));
             tw_strlcpy(ep->r->cipher, pr->cipher, sizeof(ep->r->cipher));
         }
@@ -539,6 +556,10 @@ ep_probe_done(void *arg, SSL *ssl)
         /* A plan that repeats a probe would never end: stop there. */
         if (next < 0 || next >= TW_PK__COUNT || ep->ev.probe[next].outcome != TW_PROBE_NOT_RUN)
             next = -1;
+    } else if (w->cfg->quick && !w->stopping) {
+        /* --quick grades nothing: one more handshake, with only the modern
+         * clients' suites, when MAIN's suite is not one of them. */
+        next = tw_classify_policy_probe(&ep->ev, w->cfg->clients);
     }
     if (next >= 0) {
         ep->kind = next;
@@ -583,6 +604,7 @@ ep_start_probe(struct tw_worker *w, struct ep *ep)
     p.starttls_host =
         ep->job->t.has_sni && ep->job->t.sni[0] != '\0' ? ep->job->t.sni : ep->job->t.host;
     p.out = &ep->ev.probe[ep->kind];
+    p.ca_names = &ep->r->ca_names;
     p.done_cb = ep_probe_done;
     p.arg = ep;
     ep->probe_t0 = ev_now(w->loop);

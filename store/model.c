@@ -90,6 +90,14 @@ static const struct tw_class_info class_table[TW_CLASS__COUNT] = {
                                "Configure a default certificate for clients without SNI, or make "
                                "sure every client sends SNI.",
                                " -noservername", 1},
+    [TW_CLASS_CLIENT_CERT_REQUIRED] = {"client_cert_required",
+                                       "The server asks for a client certificate and fails the "
+                                       "handshake without one (mutual TLS).",
+                                       "Expected for an mTLS endpoint: give its clients a "
+                                       "certificate from a CA it names; otherwise make the "
+                                       "certificate optional (e.g. nginx ssl_verify_client "
+                                       "optional).",
+                                       " -cert client.pem -key client.key", 1},
     [TW_CLASS_TLS_ALERT] = {"tls_alert", "The server aborted the handshake with a fatal alert.",
                             "Read the alert name in the detail and the server's TLS error log.", "",
                             1},
@@ -441,6 +449,7 @@ tw_result_free(struct tw_result *r)
         tw_cert_cleanup(&r->chain[i]);
     free(r->chain);
     free(r->grading);
+    free(r->ca_names);
     free(r);
 }
 

@@ -31,6 +31,7 @@ enum tw_class {
     TW_CLASS_PROTOCOL_MISMATCH,
     TW_CLASS_NO_SHARED_CIPHER,
     TW_CLASS_SNI_REQUIRED,
+    TW_CLASS_CLIENT_CERT_REQUIRED, /* CertificateRequest, then the handshake fails without one */
     TW_CLASS_TLS_ALERT,
     TW_CLASS_CERT_REVOKED,
     TW_CLASS_CERT_EXPIRED,
@@ -183,7 +184,22 @@ struct tw_result {
     int starttls; /* enum tw_starttls_proto the endpoint was scanned with (0 = direct
                      TLS); stored as results.starttls (its name, NULL for 0), and the
                      target text carries it as a scheme */
+    /* Client certificates (issue 13): whether the server sent a
+     * CertificateRequest (stored in cert_requests, one row when it did). */
+    int cert_request; /* enum tw_cert_request */
+    int n_ca_names;   /* distinguished names the request listed (all of them) */
+    char *ca_names;   /* the first of them, RFC 2253 with controls and non-ASCII escaped,
+                         "; "-separated, at most TW_CA_NAMES_MAX bytes; owned, may be NULL */
 };
+
+/* What the server did about client certificates (tw_result.cert_request). */
+enum tw_cert_request {
+    TW_CERT_REQUEST_NONE = 0, /* no CertificateRequest seen */
+    TW_CERT_REQUEST_OPTIONAL, /* requested, and the handshake works without one */
+    TW_CERT_REQUEST_REQUIRED, /* requested, and the handshake fails without one */
+};
+
+#define TW_CA_NAMES_MAX 1024 /* bytes of CA names text kept per result */
 
 /* Free every owned field and the result itself; NULL is a no-op. */
 void tw_result_free(struct tw_result *r);

@@ -206,6 +206,18 @@ static const char *const steps[] = {
     "  PRIMARY KEY (result_id, name)"
     ") WITHOUT ROWID;"
     "CREATE INDEX vulns_name ON vulns(name, vulnerable);",
+    /* 6 -> 7: client certificates (issue 13).  One row per result whose
+     * server sent a CertificateRequest: required = 1 when the handshake
+     * failed without a certificate (class client_cert_required), 0 when it
+     * went on without one; n_ca_names counts every CA name the request
+     * listed, ca_names keeps the first of them (RFC 2253, escaped,
+     * '; '-separated, bounded). */
+    "CREATE TABLE cert_requests ("
+    "  result_id INTEGER PRIMARY KEY REFERENCES results(id) ON DELETE CASCADE,"
+    "  required INTEGER NOT NULL,"
+    "  n_ca_names INTEGER NOT NULL DEFAULT 0,"
+    "  ca_names TEXT"
+    ");",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -60,6 +60,7 @@ struct tw_store {
     sqlite3_stmt *group_insert;
     sqlite3_stmt *hsts_insert;
     sqlite3_stmt *pstats_insert;
+    sqlite3_stmt *certreq_insert;
     /* The current second as ISO text, for scanned_at (performance only). */
     int64_t now_t;
     char now_iso[21];
@@ -130,6 +131,8 @@ static const struct store_sql store_sqls[] = {
                       " include_subdomains, preload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
     STMT(pstats_insert, "INSERT OR REPLACE INTO probe_stats(result_id, connections,"
                         " grading_connections) VALUES (?1, ?2, ?3)"),
+    STMT(certreq_insert, "INSERT OR REPLACE INTO cert_requests(result_id, required, n_ca_names,"
+                         " ca_names) VALUES (?1, ?2, ?3, ?4)"),
 };
 
 #define N_SQLS (sizeof(store_sqls) / sizeof(store_sqls[0]))
@@ -953,6 +956,17 @@ tw_store_put_result(struct tw_store *st, int64_t scan_id, const struct tw_result
     }
     if (r->grading != NULL && store_put_grading(st, result_id, r->grading, err) < 0)
         return -1;
+    if (r->cert_request != TW_CERT_REQUEST_NONE) {
+        sqlite3_stmt *s2 = st->certreq_insert;
+
+        sqlite3_bind_int64(s2, 1, result_id);
+        sqlite3_bind_int(s2, 2, r->cert_request == TW_CERT_REQUEST_REQUIRED);
+        sqlite3_bind_int(s2, 3, r->n_ca_names);
+        if (r->ca_names != NULL)
+            bind_text(s2, 4, r->ca_names, TW_CA_NAMES_MAX + 1);
+        if (store_exec(st, s2, err) < 0)
+            return -1;
+    }
     return 0;
 }
 

@@ -95,7 +95,7 @@ check "a second lab up in the same dir is refused (exit 3)" test $? = 3
 "$TLSWEEP" lab targets --dir "$DIR" >"$DIR/targets.out"
 check "lab targets prints targets.txt" cmp -s "$DIR/targets.out" "$DIR/targets.txt"
 CLASSES="dns_nxdomain dns_servfail dns_timeout tcp_refused tcp_unreachable tcp_timeout tcp_reset
-starttls_unsupported starttls_refused handshake_timeout not_tls protocol_mismatch no_shared_cipher sni_required tls_alert cert_revoked
+starttls_unsupported starttls_refused handshake_timeout not_tls protocol_mismatch no_shared_cipher sni_required client_cert_required tls_alert cert_revoked
 cert_expired cert_not_yet_valid self_signed untrusted_root incomplete_chain hostname_mismatch
 weak_key weak_signature ok"
 bad=$(awk -v classes="$CLASSES" '
@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 52) print "expected 52 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 58) print "expected 58 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -243,6 +243,24 @@ check "3des: TLS 1.2 without OpenSSL's suites -> DES-CBC3-SHA ($(sh_of "$ans"))"
 ans=$(raw_hello $PFX.52:$PORT "$(hello_hex 0301 0302 000a)")
 check "3des: no 3DES under TLS 1.1 (OpenSSL's protocol_version alert: $ans)" test "${ans:0:2}${ans:10:4}" = 150246
 expect_sc "valid-ipv6 on [::1]" "$V: 0 \(ok\)" "[::1]:$((PORT + 1))" -verify_ip ::1
+
+# ---- judged as clients see it (issue 13) ----
+out=$(sc $PFX.58:$PORT -servername "$(host cn-only)" | openssl x509 -noout -text 2>&1)
+check "cn-only: the leaf's CN is the name" grep -q "Subject:.*CN *= *cn-only.lab.tlsweep.test" <<<"$out"
+check "cn-only: the leaf has no subjectAltName" test "$(grep -c 'Subject Alternative Name' <<<"$out")" = 0
+expect_sc "cn-only: OpenSSL's default name check falls back to the CN (browsers do not)" "$V: 0 \(ok\)" $PFX.58:$PORT -servername "$(host cn-only)" -verify_hostname "$(host cn-only)"
+expect_sc "client-cert-tls12: CertificateRequest with the lab CA names" "Acceptable client certificate CA names" $PFX.59:$PORT -servername "$(host client-cert-tls12)"
+expect_sc "client-cert-tls12: handshake_failure without a certificate" "alert handshake failure" $PFX.59:$PORT -servername "$(host client-cert-tls12)"
+out=$(sleep 1 | timeout 5 openssl s_client -connect $PFX.60:$PORT -servername "$(host client-cert-tls13)" -CAfile "$DIR/ca.pem" 2>&1)
+check "client-cert-tls13: TLS 1.3 handshake completes for the client" grep -q "New, TLSv1.3," <<<"$out"
+check "client-cert-tls13: certificate_required after the client's Finished" grep -q "alert certificate required" <<<"$out"
+out=$(sleep 1 | timeout 5 openssl s_client -connect $PFX.61:$PORT -servername "$(host client-cert-optional)" -CAfile "$DIR/ca.pem" 2>&1)
+check "client-cert-optional: CertificateRequest" grep -q "Acceptable client certificate CA names" <<<"$out"
+expect_sc "tls11-only: TLS 1.1 at SECLEVEL 0" "Protocol *: TLSv1.1" $PFX.62:$PORT -servername "$(host tls11-only)" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
+expect_sc "tls11-only: refuses TLS 1.2" "alert protocol version|no protocols available|unsupported protocol" $PFX.62:$PORT -servername "$(host tls11-only)" -tls1_2
+expect_sc "ccm-only: ECDHE-ECDSA AES-CCM" "Cipher is ECDHE-ECDSA-AES(128|256)-CCM" $PFX.63:$PORT -servername "$(host ccm-only)" -cipher 'AESCCM'
+expect_sc "ccm-only: refuses the browsers' suites" "alert handshake failure" $PFX.63:$PORT -servername "$(host ccm-only)" -cipher 'ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA' -ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+check "client-cert-optional: no alert without a certificate" test "$(grep -c 'alert' <<<"$out")" = 0
 
 # ---- network endpoints ----
 timeout 3 bash -c "exec 3<>/dev/tcp/$PFX.20/$PORT" 2>/dev/null

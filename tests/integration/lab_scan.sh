@@ -75,6 +75,82 @@ check_expectations() {
 }
 check_expectations "$DB"
 
+# Issue 13: the endpoints judged as clients see them are graded all the
+# same (a server that wants a client certificate is graded from its
+# hellos), and the client-certificate requests are stored.
+q() { sqlite3 -batch -noheader "$DB" "$1"; }
+grade_of() { q "select ifnull(grade, 'NULL') from results where host = '$1.lab.tlsweep.test'"; }
+# cn-only: a valid chain for a name the certificate holds only in its CN: M.
+assert_eq "M" "$(grade_of cn-only)" "cn-only: no subjectAltName -> M"
+assert_eq "1" "$(q "select count(*) from results where host = 'cn-only.lab.tlsweep.test'
+                    and detail like '%no subjectAltName: clients ignore the subject CN%'")" \
+    "cn-only: the detail says why"
+# client-cert-*: TLS 1.2 only -> A- (no TLS 1.3 warning); TLS 1.3 only and
+# the optional one (TLS 1.2 + 1.3) -> A, as valid-rsa.
+assert_eq "A-" "$(grade_of client-cert-tls12)" "client-cert-tls12: graded, A-"
+assert_eq "A" "$(grade_of client-cert-tls13)" "client-cert-tls13: graded, A"
+assert_eq "A" "$(grade_of client-cert-optional)" "client-cert-optional: graded, A"
+certreq() {
+    q "select c.required || ' ' || c.n_ca_names || ' ' || c.ca_names from cert_requests c
+       join results r on r.id = c.result_id where r.host = '$1.lab.tlsweep.test'"
+}
+names="CN=tlsweep lab root CA,O=tlsweep lab; CN=tlsweep lab intermediate CA,O=tlsweep lab"
+assert_eq "1 2 $names" "$(certreq client-cert-tls12)" "client-cert-tls12: required, CA names"
+assert_eq "1 2 $names" "$(certreq client-cert-tls13)" "client-cert-tls13: required, CA names"
+assert_eq "0 2 $names" "$(certreq client-cert-optional)" "client-cert-optional: optional, CA names"
+assert_eq "3" "$(q "select count(*) from cert_requests")" "no other server asked for a certificate"
+assert_eq "1" "$(q "select count(*) from results where host = 'client-cert-tls13.lab.tlsweep.test'
+                    and detail like '%alert certificate_required (116)%'")" \
+    "client-cert-tls13: the post-handshake alert is named"
+assert_eq "1" "$(q "select count(*) from results where host = 'client-cert-optional.lab.tlsweep.test'
+                    and detail like '%but works without one%'")" \
+    "client-cert-optional: the note says it works without one"
+
+# The client policy (--clients modern, the default) decides the class; the
+# grade stays SSL Labs' judgement of what the server accepts.
+assert_eq "C" "$(grade_of tls10-only)" "tls10-only: protocol_mismatch, still graded C"
+assert_eq "C" "$(grade_of tls11-only)" "tls11-only: protocol_mismatch, graded C"
+assert_eq "A-" "$(grade_of ccm-only)" "ccm-only: no_shared_cipher, graded A- (TLS 1.2 AEAD, no TLS 1.3)"
+assert_eq "B" "$(grade_of dhe-1024)" "dhe-1024: no_shared_cipher, still graded B"
+assert_eq "1" "$(q "select count(*) from results where host = 'tls10-only.lab.tlsweep.test'
+                    and detail like '%accepts only TLS 1.0/1.1 or older (best: TLSv1): modern clients refuse it%'")" \
+    "tls10-only: the detail says why"
+assert_eq "1" "$(q "select count(*) from scans where options like '% --clients modern%'")" \
+    "the policy is stored with the scan"
+# Graded, the policy is decided from the enumeration: no extra connection.
+assert_eq "0" "$(q "select count(*) from results where detail like '%modern=%'")" \
+    "no modern-suites probe when grading"
+
+# --quick: from the one handshake, plus one modern-suites handshake when its
+# suite is outside the set (dhe-1024); --clients any: today's judgement.
+grep -E "^(tls10-only|tls11-only|dhe-1024|cbc-only|ccm-only|valid-rsa)\." "$TMP/targets.txt" \
+    >"$TMP/policy.txt"
+assert_eq "6" "$(grep -c . "$TMP/policy.txt")" "six policy targets"
+for mode in quick any; do
+    args=(--quick)
+    [ "$mode" = any ] && args=(--clients any)
+    "$TLSWEEP" scan --lab="$LAB" --db "$TMP/$mode.db" --no-progress --connect-timeout 2 \
+        --handshake-timeout 3 --dns-timeout 1 --dns-tries 1 "${args[@]}" "$TMP/policy.txt" \
+        2>"$TMP/$mode.err" || fail "$mode scan exited $?: $(tail -5 "$TMP/$mode.err")"
+done
+cls() { sqlite3 -batch -noheader "$TMP/$1.db" "select class from results where host = '$2.lab.tlsweep.test'"; }
+assert_eq "protocol_mismatch" "$(cls quick tls10-only)" "--quick: tls10-only from the one handshake"
+assert_eq "protocol_mismatch" "$(cls quick tls11-only)" "--quick: tls11-only from the one handshake"
+assert_eq "no_shared_cipher" "$(cls quick dhe-1024)" "--quick: dhe-1024 after the modern-suites handshake"
+assert_eq "ok" "$(cls quick cbc-only)" "--quick: cbc-only (ECDHE-RSA-AES128-SHA, a modern suite)"
+assert_eq "ok" "$(cls quick valid-rsa)" "--quick: valid-rsa"
+assert_eq "1" "$(sqlite3 "$TMP/quick.db" "select count(*) from results where detail like '%modern=%'")" \
+    "--quick: one modern-suites handshake in all (dhe-1024)"
+assert_eq "ok" "$(cls any tls10-only)" "--clients any: tls10-only is ok"
+assert_eq "ok" "$(cls any tls11-only)" "--clients any: tls11-only is ok"
+assert_eq "ok" "$(cls any dhe-1024)" "--clients any: dhe-1024 is ok"
+assert_eq "no_shared_cipher" "$(cls any ccm-only)" "--clients any: ccm-only needs every cipher (as before)"
+assert_eq "C" "$(sqlite3 "$TMP/any.db" "select grade from results where host = 'tls10-only.lab.tlsweep.test'")" \
+    "--clients any: the same grade"
+"$TLSWEEP" scan --clients bogus --db "$TMP/x.db" "$TMP/policy.txt" 2>"$TMP/bogus.err" && fail "--clients bogus accepted"
+grep -q "tlsweep scan: --clients: 'bogus'" "$TMP/bogus.err" || fail "--clients bogus: $(cat "$TMP/bogus.err")"
+pass "--clients bogus is refused"
+
 stored=$(sqlite3 "$DB" "select count(*) from results")
 distinct=$(sqlite3 "$DB" "select count(distinct host||port||ifnull(sni,'-')||ifnull(starttls,'')) from results")
 assert_eq "$stored" "$distinct" "every endpoint stored once"

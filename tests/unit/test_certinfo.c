@@ -403,6 +403,31 @@ test_certinfo_wrong_name(void **state)
     X509_free(leaf);
 }
 
+/* The name only in the subject CN, no subjectAltName: X509_check_host would
+ * fall back to the CN, browsers do not (issue 13): hostname_mismatch, and
+ * the detail says why. */
+static void
+test_certinfo_cn_only_is_a_mismatch(void **state)
+{
+    X509 *leaf =
+        signed_by(mk_cert("cn.good.test", P.leaf_key, P.inter, NOW - DAY, NOW + DAY, 0, NULL, 0),
+                  P.int_key, EVP_sha256());
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+
+    (void)state;
+    run(leaf, P.leaf_key, chain, 1, P.store, "cn.good.test", NULL, &ev, &r);
+    assert_int_equal(ev.hostname_checked, 1);
+    assert_int_equal(ev.hostname_ok, 0);
+    assert_int_equal(ev.leaf_no_san, 1);
+    assert_int_equal(ev.n_verify, 0);
+    assert_string_equal(classify(&ev, "cn.good.test", &r), "hostname_mismatch");
+    assert_non_null(strstr(r.detail, "no subjectAltName: clients ignore the subject CN"));
+    free_chain(&r);
+    X509_free(leaf);
+}
+
 static void
 test_certinfo_ip_checked_without_name(void **state)
 {
@@ -831,6 +856,7 @@ main(void)
         cmocka_unit_test(test_certinfo_expired_and_wrong_name),
         cmocka_unit_test(test_certinfo_not_yet_valid),
         cmocka_unit_test(test_certinfo_wrong_name),
+        cmocka_unit_test(test_certinfo_cn_only_is_a_mismatch),
         cmocka_unit_test(test_certinfo_ip_checked_without_name),
         cmocka_unit_test(test_certinfo_self_signed),
         cmocka_unit_test(test_certinfo_untrusted_root),

@@ -16,11 +16,14 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
 #include "scanner/classify.h"
 #include "scanner/starttls.h"
+#include "store/graderec.h"
 #include "store/model.h"
+#include "tls/clients.h"
 
 #define NOW ((int64_t)1700000000)
 #define HOUR ((int64_t)3600)
@@ -347,6 +350,70 @@ static const struct ccase cases[] = {
      "expired 3 days ago (notAfter 2023-11-11T22:13:20Z)",
      "does not cover 'www.example.com'",
      1},
+    {"name only in the CN (no subjectAltName)",
+     {.probe = {MAIN_OK}, .cert = {GOOD_CERT, .leaf_no_san = 1}},
+     0,
+     0,
+     "hostname_mismatch",
+     "hostname_mismatch",
+     "does not cover 'www.example.com'",
+     "no subjectAltName: clients ignore the subject CN",
+     1},
+    /* Client certificates (issue 13). */
+    {"client certificate required, TLS 1.2: alert after the request",
+     {.probe = {[TW_PK_MAIN] = {.outcome = TW_PROBE_ALERT_RECEIVED,
+                                .alert = 40,
+                                .cert_requested = 1,
+                                .n_ca_names = 2}},
+      .cert = {GOOD_CERT}},
+     0,
+     0,
+     "client_cert_required",
+     "client_cert_required",
+     "server sent alert handshake_failure (40)",
+     "requests a client certificate (CertificateRequest, 2 CA names) and fails the handshake"},
+    {"client certificate required, TLS 1.3: certificate_required after Finished",
+     {.probe = {[TW_PK_MAIN] = {.outcome = TW_PROBE_OK,
+                                .alert = 116,
+                                .version = 0x0304,
+                                .cert_requested = 1,
+                                .n_ca_names = 1,
+                                .post_hs = TW_POST_HS_ALERT,
+                                .post_hs_alert = 116}},
+      .cert = {GOOD_CERT}},
+     0,
+     0,
+     "client_cert_required",
+     "client_cert_required",
+     "after the handshake, refuses to go on without one: alert certificate_required (116)",
+     "1 CA name)"},
+    {"client certificate required, TLS 1.3: closed after Finished, and the name is wrong",
+     {.probe = {[TW_PK_MAIN] = {.outcome = TW_PROBE_OK,
+                                .alert = -1,
+                                .version = 0x0304,
+                                .cert_requested = 1,
+                                .post_hs = TW_POST_HS_CLOSED}},
+      .cert = {GOOD_CERT}},
+     0,
+     0,
+     "client_cert_required",
+     "client_cert_required,hostname_mismatch",
+     "closes the connection without one",
+     "does not cover 'www.example.com'",
+     1},
+    {"client certificate optional",
+     {.probe = {[TW_PK_MAIN] = {.outcome = TW_PROBE_OK,
+                                .alert = -1,
+                                .version = 0x0304,
+                                .cert_requested = 1,
+                                .post_hs = TW_POST_HS_QUIET}},
+      .cert = {GOOD_CERT}},
+     0,
+     0,
+     "ok",
+     "ok",
+     "requests a client certificate (CertificateRequest, 0 CA names) but works without one",
+     "handshake ok: TLSv1.3"},
     {"expired by dates only (verifier silent)",
      {.probe = {MAIN_OK}, .cert = {GOOD_CERT}},
      -400 * DAY,
@@ -597,6 +664,12 @@ static const struct pcase plans[] = {
     {"not tls", {.probe = {[TW_PK_MAIN] = {.outcome = TW_PROBE_NOT_TLS}}}, 1, -1},
     {"112 with SNI sent", {.sent_sni = 1, .probe = {[TW_PK_MAIN] = ALERT(112)}}, 1, TW_PK_NO_SNI},
     {"112 without a name", {.sent_sni = 0, .probe = {[TW_PK_MAIN] = ALERT(112)}}, 0, -1},
+    {"40 after a CertificateRequest",
+     {.sent_sni = 1,
+      .probe =
+          {[TW_PK_MAIN] = {.outcome = TW_PROBE_ALERT_RECEIVED, .alert = 40, .cert_requested = 1}}},
+     1,
+     -1},
     {"40 without SNI sent",
      {.sent_sni = 0, .probe = {[TW_PK_MAIN] = ALERT(40)}},
      1,
@@ -960,6 +1033,172 @@ test_classify_starttls(void **state)
     assert_null(strstr(buf, "-starttls"));
 }
 
+/* ---- the client policy (issue 13) ---- */
+
+/* A result classified from a completed MAIN at version/suite, then judged
+ * for policy with the grading record g (NULL: not graded). */
+static void
+policy_run(struct tw_evidence *ev, const struct tw_grade_record *g, int policy, const char *cls,
+           const char *issues, const char *detail_has)
+{
+    struct tw_result r;
+    char got[256];
+
+    memset(&r, 0, sizeof(r));
+    strcpy(r.host, "www.example.com");
+    strcpy(r.sni, "www.example.com");
+    r.has_sni = 1;
+    ev->sent_sni = 1;
+    ev->dns = TW_DNS_OK;
+    ev->cert.has_chain = 1;
+    ev->cert.n_sent = 2;
+    ev->cert.hostname_checked = 1;
+    ev->cert.hostname_ok = 1;
+    ev->cert.now = NOW;
+    ev->cert.not_before = NOW - DAY;
+    ev->cert.not_after = NOW + 90 * DAY;
+    tw_classify(ev, &r);
+    tw_classify_policy(ev, g, policy, &r);
+    tw_issues_format(r.issues, got, sizeof(got));
+    if (strcmp(tw_class_name(r.cls), cls) != 0 || strcmp(got, issues) != 0 ||
+        (detail_has != NULL && (r.detail == NULL || strstr(r.detail, detail_has) == NULL))) {
+        print_error("policy: got %s %s '%s', want %s %s '%s'\n", tw_class_name(r.cls), got,
+                    r.detail ? r.detail : "", cls, issues, detail_has ? detail_has : "");
+        fail();
+    }
+    free(r.detail);
+}
+
+static void
+main_ok(struct tw_evidence *ev, int version, uint16_t suite)
+{
+    memset(ev, 0, sizeof(*ev));
+    for (int k = 0; k < TW_PK__COUNT; k++)
+        ev->probe[k].alert = -1;
+    ev->probe[TW_PK_MAIN].outcome = TW_PROBE_OK;
+    ev->probe[TW_PK_MAIN].version = version;
+    ev->probe[TW_PK_MAIN].cipher_id = suite;
+}
+
+static void
+test_classify_policy(void **state)
+{
+    static struct tw_grade_record g;
+    struct tw_evidence ev;
+    int p = -1;
+
+    (void)state;
+    /* The names. */
+    assert_int_equal(tw_clients_policy_parse("modern", &p), 0);
+    assert_int_equal(p, TW_CLIENTS_MODERN);
+    assert_int_equal(tw_clients_policy_parse("any", &p), 0);
+    assert_int_equal(p, TW_CLIENTS_ANY);
+    assert_int_equal(tw_clients_policy_parse("all", &p), 0);
+    assert_int_equal(p, TW_CLIENTS_ANY);
+    assert_int_equal(tw_clients_policy_parse("Modern", &p), -1);
+    assert_int_equal(tw_clients_policy_parse(NULL, &p), -1);
+    assert_string_equal(tw_clients_policy_name(TW_CLIENTS_MODERN), "modern");
+    assert_string_equal(tw_clients_policy_name(99), "?");
+    assert_true(tw_clients_modern_suite(0xC02F));
+    assert_true(tw_clients_modern_suite(0x1301));
+    assert_false(tw_clients_modern_suite(0x009E)); /* DHE-RSA-AES128-GCM-SHA256 */
+    assert_false(tw_clients_modern_suite(0xC0AC)); /* ECDHE-ECDSA-AES128-CCM */
+    assert_false(tw_clients_modern_suite(0x1304)); /* TLS_AES_128_CCM_SHA256 */
+
+    /* Ungraded (--quick): the one handshake decides the protocol ... */
+    main_ok(&ev, 0x0301, 0xC013);
+    assert_int_equal(tw_classify_policy_probe(&ev, TW_CLIENTS_MODERN), -1);
+    policy_run(&ev, NULL, TW_CLIENTS_MODERN, "protocol_mismatch", "protocol_mismatch",
+               "accepts only TLS 1.0/1.1 or older (best: TLSv1): modern clients refuse it");
+    policy_run(&ev, NULL, TW_CLIENTS_ANY, "ok", "ok", NULL);
+    /* ... and a modern suite settles the rest. */
+    main_ok(&ev, 0x0303, 0xC02F);
+    assert_int_equal(tw_classify_policy_probe(&ev, TW_CLIENTS_MODERN), -1);
+    policy_run(&ev, NULL, TW_CLIENTS_MODERN, "ok", "ok", NULL);
+    /* A suite outside the set: one MODERN probe decides. */
+    main_ok(&ev, 0x0303, 0x009E);
+    assert_int_equal(tw_classify_policy_probe(&ev, TW_CLIENTS_MODERN), TW_PK_MODERN);
+    assert_int_equal(tw_classify_policy_probe(&ev, TW_CLIENTS_ANY), -1);
+    ev.probe[TW_PK_MODERN].outcome = TW_PROBE_ALERT_RECEIVED;
+    ev.probe[TW_PK_MODERN].alert = 40;
+    assert_int_equal(tw_classify_policy_probe(&ev, TW_CLIENTS_MODERN), -1);
+    policy_run(&ev, NULL, TW_CLIENTS_MODERN, "no_shared_cipher", "no_shared_cipher",
+               "accepts no cipher suite that modern clients offer");
+    main_ok(&ev, 0x0303, 0x009E);
+    ev.probe[TW_PK_MODERN].outcome = TW_PROBE_OK;
+    policy_run(&ev, NULL, TW_CLIENTS_MODERN, "ok", "ok", "modern=ok");
+    /* Nothing completed: nothing to judge. */
+    main_ok(&ev, 0, 0);
+    ev.probe[TW_PK_MAIN].outcome = TW_PROBE_TIMEOUT;
+    assert_int_equal(tw_classify_policy_probe(&ev, TW_CLIENTS_MODERN), -1);
+    policy_run(&ev, NULL, TW_CLIENTS_MODERN, "handshake_timeout", "handshake_timeout", NULL);
+
+    /* Graded: the enumeration decides, whatever MAIN negotiated. */
+    main_ok(&ev, 0x0303, 0x009E);
+    memset(&g, 0, sizeof(g));
+    g.protocols_ok = TW_PROTO_BIT(TW_PROTO_TLS12);
+    g.suites[0] = (struct tw_grec_suite){TW_VERSION_TLS12, 0x009E, 1};
+    g.suites[1] = (struct tw_grec_suite){TW_VERSION_TLS12, 0xC0AC, 2};
+    g.n_suites = 2;
+    policy_run(&ev, &g, TW_CLIENTS_MODERN, "no_shared_cipher", "no_shared_cipher", NULL);
+    g.suites[2] = (struct tw_grec_suite){TW_VERSION_TLS12, 0xC030, 3};
+    g.n_suites = 3;
+    policy_run(&ev, &g, TW_CLIENTS_MODERN, "ok", "ok", NULL);
+    /* A modern suite on TLS 1.0 only does not count. */
+    g.protocols_ok = TW_PROTO_BIT(TW_PROTO_TLS10) | TW_PROTO_BIT(TW_PROTO_SSL3);
+    g.suites[2].protocol = TW_VERSION_TLS10;
+    policy_run(&ev, &g, TW_CLIENTS_MODERN, "protocol_mismatch", "protocol_mismatch",
+               "(best: TLSv1)");
+    g.n_suites = 100000; /* out of range: clamped */
+    policy_run(&ev, &g, TW_CLIENTS_MODERN, "protocol_mismatch", "protocol_mismatch", NULL);
+    /* A policy class joins the issues in precedence order. */
+    g.n_suites = 3;
+    main_ok(&ev, 0x0303, 0x009E);
+    ev.cert.hostname_ok = 0;
+    {
+        struct tw_result r;
+        char got[256];
+
+        memset(&r, 0, sizeof(r));
+        strcpy(r.sni, "www.example.com");
+        r.has_sni = 1;
+        ev.cert.has_chain = 1;
+        ev.cert.hostname_checked = 1;
+        ev.cert.now = NOW;
+        ev.cert.not_before = NOW - DAY;
+        ev.cert.not_after = NOW + DAY;
+        tw_classify(&ev, &r);
+        tw_classify_policy(&ev, &g, TW_CLIENTS_MODERN, &r);
+        tw_issues_format(r.issues, got, sizeof(got));
+        assert_string_equal(got, "protocol_mismatch,hostname_mismatch");
+        assert_int_equal(r.cls, TW_CLASS_PROTOCOL_MISMATCH);
+        free(r.detail);
+    }
+}
+
+/* The OpenSSL strings of the modern set (the MODERN probe's context) name
+ * exactly the suites tw_clients_modern_suite() accepts. */
+static void
+test_classify_policy_openssl_strings(void **state)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    STACK_OF(SSL_CIPHER) * sk;
+    int n;
+
+    (void)state;
+    assert_non_null(ctx);
+    SSL_CTX_set_security_level(ctx, 0);
+    assert_int_equal(SSL_CTX_set_cipher_list(ctx, TW_CLIENTS_MODERN_OPENSSL_TLS12), 1);
+    assert_int_equal(SSL_CTX_set_ciphersuites(ctx, TW_CLIENTS_MODERN_OPENSSL_TLS13), 1);
+    sk = SSL_CTX_get_ciphers(ctx);
+    n = sk_SSL_CIPHER_num(sk);
+    assert_int_equal(n, 15);
+    for (int i = 0; i < n; i++)
+        assert_true(tw_clients_modern_suite(
+            (uint16_t)SSL_CIPHER_get_protocol_id(sk_SSL_CIPHER_value(sk, i))));
+    SSL_CTX_free(ctx);
+}
+
 int
 main(void)
 {
@@ -971,6 +1210,8 @@ main(void)
         cmocka_unit_test(test_classify_alert_names),
         cmocka_unit_test(test_classify_repro),
         cmocka_unit_test(test_classify_starttls),
+        cmocka_unit_test(test_classify_policy),
+        cmocka_unit_test(test_classify_policy_openssl_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,7 @@ test_lab_table_addresses_are_unique(void **state)
     for (size_t i = 0; i < tw_lab_n_estate; i++) {
         const struct tw_lab_endpoint *a = &tw_lab_estate[i];
 
-        assert_true(a->addr == 0 || (a->addr >= 2 && a->addr <= 63));
+        assert_true(a->addr == 0 || (a->addr >= 2 && a->addr <= 127));
         /* One name may have several target lines, in different forms. */
         assert_true(n_lines(a) >= 1);
         for (size_t k = 1; k < n_lines(a); k++)

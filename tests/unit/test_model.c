@@ -286,6 +286,15 @@ test_model_repro(void **state)
                         "openssl s_client -connect 10.0.0.1:443 -noservername");
     assert_string_equal(repro("h.example", "10.0.0.1", 443, "", TW_CLASS_SNI_REQUIRED),
                         "openssl s_client -connect 10.0.0.1:443 -noservername");
+    /* client_cert_required: the command with a certificate's placeholders
+     * (issue 13); it is a failure class, after sni_required. */
+    assert_string_equal(
+        repro("h.example", "10.0.0.1", 443, "h.example", TW_CLASS_CLIENT_CERT_REQUIRED),
+        "openssl s_client -connect 10.0.0.1:443 -servername h.example "
+        "-cert client.pem -key client.key");
+    assert_true(TW_CLASS_CLIENT_CERT_REQUIRED == TW_CLASS_SNI_REQUIRED + 1);
+    assert_true(tw_class_info(TW_CLASS_CLIENT_CERT_REQUIRED)->is_failure);
+    assert_string_equal(tw_class_name(TW_CLASS_CLIENT_CERT_REQUIRED), "client_cert_required");
     assert_string_equal(repro("h.example", "10.0.0.1", 443, "h.example", TW_CLASS_INCOMPLETE_CHAIN),
                         "openssl s_client -connect 10.0.0.1:443 -servername h.example -showcerts "
                         "-verify_return_error");

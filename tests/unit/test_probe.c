@@ -1227,7 +1227,7 @@ static void
 test_probe_kind_table(void **state)
 {
     static const char *const names[TW_PK__COUNT] = {
-        "main", "no_sni", "with_sni", "tls10", "tls11", "tls12", "tls13", "all_ciphers",
+        "main", "no_sni", "with_sni", "tls10", "tls11", "tls12", "tls13", "all_ciphers", "modern",
     };
 
     (void)state;
@@ -1237,8 +1237,16 @@ test_probe_kind_table(void **state)
         assert_non_null(pk);
         assert_string_equal(tw_probe_kind_name(k), names[k]);
         assert_int_equal(pk->status_request, k == TW_PK_MAIN);
-        assert_int_equal(pk->ctx, k == TW_PK_ALL_CIPHERS ? TW_PK_CTX_ALL : TW_PK_CTX_BROAD);
-        assert_int_equal(pk->min_version, pk->max_version);
+        assert_int_equal(pk->ctx, k == TW_PK_ALL_CIPHERS ? TW_PK_CTX_ALL
+                                  : k == TW_PK_MODERN    ? TW_PK_CTX_MODERN
+                                                         : TW_PK_CTX_BROAD);
+        /* One version, or the context's range; MODERN: TLS 1.2-1.3 (issue 13). */
+        if (k == TW_PK_MODERN) {
+            assert_int_equal(pk->min_version, TLS1_2_VERSION);
+            assert_int_equal(pk->max_version, TLS1_3_VERSION);
+        } else {
+            assert_int_equal(pk->min_version, pk->max_version);
+        }
         /* MAIN, NO_SNI, WITH_SNI: the broad context without status_request. */
         assert_int_equal(pk->grade_http_kind,
                          k == TW_PK_MAIN || k == TW_PK_NO_SNI ? TW_PK_WITH_SNI : k);
