@@ -107,7 +107,7 @@ struct tw_report_opts {
     /* Warnings about the scans around this one (newer incomplete scans, a
      * partial merge), shown by every format; borrowed, may be NULL. */
     const struct tw_report_warnings *warnings;
-    int has_vulns;   /* the database has vulns (schema 6+); set by tw_report_query_open */
+    int has_vulns; /* the database has vulns (schema 6+); set by tw_report_query_open */
 };
 
 /* Precedence rank of a class name: 2 * enum tw_class (README.md class-table order, ok
