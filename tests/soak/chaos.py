@@ -14,7 +14,7 @@ or a new scan), then check that the night is told truthfully:
   exit-code     SIGINT/SIGTERM that stop a scan give exit 4 (interrupted),
                 a full disk exit 3 or 4, an empty list exit 2 with no scan;
   report-warns  while the night is unfinished, `report --format json` warns
-                (a non-empty "warnings" array) that a newer scan is unfinished;
+                ("warnings": newer_scan_interrupted or newer_scan_running);
   recovered     the recovery step exits 0 and leaves the scan 'done';
   complete      the night's scan holds exactly its list's endpoints, each
                 once (host, port, sni), and n_endpoints says so;
@@ -24,10 +24,13 @@ or a new scan), then check that the night is told truthfully:
                 injected changes (endpoint and kind);
   diff-fail-on  `diff --fail-on regression` exits 1 exactly when a
                 regression was injected, else 0;
-  diff-warnings the diff JSON warns ("warnings") exactly when the target list
-                changed;
+  diff-warnings the diff JSON warns "targets_differ" exactly when the target
+                list changed, "vanished" only when endpoints were removed,
+                and nothing else;
   resolver-red  a night whose resolver went away and left DNS failures fails
-                `diff --fail-on regression` (the pipeline is not green).
+                `diff --fail-on regression` (the pipeline is not green);
+  lease         while a resume runs, a second `--resume` of the scan refuses
+                at once (exit 3).
 
 At the end: every 'done' scan holds its night's whole list, no scan is left
 'running', and PRAGMA integrity_check is ok.  Prints one line per night and a
@@ -404,14 +407,16 @@ class Run:
             # While the night is unfinished, the report must not look green.
             if st != "done" and sid:
                 r = self.tw(["report", "--db", self.db, "--format", "json"])
-                warns = None
+                codes = set()
                 try:
-                    warns = json.loads(r.stdout).get("warnings")
-                except (ValueError, AttributeError):
+                    codes = {w.get("code") for w in json.loads(r.stdout).get("warnings") or []}
+                except (ValueError, AttributeError, TypeError):
                     pass
-                self.check(night, "report-warns", bool(warns),
-                           "report (exit %d) shows no warning about unfinished scan %d; stderr: %s"
-                           % (r.returncode, sid, r.stderr.strip()[-200:]))
+                self.check(night, "report-warns",
+                           bool(codes & {"newer_scan_interrupted", "newer_scan_running"}),
+                           "report (exit %d) shows no warning about unfinished scan %d "
+                           "(codes %s); stderr: %s"
+                           % (r.returncode, sid, sorted(codes), r.stderr.strip()[-200:]))
             # Recovery.
             recovery = "none"
             if rc != 0 or st != "done":
@@ -420,6 +425,8 @@ class Run:
                     tries += 1
                     recovery = "resume %d" % sid if sid else "re-run"
                     p = self.spawn_scan(["--resume", str(sid)] if sid else [], targets)
+                    if sid and tries == 1:
+                        self.second_resume(night, p, sid, targets)
                     rc2 = self.wait_scan(p)
                     if not sid:
                         sid = self.max_scan_id()
@@ -509,12 +516,36 @@ class Run:
                        "exit %d, regression injected: %s (%s)" % (r.returncode, regression,
                                                                  r.stderr.strip()[-200:]))
             list_changed = list_text != prev_list
-            self.check(night, "diff-warnings", bool(warns) == list_changed,
-                       "target list changed: %s, warnings: %s" % (list_changed, warns))
+            codes = {w.get("code") if isinstance(w, dict) else str(w) for w in warns}
+            self.check(night, "diff-warnings",
+                       ("targets_differ" in codes) == list_changed
+                       and codes <= {"targets_differ", "vanished"}
+                       and ("vanished" not in codes or counts["remove"] > 0),
+                       "target list changed: %s, %d removed; warning codes: %s"
+                       % (list_changed, counts["remove"], sorted(codes)))
             night["diff"] = "%d changes%s" % (len(got), ", regression" if regression else "")
         else:
             night["diff"] = "first night"
         return night, sid, list_text
+
+    def second_resume(self, night, p, sid, targets):
+        """While a resume runs, a second `--resume` of the same scan must
+        refuse (the lease) at once, leaving the first to finish."""
+        for _ in range(30):  # until the first one holds its lease
+            if os.path.exists("%s-lock.%d" % (self.db, sid)) or p.poll() is not None:
+                break
+            time.sleep(0.1)
+        if p.poll() is not None:
+            return
+        t = time.monotonic()
+        r = subprocess.run([self.a.tlsweep, "scan"] + self.opts + ["--resume", str(sid), targets],
+                           capture_output=True, text=True, timeout=self.a.scan_timeout,
+                           preexec_fn=die_with_parent)
+        took = time.monotonic() - t
+        if r.returncode == 0 or p.poll() is None:
+            self.check(night, "lease", r.returncode == 3 and took < 10,
+                       "a second --resume %d while one runs: exit %d after %.1f s (%s)"
+                       % (sid, r.returncode, took, r.stderr.strip()[-200:]))
 
     def inject(self, failure, p):
         if failure == "sigint":
