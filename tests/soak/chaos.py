@@ -15,7 +15,10 @@ or a new scan), then check that the night is told truthfully:
                 a full disk exit 3 or 4, an empty list exit 2 with no scan;
   report-warns  while the night is unfinished, `report --format json` warns
                 ("warnings": newer_scan_interrupted or newer_scan_running);
-  recovered     the recovery step exits 0 and leaves the scan 'done';
+  recovered     the recovery step exits 0 and leaves the scan 'done' (the
+                step: the resume command the scan printed, run as printed,
+                else `scan --resume ID` with the night's options, else a
+                new scan);
   complete      the night's scan holds exactly its list's endpoints, each
                 once (host, port, sni), and n_endpoints says so;
   verdicts      each endpoint's class, version and address are the ones its
@@ -29,6 +32,7 @@ or a new scan), then check that the night is told truthfully:
                 and nothing else;
   resolver-red  a night whose resolver went away and left DNS failures fails
                 `diff --fail-on regression` (the pipeline is not green);
+  resume-skips  a resume says it skipped exactly the endpoints stored before;
   lease         while a resume runs, a second `--resume` of the scan refuses
                 at once (exit 3).
 
@@ -41,6 +45,8 @@ import ctypes
 import json
 import os
 import random
+import re
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -186,12 +192,13 @@ class Run:
     def tw(self, args, **kw):
         return subprocess.run([self.a.tlsweep] + args, capture_output=True, text=True, **kw)
 
-    def spawn_scan(self, extra, targets):
-        """Start `tlsweep scan`; its pid goes to the pids file the shell's
-        cleanup kills."""
+    def spawn_scan(self, extra, targets, argv=None):
+        """Start `tlsweep scan` (or argv); its pid goes to the pids file the
+        shell's cleanup kills."""
         err = open(os.path.join(self.a.work, "scan.err"), "w")
-        p = subprocess.Popen([self.a.tlsweep, "scan"] + self.opts + extra + [targets],
-                             stdout=subprocess.DEVNULL, stderr=err, preexec_fn=die_with_parent)
+        if argv is None:
+            argv = [self.a.tlsweep, "scan"] + self.opts + extra + [targets]
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=die_with_parent)
         err.close()
         with open(self.a.pids_file, "a") as f:
             f.write("%d\n" % p.pid)
@@ -407,27 +414,50 @@ class Run:
             # While the night is unfinished, the report must not look green.
             if st != "done" and sid:
                 r = self.tw(["report", "--db", self.db, "--format", "json"])
-                codes = set()
+                codes, shown = set(), (None, None)
                 try:
-                    codes = {w.get("code") for w in json.loads(r.stdout).get("warnings") or []}
-                except (ValueError, AttributeError, TypeError):
+                    d = json.loads(r.stdout)
+                    shown = (d["scan"]["id"], d["scan"]["status"])
+                    codes = {w.get("code") for w in d.get("warnings") or []
+                             if w.get("scan") == sid}
+                except (ValueError, AttributeError, TypeError, KeyError):
                     pass
+                # Either it shows this scan as what it is, or it shows an
+                # older one and warns that this newer one is unfinished.
                 self.check(night, "report-warns",
-                           bool(codes & {"newer_scan_interrupted", "newer_scan_running"}),
-                           "report (exit %d) shows no warning about unfinished scan %d "
-                           "(codes %s); stderr: %s"
-                           % (r.returncode, sid, sorted(codes), r.stderr.strip()[-200:]))
+                           (shown[0] == sid and shown[1] != "done")
+                           or bool(codes & {"newer_scan_interrupted", "newer_scan_running"}),
+                           "report (exit %d) shows scan %s (%s) and no warning about unfinished "
+                           "scan %d; stderr: %s"
+                           % (r.returncode, shown[0], shown[1], sid, r.stderr.strip()[-200:]))
             # Recovery.
             recovery = "none"
             if rc != 0 or st != "done":
+                # The documented step: the command the scan printed, run as
+                # it is (with this build's binary); without one, --resume ID
+                # and the night's options.
+                m = re.search(r"resume with: (tlsweep scan [^\n]*)", err)
+                hint = shlex.split(m.group(1)) if m else None
                 tries = 0
                 while tries < 2:
                     tries += 1
-                    recovery = "resume %d" % sid if sid else "re-run"
-                    p = self.spawn_scan(["--resume", str(sid)] if sid else [], targets)
+                    argv = None
+                    if sid and tries == 1 and hint:
+                        argv = [self.a.tlsweep] + hint[1:]
+                        recovery = "resume %d (its hint)" % sid
+                    else:
+                        recovery = "resume %d" % sid if sid else "re-run"
+                    held = self.q("SELECT count(*) FROM results WHERE scan_id=?", (sid,))[0][0]
+                    p = self.spawn_scan(["--resume", str(sid)] if sid else [], targets, argv)
                     if sid and tries == 1:
                         self.second_resume(night, p, sid, targets)
                     rc2 = self.wait_scan(p)
+                    if sid and tries == 1 and rc2 == 0:
+                        # The resume skips exactly what was stored, and says so.
+                        m = re.search(r"(\d+) already stored", self.scan_err())
+                        self.check(night, "resume-skips", m is not None and int(m.group(1)) == held,
+                                   "%d stored before the resume, it says: %s"
+                                   % (held, m.group(0) if m else self.scan_err().strip()[-200:]))
                     if not sid:
                         sid = self.max_scan_id()
                     st = self.q("SELECT status FROM scans WHERE id=?", (sid,))[0][0]
@@ -564,16 +594,19 @@ class Run:
         holds now (root), or cap the scan's file size (prlimit)."""
         a = self.a
         if a.tmpfs:
-            if full:
-                st = os.statvfs(a.db_dir)
-                used = (st.f_blocks - st.f_bfree) * st.f_frsize
-                size = used + 64 * 1024
-            else:
-                size = a.tmpfs_size
-            r = subprocess.run(["mount", "-o", "remount,size=%d" % size, a.db_dir],
-                               capture_output=True, text=True)
-            if r.returncode != 0:
-                raise SystemExit("chaos: cannot remount %s: %s" % (a.db_dir, r.stderr))
+            for _ in range(20):
+                # Not a page to spare; a remount below what is in use fails
+                # (the scan wrote in between): measure again.
+                if full:
+                    st = os.statvfs(a.db_dir)
+                    size = (st.f_blocks - st.f_bfree) * st.f_frsize
+                else:
+                    size = a.tmpfs_size
+                r = subprocess.run(["mount", "-o", "remount,size=%d" % size, a.db_dir],
+                                   capture_output=True, text=True)
+                if r.returncode == 0:
+                    return
+            raise SystemExit("chaos: cannot remount %s: %s" % (a.db_dir, r.stderr))
         elif full:
             limit = max(os.path.getsize(self.db), os.path.getsize(self.db + "-wal")
                         if os.path.exists(self.db + "-wal") else 0)
@@ -668,7 +701,7 @@ def main():
     ap.add_argument("--nights", type=int, required=True)
     ap.add_argument("--endpoints", type=int, required=True)
     ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--concurrency", type=int, default=500)
+    ap.add_argument("--concurrency", type=int, default=300)
     ap.add_argument("--tlsweep", required=True)
     ap.add_argument("--fleet-pid", type=int, required=True)
     ap.add_argument("--port", type=int, required=True)

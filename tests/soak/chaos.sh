@@ -14,7 +14,7 @@
 #   TLSWEEP=build/tlsweep tests/soak/chaos.sh [--nights N] [--endpoints E]
 #       [--seed S] [--concurrency C] [--markdown FILE] [--keep] [--verbose]
 #
-# Defaults: 20 nights, 20,000 endpoints, seed 15, -c 500.  Ports come from
+# Defaults: 20 nights, 20,000 endpoints, seed 15, -c 300.  Ports come from
 # the kernel (no lab lock needed).  As root the database lives on a tmpfs
 # mounted in a private mount namespace (so the mount disappears with the run
 # even on SIGKILL) and a full disk is the tmpfs shrunk to what it holds;
@@ -25,7 +25,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TLSWEEP=${TLSWEEP:-$HERE/../../build/tlsweep}
 FLEET=${FLEET:-$(dirname "$TLSWEEP")/bench/fleet}
-NIGHTS=20 ENDPOINTS=20000 SEED=15 CONC=500 MARKDOWN= KEEP=0 VERBOSE=
+NIGHTS=20 ENDPOINTS=20000 SEED=15 CONC=300 MARKDOWN= KEEP=0 VERBOSE=
 ARGS=("$@")
 while [ $# -gt 0 ]; do
     case $1 in
