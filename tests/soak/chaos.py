@@ -162,6 +162,7 @@ class Run:
         c[0 if ok else 1] += 1
         night["checks"][0 if ok else 1] += 1
         if not ok:
+            msg = " ".join(msg.split())  # stderr excerpts on one line
             line = "night %d: %s FAILED%s" % (night["n"], name, ": " + msg if msg else "")
             self.failed_msgs.append(line)
             print("  " + line, flush=True)
@@ -644,7 +645,7 @@ class Run:
         total = time.monotonic() - t0
 
         # End: every done scan complete; nothing left running; integrity.
-        final = {"n": 0, "checks": [0, 0]}
+        final = {"n": 0, "checks": [0, 0]}  # "night 0": the checks at the end
         rows = self.q("SELECT id, status, (SELECT count(*) FROM results r WHERE r.scan_id = s.id), "
                       "(SELECT count(DISTINCT host || '|' || port || '|' || ifnull(sni, '')) "
                       "FROM results r WHERE r.scan_id = s.id) FROM scans s ORDER BY id")
