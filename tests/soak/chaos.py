@@ -13,8 +13,9 @@ or a new scan), then check that the night is told truthfully:
                 and complete, and is not 'done' when it exits non-zero;
   exit-code     SIGINT/SIGTERM that stop a scan give exit 4 (interrupted),
                 a full disk exit 3 or 4, an empty list exit 2 with no scan;
-  report-warns  while the night is unfinished, `report --format json` warns
-                ("warnings": newer_scan_interrupted or newer_scan_running);
+  report-warns  while the night is unfinished, `report --format json` shows
+                that scan as unfinished, or warns about it ("warnings":
+                newer_scan_interrupted or newer_scan_running), or fails;
   recovered     the recovery step exits 0 and leaves the scan 'done' (the
                 step: the resume command the scan printed, run as printed,
                 else `scan --resume ID` with the night's options, else a
@@ -33,8 +34,8 @@ or a new scan), then check that the night is told truthfully:
   resolver-red  a night whose resolver went away and left DNS failures fails
                 `diff --fail-on regression` (the pipeline is not green);
   resume-skips  a resume says it skipped exactly the endpoints stored before;
-  lease         while a resume runs, a second `--resume` of the scan refuses
-                at once (exit 3).
+  lease         two `--resume` of one scan at once: one refuses at once
+                (exit 3), the other finishes (exit 0).
 
 At the end: every 'done' scan holds its night's whole list, no scan is left
 'running', and PRAGMA integrity_check is ok.  Prints one line per night and a
@@ -423,10 +424,12 @@ class Run:
                              if w.get("scan") == sid}
                 except (ValueError, AttributeError, TypeError, KeyError):
                     pass
-                # Either it shows this scan as what it is, or it shows an
-                # older one and warns that this newer one is unfinished.
+                # It shows this scan as what it is, or an older one with a
+                # warning that this newer one is unfinished, or nothing at
+                # all (no finished scan to show: an error, not a green page).
                 self.check(night, "report-warns",
-                           (shown[0] == sid and shown[1] != "done")
+                           (r.returncode != 0 and not r.stdout.strip())
+                           or (shown[0] == sid and shown[1] != "done")
                            or bool(codes & {"newer_scan_interrupted", "newer_scan_running"}),
                            "report (exit %d) shows scan %s (%s) and no warning about unfinished "
                            "scan %d; stderr: %s"
@@ -451,21 +454,22 @@ class Run:
                     held = self.q("SELECT count(*) FROM results WHERE scan_id=?", (sid,))[0][0]
                     p = self.spawn_scan(["--resume", str(sid)] if sid else [], targets, argv)
                     if sid and tries == 1:
-                        self.second_resume(night, p, sid, targets)
-                    rc2 = self.wait_scan(p)
+                        rc2, err2 = self.resume_pair(night, p, sid, targets)
+                    else:
+                        rc2, err2 = self.wait_scan(p), self.scan_err()
                     if sid and tries == 1 and rc2 == 0:
                         # The resume skips exactly what was stored, and says so.
-                        m = re.search(r"(\d+) already stored", self.scan_err())
+                        m = re.search(r"(\d+) already stored", err2)
                         self.check(night, "resume-skips", m is not None and int(m.group(1)) == held,
                                    "%d stored before the resume, it says: %s"
-                                   % (held, m.group(0) if m else self.scan_err().strip()[-200:]))
+                                   % (held, m.group(0) if m else err2.strip()[-200:]))
                     if not sid:
                         sid = self.max_scan_id()
                     st = self.q("SELECT status FROM scans WHERE id=?", (sid,))[0][0]
                     if rc2 == 0 and st == "done":
                         break
                 self.check(night, "recovered", rc2 == 0 and st == "done",
-                           "%s: exit %s status %s: %s" % (recovery, rc2, st, self.scan_err().strip()[-300:]))
+                           "%s: exit %s status %s: %s" % (recovery, rc2, st, err2.strip()[-300:]))
                 if tries > 1:
                     recovery += " (twice)"
             elif failure == "resolver":
@@ -559,24 +563,47 @@ class Run:
             night["diff"] = "first night"
         return night, sid, list_text
 
-    def second_resume(self, night, p, sid, targets):
-        """While a resume runs, a second `--resume` of the same scan must
-        refuse (the lease) at once, leaving the first to finish."""
-        for _ in range(30):  # until the first one holds its lease
+    def resume_pair(self, night, p, sid, targets):
+        """While the resume p runs, start a second `--resume` of the same
+        scan: one of the two must refuse at once (exit 3, the lease) and the
+        other finish (exit 0).  Which one wins is a race; the check is that
+        there is exactly one winner.  Returns the winner's (exit, stderr)."""
+        t1 = time.monotonic()
+        for _ in range(30):  # until the first one holds its lease (best effort)
             if os.path.exists("%s-lock.%d" % (self.db, sid)) or p.poll() is not None:
                 break
             time.sleep(0.1)
-        if p.poll() is not None:
-            return
-        t = time.monotonic()
-        r = subprocess.run([self.a.tlsweep, "scan"] + self.opts + ["--resume", str(sid), targets],
-                           capture_output=True, text=True, timeout=self.a.scan_timeout,
-                           preexec_fn=die_with_parent)
-        took = time.monotonic() - t
-        if r.returncode == 0 or p.poll() is None:
-            self.check(night, "lease", r.returncode == 3 and took < 10,
-                       "a second --resume %d while one runs: exit %d after %.1f s (%s)"
-                       % (sid, r.returncode, took, r.stderr.strip()[-200:]))
+        if p.poll() is not None:  # finished already: nothing to race with
+            return self.wait_scan(p), self.scan_err()
+        err2_path = os.path.join(self.a.work, "scan2.err")
+        with open(err2_path, "w") as errf:
+            t2 = time.monotonic()
+            p2 = subprocess.Popen([self.a.tlsweep, "scan"] + self.opts + ["--resume", str(sid), targets],
+                                  stdout=subprocess.DEVNULL, stderr=errf, preexec_fn=die_with_parent)
+        with open(self.a.pids_file, "a") as f:
+            f.write("%d\n" % p2.pid)
+        end = {}
+        deadline = time.monotonic() + self.a.scan_timeout
+        while len(end) < 2 and time.monotonic() < deadline:
+            for name, proc in (("first", p), ("second", p2)):
+                if name not in end and proc.poll() is not None:
+                    end[name] = time.monotonic()
+            time.sleep(0.05)
+        for proc in (p, p2):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        rcs = (p.returncode, p2.returncode)
+        with open(err2_path) as f:
+            errs = (self.scan_err(), f.read())
+        quick = {"first": end.get("first", 1e9) - t2, "second": end.get("second", 1e9) - t2}
+        ok = (rcs == (0, 3) and quick["second"] < 10) or (rcs == (3, 0) and quick["first"] < 10)
+        self.check(night, "lease", ok,
+                   "two resumes of scan %d at once (%.1f s apart): exits %s, the refusal after "
+                   "%.1f s; %s / %s" % (sid, t2 - t1, rcs, min(quick.values()),
+                                        errs[0].strip()[-150:], errs[1].strip()[-150:]))
+        w = 0 if rcs[0] == 0 else 1 if rcs[1] == 0 else 0
+        return rcs[w], errs[w]
 
     def inject(self, failure, p):
         if failure == "sigint":
