@@ -35,7 +35,8 @@
  * bad file is refused whole and the previous map stays.  Each load bumps
  * map_gen in --stats.  SIGUSR1 takes the DNS server away (its socket is
  * closed, so queries meet a closed port) and SIGUSR2 brings it back on the
- * same port.  Without --map, neither changes anything fleet.c did before.
+ * same port.  Without --map the fleet serves as it did before (SIGHUP is
+ * then ignored: it no longer ends the process).
  */
 #include <arpa/inet.h>
 #include <errno.h>
