@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -23,7 +24,6 @@
 #include "base/xalloc.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
-#include "store/store.h"
 
 int
 tw_cli_color_auto(FILE *out, const char *when)
@@ -266,6 +266,23 @@ tw_cli_out_close(struct tw_cli_out *o, int ok, char *err)
     return rc;
 }
 
+int
+tw_cli_opt_error(const char *cmd, int c, char **argv)
+{
+    /* getopt has stepped past the option it complains about, except for
+     * an unknown letter inside a group ("-xo"), which optopt names. */
+    const char *arg = optind > 0 && argv != NULL ? argv[optind - 1] : "?";
+
+    if (c == ':')
+        fprintf(stderr, "tlsweep %s: option '%.100s' needs a value\n", cmd, arg);
+    else if (optopt != 0)
+        fprintf(stderr, "tlsweep %s: unknown option '-%c'\n", cmd, optopt);
+    else
+        fprintf(stderr, "tlsweep %s: unknown or ambiguous option '%.100s'\n", cmd, arg);
+    fprintf(stderr, "tlsweep %s: run 'tlsweep %s --help' for the options\n", cmd, cmd);
+    return TW_EXIT_USAGE;
+}
+
 void
 tw_cli_run_init(struct tw_cli_run *r, const char *cmd)
 {
@@ -292,8 +309,7 @@ tw_cli_run_option(struct tw_cli_run *r, int c, const char *arg, void (*usage)(FI
         usage(stdout);
         return TW_EXIT_OK;
     default:
-        fprintf(stderr, "Run 'tlsweep %s --help' for the options.\n", r->cmd);
-        return TW_EXIT_USAGE;
+        return tw_cli_opt_error(r->cmd, c, r->argv);
     }
 }
 
@@ -321,7 +337,7 @@ run_failed(const struct tw_cli_run *r)
 int
 tw_cli_run_open_db(struct tw_cli_run *r)
 {
-    return tw_report_open_db(r->db_path, &r->st, r->err) == 0 ? 0 : run_failed(r);
+    return tw_report_open_db(r->db_path, &r->db, r->err) == 0 ? 0 : run_failed(r);
 }
 
 int
@@ -363,9 +379,21 @@ tw_cli_run_warn(const struct tw_cli_run *r, const struct tw_scan_info *s)
 }
 
 void
+tw_cli_run_warnings(const struct tw_cli_run *r, const struct tw_report_warnings *ws)
+{
+    const char *db = strcmp(r->db_path, "tlsweep.db") != 0 ? r->db_path : NULL;
+    char text[PATH_MAX + 512];
+
+    for (size_t i = 0; ws != NULL && i < ws->n; i++) {
+        tw_report_warning_text(&ws->w[i], r->cmd, db, text, sizeof(text));
+        fprintf(stderr, "tlsweep %s: warning: %s\n", r->cmd, text);
+    }
+}
+
+void
 tw_cli_run_end(struct tw_cli_run *r)
 {
     tw_cli_run_close_out(r, 0);
-    tw_store_close(r->st);
-    r->st = NULL;
+    tw_report_close_db(r->db);
+    r->db = NULL;
 }

@@ -15,6 +15,8 @@
 #include <stdio.h>
 
 #include "base/log.h"
+#include <sqlite3.h>
+
 #include "report/query.h"
 
 /* 1 when text output on out should be coloured: when is "always", "never"
@@ -49,18 +51,24 @@ struct tw_cli_run {
     const char *db_path;  /* --db, default "tlsweep.db" */
     const char *format;   /* --format, default "text" */
     const char *out_path; /* -o, default NULL (standard output) */
-    struct tw_store *st;  /* owned, set by tw_cli_run_open_db */
+    sqlite3 *db;          /* owned, set by tw_cli_run_open_db */
+    char **argv;          /* the command's argv, for option errors; set by the caller */
     struct tw_cli_out out;
     char err[TW_ERRLEN];
 };
+
+/* getopt_long's error c (':' a missing value, '?' anything else; call it
+ * with opterr = 0 and an optstring that starts with ':') as one line,
+ * "tlsweep CMD: ...", and a pointer at --help.  Returns TW_EXIT_USAGE. */
+int tw_cli_opt_error(const char *cmd, int c, char **argv);
 
 /* The defaults above; nothing is open yet. */
 void tw_cli_run_init(struct tw_cli_run *r, const char *cmd);
 /* The options both commands spell alike, for the cases the caller's switch
  * does not take: getopt's c 'd' (--db), 'f' (--format), 'o' (-o, --output)
  * are stored and give -1 (parsing goes on); 'h' (--help) prints usage to
- * stdout and gives TW_EXIT_OK; anything else (getopt's '?') points at
- * --help and gives TW_EXIT_USAGE.  A value >= 0 is the command's exit. */
+ * stdout and gives TW_EXIT_OK; anything else (getopt's '?' or ':') is
+ * tw_cli_opt_error's and gives TW_EXIT_USAGE.  A value >= 0 is the command's exit. */
 int tw_cli_run_option(struct tw_cli_run *r, int c, const char *arg, void (*usage)(FILE *f));
 /* Check r->format against a renderer table of n names (name_at(i)).
  * Returns 0, or TW_EXIT_USAGE after listing the known ones. */
@@ -78,6 +86,9 @@ int tw_cli_run_open_out(struct tw_cli_run *r);
 int tw_cli_run_close_out(struct tw_cli_run *r, int ok);
 /* Warn on stderr when the scan is not done (or was a fallback). */
 void tw_cli_run_warn(const struct tw_cli_run *r, const struct tw_scan_info *s);
+/* Print each warning on stderr, "tlsweep CMD: warning: ...", the resume
+ * commands naming --db when it is not the default. */
+void tw_cli_run_warnings(const struct tw_cli_run *r, const struct tw_report_warnings *ws);
 /* Close the output when still open (dropping it) and the database. */
 void tw_cli_run_end(struct tw_cli_run *r);
 

@@ -15,13 +15,12 @@
 #include "report/diff_render.h"
 #include "report/query.h"
 #include "cli/cli.h"
-#include "store/store.h"
 
 static void
 diff_usage(FILE *f)
 {
     fputs("usage: tlsweep diff [--db PATH] [OLD [NEW]] [--format FORMAT] [-o FILE]\n"
-          "                    [--fail-on regression] [--expiry-threshold DAYS]\n"
+          "                    [--fail-on regression,vanished[:N%]] [--expiry-threshold DAYS]\n"
           "\n"
           "Compare two scans.  Endpoints are matched by (host, port, sni); the report\n"
           "lists new and vanished endpoints, failures that appeared or were fixed,\n"
@@ -37,9 +36,17 @@ diff_usage(FILE *f)
           "  --db PATH                database (default ./tlsweep.db), opened read-only\n"
           "  --format FORMAT          output format (default text), see below\n"
           "  -o, --output FILE        write to FILE (replaced atomically)\n"
-          "  --fail-on regression     exit 1 when NEW is worse: a new failure, a class\n"
-          "                           earlier in DESIGN §3 order, a lower grade, or a leaf\n"
-          "                           now expiring within the threshold that was not before\n"
+          "  --fail-on LIST           exit 1 when a condition of the comma-separated LIST\n"
+          "                           holds (repeatable):\n"
+          "                           regression: NEW is worse: a new failure, a class\n"
+          "                             earlier in the class table in README.md, a lower\n"
+          "                             grade, or a leaf now expiring within the\n"
+          "                             threshold that was not before\n"
+          "                           vanished[:N%]: more than N % (default 10) of OLD's\n"
+          "                             endpoints are missing from NEW (an empty or cut\n"
+          "                             target list, an interrupted scan); any --fail-on\n"
+          "                             that does not name it implies vanished:10%\n"
+          "                             (vanished:100% turns it off)\n"
           "  --expiry-threshold DAYS  threshold for the expiry rule (default 14); days are\n"
           "                           counted from each scan's own time\n"
           "  -h, --help               this help\n"
@@ -52,12 +59,70 @@ diff_usage(FILE *f)
           "Examples:\n"
           "  tlsweep diff                              the two latest done scans\n"
           "  tlsweep diff 41 42 --fail-on regression   gate a change in CI\n"
+          "  tlsweep diff --fail-on regression,vanished:5%\n"
           "  tlsweep diff --format json | jq '.changes[] | select(.regression)'\n"
           "\n"
-          "Exit codes: 0 no regression (or no --fail-on), 1 regression found with --fail-on,\n"
-          "            2 usage error (bad option, format or scan id), 3 database or output "
-          "error.\n",
+          "Warnings go to stderr and into the text, md and json formats (JSON:\n"
+          "\"warnings\"), whatever --fail-on says: more than N % (without --fail-on: 10 %)\n"
+          "of OLD's endpoints vanished; the scans' target lists (targets_sha256) or trust\n"
+          "stores (trust_sha256) differ; a scan newer than NEW is interrupted or running;\n"
+          "a scan shown is a partial merge.\n"
+          "\n"
+          "Exit codes: 0 nothing --fail-on names (or no --fail-on), 1 a --fail-on condition\n"
+          "            holds, 2 usage error (bad option, format or scan id), 3 database or\n"
+          "            output error.\n",
           f);
+}
+
+/* The --fail-on conditions. */
+struct diff_fail_on {
+    int is_set;       /* any --fail-on given */
+    int regression;   /* regression named */
+    int64_t vanished; /* vanished:N named (N), or -1 */
+};
+
+/* Add one --fail-on LIST ("regression,vanished:5%").  Returns 0 or -1
+ * after a message. */
+static int
+diff_parse_fail_on(const char *list, struct diff_fail_on *fo)
+{
+    const char *p = list;
+
+    fo->is_set = 1;
+    do {
+        size_t n = strcspn(p, ",");
+        char item[64];
+
+        if (n == 0 || n >= sizeof(item))
+            goto bad;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (strcmp(item, "regression") == 0) {
+            fo->regression = 1;
+        } else if (strcmp(item, "vanished") == 0) {
+            fo->vanished = 10;
+        } else if (strncmp(item, "vanished:", 9) == 0) {
+            size_t len = strlen(item + 9);
+
+            if (len > 0 && item[9 + len - 1] == '%')
+                item[9 + len - 1] = '\0';
+            if (tw_cli_parse_int64(item + 9, 0, 100, &fo->vanished) < 0) {
+                fprintf(stderr,
+                        "tlsweep diff: --fail-on: '%s': N must be 0 to 100 (a percentage)\n", list);
+                return -1;
+            }
+        } else {
+            goto bad;
+        }
+        p += n;
+    } while (*p++ == ',');
+    return 0;
+bad:
+    fprintf(stderr,
+            "tlsweep diff: --fail-on: '%s': expected a comma-separated list of regression and "
+            "vanished[:N%%]\n",
+            list);
+    return -1;
 }
 
 static const char *
@@ -72,7 +137,7 @@ static int
 diff_scans(struct tw_cli_run *run, int nargs, char **args, struct tw_scan_info *old_scan,
            struct tw_scan_info *new_scan)
 {
-    sqlite3 *db = tw_store_db(run->st);
+    sqlite3 *db = run->db;
     int k;
 
     if (nargs == 0) {
@@ -101,8 +166,10 @@ tw_diff_main(int argc, char **argv)
     };
     struct tw_cli_run run;
     struct tw_scan_info old_scan, new_scan;
+    const struct tw_scan_info *shown[2];
+    struct tw_report_warnings warnings;
     struct tw_diff_report d;
-    int fail_on = 0;
+    struct diff_fail_on fail_on = {0, 0, -1};
     int rc;
     int c;
 
@@ -110,16 +177,16 @@ tw_diff_main(int argc, char **argv)
     memset(&old_scan, 0, sizeof(old_scan));
     memset(&new_scan, 0, sizeof(new_scan));
     memset(&d, 0, sizeof(d));
+    memset(&warnings, 0, sizeof(warnings));
     d.threshold = 14;
+    run.argv = argv;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+    opterr = 0; /* tw_cli_opt_error prints "tlsweep CMD: ..." instead */
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case 'F':
-            if (strcmp(optarg, "regression") != 0) {
-                fprintf(stderr, "tlsweep diff: --fail-on: only 'regression' is known\n");
+            if (diff_parse_fail_on(optarg, &fail_on) < 0)
                 return TW_EXIT_USAGE;
-            }
-            fail_on = 1;
             break;
         case 't':
             if (tw_cli_parse_int64(optarg, 0, 100000, &d.threshold) < 0) {
@@ -147,13 +214,26 @@ tw_diff_main(int argc, char **argv)
     if (rc == 0)
         rc = tw_cli_run_scan(&run,
                              diff_scans(&run, argc - optind, argv + optind, &old_scan, &new_scan));
+    if (rc == 0) {
+        shown[0] = &old_scan;
+        shown[1] = &new_scan;
+        if (tw_report_warnings_scan(run.db, shown, 2, &warnings, run.err) < 0) {
+            fprintf(stderr, "tlsweep diff: %s: %s\n", run.db_path, run.err);
+            rc = TW_EXIT_RUNTIME;
+        }
+        tw_diff_scan_warnings(&old_scan, &new_scan, &warnings);
+    }
     if (rc == 0)
         rc = tw_cli_run_open_out(&run);
     if (rc == 0) {
         d.out = run.out.f;
         d.old = &old_scan;
         d.new_ = &new_scan;
-        if (tw_diff_run(tw_store_db(run.st), &d, tw_diff_renderer_find(run.format), run.err) < 0) {
+        d.warnings = &warnings;
+        /* Any --fail-on implies vanished:10% unless it names its own N;
+         * without one, more than 10 % vanished is still a warning. */
+        d.vanished_pct = fail_on.vanished >= 0 ? fail_on.vanished : 10;
+        if (tw_diff_run(run.db, &d, tw_diff_renderer_find(run.format), run.err) < 0) {
             fprintf(stderr, "tlsweep diff: %s: %s\n", run.db_path, run.err);
             rc = TW_EXIT_RUNTIME;
         }
@@ -163,7 +243,12 @@ tw_diff_main(int argc, char **argv)
     if (rc == 0) {
         tw_cli_run_warn(&run, &old_scan);
         tw_cli_run_warn(&run, &new_scan);
-        rc = fail_on && d.n_regressions > 0 ? TW_EXIT_REGRESSION : TW_EXIT_OK;
+        tw_cli_run_warnings(&run, &warnings);
+        rc = TW_EXIT_OK;
+        if (fail_on.regression && d.n_regressions > 0)
+            rc = TW_EXIT_REGRESSION;
+        if (fail_on.is_set && d.is_vanished_over)
+            rc = TW_EXIT_REGRESSION;
     }
     tw_report_scan_cleanup(&old_scan);
     tw_report_scan_cleanup(&new_scan);

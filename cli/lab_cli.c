@@ -236,7 +236,7 @@ lab_run(const char *dir, const struct lab_args *a, int ready_fd)
         int n = snprintf(msg, sizeof(msg), "ok %d\n", (int)getpid());
 
         if (write(ready_fd, msg, (size_t)n) < 0)
-            tw_warn("lab", "ready pipe");
+            fprintf(stderr, "tlsweep lab: ready pipe: %s\n", strerror(errno));
         close(ready_fd);
         ready_fd = -1;
     } else {
@@ -260,7 +260,7 @@ out:
             int n = snprintf(msg, sizeof(msg), "error: %s\n", err);
 
             if (n > 0 && write(ready_fd, msg, (size_t)n) < 0)
-                tw_warn("lab", "ready pipe");
+                fprintf(stderr, "tlsweep lab: ready pipe: %s\n", strerror(errno));
         }
         fprintf(stderr, "tlsweep lab: %s\n", err);
     }

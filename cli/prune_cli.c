@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "base/log.h"
 #include "store/model.h"
 #include "store/prune.h"
@@ -113,7 +114,8 @@ tw_prune_main(int argc, char **argv)
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", prune_options, NULL)) != -1) {
+    opterr = 0; /* tw_cli_opt_error prints "tlsweep prune: ..." instead */
+    while ((opt = getopt_long(argc, argv, ":h", prune_options, NULL)) != -1) {
         switch (opt) {
         case OPT_DB:
             db = optarg;
@@ -149,8 +151,7 @@ tw_prune_main(int argc, char **argv)
             prune_usage(stdout);
             return TW_EXIT_OK;
         default:
-            fprintf(stderr, "Try 'tlsweep prune --help'.\n");
-            return TW_EXIT_USAGE;
+            return tw_cli_opt_error("prune", opt, argv);
         }
     }
     if (optind < argc) {

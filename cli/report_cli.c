@@ -19,7 +19,6 @@
 #include "report/render.h"
 #include "cli/cli.h"
 #include "store/model.h"
-#include "store/store.h"
 
 static void
 report_usage(FILE *f)
@@ -42,6 +41,8 @@ report_usage(FILE *f)
           "                     (host, ip, port, sni, class, issues, grade, tls_version,\n"
           "                     cipher, cert_sha256, detail, ...); trusted operator input,\n"
           "                     run on a read-only connection that refuses writes\n"
+          "  --where-max-steps N  stop a --where report after N SQLite VM steps (exit 2);\n"
+          "                     default 100,000,000 + 10,000 per result row, 0: no bound\n"
           "  --expiring DAYS    keep endpoints whose leaf certificate expires within DAYS\n"
           "                     (expired ones included)\n"
           "  --now TIME         count days to expiry from TIME (ISO-8601 or @unix) instead\n"
@@ -62,8 +63,16 @@ report_usage(FILE *f)
           "  tlsweep report --where \"host LIKE '%.example.com' AND class <> 'ok'\"\n"
           "  tlsweep report --scan 12 --format json | jq '.summary'\n"
           "\n"
-          "Exit codes: 0 success, 2 usage error (bad option, format, scan id or --where),\n"
-          "            3 database or output error.\n",
+          "Warnings go to stderr and into every format (JSON: \"warnings\"): a scan newer\n"
+          "than the one shown that is interrupted or still running (its results are not\n"
+          "in the report), a partial merge.  Exit codes are not changed by them.\n"
+          "\n"
+          "Access: read access to the database is enough (another user's database, a\n"
+          "read-only mount): without write access it is opened immutable, unless a\n"
+          "non-empty -wal file needs a -shm file that cannot be created (then exit 3).\n"
+          "\n"
+          "Exit codes: 0 success, 2 usage error (bad option, format, scan id or --where,\n"
+          "            a --where that exceeds its bound), 3 database or output error.\n",
           f);
 }
 
@@ -77,24 +86,22 @@ int
 tw_report_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"scan", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'f'},
-        {"output", required_argument, NULL, 'o'},
-        {"where", required_argument, NULL, 'w'},
-        {"expiring", required_argument, NULL, 'e'},
-        {"now", required_argument, NULL, 'n'},
-        {"color", required_argument, NULL, 'c'},
-        {"colour", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},     {"scan", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+        {"where", required_argument, NULL, 'w'},  {"expiring", required_argument, NULL, 'e'},
+        {"now", required_argument, NULL, 'n'},    {"where-max-steps", required_argument, NULL, 'm'},
+        {"color", required_argument, NULL, 'c'},  {"colour", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *scan_spec = "latest";
     const char *color = "auto";
     struct tw_cli_run run;
     struct tw_report_opts opts;
     struct tw_scan_info scan;
+    struct tw_report_warnings warnings;
+    const struct tw_scan_info *shown[1];
     int64_t now = INT64_MIN;
+    int64_t steps;
     int rc;
     int c;
     int k;
@@ -102,8 +109,11 @@ tw_report_main(int argc, char **argv)
     tw_cli_run_init(&run, "report");
     memset(&opts, 0, sizeof(opts));
     memset(&scan, 0, sizeof(scan));
+    memset(&warnings, 0, sizeof(warnings));
+    run.argv = argv;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+    opterr = 0; /* tw_cli_opt_error prints "tlsweep CMD: ..." instead */
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
             scan_spec = optarg;
@@ -124,6 +134,13 @@ tw_report_main(int argc, char **argv)
                 fprintf(stderr, "tlsweep report: --now: cannot parse '%s'\n", optarg);
                 return TW_EXIT_USAGE;
             }
+            break;
+        case 'm':
+            if (tw_cli_parse_int64(optarg, 0, INT64_MAX, &steps) < 0) {
+                fprintf(stderr, "tlsweep report: --where-max-steps: '%s' is not a count\n", optarg);
+                return TW_EXIT_USAGE;
+            }
+            opts.max_steps = steps == 0 ? -1 : steps;
             break;
         case 'c':
             if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
@@ -147,15 +164,21 @@ tw_report_main(int argc, char **argv)
     if (rc == 0)
         rc = tw_cli_run_open_db(&run);
     if (rc == 0)
-        rc = tw_cli_run_scan(
-            &run, tw_report_scan_find(tw_store_db(run.st), scan_spec, now, &scan, run.err));
+        rc = tw_cli_run_scan(&run, tw_report_scan_find(run.db, scan_spec, now, &scan, run.err));
+    if (rc == 0) {
+        shown[0] = &scan;
+        if (tw_report_warnings_scan(run.db, shown, 1, &warnings, run.err) < 0) {
+            fprintf(stderr, "tlsweep report: %s: %s\n", run.db_path, run.err);
+            rc = TW_EXIT_RUNTIME;
+        }
+        opts.warnings = &warnings;
+    }
     if (rc == 0)
         rc = tw_cli_run_open_out(&run);
     if (rc == 0) {
         opts.color = strcmp(run.format, "text") == 0 && tw_cli_color_auto(run.out.f, color);
-        opts.has_reasons = tw_report_has_table(tw_store_db(run.st), "grade_reasons");
-        k = tw_report_run(tw_store_db(run.st), &scan, &opts, tw_renderer_find(run.format),
-                          run.out.f, run.err);
+        opts.has_reasons = tw_report_has_table(run.db, "grade_reasons");
+        k = tw_report_run(run.db, &scan, &opts, tw_renderer_find(run.format), run.out.f, run.err);
         if (k != 0) {
             fprintf(stderr, "tlsweep report: %s: %s\n", k > 0 ? "usage" : run.db_path, run.err);
             rc = k > 0 ? TW_EXIT_USAGE : TW_EXIT_RUNTIME;
@@ -163,8 +186,10 @@ tw_report_main(int argc, char **argv)
         if (rc == 0)
             rc = tw_cli_run_close_out(&run, 1);
     }
-    if (rc == 0)
+    if (rc == 0) {
         tw_cli_run_warn(&run, &scan);
+        tw_cli_run_warnings(&run, &warnings);
+    }
     tw_report_scan_cleanup(&scan);
     tw_cli_run_end(&run);
     return rc;

@@ -171,6 +171,44 @@ tw_diff_values(enum tw_diff_kind k, const struct tw_diff_ep *old, const struct t
     *new_value = diff_value(k, new_);
 }
 
+void
+tw_diff_scan_warnings(const struct tw_scan_info *old, const struct tw_scan_info *new_,
+                      struct tw_report_warnings *ws)
+{
+    struct tw_report_warning w;
+
+    memset(&w, 0, sizeof(w));
+    w.scan_id = new_->id;
+    w.other_id = old->id;
+    if (old->targets_sha256[0] != '\0' && new_->targets_sha256[0] != '\0' &&
+        strlen(old->targets_sha256) == strlen(new_->targets_sha256) &&
+        strcmp(old->targets_sha256, new_->targets_sha256) != 0) {
+        w.code = TW_REPORT_WARN_TARGETS_DIFFER;
+        w.old_value = old->targets_sha256;
+        w.new_value = new_->targets_sha256;
+        tw_report_warnings_add(ws, &w);
+    }
+    if (old->trust_sha256[0] != '\0' && new_->trust_sha256[0] != '\0' &&
+        strcmp(old->trust_sha256, new_->trust_sha256) != 0) {
+        w.code = TW_REPORT_WARN_TRUST_DIFFERS;
+        w.old_value = old->trust_sha256;
+        w.new_value = new_->trust_sha256;
+        tw_report_warnings_add(ws, &w);
+    }
+}
+
+int
+tw_diff_vanished_over(int64_t count, int64_t total, int64_t pct)
+{
+    /* count * 100 > pct * total; a row count stays far below 2^57, so the
+     * products fit in 64 bits. */
+    if (total <= 0 || count <= 0 || pct >= 100)
+        return 0;
+    if (pct < 0)
+        pct = 0;
+    return (uint64_t)count * 100 > (uint64_t)pct * (uint64_t)total;
+}
+
 /* ---- the merge join ---- */
 
 struct diff_side {
@@ -407,6 +445,20 @@ tw_diff_run(sqlite3 *db, struct tw_diff_report *d, const struct tw_diff_renderer
         pair_host(&run, &a, &b);
         side_clear(&a);
         side_clear(&b);
+    }
+    d->is_vanished_over = tw_diff_vanished_over((int64_t)d->counts[TW_DIFF_VANISHED],
+                                                d->old->n_results, d->vanished_pct);
+    if (d->is_vanished_over && d->warnings != NULL) {
+        struct tw_report_warning w;
+
+        memset(&w, 0, sizeof(w));
+        w.code = TW_REPORT_WARN_VANISHED;
+        w.scan_id = d->new_->id;
+        w.other_id = d->old->id;
+        w.count = (int64_t)d->counts[TW_DIFF_VANISHED];
+        w.total = d->old->n_results;
+        w.threshold_pct = d->vanished_pct;
+        tw_report_warnings_add(d->warnings, &w);
     }
     r->begin(d);
     for (int k = 0; k < TW_DIFF__COUNT; k++) {

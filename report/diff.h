@@ -9,7 +9,7 @@
  * decides which kinds of change apply and which of them are regressions:
  *
  *   failure_new          a failure class now (a new endpoint that fails too)
- *   class_changed worse  the new class comes earlier in DESIGN §3 (ok best)
+ *   class_changed worse  the new class comes earlier in README.md's class table (ok best)
  *   grade_down           a lower grade (A+ best ... F worst; T, M below E)
  *   expiring             the leaf expires within the threshold now, and did
  *                        not in OLD (or had no leaf, or did not exist)
@@ -81,10 +81,26 @@ struct tw_diff_report {
     FILE *out;
     const struct tw_scan_info *old, *new_;
     int64_t threshold; /* --expiry-threshold, days */
+    /* More than this percentage of OLD's endpoints missing from NEW is a
+     * "vanished" warning (appended to warnings) and sets is_vanished_over. */
+    int64_t vanished_pct;
+    /* Shown by begin() (borrowed, may be NULL): the caller's warnings
+     * (tw_report_warnings_scan, tw_diff_scan_warnings), then tw_diff_run's. */
+    struct tw_report_warnings *warnings;
     size_t counts[TW_DIFF__COUNT];
     size_t n_regressions;
-    int n_sections; /* sections written so far */
+    int is_vanished_over; /* set by tw_diff_run */
+    int n_sections;       /* sections written so far */
 };
+
+/* The warnings two scans' fingerprints give, appended to ws: targets_differ
+ * when both targets_sha256 are set, of equal length (an older scan has a
+ * 16-digit one) and differ; trust_differs when both trust_sha256 are set
+ * and differ.  Pure. */
+void tw_diff_scan_warnings(const struct tw_scan_info *old, const struct tw_scan_info *new_,
+                           struct tw_report_warnings *ws);
+/* 1 when more than pct % of total endpoints vanished (count of them). */
+int tw_diff_vanished_over(int64_t count, int64_t total, int64_t pct);
 
 /* One output format (STYLE G5).  begin() runs after the join, with the
  * counts known; then section() and the kind's changes for every kind with

@@ -75,6 +75,21 @@ scan_line(FILE *f, const char *tag, const struct tw_scan_info *s, tw_escape_fn *
         fputs(" (INCOMPLETE)", f);
 }
 
+/* One line per warning: pre, the sentence escaped by esc, post. */
+static void
+diff_warning_lines(FILE *f, const struct tw_diff_report *d, const char *pre, const char *post,
+                   tw_escape_fn *esc)
+{
+    char text[512];
+
+    for (size_t i = 0; d->warnings != NULL && i < d->warnings->n; i++) {
+        tw_report_warning_text(&d->warnings->w[i], "diff", NULL, text, sizeof(text));
+        fputs(pre, f);
+        esc(f, text);
+        fputs(post, f);
+    }
+}
+
 /* ---- text ---- */
 
 static void
@@ -95,6 +110,7 @@ text_begin(struct tw_diff_report *d)
     }
     fprintf(f, "\nRegressions: %zu (expiry threshold %" PRId64 " days)\n", d->n_regressions,
             d->threshold);
+    diff_warning_lines(f, d, "Warning: ", "\n", tw_escape_term);
     if (d->n_regressions == 0 && d->counts[TW_DIFF_NEW] + d->counts[TW_DIFF_VANISHED] == 0) {
         size_t any = 0;
         for (int k = 0; k < TW_DIFF__COUNT; k++)
@@ -184,7 +200,9 @@ md_begin(struct tw_diff_report *d)
     scan_line(f, "- old:", d->old, tw_escape_md);
     fputc('\n', f);
     scan_line(f, "- new:", d->new_, tw_escape_md);
-    fputs("\n\n## Summary\n\n| change | count |\n|---|---:|\n", f);
+    fputs("\n", f);
+    diff_warning_lines(f, d, "\n> **Warning:** ", "\n", tw_escape_md);
+    fputs("\n## Summary\n\n| change | count |\n|---|---:|\n", f);
     for (int k = 0; k < TW_DIFF__COUNT; k++)
         fprintf(f, "| %s | %zu |\n", tw_diff_kind_name(k), d->counts[k]);
     fprintf(f, "| **regressions** | **%zu** |\n\nExpiry threshold: %" PRId64 " days.\n",
@@ -234,7 +252,8 @@ json_scan(FILE *f, const struct tw_scan_info *s)
     tw_escape_json(f, s->finished_at[0] ? s->finished_at : NULL);
     fputs(",\"status\":", f);
     tw_escape_json(f, s->status);
-    fputc('}', f);
+    fprintf(f, ",\"partial\":%s,\"results\":%" PRId64 "}", s->is_partial ? "true" : "false",
+            s->n_results);
 }
 
 static void
@@ -246,6 +265,8 @@ json_begin(struct tw_diff_report *d)
     json_scan(f, d->old);
     fputs(",\n\"new\":", f);
     json_scan(f, d->new_);
+    fputs(",\n\"warnings\":", f);
+    tw_report_warnings_json(f, d->warnings, "diff");
     fprintf(f, ",\n\"expiry_threshold_days\":%" PRId64 ",\n\"summary\":{", d->threshold);
     for (int k = 0; k < TW_DIFF__COUNT; k++)
         fprintf(f, "\"%s\":%zu,", tw_diff_kind_name(k), d->counts[k]);

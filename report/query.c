@@ -9,16 +9,20 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "report/escape.h"
 #include "report/query.h"
-#include "store/store.h"
+#include "store/schema.h"
 #include "tls/grade.h"
 
 int
@@ -96,25 +100,212 @@ tw_report_db_prepare(sqlite3 *db, char *err)
 }
 
 int
-tw_report_open_db(const char *path, struct tw_store **out, char *err)
+tw_report_uri(const char *path, char *buf, size_t len)
 {
-    char sub[TW_ERRLEN];
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
 
+    if (len < 8)
+        return -1;
+    memcpy(buf, path[0] == '/' ? "file://" : "file:", path[0] == '/' ? 7 : 5);
+    o = path[0] == '/' ? 7 : 5;
+    for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
+        int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || strchr("/._~-", *p) != NULL;
+
+        if (o + (plain ? 1 : 3) + 1 > len)
+            return -1;
+        if (plain) {
+            buf[o++] = (char)*p;
+        } else {
+            buf[o++] = '%';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 15];
+        }
+    }
+    buf[o] = '\0';
+    return 0;
+}
+
+/* 1 when this process may write both the file and its directory, which a
+ * reader of a WAL database needs to create and use the -shm file.  access()
+ * answers for our real ids and sees read-only mounts (EROFS) and immutable
+ * files (EPERM); root passes mode bits but not those. */
+static int
+db_writable(const char *path)
+{
+    char dir[PATH_MAX];
+
+    if (access(path, W_OK) != 0)
+        return 0;
+    tw_strlcpy(dir, path, sizeof(dir));
+    return access(dirname(dir), W_OK) == 0;
+}
+
+/* The size of path's -wal file, 0 when there is none. */
+static int64_t
+db_wal_size(const char *path)
+{
+    char wal[PATH_MAX + 8];
+    struct stat st;
+
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    if (stat(wal, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    return (int64_t)st.st_size;
+}
+
+/* PRAGMA user_version, checked against this binary: 0 or -1 (message). */
+static int
+db_check_version(sqlite3 *db, const char *path, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    if (version < 0)
+        tw_errf(err, "%s: %s", path, sqlite3_errmsg(db));
+    else if (version == 0)
+        tw_errf(err, "%s: not a tlsweep database (no schema)", path);
+    else if (version > TW_SCHEMA_VERSION)
+        tw_errf(err,
+                "%s: database schema version %d is newer than this tlsweep (%d): upgrade "
+                "tlsweep",
+                path, version, TW_SCHEMA_VERSION);
+    else
+        rc = 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+tw_report_open_db(const char *path, sqlite3 **out, char *err)
+{
+    char uri[3 * PATH_MAX + 16];
+    char sub[TW_ERRLEN];
+    sqlite3 *db = NULL;
+    int64_t wal = 0;
+    int immutable = 0;
+    int rc = -1;
+
+    *out = NULL;
+    uri[0] = '\0';
     if (access(path, F_OK) != 0) {
         tw_errf(err, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (tw_store_open(path, TW_STORE_READONLY, out, sub) < 0) {
-        tw_errf(err, "%s", sub);
-        return -1;
+    if (!db_writable(path)) {
+        wal = db_wal_size(path);
+        /* Without a -wal every committed transaction is in the file: read it
+         * as it is, without locks or -shm.  A scan that starts writing later
+         * writes to a new -wal first, so this reader sees the file as it was
+         * (a checkpoint that rewrites pages while we read is the one risk,
+         * and scans checkpoint only when they end). */
+        immutable = wal == 0;
     }
-    if (tw_report_db_prepare(tw_store_db(*out), sub) < 0) {
+    if (immutable) {
+        if (tw_report_uri(path, uri, sizeof(uri)) < 0) {
+            tw_errf(err, "%s: %s", path, strerror(ENAMETOOLONG));
+            goto out;
+        }
+        strncat(uri, "?immutable=1", sizeof(uri) - strlen(uri) - 1);
+    }
+    if (sqlite3_open_v2(immutable ? uri : path, &db,
+                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+                            (immutable ? SQLITE_OPEN_URI : 0),
+                        NULL) != SQLITE_OK) {
+        tw_errf(err, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        goto out;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    /* A reader that opens a database being created must wait, not fail. */
+    sqlite3_busy_timeout(db, 10000);
+    if (db_check_version(db, path, sub) < 0) {
+        if (wal > 0)
+            tw_errf(err,
+                    "%s: cannot read: %s-wal holds %" PRId64
+                    " bytes not yet copied into the database, and reading them needs %s-shm,"
+                    " which this user can neither open for writing nor create (%s); run as a"
+                    " user who may write that directory, or let the database's owner"
+                    " checkpoint it (a scan does when it ends; or: sqlite3 DB 'PRAGMA"
+                    " wal_checkpoint(TRUNCATE)')",
+                    path, path, wal, path, sqlite3_errmsg(db));
+        else
+            tw_errf(err, "%s", sub);
+        goto out;
+    }
+    if (tw_report_db_prepare(db, sub) < 0) {
         tw_errf(err, "%s: %s", path, sub);
-        tw_store_close(*out);
-        *out = NULL;
-        return -1;
+        goto out;
     }
-    return 0;
+    *out = db;
+    db = NULL; /* ownership moved to the caller */
+    rc = 0;
+out:
+    sqlite3_close_v2(db);
+    return rc;
+}
+
+void
+tw_report_close_db(sqlite3 *db)
+{
+    sqlite3_close_v2(db);
+}
+
+/* ---- the --where work bound ---- */
+
+#define BUDGET_PERIOD 1000 /* VM instructions between two calls of the handler */
+
+static int
+budget_progress(void *arg)
+{
+    struct tw_report_budget *b = arg;
+
+    if (--b->left > 0)
+        return 0;
+    b->tripped = 1;
+    return 1; /* interrupt: the statement fails with SQLITE_INTERRUPT */
+}
+
+int64_t
+tw_report_budget_steps(const struct tw_report_opts *opts, int64_t n_results)
+{
+    if (opts->where == NULL || opts->where[0] == '\0' || opts->max_steps < 0)
+        return 0;
+    if (opts->max_steps > 0)
+        return opts->max_steps;
+    if (n_results < 0)
+        n_results = 0;
+    if (n_results > (INT64_MAX - TW_REPORT_STEPS_BASE) / TW_REPORT_STEPS_PER_ROW)
+        return INT64_MAX;
+    return TW_REPORT_STEPS_BASE + TW_REPORT_STEPS_PER_ROW * n_results;
+}
+
+void
+tw_report_budget_start(sqlite3 *db, struct tw_report_budget *b, int64_t max_steps)
+{
+    memset(b, 0, sizeof(*b));
+    b->max_steps = max_steps;
+    if (max_steps <= 0)
+        return;
+    b->left = max_steps / BUDGET_PERIOD + 1;
+    sqlite3_progress_handler(db, BUDGET_PERIOD, budget_progress, b);
+}
+
+void
+tw_report_budget_stop(sqlite3 *db, struct tw_report_budget *b)
+{
+    if (b->max_steps > 0)
+        sqlite3_progress_handler(db, 0, NULL, NULL);
+}
+
+int
+tw_report_budget_tripped(const struct tw_report_budget *b)
+{
+    return b->tripped;
 }
 
 static void
@@ -125,6 +316,28 @@ copy_col(char *dst, size_t len, sqlite3_stmt *st, int col)
     tw_strlcpy(dst, s ? s : "", len);
 }
 
+/* Copy a fingerprint column: "" when NULL or too long for dst. */
+static void
+copy_sha(char *dst, size_t len, sqlite3_stmt *st, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+
+    dst[0] = '\0';
+    if (s != NULL && strlen(s) < len)
+        tw_strlcpy(dst, s, len);
+}
+
+/* The columns of scans a report reads; schema 5 added the last three, which
+ * an older database (read-only opens accept them) lacks. */
+#define SCAN_COLS                                                                                  \
+    "id, label, started_at, finished_at, status, now_at,"                                          \
+    " CAST(strftime('%%s', started_at) AS INTEGER),"                                               \
+    " CAST(strftime('%%s', finished_at) AS INTEGER),"                                              \
+    " CAST(strftime('%%s', now_at) AS INTEGER),"                                                   \
+    " (SELECT count(*) FROM results WHERE scan_id = scans.id), targets_sha256"
+#define SCAN_COLS_5 ", partial, trust_sha256"
+#define SCAN_COLS_OLD ", 0, NULL"
+
 static int
 scan_load(sqlite3 *db, const char *where, int64_t id, int offset, struct tw_scan_info *out,
           char *err)
@@ -134,16 +347,15 @@ scan_load(sqlite3 *db, const char *where, int64_t id, int offset, struct tw_scan
     int rc = -1;
     int step;
 
-    sql =
-        sqlite3_mprintf("SELECT id, label, started_at, finished_at, status, now_at,"
-                        " CAST(strftime('%%s', started_at) AS INTEGER),"
-                        " CAST(strftime('%%s', finished_at) AS INTEGER),"
-                        " CAST(strftime('%%s', now_at) AS INTEGER),"
-                        " (SELECT count(*) FROM results WHERE scan_id = scans.id)"
-                        " FROM scans WHERE %s ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET %d",
-                        where, offset);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        goto dberr;
+    for (int v5 = 1; v5 >= 0 && st == NULL; v5--) {
+        sql = sqlite3_mprintf("SELECT " SCAN_COLS "%s FROM scans WHERE %s"
+                              " ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET %d",
+                              v5 ? SCAN_COLS_5 : SCAN_COLS_OLD, where, offset);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK && !v5)
+            goto dberr;
+        sqlite3_free(sql);
+        sql = NULL;
+    }
     sqlite3_bind_int64(st, 1, id);
     step = sqlite3_step(st);
     if (step == SQLITE_DONE) {
@@ -164,6 +376,9 @@ scan_load(sqlite3 *db, const char *where, int64_t id, int offset, struct tw_scan
     out->ref_time =
         sqlite3_column_type(st, 8) != SQLITE_NULL ? sqlite3_column_int64(st, 8) : out->started_unix;
     out->n_results = sqlite3_column_int64(st, 9);
+    copy_sha(out->targets_sha256, sizeof(out->targets_sha256), st, 10);
+    out->is_partial = sqlite3_column_int(st, 11) != 0;
+    copy_sha(out->trust_sha256, sizeof(out->trust_sha256), st, 12);
     rc = 0;
     goto out;
 dberr:
@@ -243,6 +458,229 @@ tw_report_scan_cleanup(struct tw_scan_info *scan)
         return;
     free(scan->label);
     scan->label = NULL;
+}
+
+/* ---- warnings ---- */
+
+static const char *const warn_names[TW_REPORT_WARN__COUNT] = {
+    [TW_REPORT_WARN_NEWER_INTERRUPTED] = "newer_scan_interrupted",
+    [TW_REPORT_WARN_NEWER_RUNNING] = "newer_scan_running",
+    [TW_REPORT_WARN_PARTIAL] = "scan_partial",
+    [TW_REPORT_WARN_TARGETS_DIFFER] = "targets_differ",
+    [TW_REPORT_WARN_TRUST_DIFFERS] = "trust_differs",
+    [TW_REPORT_WARN_VANISHED] = "vanished",
+};
+
+const char *
+tw_report_warn_name(enum tw_report_warn_code code)
+{
+    return (unsigned)code < TW_REPORT_WARN__COUNT ? warn_names[code] : "unknown";
+}
+
+void
+tw_report_warnings_add(struct tw_report_warnings *ws, const struct tw_report_warning *w)
+{
+    if (ws->n < TW_REPORT_WARN_MAX)
+        ws->w[ws->n++] = *w;
+}
+
+int
+tw_report_warnings_scan(sqlite3 *db, const struct tw_scan_info *const *shown, size_t n,
+                        struct tw_report_warnings *out, char *err)
+{
+    const struct tw_scan_info *newest = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    int step;
+
+    for (size_t i = 0; i < n; i++) {
+        int cmp = newest == NULL ? 1 : strcmp(shown[i]->started_at, newest->started_at);
+
+        if (cmp > 0 || (cmp == 0 && shown[i]->id > newest->id))
+            newest = shown[i];
+    }
+    if (newest == NULL)
+        return 0;
+    /* "Newer" is the order scans are picked in (scan_load): started_at,
+     * then id. */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, status FROM scans WHERE status IN ('interrupted', 'running')"
+                           " AND (started_at > ?1 OR (started_at = ?1 AND id > ?2))"
+                           " ORDER BY started_at DESC, id DESC LIMIT ?3",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto dberr;
+    sqlite3_bind_text(st, 1, newest->started_at, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, newest->id);
+    sqlite3_bind_int(st, 3, TW_REPORT_NEWER_MAX);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(st, 1);
+        struct tw_report_warning w;
+
+        memset(&w, 0, sizeof(w));
+        w.code = status != NULL && strcmp(status, "running") == 0
+                     ? TW_REPORT_WARN_NEWER_RUNNING
+                     : TW_REPORT_WARN_NEWER_INTERRUPTED;
+        w.scan_id = sqlite3_column_int64(st, 0);
+        w.other_id = newest->id;
+        tw_report_warnings_add(out, &w);
+    }
+    if (step != SQLITE_DONE)
+        goto dberr;
+    for (size_t i = 0; i < n; i++) {
+        struct tw_report_warning w;
+
+        if (!shown[i]->is_partial || (i > 0 && shown[i]->id == shown[0]->id))
+            continue;
+        memset(&w, 0, sizeof(w));
+        w.code = TW_REPORT_WARN_PARTIAL;
+        w.scan_id = shown[i]->id;
+        tw_report_warnings_add(out, &w);
+    }
+    rc = 0;
+    goto out;
+dberr:
+    tw_errf(err, "reading scans: %s", sqlite3_errmsg(db));
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void
+tw_report_warnings_json(FILE *f, const struct tw_report_warnings *ws, const char *what)
+{
+    fputc('[', f);
+    for (size_t i = 0; ws != NULL && i < ws->n; i++) {
+        const struct tw_report_warning *w = &ws->w[i];
+        char text[512];
+        int64_t tenths;
+
+        tw_report_warning_text(w, what, NULL, text, sizeof(text));
+        fprintf(f, "%s{\"code\":\"%s\",\"message\":", i ? "," : "", tw_report_warn_name(w->code));
+        tw_escape_json(f, text);
+        switch (w->code) {
+        case TW_REPORT_WARN_NEWER_INTERRUPTED:
+        case TW_REPORT_WARN_NEWER_RUNNING:
+            fprintf(f, ",\"scan\":%" PRId64 ",\"newer_than\":%" PRId64, w->scan_id, w->other_id);
+            break;
+        case TW_REPORT_WARN_PARTIAL:
+            fprintf(f, ",\"scan\":%" PRId64, w->scan_id);
+            break;
+        case TW_REPORT_WARN_TARGETS_DIFFER:
+        case TW_REPORT_WARN_TRUST_DIFFERS:
+            fprintf(f, ",\"old_scan\":%" PRId64 ",\"new_scan\":%" PRId64 ",\"old_sha256\":",
+                    w->other_id, w->scan_id);
+            tw_escape_json(f, w->old_value);
+            fputs(",\"new_sha256\":", f);
+            tw_escape_json(f, w->new_value);
+            break;
+        case TW_REPORT_WARN_VANISHED:
+            tenths = w->total > 0 ? w->count * 1000 / w->total : 0;
+            fprintf(f,
+                    ",\"old_scan\":%" PRId64 ",\"new_scan\":%" PRId64 ",\"vanished\":%" PRId64
+                    ",\"old_endpoints\":%" PRId64 ",\"percent\":%" PRId64 ".%" PRId64
+                    ",\"threshold_percent\":%" PRId64,
+                    w->other_id, w->scan_id, w->count, w->total, tenths / 10, tenths % 10,
+                    w->threshold_pct);
+            break;
+        case TW_REPORT_WARN__COUNT:
+            break;
+        }
+        fputc('}', f);
+    }
+    fputc(']', f);
+}
+
+/* path as one shell word: as it is when it holds only safe bytes, else in
+ * single quotes (a quote as '\''). */
+static void
+shell_word(char *buf, size_t len, const char *path)
+{
+    size_t o = 0;
+
+    if (path[0] != '\0' && strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789/._-+=:,@%") == strlen(path)) {
+        tw_strlcpy(buf, path, len);
+        return;
+    }
+    for (const char *p = path; *p != '\0' && o + 6 < len; p++) {
+        if (p == path)
+            buf[o++] = '\'';
+        if (*p == '\'') {
+            memcpy(buf + o, "'\\''", 4);
+            o += 4;
+        } else {
+            buf[o++] = *p;
+        }
+    }
+    if (o + 2 > len)
+        o = len - 2;
+    buf[o++] = '\'';
+    buf[o] = '\0';
+}
+
+void
+tw_report_warning_text(const struct tw_report_warning *w, const char *what, const char *resume_db,
+                       char *buf, size_t len)
+{
+    char db[PATH_MAX + 64];
+    int64_t tenths;
+
+    db[0] = '\0';
+    if (resume_db != NULL) {
+        char word[PATH_MAX + 32];
+
+        shell_word(word, sizeof(word), resume_db);
+        snprintf(db, sizeof(db), " --db %s", word);
+    }
+    switch (w->code) {
+    case TW_REPORT_WARN_NEWER_INTERRUPTED:
+        snprintf(buf, len,
+                 "scan %" PRId64 " (newer than scan %" PRId64
+                 " shown) is interrupted: its results are not in this %s; finish it with:"
+                 " tlsweep scan --resume=%" PRId64 "%s",
+                 w->scan_id, w->other_id, what, w->scan_id, db);
+        return;
+    case TW_REPORT_WARN_NEWER_RUNNING:
+        snprintf(buf, len,
+                 "scan %" PRId64 " (newer than scan %" PRId64
+                 " shown) is running, or its process died: its results are not in this %s; let"
+                 " it finish, or if no scan is running, finish it with: tlsweep scan"
+                 " --resume=%" PRId64 "%s",
+                 w->scan_id, w->other_id, what, w->scan_id, db);
+        return;
+    case TW_REPORT_WARN_PARTIAL:
+        snprintf(buf, len,
+                 "scan %" PRId64 " is partial: it was merged without some of its shards"
+                 " (merge --allow-missing), so their endpoints are not in this %s",
+                 w->scan_id, what);
+        return;
+    case TW_REPORT_WARN_TARGETS_DIFFER:
+        snprintf(buf, len,
+                 "scans %" PRId64 " and %" PRId64
+                 " scanned different target lists (targets_sha256 differ): endpoints may be new"
+                 " or vanished because the list changed",
+                 w->other_id, w->scan_id);
+        return;
+    case TW_REPORT_WARN_TRUST_DIFFERS:
+        snprintf(buf, len,
+                 "scans %" PRId64 " and %" PRId64
+                 " judged certificates against different trust stores (trust_sha256 differ):"
+                 " certificate classes may change because the trust store changed",
+                 w->other_id, w->scan_id);
+        return;
+    case TW_REPORT_WARN_VANISHED:
+        tenths = w->total > 0 ? w->count * 1000 / w->total : 0;
+        snprintf(buf, len,
+                 "%" PRId64 " of the %" PRId64 " endpoints of scan %" PRId64 " (%" PRId64
+                 ".%" PRId64 " %%) are missing from scan %" PRId64 ", more than %" PRId64
+                 " %%: was the target list empty or cut short, or the scan interrupted?",
+                 w->count, w->total, w->other_id, tenths / 10, tenths % 10, w->scan_id,
+                 w->threshold_pct);
+        return;
+    case TW_REPORT_WARN__COUNT:
+        break;
+    }
+    snprintf(buf, len, "unknown warning");
 }
 
 void

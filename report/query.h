@@ -14,7 +14,14 @@
  * Parameters: ?1 scan id, ?2 reference time (unix), ?3 the --expiring
  * cut-off (unix).
  *
- * summary.c and render.c sit on this module; it calls nothing above it.
+ * The same module opens the database for readers that may not write it
+ * (immutable, see tw_report_open_db), bounds the work of a --where report
+ * (tw_report_budget_*), and finds what a report or diff does not show: a
+ * newer scan that is interrupted or running, a partial merge (the warnings,
+ * with their sentences and JSON).
+ *
+ * summary.c and render.c sit on this module; it calls nothing above it
+ * (escape.c, for the warnings' JSON, is below).
  * Single-threaded; the sqlite3 connection is borrowed.  Every string a row
  * or a scan holds is hostile (server- or operator-supplied) and is escaped
  * by whoever prints it (escape.h).
@@ -24,12 +31,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <sqlite3.h>
 
 #include "store/model.h"
 
-struct tw_store;
+struct tw_report_warnings;
 
 /* The leaf's notAfter in unix seconds (NULL when absent or unparsable). */
 #define TW_SQL_NOT_AFTER "CAST(strftime('%s', lc.not_after) AS INTEGER)"
@@ -46,6 +54,11 @@ struct tw_scan_info {
     int64_t ref_time;  /* "now" for days-to-expiry: see tw_report_scan_find */
     int64_t n_results; /* result rows stored for the scan */
     int is_fallback;   /* "latest" found no done scan and took this one */
+    int is_partial;    /* scans.partial = 1: a merge that lacks some shards */
+    /* Fingerprints of the target set and the trust store (hex, as stored;
+     * "" when NULL, absent from an older schema or longer than the buffer). */
+    char targets_sha256[72];
+    char trust_sha256[72];
 };
 
 /* One endpoint row.  Every string is owned by the row (NULL = SQL NULL). */
@@ -61,7 +74,7 @@ struct tw_report_row {
     char *class_name, *issues, *tls_version, *cipher, *grade, *cert_sha256;
     char *detail, *target;
     int64_t elapsed_ms;
-    int cls_known;     /* class_name is a DESIGN §3 class */
+    int cls_known;     /* class_name is a class of README.md's table */
     enum tw_class cls; /* TW_CLASS_TLS_ALERT when unknown */
     int is_failure;
     char *leaf_subject, *leaf_issuer, *not_after;
@@ -85,16 +98,125 @@ struct tw_report_opts {
     int64_t expiring_days;
     int color;       /* 1: ANSI colour in text output */
     int has_reasons; /* the database has grade_reasons (schema 3+); set by the caller */
+    /* The bound on the work of a report with a --where filter, in SQLite VM
+     * instructions (tw_report_budget_start): 0 the default (
+     * TW_REPORT_STEPS_BASE + TW_REPORT_STEPS_PER_ROW per result row of the
+     * scan), negative no bound.  Without --where there is no bound. */
+    int64_t max_steps;
+    /* Warnings about the scans around this one (newer incomplete scans, a
+     * partial merge), shown by every format; borrowed, may be NULL. */
+    const struct tw_report_warnings *warnings;
 };
 
-/* Precedence rank of a class name: 2 * enum tw_class (DESIGN §3 order, ok
+/* Precedence rank of a class name: 2 * enum tw_class (README.md class-table order, ok
  * last; lower = worse); an unknown name ranks just before ok. */
 int tw_class_rank(const char *name);
 
-/* Open path read-only (it must exist; no migration) and prepare it with
- * tw_report_db_prepare.  Returns 0 and *out (tw_store_close it), or -1 with
- * a message naming the file in err[TW_ERRLEN]. */
-int tw_report_open_db(const char *path, struct tw_store **out, char *err);
+/*
+ * Open path read-only (it must exist; no migration; its schema version must
+ * not be newer than this binary's) and prepare it with tw_report_db_prepare.
+ * A reader that may not write the database file or its directory (another
+ * user's database, a read-only mount) cannot create the WAL index (-shm):
+ * when no non-empty -wal file exists, the database is opened with the URI
+ * parameter immutable=1 (no locks, no -shm; the file holds every committed
+ * transaction).  When a non-empty -wal exists, SQLite is asked to read it
+ * (which works when -shm exists or can be created); otherwise the message
+ * says why the database cannot be read and what to do.  Returns 0 and *out
+ * (tw_report_close_db it), or -1 with a message naming the file in
+ * err[TW_ERRLEN].
+ */
+int tw_report_open_db(const char *path, sqlite3 **out, char *err);
+/* Close a connection from tw_report_open_db; NULL is a no-op. */
+void tw_report_close_db(sqlite3 *db);
+/* Write "file:" and path as an SQLite URI filename into buf[len]: every
+ * byte but [A-Za-z0-9/._~-] percent-encoded (so %, ?, # and spaces are
+ * data), an absolute path behind an empty authority ("file:///...").
+ * Returns 0, or -1 when buf is too small. */
+int tw_report_uri(const char *path, char *buf, size_t len);
+
+/*
+ * The work bound of a --where report: a progress handler that interrupts
+ * the connection's statements after max_steps VM instructions in all (a
+ * recursive CTE without an end, a quadratic subquery).  A statement stopped
+ * by it fails with SQLITE_INTERRUPT and tw_report_budget_tripped() is 1.
+ * Start and stop on the thread that uses the connection.
+ */
+#define TW_REPORT_STEPS_BASE 100000000LL /* instructions any report may use */
+#define TW_REPORT_STEPS_PER_ROW 10000LL  /* and more per result row of the scan */
+struct tw_report_budget {
+    int64_t max_steps;
+    int64_t left; /* in units of the handler's period */
+    int tripped;
+};
+/* The bound opts->max_steps asks for, for a scan of n_results rows; 0 when
+ * there is none (no --where, or a negative max_steps). */
+int64_t tw_report_budget_steps(const struct tw_report_opts *opts, int64_t n_results);
+/* Install the handler with a bound of max_steps (0: none, nothing installed). */
+void tw_report_budget_start(sqlite3 *db, struct tw_report_budget *b, int64_t max_steps);
+/* Remove the handler. */
+void tw_report_budget_stop(sqlite3 *db, struct tw_report_budget *b);
+/* 1 when the bound stopped a statement. */
+int tw_report_budget_tripped(const struct tw_report_budget *b);
+
+/*
+ * Warnings about what a report or diff does not show (STYLE G10: outcomes,
+ * not errors): a scan newer than the one(s) shown that is interrupted or
+ * still running, a shown scan that is a partial merge, and for a diff two
+ * scans of different target lists or trust stores, and endpoints that
+ * vanished.  Each has a stable code (tw_report_warn_name) for JSON.
+ */
+enum tw_report_warn_code {
+    TW_REPORT_WARN_NEWER_INTERRUPTED = 0, /* newer_scan_interrupted */
+    TW_REPORT_WARN_NEWER_RUNNING,         /* newer_scan_running */
+    TW_REPORT_WARN_PARTIAL,               /* scan_partial */
+    TW_REPORT_WARN_TARGETS_DIFFER,        /* targets_differ */
+    TW_REPORT_WARN_TRUST_DIFFERS,         /* trust_differs */
+    TW_REPORT_WARN_VANISHED,              /* vanished */
+    TW_REPORT_WARN__COUNT
+};
+struct tw_report_warning {
+    enum tw_report_warn_code code;
+    /* The scan it is about: the newer scan, the partial scan, NEW (targets,
+     * trust, vanished). */
+    int64_t scan_id;
+    /* The scan it is compared with: the newest scan shown (newer_*), OLD
+     * (targets, trust, vanished); 0 for scan_partial. */
+    int64_t other_id;
+    int64_t count;         /* vanished: OLD's endpoints missing from NEW */
+    int64_t total;         /* vanished: OLD's endpoints */
+    int64_t threshold_pct; /* vanished: the percentage it exceeds */
+    /* targets, trust: OLD's and NEW's fingerprints, borrowed from the scans. */
+    const char *old_value, *new_value;
+};
+#define TW_REPORT_WARN_MAX 16
+#define TW_REPORT_NEWER_MAX 8 /* newer incomplete scans named, newest first */
+struct tw_report_warnings {
+    struct tw_report_warning w[TW_REPORT_WARN_MAX];
+    size_t n;
+};
+/* The stable code, e.g. "newer_scan_interrupted". */
+const char *tw_report_warn_name(enum tw_report_warn_code code);
+/* Append w (dropped when the list is full). */
+void tw_report_warnings_add(struct tw_report_warnings *ws, const struct tw_report_warning *w);
+/* The warnings about the shown scans (n of them; the newest decides what is
+ * newer): every scan started after it (by started_at, then id) whose status
+ * is interrupted or running, newest first, at most TW_REPORT_NEWER_MAX; then
+ * each shown scan that is partial.  Appends to out.  Returns 0, or -1 on a
+ * database error (message in err). */
+int tw_report_warnings_scan(sqlite3 *db, const struct tw_scan_info *const *shown, size_t n,
+                            struct tw_report_warnings *out, char *err);
+/* The warnings as a JSON array (NULL: []): objects {code, message} and the
+ * facts of the code: scan and newer_than (newer_*), scan (scan_partial),
+ * old_scan, new_scan, old_sha256, new_sha256 (targets_differ,
+ * trust_differs), old_scan, new_scan, vanished, old_endpoints, percent,
+ * threshold_percent (vanished).  what as for tw_report_warning_text. */
+void tw_report_warnings_json(FILE *f, const struct tw_report_warnings *ws, const char *what);
+/* The warning as one sentence without a prefix or newline, in buf[len].
+ * what names the output ("report", "diff"); resume_db, when not NULL, is a
+ * --db PATH to put in the resume command (shell-quoted when needed).  Only
+ * numbers and fixed words: nothing to escape for a terminal. */
+void tw_report_warning_text(const struct tw_report_warning *w, const char *what,
+                            const char *resume_db, char *buf, size_t len);
 
 /* Register tw_class_rank() and tw_grade_worst() (worst first: F 0 ... A+ 9,
  * not graded 10) as SQL functions and install the read-only authorizer

@@ -10,6 +10,7 @@
  * SQLite's (one sorter over the scan's rows); rows leave the iterator one at
  * a time.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ tw_report_run(sqlite3 *db, const struct tw_scan_info *scan, const struct tw_repo
               const struct tw_renderer *r, FILE *out, char *err)
 {
     struct tw_summary *sum = tw_xcalloc(1, sizeof(*sum));
+    struct tw_report_budget budget;
     struct tw_report_query q;
     struct tw_report_row row;
     struct tw_report rp;
@@ -48,6 +50,8 @@ tw_report_run(sqlite3 *db, const struct tw_scan_info *scan, const struct tw_repo
 
     memset(&q, 0, sizeof(q));
     memset(&rp, 0, sizeof(rp));
+    /* A --where filter is trusted, but a mistake must not run for ever. */
+    tw_report_budget_start(db, &budget, tw_report_budget_steps(opts, scan->n_results));
     /* One read transaction: the summary and the rows see the same data even
      * while a scan is writing (WAL readers never block the writer). */
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
@@ -86,6 +90,16 @@ tw_report_run(sqlite3 *db, const struct tw_scan_info *scan, const struct tw_repo
     }
     rc = 0;
 out:
+    if (rc < 0 && tw_report_budget_tripped(&budget)) {
+        tw_errf(err,
+                "--where: stopped after %" PRId64 " SQLite steps, the bound for a scan of %" PRId64
+                " results (a recursive CTE without an end, or a subquery per row that reads"
+                " the whole database?); simplify the filter, or raise the bound with"
+                " --where-max-steps",
+                budget.max_steps, scan->n_results);
+        rc = 1;
+    }
+    tw_report_budget_stop(db, &budget);
     free(rp.state);
     tw_report_query_close(&q);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);

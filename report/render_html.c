@@ -163,6 +163,13 @@ html_begin(struct tw_report *rp)
         fputs("<p class=\"warn\">No scan finished with status done: this is the newest "
               "interrupted scan.</p>\n",
               f);
+    if (rp->opts->warnings != NULL)
+        for (size_t i = 0; i < rp->opts->warnings->n; i++) {
+            char text[512];
+
+            tw_report_warning_text(&rp->opts->warnings->w[i], "report", NULL, text, sizeof(text));
+            tw_escape_wrapped(f, tw_escape_html, "<p class=\"warn\">Warning: ", text, "</p>\n");
+        }
 
     fputs("<div class=\"cards\">\n", f);
     html_card(f, sum->total, "endpoints");

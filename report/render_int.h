@@ -37,7 +37,7 @@ void tw_render_scan_times(FILE *f, tw_escape_fn *esc, const struct tw_scan_info 
 struct tw_render_count_fmt {
     const char *sep, *pre, *mid, *post;
 };
-/* Endpoints by class in DESIGN §3 order, then "unknown" when there are
+/* Endpoints by class in the order of README.md's class table, then "unknown" when there are
  * any; a class with none is left out unless all is set.  Returns how many
  * counts were written. */
 int tw_render_class_counts(FILE *f, const struct tw_summary *sum,

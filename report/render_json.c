@@ -55,7 +55,10 @@ json_begin(struct tw_report *rp)
             strcmp(sc->status, "done") != 0 ? "true" : "false", sc->is_fallback ? "true" : "false");
     tw_time_iso(sc->ref_time, iso);
     json_kv_str(f, "reference_time", iso, 1);
-    fprintf(f, "\"results\":%" PRId64 "},\n\"filter\":{", sc->n_results);
+    fprintf(f, "\"partial\":%s,\"results\":%" PRId64 "},\n\"warnings\":",
+            sc->is_partial ? "true" : "false", sc->n_results);
+    tw_report_warnings_json(f, rp->opts->warnings, "report");
+    fputs(",\n\"filter\":{", f);
     json_kv_str(f, "where", rp->opts->where, 1);
     if (rp->opts->has_expiring)
         fprintf(f, "\"expiring_days\":%" PRId64 "},\n", rp->opts->expiring_days);

@@ -49,6 +49,15 @@ md_begin(struct tw_report *rp)
         fputs("\n> **WARNING: no scan finished with status done: this is the newest "
               "interrupted scan**\n",
               f);
+    if (rp->opts->warnings != NULL)
+        for (size_t i = 0; i < rp->opts->warnings->n; i++) {
+            char text[512];
+
+            tw_report_warning_text(&rp->opts->warnings->w[i], "report", NULL, text, sizeof(text));
+            fputs("\n> **WARNING: ", f);
+            tw_escape_md(f, text);
+            fputs("**\n", f);
+        }
 
     fprintf(f,
             "\n## Summary\n\n| endpoints | failures | certificate issues | ok |\n"

@@ -47,6 +47,19 @@ prom_begin(struct tw_report *rp)
     fputs("\",status=\"", f);
     tw_escape_prom(f, sc->status);
     fputs("\"} 1\n", f);
+    fputs("# HELP tlsweep_report_warnings Warnings about the reported scan by code (e.g. "
+          "newer_scan_interrupted: a newer scan is interrupted and not reported).\n"
+          "# TYPE tlsweep_report_warnings gauge\n",
+          f);
+    /* The codes a report gives (the others are diff's). */
+    for (int c = 0; c <= TW_REPORT_WARN_PARTIAL; c++) {
+        int64_t n = 0;
+
+        for (size_t i = 0; rp->opts->warnings != NULL && i < rp->opts->warnings->n; i++)
+            n += rp->opts->warnings->w[i].code == (enum tw_report_warn_code)c;
+        fprintf(f, "tlsweep_report_warnings{code=\"%s\"} %" PRId64 "\n",
+                tw_report_warn_name((enum tw_report_warn_code)c), n);
+    }
     fputs("# HELP tlsweep_endpoints Endpoints in the reported scan by primary failure class.\n"
           "# TYPE tlsweep_endpoints gauge\n",
           f);

@@ -89,6 +89,15 @@ text_begin(struct tw_report *rp)
                 "%s!!! no scan finished with status done: showing the newest interrupted "
                 "scan !!!%s\n",
                 red, rs);
+    if (rp->opts->warnings != NULL)
+        for (size_t i = 0; i < rp->opts->warnings->n; i++) {
+            char text[512];
+
+            tw_report_warning_text(&rp->opts->warnings->w[i], "report", NULL, text, sizeof(text));
+            fprintf(f, "%s!!! warning: ", red);
+            tw_escape_term(f, text);
+            fprintf(f, " !!!%s\n", rs);
+        }
 
     fprintf(f, "\n%sSummary%s\n", bold, rs);
     fprintf(f,

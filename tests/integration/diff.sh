@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `tlsweep diff`: golden output for every format on the fixture (scan 1 ->
-# scan 2 holds one or more of every kind of change), the regression rules
-# and --fail-on exit codes, default scan choice (interrupted scans are
-# never picked), and usage/database errors.
+# scan 2 holds one or more of every kind of change; scan 3, newer, is
+# interrupted: every format warns about it), the regression rules and
+# --fail-on exit codes (regression, vanished[:N%]), default scan choice
+# (interrupted scans are never picked), and usage/database errors.
 # UPDATE_GOLDEN=1 rewrites tests/golden/diff.* from the current output.
 . "$(dirname "$0")/common.sh"
 . "$SRCDIR/tests/golden/fixture.sh"
@@ -119,3 +120,35 @@ expect_rc 2 "$TLSWEEP" diff --db "$DB" --fail-on everything
 expect_rc 2 "$TLSWEEP" diff --db "$DB" --expiry-threshold -1
 expect_rc 3 "$TLSWEEP" diff --db "$TMP/missing.db"
 grep -q "missing.db" "$TMP/err" || fail "missing database not named"
+
+# --fail-on vanished[:N%] on the fixture: 1 of scan 1's 11 endpoints (9.1 %)
+# is missing from scan 2.
+expect_rc 0 "$TLSWEEP" diff --db "$DB" --fail-on vanished
+expect_rc 1 "$TLSWEEP" diff --db "$DB" --fail-on vanished:9% --format json
+assert_eq "vanished 1 11 9 9" "$(jq -r '.warnings[] | select(.code == "vanished") | "\(.code) \(.vanished) \(.old_endpoints) \(.percent) \(.threshold_percent)"' "$TMP/out")" \
+    "vanished warning in JSON"
+expect_rc 0 "$TLSWEEP" diff --db "$DB" --fail-on vanished:10%
+# The whole estate vanished (an empty NEW): --fail-on regression fails.
+cp "$DB" "$TMP/empty.db"
+sqlite3 "$TMP/empty.db" "DELETE FROM results WHERE scan_id = 2"
+expect_rc 1 "$TLSWEEP" diff --db "$TMP/empty.db" --fail-on regression
+grep -q "11 of the 11 endpoints of scan 1 (100.0 %) are missing from scan 2" "$TMP/err" || fail "empty NEW not warned"
+grep -q "^Warning: 11 of the 11 endpoints" "$TMP/out" || fail "empty NEW: no warning in the text"
+expect_rc 0 "$TLSWEEP" diff --db "$TMP/empty.db" --format md
+grep -q "^> \*\*Warning:\*\* 11 of the 11 endpoints" "$TMP/out" || fail "empty NEW: no warning in md"
+pass "an empty NEW fails --fail-on regression and is warned about in every format"
+
+# help: the reference for class order is README.md's class table, not DESIGN.
+expect_rc 0 "$TLSWEEP" diff --help
+grep -q "DESIGN" "$TMP/out" && fail "diff --help cites DESIGN, which is not in the repository"
+grep -q "class table in README.md" "$TMP/out" || fail "diff --help does not name the class table"
+grep -q "vanished\[:N%\]" "$TMP/out" || fail "diff --help does not document vanished"
+pass "diff --help documents vanished and cites README.md's class table"
+
+# Every message of diff carries "tlsweep diff: ".
+for args in "--bogus" "--db" "-x" "--format xml" "--fail-on nope" "1 99" "1 2 3"; do
+    # shellcheck disable=SC2086
+    expect_rc 2 "$TLSWEEP" diff --db "$DB" $args
+    if grep -v "^tlsweep diff: " "$TMP/err" | grep -q .; then fail "unprefixed message for '$args': $(cat "$TMP/err")"; fi
+done
+pass "usage errors are prefixed 'tlsweep diff: '"

@@ -251,3 +251,26 @@ expect_rc 0 "$TLSWEEP" report --db "$DB" --format csv
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -lt 5000 ] || fail "report waited ${ms} ms for a writer"
 pass "report ran in ${ms} ms while a writer held the write lock"
+
+# ---- --where has a bound: a runaway filter ends with a clear error ----
+start=$(date +%s)
+expect_rc 2 "$TLSWEEP" report --db "$DB" --where "port IN (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c) SELECT i FROM c)"
+grep -q "^tlsweep report: .*--where: stopped after [0-9]* SQLite steps" "$TMP/err" || fail "runaway --where: message: $(cat "$TMP/err")"
+[ -n "${TLSWEEP_WRAPPER:-}" ] || [ $(( $(date +%s) - start )) -lt 60 ] || fail "runaway --where took $(( $(date +%s) - start )) s"
+pass "a recursive CTE in --where stops at the bound (exit 2)"
+# A bounded CTE of 100,000 rows: over a bound of 100,000 steps, within the default.
+BOUNDED="port IN (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 100000) SELECT i FROM c)"
+expect_rc 2 "$TLSWEEP" report --db "$DB" --where "$BOUNDED" --where-max-steps 100000
+grep -q "stopped after 100000 SQLite steps" "$TMP/err" || fail "--where-max-steps not honoured"
+expect_rc 0 "$TLSWEEP" report --db "$DB" --where "$BOUNDED" --format json
+assert_eq 14 "$(jq '.endpoints | length' "$TMP/out")" "a filter within the default bound runs to the end"
+expect_rc 0 "$TLSWEEP" report --db "$DB" --where "$BOUNDED" --where-max-steps 0 --format json
+expect_rc 2 "$TLSWEEP" report --db "$DB" --where-max-steps lots
+
+# ---- every message of report carries "tlsweep report: " ----
+for args in "--bogus" "--db" "-x" "--format xml" "--scan 99" "--where nope=1" "--expiring x" "extra"; do
+    # shellcheck disable=SC2086
+    expect_rc 2 "$TLSWEEP" report --db "$DB" $args
+    if grep -v "^tlsweep report: " "$TMP/err" | grep -q .; then fail "unprefixed message for '$args': $(cat "$TMP/err")"; fi
+done
+pass "usage errors are prefixed 'tlsweep report: '"

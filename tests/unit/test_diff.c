@@ -1,17 +1,20 @@
 /*
  * test_diff.c - the change rules for one endpoint across two scans: every
- * kind, and which of them are regressions; the diff format table.
+ * kind, and which of them are regressions; the diff format table; the
+ * vanished threshold and the warnings two scans' fingerprints give.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "report/diff.h"
+#include "report/query.h"
 #include "report/diff_render.h"
 
 static struct tw_diff_ep
@@ -205,6 +208,158 @@ test_diff_renderer_table(void **state)
     assert_null(tw_diff_renderer_find(""));
 }
 
+/* More than N %: strictly more, integer exact, 100 % never, 0 % any. */
+static void
+test_diff_vanished_threshold(void **state)
+{
+    (void)state;
+    assert_int_equal(tw_diff_vanished_over(1, 10, 10), 0);  /* 10 % is not more than 10 % */
+    assert_int_equal(tw_diff_vanished_over(2, 10, 10), 1);  /* 20 % */
+    assert_int_equal(tw_diff_vanished_over(1, 11, 9), 1);   /* 9.09 % > 9 % */
+    assert_int_equal(tw_diff_vanished_over(1, 11, 10), 0);  /* 9.09 % */
+    assert_int_equal(tw_diff_vanished_over(11, 11, 99), 1); /* all of them */
+    assert_int_equal(tw_diff_vanished_over(11, 11, 100), 0);
+    assert_int_equal(tw_diff_vanished_over(1, 1000000, 0), 1);
+    assert_int_equal(tw_diff_vanished_over(0, 10, 0), 0);
+    assert_int_equal(tw_diff_vanished_over(0, 0, 10), 0); /* nothing to lose */
+    assert_int_equal(tw_diff_vanished_over(3000000000LL, 3000000000LL, 10), 1);
+}
+
+static void
+scan(struct tw_scan_info *s, int64_t id, const char *targets, const char *trust)
+{
+    memset(s, 0, sizeof(*s));
+    s->id = id;
+    snprintf(s->targets_sha256, sizeof(s->targets_sha256), "%s", targets);
+    snprintf(s->trust_sha256, sizeof(s->trust_sha256), "%s", trust);
+}
+
+/* The codes tw_diff_scan_warnings gives for two scans, "a,b". */
+static void
+expect_codes(const struct tw_scan_info *o, const struct tw_scan_info *n, const char *want)
+{
+    struct tw_report_warnings ws;
+    char got[256] = "";
+    size_t off = 0;
+
+    memset(&ws, 0, sizeof(ws));
+    tw_diff_scan_warnings(o, n, &ws);
+    for (size_t i = 0; i < ws.n; i++) {
+        off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s", i ? "," : "",
+                                tw_report_warn_name(ws.w[i].code));
+        assert_int_equal(ws.w[i].scan_id, n->id);
+        assert_int_equal(ws.w[i].other_id, o->id);
+    }
+    assert_string_equal(got, want);
+}
+
+static void
+test_diff_scan_warnings(void **state)
+{
+    const char *a64 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const char *b64 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    struct tw_scan_info o, n;
+
+    (void)state;
+    scan(&o, 1, a64, a64);
+    scan(&n, 2, a64, a64);
+    expect_codes(&o, &n, "");
+    scan(&n, 2, b64, a64);
+    expect_codes(&o, &n, "targets_differ");
+    scan(&n, 2, b64, b64);
+    expect_codes(&o, &n, "targets_differ,trust_differs");
+    /* A 16-digit fingerprint (before schema 5) is not compared with a full one. */
+    scan(&o, 1, "aaaaaaaaaaaaaaaa", "");
+    scan(&n, 2, b64, "");
+    expect_codes(&o, &n, "");
+    scan(&n, 2, "bbbbbbbbbbbbbbbb", b64);
+    expect_codes(&o, &n, "targets_differ"); /* trust unknown on one side */
+    scan(&o, 1, "", a64);
+    scan(&n, 2, "", b64);
+    expect_codes(&o, &n, "trust_differs");
+}
+
+/* The warning sentences and their JSON. */
+static void
+test_diff_warning_text(void **state)
+{
+    struct tw_report_warnings ws;
+    struct tw_report_warning w;
+    char buf[512];
+    char *json = NULL;
+    size_t len = 0;
+    FILE *m;
+
+    (void)state;
+    memset(&w, 0, sizeof(w));
+    w.code = TW_REPORT_WARN_NEWER_INTERRUPTED;
+    w.scan_id = 12;
+    w.other_id = 11;
+    tw_report_warning_text(&w, "report", NULL, buf, sizeof(buf));
+    assert_string_equal(buf, "scan 12 (newer than scan 11 shown) is interrupted: its results are "
+                             "not in this report; finish it with: tlsweep scan --resume=12");
+    tw_report_warning_text(&w, "diff", "/var/lib/it's here.db", buf, sizeof(buf));
+    assert_non_null(strstr(buf, "not in this diff; finish it with: tlsweep scan --resume=12 "
+                                "--db '/var/lib/it'\\''s here.db'"));
+    tw_report_warning_text(&w, "diff", "/var/lib/tlsweep.db", buf, sizeof(buf));
+    assert_non_null(strstr(buf, "--resume=12 --db /var/lib/tlsweep.db"));
+    w.code = TW_REPORT_WARN_VANISHED;
+    w.scan_id = 4;
+    w.other_id = 2;
+    w.count = 14;
+    w.total = 16;
+    w.threshold_pct = 10;
+    tw_report_warning_text(&w, "diff", NULL, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "14 of the 16 endpoints of scan 2 (87.5 %) are missing from scan "
+                                "4, more than 10 %"));
+
+    memset(&ws, 0, sizeof(ws));
+    tw_report_warnings_add(&ws, &w);
+    w.code = TW_REPORT_WARN_TRUST_DIFFERS;
+    w.old_value = "\"<x>";
+    w.new_value = NULL;
+    tw_report_warnings_add(&ws, &w);
+    m = open_memstream(&json, &len);
+    assert_non_null(m);
+    tw_report_warnings_json(m, &ws, "diff");
+    fclose(m);
+    assert_non_null(strstr(json, "[{\"code\":\"vanished\",\"message\":"));
+    assert_non_null(strstr(json,
+                           ",\"old_scan\":2,\"new_scan\":4,\"vanished\":14,"
+                           "\"old_endpoints\":16,\"percent\":87.5,\"threshold_percent\":10}"));
+    /* A fingerprint from the database is escaped like any string. */
+    assert_non_null(strstr(json, "\"old_sha256\":\"\\\"\\u003cx\\u003e\",\"new_sha256\":null}]"));
+    free(json);
+    m = open_memstream(&json, &len);
+    tw_report_warnings_json(m, NULL, "diff");
+    fclose(m);
+    assert_string_equal(json, "[]");
+    free(json);
+    /* The list is bounded. */
+    memset(&ws, 0, sizeof(ws));
+    for (int i = 0; i < TW_REPORT_WARN_MAX + 5; i++)
+        tw_report_warnings_add(&ws, &w);
+    assert_int_equal(ws.n, TW_REPORT_WARN_MAX);
+}
+
+/* The immutable URI: everything but unreserved bytes and '/' escaped. */
+static void
+test_diff_report_uri(void **state)
+{
+    char buf[256];
+
+    (void)state;
+    assert_int_equal(tw_report_uri("/srv/a b/x%41?y#z.db", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "file:///srv/a%20b/x%2541%3Fy%23z.db");
+    assert_int_equal(tw_report_uri("//net/share.db", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "file:////net/share.db"); /* an empty authority, never "net" */
+    assert_int_equal(tw_report_uri("rel/t.db", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "file:rel/t.db");
+    assert_int_equal(tw_report_uri("\xc3\xa9&=.db", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "file:%C3%A9%26%3D.db");
+    assert_int_equal(tw_report_uri("/abcdef", buf, 10), -1);
+}
+
 int
 main(void)
 {
@@ -218,6 +373,10 @@ main(void)
         cmocka_unit_test(test_diff_expiry_threshold),
         cmocka_unit_test(test_diff_values),
         cmocka_unit_test(test_diff_renderer_table),
+        cmocka_unit_test(test_diff_vanished_threshold),
+        cmocka_unit_test(test_diff_scan_warnings),
+        cmocka_unit_test(test_diff_warning_text),
+        cmocka_unit_test(test_diff_report_uri),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
