@@ -24,6 +24,11 @@ enum tw_exit {
     TW_EXIT_REGRESSION = 1, /* `diff --fail-on regression` found one */
     TW_EXIT_USAGE = 2,      /* bad options, unreadable or mismatched input */
     TW_EXIT_RUNTIME = 3,    /* database, resources, the lab not running */
+    /* `scan` stopped by SIGINT, SIGTERM or SIGHUP (or a second one, at once):
+     * the scan is stored 'interrupted' (or left 'running' by the second
+     * signal) and `scan --resume` finishes it.  Never 0, so that a nightly
+     * `scan && report` does not go on with half a scan. */
+    TW_EXIT_INTERRUPTED = 4,
 };
 
 /* The subcommands.  Each returns an enum tw_exit value. */

@@ -19,38 +19,53 @@ static void
 merge_usage(FILE *f)
 {
     fprintf(f,
-            "usage: tlsweep merge OUT.db IN.db...\n"
+            "usage: tlsweep merge [--allow-missing] OUT.db IN.db...\n"
             "\n"
             "Combine the databases of a sharded scan (tlsweep scan --shard K/N on N\n"
             "machines or processes) into one scan in OUT.db, created if needed.\n"
             "\n"
             "The newest scan of each input is used.  The inputs must be shards of one\n"
             "scan: the same label and target set, the same N, no shard twice; otherwise\n"
-            "nothing is written and the message names the files that disagree.  The\n"
-            "merged scan is 'done' when all N shards are present and done, else\n"
-            "'interrupted'.  Certificates are stored once.  Merging the same shards\n"
-            "again replaces the earlier merge instead of adding a second scan.\n"
+            "nothing is written and the message names the files that disagree.\n"
+            "\n"
+            "The set must be complete: all N shards present and each scan 'done'.  A\n"
+            "missing shard, or one whose scan was killed or interrupted, is refused\n"
+            "with a message naming it, unless --allow-missing is given: then the\n"
+            "shards there are are merged and the scan is marked partial\n"
+            "(scans.partial = 1), which report and diff show.\n"
+            "\n"
+            "Certificates are stored once.  Merging the same shards again replaces\n"
+            "the earlier merge instead of adding a second scan.\n"
+            "\n"
+            "Options:\n"
+            "  --allow-missing  merge an incomplete shard set, marked partial\n"
             "\n"
             "Example:\n"
             "  for k in 1 2 3 4; do tlsweep scan --shard $k/4 --db s$k.db hosts.txt & done; wait\n"
             "  tlsweep merge estate.db s1.db s2.db s3.db s4.db && tlsweep report --db estate.db\n"
             "\n"
-            "Exit codes: 0 merged, 2 usage or mismatched inputs, 3 database failure.\n");
+            "Exit codes: 0 merged (also partial, with --allow-missing), 2 usage,\n"
+            "mismatched inputs or an incomplete shard set, 3 database failure.\n");
 }
 
 int
 tw_merge_main(int argc, char **argv)
 {
     static const struct option merge_options[] = {
+        {"allow-missing", no_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     char err[TW_ERRLEN] = "";
+    unsigned flags = 0;
     int opt;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", merge_options, NULL)) != -1) {
         switch (opt) {
+        case 'm':
+            flags |= TW_MERGE_ALLOW_MISSING;
+            break;
         case 'h':
             merge_usage(stdout);
             return TW_EXIT_OK;
@@ -70,13 +85,18 @@ tw_merge_main(int argc, char **argv)
         }
     }
     if (tw_store_merge(argv[optind], (const char *const *)(argv + optind + 1),
-                       (size_t)(argc - optind - 1), err) < 0) {
+                       (size_t)(argc - optind - 1), flags, err) < 0) {
         fprintf(stderr, "tlsweep merge: %s\n", err);
-        /* Mismatched inputs are the user's to fix; anything else is SQLite's. */
+        /* Mismatched or incomplete inputs are the user's to fix; anything
+         * else is SQLite's. */
+        if (strncmp(err, "incomplete shard set", 20) == 0)
+            return TW_EXIT_USAGE;
         return strstr(err, "database") || strstr(err, "disk") || strstr(err, "locked")
                    ? TW_EXIT_RUNTIME
                    : TW_EXIT_USAGE;
     }
+    if (err[0] != '\0')
+        fprintf(stderr, "tlsweep merge: warning: %s; merged as partial (scans.partial = 1)\n", err);
     fprintf(stderr, "tlsweep merge: %d database(s) merged into %s\n", argc - optind - 1,
             argv[optind]);
     return TW_EXIT_OK;

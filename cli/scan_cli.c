@@ -25,6 +25,9 @@
 
 #define SCAN_SECONDS_MAX 86400.0 /* the longest timeout an option accepts */
 
+_Static_assert(TW_SCAN_EXIT_INTERRUPTED == TW_EXIT_INTERRUPTED,
+               "tw_scan_run's interrupted exit code is the CLI's");
+
 enum {
     OPT_DB = 256,
     OPT_LABEL,
@@ -130,8 +133,16 @@ scan_usage(FILE *f)
         "  --quick                 one handshake per endpoint, no grade\n"
         "\n"
         "Interruption:\n"
-        "  --resume[=SCAN_ID]      continue an interrupted scan (default: the latest),\n"
-        "                          skipping endpoints already stored\n"
+        "  --resume[=SCAN_ID]      continue an interrupted (or killed) scan (default: the\n"
+        "                          latest), skipping endpoints already stored.  The scan\n"
+        "                          keeps the options it was started with (stored in the\n"
+        "                          database): targets, ports, resolvers, CA file, --now,\n"
+        "                          --shard, --starttls, --quick, timeouts, label.  Leave\n"
+        "                          them out; giving one with another value is refused.\n"
+        "                          Pacing may change: -c, -j, --rate, --per-ip, --progress.\n"
+        "                          A scan whose targets came from stdin needs the same\n"
+        "                          list piped in again.  A scan that another live process\n"
+        "                          is running is refused.\n"
         "\n"
         "Target lines (one per line, '#' starts a comment):\n"
         "  host  host:port  192.0.2.1  192.0.2.1:8443  [2001:db8::1]:443  2001:db8::1\n"
@@ -149,7 +160,12 @@ scan_usage(FILE *f)
         "  tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n"
         "\n"
         "Exit codes: 0 done (also when endpoints failed: failures are data),\n"
-        "            2 usage or input error, 3 runtime failure (database, resources).\n");
+        "            2 usage or input error (also: no valid target in the list, which\n"
+        "              records no scan; --resume contradicting the stored options),\n"
+        "            3 runtime failure (database, resources; --resume of a scan that\n"
+        "              another process is running),\n"
+        "            4 interrupted (SIGINT, SIGTERM, SIGHUP): the scan is stored as\n"
+        "              'interrupted'; resume it with the command printed.\n");
 }
 
 /* A whole number for opt in [lo, hi], or a message and -1. */
@@ -242,6 +258,7 @@ tw_scan_main(int argc, char **argv)
             break;
         case OPT_LABEL:
             cfg.label = optarg;
+            cfg.given |= TW_CFG_BIT(TW_CFG_LABEL);
             break;
         case OPT_CA_FILE:
             if (access(optarg, R_OK) != 0) {
@@ -249,6 +266,7 @@ tw_scan_main(int argc, char **argv)
                 goto out;
             }
             cfg.ca_file = optarg;
+            cfg.given |= TW_CFG_BIT(TW_CFG_CA_FILE);
             break;
         case OPT_RESOLVER:
             if (cfg.n_resolvers >= TW_RESOLVERS_MAX) {
@@ -256,6 +274,7 @@ tw_scan_main(int argc, char **argv)
                 goto out;
             }
             cfg.resolvers[cfg.n_resolvers++] = optarg;
+            cfg.given |= TW_CFG_BIT(TW_CFG_RESOLVER);
             break;
         case OPT_PORTS: {
             int n = tw_ports_parse(optarg, cfg.ports, TW_PORTS_MAX, err);
@@ -264,55 +283,67 @@ tw_scan_main(int argc, char **argv)
                 goto out;
             }
             cfg.n_ports = (size_t)n;
+            cfg.given |= TW_CFG_BIT(TW_CFG_PORTS);
             break;
         }
         case 'c':
             if (scan_parse_int64("--concurrency", optarg, 1, 1000000, &v) < 0)
                 goto out;
             cfg.concurrency = (int)v;
+            cfg.given |= TW_CFG_BIT(TW_CFG_CONCURRENCY);
             break;
         case 'j':
             if (scan_parse_int64("--threads", optarg, 1, 256, &v) < 0)
                 goto out;
             cfg.threads = (int)v;
+            cfg.given |= TW_CFG_BIT(TW_CFG_THREADS);
             break;
         case OPT_RATE:
             if (scan_parse_int64("--rate", optarg, 0, 10000000, &v) < 0)
                 goto out;
             cfg.rate = (int)v;
+            cfg.given |= TW_CFG_BIT(TW_CFG_RATE);
             break;
         case OPT_PER_IP:
             if (scan_parse_int64("--per-ip", optarg, 1, 100000, &v) < 0)
                 goto out;
             cfg.per_ip = (int)v;
+            cfg.given |= TW_CFG_BIT(TW_CFG_PER_IP);
             break;
         case OPT_CONNECT_TIMEOUT:
             if (scan_parse_seconds("--connect-timeout", optarg, &cfg.connect_timeout) < 0)
                 goto out;
+            cfg.given |= TW_CFG_BIT(TW_CFG_CONNECT_TIMEOUT);
             break;
         case OPT_HANDSHAKE_TIMEOUT:
             if (scan_parse_seconds("--handshake-timeout", optarg, &cfg.handshake_timeout) < 0)
                 goto out;
+            cfg.given |= TW_CFG_BIT(TW_CFG_HANDSHAKE_TIMEOUT);
             break;
         case OPT_DNS_TIMEOUT:
             if (scan_parse_seconds("--dns-timeout", optarg, &cfg.dns_timeout) < 0)
                 goto out;
+            cfg.given |= TW_CFG_BIT(TW_CFG_DNS_TIMEOUT);
             break;
         case OPT_PROBE_TIMEOUT:
             if (scan_parse_seconds("--probe-timeout", optarg, &cfg.probe_timeout) < 0)
                 goto out;
+            cfg.given |= TW_CFG_BIT(TW_CFG_PROBE_TIMEOUT);
             break;
         case OPT_DNS_TRIES:
             if (scan_parse_int64("--dns-tries", optarg, 1, 10, &v) < 0)
                 goto out;
             cfg.dns_tries = (int)v;
+            cfg.given |= TW_CFG_BIT(TW_CFG_DNS_TRIES);
             break;
         case OPT_QUICK:
             cfg.quick = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_QUICK);
             break;
         case OPT_SHARD:
             if (scan_parse_shard(optarg, &cfg.shard_k, &cfg.shard_n) < 0)
                 goto out;
+            cfg.given |= TW_CFG_BIT(TW_CFG_SHARD);
             break;
         case OPT_RESUME:
             cfg.resume = 1;
@@ -333,6 +364,7 @@ tw_scan_main(int argc, char **argv)
                 goto out;
             }
             cfg.has_now = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_NOW);
             break;
         case OPT_PROGRESS:
             cfg.progress = 1;
@@ -342,6 +374,7 @@ tw_scan_main(int argc, char **argv)
             break;
         case OPT_ALLOW_LARGE:
             cfg.allow_large_ranges = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_ALLOW_LARGE);
             break;
         case OPT_DRY_RUN:
             cfg.dry_run = 1;
@@ -355,6 +388,7 @@ tw_scan_main(int argc, char **argv)
                 goto out;
             }
             cfg.starttls_auto = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_STARTTLS);
             break;
         case OPT_LAB:
             lab_dir = optarg ? optarg : TW_LAB_DEFAULT_DIR;
@@ -382,21 +416,30 @@ tw_scan_main(int argc, char **argv)
             fprintf(stderr, "tlsweep scan: --lab: %s\n", err);
             goto out;
         }
-        if (cfg.n_resolvers == 0 && lab.resolver[0])
+        /* The lab's resolver and CA count as given: a resumed --lab scan
+         * must have been a scan of this lab.  Its target file and label are
+         * only defaults, which a resumed scan takes from what it stored. */
+        if (cfg.n_resolvers == 0 && lab.resolver[0]) {
             cfg.resolvers[cfg.n_resolvers++] = lab.resolver;
-        if (cfg.ca_file == NULL && lab.ca[0])
+            cfg.given |= TW_CFG_BIT(TW_CFG_RESOLVER);
+        }
+        if (cfg.ca_file == NULL && lab.ca[0]) {
             cfg.ca_file = lab.ca;
-        if (optind == argc) {
+            cfg.given |= TW_CFG_BIT(TW_CFG_CA_FILE);
+        }
+        if (optind == argc && !cfg.resume) {
             files = tw_xcalloc(1, sizeof(*files));
             files[0] = lab.targets;
             cfg.files = files;
             cfg.n_files = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_FILE);
         }
-        if (cfg.label == NULL)
+        if (cfg.label == NULL && !cfg.resume)
             cfg.label = "lab";
     }
     if (cfg.files == NULL) {
-        if (optind == argc && isatty(STDIN_FILENO)) {
+        /* A resumed scan without FILEs reads the ones it stored. */
+        if (optind == argc && !cfg.resume && isatty(STDIN_FILENO)) {
             fprintf(stderr, "tlsweep scan: no targets: give target FILEs, '-' for stdin, or pipe "
                             "them in\n"
                             "  (no hosts of your own yet? 'tlsweep lab up --daemon' then "
@@ -406,10 +449,8 @@ tw_scan_main(int argc, char **argv)
         }
         cfg.files = (const char *const *)(argv + optind);
         cfg.n_files = (size_t)(argc - optind);
-    }
-    if (cfg.resume && cfg.shard_n) {
-        /* The resumed scan keeps the shard it was started with. */
-        tw_debug("scan", "--shard given with --resume: the resumed scan's targets decide");
+        if (cfg.n_files > 0)
+            cfg.given |= TW_CFG_BIT(TW_CFG_FILE);
     }
     rc = tw_scan_run(&cfg, err);
     if (rc != 0 && err[0])

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # validate.sh - check the contrib recipes on this machine, offline:
-#  1. every YAML file parses (python3 yaml, else yq);
+#  1. every YAML file parses (python3 yaml, else yq), and the Jobs name the
+#     image contrib/container/build.sh makes (a schema check needs an API
+#     server: `kubectl --dry-run=client` fetches the schema from one, and
+#     Debian 12 packages no offline validator);
 #  2. the systemd units pass `systemd-analyze verify` (binary path pointed
 #     at TLSWEEP) when systemd-analyze exists;
 #  3. the Kubernetes pod scripts run as written: the scan Job's script for
@@ -31,6 +34,14 @@ for f in "$here"/k8s/*.yaml; do
     fi
     ok "YAML parses: k8s/$(basename "$f")"
 done
+
+# The Jobs use the image contrib/container/build.sh makes: localhost/tlsweep:VERSION.
+version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$here/../meson.build" | head -1)
+for f in "$here"/k8s/scan-job.yaml "$here"/k8s/merge-job.yaml; do
+    img=$(sed -n 's/^ *image: *//p' "$f")
+    [ "$img" = "localhost/tlsweep:$version" ] || die "$f: image '$img', not build.sh's localhost/tlsweep:$version"
+done
+ok "k8s Jobs use the image build.sh makes (localhost/tlsweep:$version)"
 
 # 2. systemd
 if command -v systemd-analyze >/dev/null 2>&1; then

@@ -23,6 +23,38 @@
  * given: the handshake timeout, capped at this. */
 #define TW_CFG_DEFAULT_PROBE_TIMEOUT_CAP 3.0
 
+/*
+ * The options a scan stores with itself (table scan_options, one row per
+ * value) and that --resume reloads: one bit each in tw_config.given, set by
+ * the command line for the options it names.  On --resume an option that is
+ * not given takes its stored value; one that is given must equal it, except
+ * the pacing options (--concurrency, --threads, --rate, --per-ip), which
+ * may change.
+ */
+enum tw_cfg_opt {
+    TW_CFG_PORTS,
+    TW_CFG_RESOLVER, /* each --resolver, in order (seq) */
+    TW_CFG_CA_FILE,  /* also --lab's CA */
+    TW_CFG_NOW,
+    TW_CFG_SHARD,
+    TW_CFG_STARTTLS,
+    TW_CFG_QUICK,
+    TW_CFG_CONNECT_TIMEOUT,
+    TW_CFG_HANDSHAKE_TIMEOUT,
+    TW_CFG_DNS_TIMEOUT,
+    TW_CFG_DNS_TRIES,
+    TW_CFG_PROBE_TIMEOUT,
+    TW_CFG_ALLOW_LARGE,
+    TW_CFG_FILE, /* each target file, in order; "-" = stdin */
+    TW_CFG_LABEL,
+    TW_CFG_RATE,
+    TW_CFG_PER_IP,
+    TW_CFG_CONCURRENCY,
+    TW_CFG_THREADS,
+    TW_CFG__COUNT
+};
+#define TW_CFG_BIT(opt) (1u << (opt))
+
 struct tw_config {
     const char *db_path;                     /* default "./tlsweep.db" */
     const char *label;                       /* may be NULL */
@@ -53,6 +85,7 @@ struct tw_config {
                                  speak STARTTLS (tw_starttls_for_port) */
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
+    unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */
 };
 
 /* Defaults for every field (db ./tlsweep.db, port 443, -c 1000, -j cores, ...). */

@@ -48,6 +48,8 @@ line or at the end of the file).  A spec is then expanded one endpoint per tw_ta
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "scanner/targets.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -111,8 +113,11 @@ struct tw_targets {
     size_t set_max_cap;
     size_t dedup_max;
 
-    uint64_t fp_sum;
-    uint64_t fp_xor;
+    /* The fingerprint: the count of distinct endpoints and the sum, modulo
+     * 2^256, of their SHA-256 digests (an order-independent multiset hash). */
+    EVP_MD *md;
+    EVP_MD_CTX *mdctx;
+    uint8_t fp_acc[TW_TARGETS_FP_BYTES];
     uint64_t fp_count;
 
     struct tw_targets_stats st;
@@ -773,12 +778,6 @@ targets_fmix64(uint64_t k)
     return targets_mix(k, 33, 0xff51afd7ed558ccdULL, 33, 0xc4ceb9fe1a85ec53ULL, 33);
 }
 
-static uint64_t
-targets_splitmix(uint64_t z)
-{
-    return targets_mix(z, 30, 0xbf58476d1ce4e5b9ULL, 27, 0x94d049bb133111ebULL, 31);
-}
-
 uint64_t
 tw_target_hash_ex(const char *host, uint16_t port, int has_sni, const char *sni, int starttls)
 {
@@ -790,14 +789,6 @@ uint64_t
 tw_target_hash(const char *host, uint16_t port, int has_sni, const char *sni)
 {
     return tw_target_hash_ex(host, port, has_sni, sni, TW_STARTTLS_NONE);
-}
-
-/* The fingerprint's second hash: another basis and another finaliser. */
-static uint64_t
-targets_hash2(const char *host, uint16_t port, int has_sni, const char *sni, int starttls)
-{
-    return targets_splitmix(targets_fnv_endpoint(TARGETS_FNV_BASIS ^ 0x9e3779b97f4a7c15ULL, host,
-                                                 port, has_sni, sni, starttls));
 }
 
 /* ---- dedup set ---------------------------------------------------------- */
@@ -887,6 +878,8 @@ tw_targets_free(struct tw_targets *t)
         free(t->srcs[i].name);
     }
     free(t->srcs);
+    EVP_MD_CTX_free(t->mdctx);
+    EVP_MD_free(t->md);
     free(t->set);
     free(t->queue);
     free(t);
@@ -933,6 +926,12 @@ tw_targets_open(const char *const *paths, size_t n_paths, const struct tw_target
     t->dedup_max = TARGETS_DEDUP_DEFAULT;
     t->ports[0] = 443;
     t->n_ports = 1;
+    t->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    t->mdctx = EVP_MD_CTX_new();
+    if (t->md == NULL || t->mdctx == NULL) {
+        tw_errf(err, "cannot set up SHA-256 (OpenSSL)");
+        goto out;
+    }
     if (opts != NULL) {
         if (opts->errf != NULL)
             t->errf = opts->errf;
@@ -1110,6 +1109,7 @@ targets_start_spec(struct tw_targets *t)
     struct tw_target_spec *sp = &t->spec;
     size_t i, alen;
 
+    t->st.targets++;
     memset(t->cur, 0, sizeof(t->cur));
     memset(t->last, 0, sizeof(t->last));
     if (sp->family != 0) {
@@ -1199,6 +1199,37 @@ targets_expand_next(struct tw_targets *t, struct tw_target *out)
     return 1;
 }
 
+/*
+ * Add one distinct endpoint to the fingerprint: the SHA-256 of its canonical
+ * bytes (host NUL port has_sni sni NUL starttls-name NUL) is added, as a
+ * 256-bit big-endian number, to the running sum.  Cost: one SHA-256 of about
+ * 60 bytes per endpoint, on the reader thread.
+ */
+static void
+targets_fp_add(struct tw_targets *t, const struct tw_target *ep)
+{
+    const char *stls = tw_starttls_name(ep->starttls);
+    uint8_t mid[3] = {(uint8_t)(ep->port >> 8), (uint8_t)(ep->port & 0xff),
+                      (uint8_t)(ep->has_sni ? 1 : 0)};
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0, carry = 0;
+
+    if (EVP_DigestInit_ex2(t->mdctx, t->md, NULL) != 1 ||
+        EVP_DigestUpdate(t->mdctx, ep->host, strlen(ep->host) + 1) != 1 ||
+        EVP_DigestUpdate(t->mdctx, mid, sizeof(mid)) != 1 ||
+        EVP_DigestUpdate(t->mdctx, ep->has_sni ? ep->sni : "",
+                         ep->has_sni ? strlen(ep->sni) + 1 : 1) != 1 ||
+        EVP_DigestUpdate(t->mdctx, stls, strlen(stls) + 1) != 1 ||
+        EVP_DigestFinal_ex(t->mdctx, md, &mdlen) != 1 || mdlen != TW_TARGETS_FP_BYTES)
+        return; /* NOTREACHED with a working libcrypto */
+    for (int i = TW_TARGETS_FP_BYTES - 1; i >= 0; i--) {
+        unsigned int sum = (unsigned int)t->fp_acc[i] + md[i] + carry;
+
+        t->fp_acc[i] = (uint8_t)sum;
+        carry = sum >> 8;
+    }
+}
+
 int
 tw_targets_next(struct tw_targets *t, struct tw_target *out, char *err)
 {
@@ -1220,13 +1251,7 @@ tw_targets_next(struct tw_targets *t, struct tw_target *out, char *err)
                 continue;
             }
             t->fp_count++;
-            {
-                uint64_t h2 =
-                    targets_hash2(out->host, out->port, out->has_sni, out->sni, out->starttls);
-
-                t->fp_sum += h2;
-                t->fp_xor ^= h2;
-            }
+            targets_fp_add(t, out);
             if (t->shard_n > 0 && h % t->shard_n != t->shard_k - 1) {
                 t->st.sharded_out++;
                 continue;
@@ -1306,13 +1331,32 @@ tw_targets_get_stats(const struct tw_targets *t, struct tw_targets_stats *out)
 }
 
 void
-tw_targets_fingerprint(const struct tw_targets *t, char out[17])
+tw_targets_fingerprint(const struct tw_targets *t, char out[TW_TARGETS_FP_HEX + 1])
 {
-    uint64_t v;
+    static const char hex[] = "0123456789abcdef";
+    static const char tag[] = "tlsweep targets v2";
+    uint8_t msg[sizeof(tag) + 8 + TW_TARGETS_FP_BYTES];
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
 
-    v = targets_fmix64(t->fp_sum ^ targets_splitmix(t->fp_xor + 0x9e3779b97f4a7c15ULL));
-    v ^= targets_splitmix(t->fp_count);
-    snprintf(out, 17, "%016llx", (unsigned long long)v);
+    /* SHA-256 over a tag, the count and the sum: equal sets give equal
+     * text, and a set is not told from another by its count alone. */
+    memcpy(msg, tag, sizeof(tag));
+    for (int i = 0; i < 8; i++)
+        msg[sizeof(tag) + (size_t)i] = (uint8_t)(t->fp_count >> (56 - 8 * i));
+    memcpy(msg + sizeof(tag) + 8, t->fp_acc, TW_TARGETS_FP_BYTES);
+    if (EVP_Digest(msg, sizeof(msg), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+        mdlen != TW_TARGETS_FP_BYTES) {
+        /* Only a broken libcrypto fails here: no fingerprint rather than a
+         * wrong one. */
+        out[0] = '\0';
+        return;
+    }
+    for (unsigned int i = 0; i < mdlen; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 0xf];
+    }
+    out[2 * mdlen] = '\0';
 }
 
 /* ---- port lists --------------------------------------------------------- */

@@ -116,6 +116,7 @@ void tw_targets_free(struct tw_targets *t);
 
 struct tw_targets_stats {
     uint64_t lines;         /* lines read */
+    uint64_t targets;       /* valid target lines used (0: the list held no target) */
     uint64_t bad;           /* lines rejected */
     uint64_t duplicates;    /* endpoints skipped as duplicates */
     uint64_t endpoints;     /* endpoints returned */
@@ -124,9 +125,15 @@ struct tw_targets_stats {
 };
 void tw_targets_get_stats(const struct tw_targets *t, struct tw_targets_stats *out);
 
-/* Order-independent fingerprint of every endpoint returned so far (before
- * sharding), as 16 hex digits + NUL; equal sets give equal fingerprints. */
-void tw_targets_fingerprint(const struct tw_targets *t, char out[17]);
+#define TW_TARGETS_FP_BYTES 32                      /* a SHA-256 */
+#define TW_TARGETS_FP_HEX (2 * TW_TARGETS_FP_BYTES) /* 64 hex digits */
+
+/* Order-independent fingerprint of every distinct endpoint returned so far
+ * (before sharding, so that every shard of a list gives the list's), as
+ * TW_TARGETS_FP_HEX lowercase hex digits + NUL: a SHA-256 over the count of
+ * the endpoints and the sum (mod 2^256) of each one's SHA-256.  Equal sets
+ * give equal fingerprints, whatever their order and duplicates. */
+void tw_targets_fingerprint(const struct tw_targets *t, char out[TW_TARGETS_FP_HEX + 1]);
 
 /* The stable 64-bit hash of a direct-TLS endpoint (tw_target_hash_ex with
  * starttls 0). */

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,33 @@ out:
     return rc;
 }
 
+/* 1 when the input's scan finished (status 'done'). */
+static int
+merge_is_done(const struct merge_input *in)
+{
+    return in->status != NULL && strcmp(in->status, "done") == 0;
+}
+
+/* 1 when the input's target fingerprint is unknown because its scan never
+ * got to the end of the target list (a shard killed early): it cannot be
+ * compared, and merge_gaps reports the shard as not done. */
+static int
+merge_fp_unknown(const struct merge_input *in)
+{
+    return in->targets_sha256 == NULL && !merge_is_done(in);
+}
+
+/* The input whose metadata the merged scan takes: the first one with a
+ * known target fingerprint (else the first). */
+static size_t
+merge_reference(const struct merge_input *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!merge_fp_unknown(&in[i]))
+            return i;
+    return 0;
+}
+
 /* The inputs must be distinct shards of one scan. */
 static int
 merge_check(const char *out_path, const struct merge_input *in, size_t n, char *err)
@@ -151,6 +179,7 @@ merge_check(const char *out_path, const struct merge_input *in, size_t n, char *
     char out_real[PATH_MAX];
     char in_real[PATH_MAX];
     int has_out = realpath(out_path, out_real) != NULL;
+    size_t r = merge_reference(in, n);
 
     for (size_t i = 0; i < n; i++) {
         if (has_out && realpath(in[i].path, in_real) != NULL && strcmp(out_real, in_real) == 0) {
@@ -165,14 +194,20 @@ merge_check(const char *out_path, const struct merge_input *in, size_t n, char *
                     in[i].label ? in[i].label : "(none)", in[i].path);
             return -1;
         }
-        if (!merge_same(in[0].targets_sha256, in[i].targets_sha256)) {
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i == r || merge_fp_unknown(&in[i]))
+            continue;
+        if (!merge_same(in[r].targets_sha256, in[i].targets_sha256)) {
             tw_errf(err,
                     "%s and %s were scanned from different target lists (targets_sha256 "
                     "%.16s... and %.16s...): not shards of one scan",
-                    in[0].path, in[i].path, in[0].targets_sha256 ? in[0].targets_sha256 : "(none)",
+                    in[r].path, in[i].path, in[r].targets_sha256 ? in[r].targets_sha256 : "(none)",
                     in[i].targets_sha256 ? in[i].targets_sha256 : "(none)");
             return -1;
         }
+    }
+    for (size_t i = 1; i < n; i++) {
         if (in[0].n != in[i].n) {
             tw_errf(err, "shard counts differ: %s holds shard %ld/%ld, %s holds shard %ld/%ld",
                     in[0].path, in[0].k, in[0].n, in[i].path, in[i].k, in[i].n);
@@ -187,6 +222,74 @@ merge_check(const char *out_path, const struct merge_input *in, size_t n, char *
         }
     }
     return 0;
+}
+
+/* Append to buf[size] at *len, truncating (never overflowing) when full. */
+static void __attribute__((format(printf, 4, 5)))
+merge_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+
+    if (*len + 1 >= size)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(buf + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (w < 0)
+        return;
+    *len = (size_t)w >= size - *len ? size - 1 : *len + (size_t)w;
+}
+
+/* At most this many missing shards are named; the rest are counted. */
+#define MERGE_NAME_MAX 8
+
+/*
+ * Is the set complete: every shard 1..N present and each scan 'done'?
+ * Returns the count of missing plus unfinished shards (0: complete) and,
+ * when there are some, describes them in err[TW_ERRLEN]: "shard 3/4
+ * missing; shard 4/4 in s4.db is 'running', not done".  The inputs passed
+ * merge_check: one N, no K twice.
+ */
+static long
+merge_gaps(const struct merge_input *in, size_t n, char *err)
+{
+    long big_n = in[0].n;
+    unsigned char *seen = tw_xcalloc((size_t)big_n + 1, 1);
+    char msg[TW_ERRLEN];
+    size_t len = 0;
+    long missing = 0, named = 0, unfinished = 0;
+
+    msg[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        seen[in[i].k] = 1;
+    for (long k = 1; k <= big_n; k++)
+        if (!seen[k])
+            missing++;
+    if (missing > 0) {
+        merge_appendf(msg, sizeof(msg), &len, "%s ", missing == 1 ? "shard" : "shards");
+        for (long k = 1; k <= big_n && named < MERGE_NAME_MAX; k++) {
+            if (seen[k])
+                continue;
+            merge_appendf(msg, sizeof(msg), &len, "%s%ld/%ld", named ? ", " : "", k, big_n);
+            named++;
+        }
+        if (missing > named)
+            merge_appendf(msg, sizeof(msg), &len, " and %ld more", missing - named);
+        merge_appendf(msg, sizeof(msg), &len, " missing");
+    }
+    free(seen);
+    for (size_t i = 0; i < n; i++) {
+        if (in[i].status != NULL && strcmp(in[i].status, "done") == 0)
+            continue;
+        merge_appendf(msg, sizeof(msg), &len, "%sshard %ld/%ld in %.100s is '%.20s', not done",
+                      len ? "; " : "", in[i].k, in[i].n, in[i].path,
+                      in[i].status ? in[i].status : "(none)");
+        unfinished++;
+    }
+    if (missing + unfinished > 0)
+        tw_errf(err, "incomplete shard set: %s", msg);
+    return missing + unfinished;
 }
 
 static int
@@ -532,12 +635,14 @@ out:
 }
 
 int
-tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, char *err)
+tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, unsigned flags,
+               char *err)
 {
     struct merge_input *in = NULL;
     struct tw_store *out = NULL;
     const char *started_at = NULL, *finished_at = NULL;
-    int is_done;
+    char gaps[TW_ERRLEN] = "";
+    int64_t is_partial;
     int64_t id = -1;
     int rc = -1;
 
@@ -554,11 +659,16 @@ tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, char
     if (merge_check(out_path, in, n, err) < 0)
         goto out;
 
-    /* All N shards present (no K repeats, so n == N) and each finished. */
-    is_done = (long)n == in[0].n;
+    /* All N shards present and each finished, or the caller accepts less. */
+    is_partial = merge_gaps(in, n, gaps) > 0;
+    if (is_partial && !(flags & TW_MERGE_ALLOW_MISSING)) {
+        tw_errf(err,
+                "%s; nothing merged (--allow-missing merges the shards there are, marked "
+                "partial)",
+                gaps);
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
-        if (in[i].status == NULL || strcmp(in[i].status, "done") != 0)
-            is_done = 0;
         if (in[i].started_at != NULL &&
             (started_at == NULL || strcmp(in[i].started_at, started_at) < 0))
             started_at = in[i].started_at;
@@ -573,18 +683,32 @@ tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, char
 
     if (tw_store_open(out_path, 0, &out, err) < 0)
         goto out;
-    if (merge_claim_scan(out, &in[0], started_at, &id, err) < 0)
+    if (merge_claim_scan(out, &in[merge_reference(in, n)], started_at, &id, err) < 0)
         goto out;
     for (size_t i = 0; i < n; i++)
         if (merge_one(out, &in[i], id, err) < 0)
             goto out;
     /* The end of a scan, as tw_store_scan_finish writes it, but with the
-     * latest input's end time instead of now. */
-    if (tw_store_scan_end(out, id, is_done ? "done" : "interrupted", finished_at, err) < 0)
+     * latest input's end time instead of now, and the partial mark in the
+     * same transaction: no reader sees a finished scan not yet marked. */
+    if (tw_store_begin(out, err) < 0)
         goto out;
+    if (tw_store_scan_end(out, id, "done", finished_at, err) < 0 ||
+        tw_store_run_sql(tw_store_db(out), out_path,
+                         is_partial ? "UPDATE scans SET partial = 1 WHERE id = ?1"
+                                    : "UPDATE scans SET partial = 0 WHERE id = ?1",
+                         &id, NULL, NULL, err) < 0 ||
+        tw_store_commit(out, err) < 0) {
+        tw_store_rollback(out);
+        goto out;
+    }
     tw_info("store", "merged %zu shard(s) of %ld into scan %lld of %s (%s)", n, in[0].n,
-            (long long)id, out_path,
-            is_done ? "done" : "interrupted: shards missing or unfinished");
+            (long long)id, out_path, is_partial ? "partial: shards missing or unfinished" : "done");
+    /* A partial merge succeeds, and tells the caller what it lacks. */
+    if (is_partial)
+        tw_errf(err, "%s", gaps);
+    else if (err != NULL)
+        err[0] = '\0';
     rc = 0;
 out:
     tw_store_close(out);

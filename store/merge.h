@@ -14,12 +14,19 @@
  *    ("shard 2/4 appears in a.db and b.db");
  *  - OUT is not one of the inputs.
  *
+ * The set must also be complete: all N shards present and each scan
+ * 'done'.  A shard whose task was killed (its scan still 'running' or
+ * 'interrupted') or never started would otherwise vanish from the estate
+ * without a word, so an incomplete set is refused, naming the missing and
+ * unfinished shards, unless flags holds TW_MERGE_ALLOW_MISSING.  Then the
+ * merge goes ahead and the merged scan is marked scans.partial = 1: its
+ * status is still 'done' (it is finished; nothing will add the missing
+ * shards to it), and report and diff say it is partial.
+ *
  * The merged scan has shard NULL, label and targets_sha256 of the inputs,
- * started_at the earliest and finished_at the latest of theirs, and status
- * 'done' only when all N shards are present and each is 'done' (otherwise
- * 'interrupted': a report says the estate is incomplete).  Results are
- * copied with their chains (result ids renumbered), certificates are stored
- * once by SHA-256.
+ * started_at the earliest and finished_at the latest of theirs, status
+ * 'done', and partial 0 or 1.  Results are copied with their chains (result
+ * ids renumbered), certificates are stored once by SHA-256.
  *
  * Idempotent: a scan in OUT with shard NULL and the same label,
  * targets_sha256 and started_at is the earlier merge of these shards; it is
@@ -28,13 +35,18 @@
  * merged scan reads 'running' until the last one commits; if merge dies
  * half-way, running it again repairs OUT.
  *
- * Returns 0, or -1 with a message in err[TW_ERRLEN].
+ * Returns 0, or -1 with a message in err[TW_ERRLEN].  On success err is
+ * empty, or for a partial merge says which shards are missing or unfinished.
  */
 #ifndef TW_STORE_MERGE_H
 #define TW_STORE_MERGE_H
 
 #include <stddef.h>
 
-int tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, char *err);
+/* Merge an incomplete shard set instead of refusing it; mark it partial. */
+#define TW_MERGE_ALLOW_MISSING 1u
+
+int tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, unsigned flags,
+                   char *err);
 
 #endif /* TW_STORE_MERGE_H */

@@ -42,6 +42,10 @@ struct tw_store {
     sqlite3_stmt *scan_reopen;
     sqlite3_stmt *scan_resumable;
     sqlite3_stmt *scan_targets;
+    sqlite3_stmt *scan_trust;
+    sqlite3_stmt *scan_info;
+    sqlite3_stmt *opt_insert;
+    sqlite3_stmt *opt_select;
     sqlite3_stmt *result_insert;
     sqlite3_stmt *cert_insert;
     sqlite3_stmt *chain_insert;
@@ -76,7 +80,8 @@ struct store_sql {
 
 static const struct store_sql store_sqls[] = {
     STMT(scan_insert, "INSERT INTO scans(label, started_at, status, shard, targets_sha256,"
-                      " options, now_at) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6)"),
+                      " options, now_at, trust_store, trust_sha256)"
+                      " VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8)"),
     STMT(scan_finish, "UPDATE scans SET status = ?2, finished_at = ?3,"
                       " n_endpoints = (SELECT count(*) FROM results WHERE scan_id = ?1)"
                       " WHERE id = ?1"),
@@ -84,6 +89,15 @@ static const struct store_sql store_sqls[] = {
     STMT(scan_resumable, "SELECT id FROM scans WHERE status IN ('interrupted', 'running')"
                          " ORDER BY id DESC LIMIT 1"),
     STMT(scan_targets, "UPDATE scans SET targets_sha256 = ?2 WHERE id = ?1"),
+    STMT(scan_trust, "UPDATE scans SET trust_store = ?2, trust_sha256 = ?3 WHERE id = ?1"),
+    STMT(scan_info, "SELECT status, label, targets_sha256, trust_store, trust_sha256,"
+                    " (SELECT count(*) FROM results WHERE scan_id = ?1),"
+                    " (SELECT count(*) FROM scan_options WHERE scan_id = ?1)"
+                    " FROM scans WHERE id = ?1"),
+    STMT(opt_insert, "INSERT OR REPLACE INTO scan_options(scan_id, name, seq, value)"
+                     " VALUES (?1, ?2, ?3, ?4)"),
+    STMT(opt_select,
+         "SELECT name, seq, value FROM scan_options WHERE scan_id = ?1 ORDER BY name, seq"),
     STMT(result_insert,
          "INSERT OR IGNORE INTO results(scan_id, target, host, ip, port, sni, class, issues,"
          " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at, starttls)"
@@ -93,10 +107,9 @@ static const struct store_sql store_sqls[] = {
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
     STMT(chain_insert,
          "INSERT OR IGNORE INTO result_chain(result_id, depth, cert_sha256) VALUES (?1, ?2, ?3)"),
-    /* Direct-TLS endpoints only: the walk's callback has no STARTTLS field,
-     * so a stored smtp://h:25 must not make --resume skip h:25.  A STARTTLS
-     * endpoint is scanned again on resume and its second row ignored. */
-    STMT(endpoints, "SELECT host, port, sni FROM results WHERE scan_id = ?1 AND starttls IS NULL"),
+    /* Every endpoint with its STARTTLS protocol (NULL: direct TLS), so that
+     * --resume skips smtp://h:25 and h:25 each only when it is stored. */
+    STMT(endpoints, "SELECT host, port, sni, starttls FROM results WHERE scan_id = ?1"),
     STMT(begin, "BEGIN IMMEDIATE"),
     STMT(commit, "COMMIT"),
     STMT(rollback, "ROLLBACK"),
@@ -371,6 +384,8 @@ tw_store_scan_insert(struct tw_store *st, const struct tw_scan_meta *meta, const
     bind_text(s, 4, meta ? meta->targets_sha256 : NULL, 128);
     bind_text(s, 5, meta ? meta->options : NULL, TW_DETAIL_MAX);
     bind_text(s, 6, meta ? meta->now_at : NULL, 64);
+    bind_text(s, 7, meta ? meta->trust_store : NULL, TW_DETAIL_MAX);
+    bind_text(s, 8, meta ? meta->trust_sha256 : NULL, 64);
     if (store_exec(st, s, err) < 0)
         return -1;
     *scan_id = (int64_t)sqlite3_last_insert_rowid(st->db);
@@ -454,6 +469,110 @@ tw_store_scan_set_targets(struct tw_store *st, int64_t scan_id, const char *targ
     sqlite3_bind_int64(st->scan_targets, 1, scan_id);
     bind_text(st->scan_targets, 2, targets_sha256, 64);
     return store_exec(st, st->scan_targets, err);
+}
+
+int
+tw_store_scan_set_trust(struct tw_store *st, int64_t scan_id, const char *trust_store,
+                        const char *trust_sha256, char *err)
+{
+    sqlite3_bind_int64(st->scan_trust, 1, scan_id);
+    bind_text(st->scan_trust, 2, trust_store, TW_DETAIL_MAX);
+    bind_text(st->scan_trust, 3, trust_sha256, 64);
+    if (store_exec(st, st->scan_trust, err) < 0)
+        return -1;
+    return store_check_scan_changed(st, scan_id, err);
+}
+
+/* A malloc'd copy of a text column, or NULL for SQL NULL. */
+static char *
+store_col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *v = sqlite3_column_text(s, i);
+
+    return v != NULL ? tw_xstrdup((const char *)v) : NULL;
+}
+
+int
+tw_store_scan_get(struct tw_store *st, int64_t scan_id, struct tw_store_scan_row *out, char *err)
+{
+    sqlite3_stmt *s = st->scan_info;
+    int rc, ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    sqlite3_bind_int64(s, 1, scan_id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->status = store_col_dup(s, 0);
+        out->label = store_col_dup(s, 1);
+        out->targets_sha256 = store_col_dup(s, 2);
+        out->trust_store = store_col_dup(s, 3);
+        out->trust_sha256 = store_col_dup(s, 4);
+        out->n_results = sqlite3_column_int64(s, 5);
+        out->n_options = sqlite3_column_int64(s, 6);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        ret = 1;
+    } else {
+        sqlite3_reset(s);
+        store_err(st, err);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return ret;
+}
+
+void
+tw_store_scan_row_cleanup(struct tw_store_scan_row *info)
+{
+    free(info->status);
+    free(info->label);
+    free(info->targets_sha256);
+    free(info->trust_store);
+    free(info->trust_sha256);
+    memset(info, 0, sizeof(*info));
+}
+
+int
+tw_store_scan_option_put(struct tw_store *st, int64_t scan_id, const char *name, int seq,
+                         const char *value, char *err)
+{
+    sqlite3_stmt *s = st->opt_insert;
+
+    sqlite3_bind_int64(s, 1, scan_id);
+    bind_text(s, 2, name, 64);
+    sqlite3_bind_int(s, 3, seq);
+    bind_text(s, 4, value != NULL ? value : "", TW_DETAIL_MAX);
+    return store_exec(st, s, err);
+}
+
+int
+tw_store_scan_options_each(struct tw_store *st, int64_t scan_id, tw_store_option_cb *cb, void *arg,
+                           char *err)
+{
+    sqlite3_stmt *s = st->opt_select;
+    int rc, ret = 0;
+
+    sqlite3_bind_int64(s, 1, scan_id);
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            sqlite3_reset(s);
+            store_err(st, err);
+            ret = -1;
+            break;
+        }
+        const char *name = (const char *)sqlite3_column_text(s, 0);
+        const char *value = (const char *)sqlite3_column_text(s, 2);
+
+        ret = cb(arg, name ? name : "", sqlite3_column_int(s, 1), value ? value : "");
+        if (ret != 0)
+            break;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return ret;
 }
 
 int
@@ -860,8 +979,9 @@ tw_store_each_endpoint(struct tw_store *st, int64_t scan_id, tw_store_endpoint_c
         int port = sqlite3_column_int(s, 1);
         int has_sni = sqlite3_column_type(s, 2) != SQLITE_NULL;
         const char *sni = has_sni ? (const char *)sqlite3_column_text(s, 2) : "";
+        const char *stls = (const char *)sqlite3_column_text(s, 3);
 
-        ret = cb(arg, host ? host : "", port, has_sni, sni ? sni : "");
+        ret = cb(arg, host ? host : "", port, has_sni, sni ? sni : "", stls ? stls : "");
         if (ret != 0)
             break;
     }

@@ -11,8 +11,9 @@
 # database, --cleanup the remote copies); without it, by plain ssh and scp
 # in background jobs.  Both leave shard-K.db files in a fresh local
 # directory and then run `tlsweep merge`, which refuses shards of different
-# target lists or shard counts and marks the merged scan 'interrupted' when
-# a shard is missing.  Extra scan options go in TLSWEEP_SCAN_OPTS.
+# target lists or shard counts, and a set with a shard missing or
+# unfinished (a worker that failed), naming it.  Extra scan options go in
+# TLSWEEP_SCAN_OPTS.
 set -euo pipefail
 
 [ $# -eq 3 ] || { echo "usage: $0 WORKERS HOSTS ESTATE.db" >&2; exit 2; }

@@ -88,7 +88,7 @@ fuzz_reader(const uint8_t *data, size_t size)
     struct tw_targets_stats st;
     struct tw_targets *t = NULL;
     struct tw_target tg;
-    char err[TW_ERRLEN], fp[17];
+    char err[TW_ERRLEN], fp[TW_TARGETS_FP_HEX + 1];
     FILE *in, *saved = stdin;
     size_t n = 0;
     int rc = 0;
@@ -126,7 +126,7 @@ fuzz_reader(const uint8_t *data, size_t size)
         if (st.endpoints != n || st.bad > st.lines)
             abort();
         tw_targets_fingerprint(t, fp);
-        if (strlen(fp) != 16)
+        if (strlen(fp) != TW_TARGETS_FP_HEX)
             abort();
         tw_targets_free(t);
     }

@@ -105,13 +105,75 @@ assert_eq 2 "$rc" "--db without a value"
 
 # Issue 15: /dev/zero as the target list (no newline, ever) ends at once with
 # "not a target list" instead of reading forever.  timeout is only a safety
-# net.  The exit is 2 once a scan without any valid target exits 2 (issue 15
-# item 3, in cli/); a build without that gives 0 with an empty scan.
+# net.  No valid target was read, so the exit is 2 and no scan is recorded
+# (issue 15 item 3; the check was "0 or 2" before that).
 rc=0
 timeout 20 "$TLSWEEP" scan --db "$TMP/zero.db" --no-progress /dev/zero \
     >/dev/null 2>"$TMP/zero.err" </dev/null || rc=$?
 [ "$rc" != 124 ] || fail "scan /dev/zero did not end within 20 s"
-[ "$rc" = 2 ] || [ "$rc" = 0 ] || fail "scan /dev/zero: exit $rc: $(head -3 "$TMP/zero.err")"
+[ "$rc" = 2 ] || fail "scan /dev/zero: exit $rc, expected 2: $(head -3 "$TMP/zero.err")"
 grep -q "^/dev/zero:1: line too long (over 65536 bytes): not a target list$" "$TMP/zero.err" ||
     fail "scan /dev/zero: no message: $(head -3 "$TMP/zero.err")"
-pass "scan /dev/zero ends: exit $rc, $(head -1 "$TMP/zero.err")"
+grep -q "^tlsweep scan: no valid target in /dev/zero " "$TMP/zero.err" ||
+    fail "scan /dev/zero: no 'no valid target' message: $(cat "$TMP/zero.err")"
+[ ! -e "$TMP/zero.db" ] || [ "$(sqlite3 "$TMP/zero.db" 'select count(*) from scans')" = 0 ] ||
+    fail "scan /dev/zero recorded a scan"
+pass "scan /dev/zero ends: exit 2, no scan recorded"
+
+# Issue 15 item 3: a list without any valid target (empty, only comments,
+# every line bad, /dev/null, empty stdin, the binary file) exits 2 with "no
+# valid target in FILE" and records no scan, also into a database that
+# already holds one; a closed stdin is an error with or without '-'.
+printf '' > "$TMP/empty.txt"
+printf '# nothing here
+
+   
+# 127.0.0.1
+' > "$TMP/comments.txt"
+printf 'not a target!
+127.0.0.1:0
+[::1
+' > "$TMP/allbad.txt"
+DB="$TMP/none.db"
+"$TLSWEEP" scan --db "$DB" --no-progress --quick --connect-timeout 1 "$TMP/comments.txt" \
+    "$TMP/allbad.txt" <(printf '127.0.0.1:%s\n' "$closed") 2>/dev/null ||
+    fail "a list with one valid target among bad lines must scan"
+assert_eq 1 "$(q 'select count(*) from scans')" "one valid target is enough"
+no_target() {
+    local what=$1 rc=0
+    shift
+    "$@" 2>"$TMP/nt.err" >/dev/null || rc=$?
+    [ "$rc" = 2 ] || fail "$what: exit $rc, expected 2: $(cat "$TMP/nt.err")"
+    grep -q "^tlsweep scan: no valid target in " "$TMP/nt.err" ||
+        fail "$what: no 'no valid target' message: $(cat "$TMP/nt.err")"
+    assert_eq 1 "$(q 'select count(*) from scans')" "$what: exit 2, no scan recorded"
+}
+no_target "empty file" "$TLSWEEP" scan --db "$DB" --no-progress "$TMP/empty.txt"
+no_target "comments only" "$TLSWEEP" scan --db "$DB" --no-progress "$TMP/comments.txt"
+no_target "every line bad" "$TLSWEEP" scan --db "$DB" --no-progress "$TMP/allbad.txt"
+no_target "/dev/null" "$TLSWEEP" scan --db "$DB" --no-progress /dev/null
+no_target "empty stdin" "$TLSWEEP" scan --db "$DB" --no-progress - </dev/null
+no_target "three empty lists" "$TLSWEEP" scan --db "$DB" --no-progress "$TMP/empty.txt" \
+    "$TMP/comments.txt" "$TMP/allbad.txt"
+no_target "a binary file" "$TLSWEEP" scan --db "$DB" --no-progress "$TMP/binary.dat"
+grep -q "no valid target in $TMP/binary.dat" "$TMP/nt.err" || fail "the file is not named: $(cat "$TMP/nt.err")"
+no_target "--dry-run of an empty list" "$TLSWEEP" scan --db "$DB" --dry-run "$TMP/comments.txt"
+for form in "-" ""; do
+    rc=0
+    "$TLSWEEP" scan --db "$DB" --no-progress $form <&- 2>"$TMP/cl.err" >/dev/null || rc=$?
+    assert_eq 2 "$rc" "closed stdin, 'scan $form': exit 2"
+    grep -q "^tlsweep scan: stdin is closed" "$TMP/cl.err" || fail "closed stdin 'scan $form': $(cat "$TMP/cl.err")"
+done
+assert_eq 1 "$(q 'select count(*) from scans')" "closed stdin: no scan recorded"
+# A shard that takes none of a valid list's endpoints is no error: a done,
+# empty scan.
+printf '127.0.0.1:%s\n' "$closed" > "$TMP/one.txt"
+for k in 1 2; do
+    n=$("$TLSWEEP" scan --dry-run --shard $k/2 "$TMP/one.txt" | wc -l)
+    [ "$n" = 0 ] && empty_k=$k
+done
+[ -n "${empty_k:-}" ] || fail "no shard of 2 is empty for one endpoint"
+"$TLSWEEP" scan --db "$DB" --no-progress --shard "$empty_k/2" "$TMP/one.txt" 2>"$TMP/sh.err" ||
+    fail "an empty shard of a valid list: exit $?: $(cat "$TMP/sh.err")"
+assert_eq "done|0|$empty_k/2" "$(q "select status || '|' || n_endpoints || '|' || shard from scans where id = (select max(id) from scans)")" \
+    "an empty shard of a valid list is a done scan of 0 endpoints"

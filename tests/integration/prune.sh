@@ -69,6 +69,11 @@ assert_eq "5 $((5 * ENDPOINTS)) 2" "$(q "SELECT (SELECT count(*) FROM scans) || 
 assert_eq "1 1" "$(q "SELECT (SELECT count(*) FROM certs WHERE sha256 = '$OLD') || ' ' || (SELECT count(*) FROM certs WHERE sha256 = '$NEW')")" \
     "the certificates are the served ones"
 
+# Each scan's scan_options rows (issue 15) go with it: prune counts them
+# as other rows (the scans are alike, so each has as many).
+OPTROWS=$(q "SELECT count(*) FROM scan_options WHERE scan_id = 2")
+[ "$OPTROWS" -gt 0 ] || fail "the scans stored no options"
+
 state() { q "SELECT (SELECT group_concat(id) FROM scans) || ' ' || (SELECT count(*) FROM results) || ' ' || (SELECT count(*) FROM result_chain) || ' ' || (SELECT count(*) FROM certs)"; }
 
 # --- dry run: announces, changes nothing ---
@@ -78,14 +83,14 @@ assert_eq "would remove scan 2 (started 2026-01-02T02:30:00Z, done, $ENDPOINTS r
     "$(sed -n 1p out)" "dry run names scan 2"
 assert_eq "would remove scan 3 (started 2026-01-03T02:30:00Z, done, $ENDPOINTS results, label 'nightly')" \
     "$(sed -n 2p out)" "dry run names scan 3"
-assert_eq "would remove 2 scan(s), $((2 * ENDPOINTS)) result(s), 2 chain row(s), 0 other row(s), 0 certificate(s)" \
+assert_eq "would remove 2 scan(s), $((2 * ENDPOINTS)) result(s), 2 chain row(s), $((2 * OPTROWS)) other row(s), 0 certificate(s)" \
     "$(sed -n 3p out)" "dry run counts (old certificate still used by running scan 1)"
 assert_eq "$before" "$(state)" "dry run changed nothing"
 
 # --- --keep 2: scans 2 and 3 go, running scan 1 stays, both certificates stay ---
 size0=$(stat -c %s "$DB")
 expect_rc 0 "$TLSWEEP" prune --db "$DB" --keep 2
-grep -q "^removed 2 scan(s), $((2 * ENDPOINTS)) result(s), 2 chain row(s), 0 other row(s), 0 certificate(s)$" out \
+grep -q "^removed 2 scan(s), $((2 * ENDPOINTS)) result(s), 2 chain row(s), $((2 * OPTROWS)) other row(s), 0 certificate(s)$" out \
     || fail "unexpected summary: $(cat out)"
 grep -q 'VACUUM skipped: a scan is running' out || fail "VACUUM ran beside a running scan: $(cat out)"
 grep -q '^left alone: 1 running scan(s)$' out || fail "running scan not reported: $(cat out)"
@@ -98,7 +103,7 @@ expect_rc 0 "$TLSWEEP" prune --db "$DB" --older-than 30 --now 2026-01-18
 grep -q '^removed 0 scan' out || fail "--older-than 30 removed something: $(cat out)"
 expect_rc 0 "$TLSWEEP" prune --db "$DB" --older-than 15 --now 2026-01-18
 grep -q '^removing scan 1 (started 2026-01-01T02:30:00Z, interrupted' out || fail "scan 1 not announced: $(cat out)"
-grep -q "^removed 1 scan(s), $ENDPOINTS result(s), 1 chain row(s), 0 other row(s), 1 certificate(s)$" out \
+grep -q "^removed 1 scan(s), $ENDPOINTS result(s), 1 chain row(s), $OPTROWS other row(s), 1 certificate(s)$" out \
     || fail "unexpected summary: $(cat out)"
 grep -q '(VACUUM)$' out || fail "no VACUUM: $(cat out)"
 assert_eq "4,5 $((2 * ENDPOINTS)) 2 1" "$(state)" "--older-than 15 as of Jan 18: scan 1 and its certificate gone"

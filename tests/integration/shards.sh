@@ -11,7 +11,8 @@
 # (exit 0 under --fail-on regression, zero changes in JSON); merge is
 # idempotent; merge refuses overlapping shards, other target lists, other
 # N and OUT among the inputs, with a message naming the files, writing
-# nothing; a merge missing a shard is 'interrupted'.
+# nothing; a merge missing a shard, or with a shard killed mid-scan, is
+# refused naming it, and with --allow-missing is 'done' and partial.
 . "$(dirname "$0")/common.sh"
 START=$SECONDS
 
@@ -192,11 +193,58 @@ rc=0
 assert_eq 2 "$rc" "OUT among the inputs: exit 2 ($(cat refuse.err))"
 assert_eq 1 "$(DB=s1.db q 'SELECT count(*) FROM scans')" "OUT among the inputs: s1.db untouched"
 
-# --- a missing shard: merged, but 'interrupted' ---
-"$TLSWEEP" merge part.db s1.db s2.db s3.db 2>/dev/null || fail "partial merge failed"
+# --- an incomplete set: refused, naming the gap, unless --allow-missing ---
+# (Issue 17 changed this: a merge missing a shard used to succeed as
+# 'interrupted'; now it is refused, and with --allow-missing it is 'done'
+# and marked partial.)
+expect_refusal "a missing shard" "incomplete shard set: shard 3/4 missing" part.db s1.db s2.db s4.db
+grep -q -- "--allow-missing" refuse.err || fail "the refusal does not mention --allow-missing: $(cat refuse.err)"
+
+# Many missing shards: the first eight are named, the rest counted.
+"$TLSWEEP" scan "${SCAN_OPTS[@]}" --shard 1/20 --db one20.db other.txt 2>/dev/null || fail "1/20 scan failed"
+expect_refusal "19 of 20 shards missing" \
+    "incomplete shard set: shards 2/20, 3/20, 4/20, 5/20, 6/20, 7/20, 8/20, 9/20 and 11 more missing; nothing merged" \
+    x5.db one20.db
+
+# A killed shard: shard 3/4 again, rate-limited so that it is still running
+# when it gets SIGKILL (as a Slurm task or a pod killed by its node), which
+# leaves its scan 'running' with part of its endpoints.
+"$TLSWEEP" scan "${SCAN_OPTS[@]}" --rate 100 --shard 3/4 --db k3.db targets.txt 2> k3.err &
+KPID=$!
+PIDS+=("$KPID")
+for _ in $(seq 1 100); do
+    [ "$(DB=k3.db q 'SELECT count(*) FROM results' 2>/dev/null || echo 0)" -gt 0 ] && break
+    sleep 0.1
+done
+kill -KILL "$KPID"
+wait "$KPID" 2>/dev/null || true
+DB=k3.db
+assert_eq "3/4|running" "$(q "SELECT shard || '|' || status FROM scans")" "killed shard 3/4: its scan is left 'running'"
+killed_n=$(q 'SELECT count(*) FROM results')
+[ "$killed_n" -gt 0 ] && [ "$killed_n" -lt "$(DB=s3.db q 'SELECT count(*) FROM results')" ] \
+    || fail "the killed shard holds $killed_n results: not a part of its share"
+expect_refusal "a killed shard" "shard 3/4 in k3.db is 'running', not done" part.db s1.db s2.db k3.db s4.db
+
+# --allow-missing: merged, 'done', partial = 1, the shards' endpoints only.
+rc=0
+"$TLSWEEP" merge --allow-missing part.db s1.db s2.db k3.db s4.db 2> part.err || rc=$?
+assert_eq 0 "$rc" "--allow-missing with the killed shard: exit 0 ($(cat part.err))"
+grep -q "warning: incomplete shard set: shard 3/4 in k3.db is 'running', not done; merged as partial" part.err \
+    || fail "no partial warning: $(cat part.err)"
 DB=part.db
-assert_eq "interrupted $((EXPECT - $(DB=s4.db q 'SELECT count(*) FROM results')))" \
-    "$(q "SELECT status || ' ' || n_endpoints FROM scans")" "3 of 4 shards: interrupted, their endpoints only"
+assert_eq "done 1 $((EXPECT - $(DB=s3.db q 'SELECT count(*) FROM results') + killed_n))" \
+    "$(q "SELECT status || ' ' || partial || ' ' || n_endpoints FROM scans")" \
+    "killed shard merged with --allow-missing: done, partial, the endpoints there are"
+"$TLSWEEP" merge --allow-missing part2.db s1.db s2.db s4.db 2>/dev/null || fail "partial merge without shard 3 failed"
+DB=part2.db
+assert_eq "done 1 $((EXPECT - $(DB=s3.db q 'SELECT count(*) FROM results')))" \
+    "$(q "SELECT status || ' ' || partial || ' ' || n_endpoints FROM scans")" \
+    "3 of 4 shards with --allow-missing: done, partial, their endpoints only"
+# The complete merge is not partial, also after a partial merge into the same file.
+"$TLSWEEP" merge --allow-missing part2.db s1.db s2.db s3.db s4.db 2>/dev/null || fail "full merge into part2.db failed"
+assert_eq "0" "$(q 'SELECT partial FROM scans ORDER BY id DESC LIMIT 1')" "a complete set is not partial, --allow-missing or not"
+DB=both.db
+assert_eq "0" "$(q 'SELECT group_concat(partial) FROM scans WHERE id = 2')" "the complete merge earlier: partial 0"
 
 elapsed=$((SECONDS - START))
 [ "$elapsed" -lt 90 ] || echo "# note: the test took ${elapsed} s (budget 90 s)"

@@ -599,12 +599,13 @@ struct walk {
 };
 
 static int
-walk_cb(void *arg, const char *host, int port, int has_sni, const char *sni)
+walk_cb(void *arg, const char *host, int port, int has_sni, const char *sni, const char *starttls)
 {
     struct walk *w = arg;
     size_t len = strlen(w->hosts);
 
-    snprintf(w->hosts + len, sizeof(w->hosts) - len, "%s:%d/%s;", host, port, has_sni ? sni : "-");
+    snprintf(w->hosts + len, sizeof(w->hosts) - len, "%s%s%s:%d/%s;", starttls,
+             starttls[0] ? "://" : "", host, port, has_sni ? sni : "-");
     w->n++;
     w->n_sni += has_sni;
     if (w->stop_after && w->n == w->stop_after)
@@ -625,11 +626,20 @@ test_store_each_endpoint(void **state)
     put_one(st, s1, make_result("b.example", "192.0.2.2", 8443, NULL, NULL, 0));
     put_one(st, s1, make_result("c.example", "", 443, "c.example", NULL, 0));
     put_one(st, s2, make_result("z.example", "192.0.2.9", 443, NULL, NULL, 0));
+    {
+        /* A STARTTLS endpoint is walked with its protocol (issue 15 item 7:
+         * --resume must not probe it again). */
+        struct tw_result *r = make_result("mx.example", "192.0.2.25", 25, "mx.example", NULL, 0);
+
+        r->starttls = TW_STARTTLS_SMTP;
+        put_one(st, s1, r);
+    }
 
     memset(&w, 0, sizeof(w));
     assert_int_equal(tw_store_each_endpoint(st, s1, walk_cb, &w, err), 0);
-    assert_int_equal(w.n, 3);
-    assert_int_equal(w.n_sni, 2);
+    assert_int_equal(w.n, 4);
+    assert_int_equal(w.n_sni, 3);
+    assert_non_null(strstr(w.hosts, "smtp://mx.example:25/mx.example;"));
     assert_non_null(strstr(w.hosts, "a.example:443/a.example;"));
     assert_non_null(strstr(w.hosts, "b.example:8443/-;"));
     assert_non_null(strstr(w.hosts, "c.example:443/c.example;"));
@@ -647,6 +657,75 @@ test_store_each_endpoint(void **state)
     memset(&w, 0, sizeof(w));
     assert_int_equal(tw_store_each_endpoint(st, 999, walk_cb, &w, err), 0);
     assert_int_equal(w.n, 0);
+    tw_store_close(st);
+}
+
+struct optwalk {
+    int n;
+    char text[512];
+};
+
+static int
+optwalk_cb(void *arg, const char *name, int seq, const char *value)
+{
+    struct optwalk *w = arg;
+    size_t len = strlen(w->text);
+
+    snprintf(w->text + len, sizeof(w->text) - len, "%s[%d]=%s;", name, seq, value);
+    w->n++;
+    return 0;
+}
+
+/* Issue 15: a scan's options, trust store and info round-trip for --resume. */
+static void
+test_store_scan_options(void **state)
+{
+    struct fx *f = *state;
+    struct tw_store *st = open_rw(f->db);
+    struct tw_scan_meta meta = {"night", NULL, NULL, "--ports 1", NULL, "file:/x/ca.pem", NULL};
+    struct tw_store_scan_row info;
+    struct optwalk w;
+    char err[TW_ERRLEN];
+    int64_t a = 0, b = 0;
+
+    assert_int_equal(tw_store_scan_begin(st, &meta, &a, err), 0);
+    b = begin_scan(st, NULL, NULL, NULL);
+    assert_int_equal(tw_store_scan_option_put(st, a, "resolver", 1, "127.0.0.1:53", err), 0);
+    assert_int_equal(tw_store_scan_option_put(st, a, "resolver", 0, "[::1]:53", err), 0);
+    assert_int_equal(tw_store_scan_option_put(st, a, "ports", 0, "443,8443", err), 0);
+    assert_int_equal(tw_store_scan_option_put(st, a, "file", 0, "/t/it's.txt", err), 0);
+    /* The same (name, seq) again replaces the value. */
+    assert_int_equal(tw_store_scan_option_put(st, a, "ports", 0, "9443", err), 0);
+    assert_int_equal(tw_store_scan_option_put(st, b, "ports", 0, "1", err), 0);
+
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(tw_store_scan_options_each(st, a, optwalk_cb, &w, err), 0);
+    assert_string_equal(w.text, "file[0]=/t/it's.txt;ports[0]=9443;resolver[0]=[::1]:53;"
+                                "resolver[1]=127.0.0.1:53;");
+
+    assert_int_equal(tw_store_scan_get(st, a, &info, err), 0);
+    assert_string_equal(info.status, "running");
+    assert_string_equal(info.label, "night");
+    assert_string_equal(info.trust_store, "file:/x/ca.pem");
+    assert_null(info.trust_sha256);
+    assert_null(info.targets_sha256);
+    assert_int_equal(info.n_options, 4);
+    assert_int_equal(info.n_results, 0);
+    tw_store_scan_row_cleanup(&info);
+
+    assert_int_equal(
+        tw_store_scan_set_trust(st, b, "system:/etc/ssl/certs/ca-certificates.crt", "ab12", err),
+        0);
+    put_one(st, b, make_result("a.example", "192.0.2.1", 443, "a.example", NULL, 0));
+    assert_int_equal(tw_store_scan_get(st, b, &info, err), 0);
+    assert_string_equal(info.trust_store, "system:/etc/ssl/certs/ca-certificates.crt");
+    assert_string_equal(info.trust_sha256, "ab12");
+    assert_int_equal(info.n_options, 1);
+    assert_int_equal(info.n_results, 1);
+    tw_store_scan_row_cleanup(&info);
+
+    assert_int_equal(tw_store_scan_get(st, 4242, &info, err), 1);
+    assert_int_equal(tw_store_scan_set_trust(st, 4242, "x", NULL, err), -1);
     tw_store_close(st);
 }
 
@@ -747,7 +826,7 @@ test_store_merge_counts(void **state)
     fx_path(f, "out.db", out, sizeof(out));
     in[0] = a;
     in[1] = b;
-    if (tw_store_merge(out, in, 2, err) != 0)
+    if (tw_store_merge(out, in, 2, 0, err) != 0)
         fail_msg("merge: %s", err);
 
     st = open_rw(out);
@@ -777,13 +856,25 @@ test_store_merge_counts(void **state)
                   " WHERE r.host = 'b1.example'",
                   "CN=cert 10849,O=Test");
     assert_q_text(db, "SELECT sni FROM results WHERE host = 'a2.example'", "a2.example");
+    assert_int_equal(q_int(db, "SELECT partial FROM scans"), 0);
     tw_store_close(st);
 
-    /* Only one of two shards: the merged scan is incomplete. */
+    /* Only one of two shards: refused, naming the missing one, nothing written. */
     fx_path(f, "half.db", out, sizeof(out));
-    assert_int_equal(tw_store_merge(out, in, 1, err), 0);
+    assert_int_equal(tw_store_merge(out, in, 1, 0, err), -1);
+    assert_string_equal(err, "incomplete shard set: shard 2/2 missing; nothing merged"
+                             " (--allow-missing merges the shards there are, marked partial)");
+    {
+        struct stat sb;
+
+        assert_int_equal(stat(out, &sb), -1);
+    }
+    /* Allowed: merged, done, marked partial, and the gap is still told. */
+    assert_int_equal(tw_store_merge(out, in, 1, TW_MERGE_ALLOW_MISSING, err), 0);
+    assert_string_equal(err, "incomplete shard set: shard 2/2 missing");
     st = open_rw(out);
-    assert_q_text(tw_store_db(st), "SELECT status FROM scans", "interrupted");
+    assert_q_text(tw_store_db(st), "SELECT status FROM scans", "done");
+    assert_int_equal(q_int(tw_store_db(st), "SELECT partial FROM scans"), 1);
     assert_int_equal(q_int(tw_store_db(st), "SELECT count(*) FROM results"), 2);
     tw_store_close(st);
 }
@@ -803,26 +894,26 @@ test_store_merge_refuses_mismatch(void **state)
     fx_path(f, "out.db", out, sizeof(out));
     in[0] = a;
     in[1] = b;
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     assert_non_null(strstr(err, a));
     assert_non_null(strstr(err, b));
     assert_non_null(strstr(err, "target"));
     assert_int_equal(stat(out, &sb), -1); /* nothing written */
 
     in[1] = c;
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     assert_non_null(strstr(err, "label"));
     assert_non_null(strstr(err, c));
 
     /* OUT may not be an input. */
-    assert_int_equal(tw_store_merge(a, in, 1, err), -1);
+    assert_int_equal(tw_store_merge(a, in, 1, 0, err), -1);
     assert_non_null(strstr(err, a));
     /* A missing input is named. */
     fx_path(f, "nope.db", c, sizeof(c));
     in[1] = c;
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     assert_non_null(strstr(err, c));
-    assert_int_equal(tw_store_merge(out, in, 0, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 0, 0, err), -1);
 }
 
 static void
@@ -839,12 +930,12 @@ test_store_merge_refuses_overlap(void **state)
     fx_path(f, "out.db", out, sizeof(out));
     in[0] = a;
     in[1] = b;
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     snprintf(want, sizeof(want), "shard 2/4 appears in %s and %s", a, b);
     assert_string_equal(err, want);
 
     in[1] = c; /* 2/4 with 1/3 */
-    assert_int_equal(tw_store_merge(out, in, 2, err), -1);
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
     assert_non_null(strstr(err, "shard counts differ"));
 }
 
@@ -867,16 +958,21 @@ test_store_merge_idempotent(void **state)
     fx_path(f, "out.db", out, sizeof(out));
     in[0] = a;
     in[1] = b;
-    assert_int_equal(tw_store_merge(out, in, 2, err), 0);
+    /* Shard 2/2 is interrupted: refused unless allowed, then partial. */
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
+    assert_non_null(strstr(err, "shard 2/2 in "));
+    assert_non_null(strstr(err, "is 'interrupted', not done"));
+    assert_int_equal(tw_store_merge(out, in, 2, TW_MERGE_ALLOW_MISSING, err), 0);
     st = open_rw(out);
     id1 = q_int(tw_store_db(st), "SELECT id FROM scans");
-    assert_q_text(tw_store_db(st), "SELECT status FROM scans", "interrupted");
+    assert_q_text(tw_store_db(st), "SELECT status FROM scans", "done");
+    assert_int_equal(q_int(tw_store_db(st), "SELECT partial FROM scans"), 1);
     tw_store_close(st);
 
     /* Again, inputs in the other order: same scan, same rows. */
     in[0] = b;
     in[1] = a;
-    assert_int_equal(tw_store_merge(out, in, 2, err), 0);
+    assert_int_equal(tw_store_merge(out, in, 2, TW_MERGE_ALLOW_MISSING, err), 0);
     st = open_rw(out);
     db = tw_store_db(st);
     assert_int_equal(q_int(db, "SELECT count(*) FROM scans"), 1);
@@ -913,6 +1009,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_store_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_each_endpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_find_resumable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_scan_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_merge_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_merge_refuses_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_merge_refuses_overlap, setup, teardown),

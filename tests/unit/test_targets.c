@@ -62,7 +62,7 @@ struct run {
     char **eps; /* "host|port|sni-or-(none)|file:line" */
     size_t n;
     struct tw_targets_stats st;
-    char fp[17];
+    char fp[TW_TARGETS_FP_HEX + 1];
     char *errtext; /* what went to errf */
 };
 
@@ -960,6 +960,9 @@ test_targets_not_a_target_list(void **state)
     assert_non_null(strstr(r.errtext, " lines are not targets)\n"));
     assert_int_equal(r.st.bad, TW_TARGETS_PROBE_BAD_MAX + 1);
     assert_int_equal(r.st.refused_files, 1);
+    /* The refused file's two good lines are no targets (issue 15: a list
+     * of only refused files has none, and the scan exits 2). */
+    assert_int_equal(r.st.targets, 1);
     run_free(&r);
     rm_file(path);
     rm_file(p2);
@@ -1139,6 +1142,39 @@ test_targets_sharding(void **state)
     }
 }
 
+/* Issue 15: the count of valid target lines, which tells a list without a
+ * target (exit 2, no scan) from one whose endpoints all went elsewhere. */
+static void
+test_targets_count_valid_lines(void **state)
+{
+    struct tw_targets_opts o;
+    struct run r;
+
+    (void)state;
+    run_text("# only comments\n\n   \n# 10.0.0.1\n", NULL, &r, NULL);
+    assert_int_equal(r.st.targets, 0);
+    assert_int_equal(r.n, 0);
+    run_free(&r);
+    run_text("bad..example\n10.0.0.1:0\n", NULL, &r, NULL);
+    assert_int_equal(r.st.targets, 0);
+    assert_int_equal(r.st.bad, 2);
+    run_free(&r);
+    /* Every endpoint in other shards: targets were read, none returned. */
+    memset(&o, 0, sizeof(o));
+    o.shard_n = 64;
+    for (o.shard_k = 1; o.shard_k <= 64; o.shard_k++) {
+        run_text("a.example\n", &o, &r, NULL);
+        if (r.n == 0)
+            break;
+        run_free(&r);
+    }
+    assert_true(o.shard_k <= 64);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.st.targets, 1);
+    assert_int_equal(r.st.sharded_out, 1);
+    run_free(&r);
+}
+
 static void
 test_targets_fingerprint(void **state)
 {
@@ -1151,13 +1187,17 @@ test_targets_fingerprint(void **state)
     run_text("x.example\n10.0.0.0/29\ny.example:8443 t.example\n", NULL, &c, NULL);
     run_text("x.example\n10.0.0.0/29\n", NULL, &d, NULL);
     run_text("", NULL, &e, NULL);
-    assert_int_equal(strlen(a.fp), 16);
-    assert_int_equal(strspn(a.fp, "0123456789abcdef"), 16);
+    assert_int_equal(strlen(a.fp), 64);
+    assert_int_equal(strspn(a.fp, "0123456789abcdef"), 64);
     assert_string_equal(a.fp, b.fp);
     assert_string_not_equal(a.fp, c.fp);
     assert_string_not_equal(a.fp, d.fp);
     assert_string_not_equal(d.fp, e.fp);
     assert_int_equal(e.n, 0);
+    /* Valid target lines used (issue 15): 0 tells an empty list apart. */
+    assert_int_equal(a.st.targets, 3);
+    assert_int_equal(b.st.targets, 5);
+    assert_int_equal(e.st.targets, 0);
     run_free(&a);
     run_free(&b);
     run_free(&c);
@@ -1421,6 +1461,7 @@ main(void)
         cmocka_unit_test(test_targets_large_range),
         cmocka_unit_test(test_targets_sharding),
         cmocka_unit_test(test_targets_fingerprint),
+        cmocka_unit_test(test_targets_count_valid_lines),
         cmocka_unit_test(test_targets_hash),
         cmocka_unit_test(test_targets_ports_parse),
         cmocka_unit_test(test_targets_scheme_accepts),
