@@ -26,11 +26,23 @@
  * --stats FILE rewrites FILE four times a second with counters (handshakes,
  * failures, tarpits held now and at peak, DNS answers).  SIGTERM/SIGINT
  * end the process.  It prints "fleet ready" on stdout once it listens.
+ *
+ * Changes between runs (tests/soak/chaos.sh): --map FILE lists addresses
+ * that serve something else than their octet says, one "127.A.B.C WHAT" a
+ * line, WHAT one of the four variants above, "untrusted" (TLS 1.3 ECDSA
+ * from a second hierarchy whose root --ca-out does not hold), "tarpit" or
+ * "reset" (accepted, then closed with a TCP RST).  SIGHUP re-reads it; a
+ * bad file is refused whole and the previous map stays.  Each load bumps
+ * map_gen in --stats.  SIGUSR1 takes the DNS server away (its socket is
+ * closed, so queries meet a closed port) and SIGUSR2 brings it back on the
+ * same port.  Without --map the fleet serves as it did before (SIGHUP is
+ * then ignored: it no longer ends the process).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -50,6 +62,22 @@
 
 #define FLEET_MAX_THREADS 64
 #define FLEET_EVENTS 256
+#define FLEET_MAP_MAX 1000000 /* addresses one --map may list */
+
+/* What a --map entry serves besides the four bench variants. */
+enum fleet_what { FW_UNTRUSTED = BENCH_V__COUNT, FW_TARPIT, FW_RESET, FW__COUNT };
+
+/* One loaded --map: an open-addressing table of IPv4 addresses (host
+ * order, never 0) to a variant or a fleet_what.  A table is never changed
+ * after it is published; a reload publishes a new one and keeps the old
+ * ones (linked by older) until exit, so an accepting thread that still
+ * reads one is never left with freed memory. */
+struct fleet_map {
+    uint32_t *keys;
+    unsigned char *vals;
+    size_t mask, n;
+    struct fleet_map *older;
+};
 
 enum conn_state { ST_HANDSHAKE, ST_WAIT_CLOSE, ST_TARPIT };
 
@@ -66,8 +94,12 @@ static struct {
     long tarpit_cap;
     int all_tarpit;
     enum bench_variant def;
-    SSL_CTX *ctx[BENCH_V__COUNT];
+    SSL_CTX *ctx[BENCH_V__COUNT + 1]; /* the variants, then "untrusted" */
     atomic_ulong handshakes, failed, accepted, tarpit_now, tarpit_peak, tarpit_refused, dns;
+    const char *map_path;
+    _Atomic(struct fleet_map *) map;
+    atomic_ulong map_gen, resets;
+    atomic_int dns_on;
 } fl;
 
 static int listener_marker; /* epoll data for the listening socket */
@@ -142,6 +174,32 @@ conn_drive(int ep, struct fleet_conn *c)
     }
 }
 
+/* The map's entry for address a (host order), or -1. */
+static int
+map_lookup(uint32_t a)
+{
+    const struct fleet_map *m = atomic_load(&fl.map);
+    size_t i;
+
+    if (m == NULL || m->n == 0)
+        return -1;
+    for (i = (a * 2654435761u) & m->mask; m->keys[i] != 0; i = (i + 1) & m->mask)
+        if (m->keys[i] == a)
+            return m->vals[i];
+    return -1;
+}
+
+/* Close a just-accepted socket with a RST (SO_LINGER 0), not a FIN. */
+static void
+close_reset(int fd)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+    atomic_fetch_add(&fl.resets, 1);
+}
+
 static void
 fleet_accept(int ep, int lfd)
 {
@@ -152,7 +210,8 @@ fleet_accept(int ep, int lfd)
         struct epoll_event e;
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         int is_tarpit = fl.all_tarpit;
-        enum bench_variant v = fl.def;
+        int v = fl.def; /* a bench_variant, or FW_UNTRUSTED */
+        int mapped;
 
         if (fd < 0)
             return; /* EAGAIN, or out of descriptors: try again on the next event */
@@ -169,6 +228,17 @@ fleet_accept(int ep, int lfd)
                 } else if (b == 30) {
                     is_tarpit = 1;
                 }
+            }
+            mapped = map_lookup(a);
+            if (mapped == FW_RESET) {
+                close_reset(fd);
+                continue;
+            }
+            if (mapped == FW_TARPIT) {
+                is_tarpit = 1;
+            } else if (mapped >= 0) {
+                v = mapped;
+                is_tarpit = 0;
             }
         }
         c = calloc(1, sizeof(*c));
@@ -364,32 +434,11 @@ dns_answer(const unsigned char *q, size_t len, unsigned char *out, size_t cap)
     return qend + 16;
 }
 
-static void *
-dns_thread(void *arg)
-{
-    int fd = (int)(intptr_t)arg;
-    unsigned char q[1500], a[1500];
-
-    for (;;) {
-        struct sockaddr_storage from;
-        socklen_t flen = sizeof(from);
-        ssize_t n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
-        size_t m;
-
-        if (n < 0)
-            continue;
-        m = dns_answer(q, (size_t)n, a, sizeof(a));
-        if (m > 0 && sendto(fd, a, m, 0, (struct sockaddr *)&from, flen) == (ssize_t)m)
-            atomic_fetch_add(&fl.dns, 1);
-    }
-    return NULL;
-}
-
 static int
 dns_bind(void)
 {
     struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int sz = 8 << 20;
 
     if (fd < 0)
@@ -405,6 +454,194 @@ dns_bind(void)
         return -1;
     }
     return fd;
+}
+
+/* Serves while fl.dns_on; when it is cleared (SIGUSR1) the socket is closed,
+ * so that queries meet a closed port as with a resolver that is gone, and
+ * bound again on the same port when it is set (SIGUSR2).  The socket is
+ * non-blocking: a readable one is drained, then poll waits again (50 ms at
+ * most, to see dns_on change). */
+static void *
+dns_thread(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    unsigned char q[1500], a[1500];
+
+    for (;;) {
+        struct pollfd pfd;
+
+        if (!atomic_load(&fl.dns_on)) {
+            struct timespec ts = {0, 20 * 1000000L};
+
+            if (fd >= 0) {
+                close(fd);
+                fd = -1;
+            }
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (fd < 0) {
+            struct timespec ts = {0, 20 * 1000000L};
+
+            fd = dns_bind();
+            if (fd < 0) {
+                nanosleep(&ts, NULL); /* the port is taken for now: try again */
+                continue;
+            }
+        }
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
+        for (;;) {
+            struct sockaddr_storage from;
+            socklen_t flen = sizeof(from);
+            ssize_t n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
+            size_t m;
+
+            if (n < 0)
+                break; /* EAGAIN: drained */
+            m = dns_answer(q, (size_t)n, a, sizeof(a));
+            if (m > 0 && sendto(fd, a, m, 0, (struct sockaddr *)&from, flen) == (ssize_t)m)
+                atomic_fetch_add(&fl.dns, 1);
+        }
+    }
+    return NULL;
+}
+
+/* ---- the --map ---- */
+
+/* "tls13-ec" ... "tls12-rsa", "untrusted", "tarpit", "reset" -> 0..FW__COUNT-1, or -1. */
+static int
+map_what_parse(const char *s)
+{
+    enum bench_variant v;
+
+    if (bench_variant_parse(s, &v) == 0)
+        return (int)v;
+    if (strcmp(s, "untrusted") == 0)
+        return FW_UNTRUSTED;
+    if (strcmp(s, "tarpit") == 0)
+        return FW_TARPIT;
+    if (strcmp(s, "reset") == 0)
+        return FW_RESET;
+    return -1;
+}
+
+static void
+map_free(struct fleet_map *m)
+{
+    while (m != NULL) {
+        struct fleet_map *older = m->older;
+
+        free(m->keys);
+        free(m->vals);
+        free(m);
+        m = older;
+    }
+}
+
+static int
+map_put(struct fleet_map *m, uint32_t a, int what)
+{
+    size_t i;
+
+    for (i = (a * 2654435761u) & m->mask; m->keys[i] != 0; i = (i + 1) & m->mask)
+        if (m->keys[i] == a)
+            break;
+    if (m->keys[i] == 0) {
+        if (m->n >= FLEET_MAP_MAX)
+            return -1;
+        m->n++;
+    }
+    m->keys[i] = a; /* a later line for the same address wins */
+    m->vals[i] = (unsigned char)what;
+    return 0;
+}
+
+/* Read the map file into a new table.  Every line is "127.A.B.C WHAT" (one
+ * space or tab between, '#' comments and blank lines allowed); any other
+ * line, an address outside 127/8 or more than FLEET_MAP_MAX entries refuse
+ * the whole file (NULL, with the line on stderr). */
+static struct fleet_map *
+map_load(const char *path)
+{
+    struct fleet_map *m = calloc(1, sizeof(*m));
+    size_t cap = 1024;
+    char line[256];
+    long lineno = 0;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL || m == NULL) {
+        fprintf(stderr, "fleet: --map %s: %s\n", path, strerror(errno));
+        goto fail;
+    }
+    /* The table: a power of two at least twice the file's line count. */
+    while (lineno <= FLEET_MAP_MAX && fgets(line, sizeof(line), f) != NULL)
+        lineno++;
+    while (cap < 2 * (size_t)lineno + 2)
+        cap *= 2;
+    rewind(f);
+    lineno = 0;
+    m->mask = cap - 1;
+    m->keys = calloc(cap, sizeof(*m->keys));
+    m->vals = calloc(cap, sizeof(*m->vals));
+    if (m->keys == NULL || m->vals == NULL)
+        goto fail;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *sp, *end = line + strcspn(line, "\r\n");
+        struct in_addr ia;
+        int what;
+
+        lineno++;
+        if (*end == '\0' && !feof(f)) {
+            fprintf(stderr, "fleet: --map %s:%ld: line too long\n", path, lineno);
+            goto fail;
+        }
+        *end = '\0';
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        sp = line + strcspn(line, " \t");
+        if (*sp == '\0')
+            goto bad;
+        *sp++ = '\0';
+        what = map_what_parse(sp);
+        if (inet_pton(AF_INET, line, &ia) != 1 || (ntohl(ia.s_addr) >> 24) != 127 || what < 0 ||
+            map_put(m, ntohl(ia.s_addr), what) < 0)
+            goto bad;
+    }
+    if (ferror(f))
+        goto fail;
+    fclose(f);
+    return m;
+bad:
+    fprintf(stderr,
+            "fleet: --map %s:%ld: not \"127.A.B.C WHAT\" (WHAT: a variant, untrusted, "
+            "tarpit or reset), or more than %d entries\n",
+            path, lineno, FLEET_MAP_MAX);
+fail:
+    if (f != NULL)
+        fclose(f);
+    map_free(m);
+    return NULL;
+}
+
+/* (Re)load --map; on success the new table is published and the old one
+ * kept (see struct fleet_map).  Returns 0 or -1 (the old map stays). */
+static int
+map_reload(void)
+{
+    struct fleet_map *m = map_load(fl.map_path);
+
+    if (m == NULL)
+        return -1;
+    m->older = atomic_load(&fl.map);
+    atomic_store(&fl.map, m);
+    atomic_fetch_add(&fl.map_gen, 1);
+    fprintf(stderr, "fleet: map %s: %zu addresses (generation %lu)\n", fl.map_path, m->n,
+            atomic_load(&fl.map_gen));
+    return 0;
 }
 
 /* ---- main ---- */
@@ -427,6 +664,9 @@ write_stats(const char *path)
             atomic_load(&fl.handshakes), atomic_load(&fl.failed), atomic_load(&fl.accepted),
             atomic_load(&fl.tarpit_now), atomic_load(&fl.tarpit_peak),
             atomic_load(&fl.tarpit_refused), atomic_load(&fl.dns));
+    if (fl.map_path != NULL)
+        fprintf(f, "map_gen=%lu resets=%lu dns_on=%d\n", atomic_load(&fl.map_gen),
+                atomic_load(&fl.resets), atomic_load(&fl.dns_on));
     if (fclose(f) == 0)
         rename(tmp, path);
 }
@@ -436,7 +676,7 @@ usage(void)
 {
     fprintf(stderr, "usage: fleet [--port N] [--threads N] [--ca-out FILE] [--dns-port N]\n"
                     "             [--variant tls13-ec|tls13-rsa|tls12-ec|tls12-rsa] [--tarpit]\n"
-                    "             [--tarpit-cap N] [--stats FILE]\n");
+                    "             [--tarpit-cap N] [--stats FILE] [--map FILE]\n");
     exit(2);
 }
 
@@ -444,7 +684,7 @@ int
 main(int argc, char **argv)
 {
     const char *ca_out = NULL, *stats = NULL;
-    struct bench_pki pki;
+    struct bench_pki pki, other;
     struct rlimit rl;
     sigset_t set;
     pthread_t t;
@@ -476,6 +716,8 @@ main(int argc, char **argv)
             fl.tarpit_cap = atol(v);
         else if (strcmp(a, "--stats") == 0)
             stats = v;
+        else if (strcmp(a, "--map") == 0)
+            fl.map_path = v;
         else if (strcmp(a, "--variant") != 0 || bench_variant_parse(v, &fl.def) < 0)
             usage();
     }
@@ -499,10 +741,22 @@ main(int argc, char **argv)
         if (fl.ctx[v] == NULL)
             return 1;
     }
+    /* "untrusted": a second hierarchy, whose root is in no --ca-out. */
+    if (fl.map_path != NULL) {
+        if (bench_pki_init(&other) < 0)
+            return 1;
+        fl.ctx[FW_UNTRUSTED] = bench_pki_server_ctx(&other, BENCH_V13_EC);
+        if (fl.ctx[FW_UNTRUSTED] == NULL || map_reload() < 0)
+            return 1;
+    }
+    atomic_store(&fl.dns_on, 1);
     /* Threads inherit the blocked signals; main waits for them. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     for (int i = 0; i < fl.n_threads; i++) {
         lfds[i] = fleet_listen();
@@ -533,6 +787,12 @@ main(int argc, char **argv)
         struct timespec ts = {0, 250 * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
 
+        if (sig == SIGHUP && fl.map_path != NULL)
+            map_reload();
+        else if (sig == SIGUSR1)
+            atomic_store(&fl.dns_on, 0);
+        else if (sig == SIGUSR2)
+            atomic_store(&fl.dns_on, 1);
         write_stats(stats);
         if (sig == SIGTERM || sig == SIGINT)
             break;
@@ -541,5 +801,6 @@ main(int argc, char **argv)
     fprintf(stderr, "fleet: handshakes=%lu failed=%lu tarpit_peak=%lu dns=%lu\n",
             atomic_load(&fl.handshakes), atomic_load(&fl.failed), atomic_load(&fl.tarpit_peak),
             atomic_load(&fl.dns));
+    map_free(atomic_load(&fl.map));
     return 0;
 }
