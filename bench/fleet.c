@@ -58,6 +58,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "bench/benchargs.h"
 #include "bench/benchpki.h"
 
 #define FLEET_MAX_THREADS 64
@@ -705,15 +706,15 @@ main(int argc, char **argv)
             usage();
         i++;
         if (strcmp(a, "--port") == 0)
-            fl.port = atoi(v);
+            fl.port = (int)bench_arg_long("fleet", "--port", v, 1, 65535);
         else if (strcmp(a, "--threads") == 0)
-            fl.n_threads = atoi(v);
+            fl.n_threads = (int)bench_arg_long("fleet", "--threads", v, 1, 256);
         else if (strcmp(a, "--ca-out") == 0)
             ca_out = v;
         else if (strcmp(a, "--dns-port") == 0)
-            fl.dns_port = atoi(v);
+            fl.dns_port = (int)bench_arg_long("fleet", "--dns-port", v, 0, 65535);
         else if (strcmp(a, "--tarpit-cap") == 0)
-            fl.tarpit_cap = atol(v);
+            fl.tarpit_cap = bench_arg_long("fleet", "--tarpit-cap", v, 0, 10000000);
         else if (strcmp(a, "--stats") == 0)
             stats = v;
         else if (strcmp(a, "--map") == 0)

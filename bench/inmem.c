@@ -27,6 +27,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "bench/benchargs.h"
 #include "bench/benchpki.h"
 
 static double
@@ -223,7 +224,7 @@ main(int argc, char **argv)
         enum bench_variant v;
 
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
-            n = atoi(argv[++i]);
+            n = (int)bench_arg_long("inmem", "-n", argv[++i], 1, 100000000);
         } else if (strcmp(argv[i], "--variant") == 0 && i + 1 < argc &&
                    bench_variant_parse(argv[i + 1], &v) == 0) {
             want[v] = 1;

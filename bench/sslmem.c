@@ -28,6 +28,8 @@
 
 #include <openssl/ssl.h>
 
+#include "bench/benchargs.h"
+
 static long
 rss_kib(void)
 {
@@ -89,7 +91,7 @@ main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-            n = atoi(argv[++i]);
+            n = (int)bench_arg_long("sslmem", "-n", argv[++i], 1, 100000000);
         else if (strlen(opts) + strlen(argv[i]) + 2 < sizeof(opts))
             snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%s%s", opts[0] ? "," : "",
                      argv[i]);

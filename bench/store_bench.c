@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/benchargs.h"
+
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "store/model.h"
@@ -157,13 +159,13 @@ main(int argc, char **argv)
             goto usage;
         i++;
         if (strcmp(a, "-n") == 0)
-            sb.n = atol(v);
+            sb.n = bench_arg_long("store_bench", "-n", v, 1, 1000000000);
         else if (strcmp(a, "--leaf-every") == 0)
-            sb.leaf_every = atol(v);
+            sb.leaf_every = bench_arg_long("store_bench", "--leaf-every", v, 1, 1000000000);
         else if (strcmp(a, "--pem") == 0)
-            sb.pem = (size_t)atol(v);
+            sb.pem = (size_t)bench_arg_long("store_bench", "--pem", v, 0, 1000000);
         else if (strcmp(a, "--pushers") == 0)
-            sb.pushers = atoi(v);
+            sb.pushers = (int)bench_arg_long("store_bench", "--pushers", v, 1, 256);
         else if (strcmp(a, "--db") == 0)
             db = v;
         else

@@ -587,10 +587,10 @@ run_case(const struct ccase *c)
     char issues[512];
 
     memset(&r, 0, sizeof(r));
-    strcpy(r.host, "www.example.com");
-    strcpy(r.sni, "www.example.com");
+    snprintf(r.host, sizeof(r.host), "%s", "www.example.com");
+    snprintf(r.sni, sizeof(r.sni), "%s", "www.example.com");
     r.has_sni = 1;
-    strcpy(r.ip, "192.0.2.7");
+    snprintf(r.ip, sizeof(r.ip), "%s", "192.0.2.7");
     r.port = 443;
     ev.cert.now = NOW;
     if (ev.cert.has_chain && ev.cert.n_sent == 0)
@@ -811,7 +811,7 @@ test_classify_plan_sequences(void **state)
     tw_classify(&ev, &r);
     assert_string_equal(tw_class_name(r.cls), "protocol_mismatch");
     r.port = 8443;
-    strcpy(r.ip, "127.0.0.1");
+    snprintf(r.ip, sizeof(r.ip), "%s", "127.0.0.1");
     {
         char buf[512];
         result_repro(&r, buf, sizeof(buf));
@@ -855,10 +855,10 @@ repro_of(const char *ip, const char *host, int has_sni, const char *sni, enum tw
     size_t n;
 
     memset(&r, 0, sizeof(r));
-    strcpy(r.ip, ip);
-    strcpy(r.host, host);
+    snprintf(r.ip, sizeof(r.ip), "%s", ip);
+    snprintf(r.host, sizeof(r.host), "%s", host);
     r.has_sni = has_sni;
-    strcpy(r.sni, sni);
+    snprintf(r.sni, sizeof(r.sni), "%s", sni);
     r.port = 443;
     r.cls = cls;
     r.detail = (char *)detail;
@@ -908,7 +908,7 @@ test_classify_repro(void **state)
 
     /* truncation is bounded and terminated */
     memset(&r, 0, sizeof(r));
-    strcpy(r.ip, "192.0.2.1");
+    snprintf(r.ip, sizeof(r.ip), "%s", "192.0.2.1");
     r.cls = TW_CLASS_OK;
     assert_int_equal(result_repro(&r, small, sizeof(small)), sizeof(small) - 1);
     assert_string_equal(small, "openssl s_clien");
@@ -943,11 +943,11 @@ stls_expect(const struct tw_evidence *ev, const char *cls, const char *detail_ha
     char issues[256];
 
     memset(&r, 0, sizeof(r));
-    strcpy(r.host, "mail.example");
-    strcpy(r.ip, "192.0.2.25");
+    snprintf(r.host, sizeof(r.host), "%s", "mail.example");
+    snprintf(r.ip, sizeof(r.ip), "%s", "192.0.2.25");
     r.port = 25;
     r.has_sni = 1;
-    strcpy(r.sni, "mail.example");
+    snprintf(r.sni, sizeof(r.sni), "%s", "mail.example");
     tw_classify(ev, &r);
     tw_issues_format(r.issues, issues, sizeof(issues));
     if (strcmp(tw_class_name(r.cls), cls) != 0 || strcmp(issues, cls) != 0 || r.detail == NULL ||
@@ -1013,10 +1013,10 @@ test_classify_starttls(void **state)
 
     /* Every command for a STARTTLS endpoint speaks its protocol, whatever the class. */
     memset(&r, 0, sizeof(r));
-    strcpy(r.ip, "192.0.2.25");
-    strcpy(r.host, "mail.example");
+    snprintf(r.ip, sizeof(r.ip), "%s", "192.0.2.25");
+    snprintf(r.host, sizeof(r.host), "%s", "mail.example");
     r.has_sni = 1;
-    strcpy(r.sni, "mail.example");
+    snprintf(r.sni, sizeof(r.sni), "%s", "mail.example");
     r.port = 25;
     r.starttls = TW_STARTTLS_SMTP;
     r.cls = TW_CLASS_STARTTLS_REFUSED;
@@ -1045,8 +1045,8 @@ policy_run(struct tw_evidence *ev, const struct tw_grade_record *g, int policy, 
     char got[256];
 
     memset(&r, 0, sizeof(r));
-    strcpy(r.host, "www.example.com");
-    strcpy(r.sni, "www.example.com");
+    snprintf(r.host, sizeof(r.host), "%s", "www.example.com");
+    snprintf(r.sni, sizeof(r.sni), "%s", "www.example.com");
     r.has_sni = 1;
     ev->sent_sni = 1;
     ev->dns = TW_DNS_OK;
@@ -1160,7 +1160,7 @@ test_classify_policy(void **state)
         char got[256];
 
         memset(&r, 0, sizeof(r));
-        strcpy(r.sni, "www.example.com");
+        snprintf(r.sni, sizeof(r.sni), "%s", "www.example.com");
         r.has_sni = 1;
         ev.cert.has_chain = 1;
         ev.cert.hostname_checked = 1;

@@ -46,13 +46,15 @@ expect(const struct tw_diff_ep *o, const struct tw_diff_ep *n, int64_t thr, cons
     struct tw_diff_change ch[TW_DIFF__COUNT];
     size_t k = tw_diff_compare(o, n, thr, ch);
     char got[512] = "";
+    size_t used = 0;
 
-    for (size_t i = 0; i < k; i++) {
-        if (i)
-            strcat(got, ",");
-        strcat(got, tw_diff_kind_name(ch[i].kind));
-        if (ch[i].is_regression)
-            strcat(got, "!");
+    for (size_t i = 0; i < k && used < sizeof(got); i++) {
+        int w = snprintf(got + used, sizeof(got) - used, "%s%s%s", i ? "," : "",
+                         tw_diff_kind_name(ch[i].kind), ch[i].is_regression ? "!" : "");
+
+        if (w < 0)
+            break;
+        used += (size_t)w;
     }
     assert_string_equal(got, want);
 }

@@ -51,11 +51,11 @@ cert_fill(struct tw_cert *c, unsigned n)
     snprintf(buf, sizeof(buf), "CN=c%u", n);
     c->subject = strdup(buf);
     c->issuer = strdup("CN=Prune CA");
-    strcpy(c->not_before, "2025-01-01T00:00:00Z");
-    strcpy(c->not_after, "2027-01-01T00:00:00Z");
-    strcpy(c->key_type, "EC");
+    snprintf(c->not_before, sizeof(c->not_before), "%s", "2025-01-01T00:00:00Z");
+    snprintf(c->not_after, sizeof(c->not_after), "%s", "2027-01-01T00:00:00Z");
+    snprintf(c->key_type, sizeof(c->key_type), "%s", "EC");
     c->key_bits = 256;
-    strcpy(c->sig_alg, "ecdsa-with-SHA256");
+    snprintf(c->sig_alg, sizeof(c->sig_alg), "%s", "ecdsa-with-SHA256");
     c->san = strdup("DNS:x.example");
     snprintf(buf, sizeof(buf), "-----BEGIN CERTIFICATE-----\n%u\n-----END CERTIFICATE-----\n", n);
     c->pem = strdup(buf);
@@ -96,7 +96,7 @@ scan_make(const char *db, const char *started_at, const char *status, unsigned l
             cert_fill(&r->chain[0], leaf);
             cert_fill(&r->chain[1], 1000);
             r->n_chain = 2;
-            strcpy(r->tls_version, "TLSv1.3");
+            snprintf(r->tls_version, sizeof(r->tls_version), "%s", "TLSv1.3");
         } else {
             r->cls = TW_CLASS_TCP_REFUSED;
             r->issues = (tw_issue_set)1 << TW_CLASS_TCP_REFUSED;

@@ -51,11 +51,11 @@ fill_cert(struct tw_cert *c, unsigned n)
     snprintf(buf, sizeof(buf), "CN=cert %u,O=Test", n);
     c->subject = strdup(buf);
     c->issuer = strdup("CN=Test CA");
-    strcpy(c->not_before, "2025-01-01T00:00:00Z");
-    strcpy(c->not_after, "2026-01-01T00:00:00Z");
-    strcpy(c->key_type, "RSA");
+    snprintf(c->not_before, sizeof(c->not_before), "%s", "2025-01-01T00:00:00Z");
+    snprintf(c->not_after, sizeof(c->not_after), "%s", "2026-01-01T00:00:00Z");
+    snprintf(c->key_type, sizeof(c->key_type), "%s", "RSA");
     c->key_bits = 2048;
-    strcpy(c->sig_alg, "sha256WithRSAEncryption");
+    snprintf(c->sig_alg, sizeof(c->sig_alg), "%s", "sha256WithRSAEncryption");
     snprintf(buf, sizeof(buf), "DNS:host%u.example", n);
     c->san = strdup(buf);
     snprintf(buf, sizeof(buf), "-----BEGIN CERTIFICATE-----\n%u\n-----END CERTIFICATE-----\n", n);
@@ -85,8 +85,8 @@ make_result(const char *host, const char *ip, int port, const char *sni, const u
         for (size_t i = 0; i < n_certs; i++)
             fill_cert(&r->chain[i], certs[i]);
         r->n_chain = n_certs;
-        strcpy(r->tls_version, "TLSv1.3");
-        strcpy(r->cipher, "TLS_AES_256_GCM_SHA384");
+        snprintf(r->tls_version, sizeof(r->tls_version), "%s", "TLSv1.3");
+        snprintf(r->cipher, sizeof(r->cipher), "%s", "TLS_AES_256_GCM_SHA384");
     }
     return r;
 }
@@ -178,9 +178,9 @@ test_store_round_trip(void **state)
     r->target = strdup("www.example.com:8443 www.example.com");
     r->cls = TW_CLASS_CERT_EXPIRED;
     r->issues = TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH) | TW_ISSUE(TW_CLASS_CERT_EXPIRED);
-    strcpy(r->tls_version, "TLSv1.2");
-    strcpy(r->cipher, "ECDHE-RSA-AES128-GCM-SHA256");
-    strcpy(r->grade, "T");
+    snprintf(r->tls_version, sizeof(r->tls_version), "%s", "TLSv1.2");
+    snprintf(r->cipher, sizeof(r->cipher), "%s", "ECDHE-RSA-AES128-GCM-SHA256");
+    snprintf(r->grade, sizeof(r->grade), "%s", "T");
     tw_result_set_detail(r, "probes: sni, nosni; verify: 10");
     r->elapsed_ms = 1234;
     put_one(st, scan, r);

@@ -120,7 +120,7 @@ make_result(int thread, int i)
     r->has_sni = 1;
     snprintf(r->sni, sizeof(r->sni), "%s", r->host);
     r->cls = TW_CLASS_OK;
-    strcpy(r->tls_version, "TLSv1.3");
+    snprintf(r->tls_version, sizeof(r->tls_version), "%s", "TLSv1.3");
     r->chain = calloc(2, sizeof(*r->chain));
     assert_non_null(r->chain);
     r->n_chain = 2;
