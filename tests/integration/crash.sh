@@ -43,12 +43,12 @@ sqlite3 -batch "$TMP/ref.db" "select host, ip, port, ifnull(sni,'') from results
 total=$(wc -l < "$TMP/ref.set")
 [ "$total" -ge 18000 ] || fail "reference scan stored only $total endpoints"
 pass "reference scan: $total endpoints ($(grep -o 'in [0-9.]* s' "$TMP/ref.err"))"
-# The kills land at a random moment within the first 80 % of what the
-# reference scan took after its first progress line (0.5 s), measured on
-# this machine now, so that a loaded or a fast machine still kills mid-scan.
-ref_ms=$(sed -n 's/.* in \([0-9.]*\) s.*/\1/p' "$TMP/ref.err" | head -1 | awk '{ printf "%d", $1 * 1000 }')
-span_ms=$(( (${ref_ms:-2500} - 500) * 8 / 10 ))
-[ "$span_ms" -ge 200 ] || span_ms=200
+# Each kill lands at a random point of the scan's progress: once the scan
+# reports a random share (1-85 %) of the reference's endpoints done, plus a
+# random 0-300 ms.  Chosen by progress rather than by a clock, so that a
+# loaded machine (whose scans take anywhere from 2 to 5 s) still lands
+# nearly every kill mid-scan: the tarpits keep the last 1 s busy.
+max_at=$((total * 85 / 100))
 
 # Progress goes through a stamper: "monotonic-seconds done-count" per update.
 STAMP='
@@ -86,8 +86,15 @@ for k in $(seq 1 "$KILLS"); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.02
     done
-    ms=$((RANDOM % span_ms)) # after the first progress line
-    sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+    at=$(( (RANDOM * 32768 + RANDOM) % max_at + total / 100 ))
+    for _ in $(seq 1 1500); do
+        n=$(tail -1 "$TMP/stamps" 2>/dev/null | cut -d' ' -f2)
+        [ "${n:-0}" -ge "$at" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.02
+    done
+    ms=$((RANDOM % 300))
+    sleep "0.$(printf '%03d' "$ms")"
     t_kill=$(python3 -c 'import time; print("%.3f" % time.monotonic())')
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
