@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "cli/cli.h"
 
 #ifndef TLSWEEP_VERSION
@@ -45,7 +46,8 @@ usage(FILE *f)
                "Quick look: tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n"
                "\n"
                "Exit codes: 0 success, 1 diff found a regression (--fail-on),\n"
-               "            2 usage or input error, 3 runtime failure.\n");
+               "            2 usage or input error, 3 runtime failure,\n"
+               "            4 scan interrupted (finish it with 'tlsweep scan --resume').\n");
 }
 
 int
@@ -64,9 +66,16 @@ main(int argc, char **argv)
         printf("tlsweep %s\n", TLSWEEP_VERSION);
         return TW_EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-        if (strcmp(argv[1], subcommands[i].name) == 0)
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+        if (strcmp(argv[1], subcommands[i].name) == 0) {
+            char prog[32];
+
+            /* Log lines say "tlsweep CMD:" like the command's own messages. */
+            snprintf(prog, sizeof(prog), "tlsweep %s", subcommands[i].name);
+            tw_log_set_prog(prog);
             return subcommands[i].main(argc - 1, argv + 1);
+        }
+    }
     fprintf(stderr, "tlsweep: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return TW_EXIT_USAGE;

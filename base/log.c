@@ -8,6 +8,14 @@
 
 volatile int tw_log_level = TW_LOG_INFO;
 
+static char log_prog[32] = "tlsweep";
+
+void
+tw_log_set_prog(const char *prog)
+{
+    snprintf(log_prog, sizeof(log_prog), "%s", prog != NULL ? prog : "tlsweep");
+}
+
 static const char *const level_names[] = {"error", "warning", "info", "debug", "trace"};
 
 void
@@ -30,7 +38,7 @@ log_vwrite(int level, const char *comp, int errnum, const char *fmt, va_list ap)
     size_t n = 0;
     int r;
 
-    r = snprintf(line, sizeof(line), "tlsweep: %s%s%s: ", comp ? comp : "", comp ? " " : "",
+    r = snprintf(line, sizeof(line), "%s: %s%s%s: ", log_prog, comp ? comp : "", comp ? " " : "",
                  level_names[level < 0   ? 0
                              : level > 4 ? 4
                                          : level]);

@@ -29,6 +29,11 @@ extern volatile int tw_log_level;
 #define TW_ERRLEN 512
 
 void tw_log_set_level(int level);
+/* The name each line starts with ("tlsweep" until set; tlsweep.c sets
+ * "tlsweep CMD" before it runs a subcommand, so that log lines carry the
+ * same prefix as the command's other messages).  Copied, at most 31 bytes;
+ * set once at startup, before any thread starts. */
+void tw_log_set_prog(const char *prog);
 void tw_log_write(int level, const char *comp, int with_errno, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
