@@ -375,9 +375,11 @@ gp_vuln_version(struct tw_gplan *pl, enum gvuln k)
                 return gp_versions[i];
         snprintf(r->detail, sizeof(r->detail), "not applicable: fewer than two TLS versions");
         return 0;
-    case GV_HEARTBLEED:
-        if (pl->heartbeat && gp_version_index(pl->hb_version) >= 0 &&
-            pl->n_acc[gp_version_index(pl->hb_version)] > 0)
+    case GV_HEARTBLEED: {
+        /* One index, checked once: -O3 sees through a second call. */
+        int hi = gp_version_index(pl->hb_version);
+
+        if (pl->heartbeat && hi >= 0 && hi < GP_N_PROTO && pl->n_acc[hi] > 0)
             return pl->hb_version;
         if (pl->saw_tls_hello) {
             r->tested = 1;
@@ -386,6 +388,7 @@ gp_vuln_version(struct tw_gplan *pl, enum gvuln k)
             snprintf(r->detail, sizeof(r->detail), "not applicable: no TLS 1.0-1.2");
         }
         return 0;
+    }
     case GV_CCS:
         for (int i = 1; i <= 3; i++) /* TLS 1.2 .. TLS 1.0 */
             if (pl->n_acc[i] > 0)
