@@ -2,13 +2,6 @@
 # The command line contract (DESIGN §2): --help everywhere, usage errors exit 2.
 . "$(dirname "$0")/common.sh"
 
-expect_rc() {
-    local want=$1; shift
-    local rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
-    [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$TMP/err")"
-    pass "'$*' exits $want"
-}
 
 expect_rc 0 "$TLSWEEP" --help
 grep -q "scan" "$TMP/out" || fail "top-level help lists no commands"

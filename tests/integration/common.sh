@@ -40,6 +40,16 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# expect_rc WANT CMD...: run CMD (stdin closed; its output in $TMP/out and
+# $TMP/err) and fail unless it exits WANT.
+expect_rc() {
+    local want=$1; shift
+    local rc=0
+    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
+    [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$TMP/err")"
+    pass "'$*' exits $want"
+}
+
 # wait_port HOST PORT: wait (bounded, 10 s) until something accepts there.
 wait_port() {
     local i

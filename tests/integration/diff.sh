@@ -12,13 +12,6 @@ DB="$TMP/fx.db"
 tw_fixture_db "$DB" || fail "cannot build the fixture database"
 GOLDEN="$SRCDIR/tests/golden"
 
-expect_rc() {
-    local want=$1; shift
-    local rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
-    [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$TMP/err")"
-    pass "'$*' exits $want"
-}
 
 golden() { # NAME FILE
     if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then

@@ -22,13 +22,6 @@ chmod 755 "$TMP/bin/tlsweep"
 TW="$TMP/bin/tlsweep"
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 
-expect_rc() {
-    local want=$1; shift
-    local rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
-    [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$TMP/err")"
-    pass "'$*' exits $want"
-}
 
 # Two real scans (closed ports on loopback: fast tcp_refused rows).
 closed=$(free_port)

@@ -25,13 +25,6 @@ grep -q ready "$TMP/tarpit.out" || fail "tarpit did not start"
 closed=$(free_port)
 OPTS=(--no-progress --connect-timeout 2 --handshake-timeout 1 -c 64 -j 2)
 
-expect_rc() {
-    local want=$1; shift
-    local rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
-    [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$TMP/err")"
-    pass "'$*' exits $want"
-}
 
 # Nights 1 and 2: the same estate of 16 endpoints, both done.
 printf '127.43.0.0/28:%s\n127.43.1.0/30:%s\n' "$closed" "$closed" > "$TMP/estate.txt"
