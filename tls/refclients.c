@@ -223,9 +223,9 @@ static const uint16_t su_win7[] = {0xC028, 0xC027, 0xC014, 0xC013, 0x009F, 0x009
                                    0x0033, 0x009D, 0x009C, 0x003D, 0x003C, 0x0035, 0x002F,
                                    0xC02C, 0xC02B, 0xC024, 0xC023, 0xC00A, 0xC009, 0x006A,
                                    0x0040, 0x0038, 0x0032, 0x000A, 0x0013};
-static const uint16_t su_win10[] = {0xC02C, 0xC02B, 0xC030, 0xC02F, 0x009F, 0x009E, 0xC024,
-                                    0xC023, 0xC028, 0xC027, 0xC00A, 0xC009, 0xC014, 0xC013,
-                                    0x009D, 0x009C, 0x003D, 0x003C, 0x0035, 0x002F, 0x000A};
+static const uint16_t su_win10[] = {0xC02C, 0xC02B, 0xC030, 0xC02F, 0xC024, 0xC023, 0xC028,
+                                    0xC027, 0xC00A, 0xC009, 0xC014, 0xC013, 0x009D, 0x009C,
+                                    0x003D, 0x003C, 0x0035, 0x002F, 0x000A};
 static const uint16_t su_win11[] = {0x1302, 0x1301, 0xC02C, 0xC02B, 0xC030, 0xC02F, 0xC024,
                                     0xC023, 0xC028, 0xC027, 0xC00A, 0xC009, 0xC014, 0xC013,
                                     0x009D, 0x009C, 0x003D, 0x003C, 0x0035, 0x002F, 0x000A};
@@ -245,7 +245,8 @@ static const struct tw_refclient table[] = {
     {"Chrome", "131", T12, T13, L(su_chrome), L(gr_chrome), L(sg_chrome), 1, 1024, 0, 256, 0, 1,
      MODERN,
      "BoringSSL ssl/ssl_cipher.cc default cipher list and Chrome 131 release notes "
-     "(X25519MLKEM768 default); ClientHello of Chrome 131 on Linux",
+     "(X25519MLKEM768 default); chromestatus.com feature 4981025180483584 (CN fallback removed "
+     "in Chrome 58)",
      "GREASE omitted; min_rsa 1024 is BoringSSL's floor for server keys, public CAs issue 2048"},
     {"Edge", "131", T12, T13, L(su_chrome), L(gr_chrome), L(sg_chrome), 1, 1024, 0, 256, 0, 1,
      MODERN,
@@ -254,8 +255,10 @@ static const struct tw_refclient table[] = {
     {"Firefox", "133", T12, T13, L(su_firefox), L(gr_firefox), L(sg_firefox), 1, 1024, 0, 256, 0, 0,
      MODERN,
      "NSS lib/ssl/ssl3con.c cipher_suite_defs enabled set; Firefox 132 release notes "
-     "(X25519MLKEM768); Mozilla wiki CA/Removing CN fallback (Firefox 48+)",
+     "(X25519MLKEM768); chromestatus.com feature 4981025180483584 (notes CN fallback removed in "
+     "Firefox 48)",
      "No AIA fetching: Firefox preloads intermediates from CCADB instead; DHE removed in 78; "
+     "one blog dates the CN removal to Firefox 101 instead of 48; "
      "TLS 1.0/1.1 disabled in 78"},
     {"Firefox ESR", "115", T12, T13, L(su_firefox), L(gr_firefox_esr), L(sg_firefox), 1, 1024, 0,
      256, 0, 0, 0, "NSS 3.90 defaults as shipped in Firefox ESR 115 (Firefox 115 release notes)",
@@ -360,8 +363,8 @@ static const struct tw_refclient table[] = {
      "order of the Windows 7 list uncertain"},
     {".NET on Windows 10", "4.8 / 8", T10, T12, L(su_win10), L(gr_win10), L(sg_win10), 1, 1024,
      1024, 256, 1, 1, 0,
-     "Microsoft Learn 'TLS Cipher Suites in Windows 10 v1903, v1909, and v2004' and 'Protocols in "
-     "TLS/SSL (Schannel SSP)'",
+     "Microsoft Learn 'TLS Cipher Suites in Windows 10 v22H2' (default priority order) and "
+     "'Protocols in TLS/SSL (Schannel SSP)'",
      "TLS 1.3 in Windows 10 client is not enabled by default"},
     {".NET on Windows 11", "8", T12, T13, L(su_win11), L(gr_win10), L(sg_win10), 1, 1024, 1024, 256,
      1, 1, 0,
@@ -374,7 +377,8 @@ static const struct tw_refclient table[] = {
      "1.1/1.2 by default (IE blog, 2013)",
      "Order of the Windows 7 list uncertain"},
     {"IE 11 on Windows 10", "11", T10, T12, L(su_win10), L(gr_win10), L(sg_win10), 1, 1024, 1024,
-     256, 1, 1, 0, "Microsoft Learn 'TLS Cipher Suites in Windows 10 v1903, v1909, and v2004'",
+     256, 1, 1, 0,
+     "Microsoft Learn 'TLS Cipher Suites in Windows 10 v22H2' (default priority order)",
      "IE 11 is retired; kept for intranet estates"},
 };
 
