@@ -222,12 +222,11 @@ load(const char *content, size_t len, char *err, size_t errlen, struct tw_refcli
 static void
 test_load_good(void **state)
 {
-    struct tw_refclient_loaded *o = malloc(sizeof *o);
+    struct tw_refclient_loaded o_buf, *o = &o_buf;
     char err[512], path[64];
     const struct tw_refclient *c;
 
     (void)state;
-    assert_non_null(o);
     /* The trailing comma on the suites line is an empty entry: drop it first. */
     {
         char buf[sizeof good];
@@ -274,17 +273,15 @@ test_load_good(void **state)
             fail_msg("%s", err);
         assert_string_equal(o->client.name, "Acme monitor");
     }
-    free(o);
 }
 
 /* Expect the loader to reject content with "PATH:LINE: " + want as a prefix. */
 static void
 expect_error(const char *content, size_t len, int line, const char *want)
 {
-    struct tw_refclient_loaded *o = malloc(sizeof *o);
+    struct tw_refclient_loaded o_buf, *o = &o_buf;
     char err[512], path[64], prefix[128];
 
-    assert_non_null(o);
     assert_int_equal(load(content, len, err, sizeof err, o, path), -1);
     snprintf(prefix, sizeof prefix, "%s:%d: %s", path, line, want);
     if (strncmp(err, prefix, strlen(prefix)) != 0)
@@ -292,7 +289,6 @@ expect_error(const char *content, size_t len, int line, const char *want)
     /* Nothing raw: the message is printable ASCII. */
     for (const char *p = err; *p; p++)
         assert_true(*p >= 0x20 && *p < 0x7f);
-    free(o);
 }
 
 #define HEAD "name = x\nversions = TLSv1.2\nsource = s\n"
@@ -353,20 +349,25 @@ test_load_bad(void **state)
 static void
 test_parse_buffer(void **state)
 {
-    struct tw_refclient_loaded *o = malloc(sizeof *o);
+    struct tw_refclient_loaded o_buf, *o = &o_buf;
     char err[256];
     static const char text[] = "name=b\nversions=TLSv1.3\nsuites=TLS_AES_128_GCM_SHA256\nsource=x";
 
     (void)state;
-    assert_non_null(o);
     assert_int_equal(tw_refclients_parse("mem", text, strlen(text), o, err, sizeof err), 0);
     assert_int_equal(o->client.n_suites, 1);
     assert_int_equal(o->client.min_version, TW_VERSION_TLS13);
     assert_int_equal(o->client.sni, 1); /* default */
+    /* A hostile label (a file name) is escaped like the input. */
+    assert_int_equal(tw_refclients_parse("a\x1b[2Jb", "colour = 1\n", 11, o, err, sizeof err), -1);
+    assert_string_equal(err, "a\\x1b[2Jb:1: unknown key 'colour'");
+    /* An entry between two commas must not be empty. */
+    assert_int_equal(tw_refclients_parse("m", "suites = 0x1301,,0x1302\n", 24, o, err, sizeof err),
+                     -1);
+    assert_string_equal(err, "m:1: suites: empty entry in the list");
     /* A missing file names the path. */
     assert_int_equal(tw_refclients_load_file("/nonexistent/x.conf", o, err, sizeof err), -1);
     assert_true(strncmp(err, "/nonexistent/x.conf:0: cannot open", 34) == 0);
-    free(o);
 }
 
 int
