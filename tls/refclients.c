@@ -120,9 +120,10 @@ static const uint16_t sg_apple[] = {0x0403, 0x0804, 0x0401, 0x0503, 0x0203,
                                     0x0805, 0x0501, 0x0806, 0x0601, 0x0201};
 
 /* Android 4.4 platform SSLSocket (OpenSSL 1.0.1-based Conscrypt), defaults. */
-static const uint16_t su_android44[] = {0xC02B, 0xC02C, 0xC02F, 0xC030, 0x009E, 0x009F, 0xC009,
-                                        0xC00A, 0xC013, 0xC014, 0x0033, 0x0039, 0xC007, 0xC011,
-                                        0x009C, 0x009D, 0x002F, 0x0035, 0x0005, 0x0004};
+static const uint16_t su_android44[] = {0xC009, 0xC00A, 0xC013, 0xC014, 0x0033, 0x0039, 0x0032,
+                                        0x0038, 0xC007, 0xC011, 0x002F, 0x0035, 0x0005, 0x0004,
+                                        0xC008, 0xC012, 0x0016, 0x0013, 0x000A, 0x0015, 0x0012,
+                                        0x0009, 0x0014, 0x0011, 0x0008, 0x0003};
 static const uint16_t gr_android44[] = {23, 24, 25};
 static const uint16_t sg_android44[] = {0x0601, 0x0603, 0x0501, 0x0503, 0x0401,
                                         0x0403, 0x0301, 0x0303, 0x0201, 0x0203};
@@ -132,7 +133,7 @@ static const uint16_t su_android7[] = {0xC02B, 0xC02C, 0xCCA9, 0xC02F, 0xC030, 0
                                        0xC00A, 0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035};
 static const uint16_t su_android5[] = {0xC02B, 0xC02C, 0xC02F, 0xC030, 0x009E, 0x009F,
                                        0xC009, 0xC00A, 0xC013, 0xC014, 0x0033, 0x0039,
-                                       0x009C, 0x009D, 0x002F, 0x0035, 0x000A};
+                                       0x009C, 0x009D, 0x002F, 0x0035, 0x000A, 0x0005};
 static const uint16_t su_android14[] = {0x1301, 0x1302, 0x1303, 0xC02B, 0xC02C, 0xCCA9,
                                         0xC02F, 0xC030, 0xCCA8, 0xC009, 0xC00A, 0xC013,
                                         0xC014, 0x009C, 0x009D, 0x002F, 0x0035};
@@ -276,15 +277,17 @@ static const struct tw_refclient table[] = {
      "Apple WWDC 2018 session 'Networking Updates' and iOS 12.2 release (TLS 1.3 on by default); "
      "iOS 12 Safari ClientHello capture",
      "TLS 1.3 only from iOS 12.2; CN fallback and RSA 1024 were accepted until iOS 13 (HT210176)"},
-    {"Android 4.4", "4.4 (API 19)", T10, T10, L(su_android44), L(gr_android44), L(sg_android44), 1,
+    {"Android 4.4", "4.4 (API 19)", S3, T10, L(su_android44), L(gr_android44), L(sg_android44), 1,
      1024, 1024, 256, 1, 0, 0,
-     "Android SSLSocket reference (developer.android.com, 'Default configuration for different "
-     "Android versions': TLS 1.1/1.2 supported from API 16, enabled by default from API 20)",
-     "Platform apps only (the browser used WebView/Chrome); exact suite order uncertain, "
-     "GCM suites are unused below TLS 1.2"},
+     "developer.android.com reference javax.net.ssl.SSLSocket, 'Default configuration' tables "
+     "(client TLSv1.1/1.2 supported from API 16, enabled by default from API 20)",
+     "Platform apps only (the browser used WebView/Chrome). The set follows the reference's "
+     "'enabled by default' column for API 19 (SSLv3 and TLSv1; DES, EXPORT and RC4 enabled 9-19; "
+     "GCM only from 20); the order, and whether ECDHE 3DES was enabled, are uncertain"},
     {"Android 5", "5.0 (API 21)", T10, T12, L(su_android5), L(gr_android), L(sg_android), 1, 1024,
      1024, 256, 1, 0, 0, "Android SSLSocket reference, default configuration table for API 21",
-     "Order uncertain; RC4 and 3DES membership varied by patch level"},
+     "Order uncertain; RC4-SHA was still enabled by default at API 21 per the reference and is "
+     "listed last; 3DES membership varied by patch level"},
     {"Android 7", "7.0 (API 24)", T10, T12, L(su_android7), L(gr_android), L(sg_android), 1, 1024,
      0, 256, 1, 0, 0,
      "Android SSLSocket reference, default configuration table for API 24 (Conscrypt/BoringSSL)",
@@ -330,8 +333,8 @@ static const struct tw_refclient table[] = {
      "Debian and others build with SECLEVEL 2 (RSA/DH 2048) and MinProtocol TLSv1.2"},
     {"OpenSSL 3", "3.0", T12, T13, L(su_ossl111), L(gr_ossl3), L(sg_ossl111), 1, 1024, 1024, 160, 1,
      0, MODERN,
-     "OpenSSL 3.0 migration guide (SHA1/MD5 not allowed at level 1, so TLS < 1.2 fails) and "
-     "ciphers(1)",
+     "OpenSSL 3.0 CHANGES.md (commit aba03ae: SHA1 and MD5+SHA1 signatures below security level "
+     "1, so SSL 3, TLS 1.0 and 1.1 no longer work at the default level) and ciphers(1)",
      "min_rsa depends on the distribution's SECLEVEL (Debian 12: 2048)"},
     {"OpenSSL 3.5", "3.5", T12, T13, L(su_ossl111), L(gr_ossl35), L(sg_ossl111), 1, 1024, 1024, 160,
      1, 0, MODERN, "OpenSSL 3.5 release notes (X25519MLKEM768 in the default groups)",
