@@ -208,9 +208,12 @@ static const uint16_t sg_ossl111[] = {
 static const uint16_t su_python[] = {0x1302, 0x1303, 0x1301, 0xC02C, 0xC030, 0xC02B,
                                      0xC02F, 0xCCA9, 0xCCA8, 0xC024, 0xC028, 0xC023,
                                      0xC027, 0x009F, 0x009E, 0x006B, 0x0067};
-/* Node.js tls.DEFAULT_CIPHERS (v18+). */
-static const uint16_t su_node[] = {0x1301, 0x1302, 0x1303, 0xC02F, 0xC02B, 0xC030,
-                                   0xC02C, 0x009E, 0xC027, 0x0067, 0xC028, 0x006B};
+/* Node.js crypto.constants.defaultCoreCipherList: its named suites first,
+ * then what OpenSSL's HIGH adds (the part after the named suites is ours). */
+static const uint16_t su_node[] = {0x1302, 0x1303, 0x1301, 0xC02F, 0xC02B, 0xC030, 0xC02C, 0x009E,
+                                   0xC027, 0x0067, 0xC028, 0x006B, 0x009F, 0xCCA9, 0xCCA8, 0xCCAA,
+                                   0xC024, 0xC023, 0xC00A, 0xC014, 0x0039, 0xC009, 0xC013, 0x0033,
+                                   0x009D, 0x009C, 0x003D, 0x003C, 0x0035, 0x002F};
 
 /* Go crypto/tls defaults (1.22+, with AES hardware). */
 static const uint16_t su_go[] = {0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030,
@@ -350,9 +353,11 @@ static const struct tw_refclient table[] = {
      "minimum since 3.10) and SSLContext.hostname_checks_common_name (default True)",
      "Suite set follows the linked OpenSSL"},
     {"Node.js", "22", T12, T13, L(su_node), L(gr_ossl3), L(sg_ossl111), 1, 1024, 1024, 160, 0, 0, 0,
-     "Node.js 22 tls module docs: 'Modifying the default TLS cipher suite' (tls.DEFAULT_CIPHERS) "
-     "and tls.checkServerIdentity (SAN only)",
-     "Groups are OpenSSL's defaults"},
+     "Node.js 22 tls module docs: 'Modifying the default TLS cipher suite' "
+     "(crypto.constants.defaultCoreCipherList) and tls.checkServerIdentity (SAN only)",
+     "The list ends in HIGH: the suites after DHE-RSA-AES256-SHA256 are what OpenSSL 3's HIGH "
+     "adds (CCM, ARIA and DSS suites left out), membership and order not checked against a "
+     "capture; groups are OpenSSL's defaults"},
     {"Go", "1.24", T12, T13, L(su_go), L(gr_go), L(sg_go), 1, 1024, 0, 256, 0, 0, 0,
      "Go crypto/tls package docs and Go 1.22/1.24 release notes (RSA kx removed from defaults, "
      "X25519MLKEM768 default, RSA < 1024 rejected); Go 1.17 release notes (no CN fallback)",
