@@ -369,13 +369,13 @@ static const struct tw_refclient table[] = {
      "list",
      "Without KB3140245 and DefaultSecureProtocols the Windows 7 client speaks TLS 1.0 only; "
      "order of the Windows 7 list uncertain"},
-    {".NET on Windows 10", "4.8 / 8", T10, T12, L(su_win10), L(gr_win10), L(sg_win10), 1, 1024,
-     1024, 256, 1, 1, 0,
+    {".NET on Windows 10", "4.8 / 8", T10, T12, L(su_win10), L(gr_win10), L(sg_win10), 1, 1024, 0,
+     256, 1, 1, 0,
      "Microsoft Learn 'TLS Cipher Suites in Windows 10 v22H2' (default priority order) and "
      "'Protocols in TLS/SSL (Schannel SSP)'",
      "TLS 1.3 in Windows 10 client is not enabled by default"},
-    {".NET on Windows 11", "8", T12, T13, L(su_win11), L(gr_win10), L(sg_win10), 1, 1024, 1024, 256,
-     1, 1, 0,
+    {".NET on Windows 11", "8", T12, T13, L(su_win11), L(gr_win10), L(sg_win10), 1, 1024, 0, 256, 1,
+     1, 0,
      "Microsoft Learn 'TLS Cipher Suites in Windows 11' and 'Protocols in TLS/SSL (Schannel SSP)' "
      "(TLS 1.0/1.1 disabled by default in current Windows 11 builds)",
      "TLS 1.0/1.1 status depends on the Windows 11 build"},
@@ -384,9 +384,8 @@ static const struct tw_refclient table[] = {
      "Microsoft Learn 'Cipher Suites in TLS/SSL (Schannel SSP)' Windows 7 list; IE 11 enables TLS "
      "1.1/1.2 by default (IE blog, 2013)",
      "Order of the Windows 7 list uncertain"},
-    {"IE 11 on Windows 10", "11", T10, T12, L(su_win10), L(gr_win10), L(sg_win10), 1, 1024, 1024,
-     256, 1, 1, 0,
-     "Microsoft Learn 'TLS Cipher Suites in Windows 10 v22H2' (default priority order)",
+    {"IE 11 on Windows 10", "11", T10, T12, L(su_win10), L(gr_win10), L(sg_win10), 1, 1024, 0, 256,
+     1, 1, 0, "Microsoft Learn 'TLS Cipher Suites in Windows 10 v22H2' (default priority order)",
      "IE 11 is retired; kept for intranet estates"},
 };
 

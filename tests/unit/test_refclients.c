@@ -107,6 +107,16 @@ test_rows_known_and_sane(void **state)
                 if (c->suites[k] == c->suites[j])
                     fail_msg("%s: suite 0x%04x twice", c->name, c->suites[j]);
         }
+        /* min_dh is 0 exactly when the client offers no DHE suite. */
+        {
+            int dhe = 0;
+
+            for (size_t j = 0; j < c->n_suites; j++)
+                if (tw_suites_find(c->suites[j])->kx == TW_KX_DHE)
+                    dhe = 1;
+            if (dhe != (c->min_dh != 0))
+                fail_msg("%s: min_dh %u but DHE offered: %d", c->name, c->min_dh, dhe);
+        }
         /* TLS 1.3 suites exactly when the client speaks TLS 1.3. */
         assert_int_equal(has13, c->max_version == TW_VERSION_TLS13);
         assert_int_equal(has_legacy, c->min_version <= TW_VERSION_TLS12);
