@@ -298,33 +298,42 @@ static const struct tw_refclient table[] = {
     {"Android 9", "9 (API 28)", T10, T12, L(su_android7), L(gr_android), L(sg_android), 1, 1024, 0,
      256, 1, 0, 0, "Android SSLSocket reference, default configuration table for API 28",
      "CN fallback assumed until Android 10"},
-    {"Android 14", "14 (API 34)", T12, T13, L(su_android14), L(gr_android), L(sg_android), 1, 2048,
+    {"Android 14", "14 (API 34)", T12, T13, L(su_android14), L(gr_android), L(sg_android), 1, 1024,
      0, 256, 0, 0, 0,
      "Android SSLSocket reference (TLS 1.3 from API 29); Android 14 behaviour changes",
-     "TLS 1.0/1.1 disabled by default uncertain for apps targeting older SDKs; min_rsa 2048 is "
-     "the CA/B floor, not a documented platform check"},
+     "TLS 1.0/1.1 disabled by default uncertain for apps targeting older SDKs; Conscrypt's RSA "
+     "floor is not documented, 1024 assumed as in BoringSSL"},
     {"Java 8", "8u202", T10, T12, L(su_java8), L(gr_java8), L(sg_java8), 1, 1024, 1024, 224, 1, 0,
      0,
      "Oracle JDK 8 'Java Secure Socket Extension Reference Guide' and java.security "
      "jdk.tls.disabledAlgorithms / jdk.certpath.disabledAlgorithms of 8u202",
-     "Old Java 8: no TLS 1.3, no X25519; AIA only with com.sun.security.enableAIAcaIssuers"},
+     "Old Java 8: no TLS 1.3, no X25519; AIA only with com.sun.security.enableAIAcaIssuers; key "
+     "floors from jdk.certpath/jdk.tls.disabledAlgorithms (RSA, DH < 1024; EC < 224) of current "
+     "updates, older updates accepted less"},
     {"Java 8u441", "8u441", T12, T13, L(su_java8_tls13), L(gr_java11), L(sg_java11), 1, 1024, 1024,
      224, 1, 0, 0,
      "Oracle JDK 8u261 release notes (TLS 1.3), 8u291 (TLS 1.0/1.1 disabled), 8u341 (client TLS "
      "1.3 on by default)",
-     "Group and sigalg lists assumed equal to JDK 11's backport"},
+     "Group and sigalg lists assumed equal to JDK 11's backport; key floors from "
+     "jdk.certpath/jdk.tls.disabledAlgorithms (RSA, DH < 1024; EC < 224) of current updates, older "
+     "updates accepted less"},
     {"Java 11", "11.0.25", T12, T13, L(su_java11), L(gr_java11), L(sg_java11), 1, 1024, 1024, 224,
      1, 0, 0,
      "JDK 11 'Security Developer's Guide', JSSE cipher suite preference order; 11.0.11 release "
      "notes (TLS 1.0/1.1 disabled)",
-     "Legacy suite interleaving approximate"},
+     "Legacy suite interleaving approximate; key floors from "
+     "jdk.certpath/jdk.tls.disabledAlgorithms (RSA, DH < 1024; EC < 224) of current updates, older "
+     "updates accepted less"},
     {"Java 17", "17.0.13", T12, T13, L(su_java17), L(gr_java11), L(sg_java17), 1, 1024, 1024, 224,
      1, 0, 0,
-     "JDK 17 'Security Developer's Guide' JSSE default cipher suite order and java.security", ""},
+     "JDK 17 'Security Developer's Guide' JSSE default cipher suite order and java.security",
+     "Key floors from jdk.certpath/jdk.tls.disabledAlgorithms (RSA, DH < 1024; EC < 224)"},
     {"Java 21", "21.0.5", T12, T13, L(su_java21), L(gr_java11), L(sg_java17), 1, 1024, 1024, 224, 1,
      0, 0,
      "JDK 21 'Security Developer's Guide' and JDK 20 release notes (ECDH static suites disabled)",
-     "Assumed equal to Java 17 minus the static ECDH suites"},
+     "Assumed equal to Java 17 minus the static ECDH suites; key floors from "
+     "jdk.certpath/jdk.tls.disabledAlgorithms (RSA, DH < 1024; EC < 224) of current updates, older "
+     "updates accepted less"},
     {"OpenSSL 1.0.2", "1.0.2u", T10, T12, L(su_ossl102), L(gr_ossl102), L(sg_ossl102), 1, 512, 512,
      160, 1, 0, 0,
      "OpenSSL 1.0.2 ciphers(1) manual (DEFAULT) and `openssl ciphers -V DEFAULT` of 1.0.2u",
