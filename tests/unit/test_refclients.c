@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "tls/clients.h"
 #include "tls/refclients.h"
 #include "tls/suites.h"
 
@@ -165,6 +166,34 @@ test_policies(void **state)
     assert_int_equal(mask, 0);
     assert_true(tw_refclients_in_policy(tw_refclients_find("Java 8"), mask));
     assert_int_equal(tw_refclients_policy_parse("bogus", &mask), -1);
+}
+
+/* tls/clients.c's modern suites are "the ones every modern client offers":
+ * the modern rows here must bear that out, and speak no version below its
+ * floor. */
+static void
+test_modern_agrees_with_clients(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < tw_refclients_count(); i++) {
+        const struct tw_refclient *c = tw_refclients_at(i);
+
+        if (!tw_refclients_in_policy(c, TW_REFCLIENTS_POLICY_MODERN))
+            continue;
+        assert_int_equal(c->min_version, TW_CLIENTS_MODERN_MIN_VERSION);
+        for (size_t k = 0; k < tw_suites_count(); k++) {
+            uint16_t code = tw_suites_at(k)->code;
+            int offered = 0;
+
+            if (!tw_clients_modern_suite(code))
+                continue;
+            for (size_t j = 0; j < c->n_suites; j++)
+                if (c->suites[j] == code)
+                    offered = 1;
+            if (!offered)
+                fail_msg("%s does not offer modern suite 0x%04x", c->name, code);
+        }
+    }
 }
 
 static void
@@ -389,6 +418,7 @@ main(void)
         cmocka_unit_test(test_rows_known_and_sane),
         cmocka_unit_test(test_policies),
         cmocka_unit_test(test_sigalg_names),
+        cmocka_unit_test(test_modern_agrees_with_clients),
         cmocka_unit_test(test_load_good),
         cmocka_unit_test(test_load_bad),
         cmocka_unit_test(test_parse_buffer),
