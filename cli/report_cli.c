@@ -173,6 +173,20 @@ tw_report_main(int argc, char **argv)
         }
         opts.warnings = &warnings;
     }
+    if (rc == 0 && strcmp(run.format, "prom") == 0) {
+        /* The prom format shows when the newest complete scan finished,
+         * whichever scan it reports (0 when none is done). */
+        struct tw_scan_info done;
+
+        k = tw_report_scan_done_nth(run.db, 0, &done, run.err);
+        if (k < 0) {
+            fprintf(stderr, "tlsweep report: %s: %s\n", run.db_path, run.err);
+            rc = TW_EXIT_RUNTIME;
+        } else if (k == 0) {
+            opts.last_done_unix = done.finished_unix;
+        }
+        tw_report_scan_cleanup(&done);
+    }
     if (rc == 0)
         rc = tw_cli_run_open_out(&run);
     if (rc == 0) {
