@@ -294,6 +294,19 @@ pass "--help lists every format"
 expect_rc 2 "$TLSWEEP" report --db "$DB" --format xml
 expect_rc 2 "$TLSWEEP" report --db "$DB" --scan 99
 grep -q "no scan with id 99" "$TMP/err" || fail "unknown scan id message"
+# Issue 16: no finished scan says what to do: the running scan by id
+# (--scan N, scan --resume=N), or that there is no scan at all.
+tw_fixture_schema "$TMP/empty.db"
+expect_rc 2 "$TLSWEEP" report --db "$TMP/empty.db"
+grep -q '^tlsweep report: the database has no scan yet: run tlsweep scan TARGETS first$' "$TMP/err" \
+    || fail "no hint for an empty database: $(cat "$TMP/err")"
+sqlite3 "$TMP/empty.db" "INSERT INTO scans(id, label, started_at, status) VALUES (4, 'x', '2026-01-01T00:00:00Z', 'running'), (7, 'y', '2026-01-02T00:00:00Z', 'running')"
+expect_rc 2 "$TLSWEEP" report --db "$TMP/empty.db"
+grep -q 'no finished (done or interrupted) scan' "$TMP/err" || fail "no error for a running-only database"
+grep -q '^tlsweep report: scan 7 has not finished (still running, or its process died): show its results so far with --scan 7, or finish it with: tlsweep scan --resume=7 (and the same --db)$' "$TMP/err" \
+    || fail "no --scan/--resume hint for the running scan: $(cat "$TMP/err")"
+expect_rc 0 "$TLSWEEP" report --db "$TMP/empty.db" --scan 7
+pass "report without a finished scan names the running one (--scan 7, scan --resume=7)"
 expect_rc 2 "$TLSWEEP" report --db "$DB" --scan abc
 expect_rc 2 "$TLSWEEP" report --db "$DB" --expiring soon
 expect_rc 2 "$TLSWEEP" report --db "$DB" --where "no_such_column = 1"
