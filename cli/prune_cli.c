@@ -69,7 +69,7 @@ static void
 prune_usage(FILE *f)
 {
     fprintf(f, "usage: tlsweep prune [--db PATH] --keep N | --older-than DAYS [--dry-run]\n"
-               "                     [--no-vacuum] [--now TIME]\n"
+               "                     [--no-vacuum] [--now TIME] [--force]\n"
                "\n"
                "Delete old scans with their results and chains, then the certificates\n"
                "no scan refers to any more, then rebuild the file (VACUUM).  A scan whose\n"
@@ -81,6 +81,7 @@ prune_usage(FILE *f)
                "  --older-than DAYS  remove finished scans started more than DAYS days ago\n"
                "                     (with --keep too: remove only what both select)\n"
                "  --dry-run          print what would be removed; change nothing\n"
+               "  --force            allow --keep 0 alone, which removes every finished scan\n"
                "  --no-vacuum        leave freed pages in the file for later scans to reuse\n"
                "                     (VACUUM is also skipped while a scan is running)\n"
                "  --now TIME         reference time for --older-than (2027-01-31, @UNIX)\n"
@@ -95,7 +96,7 @@ prune_usage(FILE *f)
 int
 tw_prune_main(int argc, char **argv)
 {
-    enum { OPT_DB = 256, OPT_KEEP, OPT_OLDER, OPT_DRY, OPT_NO_VACUUM, OPT_NOW };
+    enum { OPT_DB = 256, OPT_KEEP, OPT_OLDER, OPT_DRY, OPT_NO_VACUUM, OPT_NOW, OPT_FORCE };
     static const struct option prune_options[] = {
         {"db", required_argument, NULL, OPT_DB},
         {"keep", required_argument, NULL, OPT_KEEP},
@@ -103,6 +104,7 @@ tw_prune_main(int argc, char **argv)
         {"dry-run", no_argument, NULL, OPT_DRY},
         {"no-vacuum", no_argument, NULL, OPT_NO_VACUUM},
         {"now", required_argument, NULL, OPT_NOW},
+        {"force", no_argument, NULL, OPT_FORCE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -111,6 +113,7 @@ tw_prune_main(int argc, char **argv)
     const char *db = "tlsweep.db";
     char err[TW_ERRLEN] = "";
     int64_t now;
+    int force = 0;
     int opt;
 
     optind = 1;
@@ -140,6 +143,9 @@ tw_prune_main(int argc, char **argv)
         case OPT_NO_VACUUM:
             o.vacuum = 0;
             break;
+        case OPT_FORCE:
+            force = 1;
+            break;
         case OPT_NOW:
             if (tw_time_parse(optarg, &now) < 0) {
                 fprintf(stderr, "tlsweep prune: --now: cannot parse '%.40s'\n", optarg);
@@ -162,6 +168,14 @@ tw_prune_main(int argc, char **argv)
     if (o.keep < 0 && o.older_than < 0) {
         fprintf(stderr, "tlsweep prune: give --keep N or --older-than DAYS\n");
         prune_usage(stderr);
+        return TW_EXIT_USAGE;
+    }
+    /* Issue 16: --keep 0 alone empties the history; a typo for --keep 10
+     * must not do that silently.  With --older-than it removes only old
+     * scans, and --dry-run removes nothing, so neither needs --force. */
+    if (o.keep == 0 && o.older_than < 0 && !o.dry_run && !force) {
+        fprintf(stderr, "tlsweep prune: --keep 0 removes every finished scan; add --force to do "
+                        "that (or --dry-run to see what it would remove)\n");
         return TW_EXIT_USAGE;
     }
     if (tw_prune_run(db, &o, prune_print_scan, &o.dry_run, &stats, err) < 0) {

@@ -76,6 +76,32 @@ report_usage(FILE *f)
           f);
 }
 
+/* After "no finished scan": what to do instead (issue 16).  Only scans
+ * that are neither done nor interrupted are left, normally a running one
+ * (or one whose process died): name the newest, which --scan shows as it
+ * stands and scan --resume finishes. */
+static void
+report_hint_unfinished(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(db, "SELECT id FROM scans ORDER BY id DESC LIMIT 1", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+
+        fprintf(stderr,
+                "tlsweep report: scan %" PRId64 " has not finished (still running, or its process"
+                " died): show its results so far with --scan %" PRId64
+                ", or finish it with: tlsweep scan --resume=%" PRId64 " (and the same --db)\n",
+                id, id, id);
+    } else {
+        fprintf(stderr, "tlsweep report: the database has no scan yet: run tlsweep scan TARGETS "
+                        "first\n");
+    }
+    sqlite3_finalize(st);
+}
+
 static const char *
 report_format_name(size_t i)
 {
@@ -163,8 +189,12 @@ tw_report_main(int argc, char **argv)
     rc = tw_cli_run_format(&run, report_format_name, tw_n_renderers);
     if (rc == 0)
         rc = tw_cli_run_open_db(&run);
-    if (rc == 0)
-        rc = tw_cli_run_scan(&run, tw_report_scan_find(run.db, scan_spec, now, &scan, run.err));
+    if (rc == 0) {
+        k = tw_report_scan_find(run.db, scan_spec, now, &scan, run.err);
+        rc = tw_cli_run_scan(&run, k);
+        if (k == 1 && strcmp(scan_spec, "latest") == 0)
+            report_hint_unfinished(run.db);
+    }
     if (rc == 0) {
         shown[0] = &scan;
         if (tw_report_warnings_scan(run.db, shown, 1, &warnings, run.err) < 0) {
@@ -172,6 +202,20 @@ tw_report_main(int argc, char **argv)
             rc = TW_EXIT_RUNTIME;
         }
         opts.warnings = &warnings;
+    }
+    if (rc == 0 && strcmp(run.format, "prom") == 0) {
+        /* The prom format shows when the newest complete scan finished,
+         * whichever scan it reports (0 when none is done). */
+        struct tw_scan_info done;
+
+        k = tw_report_scan_done_nth(run.db, 0, &done, run.err);
+        if (k < 0) {
+            fprintf(stderr, "tlsweep report: %s: %s\n", run.db_path, run.err);
+            rc = TW_EXIT_RUNTIME;
+        } else if (k == 0) {
+            opts.last_done_unix = done.finished_unix;
+        }
+        tw_report_scan_cleanup(&done);
     }
     if (rc == 0)
         rc = tw_cli_run_open_out(&run);

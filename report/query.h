@@ -108,6 +108,10 @@ struct tw_report_opts {
      * partial merge), shown by every format; borrowed, may be NULL. */
     const struct tw_report_warnings *warnings;
     int has_vulns; /* the database has vulns (schema 6+); set by tw_report_query_open */
+    /* Issue 16: finished_at (unix seconds) of the newest scan with status
+     * done, 0 when there is none; set by the caller, shown by the prom
+     * format as tlsweep_last_complete_scan_timestamp_seconds. */
+    int64_t last_done_unix;
 };
 
 /* Precedence rank of a class name: 2 * enum tw_class (README.md class-table order, ok

@@ -16,17 +16,21 @@
 
 /* Indexed by enum tw_class; tw_class_info() checks the order at the edges. */
 static const struct tw_class_info class_table[TW_CLASS__COUNT] = {
-    [TW_CLASS_DNS_NXDOMAIN] = {"dns_nxdomain", "The name does not exist in DNS (NXDOMAIN).",
-                               "Fix the name in the target list, or publish the DNS record.", "",
-                               1},
+    [TW_CLASS_DNS_NXDOMAIN] =
+        {"dns_nxdomain", "The name does not exist in DNS (NXDOMAIN).",
+         "Fix the name in the target list, or publish the DNS record; check with "
+         "dig NAME A and dig NAME AAAA.",
+         "", 1},
     [TW_CLASS_DNS_SERVFAIL] = {"dns_servfail",
                                "The resolver failed to answer (SERVFAIL, REFUSED or a bad reply).",
                                "Check the zone's authoritative servers and DNSSEC, or the "
-                               "resolver given with --resolver.",
+                               "resolver given with --resolver; dig NAME shows the status, "
+                               "dig +cd NAME answering means DNSSEC validation fails.",
                                "", 1},
     [TW_CLASS_DNS_TIMEOUT] = {"dns_timeout", "No DNS answer arrived in time.",
-                              "Check that the resolver is reachable and the zone's servers answer; "
-                              "raise --dns-timeout for slow resolvers.",
+                              "Check that the resolver is reachable and the zone's servers answer "
+                              "(dig +tries=1 +time=5 NAME @RESOLVER); raise --dns-timeout for "
+                              "slow resolvers.",
                               "", 1},
     [TW_CLASS_TCP_REFUSED] = {"tcp_refused",
                               "Nothing listens on the port: the connection was refused (RST).",

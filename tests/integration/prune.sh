@@ -28,6 +28,11 @@ expect_rc 2 "$TLSWEEP" prune --db x.db --older-than ''
 expect_rc 2 "$TLSWEEP" prune --db x.db --keep 1 --now never
 expect_rc 2 "$TLSWEEP" prune --db x.db --keep 1 extra
 expect_rc 2 "$TLSWEEP" prune --no-such-option
+# Issue 16: --keep 0 alone empties the history, so it needs --force.
+expect_rc 2 "$TLSWEEP" prune --db x.db --keep 0
+grep -q '^tlsweep prune: --keep 0 removes every finished scan; add --force' err || fail "--keep 0 message: $(cat err)"
+[ ! -e x.db ] || fail "prune --keep 0 without --force opened x.db"
+pass "--keep 0 without --force: exit 2 before the database is opened"
 expect_rc 3 "$TLSWEEP" prune --db missing.db --keep 1
 [ ! -e missing.db ] || fail "prune created missing.db"
 printf 'not a database at all, but long enough to look like a header......\n' > junk.db
@@ -145,7 +150,11 @@ for i in $(seq 1 50); do
     sleep 0.1
 done
 assert_eq 1 "$(q "SELECT count(*) FROM scans WHERE status = 'running'")" "a live scan is running"
-expect_rc 0 "$TLSWEEP" prune --db "$DB" --keep 0
+# (The scans only: the live scan is adding results meanwhile.)
+before=$(q "SELECT group_concat(id) FROM scans")
+expect_rc 2 "$TLSWEEP" prune --db "$DB" --keep 0
+assert_eq "$before" "$(q "SELECT group_concat(id) FROM scans")" "--keep 0 without --force removed no scan"
+expect_rc 0 "$TLSWEEP" prune --db "$DB" --keep 0 --force
 grep -q '^removing scan 5 ' out || fail "scan 5 not removed: $(cat out)"
 grep -q 'VACUUM skipped: a scan is running' out || fail "VACUUM beside a live scan: $(cat out)"
 rc=0

@@ -111,7 +111,8 @@ if command -v promtool >/dev/null 2>&1; then
     promtool check metrics < "$P" || fail "promtool rejects the exposition"
     pass "promtool accepts the exposition"
 fi
-python3 - "$P" <<'PY' || fail "Prometheus exposition does not parse"
+# The strict parser, kept in a file: the hostile exposition below uses it too.
+cat > "$TMP/promparse.py" <<'PY'
 import re, sys
 name = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 lab = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
@@ -135,15 +136,96 @@ for ln in open(sys.argv[1], encoding="utf-8").read().split("\n")[:-1]:
     assert key not in series, "duplicate series " + key
     series.add(key)
 need = {"tlsweep_cert_expiry_seconds", "tlsweep_endpoints", "tlsweep_endpoints_by_grade",
-        "tlsweep_scan_duration_seconds", "tlsweep_scan_timestamp_seconds"}
+        "tlsweep_scan_duration_seconds", "tlsweep_scan_timestamp_seconds",
+        "tlsweep_cert_not_after_timestamp_seconds", "tlsweep_endpoint_info",
+        "tlsweep_endpoint_failing", "tlsweep_last_complete_scan_timestamp_seconds"}
 assert need <= set(seen), need - set(seen)
 PY
+python3 "$TMP/promparse.py" "$P" || fail "Prometheus exposition does not parse"
 pass "Prometheus exposition parses strictly (HELP/TYPE, labels, contiguous families)"
 grep -q 'tlsweep_cert_expiry_seconds{host="expired.example",ip="10.0.0.3",port="443",sni="expired.example"} -777600' "$P" \
     || fail "expired certificate seconds"
 pass "expiry seconds negative for an expired leaf"
 grep -q 'label="after <b>\\"change\\"</b>"' "$P" || fail "label value escaping"
 pass "label values escaped"
+# Issue 16: the absolute expiry (2026-01-01T00:00:00Z), one info and one
+# failing series per endpoint, and when the newest done scan (2) finished.
+grep -qx 'tlsweep_cert_not_after_timestamp_seconds{host="expired.example",ip="10.0.0.3",port="443",sni="expired.example"} 1767225600' "$P" \
+    || fail "absolute notAfter of the expired leaf"
+pass "tlsweep_cert_not_after_timestamp_seconds is the absolute notAfter"
+# --now moves the relative metric, never the absolute one.
+"$TLSWEEP" report --db "$DB" --format prom --now 2027-01-01T00:00:00Z > "$TMP/now.prom" 2>/dev/null
+grep -qx 'tlsweep_cert_not_after_timestamp_seconds{host="expired.example",ip="10.0.0.3",port="443",sni="expired.example"} 1767225600' "$TMP/now.prom" \
+    || fail "--now changed the absolute notAfter"
+grep -qx 'tlsweep_cert_expiry_seconds{host="expired.example",ip="10.0.0.3",port="443",sni="expired.example"} -31536000' "$TMP/now.prom" \
+    || fail "--now did not move the relative expiry"
+pass "--now moves tlsweep_cert_expiry_seconds only"
+assert_eq 14 "$(grep -c '^tlsweep_endpoint_info{' "$P")" "one tlsweep_endpoint_info per endpoint"
+assert_eq 14 "$(grep -c '^tlsweep_endpoint_failing{' "$P")" "one tlsweep_endpoint_failing per endpoint"
+grep -qx 'tlsweep_endpoint_info{target="expired.example",host="expired.example",ip="10.0.0.3",port="443",sni="expired.example",class="cert_expired",grade="T"} 1' "$P" \
+    || fail "endpoint_info of expired.example"
+grep -qx 'tlsweep_endpoint_info{target="dns.example",host="dns.example",ip="",port="443",sni="dns.example",class="dns_nxdomain",grade="none"} 1' "$P" \
+    || fail "endpoint_info of an ungraded endpoint"
+pass "tlsweep_endpoint_info carries target, class and grade (none when not graded)"
+grep -qx 'tlsweep_endpoint_failing{host="refused.example",ip="10.0.0.2",port="443",sni="refused.example"} 1' "$P" \
+    || fail "failing refused endpoint"
+grep -qx 'tlsweep_endpoint_failing{host="good.example",ip="10.0.0.1",port="443",sni="good.example"} 0' "$P" \
+    || fail "ok endpoint not failing"
+pass "tlsweep_endpoint_failing 1 for a failure class, 0 otherwise"
+grep -qx 'tlsweep_last_complete_scan_timestamp_seconds 1768003350' "$P" || fail "last complete scan time"
+# Reporting the older scan 1 still shows when the newest done scan finished.
+"$TLSWEEP" report --db "$DB" --scan 1 --format prom > "$TMP/scan1.prom" 2>/dev/null
+grep -qx 'tlsweep_last_complete_scan_timestamp_seconds 1768003350' "$TMP/scan1.prom" \
+    || fail "last complete scan time with --scan 1"
+# No done scan at all: 0, so that the staleness alert fires.
+cp "$DB" "$TMP/nodone.db"
+sqlite3 "$TMP/nodone.db" "UPDATE scans SET status = 'interrupted'"
+"$TLSWEEP" report --db "$TMP/nodone.db" --scan 2 --format prom > "$TMP/nodone.prom" 2>/dev/null
+grep -qx 'tlsweep_last_complete_scan_timestamp_seconds 0' "$TMP/nodone.prom" \
+    || fail "last complete scan time without a done scan"
+pass "tlsweep_last_complete_scan_timestamp_seconds: newest done scan's finished_at, 0 without one"
+
+# Hostile label values: crafted rows whose host, SNI and target carry
+# quotes, backslashes, newlines, controls, invalid UTF-8, a would-be
+# injected sample and 600 bytes; the exposition must stay valid, every
+# label bounded, and the values must read back as escaped.
+HDB="$TMP/hostile.db"
+cp "$DB" "$HDB"
+sqlite3 "$HDB" <<'SQL'
+INSERT INTO results(id, scan_id, target, host, ip, port, sni, class, issues, tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at) VALUES
+ (901, 2, 'evil"} 1' || char(10) || 'tlsweep_endpoint_failing{host="x"} 0', 'q"b\s' || char(10) || 'nl' || char(13) || char(27) || '[31m' || CAST(X'FF' AS TEXT), '10.9.9.1', 443, 'sni"} 1' || char(10) || '# TYPE x counter', 'tls_alert', 'tls_alert', NULL, NULL, NULL, NULL, 'x', 5, '2026-01-10T00:00:01Z'),
+ (902, 2, replace(hex(zeroblob(300)), '0', 'é'), replace(hex(zeroblob(300)), '0', 'h'), '10.9.9.2', 443, replace(hex(zeroblob(150)), '00', 'é'), 'ok', '', 'TLSv1.3', 'TLS_AES_128_GCM_SHA256', 'A', 'aa04', NULL, 5, '2026-01-10T00:00:01Z');
+SQL
+"$TLSWEEP" report --db "$HDB" --format prom -o "$TMP/hostile.prom" 2>/dev/null || fail "report of hostile rows"
+python3 "$TMP/promparse.py" "$TMP/hostile.prom" || fail "hostile rows break the exposition"
+python3 - "$TMP/hostile.prom" <<'PY' || fail "hostile label values"
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+lab = re.compile(r'([a-zA-Z_]+)="((?:[^"\\\n]|\\[\\"n])*)"')
+def unesc(v):
+    return re.sub(r'\\(.)', lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), v)
+rows = []
+for ln in text.split("\n"):
+    if ln.startswith("tlsweep_endpoint_info{"):
+        rows.append({k: unesc(v) for k, v in lab.findall(ln)})
+    for k, v in lab.findall(ln):
+        assert len(unesc(v).encode()) <= 256 + 3, (k, len(v))
+q = [r for r in rows if r["ip"] == "10.9.9.1"]
+assert len(q) == 1, q
+# \ " and newline kept (escaped), CR as a space, ESC and controls dropped, 0xFF as U+FFFD.
+assert q[0]["host"] == 'q"b\\s\nnl [31m\ufffd', repr(q[0]["host"])
+assert q[0]["sni"] == 'sni"} 1\n# TYPE x counter', repr(q[0]["sni"])
+assert q[0]["target"] == 'evil"} 1\ntlsweep_endpoint_failing{host="x"} 0', repr(q[0]["target"])
+assert "fake" not in text and not re.search(r"^tlsweep_endpoint_failing\{host=\"x\"\}", text, re.M)
+l = [r for r in rows if r["ip"] == "10.9.9.2"]
+assert len(l) == 1, l
+# 600 bytes of h cut to 256, then "..."; 600 bytes of é cut on a character boundary.
+assert l[0]["host"] == "h" * 256 + "...", len(l[0]["host"])
+assert l[0]["target"] == "é" * 128 + "...", repr(l[0]["target"][:10])
+assert l[0]["sni"] == "é" * 128 + "...", len(l[0]["sni"])
+assert "\ufffd" not in l[0]["target"] + l[0]["sni"]
+PY
+pass "hostile host/SNI/target: escaped, bounded to 256 bytes on a UTF-8 boundary, exposition valid"
 
 # ---- Markdown ----
 M="$TMP/report.md"
@@ -205,6 +287,19 @@ pass "--help lists every format"
 expect_rc 2 "$TLSWEEP" report --db "$DB" --format xml
 expect_rc 2 "$TLSWEEP" report --db "$DB" --scan 99
 grep -q "no scan with id 99" "$TMP/err" || fail "unknown scan id message"
+# Issue 16: no finished scan says what to do: the running scan by id
+# (--scan N, scan --resume=N), or that there is no scan at all.
+tw_fixture_schema "$TMP/empty.db"
+expect_rc 2 "$TLSWEEP" report --db "$TMP/empty.db"
+grep -q '^tlsweep report: the database has no scan yet: run tlsweep scan TARGETS first$' "$TMP/err" \
+    || fail "no hint for an empty database: $(cat "$TMP/err")"
+sqlite3 "$TMP/empty.db" "INSERT INTO scans(id, label, started_at, status) VALUES (4, 'x', '2026-01-01T00:00:00Z', 'running'), (7, 'y', '2026-01-02T00:00:00Z', 'running')"
+expect_rc 2 "$TLSWEEP" report --db "$TMP/empty.db"
+grep -q 'no finished (done or interrupted) scan' "$TMP/err" || fail "no error for a running-only database"
+grep -q '^tlsweep report: scan 7 has not finished (still running, or its process died): show its results so far with --scan 7, or finish it with: tlsweep scan --resume=7 (and the same --db)$' "$TMP/err" \
+    || fail "no --scan/--resume hint for the running scan: $(cat "$TMP/err")"
+expect_rc 0 "$TLSWEEP" report --db "$TMP/empty.db" --scan 7
+pass "report without a finished scan names the running one (--scan 7, scan --resume=7)"
 expect_rc 2 "$TLSWEEP" report --db "$DB" --scan abc
 expect_rc 2 "$TLSWEEP" report --db "$DB" --expiring soon
 expect_rc 2 "$TLSWEEP" report --db "$DB" --where "no_such_column = 1"
