@@ -759,7 +759,7 @@ static int
 parse_versions(struct parse *p, const char *s, const char *end)
 {
     uint16_t v[8];
-    size_t n;
+    size_t n = 0;
     struct tw_refclient *c = &p->out->client;
     uint16_t lo = 0xffff, hi = 0;
 
