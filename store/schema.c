@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "store/schema.h"
@@ -231,12 +232,25 @@ tw_schema_pragmas(sqlite3 *db, int read_only, char *err)
                                 : "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL;"
                                   "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
 
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        tw_errf(err, "%s", msg ? msg : sqlite3_errmsg(db));
+    /* Switching a database that another process is creating at the same
+     * moment to WAL can fail with SQLITE_BUSY without calling the busy
+     * handler (two scans started at once on a new file): try again for up
+     * to 10 s, as busy_timeout would. */
+    for (int tries = 0;; tries++) {
+        int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY || tries >= 500) {
+            tw_errf(err, "%s", msg ? msg : sqlite3_errmsg(db));
+            sqlite3_free(msg);
+            return -1;
+        }
         sqlite3_free(msg);
-        return -1;
+        msg = NULL;
+        nanosleep(&ts, NULL);
     }
-    return 0;
 }
 
 static int
