@@ -22,7 +22,7 @@ golden() { # NAME FILE
     pass "$1 matches golden"
 }
 
-for fmt in text json csv md; do
+for fmt in text json csv md html; do
     expect_rc 0 "$TLSWEEP" diff --db "$DB" --format "$fmt" -o "$TMP/diff.$fmt"
     golden "diff.$fmt" "$TMP/diff.$fmt"
 done
