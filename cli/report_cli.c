@@ -117,12 +117,18 @@ int
 tw_report_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},     {"scan", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-        {"where", required_argument, NULL, 'w'},  {"expiring", required_argument, NULL, 'e'},
-        {"now", required_argument, NULL, 'n'},    {"where-max-steps", required_argument, NULL, 'm'},
-        {"color", required_argument, NULL, 'c'},  {"colour", required_argument, NULL, 'c'},
-        {"trend", required_argument, NULL, 't'},  {"help", no_argument, NULL, 'h'},
+        {"db", required_argument, NULL, 'd'},
+        {"scan", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"where", required_argument, NULL, 'w'},
+        {"expiring", required_argument, NULL, 'e'},
+        {"now", required_argument, NULL, 'n'},
+        {"where-max-steps", required_argument, NULL, 'm'},
+        {"color", required_argument, NULL, 'c'},
+        {"colour", required_argument, NULL, 'c'},
+        {"trend", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *scan_spec = "latest";

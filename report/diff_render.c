@@ -381,7 +381,6 @@ csv_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_
     fputs("\r\n", f);
 }
 
-
 /* ---- html ---- */
 
 static void
@@ -442,7 +441,7 @@ html_value(FILE *f, enum tw_diff_kind k, const char *v, const struct tw_diff_ep 
         int known = tw_class_from_name(v, &c) == 0;
 
         fprintf(f, "<span class=\"%s\">",
-                known && c == TW_CLASS_OK             ? "okc"
+                known && c == TW_CLASS_OK                ? "okc"
                 : !known || tw_class_info(c)->is_failure ? "fail"
                                                          : "iss");
         tw_escape_html(f, v);
@@ -509,8 +508,8 @@ const struct tw_diff_renderer tw_diff_renderers[] = {
      text_end},
     {"md", "Markdown: summary table, one table per kind", md_begin, md_section, md_change,
      text_end},
-    {"html", "one self-contained HTML page, the report dashboard's style", html_begin,
-     html_section, html_change, html_end},
+    {"html", "one self-contained HTML page, the report dashboard's style", html_begin, html_section,
+     html_change, html_end},
 };
 
 const size_t tw_n_diff_renderers = sizeof(tw_diff_renderers) / sizeof(tw_diff_renderers[0]);

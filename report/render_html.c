@@ -15,6 +15,13 @@
  * hash (computed here, so the output stays deterministic) and nothing
  * else: no inline event handlers, no other scripts, no network
  * (default-src 'none').  Escaping is the defence; the CSP is the backstop.
+ *
+ * The URL fragment sets the filter and the facets (#q=TEXT&grade=F&days=30,
+ * keys as the selects' data-f), "open=1" opens every detail, and
+ * probe=JSON (an array of such objects) applies each in turn and writes the
+ * rows shown into body[data-probe] (the browser test's hook).  After the
+ * script ran, body[data-overflow] is 1 when the page is wider than the
+ * window.
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -58,14 +65,21 @@ static const char html_script[] =
     " n.textContent=String(c);}\n"
     "f.addEventListener('input',apply);\n"
     "for(i=0;i<fs.length;i++)fs[i].addEventListener('change',apply);\n"
-    "var ps=location.hash.slice(1).split('&');\n"
+    "function setAll(o){f.value=typeof o.q==='string'?o.q:'';\n"
+    " for(var j=0;j<fs.length;j++){var k=fs[j].getAttribute('data-f');\n"
+    "  fs[j].value=Object.prototype.hasOwnProperty.call(o,k)?String(o[k]):'';}}\n"
+    "var ps=location.hash.slice(1).split('&'),hv=Object.create(null),probes=null;\n"
     "for(i=0;i<ps.length;i++){var e=ps[i].indexOf('=');if(e<1)continue;\n"
     " var pk=decodeURIComponent(ps[i].slice(0,e)),pv=decodeURIComponent(ps[i].slice(e+1));\n"
-    " if(pk==='q')f.value=pv;\n"
-    " else if(pk==='open'){var ds=document.querySelectorAll('details');\n"
+    " if(pk==='open'){var ds=document.querySelectorAll('details');\n"
     "  for(j=0;j<ds.length;j++)ds[j].open=true;}\n"
-    " else for(j=0;j<fs.length;j++)if(fs[j].getAttribute('data-f')===pk)fs[j].value=pv;}\n"
-    "apply();\n"
+    " else if(pk==='probe'){try{probes=JSON.parse(pv);}catch(x){probes=null;}}\n"
+    " else hv[pk]=pv;}\n"
+    "if(Array.isArray(probes)){var got=[];\n"
+    " for(i=0;i<probes.length;i++){setAll(probes[i]&&typeof probes[i]==='object'?probes[i]:{});\n"
+    "  apply();got.push(n.textContent);}\n"
+    " document.body.setAttribute('data-probe',got.join(' '));}\n"
+    "setAll(hv);apply();\n"
     "var de=document.documentElement;\n"
     "document.body.setAttribute('data-width',de.scrollWidth+' '+de.clientWidth);\n"
     "document.body.setAttribute('data-overflow',de.scrollWidth>de.clientWidth?'1':'0');\n"
@@ -192,8 +206,9 @@ html_split(FILE *f, const struct tw_summary *sum)
 
         if (i == 2)
             w = 1000 - x;
-        fprintf(f, "<rect x=\"%" PRId64 "\" y=\"0\" width=\"%" PRId64 "\" height=\"18\" "
-                   "fill=\"%s\"/>",
+        fprintf(f,
+                "<rect x=\"%" PRId64 "\" y=\"0\" width=\"%" PRId64 "\" height=\"18\" "
+                "fill=\"%s\"/>",
                 x, w, fill[i]);
         x += w;
     }
@@ -222,8 +237,8 @@ html_trend_bars(FILE *f, const char *id, const char *title, const struct tw_repo
         int x = 10 + (int)i * bw;
         int y = 12 + h;
 
-        fprintf(f, "<g class=\"tp\" data-scan=\"%" PRId64 "\"><title>scan %" PRId64, t->p[i].scan_id,
-                t->p[i].scan_id);
+        fprintf(f, "<g class=\"tp\" data-scan=\"%" PRId64 "\"><title>scan %" PRId64,
+                t->p[i].scan_id, t->p[i].scan_id);
         for (int k = 0; k < 3; k++)
             if (names[k][0] != '\0')
                 fprintf(f, ", %" PRId64 " %s", vals[i][k], names[k]);
@@ -291,8 +306,8 @@ html_trend(FILE *f, const struct tw_report_trend *t)
         v[i][1] = t->p[i].n_exp30;
         v[i][2] = 0;
     }
-    html_trend_bars(f, "trend-expiry", "Leaf certificates expired or expiring within 30 days", t,
-                    v, efill, enames);
+    html_trend_bars(f, "trend-expiry", "Leaf certificates expired or expiring within 30 days", t, v,
+                    efill, enames);
     free(v);
     fputs("</div></div>\n<h3>Failures by class, grades (per scan)</h3>\n<div class=\"scroll\">"
           "<table id=\"trend-table\"><thead><tr><th>scan</th>",
@@ -333,14 +348,13 @@ static const struct tw_render_count_fmt html_counts = {"", "<tr><td>", "</td><td
 static void
 html_facets(FILE *f, const struct tw_summary *sum)
 {
-    fprintf(f,
-            "<h2>Endpoints, worst first</h2>\n<div class=\"facets\">"
-            "<input id=\"filter\" type=\"search\" placeholder=\"filter rows\" "
-            "aria-label=\"filter rows\">\n<label>status <select data-f=\"status\">"
-            "<option value=\"\">all</option><option value=\"failing\">failing</option>"
-            "<option value=\"issue\">certificate issues</option><option value=\"ok\">ok"
-            "</option></select></label>\n<label>class <select data-f=\"class\">"
-            "<option value=\"\">all</option>");
+    fprintf(f, "<h2>Endpoints, worst first</h2>\n<div class=\"facets\">"
+               "<input id=\"filter\" type=\"search\" placeholder=\"filter rows\" "
+               "aria-label=\"filter rows\">\n<label>status <select data-f=\"status\">"
+               "<option value=\"\">all</option><option value=\"failing\">failing</option>"
+               "<option value=\"issue\">certificate issues</option><option value=\"ok\">ok"
+               "</option></select></label>\n<label>class <select data-f=\"class\">"
+               "<option value=\"\">all</option>");
     for (int c = 0; c < TW_CLASS__COUNT; c++)
         if (sum->by_class[c] > 0)
             fprintf(f, "<option>%s</option>", tw_class_name((enum tw_class)c));
@@ -367,7 +381,8 @@ html_facets(FILE *f, const struct tw_summary *sum)
             "; click a column heading to sort</span></div>\n"
             "<table id=\"endpoints\"><colgroup><col class=\"c-g\"><col class=\"c-c\">"
             "<col class=\"c-t\"><col class=\"c-ci\"><col class=\"c-d\"><col class=\"c-e\">"
-            "<col class=\"c-i\"><col class=\"c-s\"><col></colgroup><thead><tr><th>grade</th><th>class</th><th>TLS</th>"
+            "<col class=\"c-i\"><col "
+            "class=\"c-s\"><col></colgroup><thead><tr><th>grade</th><th>class</th><th>TLS</th>"
             "<th>cipher</th><th>days</th><th>endpoint</th><th>issuer</th><th>SANs</th>"
             "<th>details</th></tr></thead><tbody>\n",
             sum->total, sum->total);
