@@ -98,7 +98,7 @@ const char tw_render_html_style[] =
     "table{border-collapse:collapse;max-width:100%}td,th{border:1px solid #ddd;padding:.25em .5em;"
     "text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f4f4f4}\n"
     "#endpoints{width:100%;table-layout:fixed}#endpoints>thead th{cursor:pointer}\n"
-    ".c-g{width:4.2em}.c-d{width:3.6em}.c-c{width:9em}.c-t{width:4.6em}.c-ci{width:10%}"
+    ".c-g{width:4.8em}.c-d{width:4em}.c-c{width:11em}.c-t{width:4.8em}.c-ci{width:10%}"
     ".c-e{width:13%}.c-i{width:9%}.c-s{width:10%}\n"
     "td.n{text-align:right}.fail{color:#c00;font-weight:bold}.iss{color:#a60}.okc{color:#1a7f37}\n"
     ".g{display:inline-block;min-width:1.8em;text-align:center;border-radius:3px;"
