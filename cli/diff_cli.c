@@ -62,7 +62,7 @@ diff_usage(FILE *f)
           "  tlsweep diff --fail-on regression,vanished:5%\n"
           "  tlsweep diff --format json | jq '.changes[] | select(.regression)'\n"
           "\n"
-          "Warnings go to stderr and into the text, md and json formats (JSON:\n"
+          "Warnings go to stderr and into the text, md, html and json formats (JSON:\n"
           "\"warnings\"), whatever --fail-on says: more than N % (without --fail-on: 10 %)\n"
           "of OLD's endpoints vanished; the scans' target lists (targets_sha256) or trust\n"
           "stores (trust_sha256) differ; a scan newer than NEW is interrupted or running;\n"

@@ -11,9 +11,11 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "base/xalloc.h"
 #include "cli/cli_util.h"
 #include "report/query.h"
 #include "report/render.h"
@@ -25,7 +27,7 @@ report_usage(FILE *f)
 {
     fputs("usage: tlsweep report [--db PATH] [--scan ID|latest] [--format FORMAT] [-o FILE]\n"
           "                      [--where SQL-EXPR] [--expiring DAYS] [--now TIME]\n"
-          "                      [--color auto|always|never]\n"
+          "                      [--color auto|always|never] [--trend N]\n"
           "\n"
           "Render one scan: an estate summary, then every endpoint worst first, with\n"
           "its grade, class, TLS version, cipher, days to certificate expiry and, for\n"
@@ -48,6 +50,8 @@ report_usage(FILE *f)
           "  --now TIME         count days to expiry from TIME (ISO-8601 or @unix) instead\n"
           "                     of the scan's own time (its --now, else its start)\n"
           "  --color WHEN       text colour: auto (a terminal without NO_COLOR), always, never\n"
+          "  --trend N          html: the trend panel covers the scan and the N-1 done scans\n"
+          "                     before it (default 10, at most 100; 0: no trend panel)\n"
           "  -h, --help         this help\n"
           "\n"
           "Formats:\n",
@@ -58,6 +62,7 @@ report_usage(FILE *f)
           "Examples:\n"
           "  tlsweep report\n"
           "  tlsweep report --format html -o estate.html\n"
+          "  tlsweep report --format html --trend 30 -o estate.html\n"
           "  tlsweep report --format prom -o /var/lib/node_exporter/tlsweep.prom\n"
           "  tlsweep report --expiring 30 --format csv -o renew.csv\n"
           "  tlsweep report --where \"host LIKE '%.example.com' AND class <> 'ok'\"\n"
@@ -112,12 +117,19 @@ int
 tw_report_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'd'},     {"scan", required_argument, NULL, 's'},
-        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-        {"where", required_argument, NULL, 'w'},  {"expiring", required_argument, NULL, 'e'},
-        {"now", required_argument, NULL, 'n'},    {"where-max-steps", required_argument, NULL, 'm'},
-        {"color", required_argument, NULL, 'c'},  {"colour", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},
+        {"scan", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"where", required_argument, NULL, 'w'},
+        {"expiring", required_argument, NULL, 'e'},
+        {"now", required_argument, NULL, 'n'},
+        {"where-max-steps", required_argument, NULL, 'm'},
+        {"color", required_argument, NULL, 'c'},
+        {"colour", required_argument, NULL, 'c'},
+        {"trend", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *scan_spec = "latest";
     const char *color = "auto";
@@ -128,6 +140,8 @@ tw_report_main(int argc, char **argv)
     const struct tw_scan_info *shown[1];
     int64_t now = INT64_MIN;
     int64_t steps;
+    int64_t trend_n = 10;
+    struct tw_report_trend *trend = NULL;
     int rc;
     int c;
     int k;
@@ -167,6 +181,13 @@ tw_report_main(int argc, char **argv)
                 return TW_EXIT_USAGE;
             }
             opts.max_steps = steps == 0 ? -1 : steps;
+            break;
+        case 't':
+            if (tw_cli_parse_int64(optarg, 0, TW_REPORT_TREND_MAX, &trend_n) < 0) {
+                fprintf(stderr, "tlsweep report: --trend: '%s' is not a number of scans (0-%d)\n",
+                        optarg, TW_REPORT_TREND_MAX);
+                return TW_EXIT_USAGE;
+            }
             break;
         case 'c':
             if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
@@ -217,6 +238,15 @@ tw_report_main(int argc, char **argv)
         }
         tw_report_scan_cleanup(&done);
     }
+    if (rc == 0 && trend_n > 0 && strcmp(run.format, "html") == 0) {
+        /* Issue 16: the dashboard's trend over the last scans. */
+        trend = tw_xcalloc(1, sizeof(*trend));
+        if (tw_report_trend(run.db, &scan, (int)trend_n, trend, run.err) < 0) {
+            fprintf(stderr, "tlsweep report: %s: %s\n", run.db_path, run.err);
+            rc = TW_EXIT_RUNTIME;
+        }
+        opts.trend = trend;
+    }
     if (rc == 0)
         rc = tw_cli_run_open_out(&run);
     if (rc == 0) {
@@ -234,6 +264,7 @@ tw_report_main(int argc, char **argv)
         tw_cli_run_warn(&run, &scan);
         tw_cli_run_warnings(&run, &warnings);
     }
+    free(trend);
     tw_report_scan_cleanup(&scan);
     tw_cli_run_end(&run);
     return rc;

@@ -1,5 +1,6 @@
 /*
- * diff_render.c - the formats of `tlsweep diff`: text, json, csv, md.
+ * diff_render.c - the formats of `tlsweep diff`: text, json, csv, md and
+ * html (one self-contained page in the report dashboard's style, no script).
  *
  * Each is a struct tw_diff_renderer driven by tw_diff_run (diff.c): begin()
  * with the counts, then per kind a section() and its changes, then end().
@@ -14,6 +15,7 @@
 #include "report/diff_render.h"
 #include "report/escape.h"
 #include "report/query.h"
+#include "report/render_int.h"
 #include "store/model.h"
 
 /* ---- shared pieces ---- */
@@ -379,6 +381,124 @@ csv_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_
     fputs("\r\n", f);
 }
 
+/* ---- html ---- */
+
+static void
+html_begin(struct tw_diff_report *d)
+{
+    FILE *f = d->out;
+
+    fprintf(f,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            "style-src 'unsafe-inline'; script-src 'none'; base-uri 'none'; "
+            "form-action 'none'\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            "<title>tlsweep diff: scan %" PRId64 " to scan %" PRId64 "</title>\n<style>\n%s"
+            "</style></head><body>\n<h1>tlsweep diff: scan %" PRId64 " &rarr; scan %" PRId64
+            "</h1>\n<p class=\"meta\">",
+            d->old->id, d->new_->id, tw_render_html_style, d->old->id, d->new_->id);
+    scan_line(f, "old:", d->old, tw_escape_html);
+    fputs("<br>", f);
+    scan_line(f, "new:", d->new_, tw_escape_html);
+    fprintf(f, "<br>expiry threshold %" PRId64 " days</p>\n", d->threshold);
+    diff_warning_lines(f, d, "<p class=\"warn\">Warning: ", "</p>\n", tw_escape_html);
+    fprintf(f, "<div class=\"cards\">\n<div class=\"card%s\"><b>%zu</b>regressions</div>\n",
+            d->n_regressions ? " c-fail" : " c-ok", d->n_regressions);
+    for (int k = 0; k < TW_DIFF__COUNT; k++)
+        fprintf(f, "<div class=\"card%s\"><b>%zu</b>%s</div>\n",
+                k == TW_DIFF_FAILURE_NEW && d->counts[k]     ? " c-fail"
+                : k == TW_DIFF_FAILURE_FIXED && d->counts[k] ? " c-ok"
+                                                             : "",
+                d->counts[k], tw_diff_kind_title((enum tw_diff_kind)k));
+    fputs("</div>\n", f);
+}
+
+static void
+html_section(struct tw_diff_report *d, enum tw_diff_kind k)
+{
+    if (d->n_sections > 0)
+        fputs("</tbody></table>\n", d->out);
+    fprintf(d->out,
+            "<h2 id=\"%s\">%s (%zu)</h2>\n<table class=\"diff\"><thead><tr><th>endpoint</th>"
+            "<th>old</th><th>new</th><th>regression</th></tr></thead><tbody>\n",
+            tw_diff_kind_name(k), tw_diff_kind_title(k), d->counts[k]);
+}
+
+/* One side of a change: a grade as its badge, a class coloured as in the
+ * report, otherwise the value; every value escaped. */
+static void
+html_value(FILE *f, enum tw_diff_kind k, const char *v, const struct tw_diff_ep *e)
+{
+    if (k == TW_DIFF_GRADE_DOWN || k == TW_DIFF_GRADE_UP) {
+        fprintf(f, "<span class=\"%s\">", tw_render_html_grade_class(v));
+        tw_escape_or_dash(f, tw_escape_html, v);
+        fputs("</span>", f);
+        return;
+    }
+    if (e != NULL && v != NULL && e->class_name != NULL && strcmp(v, e->class_name) == 0) {
+        enum tw_class c;
+        int known = tw_class_from_name(v, &c) == 0;
+
+        fprintf(f, "<span class=\"%s\">",
+                known && c == TW_CLASS_OK                ? "okc"
+                : !known || tw_class_info(c)->is_failure ? "fail"
+                                                         : "iss");
+        tw_escape_html(f, v);
+        fputs("</span>", f);
+        if (k == TW_DIFF_NEW || k == TW_DIFF_VANISHED) {
+            fprintf(f, " <span class=\"%s\">", tw_render_html_grade_class(e->grade));
+            tw_escape_or_dash(f, tw_escape_html, e->grade);
+            fputs("</span>", f);
+        }
+        return;
+    }
+    if (k == TW_DIFF_CERT_ROTATED)
+        fputs("<code>", f);
+    tw_escape_or_dash(f, tw_escape_html, v);
+    if (k == TW_DIFF_CERT_ROTATED) {
+        fputs("</code>", f);
+        if (e != NULL)
+            not_after(f, tw_escape_html, e);
+    }
+    if (k == TW_DIFF_EXPIRING && e != NULL && e->has_expiry)
+        fprintf(f, " (%" PRId64 " days left)", e->days_left);
+}
+
+static void
+html_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw_diff_change *c,
+            const struct tw_diff_ep *o, const struct tw_diff_ep *n)
+{
+    struct change_view v;
+
+    (void)d;
+    (void)idx;
+    change_view(&v, c, o, n);
+    fputs(c->is_regression ? "<tr class=\"reg\"><td>" : "<tr><td>", f);
+    tw_escape_html(f, v.label);
+    fputs("</td><td>", f);
+    html_value(f, c->kind, v.ov, o);
+    fputs("</td><td>", f);
+    html_value(f, c->kind, v.nv, n);
+    fputs(c->is_regression ? "</td><td><span class=\"badge\">regression</span></td></tr>\n"
+                           : "</td><td></td></tr>\n",
+          f);
+}
+
+static void
+html_end(struct tw_diff_report *d)
+{
+    size_t any = 0;
+
+    for (int k = 0; k < TW_DIFF__COUNT; k++)
+        any += d->counts[k];
+    if (d->n_sections > 0)
+        fputs("</tbody></table>\n", d->out);
+    if (any == 0)
+        fputs("<p>No changes.</p>\n", d->out);
+    fputs("</body></html>\n", d->out);
+}
+
 const struct tw_diff_renderer tw_diff_renderers[] = {
     {"text", "changes grouped by kind, summary first", text_begin, text_section, text_change,
      text_end},
@@ -388,6 +508,8 @@ const struct tw_diff_renderer tw_diff_renderers[] = {
      text_end},
     {"md", "Markdown: summary table, one table per kind", md_begin, md_section, md_change,
      text_end},
+    {"html", "one self-contained HTML page, the report dashboard's style", html_begin, html_section,
+     html_change, html_end},
 };
 
 const size_t tw_n_diff_renderers = sizeof(tw_diff_renderers) / sizeof(tw_diff_renderers[0]);

@@ -451,6 +451,96 @@ tw_report_has_table(sqlite3 *db, const char *name)
     return has;
 }
 
+/* The trend's counts per (scan, class, grade, expiry bucket), the scans
+ * picked newest first and reported oldest first by the caller's fold. */
+static const char trend_sql[] =
+    "WITH s AS (SELECT id, started_at, coalesce(CAST(strftime('%s', now_at) AS INTEGER),"
+    " CAST(strftime('%s', started_at) AS INTEGER), 0) AS ref FROM scans"
+    " WHERE id = ?1 OR (status = 'done' AND (started_at < ?2 OR (started_at = ?2 AND id < ?1)))"
+    " ORDER BY started_at DESC, id DESC LIMIT ?3)"
+    " SELECT s.id, s.started_at, r.class, r.grade,"
+    " CASE WHEN lc.not_after IS NULL THEN 0"
+    " WHEN CAST(strftime('%s', lc.not_after) AS INTEGER) < s.ref THEN 1"
+    " WHEN CAST(strftime('%s', lc.not_after) AS INTEGER) < s.ref + 30 * 86400 THEN 2 ELSE 0 END,"
+    " count(r.id)"
+    " FROM s LEFT JOIN results AS r ON r.scan_id = s.id"
+    " LEFT JOIN certs AS lc ON lc.sha256 = r.cert_sha256"
+    " GROUP BY 1, 2, 3, 4, 5 ORDER BY s.started_at, s.id";
+
+static void
+trend_add(struct tw_report_trend_point *p, sqlite3_stmt *st)
+{
+    const char *cls = (const char *)sqlite3_column_text(st, 2);
+    const char *grade = (const char *)sqlite3_column_text(st, 3);
+    int bucket = sqlite3_column_int(st, 4);
+    int64_t n = sqlite3_column_int64(st, 5);
+    enum tw_class c;
+
+    if (n == 0) /* a scan without results: the LEFT JOIN's one empty group */
+        return;
+    p->total += n;
+    if (cls != NULL && tw_class_from_name(cls, &c) == 0) {
+        p->by_class[c] += n;
+        if (c == TW_CLASS_OK)
+            p->n_ok += n;
+        else if (tw_class_info(c)->is_failure)
+            p->n_failures += n;
+        else
+            p->n_issues += n;
+    } else {
+        p->n_unknown_class += n;
+        p->n_failures += n;
+    }
+    p->by_grade[grade != NULL ? tw_grade_from_name(grade) : TW_GRADE_NONE] += n;
+    if (bucket == 1)
+        p->n_expired += n;
+    else if (bucket == 2)
+        p->n_exp30 += n;
+}
+
+int
+tw_report_trend(sqlite3 *db, const struct tw_scan_info *scan, int n, struct tw_report_trend *out,
+                char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int step;
+
+    memset(out, 0, sizeof(*out));
+    if (n < 1)
+        n = 1;
+    if (n > TW_REPORT_TREND_MAX)
+        n = TW_REPORT_TREND_MAX;
+    if (sqlite3_prepare_v2(db, trend_sql, -1, &st, NULL) != SQLITE_OK)
+        goto dberr;
+    sqlite3_bind_int64(st, 1, scan->id);
+    sqlite3_bind_text(st, 2, scan->started_at, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, n);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        struct tw_report_trend_point *p;
+
+        if (out->n == 0 || out->p[out->n - 1].scan_id != id) {
+            const char *at = (const char *)sqlite3_column_text(st, 1);
+
+            if (out->n == TW_REPORT_TREND_MAX)
+                break;
+            p = &out->p[out->n++];
+            p->scan_id = id;
+            snprintf(p->started_at, sizeof(p->started_at), "%s", at != NULL ? at : "");
+        }
+        trend_add(&out->p[out->n - 1], st);
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        goto dberr;
+    sqlite3_finalize(st);
+    return 0;
+dberr:
+    tw_errf(err, "reading the trend: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    memset(out, 0, sizeof(*out));
+    return -1;
+}
+
 void
 tw_report_scan_cleanup(struct tw_scan_info *scan)
 {
@@ -713,6 +803,7 @@ tw_report_row_cleanup(struct tw_report_row *row)
         free(row->chain[i].issuer);
         free(row->chain[i].not_before);
         free(row->chain[i].not_after);
+        free(row->chain[i].san);
     }
     free(row->chain);
     memset(row, 0, sizeof(*row));
@@ -722,7 +813,8 @@ tw_report_row_cleanup(struct tw_report_row *row)
     "r.id, r.host, r.ip, r.port, r.sni, r.class, r.issues, r.tls_version, r.cipher, r.grade,"      \
     " r.cert_sha256, r.detail, r.target, r.elapsed_ms, lc.subject, lc.issuer, "                    \
     "lc.not_after, " TW_SQL_NOT_AFTER
-#define CHAIN_COLS ", rc.depth, rc.cert_sha256, cc.subject, cc.issuer, cc.not_before, cc.not_after"
+#define CHAIN_COLS                                                                                 \
+    ", rc.depth, rc.cert_sha256, cc.subject, cc.issuer, cc.not_before, cc.not_after, cc.san"
 /* The reasons that capped the grade (schema step 3), in the order they fired;
  * one indexed lookup per row inside the one query, not a query per row. */
 #define REASON_COLS                                                                                \
@@ -848,6 +940,7 @@ row_add_chain(struct tw_report_row *row, sqlite3_stmt *st)
     e->issuer = col_dup(st, 23);
     e->not_before = col_dup(st, 24);
     e->not_after = col_dup(st, 25);
+    e->san = col_dup(st, 26);
 }
 
 static void

@@ -36,6 +36,7 @@
 #include <sqlite3.h>
 
 #include "store/model.h"
+#include "tls/grade.h"
 
 struct tw_report_warnings;
 
@@ -65,6 +66,7 @@ struct tw_scan_info {
 struct tw_chain_entry {
     int depth;
     char *sha256, *subject, *issuer, *not_before, *not_after;
+    char *san; /* certs.san, "DNS:a,DNS:b,IP:c" (issue 16: the HTML SAN column) */
 };
 
 struct tw_report_row {
@@ -112,6 +114,9 @@ struct tw_report_opts {
      * done, 0 when there is none; set by the caller, shown by the prom
      * format as tlsweep_last_complete_scan_timestamp_seconds. */
     int64_t last_done_unix;
+    /* Issue 16: the trend over the last scans (tw_report_trend), shown by
+     * the html format; borrowed, NULL for none. */
+    const struct tw_report_trend *trend;
 };
 
 /* Precedence rank of a class name: 2 * enum tw_class (README.md class-table order, ok
@@ -246,6 +251,33 @@ int tw_report_scan_find(sqlite3 *db, const char *spec, int64_t now_override,
 int tw_report_scan_done_nth(sqlite3 *db, int nth, struct tw_scan_info *out, char *err);
 /* Free the scan's label; NULL is a no-op. */
 void tw_report_scan_cleanup(struct tw_scan_info *scan);
+
+/*
+ * Issue 16: the trend of the estate over the last scans, for the HTML
+ * dashboard.  One point per scan: the scan itself and the scans with status
+ * done that started before it (by started_at, then id), at most n, oldest
+ * first.  Each point counts the scan's whole result set (the report's
+ * --where and --expiring do not apply), expiry counted from that scan's
+ * --now, else its start.
+ */
+#define TW_REPORT_TREND_MAX 100 /* --trend bound */
+struct tw_report_trend_point {
+    int64_t scan_id;
+    char started_at[32]; /* as stored, truncated */
+    int64_t total, n_failures, n_issues, n_ok;
+    int64_t by_class[TW_CLASS__COUNT];
+    int64_t n_unknown_class;
+    int64_t by_grade[TW_GRADE_NONE + 1]; /* enum tw_grade_letter; [TW_GRADE_NONE] not graded */
+    int64_t n_expired, n_exp30; /* leaf expired; expires within 30 days (not yet expired) */
+};
+struct tw_report_trend {
+    struct tw_report_trend_point p[TW_REPORT_TREND_MAX];
+    size_t n;
+};
+/* Fill out (zeroed first) with up to n (1..TW_REPORT_TREND_MAX) points
+ * ending at scan.  Returns 0, or -1 on a database error (message in err). */
+int tw_report_trend(sqlite3 *db, const struct tw_scan_info *scan, int n,
+                    struct tw_report_trend *out, char *err);
 
 /* Build the SQL text (sqlite3_free it): SELECT cols (NULL: the row columns
  * the iterator reads) over the filtered rows, AND cond when not NULL, then

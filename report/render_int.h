@@ -2,7 +2,7 @@
  * render_int.h - what the renderers (render_<format>.c) share: their table
  * entries, which render.c lists, and the helpers in render_util.c (colours,
  * the scan warning, the endpoint label, the explanation of a problem).  Only report/render*.c
- * include it.
+ * (and diff_render.c, for the HTML style) include it.
  */
 #ifndef TW_REPORT_RENDER_INT_H
 #define TW_REPORT_RENDER_INT_H
@@ -16,6 +16,10 @@
 /* One per render_<name>.c; render.c lists them in tw_renderers[]. */
 extern const struct tw_renderer tw_render_text, tw_render_json, tw_render_csv, tw_render_md,
     tw_render_html, tw_render_prom;
+/* render_html.c, shared with the diff's HTML (diff_render.c): the page's
+ * style sheet and a grade's badge CSS class ("g g-a"; "g" when not graded). */
+extern const char tw_render_html_style[];
+const char *tw_render_html_grade_class(const char *grade);
 
 /* render_util.c.  ANSI SGR colour for a grade / class, "" when colour is off. */
 const char *tw_render_grade_color(const struct tw_report *rp, const char *grade);

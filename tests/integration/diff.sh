@@ -22,7 +22,7 @@ golden() { # NAME FILE
     pass "$1 matches golden"
 }
 
-for fmt in text json csv md; do
+for fmt in text json csv md html; do
     expect_rc 0 "$TLSWEEP" diff --db "$DB" --format "$fmt" -o "$TMP/diff.$fmt"
     golden "diff.$fmt" "$TMP/diff.$fmt"
 done
@@ -104,7 +104,7 @@ grep -q "fewer than 2 scans with status done" "$TMP/err" || fail "message for to
 
 # Usage and database errors.
 expect_rc 0 "$TLSWEEP" diff --help
-for w in Options Formats Examples text json csv md; do grep -q "$w" "$TMP/out" || fail "diff --help lacks $w"; done
+for w in Options Formats Examples text json csv md html; do grep -q "$w" "$TMP/out" || fail "diff --help lacks $w"; done
 expect_rc 2 "$TLSWEEP" diff --db "$DB" --format xml
 expect_rc 2 "$TLSWEEP" diff --db "$DB" 1 99
 grep -q "no scan with id 99" "$TMP/err" || fail "unknown scan id not named"

@@ -216,11 +216,11 @@ test_diff_values(void **state)
 static void
 test_diff_renderer_table(void **state)
 {
-    static const char *const names[] = {"text", "json", "csv", "md"};
+    static const char *const names[] = {"text", "json", "csv", "md", "html"};
 
     (void)state;
-    assert_int_equal(tw_n_diff_renderers, 4);
-    for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(tw_n_diff_renderers, 5);
+    for (size_t i = 0; i < 5; i++) {
         const struct tw_diff_renderer *r = tw_diff_renderer_find(names[i]);
 
         assert_non_null(r);
@@ -231,8 +231,69 @@ test_diff_renderer_table(void **state)
         assert_non_null(r->change);
         assert_non_null(r->end);
     }
-    assert_null(tw_diff_renderer_find("html"));
+    assert_null(tw_diff_renderer_find("xml"));
     assert_null(tw_diff_renderer_find(""));
+}
+
+/* Issue 16: the diff's HTML page shows hostile hosts, SNIs, classes,
+ * grades, ciphers and scan labels as text: no markup, no attribute break-out,
+ * and no script at all (script-src 'none'). */
+static void
+test_diff_html_escapes(void **state)
+{
+    static const char hostile[] = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>&";
+    const struct tw_diff_renderer *r = tw_diff_renderer_find("html");
+    struct tw_scan_info old_scan, new_scan;
+    struct tw_diff_report d;
+    struct tw_diff_ep o = ep("ok", "A", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "aa", 100);
+    struct tw_diff_ep n = ep(hostile, hostile, hostile, hostile, hostile, 3);
+    struct tw_diff_change c[TW_DIFF__COUNT];
+    size_t nc;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *m;
+
+    (void)state;
+    memset(&old_scan, 0, sizeof(old_scan));
+    memset(&new_scan, 0, sizeof(new_scan));
+    memset(&d, 0, sizeof(d));
+    old_scan.id = 1;
+    new_scan.id = 2;
+    old_scan.label = (char *)hostile;
+    snprintf(old_scan.status, sizeof(old_scan.status), "done");
+    snprintf(new_scan.status, sizeof(new_scan.status), "<b>x</b>");
+    n.host = hostile;
+    n.sni = hostile;
+    n.ip = hostile;
+    n.not_after = hostile;
+    o.host = hostile;
+    o.sni = hostile;
+    nc = tw_diff_compare(&o, &n, 30, c);
+    assert_true(nc >= 4);
+    m = open_memstream(&out, &len);
+    assert_non_null(m);
+    d.out = m;
+    d.old = &old_scan;
+    d.new_ = &new_scan;
+    d.threshold = 30;
+    for (size_t i = 0; i < nc; i++)
+        d.counts[c[i].kind]++;
+    r->begin(&d);
+    for (size_t i = 0; i < nc; i++) {
+        r->section(&d, c[i].kind);
+        r->change(m, &d, 0, &c[i], &o, &n);
+        d.n_sections++;
+    }
+    r->end(&d);
+    assert_int_equal(fclose(m), 0);
+    assert_null(strstr(out, "<script"));
+    assert_null(strstr(out, "<img"));
+    assert_null(strstr(out, "<b>x"));
+    assert_null(strstr(out, "\"'>"));
+    assert_non_null(strstr(out, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;&lt;img"));
+    assert_non_null(strstr(out, "script-src 'none'"));
+    assert_non_null(strstr(out, "</table>\n</body></html>\n"));
+    free(out);
 }
 
 /* More than N %: strictly more, integer exact, 100 % never, 0 % any. */
@@ -401,6 +462,7 @@ main(void)
         cmocka_unit_test(test_diff_expiry_threshold),
         cmocka_unit_test(test_diff_values),
         cmocka_unit_test(test_diff_renderer_table),
+        cmocka_unit_test(test_diff_html_escapes),
         cmocka_unit_test(test_diff_vanished_threshold),
         cmocka_unit_test(test_diff_scan_warnings),
         cmocka_unit_test(test_diff_warning_text),
