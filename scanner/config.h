@@ -56,6 +56,8 @@ enum tw_cfg_opt {
 };
 #define TW_CFG_BIT(opt) (1u << (opt))
 
+struct tw_refclient; /* tls/refclients.h */
+
 struct tw_config {
     const char *db_path;                     /* default "./tlsweep.db" */
     const char *label;                       /* may be NULL */
@@ -81,11 +83,17 @@ struct tw_config {
     int64_t now;               /* judge validity as of this time */
     int progress;              /* -1 auto (terminal), 0 off, 1 on */
     int allow_large_ranges;
-    int dry_run;              /* print the endpoint plan, connect nothing */
-    int starttls_auto;        /* --starttls auto: well-known ports without a scheme
-                                 speak STARTTLS (tw_starttls_for_port) */
-    int clients;              /* the client policy the class is judged for (enum
-                                 tw_client_policy, tls/clients.h; 0 = modern) */
+    int dry_run;       /* print the endpoint plan, connect nothing */
+    int starttls_auto; /* --starttls auto: well-known ports without a scheme
+                          speak STARTTLS (tw_starttls_for_port) */
+    int clients;       /* the client policy the class is judged for (enum
+                          tw_client_policy, tls/clients.h; 0 = modern) */
+    /* The reference clients simulated on each graded endpoint (issue 13):
+     * NULL = the built-in table (tls/refclients.h); else n_sim_clients
+     * borrowed rows (built-in or loaded from a file), living as long as the
+     * scan. */
+    const struct tw_refclient *const *sim_clients;
+    size_t n_sim_clients;
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
     unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */

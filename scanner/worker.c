@@ -364,6 +364,12 @@ ep_finish(struct ep *ep)
     /* The client policy last: from the grading enumeration when graded (no
      * extra connection), else from the handshake (tw_classify_policy). */
     tw_classify_policy(&ep->ev, ep->r->grading, w->cfg->clients, ep->r);
+    /* Every reference client against what grading enumerated (issue 13):
+     * no connection. */
+    if (ep->r->grading != NULL)
+        tw_gplan_simulate(ep->r->grading, ep->r, ep->ev.cert.hostname_ok_cn,
+                          ep->ev.cert.leaf_has_aia_issuer, w->cfg->sim_clients,
+                          w->cfg->n_sim_clients);
     ep->r->elapsed_ms = (int64_t)((ev_now(w->loop) - j->t0) * 1000.0);
     if (--j->n_left == 0)
         job_finish(w, j);

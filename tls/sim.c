@@ -316,7 +316,7 @@ check_cert(const struct tw_refclient *c, const struct tw_sim_server *s,
             return;
         }
     }
-    if (s->chain_incomplete && !c->aia) {
+    if (s->chain_incomplete && !(c->aia && s->chain_aia)) {
         fail(out, TW_SIM_R_CHAIN);
         return;
     }

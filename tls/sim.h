@@ -85,6 +85,7 @@ struct tw_sim_server {
     int name_ok_cn;           /* ... or covers it through the subject CN only (no SAN) */
     int sni_required;         /* the server fails a hello without SNI */
     int chain_incomplete;     /* the server does not send the leaf's issuer */
+    int chain_aia;            /* ... and the leaf names it in AIA caIssuers (fetchable) */
     int client_cert_required; /* the handshake fails without a client certificate */
 };
 

@@ -275,6 +275,9 @@ test_names_chain_sni_cert(void **state)
 
     server(&s, TW_VERSION_TLS12, rsa12, 3, 1);
     s.chain_incomplete = 1;
+    run("Chrome", &s, &r); /* no AIA URL in the leaf: nothing to fetch */
+    assert_int_equal(r.reason, TW_SIM_R_CHAIN);
+    s.chain_aia = 1;
     run("Chrome", &s, &r); /* fetches through AIA */
     assert_int_equal(r.outcome, TW_SIM_OK);
     run("Firefox", &s, &r);
