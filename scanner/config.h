@@ -56,7 +56,8 @@ enum tw_cfg_opt {
 };
 #define TW_CFG_BIT(opt) (1u << (opt))
 
-struct tw_refclient; /* tls/refclients.h */
+struct tw_refclient;   /* tls/refclients.h */
+struct tw_clients_set; /* tls/clients.h */
 
 struct tw_config {
     const char *db_path;                     /* default "./tlsweep.db" */
@@ -94,6 +95,9 @@ struct tw_config {
      * scan. */
     const struct tw_refclient *const *sim_clients;
     size_t n_sim_clients;
+    /* The resolved --clients value (tls/clients.h), borrowed; NULL: judged
+     * by clients alone (modern or any), the spec is its name. */
+    const struct tw_clients_set *client_set;
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
     unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */

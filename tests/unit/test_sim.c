@@ -10,10 +10,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "tls/clients.h"
 #include "tls/refclients.h"
 #include "tls/sim.h"
 #include "tls/suites.h"
@@ -324,6 +328,78 @@ test_every_client_runs(void **state)
     assert_string_equal(tw_sim_outcome_name(TW_SIM_OK), "ok");
 }
 
+/* Write text to a fresh temporary file; the path into path[64]. */
+static void
+temp_file(char path[64], const char *text)
+{
+    FILE *f;
+    int fd;
+
+    snprintf(path, 64, "/tmp/tw_sim_XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void
+test_resolve(void **state)
+{
+    static struct tw_clients_set set; /* large: not on the test's stack */
+    char err[256], path[64];
+
+    (void)state;
+    assert_int_equal(tw_clients_resolve("modern", &set, err, sizeof(err)), 0);
+    assert_int_equal(set.policy, TW_CLIENTS_MODERN);
+    assert_true(tw_clients_set_has(&set, "chrome"));
+    assert_false(tw_clients_set_has(&set, "Java 8"));
+    assert_int_equal(set.n_sim, tw_refclients_count());
+    assert_int_equal(tw_clients_resolve("any", &set, err, sizeof(err)), 0);
+    assert_int_equal(set.policy, TW_CLIENTS_ANY);
+    assert_int_equal(set.n_members, 0);
+    assert_int_equal(tw_clients_resolve("all", &set, err, sizeof(err)), 0);
+    assert_int_equal(set.policy, TW_CLIENTS_SET);
+    assert_int_equal(set.n_members, tw_refclients_count());
+    assert_int_equal(tw_clients_resolve("java", &set, err, sizeof(err)), 0);
+    assert_int_equal(set.n_members, 5);
+    assert_true(tw_clients_set_has(&set, "Java 8"));
+    assert_false(tw_clients_set_has(&set, "Chrome"));
+    /* Every named policy names only existing rows, at least two each. */
+    for (size_t i = 0; i < tw_refclients_named_count(); i++) {
+        size_t n = 0;
+
+        assert_non_null(tw_refclients_named_doc(i));
+        for (size_t k = 0; k < tw_refclients_count(); k++)
+            n += tw_refclients_named_has(tw_refclients_named_name(i), tw_refclients_at(k)) == 1;
+        assert_true(n >= 2);
+    }
+    assert_null(tw_refclients_named_name(tw_refclients_named_count()));
+    assert_int_equal(tw_clients_resolve("nosuch-policy", &set, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "nosuch-policy"));
+
+    /* A list of names. */
+    temp_file(path, "# batch jobs\n\nJava 8\n  python \n");
+    assert_int_equal(tw_clients_resolve(path, &set, err, sizeof(err)), 0);
+    assert_int_equal(set.policy, TW_CLIENTS_SET);
+    assert_int_equal(set.n_members, 2);
+    assert_true(tw_clients_set_has(&set, "Python"));
+    assert_string_equal(set.spec, path);
+    unlink(path);
+    temp_file(path, "Java 8\nNetscape 4\x01\n");
+    assert_int_equal(tw_clients_resolve(path, &set, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ":2: unknown client 'Netscape 4\\x01'"));
+    unlink(path);
+    /* A client definition: simulated beside the table, and the only member. */
+    temp_file(path, "name = Batch\nversions = TLSv1.2\nsuites = 0xC02F\nsource = test\n");
+    assert_int_equal(tw_clients_resolve(path, &set, err, sizeof(err)), 0);
+    assert_int_equal(set.n_members, 1);
+    assert_int_equal(set.n_sim, tw_refclients_count() + 1);
+    assert_string_equal(set.sim[set.n_sim - 1]->name, "Batch");
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -337,6 +413,7 @@ main(void)
         cmocka_unit_test(test_dhe_floor),
         cmocka_unit_test(test_names_chain_sni_cert),
         cmocka_unit_test(test_every_client_runs),
+        cmocka_unit_test(test_resolve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
