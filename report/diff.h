@@ -138,7 +138,8 @@ int tw_diff_run(sqlite3 *db, struct tw_diff_report *d, const struct tw_diff_rend
 /* diff_clients.c (issue 13): the reference clients' outcomes that changed
  * between the two scans, for the text and JSON end(): "after this change,
  * N endpoints no longer accept CLIENT".  Text prints nothing without
- * changes; JSON always writes a ,"client_changes":[...] member. */
+ * changes; JSON writes a ,"client_changes":[...] member when either scan
+ * has simulations (issue 13 scans), none otherwise. */
 void tw_diff_clients_text(struct tw_diff_report *d);
 void tw_diff_clients_json(struct tw_diff_report *d);
 

@@ -24,16 +24,29 @@ struct dc_row {
     char why[128]; /* the classes of the lost ones, "a,b" */
 };
 
-/* Load the changes into rows[DC_MAX]; returns how many, 0 when none or no
- * simulation in either scan. */
+/* Load the changes into rows[DC_MAX]; returns how many, 0 when none, -1
+ * when neither scan has a simulation (nothing to compare). */
 static int
 dc_load(struct tw_diff_report *d, struct dc_row *rows)
 {
     sqlite3_stmt *st = NULL;
-    int n = 0;
+    int n = 0, any = 0;
 
     if (d->db == NULL || !tw_report_has_table(d->db, "client_sims"))
-        return 0;
+        return -1;
+    if (sqlite3_prepare_v2(d->db,
+                           "SELECT EXISTS (SELECT 1 FROM client_sims AS c JOIN results AS r"
+                           " ON r.id = c.result_id WHERE r.scan_id IN (?1, ?2))",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, d->old->id);
+    sqlite3_bind_int64(st, 2, d->new_->id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        any = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!any)
+        return -1;
     /* Endpoints are paired by their whole key (host, address, port, SNI,
      * STARTTLS); a client missing from one side is not a change. */
     if (sqlite3_prepare_v2(
@@ -56,7 +69,7 @@ dc_load(struct tw_diff_report *d, struct dc_row *rows)
             " GROUP BY n.client HAVING lost > 0 OR regained > 0"
             " ORDER BY lost DESC, regained DESC, n.client",
             -1, &st, NULL) != SQLITE_OK)
-        return 0;
+        return -1;
     sqlite3_bind_int64(st, 1, d->old->id);
     sqlite3_bind_int64(st, 2, d->new_->id);
     while (n < DC_MAX && sqlite3_step(st) == SQLITE_ROW) {
@@ -108,6 +121,10 @@ tw_diff_clients_json(struct tw_diff_report *d)
     FILE *f = d->out;
     int n = rows != NULL ? dc_load(d, rows) : 0;
 
+    if (n < 0) { /* no simulation in either scan: the member is left out */
+        free(rows);
+        return;
+    }
     fputs(",\n\"client_changes\":[", f);
     for (int i = 0; i < n; i++) {
         fputs(i > 0 ? ",{\"client\":" : "{\"client\":", f);
