@@ -84,11 +84,14 @@ struct tw_config {
     int64_t now;               /* judge validity as of this time */
     int progress;              /* -1 auto (terminal), 0 off, 1 on */
     int allow_large_ranges;
-    int dry_run;       /* print the endpoint plan, connect nothing */
-    int starttls_auto; /* --starttls auto: well-known ports without a scheme
-                          speak STARTTLS (tw_starttls_for_port) */
-    int clients;       /* the client policy the class is judged for (enum
-                          tw_client_policy, tls/clients.h; 0 = modern) */
+    int dry_run;              /* print the endpoint plan, connect nothing */
+    int starttls_auto;        /* --starttls auto: well-known ports without a scheme
+                                 speak STARTTLS (tw_starttls_for_port) */
+    int clients;              /* the client policy the class is judged for (enum
+                                 tw_client_policy, tls/clients.h; 0 = modern) */
+    const char *const *files; /* target files; "-" = stdin */
+    size_t n_files;
+    unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */
     /* The reference clients simulated on each graded endpoint (issue 13):
      * NULL = the built-in table (tls/refclients.h); else n_sim_clients
      * borrowed rows (built-in or loaded from a file), living as long as the
@@ -98,9 +101,6 @@ struct tw_config {
     /* The resolved --clients value (tls/clients.h), borrowed; NULL: judged
      * by clients alone (modern or any), the spec is its name. */
     const struct tw_clients_set *client_set;
-    const char *const *files; /* target files; "-" = stdin */
-    size_t n_files;
-    unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */
 };
 
 /* Defaults for every field (db ./tlsweep.db, port 443, -c 1000, -j cores, ...). */
