@@ -139,7 +139,10 @@ scan_usage(FILE *f)
         "                          OpenSSL 3: a server with nothing above TLS 1.1 is\n"
         "                          protocol_mismatch, one that shares no suite with them\n"
         "                          no_shared_cipher; any = ok whenever tlsweep's own broad\n"
-        "                          client (TLS 1.0-1.3, every suite) connects\n"
+        "                          client (TLS 1.0-1.3, every suite) connects; all (every\n"
+        "                          reference client), browsers, mobile, java, libraries,\n"
+        "                          legacy, or a FILE (client names, or a client\n"
+        "                          definition): fails when one of them cannot negotiate\n"
         "\n"
         "Interruption:\n"
         "  --resume[=SCAN_ID]      continue an interrupted (or killed) scan (default: the\n"
@@ -247,7 +250,8 @@ struct lab_env {
 int
 tw_scan_main(int argc, char **argv)
 {
-    static struct lab_env lab; /* outlives cfg's borrowed pointers */
+    static struct lab_env lab;                /* outlives cfg's borrowed pointers */
+    static struct tw_clients_set clients_set; /* cfg.client_set */
     struct tw_config cfg;
     const char *lab_dir = NULL;
     const char **files = NULL;
@@ -403,10 +407,12 @@ tw_scan_main(int argc, char **argv)
             lab_dir = optarg ? optarg : TW_LAB_DEFAULT_DIR;
             break;
         case OPT_CLIENTS:
-            if (tw_clients_policy_parse(optarg, &cfg.clients) < 0) {
-                fprintf(stderr, "tlsweep scan: --clients: '%s' is not 'modern' or 'any'\n", optarg);
+            if (tw_clients_resolve(optarg, &clients_set, err, sizeof(err)) < 0) {
+                fprintf(stderr, "tlsweep scan: --clients: %s\n", err);
                 goto out;
             }
+            cfg.clients = clients_set.policy;
+            cfg.client_set = &clients_set;
             cfg.given |= TW_CFG_BIT(TW_CFG_CLIENTS);
             break;
         case 'v':

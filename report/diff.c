@@ -514,6 +514,7 @@ tw_diff_run(sqlite3 *db, struct tw_diff_report *d, const struct tw_diff_renderer
         w.threshold_pct = d->vanished_pct;
         tw_report_warnings_add(d->warnings, &w);
     }
+    d->db = db;
     r->begin(d);
     for (int k = 0; k < TW_DIFF__COUNT; k++) {
         if (d->counts[k] == 0)

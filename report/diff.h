@@ -95,6 +95,7 @@ struct tw_diff_report {
     size_t n_regressions;
     int is_vanished_over; /* set by tw_diff_run */
     int n_sections;       /* sections written so far */
+    sqlite3 *db;          /* set by tw_diff_run for end(): its read transaction is open */
 };
 
 /* The warnings two scans' fingerprints give, appended to ws: targets_differ
@@ -133,5 +134,13 @@ struct tw_diff_renderer {
  * (message in err).
  */
 int tw_diff_run(sqlite3 *db, struct tw_diff_report *d, const struct tw_diff_renderer *r, char *err);
+
+/* diff_clients.c (issue 13): the reference clients' outcomes that changed
+ * between the two scans, for the text and JSON end(): "after this change,
+ * N endpoints no longer accept CLIENT".  Text prints nothing without
+ * changes; JSON writes a ,"client_changes":[...] member when either scan
+ * has simulations (issue 13 scans), none otherwise. */
+void tw_diff_clients_text(struct tw_diff_report *d);
+void tw_diff_clients_json(struct tw_diff_report *d);
 
 #endif /* TW_REPORT_DIFF_H */

@@ -188,7 +188,7 @@ text_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw
 static void
 text_end(struct tw_diff_report *d)
 {
-    (void)d;
+    tw_diff_clients_text(d); /* issue 13: client outcomes that changed */
 }
 
 /* ---- markdown ---- */
@@ -332,7 +332,9 @@ json_change(FILE *f, const struct tw_diff_report *d, size_t idx, const struct tw
 static void
 json_end(struct tw_diff_report *d)
 {
-    fputs("\n]}\n", d->out);
+    fputs("\n]", d->out);
+    tw_diff_clients_json(d); /* issue 13: client outcomes that changed */
+    fputs("}\n", d->out);
 }
 
 /* ---- csv ---- */

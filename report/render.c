@@ -72,6 +72,7 @@ tw_report_run(sqlite3 *db, const struct tw_scan_info *scan, const struct tw_repo
         goto out;
     }
     rp.out = out;
+    rp.db = db;
     rp.scan = scan;
     rp.sum = sum;
     rp.opts = opts;

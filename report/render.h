@@ -32,6 +32,7 @@ struct tw_report {
     const struct tw_report_opts *opts;
     int64_t n_rows; /* rows rendered so far */
     void *state;    /* renderer-private, zeroed before begin(), freed after end() */
+    sqlite3 *db;    /* the report's connection, inside its read transaction (sections) */
 };
 
 struct tw_renderer {

@@ -60,4 +60,12 @@ void tw_render_summary_line(FILE *f, tw_escape_fn *esc, const struct tw_escape_p
  * unknown) and the fix (NULL then); both NULL for an ok row. */
 void tw_render_explain(const struct tw_report_row *row, const char **why, const char **fix);
 
+/* render_clients.c: the "who cannot connect" section (issue 13), from the
+ * scan's client_sims rows; prints nothing when the scan has none.  JSON
+ * writes a ,"who_cannot_connect":{...} member: call it inside the
+ * top-level object. */
+void tw_render_clients_text(struct tw_report *rp);
+void tw_render_clients_md(struct tw_report *rp);
+void tw_render_clients_json(struct tw_report *rp);
+
 #endif /* TW_REPORT_RENDER_INT_H */

@@ -186,7 +186,9 @@ json_row(struct tw_report *rp, const struct tw_report_row *row)
 static void
 json_end(struct tw_report *rp)
 {
-    fputs("\n]}\n", rp->out);
+    fputs("\n]", rp->out);
+    tw_render_clients_json(rp); /* issue 13: who cannot connect */
+    fputs("}\n", rp->out);
 }
 
 const struct tw_renderer tw_render_json = {

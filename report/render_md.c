@@ -142,7 +142,7 @@ md_row(struct tw_report *rp, const struct tw_report_row *row)
 static void
 md_end(struct tw_report *rp)
 {
-    (void)rp;
+    tw_render_clients_md(rp); /* issue 13: who cannot connect */
 }
 
 const struct tw_renderer tw_render_md = {

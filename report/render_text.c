@@ -201,6 +201,7 @@ text_end(struct tw_report *rp)
 {
     if (rp->n_rows == 0)
         fputs("(no endpoints match)\n", rp->out);
+    tw_render_clients_text(rp); /* issue 13: who cannot connect */
 }
 
 const struct tw_renderer tw_render_text = {

@@ -655,6 +655,11 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
                                           X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
                                               X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
                                           NULL) == 1;
+        /* Old clients (Java, old Android) still take the CN: the simulation
+         * needs to know whether it would match (X509_check_host's fallback). */
+        ev->hostname_ok_cn =
+            ev->leaf_no_san && X509_check_host(leaf, name, strlen(name),
+                                               X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
     } else if (ip != NULL && ip[0] != '\0') {
         ev->hostname_checked = 1;
         ev->hostname_ok = X509_check_ip_asc(leaf, ip, 0) == 1;

@@ -1075,3 +1075,48 @@ tw_classify_policy(const struct tw_evidence *ev, const struct tw_grade_record *g
     r->issues |= add;
     r->cls = tw_issues_primary(r->issues);
 }
+
+void
+tw_classify_policy_set(const struct tw_evidence *ev, const struct tw_grade_record *g,
+                       const struct tw_clients_set *set, struct tw_result *r)
+{
+    struct dbuf *d;
+    tw_issue_set add = 0;
+    int n_proto = 0, n_cipher = 0;
+
+    if (set == NULL || dns_failed(ev) || completed_probe(ev) < 0)
+        return;
+    d = tw_xcalloc(1, sizeof(*d));
+    if (g == NULL || g->n_sims <= 0) {
+        db_part(d, "clients of '%s' not checked (no grading)", set->spec);
+    } else {
+        for (int i = 0; i < g->n_sims && i < TW_GREC_SIMS_MAX; i++) {
+            const struct tw_grec_sim *m = &g->sims[i];
+            int proto = m->cls != NULL && strcmp(m->cls, "protocol_mismatch") == 0;
+            int cipher = m->cls != NULL && strcmp(m->cls, "no_shared_cipher") == 0;
+
+            if (m->ok || !(proto || cipher) || !tw_clients_set_has(set, m->client))
+                continue;
+            add |= TW_ISSUE(proto ? TW_CLASS_PROTOCOL_MISMATCH : TW_CLASS_NO_SHARED_CIPHER);
+            if (proto && n_proto++ < 4)
+                db_part(d, "%s: no shared TLS version", m->client);
+            if (cipher && n_cipher++ < 4)
+                db_part(d, "%s: no shared cipher suite", m->client);
+        }
+        if (n_proto > 4 || n_cipher > 4)
+            db_part(d, "and %d more client(s) of '%s'",
+                    (n_proto > 4 ? n_proto - 4 : 0) + (n_cipher > 4 ? n_cipher - 4 : 0), set->spec);
+    }
+    if (d->n > 0) {
+        struct dbuf *all = tw_xcalloc(1, sizeof(*all));
+
+        if (r->detail != NULL && r->detail[0] != '\0')
+            db_more(all, "%s", r->detail);
+        db_part(all, "%s", d->b);
+        tw_result_set_detail(r, all->b);
+        free(all);
+    }
+    free(d);
+    r->issues |= add;
+    r->cls = tw_issues_primary(r->issues);
+}

@@ -48,4 +48,17 @@ int tw_classify_policy_probe(const struct tw_evidence *ev, int policy);
 /* The TLS alert description's name ("handshake_failure"), or "alert N". */
 const char *tw_classify_alert_name(int alert, char *buf, size_t len);
 
+/*
+ * The client policy for a set of reference clients (--clients all, a named
+ * policy or a file; tls/clients.h): after tw_gplan_simulate() filled
+ * g->sims, add protocol_mismatch / no_shared_cipher when a member of the
+ * set cannot negotiate with the server, naming the clients in the detail.
+ * An endpoint without grading (--quick, failed handshake) has no
+ * simulation: its detail says the set was not checked.  No-op when set is
+ * NULL or the DNS failed.
+ */
+struct tw_clients_set;
+void tw_classify_policy_set(const struct tw_evidence *ev, const struct tw_grade_record *g,
+                            const struct tw_clients_set *set, struct tw_result *r);
+
 #endif /* TW_SCANNER_CLASSIFY_H */

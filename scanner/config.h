@@ -56,6 +56,9 @@ enum tw_cfg_opt {
 };
 #define TW_CFG_BIT(opt) (1u << (opt))
 
+struct tw_refclient;   /* tls/refclients.h */
+struct tw_clients_set; /* tls/clients.h */
+
 struct tw_config {
     const char *db_path;                     /* default "./tlsweep.db" */
     const char *label;                       /* may be NULL */
@@ -89,6 +92,15 @@ struct tw_config {
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
     unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */
+    /* The reference clients simulated on each graded endpoint (issue 13):
+     * NULL = the built-in table (tls/refclients.h); else n_sim_clients
+     * borrowed rows (built-in or loaded from a file), living as long as the
+     * scan. */
+    const struct tw_refclient *const *sim_clients;
+    size_t n_sim_clients;
+    /* The resolved --clients value (tls/clients.h), borrowed; NULL: judged
+     * by clients alone (modern or any), the spec is its name. */
+    const struct tw_clients_set *client_set;
 };
 
 /* Defaults for every field (db ./tlsweep.db, port 443, -c 1000, -j cores, ...). */

@@ -86,6 +86,11 @@ struct tw_gplan {
     int n_v2specs;
     uint16_t groups[GP_GROUPS_MAX];
     size_t n_groups;
+    /* The same groups by where they were seen, for the simulation (issue 13). */
+    uint16_t groups13[GP_GROUPS_MAX]; /* TLS 1.3 key_share / HelloRetryRequest */
+    size_t n_groups13;
+    uint16_t groups12[GP_GROUPS_MAX]; /* TLS <= 1.2 ECDHE ServerKeyExchange */
+    size_t n_groups12;
     uint16_t dh_bits[TW_GRADE_DH_MAX];
     size_t n_dh;
     struct gp_leaf leaves[GP_LEAVES_MAX];
@@ -166,6 +171,14 @@ gp_add_group(struct tw_gplan *pl, uint16_t g)
 {
     if (g != 0 && !gp_in(pl->groups, pl->n_groups, g) && pl->n_groups < GP_GROUPS_MAX)
         pl->groups[pl->n_groups++] = g;
+}
+
+/* Remember group g in list a (n entries) once. */
+static void
+gp_add_to(uint16_t *a, size_t *n, uint16_t g)
+{
+    if (g != 0 && !gp_in(a, *n, g) && *n < GP_GROUPS_MAX)
+        a[(*n)++] = g;
 }
 
 static void
@@ -296,11 +309,15 @@ gp_flight_extras(struct tw_gplan *pl, const struct tw_server_flight *f, const ui
     if (f->has_ske) {
         if (f->kx == TW_FLIGHT_KX_DHE)
             gp_add_dh(pl, f->dh_p_bits);
-        else if (f->kx == TW_FLIGHT_KX_ECDHE)
+        else if (f->kx == TW_FLIGHT_KX_ECDHE) {
             gp_add_group(pl, f->ecdh_group);
+            gp_add_to(pl->groups12, &pl->n_groups12, f->ecdh_group);
+        }
     }
-    if (f->version == TW_VERSION_TLS13 && f->has_key_share)
+    if (f->version == TW_VERSION_TLS13 && f->has_key_share) {
         gp_add_group(pl, f->key_share_group);
+        gp_add_to(pl->groups13, &pl->n_groups13, f->key_share_group);
+    }
     gp_flight_leaf(pl, f, buf, len);
 }
 
@@ -652,6 +669,8 @@ gp_feed_groups(struct tw_gplan *pl, const struct tw_server_flight *f, const uint
         return;
     }
     gp_add_group(pl, g);
+    if (pl->phase == PH_GROUPS13)
+        gp_add_to(pl->groups13, &pl->n_groups13, g);
     gp_remove(pl->offer, &pl->n_offer, g);
     if (pl->phase == PH_GROUPS12)
         gp_flight_extras(pl, f, buf, len);
@@ -1048,6 +1067,53 @@ gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
                     pl->vres[k].detail[0] != '\0' ? pl->vres[k].detail : "not run");
 }
 
+/* The server as the simulation sees it: what the enumeration found (no
+ * extra connection).  The classification's facts are added by
+ * tw_gplan_simulate(). */
+static void
+gp_sim_input(const struct tw_gplan *pl, const struct tw_grade_input *in, struct tw_sim_server *s)
+{
+    uint16_t tmp[GP_SUITES_MAX];
+    uint16_t v;
+
+    memset(s, 0, sizeof(*s));
+    s->protocols = pl->ok & ~TW_PROTO_BIT(TW_PROTO_SSL2);
+    s->server_pref = pl->pref_server;
+    for (int i = 0; i < GP_N_PROTO; i++) {
+        if (gp_versions[i] == TW_VERSION_SSL2)
+            continue;
+        for (size_t k = 0; k < pl->n_acc[i] && s->n_suites < TW_SIM_SUITES_MAX; k++) {
+            s->suites[s->n_suites].protocol = gp_versions[i];
+            s->suites[s->n_suites].code = pl->acc[i][k];
+            s->n_suites++;
+        }
+    }
+    for (size_t i = 0; i < pl->n_groups13 && i < TW_SIM_GROUPS_MAX; i++)
+        s->groups13[s->n_groups13++] = pl->groups13[i];
+    for (size_t i = 0; i < pl->n_groups12 && i < TW_SIM_GROUPS_MAX; i++)
+        s->groups12[s->n_groups12++] = pl->groups12[i];
+    /* PH_GROUPS12 offers only the groups TLS 1.3 did not already show (one
+     * connection per group saved), so an elliptic curve accepted on TLS 1.3
+     * is taken as accepted for TLS <= 1.2 ECDHE too: servers keep one group
+     * list for both (OpenSSL's groups setting, nginx ssl_ecdh_curve). */
+    if (s->n_groups12 > 0 || gp_ecdhe_suites(pl, tmp, &v) > 0)
+        for (size_t i = 0; i < pl->n_groups13 && s->n_groups12 < TW_SIM_GROUPS_MAX; i++) {
+            const struct tw_group *gi = tw_suites_group_find(pl->groups13[i]);
+
+            if (gi != NULL && gi->kind == TW_GROUP_KIND_EC &&
+                !gp_in(s->groups12, s->n_groups12, pl->groups13[i]))
+                s->groups12[s->n_groups12++] = pl->groups13[i];
+        }
+    for (size_t i = 0; i < pl->n_dh; i++)
+        if (pl->dh_bits[i] > s->dh_bits)
+            s->dh_bits = pl->dh_bits[i];
+    for (size_t i = 0; i < in->n_certs && s->n_leaves < TW_SIM_LEAVES_MAX; i++) {
+        s->leaves[s->n_leaves].key_type = in->certs[i].key_type;
+        s->leaves[s->n_leaves].key_bits = in->certs[i].key_bits;
+        s->n_leaves++;
+    }
+}
+
 struct tw_grade_record *
 tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *in_out)
 {
@@ -1115,6 +1181,7 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
             continue;
         in->certs[in->n_certs++] = pl->leaves[i].cert;
     }
+    gp_sim_input(pl, in, &rec->sim_in);
     in->trust = gp_trust_bits(r, in);
     in->chain = TW_CHAIN_COMPLETE;
     in->name_mismatch = (r->issues & TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH)) != 0;
@@ -1167,4 +1234,40 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     free(in);
     free(out);
     return rec;
+}
+
+void
+tw_gplan_simulate(struct tw_grade_record *rec, const struct tw_result *r, int name_ok_cn,
+                  int chain_aia, const struct tw_refclient *const *clients, size_t n)
+{
+    struct tw_sim_server *s = &rec->sim_in;
+
+    s->name_ok = (r->issues & TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH)) == 0;
+    s->name_ok_cn = name_ok_cn;
+    s->sni_required = (r->issues & TW_ISSUE(TW_CLASS_SNI_REQUIRED)) != 0;
+    s->chain_incomplete = (r->issues & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN)) != 0;
+    s->chain_aia = chain_aia;
+    s->client_cert_required = (r->issues & TW_ISSUE(TW_CLASS_CLIENT_CERT_REQUIRED)) != 0;
+    rec->n_sims = 0;
+    if (clients == NULL)
+        n = tw_refclients_count();
+    for (size_t i = 0; i < n && rec->n_sims < TW_GREC_SIMS_MAX; i++) {
+        struct tw_refclient c = clients != NULL ? *clients[i] : *tw_refclients_at(i);
+        struct tw_grec_sim *o = &rec->sims[rec->n_sims++];
+        struct tw_sim_result res;
+
+        /* A target scanned without a name gives no client a name to send. */
+        if (!r->has_sni)
+            c.sni = 0;
+        tw_sim_run(&c, s, &res);
+        tw_strlcpy(o->client, c.name, sizeof(o->client));
+        o->ok = res.outcome == TW_SIM_OK;
+        o->cls = tw_sim_reason_class(res.reason);
+        o->why = tw_sim_reason_text(res.reason);
+        o->protocol = res.protocol;
+        o->suite = res.suite;
+        o->group = res.group;
+        o->hrr = res.hrr;
+        o->basis = res.basis;
+    }
 }

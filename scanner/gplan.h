@@ -58,6 +58,7 @@
 
 #include "tls/grade.h"
 #include "store/graderec.h"
+#include "tls/refclients.h"
 #include "store/model.h"
 
 #define TW_PROBE_MAX_CONNS 400  /* grading connections per endpoint, at most */
@@ -117,6 +118,19 @@ void tw_gplan_no_http(struct tw_gplan *pl);
  */
 struct tw_grade_record *tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r,
                                        struct tw_grade_input *in);
+
+/*
+ * Simulate each of the n reference clients against the server the grading
+ * enumeration found (rec->sim_in, filled by tw_gplan_grade; issue 13): no
+ * connection.  The name, SNI, chain and client-certificate facts come from
+ * r->issues after the classification; name_ok_cn says the leaf's subject CN
+ * covers the name (for clients that still accept it), chain_aia that the
+ * leaf names its missing issuer in AIA.  Fills rec->sims (at most
+ * TW_GREC_SIMS_MAX, in the order of clients).  clients NULL: the
+ * built-in table (n is then ignored).
+ */
+void tw_gplan_simulate(struct tw_grade_record *rec, const struct tw_result *r, int name_ok_cn,
+                       int chain_aia, const struct tw_refclient *const *clients, size_t n);
 
 /*
  * Parse an HTTP response head (pure): sets rec->hsts, hsts_header,

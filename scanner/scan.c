@@ -86,6 +86,7 @@ struct scan {
     struct tw_store_scan_row info; /* a resumed scan's row, as found */
 
     /* Strings the (merged) cfg borrows, freed with the scan. */
+    struct tw_clients_set *clients_set; /* a resumed scan's --clients */
     char **owned;
     size_t n_owned, cap_owned;
     const char **files_arr; /* cfg.files when the scan made the list */
@@ -727,7 +728,8 @@ scan_opt_get(const struct tw_config *c, enum tw_cfg_opt id, size_t i, char *buf,
         snprintf(buf, len, "on");
         return 1;
     case TW_CFG_CLIENTS:
-        snprintf(buf, len, "%s", tw_clients_policy_name(c->clients));
+        snprintf(buf, len, "%s",
+                 c->client_set != NULL ? c->client_set->spec : tw_clients_policy_name(c->clients));
         return 1;
     case TW_CFG_CONNECT_TIMEOUT:
         scan_fmt_seconds(c->connect_timeout, buf, len);
@@ -873,8 +875,18 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
         else
             c->allow_large_ranges = 1;
         return 0;
-    case TW_CFG_CLIENTS:
-        return tw_clients_policy_parse(v, &c->clients);
+    case TW_CFG_CLIENTS: {
+        char e[256];
+
+        /* A named policy or a file is resolved again (the file re-read). */
+        if (s->clients_set == NULL)
+            s->clients_set = tw_xcalloc(1, sizeof(*s->clients_set));
+        if (tw_clients_resolve(v, s->clients_set, e, sizeof(e)) < 0)
+            return -1;
+        c->clients = s->clients_set->policy;
+        c->client_set = s->clients_set;
+        return 0;
+    }
     case TW_CFG_CONNECT_TIMEOUT:
         return scan_parse_secs(v, &c->connect_timeout);
     case TW_CFG_HANDSHAKE_TIMEOUT:
@@ -1882,6 +1894,7 @@ out:
     for (size_t i = 0; i < s->n_owned; i++)
         free(s->owned[i]);
     free(s->owned);
+    free(s->clients_set);
     free(s->files_arr);
     free(s->seen.slots);
     free(s);

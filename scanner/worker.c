@@ -60,6 +60,7 @@
 #include "scanner/worker.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "tls/clients.h"
 
 #define TW_INBOX_CAP 256    /* targets waiting per worker */
 #define TW_ADMIT_MARGIN 32  /* endpoints admitted beyond the connection cap */
@@ -364,6 +365,19 @@ ep_finish(struct ep *ep)
     /* The client policy last: from the grading enumeration when graded (no
      * extra connection), else from the handshake (tw_classify_policy). */
     tw_classify_policy(&ep->ev, ep->r->grading, w->cfg->clients, ep->r);
+    /* Every reference client against what grading enumerated (issue 13):
+     * no connection. */
+    if (ep->r->grading != NULL) {
+        const struct tw_clients_set *set = w->cfg->client_set;
+
+        tw_gplan_simulate(ep->r->grading, ep->r, ep->ev.cert.hostname_ok_cn,
+                          ep->ev.cert.leaf_has_aia_issuer,
+                          set != NULL ? set->sim : w->cfg->sim_clients,
+                          set != NULL ? set->n_sim : w->cfg->n_sim_clients);
+    }
+    /* A set of reference clients is judged from their simulation. */
+    if (w->cfg->clients == TW_CLIENTS_SET)
+        tw_classify_policy_set(&ep->ev, ep->r->grading, w->cfg->client_set, ep->r);
     ep->r->elapsed_ms = (int64_t)((ev_now(w->loop) - j->t0) * 1000.0);
     if (--j->n_left == 0)
         job_finish(w, j);

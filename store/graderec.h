@@ -16,12 +16,15 @@
 #include <stdint.h>
 
 #include "tls/grade.h"
+#include "tls/sim.h"
 
 #define TW_GREC_SUITES_MAX 640 /* accepted suites over all protocols */
 #define TW_GREC_GROUPS_MAX 32  /* named groups and DHE sizes */
 #define TW_GREC_HSTS_MAX 512   /* bytes of the Strict-Transport-Security value kept */
 #define TW_GREC_VULNS_MAX 8    /* vulnerability probe outcomes (issue 14) */
 #define TW_GREC_VULN_DETAIL 128
+#define TW_GREC_SIMS_MAX 64    /* simulated reference clients (issue 13) */
+#define TW_GREC_CLIENT_NAME 64 /* bytes of a client's name kept */
 
 struct tw_grec_suite {
     uint16_t protocol; /* wire version, TW_VERSION_* (SSLv2: 0x0002) */
@@ -48,6 +51,17 @@ struct tw_grec_vuln {
     int tested;
     int vulnerable;
     char detail[TW_GREC_VULN_DETAIL]; /* what the server did, our own words */
+};
+
+/* One reference client's simulated handshake (table client_sims, issue 13). */
+struct tw_grec_sim {
+    char client[TW_GREC_CLIENT_NAME]; /* the client's name (tls/refclients.h), cut */
+    int ok;                           /* 1: the handshake would complete */
+    const char *cls;                  /* static: the failure's class name, NULL when ok */
+    const char *why;                  /* static: the failure in words, "" when ok */
+    uint16_t protocol, suite, group;  /* negotiated (protocol and suite also on a late failure) */
+    int hrr;                          /* TLS 1.3 HelloRetryRequest needed */
+    unsigned basis;                   /* TW_SIM_BASIS_*: what was assumed */
 };
 
 enum tw_grec_hsts {
@@ -81,6 +95,13 @@ struct tw_grade_record {
     int compression;  /* the server chose DEFLATE */
     struct tw_grec_vuln vulns[TW_GREC_VULNS_MAX]; /* issue 14: one per probe, in probe order */
     int n_vulns;
+
+    /* The server as the simulation sees it (filled from the enumeration by
+     * scanner/gplan.c; the name/SNI/chain facts from the classification),
+     * and each reference client's simulated handshake (issue 13). */
+    struct tw_sim_server sim_in;
+    struct tw_grec_sim sims[TW_GREC_SIMS_MAX];
+    int n_sims;
 
     /* HTTP (HSTS). */
     enum tw_grec_hsts hsts;

@@ -219,6 +219,34 @@ static const char *const steps[] = {
     "  n_ca_names INTEGER NOT NULL DEFAULT 0,"
     "  ca_names TEXT"
     ");",
+    /* 7 -> 8: reference-client simulation (issue 13, tls/sim.h): one row
+     * per graded result and reference client.  outcome 'ok' or 'fail';
+     * class is the failure's class (DESIGN §3 names: protocol_mismatch,
+     * no_shared_cipher, sni_required, hostname_mismatch, weak_key,
+     * incomplete_chain, client_cert_required, tls_alert), NULL when ok;
+     * protocol, suite (IANA name) and grp (group name) are what would be
+     * negotiated, also on a failure after the ServerHello; detail says the
+     * failure in words and 'HelloRetryRequest' when one was needed; basis
+     * lists what the enumeration could not show and was assumed
+     * ('group_order', 'tls13_leaf', 'dh_unseen'), '' when nothing was. */
+    "CREATE TABLE client_sims ("
+    "  result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,"
+    "  client TEXT NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  class TEXT,"
+    "  protocol TEXT,"
+    "  suite TEXT,"
+    "  grp TEXT,"
+    "  detail TEXT,"
+    "  basis TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (result_id, client)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX client_sims_client ON client_sims(client, outcome);"
+    "CREATE VIEW client_failures AS"
+    "  SELECT r.scan_id, r.id AS result_id, r.host, r.ip, r.port, r.sni, r.starttls,"
+    "         c.client, c.class, c.detail, c.protocol, c.suite"
+    "  FROM client_sims AS c JOIN results AS r ON r.id = c.result_id"
+    "  WHERE c.outcome = 'fail';",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

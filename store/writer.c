@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +33,7 @@
 #include "base/xalloc.h"
 #include "store/graderec.h"
 #include "store/writer.h"
+#include "tls/suites.h"
 
 #define TW_WRITER_BUSY_MAX_MS 60000 /* give up on a locked database after this */
 
@@ -59,6 +61,7 @@ struct tw_writer {
 
     pthread_t thread;
     sqlite3_stmt *vuln_insert; /* issue 14: the vulns rows (writer thread only) */
+    sqlite3_stmt *sim_insert;  /* issue 13: the client_sims rows (writer thread only) */
 };
 
 static int64_t
@@ -161,6 +164,103 @@ writer_put_vulns(struct tw_writer *w, const struct tw_result *r, char *err)
     return 0;
 }
 
+/* Bind text that may be NULL (bound as NULL). */
+static void
+writer_bind_opt(sqlite3_stmt *s, int i, const char *text)
+{
+    if (text != NULL)
+        sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+}
+
+/* The simulated handshake's words: the failure, then "HelloRetryRequest". */
+static void
+writer_sim_detail(const struct tw_grec_sim *m, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s", m->why != NULL ? m->why : "",
+             m->hrr && m->why != NULL && m->why[0] != '\0' ? "; " : "",
+             m->hrr ? "HelloRetryRequest" : "");
+}
+
+/* What the simulation assumed, as "group_order,tls13_leaf,dh_unseen". */
+static void
+writer_sim_basis(unsigned basis, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s%s%s", (basis & TW_SIM_BASIS_GROUP_ORDER) ? "group_order" : "",
+             (basis & TW_SIM_BASIS_GROUP_ORDER) && (basis & ~TW_SIM_BASIS_GROUP_ORDER) ? "," : "",
+             (basis & TW_SIM_BASIS_LEAF_TLS13) ? "tls13_leaf" : "",
+             (basis & TW_SIM_BASIS_LEAF_TLS13) && (basis & TW_SIM_BASIS_DH_UNSEEN) ? "," : "",
+             (basis & TW_SIM_BASIS_DH_UNSEEN) ? "dh_unseen" : "");
+}
+
+/*
+ * The reference clients' simulated handshakes of one stored result (issue
+ * 13, table client_sims), found by the endpoint key as writer_put_vulns
+ * does.  The client names come from the built-in table or a user's file:
+ * bound as parameters, never pasted into SQL.  Returns 0, or -1 with err.
+ */
+static int
+writer_put_sims(struct tw_writer *w, const struct tw_result *r, char *err)
+{
+    sqlite3 *db = tw_store_db(w->st);
+    const struct tw_grade_record *g = r->grading;
+    const char *stls = r->starttls > TW_STARTTLS_NONE && r->starttls < TW_STARTTLS__COUNT
+                           ? tw_starttls_name(r->starttls)
+                           : "";
+    sqlite3_stmt *s;
+
+    if (g == NULL || g->n_sims <= 0)
+        return 0;
+    if (w->sim_insert == NULL &&
+        sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO client_sims(result_id, client, outcome, class,"
+                           " protocol, suite, grp, detail, basis)"
+                           " SELECT id, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 FROM results"
+                           " WHERE scan_id = ?1 AND host = ?2 AND ip = ?3 AND port = ?4"
+                           " AND ifnull(sni, '') = ?5 AND ifnull(starttls, '') = ?14",
+                           -1, &w->sim_insert, NULL) != SQLITE_OK) {
+        tw_errf(err, "client_sims: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    s = w->sim_insert;
+    for (int i = 0; i < g->n_sims && i < TW_GREC_SIMS_MAX; i++) {
+        const struct tw_grec_sim *m = &g->sims[i];
+        const struct tw_suite *su = m->suite != 0 ? tw_suites_find(m->suite) : NULL;
+        const struct tw_group *gr = m->group != 0 ? tw_suites_group_find(m->group) : NULL;
+        char detail[160], basis[64], hex[2][8];
+
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        sqlite3_bind_int64(s, 1, w->scan_id);
+        sqlite3_bind_text(s, 2, r->host, (int)strnlen(r->host, sizeof(r->host)), SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, r->ip, (int)strnlen(r->ip, sizeof(r->ip)), SQLITE_STATIC);
+        sqlite3_bind_int(s, 4, (int)r->port);
+        sqlite3_bind_text(s, 5, r->has_sni ? r->sni : "",
+                          r->has_sni ? (int)strnlen(r->sni, sizeof(r->sni)) : 0, SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, m->client, (int)strnlen(m->client, sizeof(m->client)),
+                          SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, m->ok ? "ok" : "fail", -1, SQLITE_STATIC);
+        writer_bind_opt(s, 8, m->ok ? NULL : m->cls);
+        writer_bind_opt(s, 9, m->protocol != 0 ? tw_suites_version_name(m->protocol) : NULL);
+        snprintf(hex[0], sizeof(hex[0]), "0x%04X", (unsigned)m->suite);
+        snprintf(hex[1], sizeof(hex[1]), "0x%04X", (unsigned)m->group);
+        writer_bind_opt(s, 10, su != NULL ? su->name : m->suite != 0 ? hex[0] : NULL);
+        writer_bind_opt(s, 11, gr != NULL ? gr->name : m->group != 0 ? hex[1] : NULL);
+        writer_sim_detail(m, detail, sizeof(detail));
+        writer_bind_opt(s, 12, detail[0] != '\0' ? detail : NULL);
+        writer_sim_basis(m->basis, basis, sizeof(basis));
+        sqlite3_bind_text(s, 13, basis, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 14, stls, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            tw_errf(err, "client_sims: %s", sqlite3_errmsg(db));
+            sqlite3_reset(s);
+            return -1;
+        }
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return 0;
+}
+
 /*
  * One attempt at committing the batch.  Returns 0, or -1 with err and the
  * SQLite error code that caused it in *code.
@@ -175,7 +275,7 @@ writer_try_batch(struct tw_writer *w, struct tw_result **batch, size_t nb, int *
         goto fail;
     for (size_t i = 0; i < nb; i++)
         if (tw_store_put_result(w->st, w->scan_id, batch[i], err) < 0 ||
-            writer_put_vulns(w, batch[i], err) < 0)
+            writer_put_vulns(w, batch[i], err) < 0 || writer_put_sims(w, batch[i], err) < 0)
             goto fail;
     if (tw_store_commit(w->st, err) < 0)
         goto fail;
@@ -303,6 +403,8 @@ writer_main(void *arg)
     }
     sqlite3_finalize(w->vuln_insert);
     w->vuln_insert = NULL;
+    sqlite3_finalize(w->sim_insert);
+    w->sim_insert = NULL;
     sqlite3_exec(tw_store_db(w->st), "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=1000", NULL,
                  NULL, NULL);
     free(batch);

@@ -439,6 +439,62 @@ tw_refclients_policy_parse(const char *name, uint32_t *mask)
     return -1;
 }
 
+/* Named policies: the member names, '|'-separated, each a row's name. */
+static const struct {
+    const char *name;
+    const char *doc;
+    const char *members;
+} named[] = {
+    {"browsers", "current desktop and mobile browsers",
+     "|Chrome|Edge|Firefox|Firefox ESR|Safari|iOS 17|Android 14|"},
+    {"mobile", "iOS and Android system clients, old and current",
+     "|iOS 17|iOS 12|Android 4.4|Android 5|Android 7|Android 9|Android 14|"},
+    {"java", "Java 8 (old and current updates), 11, 17 and 21 defaults",
+     "|Java 8|Java 8u441|Java 11|Java 17|Java 21|"},
+    {"libraries", "current TLS libraries and runtimes with their defaults",
+     "|OpenSSL 1.1.1|OpenSSL 3|OpenSSL 3.5|curl|Python|Node.js|Go|.NET on Windows 10|"
+     ".NET on Windows 11|"},
+    {"legacy", "old clients still found in estates: they need TLS 1.0 or old suites",
+     "|Android 4.4|Android 5|Java 8|IE 11 on Windows 7|.NET on Windows 7|OpenSSL 1.0.2|iOS 12|"},
+};
+#define N_NAMED (sizeof(named) / sizeof(named[0]))
+
+size_t
+tw_refclients_named_count(void)
+{
+    return N_NAMED;
+}
+
+const char *
+tw_refclients_named_name(size_t i)
+{
+    return i < N_NAMED ? named[i].name : NULL;
+}
+
+const char *
+tw_refclients_named_doc(size_t i)
+{
+    return i < N_NAMED ? named[i].doc : NULL;
+}
+
+int
+tw_refclients_named_has(const char *policy, const struct tw_refclient *c)
+{
+    for (size_t i = 0; i < N_NAMED; i++) {
+        const char *p;
+        size_t n;
+
+        if (policy == NULL || strcmp(policy, named[i].name) != 0)
+            continue;
+        n = strlen(c->name);
+        for (p = strchr(named[i].members, '|'); p != NULL && p[1] != '\0'; p = strchr(p + 1, '|'))
+            if (strncmp(p + 1, c->name, n) == 0 && p[1 + n] == '|')
+                return 1;
+        return 0;
+    }
+    return -1;
+}
+
 int
 tw_refclients_in_policy(const struct tw_refclient *c, uint32_t mask)
 {

@@ -67,6 +67,16 @@ int tw_refclients_policy_parse(const char *name, uint32_t *mask);
 /* 1 when the client belongs to the policy mask (mask 0: every client). */
 int tw_refclients_in_policy(const struct tw_refclient *c, uint32_t mask);
 
+/* Named policies (documented in tls/README.md): "browsers", "mobile",
+ * "java", "libraries", "legacy".  tw_refclients_named_count() of them;
+ * the i-th name and one-line description (NULL for i out of range). */
+size_t tw_refclients_named_count(void);
+const char *tw_refclients_named_name(size_t i);
+const char *tw_refclients_named_doc(size_t i);
+/* 1 when the built-in client c belongs to the named policy, 0 when not,
+ * -1 for an unknown policy name. */
+int tw_refclients_named_has(const char *policy, const struct tw_refclient *c);
+
 /* IANA SignatureScheme names ("ecdsa_secp256r1_sha256", ...). */
 const char *tw_refclients_sigalg_name(uint16_t code);
 /* 0 and *code for a known name, -1 otherwise. */

@@ -151,6 +151,100 @@ assert_eq "C" "$(sqlite3 "$TMP/any.db" "select grade from results where host = '
 grep -q "tlsweep scan: --clients: 'bogus'" "$TMP/bogus.err" || fail "--clients bogus: $(cat "$TMP/bogus.err")"
 pass "--clients bogus is refused"
 
+# Issue 13: every reference client simulated on every graded endpoint, from
+# the enumeration (no extra connection).  sim EP CLIENT: "outcome class
+# protocol suite group" of that client on EP (scanned with its own name).
+sim() {
+    q "select c.outcome||' '||ifnull(c.class,'-')||' '||ifnull(c.protocol,'-')||' '||
+              ifnull(c.suite,'-')||' '||ifnull(c.grp,'-')
+       from client_sims c join results r on r.id = c.result_id
+       where r.host = '$1.lab.tlsweep.test' and r.sni = '$1.lab.tlsweep.test' and c.client = '$2'"
+}
+nclients=$(q "select count(distinct client) from client_sims")
+[ "$nclients" -ge 30 ] || fail "client_sims: $nclients clients, want >= 30"
+assert_eq "0" "$(q "select count(*) from (select result_id from client_sims group by result_id
+                    having count(*) != $nclients)")" "client_sims: every graded endpoint has every client"
+assert_eq "0" "$(q "select count(*) from results r join grades g on g.result_id = r.id
+                    where not exists (select 1 from client_sims c where c.result_id = r.id)")" \
+    "client_sims: every graded endpoint is simulated"
+# TLS 1.2 + 1.3 with the server's order (AES-256 first), RSA leaf.
+assert_eq "ok - TLSv1.3 TLS_AES_256_GCM_SHA384 x25519" "$(sim valid-rsa Chrome)" "valid-rsa: Chrome"
+assert_eq "ok - TLSv1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 secp256r1" "$(sim valid-rsa 'Java 8')" \
+    "valid-rsa: old Java 8 on TLS 1.2, P-256 (no X25519)"
+assert_eq "fail no_shared_cipher TLSv1.2 - -" "$(sim valid-rsa 'IE 11 on Windows 7')" \
+    "valid-rsa: IE 11 on Windows 7 has no ECDHE-RSA-GCM"
+assert_eq "fail protocol_mismatch - - -" "$(sim valid-rsa 'Android 4.4')" "valid-rsa: Android 4.4 stops at TLS 1.0"
+assert_eq "ok - TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 secp256r1" \
+    "$(sim valid-ecdsa 'IE 11 on Windows 7')" "valid-ecdsa: IE 11 on Windows 7 has ECDHE-ECDSA-GCM"
+assert_eq "fail protocol_mismatch - - -" "$(sim tls10-only Chrome)" "tls10-only: Chrome"
+assert_eq "ok - TLSv1 TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA secp256r1" "$(sim tls10-only 'Java 8')" \
+    "tls10-only: old Java 8 still speaks TLS 1.0"
+assert_eq "fail protocol_mismatch - - -" "$(sim tls11-only Firefox)" "tls11-only: Firefox"
+assert_eq "fail no_shared_cipher TLSv1.2 - -" "$(sim ccm-only Chrome)" "ccm-only: Chrome"
+assert_eq "fail no_shared_cipher TLSv1.2 - -" "$(sim dhe-1024 Chrome)" "dhe-1024: Chrome offers no DHE"
+assert_eq "ok - TLSv1.2 TLS_DHE_RSA_WITH_AES_128_GCM_SHA256 -" "$(sim dhe-1024 'Java 8')" "dhe-1024: Java 8"
+assert_eq "fail weak_key TLSv1.2 TLS_DHE_RSA_WITH_AES_128_GCM_SHA256 -" "$(sim dhe-1024 Python)" \
+    "dhe-1024: Python refuses a 1024-bit DHE group"
+assert_eq "fail protocol_mismatch - - -" "$(sim tls13-only 'Java 8')" "tls13-only: old Java 8 cannot reach it"
+assert_eq "ok - TLSv1.3 TLS_AES_256_GCM_SHA384 x25519" "$(sim tls13-only 'Java 8u441')" "tls13-only: Java 8u441"
+assert_eq "fail hostname_mismatch TLSv1.3 TLS_AES_256_GCM_SHA384 x25519" "$(sim cn-only Chrome)" \
+    "cn-only: Chrome ignores the CN"
+assert_eq "ok - TLSv1.3 TLS_AES_256_GCM_SHA384 x25519" "$(sim cn-only 'Java 17')" "cn-only: Java takes the CN"
+assert_eq "fail weak_key TLSv1.3 TLS_AES_256_GCM_SHA384 x25519" "$(sim rsa1024 Safari)" \
+    "rsa1024: Safari wants RSA >= 2048"
+assert_eq "ok - TLSv1.3 TLS_AES_256_GCM_SHA384 x25519" "$(sim rsa1024 Chrome)" "rsa1024: Chrome takes 1024"
+assert_eq "fail incomplete_chain TLSv1.3 TLS_AES_256_GCM_SHA384 x25519" "$(sim incomplete-chain Firefox)" \
+    "incomplete-chain: Firefox fetches nothing"
+assert_eq "fail client_cert_required TLSv1.3 TLS_AES_256_GCM_SHA384 x25519" \
+    "$(sim client-cert-tls13 Chrome)" "client-cert-tls13: no client has a certificate"
+assert_eq "fail sni_required - - -" "$(q "select c.outcome||' '||c.class||' '||ifnull(c.protocol,'-')||' '||
+    ifnull(c.suite,'-')||' '||ifnull(c.grp,'-') from client_sims c join results r on r.id = c.result_id
+    where r.host = 'sni-required.lab.tlsweep.test' and r.sni is null and c.client = 'Chrome'")" \
+    "sni-required scanned without a name: no client can send SNI"
+assert_eq "0" "$(q "select count(*) from client_failures where host = 'hsts.lab.tlsweep.test'
+                    and client in ('Chrome', 'Firefox', 'Safari', 'Edge', 'OpenSSL 3')")" \
+    "client_failures: the modern clients reach hsts"
+# The report says who cannot connect; the default policy's classes did not move.
+"$TLSWEEP" report --db "$DB" >"$TMP/report.txt" 2>&1 || fail "report failed"
+grep -q "^who cannot connect (reference clients simulated on" "$TMP/report.txt" || fail "no who-cannot-connect section"
+grep -q "^  Android 4.4: [0-9]* endpoints (protocol_mismatch" "$TMP/report.txt" \
+    || fail "who cannot connect: no Android 4.4 line"
+pass "report: who cannot connect"
+"$TLSWEEP" report --db "$DB" --format json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["who_cannot_connect"]
+assert d["graded"] > 20, d
+c = {x["client"]: x for x in d["clients"]}
+assert c["Android 4.4"]["why"]["protocol_mismatch"] > 20, c["Android 4.4"]
+' || fail "json who_cannot_connect"
+pass "json: who_cannot_connect"
+# A named policy (java) and a file of names, judged from the simulation.
+printf '# batch jobs\nJava 8\n' >"$TMP/clients.txt"
+for pol in java "$TMP/clients.txt"; do
+    "$TLSWEEP" scan --lab="$LAB" --db "$TMP/pol.db" --no-progress --connect-timeout 2 \
+        --handshake-timeout 3 --dns-timeout 1 --dns-tries 1 --clients "$pol" "$TMP/policy.txt" \
+        2>"$TMP/pol.err" || fail "--clients $pol exited $?: $(tail -5 "$TMP/pol.err")"
+done
+pcls() { sqlite3 -batch -noheader "$TMP/pol.db" "select class from results where scan_id = $1 and host = '$2.lab.tlsweep.test'"; }
+assert_eq "protocol_mismatch" "$(pcls 1 tls10-only)" "--clients java: tls10-only fails for Java 11+"
+assert_eq "ok" "$(pcls 2 tls10-only)" "--clients FILE (Java 8): tls10-only is ok"
+assert_eq "ok" "$(pcls 2 dhe-1024)" "--clients FILE (Java 8): dhe-1024 is ok"
+assert_eq "no_shared_cipher" "$(pcls 2 ccm-only)" "--clients FILE (Java 8): ccm-only"
+assert_eq "java" "$(sqlite3 "$TMP/pol.db" "select value from scan_options where scan_id = 1 and name = 'clients'")" \
+    "--clients java is stored"
+# diff: a client that could connect before and cannot now.
+sqlite3 "$TMP/pol.db" "update client_sims set outcome = 'ok', class = null where client = 'Chrome'
+    and result_id in (select id from results where scan_id = 1 and host = 'tls10-only.lab.tlsweep.test')"
+"$TLSWEEP" diff --db "$TMP/pol.db" 1 2 >"$TMP/diff.txt" || true
+grep -q "after this change, 1 endpoint no longer accepts Chrome (protocol_mismatch)" "$TMP/diff.txt" \
+    || fail "diff: client outcome: $(cat "$TMP/diff.txt")"
+"$TLSWEEP" diff --db "$TMP/pol.db" 1 2 --format json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["client_changes"]
+assert d == [{"client": "Chrome", "lost": 1, "regained": 0, "why": "protocol_mismatch"}], d
+' || fail "diff json client_changes"
+pass "diff: client outcomes"
+
 stored=$(sqlite3 "$DB" "select count(*) from results")
 distinct=$(sqlite3 "$DB" "select count(distinct host||port||ifnull(sni,'-')||ifnull(starttls,'')) from results")
 assert_eq "$stored" "$distinct" "every endpoint stored once"

@@ -1093,8 +1093,9 @@ test_classify_policy(void **state)
     assert_int_equal(p, TW_CLIENTS_MODERN);
     assert_int_equal(tw_clients_policy_parse("any", &p), 0);
     assert_int_equal(p, TW_CLIENTS_ANY);
-    assert_int_equal(tw_clients_policy_parse("all", &p), 0);
-    assert_int_equal(p, TW_CLIENTS_ANY);
+    /* Issue 13, this change: "all" is every reference client (a set,
+     * tw_clients_resolve), no longer a synonym of "any". */
+    assert_int_equal(tw_clients_policy_parse("all", &p), -1);
     assert_int_equal(tw_clients_policy_parse("Modern", &p), -1);
     assert_int_equal(tw_clients_policy_parse(NULL, &p), -1);
     assert_string_equal(tw_clients_policy_name(TW_CLIENTS_MODERN), "modern");
@@ -1176,6 +1177,43 @@ test_classify_policy(void **state)
     }
 }
 
+/* A set of reference clients is judged from their simulated handshakes:
+ * a member that cannot negotiate adds its class; a non-member does not. */
+static void
+test_classify_policy_set(void **state)
+{
+    static struct tw_grade_record g;
+    static struct tw_clients_set set;
+    struct tw_evidence ev;
+    struct tw_result r;
+    char err[256], got[256];
+
+    (void)state;
+    assert_int_equal(tw_clients_resolve("java", &set, err, sizeof(err)), 0);
+    main_ok(&ev, 0x0304, 0x1302);
+    ev.dns = TW_DNS_OK;
+    memset(&g, 0, sizeof(g));
+    snprintf(g.sims[0].client, sizeof(g.sims[0].client), "%s", "Java 8");
+    g.sims[0].cls = "protocol_mismatch";
+    snprintf(g.sims[1].client, sizeof(g.sims[1].client), "%s", "Android 4.4");
+    g.sims[1].cls = "no_shared_cipher";
+    snprintf(g.sims[2].client, sizeof(g.sims[2].client), "%s", "Java 17");
+    g.sims[2].ok = 1;
+    g.n_sims = 3;
+    memset(&r, 0, sizeof(r));
+    tw_classify_policy_set(&ev, &g, &set, &r);
+    tw_issues_format(r.issues, got, sizeof(got));
+    assert_string_equal(got, "protocol_mismatch"); /* Android 4.4 is not in "java" */
+    assert_non_null(strstr(r.detail, "Java 8: no shared TLS version"));
+    free(r.detail);
+    /* Ungraded: said, not judged. */
+    memset(&r, 0, sizeof(r));
+    tw_classify_policy_set(&ev, NULL, &set, &r);
+    assert_int_equal(r.issues, 0);
+    assert_non_null(strstr(r.detail, "clients of 'java' not checked"));
+    free(r.detail);
+}
+
 /* The OpenSSL strings of the modern set (the MODERN probe's context) name
  * exactly the suites tw_clients_modern_suite() accepts. */
 static void
@@ -1211,6 +1249,7 @@ main(void)
         cmocka_unit_test(test_classify_repro),
         cmocka_unit_test(test_classify_starttls),
         cmocka_unit_test(test_classify_policy),
+        cmocka_unit_test(test_classify_policy_set),
         cmocka_unit_test(test_classify_policy_openssl_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
