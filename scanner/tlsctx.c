@@ -11,12 +11,13 @@
  * become 2; the socket BIO's callback in conn.c still sees every byte in
  * order, so the first-bytes capture and the byte budget are unchanged);
  * SSL_MODE_RELEASE_BUFFERS, so that a connection waiting for its peer holds
- * no record buffers.  Not kept: a library context (OSSL_LIB_CTX) per worker,
- * which changed neither the CPU per handshake nor the futex calls at -j 2.
+ * no record buffers.  A library context per worker (tlsctx.h): at -j 2 the
+ * shared context's read locks took 11 % of the samples against 6 % at -j 1.
  */
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
 
 #include "scanner/probekind.h"
@@ -46,15 +47,27 @@ tlsctx_skip_chain_check(X509_STORE_CTX *ctx, void *arg)
     return 1;
 }
 
+/* Load into the worker's context every provider the default context has
+ * loaded (the distribution's openssl.cnf may add some: the same algorithms
+ * either way). */
+static int
+tlsctx_copy_provider(OSSL_PROVIDER *prov, void *arg)
+{
+    OSSL_LIB_CTX *libctx = arg;
+
+    /* Loaded once; the context unloads it when freed. */
+    return OSSL_PROVIDER_load(libctx, OSSL_PROVIDER_get0_name(prov)) != NULL;
+}
+
 static SSL_CTX *
-tlsctx_build(const char *ciphers, const char *suites13, char *err)
+tlsctx_build(OSSL_LIB_CTX *libctx, const char *ciphers, const char *suites13, char *err)
 {
     SSL_CTX *ctx = NULL;
     SSL_CTX *ret = NULL;
     char buf[256];
 
     ERR_clear_error();
-    ctx = SSL_CTX_new(TLS_client_method());
+    ctx = SSL_CTX_new_ex(libctx, NULL, TLS_client_method());
     if (ctx == NULL)
         goto fail;
     /* The distribution's openssl.cnf may raise the floor to TLS 1.2 and
@@ -95,15 +108,20 @@ tw_tlsctx_init(struct tw_tlsctx *t, char *err)
     int rc = -1;
 
     memset(t, 0, sizeof(*t));
-    t->broad = tlsctx_build("DEFAULT:@SECLEVEL=0", NULL, err);
+    t->libctx = OSSL_LIB_CTX_new();
+    if (t->libctx == NULL || OSSL_PROVIDER_do_all(NULL, tlsctx_copy_provider, t->libctx) != 1) {
+        tw_errf(err, "cannot make a TLS library context");
+        goto out;
+    }
+    t->broad = tlsctx_build(t->libctx, "DEFAULT:@SECLEVEL=0", NULL, err);
     if (t->broad == NULL)
         goto out;
-    t->all = tlsctx_build("ALL:COMPLEMENTOFALL:@SECLEVEL=0", TW_TLS13_ALL, err);
+    t->all = tlsctx_build(t->libctx, "ALL:COMPLEMENTOFALL:@SECLEVEL=0", TW_TLS13_ALL, err);
     if (t->all == NULL)
         goto out;
     /* Security level 0 like the others: the probe asks about suites only,
      * the key and the chain are judged apart. */
-    t->modern = tlsctx_build(TW_CLIENTS_MODERN_OPENSSL_TLS12 ":@SECLEVEL=0",
+    t->modern = tlsctx_build(t->libctx, TW_CLIENTS_MODERN_OPENSSL_TLS12 ":@SECLEVEL=0",
                              TW_CLIENTS_MODERN_OPENSSL_TLS13, err);
     if (t->modern == NULL)
         goto out;
@@ -123,6 +141,8 @@ tw_tlsctx_cleanup(struct tw_tlsctx *t)
     t->broad = NULL;
     t->all = NULL;
     t->modern = NULL;
+    OSSL_LIB_CTX_free(t->libctx);
+    t->libctx = NULL;
 }
 
 SSL *

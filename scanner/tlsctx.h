@@ -11,6 +11,15 @@
  * (tls/clients.h), for the client policy's one extra probe.  No session
  * cache, no tickets: every probe is a fresh full handshake.  No client
  * certificate is ever sent (conn.c records a server's request for one).
+ *
+ * Each worker's contexts live in a library context of their own (libctx,
+ * with the providers the default context has), so that the algorithm and
+ * decoder lookups OpenSSL 3.0 makes on every handshake (a certificate's
+ * public key alone takes dozens of read locks on the decoder and name
+ * tables) use locks and tables no other worker touches: with one shared
+ * context the two workers of -j 2 bounced those lock words between the
+ * cores (bench/RESULTS.md, issue 18).  Objects made from these SSLs (the
+ * peer's certificates) belong to it; it outlives them (freed last).
  */
 #ifndef TW_SCANNER_TLSCTX_H
 #define TW_SCANNER_TLSCTX_H
@@ -20,9 +29,10 @@
 #include "scanner/evidence.h"
 
 struct tw_tlsctx {
-    SSL_CTX *broad;  /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
-    SSL_CTX *all;    /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
-    SSL_CTX *modern; /* the modern clients' suites (tls/clients.h): MODERN */
+    OSSL_LIB_CTX *libctx; /* this worker's; NULL = the default context */
+    SSL_CTX *broad;       /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
+    SSL_CTX *all;         /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
+    SSL_CTX *modern;      /* the modern clients' suites (tls/clients.h): MODERN */
 };
 
 /* Build the contexts.  Returns 0, or -1 with err (t is then cleaned up). */
