@@ -9,7 +9,9 @@
 # and with B: a full scan (grading probes), a --quick scan, and a full scan
 # with --now past the certificates' expiry.  Each scan is rendered with
 # (the scan's and each endpoint's timing: *_at, *elapsed*, *_ms, time,
-# duration, started, finished) and scan ids are dropped, then A's and B's
+# duration, started, finished) and scan ids are dropped, the scan clock in
+# details ("now ...") and the first bytes of the lab endpoint that sends
+# random bytes are masked, then A's and B's
 # documents must be equal.  Prints one line per scan and exits 1 on any
 # difference (the differing lines are shown).
 set -euo pipefail
@@ -33,11 +35,19 @@ strip() { # JSON on stdin -> canonical JSON without time fields
     python3 -c '
 import json, re, sys
 drop = re.compile(r"(_at$|elapsed|_ms$|^time$|duration|started|finished|^scan_id$|^id$|^scan$|queue)")
+# Text that carries the clock or the random bytes of the lab: the scan time in
+# a detail ("now 2026-..."), and the first bytes of the endpoint that
+# answers with random bytes.
+norm = [(re.compile(r"now \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"), "now <clock>"),
+        (re.compile(r"first bytes \".*\" \(([0-9a-f]{2} ?)+\)"), "first bytes <random>")]
 def walk(v):
     if isinstance(v, dict):
         return {k: walk(x) for k, x in v.items() if not drop.search(k)}
     if isinstance(v, list):
         return [walk(x) for x in v]
+    if isinstance(v, str):
+        for rx, to in norm:
+            v = rx.sub(to, v)
     return v
 print(json.dumps(walk(json.load(sys.stdin)), indent=1, sort_keys=True))'
 }
