@@ -2,7 +2,7 @@
 # bench/lab_identical.sh - the same lab scanned by two builds gives the same
 # results (issue 18: "results bit-identical for every lab endpoint").
 #
-#   A_BUILD=DIR B_BUILD=DIR bench/lab_identical.sh [WORKDIR]
+#   A_BUILD=DIR B_BUILD=DIR [KINDS="full quick future"] bench/lab_identical.sh [WORKDIR]
 #
 # Brings one lab up (B's binary, the integration tests' address and ports,
 # so it holds /tmp/tlsweep-integ.lock while it runs), then scans it with A
@@ -53,7 +53,7 @@ print(json.dumps(walk(json.load(sys.stdin)), indent=1, sort_keys=True))'
 }
 
 rc=0
-for kind in full quick future; do
+for kind in ${KINDS:-full quick future}; do
     for side in A B; do
         if [ $side = A ]; then tw=$A_BUILD/tlsweep; else tw=$B_BUILD/tlsweep; fi
         db=$W/$kind-$side.db
@@ -71,7 +71,7 @@ for kind in full quick future; do
         echo "lab_identical: $kind: $n endpoints, A and B identical (json without times)"
     else
         echo "lab_identical: $kind: DIFFERENT"
-        diff "$W/$kind-A.json" "$W/$kind-B.json" | head -40
+        diff "$W/$kind-A.json" "$W/$kind-B.json" | head -40 || true
         rc=1
     fi
 done
