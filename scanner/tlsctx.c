@@ -53,10 +53,16 @@ tlsctx_skip_chain_check(X509_STORE_CTX *ctx, void *arg)
 static int
 tlsctx_copy_provider(OSSL_PROVIDER *prov, void *arg)
 {
-    OSSL_LIB_CTX *libctx = arg;
+    struct tw_tlsctx *t = arg;
+    OSSL_PROVIDER *mine;
 
-    /* Loaded once; the context unloads it when freed. */
-    return OSSL_PROVIDER_load(libctx, OSSL_PROVIDER_get0_name(prov)) != NULL;
+    if (t->n_prov >= TW_TLSCTX_PROVIDERS_MAX)
+        return 0;
+    mine = OSSL_PROVIDER_load(t->libctx, OSSL_PROVIDER_get0_name(prov));
+    if (mine == NULL)
+        return 0;
+    t->prov[t->n_prov++] = mine; /* our reference, dropped in tw_tlsctx_cleanup */
+    return 1;
 }
 
 static SSL_CTX *
@@ -109,7 +115,7 @@ tw_tlsctx_init(struct tw_tlsctx *t, char *err)
 
     memset(t, 0, sizeof(*t));
     t->libctx = OSSL_LIB_CTX_new();
-    if (t->libctx == NULL || OSSL_PROVIDER_do_all(NULL, tlsctx_copy_provider, t->libctx) != 1) {
+    if (t->libctx == NULL || OSSL_PROVIDER_do_all(NULL, tlsctx_copy_provider, t) != 1) {
         tw_errf(err, "cannot make a TLS library context");
         goto out;
     }
@@ -141,6 +147,9 @@ tw_tlsctx_cleanup(struct tw_tlsctx *t)
     t->broad = NULL;
     t->all = NULL;
     t->modern = NULL;
+    for (int i = 0; i < t->n_prov; i++)
+        OSSL_PROVIDER_unload(t->prov[i]);
+    t->n_prov = 0;
     OSSL_LIB_CTX_free(t->libctx);
     t->libctx = NULL;
 }

@@ -24,15 +24,20 @@
 #ifndef TW_SCANNER_TLSCTX_H
 #define TW_SCANNER_TLSCTX_H
 
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
 
 #include "scanner/evidence.h"
 
+#define TW_TLSCTX_PROVIDERS_MAX 8 /* providers copied from the default context */
+
 struct tw_tlsctx {
-    OSSL_LIB_CTX *libctx; /* this worker's; NULL = the default context */
-    SSL_CTX *broad;       /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
-    SSL_CTX *all;         /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
-    SSL_CTX *modern;      /* the modern clients' suites (tls/clients.h): MODERN */
+    OSSL_LIB_CTX *libctx;                         /* this worker's; NULL = the default context */
+    OSSL_PROVIDER *prov[TW_TLSCTX_PROVIDERS_MAX]; /* loaded into libctx (unloaded at cleanup) */
+    int n_prov;
+    SSL_CTX *broad;  /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
+    SSL_CTX *all;    /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
+    SSL_CTX *modern; /* the modern clients' suites (tls/clients.h): MODERN */
 };
 
 /* Build the contexts.  Returns 0, or -1 with err (t is then cleaned up). */
