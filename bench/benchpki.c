@@ -151,6 +151,17 @@ bench_pki_init(struct bench_pki *p)
     return 0;
 }
 
+X509 *
+bench_pki_leaf(const struct bench_pki *p, enum bench_key k, long serial)
+{
+    const struct bench_hier *h = &p->h[k];
+    X509 *x = pki_cert("fleet.test", h->leaf_key, h->inter, h->int_key, 0, serial);
+
+    if (x == NULL)
+        pki_err("leaf");
+    return x;
+}
+
 void
 bench_pki_cleanup(struct bench_pki *p)
 {

@@ -43,6 +43,9 @@ int bench_variant_parse(const char *s, enum bench_variant *out);
 /* Build both hierarchies.  Returns 0, or -1 with a message on stderr. */
 int bench_pki_init(struct bench_pki *p);
 void bench_pki_cleanup(struct bench_pki *p);
+/* Another leaf of hierarchy k: the same key, name and issuer as h[k].leaf,
+ * its own serial (so its own DER).  The caller frees it; NULL on error. */
+X509 *bench_pki_leaf(const struct bench_pki *p, enum bench_key k, long serial);
 /* Write both roots (the client's trust store) as one PEM bundle. */
 int bench_pki_write_ca(const struct bench_pki *p, const char *path);
 /* A trust store holding both roots. */

@@ -9,6 +9,8 @@
  *
  *   127.20.x.y  TLS 1.3, ECDSA P-256      127.22.x.y  TLS 1.2, ECDSA P-256
  *   127.21.x.y  TLS 1.3, RSA-2048         127.23.x.y  TLS 1.2, RSA-2048
+ *   127.24.x.y  with --own-leaves N: TLS 1.3, ECDSA P-256, each address its
+ *               own leaf (leaf (256x+y) mod N; same key and name, own serial)
  *   127.30.x.y  tarpit: accepted, never answered (held up to --tarpit-cap,
  *               closed when the client goes away; over the cap: closed)
  *   others      the --variant given (default tls13-ec), or tarpit with --tarpit
@@ -101,6 +103,8 @@ static struct {
     _Atomic(struct fleet_map *) map;
     atomic_ulong map_gen, resets;
     atomic_int dns_on;
+    X509 **own_leaves; /* --own-leaves: 127.24/16's leaves */
+    long n_own_leaves;
 } fl;
 
 static int listener_marker; /* epoll data for the listening socket */
@@ -213,6 +217,7 @@ fleet_accept(int ep, int lfd)
         int is_tarpit = fl.all_tarpit;
         int v = fl.def; /* a bench_variant, or FW_UNTRUSTED */
         int mapped;
+        X509 *own = NULL;
 
         if (fd < 0)
             return; /* EAGAIN, or out of descriptors: try again on the next event */
@@ -226,6 +231,10 @@ fleet_accept(int ep, int lfd)
                 if (b >= 20 && b <= 23) {
                     v = (enum bench_variant)(b - 20);
                     is_tarpit = 0;
+                } else if (b == 24 && fl.n_own_leaves > 0) {
+                    v = BENCH_V13_EC;
+                    is_tarpit = 0;
+                    own = fl.own_leaves[(a & 0xffff) % (unsigned long)fl.n_own_leaves];
                 } else if (b == 30) {
                     is_tarpit = 1;
                 }
@@ -271,7 +280,8 @@ fleet_accept(int ep, int lfd)
         }
         c->st = ST_HANDSHAKE;
         c->ssl = SSL_new(fl.ctx[v]);
-        if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+        if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1 ||
+            (own != NULL && v == BENCH_V13_EC && SSL_use_certificate(c->ssl, own) != 1)) {
             atomic_fetch_add(&fl.failed, 1);
             conn_close(ep, c);
             continue;
@@ -677,7 +687,7 @@ usage(void)
 {
     fprintf(stderr, "usage: fleet [--port N] [--threads N] [--ca-out FILE] [--dns-port N]\n"
                     "             [--variant tls13-ec|tls13-rsa|tls12-ec|tls12-rsa] [--tarpit]\n"
-                    "             [--tarpit-cap N] [--stats FILE] [--map FILE]\n");
+                    "             [--tarpit-cap N] [--stats FILE] [--map FILE] [--own-leaves N]\n");
     exit(2);
 }
 
@@ -719,6 +729,8 @@ main(int argc, char **argv)
             stats = v;
         else if (strcmp(a, "--map") == 0)
             fl.map_path = v;
+        else if (strcmp(a, "--own-leaves") == 0)
+            fl.n_own_leaves = bench_arg_long("fleet", "--own-leaves", v, 0, 65536);
         else if (strcmp(a, "--variant") != 0 || bench_variant_parse(v, &fl.def) < 0)
             usage();
     }
@@ -740,6 +752,14 @@ main(int argc, char **argv)
     for (int v = 0; v < BENCH_V__COUNT; v++) {
         fl.ctx[v] = bench_pki_server_ctx(&pki, (enum bench_variant)v);
         if (fl.ctx[v] == NULL)
+            return 1;
+    }
+    if (fl.n_own_leaves > 0) {
+        fl.own_leaves = calloc((size_t)fl.n_own_leaves, sizeof(*fl.own_leaves));
+        for (long i = 0; fl.own_leaves != NULL && i < fl.n_own_leaves; i++)
+            if ((fl.own_leaves[i] = bench_pki_leaf(&pki, BENCH_KEY_EC, 1000 + i)) == NULL)
+                return 1;
+        if (fl.own_leaves == NULL)
             return 1;
     }
     /* "untrusted": a second hierarchy, whose root is in no --ca-out. */

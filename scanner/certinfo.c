@@ -44,6 +44,16 @@
  * what an earlier result, perhaps never stored, carried.  Bounded: 64
  * records per thread, each within TW_CERT_PEM_MAX + 3 x TW_CERT_FIELD_MAX.
  *
+ * Verification cache.  The outcome of the verification (every (depth,
+ * code), the truncation flag, the issuer find_issuer picks) is a function
+ * of the sent chain, the trust store and `now`; scanner/vcache.h keeps it
+ * per thread, keyed by those, so an endpoint sending a chain already
+ * verified at the same time against the same store skips
+ * X509_verify_cert.  Everything else (name, key, signatures' digests, OCSP)
+ * is judged per endpoint as before.  Stores made by tw_certinfo_load_store
+ * are cached against; any other store only once tw_vcache_mark_store
+ * declared it complete.
+ *
  * Threading: called on the worker thread that owns the SSL and the store.
  */
 #include <pthread.h>
@@ -62,12 +72,17 @@
 #include <openssl/x509v3.h>
 
 #include "scanner/certinfo.h"
+#include "scanner/vcache.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
 #define SAN_MAX_ENTRIES 1000
 #define OCSP_SKEW_SECS 300
 #define CERTINFO_CACHE_SLOTS 64 /* records kept per thread */
+/* The verification settings below (purpose sslserver, every error recorded,
+ * time = now, the issuer as find_issuer picks it), for the cache key: change
+ * the number whenever they change. */
+#define CERTINFO_VERIFY_FLAGS 1u
 
 X509_STORE *
 tw_certinfo_load_store(const char *ca_file, char *err)
@@ -93,6 +108,8 @@ tw_certinfo_load_store(const char *ca_file, char *err)
         tw_errf(err, "cannot load the system trust store: %s", reason);
         goto out;
     }
+    /* Filled and never changed again: outcomes may be cached against it. */
+    tw_vcache_mark_store(st);
     ret = st;
     st = NULL;
 out:
@@ -353,17 +370,23 @@ cert_copy(struct tw_cert *dst, const struct tw_cert *src)
 
 static void certinfo_record_fields(X509 *x, struct tw_cert *out);
 
-/* Overwrites *out without freeing it: pass a zeroed or cleaned-up record. */
-void
-tw_certinfo_record(X509 *x, struct tw_cert *out)
+/* tw_certinfo_record, also giving the SHA-256 of the DER in md (the
+ * verification cache's key uses it).  Returns 0, or -1 when the digest
+ * could not be computed (md is then zero and the record has no sha256). */
+static int
+certinfo_record_md(X509 *x, struct tw_cert *out, unsigned char md[32])
 {
     struct certinfo_cache *c = certinfo_cache_get();
     struct certinfo_slot *slot = NULL;
-    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned char buf[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
+    int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
+    memset(md, 0, 32);
+    if (X509_digest(x, EVP_sha256(), buf, &mdlen) == 1 && mdlen == 32) {
+        memcpy(md, buf, 32);
+        rc = 0;
         for (unsigned int i = 0; i < mdlen; i++)
             snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
         if (c != NULL)
@@ -371,7 +394,7 @@ tw_certinfo_record(X509 *x, struct tw_cert *out)
     }
     if (slot != NULL && slot->used && memcmp(slot->md, md, 32) == 0) {
         cert_copy(out, &slot->rec);
-        return;
+        return rc;
     }
     certinfo_record_fields(x, out);
     if (slot != NULL) {
@@ -380,6 +403,16 @@ tw_certinfo_record(X509 *x, struct tw_cert *out)
         cert_copy(&slot->rec, out);
         slot->used = 1;
     }
+    return rc;
+}
+
+/* Overwrites *out without freeing it: pass a zeroed or cleaned-up record. */
+void
+tw_certinfo_record(X509 *x, struct tw_cert *out)
+{
+    unsigned char md[32];
+
+    certinfo_record_md(x, out, md);
 }
 
 /* Every field but the fingerprint, from the certificate itself. */
@@ -578,6 +611,33 @@ find_issuer(X509_STORE_CTX *ctx, X509 *leaf, STACK_OF(X509) * sent)
     return NULL;
 }
 
+/* The window in which every certificate sent and every certificate of the
+ * built chain is valid: the latest notBefore, the earliest notAfter.
+ * Returns 0, or -1 when a date cannot be read (nothing is cached then). */
+static int
+certinfo_window(STACK_OF(X509) * sent, STACK_OF(X509) * built, int64_t *lo, int64_t *hi)
+{
+    STACK_OF(X509) * sets[2] = {sent, built};
+
+    *lo = INT64_MIN;
+    *hi = INT64_MAX;
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; sets[k] != NULL && i < sk_X509_num(sets[k]); i++) {
+            X509 *x = sk_X509_value(sets[k], i);
+            int64_t nb, na;
+
+            if (asn1_time_unix(X509_get0_notBefore(x), &nb) < 0 ||
+                asn1_time_unix(X509_get0_notAfter(x), &na) < 0)
+                return -1;
+            if (nb > *lo)
+                *lo = nb;
+            if (na < *hi)
+                *hi = na;
+        }
+    }
+    return 0;
+}
+
 int
 tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *ip, int64_t now,
                     struct tw_cert_evidence *ev, struct tw_result *r)
@@ -586,8 +646,11 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
     STACK_OF(X509) *untrusted = NULL;
     X509_STORE_CTX *ctx = NULL;
     X509 *leaf, *issuer = NULL;
+    unsigned char(*mds)[32] = NULL;
+    unsigned char vkey[TW_VCACHE_KEY_LEN];
+    struct tw_vcache_outcome vo;
     size_t n_rec;
-    int n, rc = -1;
+    int n, rc = -1, mds_ok = 1, have_key;
 
     memset(ev, 0, sizeof(*ev));
     ev->now = now;
@@ -606,14 +669,33 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
     ev->has_chain = 1;
     ev->n_sent = n;
 
-    /* The records: as sent, leaf first, at most TW_CHAIN_MAX. */
+    /* The records: as sent, leaf first, at most TW_CHAIN_MAX; and the
+     * SHA-256 of every certificate sent, for the verification cache. */
     n_rec = (size_t)n < TW_CHAIN_MAX ? (size_t)n : TW_CHAIN_MAX;
     r->chain = tw_xcalloc(n_rec, sizeof(*r->chain));
+    mds = tw_xcalloc((size_t)n, sizeof(*mds));
     for (size_t i = 0; i < n_rec; i++)
-        tw_certinfo_record(sk_X509_value(sent, (int)i), &r->chain[i]);
-    r->n_chain = n_rec;
+        if (certinfo_record_md(sk_X509_value(sent, (int)i), &r->chain[i], mds[i]) < 0)
+            mds_ok = 0;
+    for (int i = (int)n_rec; i < n && mds_ok; i++) {
+        unsigned int mdlen = 0;
 
-    /* Verify: leaf + the rest as untrusted, at `now`, recording every error. */
+        if (X509_digest(sk_X509_value(sent, i), EVP_sha256(), mds[i], &mdlen) != 1 || mdlen != 32)
+            mds_ok = 0;
+    }
+    r->n_chain = n_rec;
+    have_key = mds_ok && tw_vcache_key(vkey, store, now, CERTINFO_VERIFY_FLAGS,
+                                       (const unsigned char(*)[32])mds, n) == 0;
+
+    /* Verify: leaf + the rest as untrusted, at `now`, recording every error;
+     * or take the outcome of the same verification from the cache. */
+    if (have_key && tw_vcache_get(vkey, now, &vo)) {
+        memcpy(ev->verify, vo.verify, sizeof(ev->verify));
+        ev->n_verify = vo.n_verify;
+        ev->verify_truncated = vo.verify_truncated;
+        issuer = vo.issuer;
+        goto verified;
+    }
     untrusted = sk_X509_new_null();
     for (int i = 1; untrusted != NULL && i < n; i++)
         sk_X509_push(untrusted, sk_X509_value(sent, i));
@@ -621,6 +703,7 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
     if (ctx != NULL && store != NULL && untrusted != NULL &&
         X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1) {
         X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+        int64_t lo, hi;
 
         X509_VERIFY_PARAM_set_time(vp, (time_t)now);
         X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
@@ -634,12 +717,20 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
             ev->n_verify = 1;
         }
         issuer = find_issuer(ctx, leaf, sent);
+        if (have_key && certinfo_window(sent, X509_STORE_CTX_get0_chain(ctx), &lo, &hi) == 0) {
+            memcpy(vo.verify, ev->verify, sizeof(vo.verify));
+            vo.n_verify = ev->n_verify;
+            vo.verify_truncated = ev->verify_truncated;
+            vo.issuer = issuer;
+            tw_vcache_put(vkey, now, lo, hi, &vo);
+        }
     } else {
         ev->verify[0].depth = 0;
         ev->verify[0].code = X509_V_ERR_UNSPECIFIED;
         ev->n_verify = 1;
     }
 
+verified:
     ev->leaf_self_issued = is_self_issued(leaf, 1);
     ev->chain_complete = is_self_issued(sk_X509_value(sent, n - 1), 0);
     ev->leaf_has_aia_issuer = has_aia_issuer(leaf);
@@ -682,6 +773,7 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
     ev->ocsp = ocsp_judge(ssl, leaf, issuer, sent, store, now);
     rc = 0;
 out:
+    free(mds);
     X509_free(issuer);
     X509_STORE_CTX_free(ctx);
     sk_X509_free(untrusted);

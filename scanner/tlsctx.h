@@ -11,15 +11,30 @@
  * (tls/clients.h), for the client policy's one extra probe.  No session
  * cache, no tickets: every probe is a fresh full handshake.  No client
  * certificate is ever sent (conn.c records a server's request for one).
+ *
+ * Each worker's contexts live in a library context of their own (libctx,
+ * with the providers the default context has), so that the algorithm and
+ * decoder lookups OpenSSL 3.0 makes on every handshake (a certificate's
+ * public key alone takes dozens of read locks on the decoder and name
+ * tables) use locks and tables no other worker touches: with one shared
+ * context the two workers of -j 2 bounced those lock words between the
+ * cores (bench/RESULTS.md, issue 18).  Objects made from these SSLs (the
+ * peer's certificates) belong to it; it outlives them (freed last).
  */
 #ifndef TW_SCANNER_TLSCTX_H
 #define TW_SCANNER_TLSCTX_H
 
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
 
 #include "scanner/evidence.h"
 
+#define TW_TLSCTX_PROVIDERS_MAX 8 /* providers copied from the default context */
+
 struct tw_tlsctx {
+    OSSL_LIB_CTX *libctx;                         /* this worker's; NULL = the default context */
+    OSSL_PROVIDER *prov[TW_TLSCTX_PROVIDERS_MAX]; /* loaded into libctx (unloaded at cleanup) */
+    int n_prov;
     SSL_CTX *broad;  /* "DEFAULT:@SECLEVEL=0": MAIN, SNI and version probes */
     SSL_CTX *all;    /* "ALL:COMPLEMENTOFALL:@SECLEVEL=0": ALL_CIPHERS */
     SSL_CTX *modern; /* the modern clients' suites (tls/clients.h): MODERN */

@@ -32,6 +32,7 @@
 
 #include "scanner/certinfo.h"
 #include "scanner/classify.h"
+#include "scanner/vcache.h"
 #include "base/log.h"
 
 #define NOW ((int64_t)1700000000)
@@ -48,6 +49,7 @@ struct pki {
 
 static struct pki P;
 static long next_serial = 1;
+static int64_t run_now = NOW; /* the time run() judges at */
 
 /* ---- building certificates ---- */
 
@@ -229,7 +231,7 @@ run(X509 *leaf, EVP_PKEY *key, X509 **chain, int n, X509_STORE *store, const cha
     assert_true(done_c && done_s);
 
     memset(r, 0, sizeof(*r));
-    assert_int_equal(tw_certinfo_collect(c, store, name, "127.0.0.1", NOW, ev, r), 0);
+    assert_int_equal(tw_certinfo_collect(c, store, name, "127.0.0.1", run_now, ev, r), 0);
 
     SSL_free(c);
     SSL_free(s);
@@ -847,6 +849,230 @@ test_certinfo_record_cache(void **state)
     }
 }
 
+/* ---- the verification cache (scanner/vcache.h) ---- */
+
+/* A store with the root, marked complete: outcomes are cached against it. */
+static X509_STORE *
+marked_store(int with_root)
+{
+    X509_STORE *st = X509_STORE_new();
+
+    assert_non_null(st);
+    if (with_root)
+        assert_int_equal(X509_STORE_add_cert(st, P.root), 1);
+    assert_int_equal(tw_vcache_mark_store(st), 0);
+    assert_int_equal(tw_vcache_mark_store(st), 0); /* idempotent */
+    return st;
+}
+
+static struct tw_vcache_stats
+vstats(void)
+{
+    struct tw_vcache_stats s;
+
+    tw_vcache_get_stats(&s);
+    return s;
+}
+
+/* The evidence of one case with the unmarked store (never cached), then
+ * twice with a marked store of the same content (a miss, then a hit): all
+ * three identical, byte for byte, and the third served from the cache. */
+static void
+vcache_same(X509 *leaf, EVP_PKEY *key, X509 **chain, int n, int with_root, struct staple *st)
+{
+    X509_STORE *plain = with_root ? P.store : P.empty_store;
+    X509_STORE *marked = marked_store(with_root);
+    struct tw_cert_evidence ev0, ev1, ev2;
+    struct tw_result r;
+    struct tw_vcache_stats a, b, c;
+
+    a = vstats();
+    run(leaf, key, chain, n, plain, "good.test", st, &ev0, &r);
+    free_chain(&r);
+    b = vstats();
+    assert_int_equal(b.hits + b.misses + b.stored, a.hits + a.misses + a.stored);
+    run(leaf, key, chain, n, marked, "good.test", st, &ev1, &r);
+    free_chain(&r);
+    c = vstats();
+    assert_int_equal(c.misses, b.misses + 1);
+    assert_int_equal(c.stored, b.stored + 1);
+    run(leaf, key, chain, n, marked, "good.test", st, &ev2, &r);
+    free_chain(&r);
+    b = vstats();
+    assert_int_equal(b.hits, c.hits + 1);
+    assert_memory_equal(&ev0, &ev1, sizeof(ev0));
+    assert_memory_equal(&ev0, &ev2, sizeof(ev0));
+    X509_STORE_free(marked);
+}
+
+/* Cached outcomes are the outcomes: valid, incomplete, untrusted, self-signed,
+ * SHA-1, long chains, and stapled OCSP (which needs the cached issuer). */
+static void
+test_certinfo_vcache_identical(void **state)
+{
+    X509 *leaf = leaf_valid();
+    X509 *chain1[1] = {P.inter};
+    X509 *chain2[2] = {P.inter, P.root};
+    X509 *many[TW_CHAIN_MAX + 4];
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *self =
+        signed_by(mk_cert("good.test", k, NULL, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0), k,
+                  EVP_sha256());
+    X509 *sha1 = signed_by(
+        mk_cert("good.test", P.leaf_key, P.inter, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0),
+        P.int_key, EVP_sha1());
+    struct staple good = mk_ocsp(leaf, V_OCSP_CERTSTATUS_GOOD, P.inter, P.int_key, EVP_sha1());
+    struct staple revoked =
+        mk_ocsp(leaf, V_OCSP_CERTSTATUS_REVOKED, P.inter, P.int_key, EVP_sha1());
+
+    (void)state;
+    for (int i = 0; i < TW_CHAIN_MAX + 4; i++)
+        many[i] = P.inter;
+    vcache_same(leaf, P.leaf_key, chain1, 1, 1, NULL);
+    vcache_same(leaf, P.leaf_key, NULL, 0, 1, NULL);   /* incomplete */
+    vcache_same(leaf, P.leaf_key, chain2, 2, 0, NULL); /* untrusted root */
+    vcache_same(leaf, P.leaf_key, chain1, 1, 0, NULL); /* nothing trusted */
+    vcache_same(self, k, NULL, 0, 1, NULL);            /* self-signed */
+    vcache_same(sha1, P.leaf_key, chain1, 1, 1, NULL); /* SHA-1 */
+    vcache_same(leaf, P.leaf_key, many, TW_CHAIN_MAX + 4, 1, NULL);
+    vcache_same(leaf, P.leaf_key, chain1, 1, 1, &good);
+    vcache_same(leaf, P.leaf_key, chain1, 1, 1, &revoked);
+    vcache_same(leaf, P.leaf_key, chain1, 1, 0, &revoked);
+    OPENSSL_free(good.der);
+    OPENSSL_free(revoked.der);
+    X509_free(sha1);
+    X509_free(self);
+    EVP_PKEY_free(k);
+    X509_free(leaf);
+}
+
+/* A chain that changes between two connections (same key, same name, a
+ * different certificate) is verified again, never served the old outcome. */
+static void
+test_certinfo_vcache_chain_changes(void **state)
+{
+    X509_STORE *st = marked_store(1);
+    X509 *good = leaf_valid();
+    X509 *good2 = leaf_valid(); /* same key and dates, another serial */
+    EVP_PKEY *rogue_key = EVP_EC_gen("P-256");
+    X509 *rogue =
+        signed_by(mk_cert("Test Intermediate", rogue_key, P.root, Y2000, Y2099, 1, NULL, 0),
+                  rogue_key, EVP_sha256()); /* the intermediate's name, not signed by the root */
+    X509 *bad = signed_by(
+        mk_cert("good.test", P.leaf_key, rogue, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0),
+        rogue_key, EVP_sha256());
+    X509 *chain[1] = {P.inter};
+    X509 *rchain[1] = {rogue};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    struct tw_vcache_stats a, b;
+
+    (void)state;
+    run(good, P.leaf_key, chain, 1, st, "good.test", NULL, &ev, &r);
+    free_chain(&r);
+    assert_int_equal(ev.n_verify, 0);
+    a = vstats();
+    run(good, P.leaf_key, chain, 1, st, "good.test", NULL, &ev, &r); /* a hit */
+    free_chain(&r);
+    b = vstats();
+    assert_int_equal(b.hits, a.hits + 1);
+    assert_int_equal(ev.n_verify, 0);
+
+    /* Same key, a forged chain: a miss, and its own errors. */
+    run(bad, P.leaf_key, rchain, 1, st, "good.test", NULL, &ev, &r);
+    free_chain(&r);
+    a = vstats();
+    assert_int_equal(a.hits, b.hits);
+    assert_int_equal(a.misses, b.misses + 1);
+    assert_true(ev.n_verify > 0);
+    assert_true(has_error(&ev, 1, X509_V_ERR_CERT_SIGNATURE_FAILURE));
+    assert_string_equal(classify(&ev, "good.test", &r), "untrusted_root");
+    free_chain(&r);
+
+    /* Same key, another valid certificate: a miss too (different DER). */
+    run(good2, P.leaf_key, chain, 1, st, "good.test", NULL, &ev, &r);
+    free_chain(&r);
+    b = vstats();
+    assert_int_equal(b.hits, a.hits);
+    assert_int_equal(b.misses, a.misses + 1);
+    assert_int_equal(ev.n_verify, 0);
+
+    /* The same leaf with the intermediate left out: another chain. */
+    run(good, P.leaf_key, NULL, 0, st, "good.test", NULL, &ev, &r);
+    free_chain(&r);
+    a = vstats();
+    assert_int_equal(a.hits, b.hits);
+    assert_true(has_error(&ev, 0, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
+
+    X509_free(bad);
+    X509_free(rogue);
+    EVP_PKEY_free(rogue_key);
+    X509_free(good2);
+    X509_free(good);
+    X509_STORE_free(st);
+}
+
+/* A time outside a certificate's validity is never served from the cache
+ * (and nothing judged there is stored), whatever was cached before. */
+static void
+test_certinfo_vcache_outside_window(void **state)
+{
+    X509_STORE *st = marked_store(1);
+    X509 *leaf = leaf_dates(NOW - 30 * DAY, NOW + 60 * DAY);
+    X509 *chain[1] = {P.inter};
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    struct tw_vcache_stats a, b;
+    unsigned char key[TW_VCACHE_KEY_LEN];
+    unsigned char md[1][32];
+    struct tw_vcache_outcome o, got;
+
+    (void)state;
+    run(leaf, P.leaf_key, chain, 1, st, "good.test", NULL, &ev, &r); /* stored at NOW */
+    free_chain(&r);
+    assert_int_equal(ev.n_verify, 0);
+    for (int round = 0; round < 2; round++) {
+        a = vstats();
+        run_now = NOW + 61 * DAY; /* expired */
+        run(leaf, P.leaf_key, chain, 1, st, "good.test", NULL, &ev, &r);
+        free_chain(&r);
+        b = vstats();
+        assert_int_equal(b.hits, a.hits);
+        assert_int_equal(b.refused, a.refused + 1);
+        assert_true(has_error(&ev, 0, X509_V_ERR_CERT_HAS_EXPIRED));
+        run_now = NOW - 31 * DAY; /* not yet valid */
+        run(leaf, P.leaf_key, chain, 1, st, "good.test", NULL, &ev, &r);
+        free_chain(&r);
+        a = vstats();
+        assert_int_equal(a.hits, b.hits);
+        assert_int_equal(a.refused, b.refused + 1);
+        assert_true(has_error(&ev, 0, X509_V_ERR_CERT_NOT_YET_VALID));
+        run_now = NOW;
+    }
+
+    /* The window is checked on the way out too, whatever the key. */
+    memset(md, 7, sizeof(md));
+    assert_int_equal(tw_vcache_key(key, st, NOW, 1, (const unsigned char(*)[32])md, 1), 0);
+    memset(&o, 0, sizeof(o));
+    o.n_verify = 1;
+    o.verify[0].code = X509_V_ERR_CERT_REVOKED;
+    tw_vcache_put(key, NOW, NOW - DAY, NOW + DAY, &o);
+    assert_int_equal(tw_vcache_get(key, NOW + 2 * DAY, &got), 0);
+    assert_int_equal(tw_vcache_get(key, NOW - 2 * DAY, &got), 0);
+    assert_int_equal(tw_vcache_get(key, NOW, &got), 1);
+    assert_int_equal(got.n_verify, 1);
+    assert_null(got.issuer);
+    a = vstats();
+    tw_vcache_put(key, NOW + 2 * DAY, NOW - DAY, NOW + DAY, &o); /* now outside: refused */
+    b = vstats();
+    assert_int_equal(b.refused, a.refused + 1);
+    /* An unmarked store has no key. */
+    assert_int_equal(tw_vcache_key(key, P.store, NOW, 1, (const unsigned char(*)[32])md, 1), -1);
+
+    X509_free(leaf);
+    X509_STORE_free(st);
+}
+
 int
 main(void)
 {
@@ -868,6 +1094,9 @@ main(void)
         cmocka_unit_test(test_certinfo_record_bounds),
         cmocka_unit_test(test_certinfo_load_store),
         cmocka_unit_test(test_certinfo_record_cache),
+        cmocka_unit_test(test_certinfo_vcache_identical),
+        cmocka_unit_test(test_certinfo_vcache_chain_changes),
+        cmocka_unit_test(test_certinfo_vcache_outside_window),
     };
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }
