@@ -93,6 +93,8 @@ tw_report_db_prepare(sqlite3 *db, char *err)
         tw_errf(err, "%s", sqlite3_errmsg(db));
         return -1;
     }
+    if (tw_schema_functions(db, err) < 0)
+        return -1;
     /* Writes, ATTACH, PRAGMA and schema changes are refused at prepare time,
      * whatever --where holds (it is trusted, but mistakes happen). */
     sqlite3_set_authorizer(db, report_authorize, NULL);
