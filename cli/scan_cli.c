@@ -53,6 +53,7 @@ enum {
     OPT_LAB,
     OPT_STARTTLS,
     OPT_CLIENTS,
+    OPT_CHECK_NAMES,
 };
 
 static const struct option scan_options[] = {
@@ -81,6 +82,7 @@ static const struct option scan_options[] = {
     {"lab", optional_argument, NULL, OPT_LAB},
     {"starttls", required_argument, NULL, OPT_STARTTLS},
     {"clients", required_argument, NULL, OPT_CLIENTS},
+    {"check-names", no_argument, NULL, OPT_CHECK_NAMES},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -118,6 +120,10 @@ scan_usage(FILE *f)
         "\n"
         "Trust and time:\n"
         "  --ca-file PATH          trust store, a PEM bundle (default: the system store)\n"
+        "  --check-names           IP and CIDR targets without SNI: a certificate that\n"
+        "                          does not cover the address is hostname_mismatch\n"
+        "                          (grade M); default: issue name_unchecked, the class\n"
+        "                          and grade as if it did (discovery sweeps)\n"
         "  --now TIME              judge certificate validity as of TIME\n"
         "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
         "\n"
@@ -146,8 +152,9 @@ scan_usage(FILE *f)
         "                          latest), skipping endpoints already stored.  The scan\n"
         "                          keeps the options it was started with (stored in the\n"
         "                          database): targets, ports, resolvers, CA file, --now,\n"
-        "                          --shard, --starttls, --quick, timeouts, label.  Leave\n"
-        "                          them out; giving one with another value is refused.\n"
+        "                          --shard, --starttls, --quick, --clients,\n"
+        "                          --check-names, timeouts, label.  Leave them out;\n"
+        "                          giving one with another value is refused.\n"
         "                          Pacing may change: -c, -j, --rate, --per-ip, --progress.\n"
         "                          A scan whose targets came from stdin needs the same\n"
         "                          list piped in again.  A scan that another live process\n"
@@ -344,6 +351,10 @@ tw_scan_main(int argc, char **argv)
                 goto out;
             cfg.dns_tries = (int)v;
             cfg.given |= TW_CFG_BIT(TW_CFG_DNS_TRIES);
+            break;
+        case OPT_CHECK_NAMES:
+            cfg.check_names = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_CHECK_NAMES);
             break;
         case OPT_QUICK:
             cfg.quick = 1;

@@ -657,6 +657,7 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
                                           NULL) == 1;
     } else if (ip != NULL && ip[0] != '\0') {
         ev->hostname_checked = 1;
+        ev->address_checked = 1;
         ev->hostname_ok = X509_check_ip_asc(leaf, ip, 0) == 1;
     }
 

@@ -51,7 +51,8 @@ enum tw_cfg_opt {
     TW_CFG_PER_IP,
     TW_CFG_CONCURRENCY,
     TW_CFG_THREADS,
-    TW_CFG_CLIENTS, /* the client policy (--clients) */
+    TW_CFG_CLIENTS,     /* the client policy (--clients) */
+    TW_CFG_CHECK_NAMES, /* --check-names: address targets without SNI get the name check */
     TW_CFG__COUNT
 };
 #define TW_CFG_BIT(opt) (1u << (opt))
@@ -86,6 +87,9 @@ struct tw_config {
                                  speak STARTTLS (tw_starttls_for_port) */
     int clients;              /* the client policy the class is judged for (enum
                                  tw_client_policy, tls/clients.h; 0 = modern) */
+    int check_names;          /* --check-names: an IP/CIDR target without SNI is
+                                 hostname_mismatch when its certificate does not cover
+                                 the address (else issue name_unchecked) */
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
     unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */

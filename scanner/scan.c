@@ -616,6 +616,7 @@ static const struct scan_optdef scan_optdefs[] = {
     {"starttls", TW_CFG_STARTTLS, 0, 0},
     {"quick", TW_CFG_QUICK, 0, 1},
     {"clients", TW_CFG_CLIENTS, 0, 0},
+    {"check-names", TW_CFG_CHECK_NAMES, 0, 1},
     {"allow-large-ranges", TW_CFG_ALLOW_LARGE, 0, 1},
     {"connect-timeout", TW_CFG_CONNECT_TIMEOUT, 0, 0},
     {"handshake-timeout", TW_CFG_HANDSHAKE_TIMEOUT, 0, 0},
@@ -722,7 +723,10 @@ scan_opt_get(const struct tw_config *c, enum tw_cfg_opt id, size_t i, char *buf,
         return 1;
     case TW_CFG_QUICK:
     case TW_CFG_ALLOW_LARGE:
-        if (!(id == TW_CFG_QUICK ? c->quick : c->allow_large_ranges))
+    case TW_CFG_CHECK_NAMES:
+        if (!(id == TW_CFG_QUICK         ? c->quick
+              : id == TW_CFG_CHECK_NAMES ? c->check_names
+                                         : c->allow_large_ranges))
             return 0;
         snprintf(buf, len, "on");
         return 1;
@@ -866,10 +870,13 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
         return 0;
     case TW_CFG_QUICK:
     case TW_CFG_ALLOW_LARGE:
+    case TW_CFG_CHECK_NAMES:
         if (strcmp(v, "on") != 0)
             return -1;
         if (id == TW_CFG_QUICK)
             c->quick = 1;
+        else if (id == TW_CFG_CHECK_NAMES)
+            c->check_names = 1;
         else
             c->allow_large_ranges = 1;
         return 0;

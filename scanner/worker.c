@@ -674,6 +674,7 @@ ep_new(struct job *j, int family, const uint8_t *addr)
     ep->r = job_result_new(j, ep->ipstr);
     ep->ev.dns = j->t.family == 0 ? TW_DNS_OK : TW_DNS_NOT_ASKED;
     ep->ev.sent_sni = j->t.has_sni && j->t.sni[0] != '\0';
+    ep->ev.check_names = j->w->cfg->check_names;
     for (int k = 0; k < TW_PK__COUNT; k++)
         ep->ev.probe[k].alert = -1;
     return ep;
