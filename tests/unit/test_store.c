@@ -947,6 +947,55 @@ test_store_merge_counts(void **state)
     tw_store_close(st);
 }
 
+/* merge --any (issue 16): scans of disjoint target sets, shards or not,
+ * become one scan; an endpoint two inputs share is refused, nothing written. */
+static void
+test_store_merge_any(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ha[] = {"a1.example", "a2.example"};
+    static const char *const hb[] = {"b1.example"};
+    static const char *const hc[] = {"c1.example", "a2.example"};
+    char a[256], b[256], c[256], out[256], err[TW_ERRLEN] = "";
+    const char *in[2];
+    struct tw_store *st;
+    struct stat sb;
+    sqlite3 *db;
+
+    make_shard(f, "a.db", "paris", "t1", NULL, "done", "2026-01-01T10:00:00Z", ha, 2, a, sizeof(a));
+    make_shard(f, "b.db", "tokyo", "t2", "1/2", "done", "2026-01-01T09:00:00Z", hb, 1, b,
+               sizeof(b));
+    make_shard(f, "c.db", "paris", "t3", NULL, "done", "2026-01-01T09:00:00Z", hc, 2, c, sizeof(c));
+    fx_path(f, "out.db", out, sizeof(out));
+    in[0] = a;
+    in[1] = b;
+    /* Without --any these are no shard set. */
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
+    assert_non_null(strstr(err, "not a shard"));
+    if (tw_store_merge(out, in, 2, TW_MERGE_ANY, err) != 0)
+        fail_msg("merge --any: %s", err);
+    st = open_rw(out);
+    db = tw_store_db(st);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM scans"), 1);
+    assert_q_text(db, "SELECT label || '|' || status || '|' || partial FROM scans",
+                  "merged|done|0");
+    assert_q_text(db, "SELECT ifnull(targets_sha256, '<NULL>') FROM scans", "<NULL>");
+    assert_q_text(db, "SELECT started_at FROM scans", "2026-01-01T09:00:00Z");
+    assert_int_equal(q_int(db, "SELECT count(*) FROM results"), 3);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM latest"), 3);
+    tw_store_close(st);
+
+    /* a2.example in both: refused, naming both files; nothing written. */
+    fx_path(f, "out2.db", out, sizeof(out));
+    in[1] = c;
+    assert_int_equal(tw_store_merge(out, in, 2, TW_MERGE_ANY, err), -1);
+    assert_non_null(strstr(err, "target sets overlap"));
+    assert_non_null(strstr(err, a));
+    assert_non_null(strstr(err, c));
+    assert_non_null(strstr(err, "a2.example:443"));
+    assert_int_equal(stat(out, &sb), -1);
+}
+
 static void
 test_store_merge_refuses_mismatch(void **state)
 {
@@ -1063,6 +1112,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_views_easy_sql, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_merge_any, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_cert_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_hostile_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_cert_text_escaped, setup, teardown),
