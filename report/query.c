@@ -888,9 +888,10 @@ row_fill(struct tw_report_row *row, sqlite3_stmt *st, int64_t ref_time)
     if (!row->cls_known)
         row->cls = TW_CLASS_TLS_ALERT;
     row->is_failure = tw_class_info(row->cls)->is_failure;
-    if (!row->cls_known || row->cls != TW_CLASS_OK) {
-        /* A STARTTLS endpoint's target keeps the scheme ("smtp://h:25"), so
-         * the command speaks the same plaintext phase. */
+    {
+        /* Every row, ok ones too (issue 16: JSON and CSV carry it for every
+         * endpoint).  A STARTTLS endpoint's target keeps the scheme
+         * ("smtp://h:25"), so the command speaks the same plaintext phase. */
         struct tw_repro_in in = {
             .host = row->host,
             .ip = row->ip,

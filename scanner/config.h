@@ -67,7 +67,7 @@ struct tw_config {
     size_t n_ports;
     int concurrency;        /* in-flight connections, all workers (-c) */
     int threads;            /* worker threads (-j) */
-    int rate;               /* new connections per second; 0 = unlimited */
+    double rate;            /* new connections per second, fractions allowed; 0 = unlimited */
     int per_ip;             /* concurrent connections to one address */
     double connect_timeout; /* seconds */
     double handshake_timeout;
@@ -97,5 +97,14 @@ struct tw_config {
 
 /* Defaults for every field (db ./tlsweep.db, port 443, -c 1000, -j cores, ...). */
 void tw_config_defaults(struct tw_config *cfg);
+
+/* The largest --rate, and the smallest above 0 (one connection in 1000 s). */
+#define TW_CFG_RATE_MAX 10000000.0
+#define TW_CFG_RATE_MIN 0.001
+/* Parse a --rate value: a number of new connections per second, 0 (no
+ * limit) or TW_CFG_RATE_MIN..TW_CFG_RATE_MAX, fractions allowed ("0.5"),
+ * with an optional "/s" after it ("0.5/s").  Returns 0, or -1 (out
+ * untouched). */
+int tw_config_parse_rate(const char *s, double *out);
 
 #endif /* TW_SCANNER_CONFIG_H */

@@ -756,7 +756,7 @@ scan_opt_get(const struct tw_config *c, enum tw_cfg_opt id, size_t i, char *buf,
         snprintf(buf, len, "%s", c->label);
         return 1;
     case TW_CFG_RATE:
-        snprintf(buf, len, "%d", c->rate);
+        scan_fmt_seconds(c->rate, buf, len); /* the shortest text that reads back exactly */
         return 1;
     case TW_CFG_PER_IP:
         snprintf(buf, len, "%d", c->per_ip);
@@ -893,15 +893,15 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
     case TW_CFG_LABEL:
         c->label = scan_own(s, v);
         return 0;
-    case TW_CFG_DNS_TRIES:
     case TW_CFG_RATE:
+        return tw_config_parse_rate(v, &c->rate);
+    case TW_CFG_DNS_TRIES:
     case TW_CFG_PER_IP:
     case TW_CFG_CONCURRENCY:
     case TW_CFG_THREADS: {
         /* The ranges cli/scan_cli.c accepts. */
-        long lo = id == TW_CFG_RATE ? 0 : 1;
+        long lo = 1;
         long hi = id == TW_CFG_DNS_TRIES     ? 10
-                  : id == TW_CFG_RATE        ? 10000000
                   : id == TW_CFG_PER_IP      ? 100000
                   : id == TW_CFG_CONCURRENCY ? 1000000
                                              : 256;
@@ -910,8 +910,6 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
             return -1;
         if (id == TW_CFG_DNS_TRIES)
             c->dns_tries = (int)x;
-        else if (id == TW_CFG_RATE)
-            c->rate = (int)x;
         else if (id == TW_CFG_PER_IP)
             c->per_ip = (int)x;
         else if (id == TW_CFG_CONCURRENCY)
@@ -1763,9 +1761,9 @@ tw_scan_run(const struct tw_config *cfg, char *err)
     s->workers = tw_xcalloc((size_t)s->n_workers, sizeof(*s->workers));
     per_worker = (s->cfg.concurrency + s->n_workers - 1) / s->n_workers;
     for (int i = 0; i < s->n_workers; i++) {
-        s->workers[i] = tw_worker_new(i, &s->cfg, per_worker,
-                                      s->cfg.rate > 0 ? (double)s->cfg.rate / s->n_workers : 0,
-                                      s->writer, scan_worker_exited, s, err);
+        s->workers[i] =
+            tw_worker_new(i, &s->cfg, per_worker, s->cfg.rate > 0 ? s->cfg.rate / s->n_workers : 0,
+                          s->writer, scan_worker_exited, s, err);
         if (s->workers[i] == NULL)
             goto out;
     }

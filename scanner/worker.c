@@ -949,7 +949,10 @@ tw_worker_new(int id, const struct tw_config *cfg, int conc, double rate, struct
         w->burst = w->rate * w->rate_interval;
         if (w->burst < 1.0)
             w->burst = 1.0;
-        w->tokens = w->burst;
+        /* A worker whose share is below one connection per second starts
+         * empty (worker 0 aside): --rate 0.5 over 2 workers must not open
+         * 2 connections at once, then wait 4 s. */
+        w->tokens = w->rate >= 1.0 || id == 0 ? w->burst : 0.0;
         ev_timer_set(&w->rate_timer, w->rate_interval, w->rate_interval);
         ev_timer_start(w->loop, &w->rate_timer);
     }
