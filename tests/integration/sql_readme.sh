@@ -55,3 +55,9 @@ assert_eq "$(q "select count(*) from results where scan_id = 2")" \
 assert_eq "1|certificate|cert_expired|expired.example:443" \
     "$(q "select severity, kind, problem, example from problems limit 1")" "problems: worst first"
 assert_eq "F" "$(q "select grade from grades_order order by severity desc limit 1")" "grades_order: F is worst"
+# grade_rank() is registered on tlsweep's own connections: report --where uses it.
+"$TLSWEEP" report --db "$DB" --scan 2 --format csv --where "grade_rank(grade) >= 7" -o "$TMP/rank.csv" \
+    || fail "report --where grade_rank() failed"
+assert_eq "better.example evil.example expired.example" \
+    "$(tail -n +2 "$TMP/rank.csv" | grep -o '^2,[a-z.]*' | cut -d, -f2 | sort | tr '\n' ' ' | sed 's/ $//')" \
+    "report --where 'grade_rank(grade) >= 7': the T and F endpoints"
