@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@ diff_usage(FILE *f)
 {
     fputs("usage: tlsweep diff [--db PATH] [OLD [NEW]] [--format FORMAT] [-o FILE]\n"
           "                    [--fail-on regression,vanished[:N%]] [--expiry-threshold DAYS]\n"
+          "       tlsweep diff OLD.db NEW.db [OPTIONS]\n"
           "\n"
           "Compare two scans.  Endpoints are matched by (host, port, sni); the report\n"
           "lists new and vanished endpoints, failures that appeared or were fixed,\n"
@@ -31,6 +33,10 @@ diff_usage(FILE *f)
           "OLD and NEW are scan ids.  Default: the two latest scans with status done\n"
           "(interrupted scans are never picked by default); with only OLD, NEW is the\n"
           "latest done scan.\n"
+          "\n"
+          "With two database files instead (an operand that is not a number or\n"
+          "'latest'), OLD is the latest done scan of OLD.db and NEW the latest done\n"
+          "scan of NEW.db (e.g. two sites' databases, or last month's copy).\n"
           "\n"
           "Options:\n"
           "  --db PATH                database (default ./tlsweep.db), opened read-only\n"
@@ -60,6 +66,7 @@ diff_usage(FILE *f)
           "  tlsweep diff                              the two latest done scans\n"
           "  tlsweep diff 41 42 --fail-on regression   gate a change in CI\n"
           "  tlsweep diff --fail-on regression,vanished:5%\n"
+          "  tlsweep diff lastweek.db tlsweep.db       the latest scans of two files\n"
           "  tlsweep diff --format json | jq '.changes[] | select(.regression)'\n"
           "\n"
           "Warnings go to stderr and into the text, md, html and json formats (JSON:\n"
@@ -131,6 +138,60 @@ diff_format_name(size_t i)
     return tw_diff_renderers[i].name;
 }
 
+/* Whether an operand names a scan ("latest" or a number); anything else is a
+ * database file (diff OLD.db NEW.db). */
+static int
+diff_is_scan_spec(const char *s)
+{
+    if (strcmp(s, "latest") == 0)
+        return 1;
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* The two-file form: OLD is run->db's (OLD.db's) latest done scan, NEW the
+ * latest done scan of *new_db, opened here from new_path.  Returns like
+ * tw_cli_run_scan, after a message naming the file. */
+static int
+diff_two_files(struct tw_cli_run *run, const char *new_path, sqlite3 **new_db,
+               struct tw_scan_info *old_scan, struct tw_scan_info *new_scan)
+{
+    int k;
+
+    k = tw_report_scan_done_nth(run->db, 0, old_scan, run->err);
+    if (k != 0)
+        return tw_cli_run_scan(run, k);
+    if (tw_report_open_db(new_path, new_db, run->err) < 0) {
+        fprintf(stderr, "tlsweep diff: %s\n", run->err);
+        return TW_EXIT_RUNTIME;
+    }
+    k = tw_report_scan_done_nth(*new_db, 0, new_scan, run->err);
+    if (k != 0) {
+        fprintf(stderr, "tlsweep diff: %s: %s\n", new_path, run->err);
+        return k > 0 ? TW_EXIT_USAGE : TW_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* The two-file form's warnings on stderr: those of NEW.db's own scans
+ * ([from, to)) name NEW.db in their resume hints, the others OLD.db. */
+static void
+diff_two_files_warn(const struct tw_cli_run *run, const char *new_path,
+                    const struct tw_report_warnings *ws, size_t from, size_t to)
+{
+    char text[PATH_MAX + 512];
+
+    for (size_t i = 0; i < ws->n; i++) {
+        tw_report_warning_text(&ws->w[i], run->cmd, i >= from && i < to ? new_path : run->db_path,
+                               text, sizeof(text));
+        fprintf(stderr, "tlsweep %s: warning: %s\n", run->cmd, text);
+    }
+}
+
 /* OLD and NEW from the operands (none: the two latest done scans; OLD
  * only: NEW is the latest done scan).  Returns like tw_report_scan_find. */
 static int
@@ -170,6 +231,9 @@ tw_diff_main(int argc, char **argv)
     struct tw_report_warnings warnings;
     struct tw_diff_report d;
     struct diff_fail_on fail_on = {0, 0, -1};
+    sqlite3 *new_db = NULL;
+    size_t new_from = 0, new_to = 0; /* NEW.db's own warnings */
+    int two_files = 0, db_given = 0;
     int rc;
     int c;
 
@@ -198,6 +262,7 @@ tw_diff_main(int argc, char **argv)
             }
             break;
         default:
+            db_given |= c == 'd';
             rc = tw_cli_run_option(&run, c, optarg, diff_usage);
             if (rc >= 0)
                 return rc;
@@ -208,19 +273,38 @@ tw_diff_main(int argc, char **argv)
         fprintf(stderr, "tlsweep diff: at most two scans (OLD NEW), got '%s'\n", argv[optind + 2]);
         return TW_EXIT_USAGE;
     }
+    for (int i = optind; i < argc; i++)
+        two_files |= !diff_is_scan_spec(argv[i]);
+    if (two_files && (argc - optind != 2 || db_given)) {
+        fprintf(stderr,
+                "tlsweep diff: '%s' is not a scan id: give two scan ids (with --db) or two"
+                " database files OLD.db NEW.db (without --db)\n",
+                argv[argc - 1]);
+        return TW_EXIT_USAGE;
+    }
+    if (two_files)
+        run.db_path = argv[optind];
     rc = tw_cli_run_format(&run, diff_format_name, tw_n_diff_renderers);
     if (rc == 0)
         rc = tw_cli_run_open_db(&run);
-    if (rc == 0)
+    if (rc == 0 && two_files)
+        rc = diff_two_files(&run, argv[optind + 1], &new_db, &old_scan, &new_scan);
+    else if (rc == 0)
         rc = tw_cli_run_scan(&run,
                              diff_scans(&run, argc - optind, argv + optind, &old_scan, &new_scan));
     if (rc == 0) {
         shown[0] = &old_scan;
         shown[1] = &new_scan;
-        if (tw_report_warnings_scan(run.db, shown, 2, &warnings, run.err) < 0) {
+        /* Each file's newer incomplete scans are told about its own scan. */
+        if (tw_report_warnings_scan(run.db, shown, new_db != NULL ? 1 : 2, &warnings, run.err) <
+                0 ||
+            (new_db != NULL &&
+             (new_from = warnings.n,
+              tw_report_warnings_scan(new_db, shown + 1, 1, &warnings, run.err) < 0))) {
             fprintf(stderr, "tlsweep diff: %s: %s\n", run.db_path, run.err);
             rc = TW_EXIT_RUNTIME;
         }
+        new_to = warnings.n;
         tw_diff_scan_warnings(&old_scan, &new_scan, &warnings);
     }
     if (rc == 0)
@@ -230,6 +314,7 @@ tw_diff_main(int argc, char **argv)
         d.old = &old_scan;
         d.new_ = &new_scan;
         d.warnings = &warnings;
+        d.new_db = new_db;
         /* Any --fail-on implies vanished:10% unless it names its own N;
          * without one, more than 10 % vanished is still a warning. */
         d.vanished_pct = fail_on.vanished >= 0 ? fail_on.vanished : 10;
@@ -243,7 +328,10 @@ tw_diff_main(int argc, char **argv)
     if (rc == 0) {
         tw_cli_run_warn(&run, &old_scan);
         tw_cli_run_warn(&run, &new_scan);
-        tw_cli_run_warnings(&run, &warnings);
+        if (new_db != NULL)
+            diff_two_files_warn(&run, argv[optind + 1], &warnings, new_from, new_to);
+        else
+            tw_cli_run_warnings(&run, &warnings);
         rc = TW_EXIT_OK;
         if (fail_on.regression && d.n_regressions > 0)
             rc = TW_EXIT_REGRESSION;
@@ -252,6 +340,7 @@ tw_diff_main(int argc, char **argv)
     }
     tw_report_scan_cleanup(&old_scan);
     tw_report_scan_cleanup(&new_scan);
+    tw_report_close_db(new_db);
     tw_cli_run_end(&run);
     return rc;
 }

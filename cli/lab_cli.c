@@ -67,10 +67,14 @@ lab_usage(FILE *f)
             "\n"
             "A local estate of misconfigured TLS servers on 127.77.0.N (one per defect),\n"
             "with a DNS responder on 127.77.0.1:8053 for NAME.%s.\n"
+            "The IPv4 servers listen on --port (default 8443); valid-ipv6 listens on\n"
+            "[::1] at --port + 1 (default 8444): 'tlsweep lab targets' prints it as\n"
+            "[::1]:8444.\n"
             "DIR defaults to %s; lab.env there names the resolver, CA and targets.\n"
             "'status' exits 0 when the lab runs, 3 when it does not.\n"
             "'targets --hostile' prints the hostile-* group instead (servers that attack\n"
-            "the scanner: huge chains, slow or endless records, hostile certificate text).\n"
+            "the scanner: huge chains, slow or endless records, hostile certificate text);\n"
+            "'tlsweep scan --lab --hostile' scans both groups.\n"
             "Quick look: tlsweep lab up --daemon && tlsweep scan --lab && tlsweep report\n",
             TW_LAB_DOMAIN, TW_LAB_DEFAULT_DIR);
 }

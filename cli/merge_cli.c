@@ -19,7 +19,7 @@ static void
 merge_usage(FILE *f)
 {
     fprintf(f,
-            "usage: tlsweep merge [--allow-missing] OUT.db IN.db...\n"
+            "usage: tlsweep merge [--allow-missing] [--any] OUT.db IN.db...\n"
             "\n"
             "Combine the databases of a sharded scan (tlsweep scan --shard K/N on N\n"
             "machines or processes) into one scan in OUT.db, created if needed.\n"
@@ -37,12 +37,22 @@ merge_usage(FILE *f)
             "Certificates are stored once.  Merging the same shards again replaces\n"
             "the earlier merge instead of adding a second scan.\n"
             "\n"
+            "With --any the inputs need not be shards of one scan: the newest scans of\n"
+            "any databases (other sites, other target lists) are combined into one\n"
+            "scan, provided their target sets are disjoint.  An endpoint (host, port,\n"
+            "SNI, STARTTLS) that two inputs both scanned is refused, naming both files;\n"
+            "nothing is written.  The merged scan keeps the inputs' common label (else\n"
+            "'merged').\n"
+            "\n"
             "Options:\n"
-            "  --allow-missing  merge an incomplete shard set, marked partial\n"
+            "  --allow-missing  merge an incomplete shard set (--any: unfinished scans),\n"
+            "                   marked partial\n"
+            "  --any            merge scans of disjoint target sets, not only shards\n"
             "\n"
             "Example:\n"
             "  for k in 1 2 3 4; do tlsweep scan --shard $k/4 --db s$k.db hosts.txt & done; wait\n"
             "  tlsweep merge estate.db s1.db s2.db s3.db s4.db && tlsweep report --db estate.db\n"
+            "  tlsweep merge --any all.db paris.db tokyo.db\n"
             "\n"
             "Exit codes: 0 merged (also partial, with --allow-missing), 2 usage,\n"
             "mismatched inputs or an incomplete shard set, 3 database failure.\n");
@@ -53,6 +63,7 @@ tw_merge_main(int argc, char **argv)
 {
     static const struct option merge_options[] = {
         {"allow-missing", no_argument, NULL, 'm'},
+        {"any", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -65,6 +76,9 @@ tw_merge_main(int argc, char **argv)
         switch (opt) {
         case 'm':
             flags |= TW_MERGE_ALLOW_MISSING;
+            break;
+        case 'a':
+            flags |= TW_MERGE_ANY;
             break;
         case 'h':
             merge_usage(stdout);
@@ -89,7 +103,9 @@ tw_merge_main(int argc, char **argv)
         fprintf(stderr, "tlsweep merge: %s\n", err);
         /* Mismatched or incomplete inputs are the user's to fix; anything
          * else is SQLite's. */
-        if (strncmp(err, "incomplete shard set", 20) == 0)
+        if (strncmp(err, "incomplete shard set", 20) == 0 ||
+            strncmp(err, "incomplete input", 16) == 0 ||
+            strncmp(err, "target sets overlap", 19) == 0)
             return TW_EXIT_USAGE;
         return strstr(err, "database") || strstr(err, "disk") || strstr(err, "locked")
                    ? TW_EXIT_RUNTIME

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "scanner/config.h"
 #include "scanner/scan.h"
+#include "lab/instance.h"
 #include "lab/labenv.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -53,6 +54,8 @@ enum {
     OPT_LAB,
     OPT_STARTTLS,
     OPT_CLIENTS,
+    OPT_CHECK_NAMES,
+    OPT_HOSTILE,
 };
 
 static const struct option scan_options[] = {
@@ -81,6 +84,8 @@ static const struct option scan_options[] = {
     {"lab", optional_argument, NULL, OPT_LAB},
     {"starttls", required_argument, NULL, OPT_STARTTLS},
     {"clients", required_argument, NULL, OPT_CLIENTS},
+    {"check-names", no_argument, NULL, OPT_CHECK_NAMES},
+    {"hostile", no_argument, NULL, OPT_HOSTILE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -115,9 +120,15 @@ scan_usage(FILE *f)
         "  --lab[=DIR]             scan the local lab estate started by 'tlsweep lab up'\n"
         "                          (its targets, resolver and CA; default DIR " TW_LAB_DEFAULT_DIR
         ")\n"
+        "  --hostile               with --lab: also its hostile-* servers (huge chains,\n"
+        "                          endless records, hostile certificate text)\n"
         "\n"
         "Trust and time:\n"
         "  --ca-file PATH          trust store, a PEM bundle (default: the system store)\n"
+        "  --check-names           IP and CIDR targets without SNI: a certificate that\n"
+        "                          does not cover the address is hostname_mismatch\n"
+        "                          (grade M); default: issue name_unchecked, the class\n"
+        "                          and grade as if it did (discovery sweeps)\n"
         "  --now TIME              judge certificate validity as of TIME\n"
         "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
         "\n"
@@ -125,7 +136,8 @@ scan_usage(FILE *f)
         "  --resolver IP[:PORT]    DNS server, repeatable (default: /etc/resolv.conf)\n"
         "  -c, --concurrency N     connections in flight, all threads (default 1000)\n"
         "  -j, --threads N         worker threads (default: number of cores)\n"
-        "  --rate N                new connections per second, 0 = unlimited (default 0)\n"
+        "  --rate N[/s]            new connections per second, 0 = unlimited (default 0);\n"
+        "                          fractions pace slow targets: 0.5 = one every 2 s\n"
         "  --per-ip N              connections in flight to one address (default 4)\n"
         "  --connect-timeout S     TCP connect timeout in seconds (default 5)\n"
         "  --handshake-timeout S   TLS handshake timeout in seconds (default 10)\n"
@@ -149,8 +161,9 @@ scan_usage(FILE *f)
         "                          latest), skipping endpoints already stored.  The scan\n"
         "                          keeps the options it was started with (stored in the\n"
         "                          database): targets, ports, resolvers, CA file, --now,\n"
-        "                          --shard, --starttls, --quick, timeouts, label.  Leave\n"
-        "                          them out; giving one with another value is refused.\n"
+        "                          --shard, --starttls, --quick, --clients,\n"
+        "                          --check-names, timeouts, label.  Leave them out;\n"
+        "                          giving one with another value is refused.\n"
         "                          Pacing may change: -c, -j, --rate, --per-ip, --progress.\n"
         "                          A scan whose targets came from stdin needs the same\n"
         "                          list piped in again.  A scan that another live process\n"
@@ -245,6 +258,7 @@ struct lab_env {
     char resolver[256];
     char ca[PATH_MAX];
     char targets[PATH_MAX];
+    char hostile[PATH_MAX]; /* DIR/hostile.txt, for --lab --hostile */
 };
 
 int
@@ -254,6 +268,7 @@ tw_scan_main(int argc, char **argv)
     static struct tw_clients_set clients_set; /* cfg.client_set */
     struct tw_config cfg;
     const char *lab_dir = NULL;
+    int lab_hostile = 0;
     const char **files = NULL;
     char err[TW_ERRLEN] = "";
     int verbosity = 0;
@@ -312,9 +327,13 @@ tw_scan_main(int argc, char **argv)
             cfg.given |= TW_CFG_BIT(TW_CFG_THREADS);
             break;
         case OPT_RATE:
-            if (scan_parse_int64("--rate", optarg, 0, 10000000, &v) < 0)
+            if (tw_config_parse_rate(optarg, &cfg.rate) < 0) {
+                fprintf(stderr,
+                        "tlsweep scan: --rate: '%s' is not a rate: new connections per second,"
+                        " 0 (no limit) or 0.001 to 10000000, fractions allowed (0.5 or 0.5/s)\n",
+                        optarg);
                 goto out;
-            cfg.rate = (int)v;
+            }
             cfg.given |= TW_CFG_BIT(TW_CFG_RATE);
             break;
         case OPT_PER_IP:
@@ -348,6 +367,10 @@ tw_scan_main(int argc, char **argv)
                 goto out;
             cfg.dns_tries = (int)v;
             cfg.given |= TW_CFG_BIT(TW_CFG_DNS_TRIES);
+            break;
+        case OPT_CHECK_NAMES:
+            cfg.check_names = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_CHECK_NAMES);
             break;
         case OPT_QUICK:
             cfg.quick = 1;
@@ -406,6 +429,9 @@ tw_scan_main(int argc, char **argv)
         case OPT_LAB:
             lab_dir = optarg ? optarg : TW_LAB_DEFAULT_DIR;
             break;
+        case OPT_HOSTILE:
+            lab_hostile = 1;
+            break;
         case OPT_CLIENTS:
             if (tw_clients_resolve(optarg, &clients_set, err, sizeof(err)) < 0) {
                 fprintf(stderr, "tlsweep scan: --clients: %s\n", err);
@@ -450,14 +476,33 @@ tw_scan_main(int argc, char **argv)
             cfg.given |= TW_CFG_BIT(TW_CFG_CA_FILE);
         }
         if (optind == argc && !cfg.resume) {
-            files = tw_xcalloc(1, sizeof(*files));
+            files = tw_xcalloc(2, sizeof(*files));
             files[0] = lab.targets;
             cfg.files = files;
             cfg.n_files = 1;
+            if (lab_hostile) {
+                /* The hostile group: its own target file beside the estate's. */
+                if (tw_lab_instance_path(lab.hostile, sizeof(lab.hostile), lab_dir, "hostile.txt") <
+                        0 ||
+                    access(lab.hostile, R_OK) != 0) {
+                    fprintf(stderr,
+                            "tlsweep scan: --hostile: %s/hostile.txt: not readable; run "
+                            "'tlsweep lab up' first\n",
+                            lab_dir);
+                    goto out;
+                }
+                files[1] = lab.hostile;
+                cfg.n_files = 2;
+            }
             cfg.given |= TW_CFG_BIT(TW_CFG_FILE);
         }
         if (cfg.label == NULL && !cfg.resume)
             cfg.label = "lab";
+    }
+    if (lab_hostile && (lab_dir == NULL || optind != argc || cfg.resume)) {
+        fprintf(stderr, "tlsweep scan: --hostile goes with --lab and no target FILEs (it adds the "
+                        "lab's hostile-* servers)\n");
+        goto out;
     }
     if (cfg.files == NULL) {
         /* A resumed scan without FILEs reads the ones it stored. */

@@ -460,6 +460,7 @@ tw_diff_run(sqlite3 *db, struct tw_diff_report *d, const struct tw_diff_renderer
 {
     struct diff_side a, b;
     struct diff_run run;
+    sqlite3 *ndb = d->new_db != NULL ? d->new_db : db;
     char *host = NULL;
     int rc = -1;
 
@@ -475,11 +476,12 @@ tw_diff_run(sqlite3 *db, struct tw_diff_report *d, const struct tw_diff_renderer
             goto out;
         }
     }
-    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        (ndb != db && sqlite3_exec(ndb, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)) {
         tw_errf(err, "begin: %s", sqlite3_errmsg(db));
         goto out;
     }
-    if (side_open(db, d->old, &a, err) < 0 || side_open(db, d->new_, &b, err) < 0)
+    if (side_open(db, d->old, &a, err) < 0 || side_open(ndb, d->new_, &b, err) < 0)
         goto out;
     while (a.has_row || b.has_row) {
         const char *ha = a.has_row ? (const char *)sqlite3_column_text(a.st, 0) : NULL;
@@ -537,6 +539,8 @@ out:
     side_close(&a);
     side_close(&b);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (ndb != db)
+        sqlite3_exec(ndb, "COMMIT", NULL, NULL, NULL);
     for (int k = 0; k < TW_DIFF__COUNT; k++)
         if (run.tmp[k] != NULL)
             fclose(run.tmp[k]);

@@ -84,6 +84,9 @@ void tw_diff_values(enum tw_diff_kind k, const struct tw_diff_ep *old,
 struct tw_diff_report {
     FILE *out;
     const struct tw_scan_info *old, *new_;
+    /* The database NEW is read from when it is not the one OLD is in (diff
+     * A.db B.db); NULL: both scans are in tw_diff_run's db.  Borrowed. */
+    sqlite3 *new_db;
     int64_t threshold; /* --expiry-threshold, days */
     /* More than this percentage of OLD's endpoints missing from NEW is a
      * "vanished" warning (appended to warnings) and sets is_vanished_over. */

@@ -93,6 +93,8 @@ tw_report_db_prepare(sqlite3 *db, char *err)
         tw_errf(err, "%s", sqlite3_errmsg(db));
         return -1;
     }
+    if (tw_schema_functions(db, err) < 0)
+        return -1;
     /* Writes, ATTACH, PRAGMA and schema changes are refused at prepare time,
      * whatever --where holds (it is trusted, but mistakes happen). */
     sqlite3_set_authorizer(db, report_authorize, NULL);
@@ -979,9 +981,10 @@ row_fill(struct tw_report_row *row, sqlite3_stmt *st, int64_t ref_time)
     if (!row->cls_known)
         row->cls = TW_CLASS_TLS_ALERT;
     row->is_failure = tw_class_info(row->cls)->is_failure;
-    if (!row->cls_known || row->cls != TW_CLASS_OK) {
-        /* A STARTTLS endpoint's target keeps the scheme ("smtp://h:25"), so
-         * the command speaks the same plaintext phase. */
+    {
+        /* Every row, ok ones too (issue 16: JSON and CSV carry it for every
+         * endpoint).  A STARTTLS endpoint's target keeps the scheme
+         * ("smtp://h:25"), so the command speaks the same plaintext phase. */
         struct tw_repro_in in = {
             .host = row->host,
             .ip = row->ip,

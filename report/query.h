@@ -83,7 +83,7 @@ struct tw_report_row {
     int has_expiry;
     int64_t secs_left;        /* notAfter - ref_time */
     int64_t days_left;        /* floor(secs_left / 86400) */
-    char *repro;              /* openssl s_client command (tw_class_repro), NULL for ok */
+    char *repro;              /* openssl s_client command (tw_class_repro), every row */
     char *grade_reasons;      /* codes that capped the grade, "a,b"; NULL for none */
     char *grade_reasons_text; /* their explanations, "x; y" */
     char *vulns;              /* issue 14: the vulns rows found vulnerable, "a,b"; NULL for none */

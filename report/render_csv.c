@@ -15,7 +15,8 @@
 static const char *const csv_columns =
     "scan_id,host,ip,port,sni,target,class,failure,issues,grade,grade_reasons,tls_version,cipher,"
     "cert_sha256,"
-    "cert_subject,cert_issuer,not_after,days_left,explanation,fix,reproduce,detail,elapsed_ms";
+    "cert_subject,cert_issuer,not_after,days_left,explanation,fix,reproduce,detail,elapsed_ms,"
+    "starttls";
 
 static void
 csv_begin(struct tw_report *rp)
@@ -63,7 +64,9 @@ csv_row(struct tw_report *rp, const struct tw_report_row *row)
     csv_cell(f, fix);
     csv_cell(f, row->repro);
     csv_cell(f, row->detail);
-    fprintf(f, "%" PRId64 "\r\n", row->elapsed_ms);
+    fprintf(f, "%" PRId64 ",", row->elapsed_ms);
+    tw_escape_csv(f, tw_starttls_name(tw_starttls_from_target(row->target)));
+    fputs("\r\n", f);
 }
 
 static void

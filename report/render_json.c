@@ -142,6 +142,8 @@ json_row(struct tw_report *rp, const struct tw_report_row *row)
     fputs(rp->n_rows ? ",\n{" : "{", f);
     json_endpoint_id(f, row);
     json_kv_str(f, "target", row->target, 1);
+    /* The STARTTLS protocol the endpoint was scanned with, null for direct TLS. */
+    json_opt_str(f, "starttls", tw_starttls_name(tw_starttls_from_target(row->target)), 1);
     json_kv_str(f, "class", row->class_name, 1);
     fprintf(f, "\"failure\":%s,\"issues\":", row->is_failure ? "true" : "false");
     json_issues(f, row->issues);

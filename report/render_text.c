@@ -175,6 +175,9 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
     else
         fprintf(f, " %6s  ", "-");
     text_endpoint(f, row);
+    /* The STARTTLS protocol: a name from a fixed table, nothing from the wire. */
+    if (tw_starttls_from_target(row->target) != TW_STARTTLS_NONE)
+        fprintf(f, " starttls=%s", tw_starttls_name(tw_starttls_from_target(row->target)));
     fputc('\n', f);
     text_line(f, "capped:", row->grade_reasons_text);
     text_line(f, "vulns:", row->vulns); /* issue 14: the probes that found a flaw */

@@ -753,6 +753,7 @@ verified:
                                                X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
     } else if (ip != NULL && ip[0] != '\0') {
         ev->hostname_checked = 1;
+        ev->address_checked = 1;
         ev->hostname_ok = X509_check_ip_asc(leaf, ip, 0) == 1;
     }
 

@@ -498,9 +498,22 @@ add_delta(struct dbuf *d, int64_t secs)
         db_more(d, "%lld hours", (long long)(secs / 3600));
 }
 
-static tw_issue_set
-cert_issues(const struct tw_cert_evidence *c, const char *checked_name, struct dbuf *d)
+/*
+ * Whether a failed name check is "not applicable" (issue name_unchecked):
+ * an IP or CIDR target scanned without SNI has no name, only the address,
+ * and discovery sweeps find certificates issued for names.  --check-names
+ * (ev->check_names) keeps the strict check: hostname_mismatch.
+ */
+static int
+name_unchecked(const struct tw_evidence *ev)
 {
+    return ev->cert.address_checked && !ev->check_names;
+}
+
+static tw_issue_set
+cert_issues(const struct tw_evidence *ev, const char *checked_name, const char *san, struct dbuf *d)
+{
+    const struct tw_cert_evidence *c = &ev->cert;
     tw_issue_set set = 0;
     int n = c->n_verify, expired_leaf = 0, nyv_leaf = 0, n_other = 0;
     char nb[21], na[21], nowbuf[21];
@@ -559,7 +572,8 @@ cert_issues(const struct tw_cert_evidence *c, const char *checked_name, struct d
             break;
         case X509_V_ERR_HOSTNAME_MISMATCH:
         case X509_V_ERR_IP_ADDRESS_MISMATCH:
-            set |= TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH);
+            set |=
+                name_unchecked(ev) ? TW_ISSUE_NAME_UNCHECKED : TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH);
             break;
         case X509_V_ERR_EE_KEY_TOO_SMALL:
         case X509_V_ERR_CA_KEY_TOO_SMALL:
@@ -624,7 +638,20 @@ cert_issues(const struct tw_cert_evidence *c, const char *checked_name, struct d
         db_part(d, "the server sent %d certificate(s) and not the leaf's issuer%s", c->n_sent,
                 c->leaf_has_aia_issuer ? " (the leaf names one in AIA caIssuers)" : "");
 
-    if (c->hostname_checked && !c->hostname_ok) {
+    if (c->hostname_checked && !c->hostname_ok && name_unchecked(ev)) {
+        char names[256];
+
+        /* The certificate's names are recorded (certs.san); the detail
+         * names the first of them so that the operator can tell what the
+         * address serves. */
+        clean_copy(names, sizeof(names), san != NULL ? san : "", TW_CERT_FIELD_MAX);
+        set |= TW_ISSUE_NAME_UNCHECKED;
+        db_part(d,
+                "name not checked: address target without SNI (--check-names checks it);"
+                " certificate names: %s%s",
+                names[0] != '\0' ? names : "none (no subjectAltName)",
+                san != NULL && strnlen(san, TW_CERT_FIELD_MAX) >= sizeof(names) ? "..." : "");
+    } else if (c->hostname_checked && !c->hostname_ok) {
         set |= TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH);
         db_part(d, "certificate does not cover '%s'", checked_name);
         if (c->leaf_no_san)
@@ -977,7 +1004,8 @@ tw_classify(const struct tw_evidence *ev, struct tw_result *r)
     if (done >= 0) {
         if (done != TW_PK_MAIN)
             db_part(d, "certificate from probe %s", kind_name(done));
-        set |= cert_issues(&ev->cert, name, d);
+        set |=
+            cert_issues(ev, name, r->n_chain > 0 && r->chain != NULL ? r->chain[0].san : NULL, d);
     }
 
 out:

@@ -51,7 +51,8 @@ enum tw_cfg_opt {
     TW_CFG_PER_IP,
     TW_CFG_CONCURRENCY,
     TW_CFG_THREADS,
-    TW_CFG_CLIENTS, /* the client policy (--clients) */
+    TW_CFG_CLIENTS,     /* the client policy (--clients) */
+    TW_CFG_CHECK_NAMES, /* --check-names: address targets without SNI get the name check */
     TW_CFG__COUNT
 };
 #define TW_CFG_BIT(opt) (1u << (opt))
@@ -69,7 +70,7 @@ struct tw_config {
     size_t n_ports;
     int concurrency;        /* in-flight connections, all workers (-c) */
     int threads;            /* worker threads (-j) */
-    int rate;               /* new connections per second; 0 = unlimited */
+    double rate;            /* new connections per second, fractions allowed; 0 = unlimited */
     int per_ip;             /* concurrent connections to one address */
     double connect_timeout; /* seconds */
     double handshake_timeout;
@@ -89,6 +90,9 @@ struct tw_config {
                                  speak STARTTLS (tw_starttls_for_port) */
     int clients;              /* the client policy the class is judged for (enum
                                  tw_client_policy, tls/clients.h; 0 = modern) */
+    int check_names;          /* --check-names: an IP/CIDR target without SNI is
+                                 hostname_mismatch when its certificate does not cover
+                                 the address (else issue name_unchecked) */
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
     unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */
@@ -105,5 +109,14 @@ struct tw_config {
 
 /* Defaults for every field (db ./tlsweep.db, port 443, -c 1000, -j cores, ...). */
 void tw_config_defaults(struct tw_config *cfg);
+
+/* The largest --rate, and the smallest above 0 (one connection in 1000 s). */
+#define TW_CFG_RATE_MAX 10000000.0
+#define TW_CFG_RATE_MIN 0.001
+/* Parse a --rate value: a number of new connections per second, 0 (no
+ * limit) or TW_CFG_RATE_MIN..TW_CFG_RATE_MAX, fractions allowed ("0.5"),
+ * with an optional "/s" after it ("0.5/s").  Returns 0, or -1 (out
+ * untouched). */
+int tw_config_parse_rate(const char *s, double *out);
 
 #endif /* TW_SCANNER_CONFIG_H */

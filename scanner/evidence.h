@@ -117,6 +117,7 @@ struct tw_cert_evidence {
     int leaf_has_aia_issuer; /* leaf has an AIA caIssuers URL */
     int hostname_checked;    /* a name or address was checked */
     int hostname_ok;
+    int address_checked; /* the address was checked: an IP/CIDR target without SNI */
     int leaf_no_san;    /* the leaf has no subjectAltName: browsers match no name (the CN is
                            never checked, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT) */
     int hostname_ok_cn; /* no subjectAltName, and the subject CN covers the name: what
@@ -133,8 +134,9 @@ struct tw_cert_evidence {
 
 struct tw_evidence {
     enum tw_dns_outcome dns;
-    int dns_status; /* the ares status code, for the detail */
-    int sent_sni;   /* MAIN sent SNI */
+    int dns_status;  /* the ares status code, for the detail */
+    int sent_sni;    /* MAIN sent SNI */
+    int check_names; /* scan --check-names: an address target's certificate must cover it */
     struct tw_probe_result probe[TW_PK__COUNT];
     struct tw_cert_evidence cert; /* from the first probe that completed */
 };

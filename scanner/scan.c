@@ -617,6 +617,7 @@ static const struct scan_optdef scan_optdefs[] = {
     {"starttls", TW_CFG_STARTTLS, 0, 0},
     {"quick", TW_CFG_QUICK, 0, 1},
     {"clients", TW_CFG_CLIENTS, 0, 0},
+    {"check-names", TW_CFG_CHECK_NAMES, 0, 1},
     {"allow-large-ranges", TW_CFG_ALLOW_LARGE, 0, 1},
     {"connect-timeout", TW_CFG_CONNECT_TIMEOUT, 0, 0},
     {"handshake-timeout", TW_CFG_HANDSHAKE_TIMEOUT, 0, 0},
@@ -723,7 +724,10 @@ scan_opt_get(const struct tw_config *c, enum tw_cfg_opt id, size_t i, char *buf,
         return 1;
     case TW_CFG_QUICK:
     case TW_CFG_ALLOW_LARGE:
-        if (!(id == TW_CFG_QUICK ? c->quick : c->allow_large_ranges))
+    case TW_CFG_CHECK_NAMES:
+        if (!(id == TW_CFG_QUICK         ? c->quick
+              : id == TW_CFG_CHECK_NAMES ? c->check_names
+                                         : c->allow_large_ranges))
             return 0;
         snprintf(buf, len, "on");
         return 1;
@@ -754,7 +758,7 @@ scan_opt_get(const struct tw_config *c, enum tw_cfg_opt id, size_t i, char *buf,
         snprintf(buf, len, "%s", c->label);
         return 1;
     case TW_CFG_RATE:
-        snprintf(buf, len, "%d", c->rate);
+        scan_fmt_seconds(c->rate, buf, len); /* the shortest text that reads back exactly */
         return 1;
     case TW_CFG_PER_IP:
         snprintf(buf, len, "%d", c->per_ip);
@@ -868,10 +872,13 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
         return 0;
     case TW_CFG_QUICK:
     case TW_CFG_ALLOW_LARGE:
+    case TW_CFG_CHECK_NAMES:
         if (strcmp(v, "on") != 0)
             return -1;
         if (id == TW_CFG_QUICK)
             c->quick = 1;
+        else if (id == TW_CFG_CHECK_NAMES)
+            c->check_names = 1;
         else
             c->allow_large_ranges = 1;
         return 0;
@@ -898,15 +905,15 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
     case TW_CFG_LABEL:
         c->label = scan_own(s, v);
         return 0;
-    case TW_CFG_DNS_TRIES:
     case TW_CFG_RATE:
+        return tw_config_parse_rate(v, &c->rate);
+    case TW_CFG_DNS_TRIES:
     case TW_CFG_PER_IP:
     case TW_CFG_CONCURRENCY:
     case TW_CFG_THREADS: {
         /* The ranges cli/scan_cli.c accepts. */
-        long lo = id == TW_CFG_RATE ? 0 : 1;
+        long lo = 1;
         long hi = id == TW_CFG_DNS_TRIES     ? 10
-                  : id == TW_CFG_RATE        ? 10000000
                   : id == TW_CFG_PER_IP      ? 100000
                   : id == TW_CFG_CONCURRENCY ? 1000000
                                              : 256;
@@ -915,8 +922,6 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
             return -1;
         if (id == TW_CFG_DNS_TRIES)
             c->dns_tries = (int)x;
-        else if (id == TW_CFG_RATE)
-            c->rate = (int)x;
         else if (id == TW_CFG_PER_IP)
             c->per_ip = (int)x;
         else if (id == TW_CFG_CONCURRENCY)
@@ -1768,9 +1773,9 @@ tw_scan_run(const struct tw_config *cfg, char *err)
     s->workers = tw_xcalloc((size_t)s->n_workers, sizeof(*s->workers));
     per_worker = (s->cfg.concurrency + s->n_workers - 1) / s->n_workers;
     for (int i = 0; i < s->n_workers; i++) {
-        s->workers[i] = tw_worker_new(i, &s->cfg, per_worker,
-                                      s->cfg.rate > 0 ? (double)s->cfg.rate / s->n_workers : 0,
-                                      s->writer, scan_worker_exited, s, err);
+        s->workers[i] =
+            tw_worker_new(i, &s->cfg, per_worker, s->cfg.rate > 0 ? s->cfg.rate / s->n_workers : 0,
+                          s->writer, scan_worker_exited, s, err);
         if (s->workers[i] == NULL)
             goto out;
     }

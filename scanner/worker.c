@@ -688,6 +688,7 @@ ep_new(struct job *j, int family, const uint8_t *addr)
     ep->r = job_result_new(j, ep->ipstr);
     ep->ev.dns = j->t.family == 0 ? TW_DNS_OK : TW_DNS_NOT_ASKED;
     ep->ev.sent_sni = j->t.has_sni && j->t.sni[0] != '\0';
+    ep->ev.check_names = j->w->cfg->check_names;
     for (int k = 0; k < TW_PK__COUNT; k++)
         ep->ev.probe[k].alert = -1;
     return ep;
@@ -962,7 +963,10 @@ tw_worker_new(int id, const struct tw_config *cfg, int conc, double rate, struct
         w->burst = w->rate * w->rate_interval;
         if (w->burst < 1.0)
             w->burst = 1.0;
-        w->tokens = w->burst;
+        /* A worker whose share is below one connection per second starts
+         * empty (worker 0 aside): --rate 0.5 over 2 workers must not open
+         * 2 connections at once, then wait 4 s. */
+        w->tokens = w->rate >= 1.0 || id == 0 ? w->burst : 0.0;
         ev_timer_set(&w->rate_timer, w->rate_interval, w->rate_interval);
         ev_timer_start(w->loop, &w->rate_timer);
     }

@@ -94,7 +94,7 @@ merge_parse_shard(const char *s, long *k, long *n)
 
 /* Pass 1 for one input: open it read-only and read its newest scan. */
 static int
-merge_read_input(struct merge_input *in, char *err)
+merge_read_input(struct merge_input *in, unsigned flags, char *err)
 {
     struct tw_store *st = NULL;
     sqlite3_stmt *s = NULL;
@@ -128,12 +128,15 @@ merge_read_input(struct merge_input *in, char *err)
     in->targets_sha256 = merge_col_dup(s, 6);
     in->options = merge_col_dup(s, 7);
     in->now_at = merge_col_dup(s, 8);
-    if (in->shard == NULL) {
+    if (flags & TW_MERGE_ANY) {
+        /* Any scan: its shard, if it has one, is not a shard of the merge. */
+        in->k = in->n = 1;
+    } else if (in->shard == NULL) {
         tw_errf(err, "%s: scan %lld is not a shard (it was not scanned with --shard K/N)", in->path,
                 (long long)in->scan_id);
         goto out;
     }
-    if (merge_parse_shard(in->shard, &in->k, &in->n) < 0) {
+    if (!(flags & TW_MERGE_ANY) && merge_parse_shard(in->shard, &in->k, &in->n) < 0) {
         tw_errf(err, "%s: scan %lld has a malformed shard '%.32s'", in->path,
                 (long long)in->scan_id, in->shard);
         goto out;
@@ -172,9 +175,12 @@ merge_reference(const struct merge_input *in, size_t n)
     return 0;
 }
 
-/* The inputs must be distinct shards of one scan. */
+static int merge_check_disjoint(const struct merge_input *in, size_t n, char *err);
+
+/* The inputs must be distinct shards of one scan (--any: of disjoint target
+ * sets). */
 static int
-merge_check(const char *out_path, const struct merge_input *in, size_t n, char *err)
+merge_check(const char *out_path, const struct merge_input *in, size_t n, unsigned flags, char *err)
 {
     char out_real[PATH_MAX];
     char in_real[PATH_MAX];
@@ -186,7 +192,7 @@ merge_check(const char *out_path, const struct merge_input *in, size_t n, char *
             tw_errf(err, "%s is both the output and an input", in[i].path);
             return -1;
         }
-        if (i == 0)
+        if (i == 0 || (flags & TW_MERGE_ANY))
             continue;
         if (!merge_same(in[0].label, in[i].label)) {
             tw_errf(err, "labels differ: '%.100s' in %s, '%.100s' in %s: not shards of one scan",
@@ -195,6 +201,8 @@ merge_check(const char *out_path, const struct merge_input *in, size_t n, char *
             return -1;
         }
     }
+    if (flags & TW_MERGE_ANY)
+        return merge_check_disjoint(in, n, err);
     for (size_t i = 0; i < n; i++) {
         if (i == r || merge_fp_unknown(&in[i]))
             continue;
@@ -290,6 +298,144 @@ merge_gaps(const struct merge_input *in, size_t n, char *err)
     if (missing + unfinished > 0)
         tw_errf(err, "incomplete shard set: %s", msg);
     return missing + unfinished;
+}
+
+/*
+ * --any: the inputs' scans must cover disjoint target sets.  Each input's
+ * endpoints (host, port, sni, starttls: the address aside, since one name
+ * resolving differently is still one target) go into an in-memory table;
+ * the first endpoint that an earlier input holds too is refused, naming
+ * both files.  Pass 1: nothing is written to OUT.
+ */
+static int
+merge_check_disjoint(const struct merge_input *in, size_t n, char *err)
+{
+    sqlite3 *mem = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(mem,
+                     "CREATE TABLE k (host TEXT, port INTEGER, sni TEXT, stls TEXT, src INTEGER,"
+                     " PRIMARY KEY (host, port, sni, stls)) WITHOUT ROWID",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        tw_errf(err, "merge: %s", mem ? sqlite3_errmsg(mem) : "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* Schema 4 added results.starttls; an older input has none. */
+        for (int with_stls = 1; with_stls >= 0; with_stls--) {
+            const char *stls = with_stls ? "ifnull(r.starttls, '')" : "''";
+            char *find = sqlite3_mprintf(
+                "SELECT r.host, r.port, k.src FROM " MERGE_SCHEMA ".results AS r JOIN k"
+                " ON k.host = r.host AND k.port = r.port AND k.sni = ifnull(r.sni, '')"
+                " AND k.stls = %s WHERE r.scan_id = ?1 LIMIT 1",
+                stls);
+            char *add = sqlite3_mprintf("INSERT OR IGNORE INTO k SELECT r.host, r.port,"
+                                        " ifnull(r.sni, ''), %s, %lld FROM " MERGE_SCHEMA
+                                        ".results AS r WHERE r.scan_id = ?1",
+                                        stls, (long long)i);
+            int step;
+
+            sqlite3_finalize(s);
+            s = NULL;
+            if (find == NULL || add == NULL) {
+                sqlite3_free(find);
+                sqlite3_free(add);
+                tw_errf(err, "merge: out of memory");
+                goto out;
+            }
+            {
+                sqlite3_stmt *at = NULL;
+
+                if (sqlite3_prepare_v2(mem, "ATTACH DATABASE ?1 AS " MERGE_SCHEMA, -1, &at, NULL) !=
+                    SQLITE_OK) {
+                    sqlite3_finalize(at);
+                    goto sqlfail_free;
+                }
+                sqlite3_bind_text(at, 1, in[i].path, -1, SQLITE_STATIC);
+                step = sqlite3_step(at);
+                sqlite3_finalize(at);
+                if (step != SQLITE_DONE)
+                    goto sqlfail_free;
+            }
+            if (sqlite3_prepare_v2(mem, find, -1, &s, NULL) != SQLITE_OK) {
+                sqlite3_exec(mem, "DETACH DATABASE " MERGE_SCHEMA, NULL, NULL, NULL);
+                sqlite3_free(find);
+                sqlite3_free(add);
+                if (with_stls)
+                    continue; /* an input older than schema 4 */
+                tw_errf(err, "%s: %s", in[i].path, sqlite3_errmsg(mem));
+                goto out;
+            }
+            sqlite3_bind_int64(s, 1, in[i].scan_id);
+            step = sqlite3_step(s);
+            if (step == SQLITE_ROW) {
+                size_t j = (size_t)sqlite3_column_int64(s, 2);
+
+                tw_errf(err,
+                        "target sets overlap: %s and %s both scanned %.253s:%d; --any merges only"
+                        " scans of disjoint target sets (merge shards of one scan without --any)",
+                        j < n ? in[j].path : "?", in[i].path,
+                        (const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1));
+                sqlite3_exec(mem, "DETACH DATABASE " MERGE_SCHEMA, NULL, NULL, NULL);
+                sqlite3_free(find);
+                sqlite3_free(add);
+                goto out;
+            }
+            sqlite3_finalize(s);
+            s = NULL;
+            if (step != SQLITE_DONE || sqlite3_prepare_v2(mem, add, -1, &s, NULL) != SQLITE_OK)
+                goto sqlfail_detach;
+            sqlite3_bind_int64(s, 1, in[i].scan_id);
+            if (sqlite3_step(s) != SQLITE_DONE)
+                goto sqlfail_detach;
+            sqlite3_exec(mem, "DETACH DATABASE " MERGE_SCHEMA, NULL, NULL, NULL);
+            sqlite3_free(find);
+            sqlite3_free(add);
+            break;
+        sqlfail_detach:
+            tw_errf(err, "%s: %s", in[i].path, sqlite3_errmsg(mem));
+            sqlite3_exec(mem, "DETACH DATABASE " MERGE_SCHEMA, NULL, NULL, NULL);
+            sqlite3_free(find);
+            sqlite3_free(add);
+            goto out;
+        sqlfail_free:
+            tw_errf(err, "cannot attach %s: %s", in[i].path, sqlite3_errmsg(mem));
+            sqlite3_free(find);
+            sqlite3_free(add);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    sqlite3_close(mem);
+    return rc;
+}
+
+/* --any: every input's scan finished, else (with --allow-missing) the merge
+ * is partial.  Returns the count of unfinished ones, described in err. */
+static long
+merge_any_unfinished(const struct merge_input *in, size_t n, char *err)
+{
+    char msg[TW_ERRLEN];
+    size_t len = 0;
+    long unfinished = 0;
+
+    msg[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (merge_is_done(&in[i]))
+            continue;
+        merge_appendf(msg, sizeof(msg), &len, "%sscan %lld in %.100s is '%.20s', not done",
+                      len ? "; " : "", (long long)in[i].scan_id, in[i].path,
+                      in[i].status ? in[i].status : "(none)");
+        unfinished++;
+    }
+    if (unfinished > 0)
+        tw_errf(err, "incomplete input: %s", msg);
+    return unfinished;
 }
 
 static int
@@ -642,10 +788,12 @@ tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, unsi
     struct tw_store *out = NULL;
     const char *started_at = NULL, *finished_at = NULL;
     char gaps[TW_ERRLEN] = "";
+    struct merge_input any_meta; /* --any: the merged scan's metadata (borrowed strings) */
     int64_t is_partial;
     int64_t id = -1;
     int rc = -1;
 
+    memset(&any_meta, 0, sizeof(any_meta));
     if (n == 0) {
         tw_errf(err, "merge: no input databases");
         goto out;
@@ -653,14 +801,15 @@ tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, unsi
     in = tw_xcalloc(n, sizeof(*in));
     for (size_t i = 0; i < n; i++) {
         in[i].path = in_paths[i];
-        if (merge_read_input(&in[i], err) < 0)
+        if (merge_read_input(&in[i], flags, err) < 0)
             goto out;
     }
-    if (merge_check(out_path, in, n, err) < 0)
+    if (merge_check(out_path, in, n, flags, err) < 0)
         goto out;
 
     /* All N shards present and each finished, or the caller accepts less. */
-    is_partial = merge_gaps(in, n, gaps) > 0;
+    is_partial =
+        ((flags & TW_MERGE_ANY) ? merge_any_unfinished(in, n, gaps) : merge_gaps(in, n, gaps)) > 0;
     if (is_partial && !(flags & TW_MERGE_ALLOW_MISSING)) {
         tw_errf(err,
                 "%s; nothing merged (--allow-missing merges the shards there are, marked "
@@ -683,7 +832,22 @@ tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, unsi
 
     if (tw_store_open(out_path, 0, &out, err) < 0)
         goto out;
-    if (merge_claim_scan(out, &in[merge_reference(in, n)], started_at, &id, err) < 0)
+    if (flags & TW_MERGE_ANY) {
+        /* Scans of different target sets: the merged scan keeps what they
+         * share (label, --now) and no target fingerprint or options. */
+        any_meta.label = in[0].label;
+        any_meta.now_at = in[0].now_at;
+        for (size_t i = 1; i < n; i++) {
+            if (!merge_same(any_meta.label, in[i].label))
+                any_meta.label = NULL;
+            if (!merge_same(any_meta.now_at, in[i].now_at))
+                any_meta.now_at = NULL;
+        }
+        if (any_meta.label == NULL)
+            any_meta.label = (char *)"merged";
+    }
+    if (merge_claim_scan(out, (flags & TW_MERGE_ANY) ? &any_meta : &in[merge_reference(in, n)],
+                         started_at, &id, err) < 0)
         goto out;
     for (size_t i = 0; i < n; i++)
         if (merge_one(out, &in[i], id, err) < 0)
@@ -702,8 +866,10 @@ tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, unsi
         tw_store_rollback(out);
         goto out;
     }
-    tw_info("store", "merged %zu shard(s) of %ld into scan %lld of %s (%s)", n, in[0].n,
-            (long long)id, out_path, is_partial ? "partial: shards missing or unfinished" : "done");
+    tw_info("store", "merged %zu %s of %ld into scan %lld of %s (%s)", n,
+            (flags & TW_MERGE_ANY) ? "scan(s)" : "shard(s)",
+            (flags & TW_MERGE_ANY) ? (long)n : in[0].n, (long long)id, out_path,
+            is_partial ? "partial: shards missing or unfinished" : "done");
     /* A partial merge succeeds, and tells the caller what it lacks. */
     if (is_partial)
         tw_errf(err, "%s", gaps);

@@ -45,6 +45,17 @@
 
 /* Merge an incomplete shard set instead of refusing it; mark it partial. */
 #define TW_MERGE_ALLOW_MISSING 1u
+/*
+ * merge --any: the inputs' newest scans need not be shards of one scan
+ * (labels, target lists and shard marks may differ), but their target sets
+ * must be disjoint: an endpoint (host, port, sni, starttls) that two inputs
+ * both scanned is refused ("target sets overlap: a.db and b.db both scanned
+ * HOST:PORT"), nothing written.  Each scan must be 'done' (with
+ * TW_MERGE_ALLOW_MISSING an unfinished one is merged, marked partial).  The
+ * merged scan takes the inputs' common label (else "merged") and --now,
+ * and no targets_sha256 or options.
+ */
+#define TW_MERGE_ANY 2u
 
 int tw_store_merge(const char *out_path, const char *const *in_paths, size_t n, unsigned flags,
                    char *err);

@@ -193,10 +193,13 @@ tw_issues_format(tw_issue_set set, char *buf, size_t len)
     set &= ~TW_ISSUE(TW_CLASS_OK);
     if (set == 0)
         return tw_strlcpy(buf, "ok", len);
-    for (int i = 0; i < TW_CLASS_OK; i++) {
-        if (!(set & TW_ISSUE(i)))
+    for (int i = 0; i <= TW_CLASS_OK; i++) {
+        /* i == TW_CLASS_OK stands for the one non-class issue, last. */
+        const char *name = i < TW_CLASS_OK ? class_table[i].name : TW_ISSUE_NAME_UNCHECKED_NAME;
+
+        if (!(set & (i < TW_CLASS_OK ? TW_ISSUE(i) : TW_ISSUE_NAME_UNCHECKED)))
             continue;
-        int r = snprintf(buf + n, len - n, "%s%s", n ? "," : "", class_table[i].name);
+        int r = snprintf(buf + n, len - n, "%s%s", n ? "," : "", name);
         if (r < 0 || (size_t)r >= len - n) {
             n = strlen(buf);
             break;
@@ -222,9 +225,11 @@ tw_issues_parse(const char *s, tw_issue_set *out)
             return -1;
         memcpy(name, p, len);
         name[len] = '\0';
-        if (tw_class_from_name(name, &c) < 0)
+        if (strcmp(name, TW_ISSUE_NAME_UNCHECKED_NAME) == 0)
+            set |= TW_ISSUE_NAME_UNCHECKED;
+        else if (tw_class_from_name(name, &c) < 0)
             return -1;
-        if (c != TW_CLASS_OK)
+        else if (c != TW_CLASS_OK)
             set |= TW_ISSUE(c);
         p += len;
         if (*p == ',')

@@ -49,6 +49,13 @@ enum tw_class {
 /* A set of classes, bit (1 << class).  TW_CLASS_OK is never set in a set. */
 typedef uint64_t tw_issue_set;
 #define TW_ISSUE(c) ((tw_issue_set)1 << (unsigned)(c))
+/* An issue that is not a class (DESIGN §3): an IP or CIDR target scanned
+ * without SNI whose certificate does not cover the address: there is no
+ * name to check, so the name check does not apply (scan --check-names
+ * makes it hostname_mismatch instead).  Never primary; spelled
+ * "name_unchecked", after the classes, in the issues text. */
+#define TW_ISSUE_NAME_UNCHECKED ((tw_issue_set)1 << 63)
+#define TW_ISSUE_NAME_UNCHECKED_NAME "name_unchecked"
 
 struct tw_class_info {
     const char *name;  /* DESIGN §3 spelling, e.g. "cert_expired" */
@@ -66,7 +73,7 @@ int tw_class_from_name(const char *name, enum tw_class *out);
 
 /* The primary class of a set: the first by precedence, or TW_CLASS_OK. */
 enum tw_class tw_issues_primary(tw_issue_set set);
-/* "a,b,c" in precedence order, or "ok" for the empty set.  Returns the length
+/* "a,b,c" in precedence order (then name_unchecked), or "ok" for the empty set.  Returns the length
  * written (truncated to len-1). */
 size_t tw_issues_format(tw_issue_set set, char *buf, size_t len);
 /* Parse "a,b,c" (or "ok").  Returns 0, or -1 on an unknown name. */

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "store/schema.h"
+#include "tls/grade.h"
 
 static const char *const steps[] = {
     /* 0 -> 1 */
@@ -247,6 +248,115 @@ static const char *const steps[] = {
     "         c.client, c.class, c.detail, c.protocol, c.suite"
     "  FROM client_sims AS c JOIN results AS r ON r.id = c.result_id"
     "  WHERE c.outcome = 'fail';",
+    /* 8 -> 9: SQL that is easy (issue 16).  grades_order ranks the grade
+     * letters as reports do (severity 0 = A+ best ... 9 = F worst; the
+     * grade_rank() SQL function that tlsweep registers on its connections
+     * returns the same number).  latest_scan is the newest complete scan:
+     * status done, a full merge before a partial one; ref_at is the time its
+     * validity was judged at (--now, else its start).  latest gains
+     * result_id and keeps only the endpoints of latest_scan's target set
+     * (each with its newest done result), so decommissioned hosts leave it;
+     * their history stays in results.  expiring is rebuilt on it, unchanged.
+     * enabled_protocols: every protocol each latest endpoint accepts (the
+     * protocols table; the negotiated version for an endpoint scanned
+     * --quick).  cert_inventory: each leaf certificate of latest with its
+     * endpoint count and days_left counted from latest_scan.ref_at.
+     * problems: the fix-first groups, worst first (severity 1 fails now,
+     * 2 expires within 30 days, 3 caps the grade, 4 legacy protocol). */
+    "CREATE TABLE grades_order ("
+    "  grade TEXT PRIMARY KEY,"
+    "  severity INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO grades_order (grade, severity) VALUES ('A+', 0), ('A', 1), ('A-', 2), ('B', 3),"
+    "  ('C', 4), ('D', 5), ('E', 6), ('M', 7), ('T', 8), ('F', 9);"
+    "CREATE VIEW latest_scan AS"
+    " SELECT id AS scan_id, label, started_at, finished_at, coalesce(now_at, started_at) AS ref_at"
+    " FROM scans WHERE status = 'done'"
+    " ORDER BY partial, started_at DESC, id DESC LIMIT 1;"
+    "DROP VIEW expiring;"
+    "DROP VIEW latest;"
+    "CREATE VIEW latest AS"
+    " SELECT r.host, r.ip, r.port, r.sni, r.class, r.issues, r.grade, r.tls_version, r.cipher,"
+    "        r.cert_sha256, r.scan_id, coalesce(r.scanned_at, s.started_at) AS scanned_at,"
+    "        r.starttls, r.id AS result_id"
+    " FROM results AS t"
+    " JOIN results AS r ON r.id ="
+    "   (SELECT r2.id FROM results AS r2 JOIN scans AS s2 ON s2.id = r2.scan_id"
+    "    WHERE s2.status = 'done' AND r2.host = t.host AND r2.port = t.port AND r2.ip = t.ip"
+    "      AND ifnull(r2.sni, '') = ifnull(t.sni, '')"
+    "      AND ifnull(r2.starttls, '') = ifnull(t.starttls, '')"
+    "    ORDER BY s2.started_at DESC, s2.id DESC LIMIT 1)"
+    " JOIN scans AS s ON s.id = r.scan_id"
+    " WHERE t.scan_id = (SELECT scan_id FROM latest_scan);"
+    "CREATE VIEW expiring AS"
+    " SELECT c.sha256 AS cert_sha256, c.subject, c.issuer, c.not_after,"
+    "        l.host, l.ip, l.port, l.sni, l.class, l.scan_id,"
+    "        CAST(julianday(c.not_after) - julianday('now') + 1000000 AS INTEGER) - 1000000"
+    "          AS days_left"
+    " FROM latest AS l JOIN certs AS c ON c.sha256 = l.cert_sha256"
+    " ORDER BY days_left, l.host, l.port;"
+    "CREATE VIEW enabled_protocols AS"
+    " SELECT l.result_id, l.host, l.ip, l.port, l.sni, l.starttls, p.protocol,"
+    "        l.tls_version AS negotiated, 'probed' AS source, l.scan_id"
+    " FROM latest AS l JOIN protocols AS p ON p.result_id = l.result_id"
+    " WHERE p.accepted = 1"
+    " UNION ALL"
+    " SELECT l.result_id, l.host, l.ip, l.port, l.sni, l.starttls, l.tls_version,"
+    "        l.tls_version, 'negotiated', l.scan_id"
+    " FROM latest AS l"
+    " WHERE ifnull(l.tls_version, '') <> ''"
+    "   AND NOT EXISTS (SELECT 1 FROM protocols AS q WHERE q.result_id = l.result_id);"
+    "CREATE VIEW cert_inventory AS"
+    " WITH ref AS (SELECT julianday(ref_at) AS j FROM latest_scan)"
+    " SELECT c.sha256 AS cert_sha256, c.subject, c.issuer, c.not_before, c.not_after,"
+    "        CAST(julianday(c.not_after) - (SELECT j FROM ref) + 1000000 AS INTEGER) - 1000000"
+    "          AS days_left,"
+    "        c.san, c.key_type, c.key_bits, c.sig_alg,"
+    "        count(*) AS endpoints, count(DISTINCT l.host) AS hosts,"
+    "        min(l.host || ':' || l.port) AS example"
+    " FROM latest AS l JOIN certs AS c ON c.sha256 = l.cert_sha256"
+    " GROUP BY c.sha256;"
+    "CREATE VIEW problems AS"
+    " WITH l AS (SELECT l.*, r.detail FROM latest AS l JOIN results AS r ON r.id = l.result_id),"
+    " ref AS (SELECT julianday(ref_at) AS j FROM latest_scan),"
+    " lc AS (SELECT l.*, c.subject, c.not_after,"
+    "               CAST(julianday(c.not_after) - (SELECT j FROM ref) + 1000000 AS INTEGER)"
+    "                 - 1000000 AS days_left"
+    "        FROM l JOIN certs AS c ON c.sha256 = l.cert_sha256),"
+    " lp AS (SELECT l.result_id, l.host, l.port, p.protocol"
+    "        FROM l JOIN protocols AS p ON p.result_id = l.result_id WHERE p.accepted = 1"
+    "        UNION ALL"
+    "        SELECT l.result_id, l.host, l.port, l.tls_version FROM l"
+    "        WHERE NOT EXISTS (SELECT 1 FROM protocols AS q WHERE q.result_id = l.result_id))"
+    " SELECT severity, kind, problem, detail, cert_sha256, not_after, days_left, endpoints,"
+    "        example"
+    " FROM (SELECT 1 AS severity, 'class' AS kind, class AS problem, detail,"
+    "              NULL AS cert_sha256, NULL AS not_after, NULL AS days_left,"
+    "              count(*) AS endpoints, min(host || ':' || port) AS example"
+    "       FROM l WHERE class <> 'ok' AND cert_sha256 IS NULL"
+    "       GROUP BY class, detail"
+    "       UNION ALL"
+    "       SELECT 1, 'certificate', class, min(detail), cert_sha256, not_after, days_left,"
+    "              count(*), min(host || ':' || port)"
+    "       FROM lc WHERE class <> 'ok'"
+    "       GROUP BY class, cert_sha256"
+    "       UNION ALL"
+    "       SELECT 2, 'expiry', 'expires_within_30_days', min(subject), cert_sha256, not_after,"
+    "              days_left, count(*), min(host || ':' || port)"
+    "       FROM lc WHERE days_left >= 0 AND days_left < 30"
+    "       GROUP BY cert_sha256"
+    "       UNION ALL"
+    "       SELECT 3, 'grade_cap', g.code, min(g.text), NULL, NULL, NULL,"
+    "              count(DISTINCT l.result_id), min(l.host || ':' || l.port)"
+    "       FROM l JOIN grade_reasons AS g ON g.result_id = l.result_id"
+    "       WHERE g.cap IS NOT NULL"
+    "       GROUP BY g.code"
+    "       UNION ALL"
+    "       SELECT 4, 'protocol', protocol || '_enabled', NULL, NULL, NULL, NULL,"
+    "              count(*), min(host || ':' || port)"
+    "       FROM lp WHERE protocol IN ('SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1')"
+    "       GROUP BY protocol)"
+    " ORDER BY severity, endpoints DESC, problem;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))
@@ -339,4 +449,36 @@ rollback:
 out:
     sqlite3_free(msg);
     return rc;
+}
+
+/* grade_rank(g): the letter's severity as grades_order holds it (0 = A+ ...
+ * 9 = F), NULL for NULL, '' and anything that is not a grade. */
+static void
+schema_grade_rank(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    enum tw_grade_letter g;
+
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    g = tw_grade_from_name((const char *)sqlite3_value_text(argv[0]));
+    if (g == TW_GRADE_NONE)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_int(ctx, tw_grade_severity(g));
+}
+
+int
+tw_schema_functions(sqlite3 *db, char *err)
+{
+    int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+
+    if (sqlite3_create_function(db, "grade_rank", 1, flags, NULL, schema_grade_rank, NULL, NULL) !=
+        SQLITE_OK) {
+        tw_errf(err, "registering grade_rank(): %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
 }

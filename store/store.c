@@ -331,6 +331,10 @@ tw_store_open(const char *path, int flags, struct tw_store **out, char *err)
         store_open_error(st, path, sub, err);
         goto out;
     }
+    if (tw_schema_functions(st->db, sub) < 0) {
+        store_open_error(st, path, sub, err);
+        goto out;
+    }
     /* Write statements are prepared on read-only connections too: preparing
      * never writes, and a write through one fails with SQLite's own
      * "attempt to write a readonly database". */

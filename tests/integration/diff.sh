@@ -145,3 +145,18 @@ for args in "--bogus" "--db" "-x" "--format xml" "--fail-on nope" "1 99" "1 2 3"
     if grep -v "^tlsweep diff: " "$TMP/err" | grep -q .; then fail "unprefixed message for '$args': $(cat "$TMP/err")"; fi
 done
 pass "usage errors are prefixed 'tlsweep diff: '"
+
+# Issue 16: diff OLD.db NEW.db compares the latest done scan of each file:
+# scan 1 alone in one file, scan 2 (newest done) in the other gives the
+# same changes as diff 1 2 in one file.  --db with two files is refused.
+cp "$DB" "$TMP/old.db"
+sqlite3 "$TMP/old.db" "DELETE FROM scans WHERE id <> 1"
+expect_rc 0 "$TLSWEEP" diff --db "$DB" 1 2 --format json -o "$TMP/one.json"
+expect_rc 0 "$TLSWEEP" diff "$TMP/old.db" "$DB" --format json -o "$TMP/two.json"
+assert_eq "$(jq -c '[.summary, .changes]' "$TMP/one.json")" "$(jq -c '[.summary, .changes]' "$TMP/two.json")" \
+    "diff OLD.db NEW.db: the same changes as two scans of one file"
+grep -q -- "--resume=3 --db $DB" "$TMP/err" || fail "NEW.db's warning does not name NEW.db: $(cat "$TMP/err")"
+expect_rc 2 "$TLSWEEP" diff --db "$DB" "$TMP/old.db" "$DB"
+expect_rc 3 "$TLSWEEP" diff "$TMP/old.db" "$TMP/missing.db"
+grep -q "^tlsweep diff: .*missing.db" "$TMP/err" || fail "a missing NEW.db is not named: $(cat "$TMP/err")"
+pass "diff OLD.db NEW.db: errors"

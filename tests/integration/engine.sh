@@ -110,6 +110,18 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 assert_eq 40 "$(sqlite3 "$TMP/rate.db" 'select count(*) from results')" "rate-limited scan complete"
 pass "--rate 20 paced 40 connections over $ms ms"
 
+# --rate fractions (issue 16): 3 connections at 2.5/s over 2 workers take
+# at least ~0.8 s (no start-up burst of one per worker), and the rate is
+# stored exactly for --resume.
+seq 1 3 | sed "s/.*/127.31.1.&:$closed/" > "$TMP/rate2.txt"
+start=$(date +%s%N)
+"$TLSWEEP" scan --db "$TMP/rate2.db" --no-progress --rate 2.5/s -j 2 "$TMP/rate2.txt" 2>/dev/null \
+    || fail "fractional rate scan failed"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -ge 700 ] || fail "--rate 2.5/s ran 3 connections in $ms ms"
+assert_eq "3|2.5" "$(sqlite3 "$TMP/rate2.db" "select (select count(*) from results), (select value from scan_options where name = 'rate')")" \
+    "--rate 2.5/s: every endpoint, stored as 2.5 ($ms ms)"
+
 # Exit codes: unreadable target file -> 2, database that cannot be opened -> 3.
 rc=0
 "$TLSWEEP" scan --db "$TMP/x.db" --no-progress "$TMP/missing.txt" 2>/dev/null || rc=$?

@@ -25,6 +25,14 @@ if "$TLSWEEP_REAL" lab targets --dir "$LAB" | grep -q hostile; then
     fail "hostile endpoints leaked into the default 'lab targets'"
 fi
 pass "lab targets --hostile lists $n_targets endpoints, the default list none"
+# Issue 16: scan --lab --hostile plans the estate and the hostile group.
+"$TLSWEEP_REAL" scan --lab="$LAB" --hostile --dry-run > "$TMP/plan.txt" 2>"$TMP/plan.err" \
+    || fail "scan --lab --hostile --dry-run: $(cat "$TMP/plan.err")"
+grep -q "hostile-" "$TMP/plan.txt" || fail "scan --lab --hostile plans no hostile endpoint"
+grep -q "valid-rsa" "$TMP/plan.txt" || fail "scan --lab --hostile lost the estate"
+"$TLSWEEP_REAL" scan --lab="$LAB" --dry-run 2>/dev/null | grep -q "hostile-" \
+    && fail "scan --lab without --hostile plans hostile endpoints"
+pass "scan --lab --hostile adds the hostile group"
 
 HS_TIMEOUT=3
 DB="$TMP/hostile.db"

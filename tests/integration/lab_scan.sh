@@ -264,6 +264,28 @@ while IFS= read -r ep; do
     assert_eq cert_expired "$c" "with --now in 20 years, $ep"
 done <<<"$ok_then"
 
+# Issue 16, discovery sweeps: valid-rsa scanned by its address without SNI
+# (its certificate names only valid-rsa.lab.tlsweep.test) is class ok with
+# issue name_unchecked and valid-rsa's grade, its names in the detail;
+# --check-names makes it hostname_mismatch, grade M, and is stored so that
+# --resume keeps it.
+vip=$(q "select ip || ':' || port from results where host = 'valid-rsa.lab.tlsweep.test' limit 1")
+echo "$vip" > "$TMP/addr.txt"
+for mode in sweep strict; do
+    extra=(); [ "$mode" = strict ] && extra=(--check-names)
+    "$TLSWEEP" scan --lab="$LAB" --db "$TMP/names-$mode.db" --no-progress --connect-timeout 2 \
+        --handshake-timeout 6 "${extra[@]}" "$TMP/addr.txt" 2>/dev/null || fail "$mode scan of $vip failed"
+done
+nq() { sqlite3 -batch -noheader "$TMP/names-$1.db" "$2"; }
+assert_eq "ok|name_unchecked|$(grade_of valid-rsa)|1" \
+    "$(nq sweep "select class, issues, grade, detail like '%certificate names: DNS:valid-rsa.lab.tlsweep.test%' from results")" \
+    "address target without SNI: name_unchecked, not M"
+assert_eq "hostname_mismatch|hostname_mismatch|M|on" \
+    "$(nq strict "select class, issues, grade, (select value from scan_options where name = 'check-names') from results")" \
+    "--check-names: hostname_mismatch, M, stored"
+assert_eq "0" "$(nq sweep "select count(*) from scan_options where name = 'check-names'")" \
+    "without --check-names nothing is stored"
+
 "$TLSWEEP" lab down --dir "$LAB" || fail "lab down failed"
 # The daemon is not our child: give its reaper a moment (bounded) to collect it.
 for _ in $(seq 1 50); do

@@ -41,3 +41,23 @@ PY
     total=$((total + n))
 done
 pass "$total sql blocks run"
+
+# Schema 8's views on the fixture: latest keeps only the newest complete
+# scan's endpoints (vanished.example, only in scan 1, leaves it; its row stays
+# in results) and joins by result_id; problems and grades_order answer.
+q() { sqlite3 -batch "$DB" "$1"; }
+assert_eq "0|1" "$(q "select (select count(*) from latest where host = 'vanished.example'),
+                              (select count(*) from results where host = 'vanished.example')")" \
+    "latest drops the endpoint the newest complete scan no longer has"
+assert_eq "$(q "select count(*) from results where scan_id = 2")" \
+    "$(q "select count(*) from latest l join results r on r.id = l.result_id and r.scan_id = 2")" \
+    "latest's result_id is the scan-2 row of every endpoint"
+assert_eq "1|certificate|cert_expired|expired.example:443" \
+    "$(q "select severity, kind, problem, example from problems limit 1")" "problems: worst first"
+assert_eq "F" "$(q "select grade from grades_order order by severity desc limit 1")" "grades_order: F is worst"
+# grade_rank() is registered on tlsweep's own connections: report --where uses it.
+"$TLSWEEP" report --db "$DB" --scan 2 --format csv --where "grade_rank(grade) >= 7" -o "$TMP/rank.csv" \
+    || fail "report --where grade_rank() failed"
+assert_eq "better.example evil.example expired.example" \
+    "$(tail -n +2 "$TMP/rank.csv" | grep -o '^2,[a-z.]*' | cut -d, -f2 | sort | tr '\n' ' ' | sed 's/ $//')" \
+    "report --where 'grade_rank(grade) >= 7': the T and F endpoints"

@@ -1214,6 +1214,65 @@ test_classify_policy_set(void **state)
     free(r.detail);
 }
 
+/* Discovery sweeps (issue 16): an address target without SNI whose
+ * certificate does not cover the address is issue name_unchecked (class and
+ * grade as if it did), its names in the detail; --check-names
+ * (ev.check_names) and a name or an SNI keep hostname_mismatch. */
+static void
+names_run(int address, int check_names, int verify_code, const char *cls, const char *issues,
+          const char *detail_has)
+{
+    struct tw_evidence ev;
+    struct tw_result r;
+    struct tw_cert leaf;
+    char got[256];
+
+    main_ok(&ev, 0x0304, 0x1302);
+    memset(&r, 0, sizeof(r));
+    memset(&leaf, 0, sizeof(leaf));
+    leaf.san = (char *)"DNS:www.example.com,DNS:\x1b[2Jevil";
+    r.chain = &leaf;
+    r.n_chain = 1;
+    snprintf(r.ip, sizeof(r.ip), "%s", "192.0.2.7");
+    snprintf(r.host, sizeof(r.host), "%s", address ? "192.0.2.7" : "www.example.org");
+    ev.dns = address ? TW_DNS_NOT_ASKED : TW_DNS_OK;
+    ev.check_names = check_names;
+    ev.cert.has_chain = 1;
+    ev.cert.n_sent = 2;
+    ev.cert.hostname_checked = 1;
+    ev.cert.address_checked = address;
+    ev.cert.hostname_ok = 0;
+    ev.cert.now = NOW;
+    ev.cert.not_before = NOW - DAY;
+    ev.cert.not_after = NOW + 90 * DAY;
+    if (verify_code != 0) {
+        ev.cert.verify[0].code = verify_code;
+        ev.cert.n_verify = 1;
+    }
+    tw_classify(&ev, &r);
+    tw_issues_format(r.issues, got, sizeof(got));
+    if (strcmp(tw_class_name(r.cls), cls) != 0 || strcmp(got, issues) != 0 ||
+        (detail_has != NULL && (r.detail == NULL || strstr(r.detail, detail_has) == NULL)) ||
+        (r.detail != NULL && strchr(r.detail, 0x1b) != NULL)) {
+        print_error("names: got %s %s '%s', want %s %s '%s'\n", tw_class_name(r.cls), got,
+                    r.detail ? r.detail : "", cls, issues, detail_has ? detail_has : "");
+        fail();
+    }
+    free(r.detail);
+}
+
+static void
+test_classify_name_unchecked(void **state)
+{
+    (void)state;
+    names_run(1, 0, 0, "ok", "name_unchecked",
+              "certificate names: DNS:www.example.com,DNS:?[2Jevil");
+    names_run(1, 0, X509_V_ERR_IP_ADDRESS_MISMATCH, "ok", "name_unchecked", "name not checked");
+    names_run(1, 1, 0, "hostname_mismatch", "hostname_mismatch", "does not cover '192.0.2.7'");
+    names_run(1, 1, X509_V_ERR_IP_ADDRESS_MISMATCH, "hostname_mismatch", "hostname_mismatch", NULL);
+    names_run(0, 0, 0, "hostname_mismatch", "hostname_mismatch", "www.example.org");
+}
+
 /* The OpenSSL strings of the modern set (the MODERN probe's context) name
  * exactly the suites tw_clients_modern_suite() accepts. */
 static void
@@ -1250,6 +1309,7 @@ main(void)
         cmocka_unit_test(test_classify_starttls),
         cmocka_unit_test(test_classify_policy),
         cmocka_unit_test(test_classify_policy_set),
+        cmocka_unit_test(test_classify_name_unchecked),
         cmocka_unit_test(test_classify_policy_openssl_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

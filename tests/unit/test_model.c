@@ -126,6 +126,16 @@ test_model_issues_round_trip(void **state)
     assert_true(got == all);
     assert_int_equal(tw_issues_parse("ok", &got), 0);
     assert_true(got == 0);
+
+    /* name_unchecked is an issue but no class: last, never primary. */
+    tw_issues_format(TW_ISSUE_NAME_UNCHECKED, buf, sizeof(buf));
+    assert_string_equal(buf, "name_unchecked");
+    tw_issues_format(TW_ISSUE_NAME_UNCHECKED | TW_ISSUE(TW_CLASS_WEAK_KEY), buf, sizeof(buf));
+    assert_string_equal(buf, "weak_key,name_unchecked");
+    assert_int_equal(tw_issues_parse(buf, &got), 0);
+    assert_true(got == (TW_ISSUE_NAME_UNCHECKED | TW_ISSUE(TW_CLASS_WEAK_KEY)));
+    assert_int_equal(tw_issues_primary(TW_ISSUE_NAME_UNCHECKED), TW_CLASS_OK);
+    assert_int_equal(tw_issues_primary(got), TW_CLASS_WEAK_KEY);
 }
 
 static void

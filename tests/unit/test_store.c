@@ -775,6 +775,74 @@ test_store_find_resumable(void **state)
 /* A shard database at dir/name holding hosts[0..n) (each with a chain of its
  * own leaf, numbered from its first two letters, and the shared intermediate
  * 900). */
+/* Schema 8 (issue 16): latest keeps only the newest complete scan's
+ * endpoints (history stays in results) and carries result_id; grade_rank()
+ * agrees with grades_order; the new views answer. */
+static void
+test_store_views_easy_sql(void **state)
+{
+    struct fx *f = *state;
+    char path[256], err[TW_ERRLEN];
+    unsigned leaf = 7;
+    struct tw_store *st;
+    struct tw_result *r;
+    sqlite3 *db;
+    int64_t s1, s2, s3;
+
+    fx_path(f, "views.db", path, sizeof(path));
+    st = open_rw(path);
+    db = tw_store_db(st);
+    s1 = begin_scan(st, "night", NULL, "t1");
+    put_one(st, s1, make_result("gone.example", "192.0.2.1", 443, "gone.example", NULL, 0));
+    put_one(st, s1, make_result("kept.example", "192.0.2.2", 443, "kept.example", &leaf, 1));
+    assert_int_equal(tw_store_scan_finish(st, s1, "done", err), 0);
+    s2 = begin_scan(st, "night", NULL, "t2");
+    r = make_result("kept.example", "192.0.2.2", 443, "kept.example", &leaf, 1);
+    snprintf(r->grade, sizeof(r->grade), "B");
+    put_one(st, s2, r);
+    put_one(st, s2, make_result("new.example", "192.0.2.3", 443, NULL, NULL, 0));
+    assert_int_equal(tw_store_scan_finish(st, s2, "done", err), 0);
+    /* A newer interrupted scan changes nothing. */
+    s3 = begin_scan(st, "night", NULL, "t2");
+    put_one(st, s3, make_result("new.example", "192.0.2.3", 443, NULL, NULL, 0));
+    assert_int_equal(tw_store_scan_finish(st, s3, "interrupted", err), 0);
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE scans SET started_at = '2026-01-0' || id || 'T00:00:00Z',"
+                                  " now_at = CASE id WHEN 2 THEN '2025-12-02T00:00:00Z' END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+
+    assert_int_equal(q_int(db, "SELECT scan_id FROM latest_scan"), s2);
+    assert_q_text(db, "SELECT group_concat(host, ',') FROM (SELECT host FROM latest ORDER BY host)",
+                  "kept.example,new.example");
+    assert_int_equal(q_int(db, "SELECT count(*) FROM results WHERE host = 'gone.example'"), 1);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM latest l JOIN results r ON r.id = l.result_id"
+                               " WHERE r.scan_id = l.scan_id AND r.host = l.host"),
+                     2);
+    /* The certificate's days count from the scan's --now (2025-12-02), not from today. */
+    assert_int_equal(q_int(db, "SELECT days_left FROM cert_inventory"), 30);
+    assert_int_equal(q_int(db, "SELECT endpoints FROM cert_inventory"), 1);
+    assert_q_text(db, "SELECT san FROM cert_inventory", "DNS:host7.example");
+    assert_q_text(db,
+                  "SELECT protocol || '/' || source FROM enabled_protocols"
+                  " WHERE host = 'kept.example'",
+                  "TLSv1.3/negotiated");
+    assert_int_equal(q_int(db, "SELECT count(*) FROM problems WHERE kind = 'expiry'"), 0);
+
+    /* grade_rank() is grades_order, letter by letter; NULL for non-grades. */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM grades_order"), 10);
+    assert_int_equal(
+        q_int(db, "SELECT count(*) FROM grades_order WHERE grade_rank(grade) = severity"), 10);
+    assert_int_equal(q_int(db, "SELECT grade_rank('F') > grade_rank('T') AND grade_rank('T') >"
+                               " grade_rank('M') AND grade_rank('A+') = 0"),
+                     1);
+    assert_int_equal(q_int(db, "SELECT grade_rank('Z') IS NULL AND grade_rank(NULL) IS NULL"
+                               " AND grade_rank('') IS NULL AND grade_rank(3) IS NULL"),
+                     1);
+    assert_q_text(db, "SELECT grade FROM latest ORDER BY grade_rank(grade) DESC LIMIT 1", "B");
+    tw_store_close(st);
+}
+
 static void
 make_shard(const struct fx *f, const char *name, const char *label, const char *targets,
            const char *shard, const char *status, const char *started, const char *const *hosts,
@@ -877,6 +945,55 @@ test_store_merge_counts(void **state)
     assert_int_equal(q_int(tw_store_db(st), "SELECT partial FROM scans"), 1);
     assert_int_equal(q_int(tw_store_db(st), "SELECT count(*) FROM results"), 2);
     tw_store_close(st);
+}
+
+/* merge --any (issue 16): scans of disjoint target sets, shards or not,
+ * become one scan; an endpoint two inputs share is refused, nothing written. */
+static void
+test_store_merge_any(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ha[] = {"a1.example", "a2.example"};
+    static const char *const hb[] = {"b1.example"};
+    static const char *const hc[] = {"c1.example", "a2.example"};
+    char a[256], b[256], c[256], out[256], err[TW_ERRLEN] = "";
+    const char *in[2];
+    struct tw_store *st;
+    struct stat sb;
+    sqlite3 *db;
+
+    make_shard(f, "a.db", "paris", "t1", NULL, "done", "2026-01-01T10:00:00Z", ha, 2, a, sizeof(a));
+    make_shard(f, "b.db", "tokyo", "t2", "1/2", "done", "2026-01-01T09:00:00Z", hb, 1, b,
+               sizeof(b));
+    make_shard(f, "c.db", "paris", "t3", NULL, "done", "2026-01-01T09:00:00Z", hc, 2, c, sizeof(c));
+    fx_path(f, "out.db", out, sizeof(out));
+    in[0] = a;
+    in[1] = b;
+    /* Without --any these are no shard set. */
+    assert_int_equal(tw_store_merge(out, in, 2, 0, err), -1);
+    assert_non_null(strstr(err, "not a shard"));
+    if (tw_store_merge(out, in, 2, TW_MERGE_ANY, err) != 0)
+        fail_msg("merge --any: %s", err);
+    st = open_rw(out);
+    db = tw_store_db(st);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM scans"), 1);
+    assert_q_text(db, "SELECT label || '|' || status || '|' || partial FROM scans",
+                  "merged|done|0");
+    assert_q_text(db, "SELECT ifnull(targets_sha256, '<NULL>') FROM scans", "<NULL>");
+    assert_q_text(db, "SELECT started_at FROM scans", "2026-01-01T09:00:00Z");
+    assert_int_equal(q_int(db, "SELECT count(*) FROM results"), 3);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM latest"), 3);
+    tw_store_close(st);
+
+    /* a2.example in both: refused, naming both files; nothing written. */
+    fx_path(f, "out2.db", out, sizeof(out));
+    in[1] = c;
+    assert_int_equal(tw_store_merge(out, in, 2, TW_MERGE_ANY, err), -1);
+    assert_non_null(strstr(err, "target sets overlap"));
+    assert_non_null(strstr(err, a));
+    assert_non_null(strstr(err, c));
+    assert_non_null(strstr(err, "a2.example:443"));
+    assert_int_equal(stat(out, &sb), -1);
 }
 
 static void
@@ -994,6 +1111,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_views_easy_sql, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_merge_any, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_cert_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_hostile_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_cert_text_escaped, setup, teardown),

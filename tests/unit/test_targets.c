@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "scanner/config.h"
 #include "scanner/targets.h"
 #include "base/log.h"
 
@@ -1435,11 +1436,41 @@ test_targets_hash_starttls(void **state)
                 tw_target_hash_ex("mx.example", 25, 1, "mx.example", TW_STARTTLS_SMTP));
 }
 
+/* --rate (issue 16): fractions and "/s" are accepted, exactly; anything
+ * else (negative, inf, nan, hex, blanks, other units, out of range) is not. */
+static void
+test_config_parse_rate(void **state)
+{
+    static const char *const bad[] = {"",    "-1", "inf",    "nan",      "0x10", " 1", "1 ",
+                                      "1/m", "1/", "0.0001", "10000001", "1e3",  "/s", "1.5.2"};
+    double r = -1;
+
+    (void)state;
+    assert_int_equal(tw_config_parse_rate("0.5", &r), 0);
+    assert_true(r == 0.5);
+    assert_int_equal(tw_config_parse_rate("0.5/s", &r), 0);
+    assert_true(r == 0.5);
+    assert_int_equal(tw_config_parse_rate("20", &r), 0);
+    assert_true(r == 20.0);
+    assert_int_equal(tw_config_parse_rate("0", &r), 0);
+    assert_true(r == 0.0);
+    assert_int_equal(tw_config_parse_rate(".25", &r), 0);
+    assert_true(r == 0.25);
+    assert_int_equal(tw_config_parse_rate("0.001", &r), 0);
+    assert_int_equal(tw_config_parse_rate("10000000", &r), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = 7;
+        if (tw_config_parse_rate(bad[i], &r) != -1 || r != 7)
+            fail_msg("--rate '%s' accepted", bad[i]);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_targets_parse_accepts),
+        cmocka_unit_test(test_config_parse_rate),
         cmocka_unit_test(test_targets_parse_blank),
         cmocka_unit_test(test_targets_parse_long_names),
         cmocka_unit_test(test_targets_parse_rejects),
