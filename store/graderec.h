@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "tls/grade.h"
+#include "tls/mozilla.h"
 
 #define TW_GREC_SUITES_MAX 640 /* accepted suites over all protocols */
 #define TW_GREC_GROUPS_MAX 32  /* named groups and DHE sizes */
@@ -88,6 +89,14 @@ struct tw_grade_record {
     int64_t hsts_max_age;               /* -1 when not present / invalid */
     int hsts_include_subdomains;
     int hsts_preload;
+
+    /* Mozilla Server Side TLS compliance (issue 13, tls/mozilla.h), per
+     * enum tw_mozilla_profile; stored in the table compliance. */
+    int has_compliance;
+    struct {
+        int pass;
+        unsigned failed, warned; /* TW_MZ_BIT() sets */
+    } compliance[TW_MOZILLA__COUNT];
 
     /* Politeness accounting. */
     int connections;         /* every connection the endpoint used */
