@@ -1011,6 +1011,10 @@ gp_main_leaf(const struct tw_result *r, struct tw_grade_cert *c, struct tw_mozil
         c->sig = tw_grade_sig_from_name(lc->sig_alg);
         memset(m, 0, sizeof(*m));
         m->lifespan_days = -1;
+        m->sig_kind = strstr(lc->sig_alg, "WithRSAEncryption") != NULL ? TW_MZ_SIG_RSA_PKCS1
+                      : strncmp(lc->sig_alg, "ecdsa-with-", 11) == 0   ? TW_MZ_SIG_ECDSA
+                      : strcmp(lc->sig_alg, "rsassaPss") == 0          ? TW_MZ_SIG_RSA_PSS
+                                                                       : TW_MZ_SIG_UNKNOWN;
         memset(sha, 0, 32);
     }
     *ok = 1;
@@ -1200,11 +1204,12 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
             rec->n_reasons++;
         }
     }
-    /* Issue 13: Mozilla compliance from the same enumeration (no connection). */
+    /* Issue 13: Mozilla compliance from the same enumeration (no connection),
+     * for a graded endpoint only. */
     moz->grade = in;
     moz->server_preference = pl->pref_server;
     moz->ocsp_stapled = -1; /* the grading sees no staple: not judged */
-    if (tw_mozilla_evaluate(moz, &mout) == 0) {
+    if (rec->grade[0] != '\0' && tw_mozilla_evaluate(moz, &mout) == 0) {
         rec->has_compliance = 1;
         for (int i = 0; i < TW_MOZILLA__COUNT; i++) {
             rec->compliance[i].pass = mout.profile[i].pass;
