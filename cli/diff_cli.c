@@ -15,13 +15,15 @@
 #include "report/diff.h"
 #include "report/diff_render.h"
 #include "report/query.h"
+#include "tls/mozilla.h"
 #include "cli/cli.h"
 
 static void
 diff_usage(FILE *f)
 {
     fputs("usage: tlsweep diff [--db PATH] [OLD [NEW]] [--format FORMAT] [-o FILE]\n"
-          "                    [--fail-on regression,vanished[:N%]] [--expiry-threshold DAYS]\n"
+          "                    [--fail-on regression,vanished[:N%],noncompliant[:PROFILE]]\n"
+          "                    [--expiry-threshold DAYS]\n"
           "       tlsweep diff OLD.db NEW.db [OPTIONS]\n"
           "\n"
           "Compare two scans.  Endpoints are matched by (host, port, sni); the report\n"
@@ -53,6 +55,10 @@ diff_usage(FILE *f)
           "                             target list, an interrupted scan); any --fail-on\n"
           "                             that does not name it implies vanished:10%\n"
           "                             (vanished:100% turns it off)\n"
+          "                           noncompliant[:PROFILE]: an endpoint newly fails the\n"
+          "                             Mozilla Server Side TLS profile PROFILE (modern,\n"
+          "                             intermediate or old; default intermediate): it\n"
+          "                             fails it in NEW and did not in OLD (or is new)\n"
           "  --expiry-threshold DAYS  threshold for the expiry rule (default 14); days are\n"
           "                           counted from each scan's own time\n"
           "  -h, --help               this help\n"
@@ -67,6 +73,7 @@ diff_usage(FILE *f)
           "  tlsweep diff 41 42 --fail-on regression   gate a change in CI\n"
           "  tlsweep diff --fail-on regression,vanished:5%\n"
           "  tlsweep diff lastweek.db tlsweep.db       the latest scans of two files\n"
+          "  tlsweep diff --fail-on noncompliant:intermediate\n"
           "  tlsweep diff --format json | jq '.changes[] | select(.regression)'\n"
           "\n"
           "Warnings go to stderr and into the text, md, html and json formats (JSON:\n"
@@ -83,9 +90,10 @@ diff_usage(FILE *f)
 
 /* The --fail-on conditions. */
 struct diff_fail_on {
-    int is_set;       /* any --fail-on given */
-    int regression;   /* regression named */
-    int64_t vanished; /* vanished:N named (N), or -1 */
+    int is_set;                          /* any --fail-on given */
+    int regression;                      /* regression named */
+    int64_t vanished;                    /* vanished:N named (N), or -1 */
+    int noncompliant[TW_MOZILLA__COUNT]; /* noncompliant:PROFILE named (issue 13) */
 };
 
 /* Add one --fail-on LIST ("regression,vanished:5%").  Returns 0 or -1
@@ -118,6 +126,19 @@ diff_parse_fail_on(const char *list, struct diff_fail_on *fo)
                         "tlsweep diff: --fail-on: '%s': N must be 0 to 100 (a percentage)\n", list);
                 return -1;
             }
+        } else if (strcmp(item, "noncompliant") == 0) {
+            fo->noncompliant[TW_MOZILLA_INTERMEDIATE] = 1;
+        } else if (strncmp(item, "noncompliant:", 13) == 0) {
+            int prof = tw_mozilla_profile_from_name(item + 13);
+
+            if (prof < 0) {
+                fprintf(stderr,
+                        "tlsweep diff: --fail-on: '%s': PROFILE must be modern, intermediate or "
+                        "old\n",
+                        list);
+                return -1;
+            }
+            fo->noncompliant[prof] = 1;
         } else {
             goto bad;
         }
@@ -126,8 +147,8 @@ diff_parse_fail_on(const char *list, struct diff_fail_on *fo)
     return 0;
 bad:
     fprintf(stderr,
-            "tlsweep diff: --fail-on: '%s': expected a comma-separated list of regression and "
-            "vanished[:N%%]\n",
+            "tlsweep diff: --fail-on: '%s': expected a comma-separated list of regression, "
+            "vanished[:N%%] and noncompliant[:PROFILE]\n",
             list);
     return -1;
 }
@@ -230,7 +251,7 @@ tw_diff_main(int argc, char **argv)
     const struct tw_scan_info *shown[2];
     struct tw_report_warnings warnings;
     struct tw_diff_report d;
-    struct diff_fail_on fail_on = {0, 0, -1};
+    struct diff_fail_on fail_on = {0, 0, -1, {0}};
     sqlite3 *new_db = NULL;
     size_t new_from = 0, new_to = 0; /* NEW.db's own warnings */
     int two_files = 0, db_given = 0;
@@ -337,6 +358,9 @@ tw_diff_main(int argc, char **argv)
             rc = TW_EXIT_REGRESSION;
         if (fail_on.is_set && d.is_vanished_over)
             rc = TW_EXIT_REGRESSION;
+        for (int p = 0; p < TW_MOZILLA__COUNT; p++)
+            if (fail_on.noncompliant[p] && d.noncompliant_new[p] > 0)
+                rc = TW_EXIT_REGRESSION;
     }
     tw_report_scan_cleanup(&old_scan);
     tw_report_scan_cleanup(&new_scan);

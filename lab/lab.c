@@ -414,6 +414,28 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
      .legacy = &legacy_deflate},
+    /* ---- Mozilla profiles and reference clients (issue 13, item 8) ----
+     * dual-cert: an RSA and an ECDSA leaf on one endpoint, two-year HSTS:
+     * Mozilla intermediate and old, not modern (TLS 1.2, leaves signed by
+     * the RSA intermediate, one-year lifespan).  rsa-pss-only: TLS 1.2 that
+     * signs with RSA-PSS alone (no client without PSS, e.g. IE 11 on
+     * Windows 7, gets through).  x25519-only: X25519 the only group, which
+     * Java 8 does not have. */
+    {.name = "dual-cert",
+     .addr = 68,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_DUAL_CERT | TW_LAB_F_HSTS_2Y,
+     TLS12_UP},
+    {.name = "rsa-pss-only",
+     .addr = 69,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_RSA_PSS_ONLY,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, "ECDHE+aRSA+AESGCM:ECDHE+aRSA+CHACHA20")},
+    {.name = "x25519-only",
+     .addr = 70,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_X25519_ONLY,
+     TLS12_UP},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

@@ -268,6 +268,18 @@ enum tw_lab_validity {
 #define TW_LAB_F_CCERT_REQUIRED 0x4000
 /* CertificateRequest, but the handshake goes on without a certificate. */
 #define TW_LAB_F_CCERT_OPTIONAL 0x8000
+/* Issue 13, Mozilla profiles and reference clients: */
+/* A second leaf, ECDSA P-256, beside the RSA one: OpenSSL serves each to
+ * the clients whose suites or signature algorithms want it. */
+#define TW_LAB_F_DUAL_CERT 0x10000
+/* The server signs only with RSA-PSS (rsa_pss_rsae_sha256/384/512): a
+ * client offering no PSS signature algorithm gets handshake_failure. */
+#define TW_LAB_F_RSA_PSS_ONLY 0x20000
+/* Key exchange with X25519 alone (TLS 1.2 ECDHE and TLS 1.3). */
+#define TW_LAB_F_X25519_ONLY 0x40000
+/* Strict-Transport-Security with max-age two years (63072000, Mozilla's
+ * hsts_min_age) instead of TW_LAB_F_HSTS's one year. */
+#define TW_LAB_F_HSTS_2Y 0x80000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered

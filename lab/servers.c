@@ -478,6 +478,8 @@ conn_build_response(struct conn *c)
 {
     const char *hsts = (c->srv->def->flags & TW_LAB_F_HSTS)
                            ? "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"
+                       : (c->srv->def->flags & TW_LAB_F_HSTS_2Y)
+                           ? "Strict-Transport-Security: max-age=63072000\r\n"
                            : "";
     char body[192];
     int blen, n;
@@ -1283,6 +1285,31 @@ srv_on_cert_delay(SSL *ssl, void *arg)
 }
 
 /* One context serving a leaf for dns (NULL = the endpoint's name). */
+/* TW_LAB_F_DUAL_CERT: a P-256 leaf for the same name and issuer beside the
+ * RSA one, with its own chain (OpenSSL keeps one per key type and picks by
+ * the client's suites and signature algorithms).  Returns 0, or -1 with err. */
+static int
+srv_add_ec_leaf(struct srv *s, SSL_CTX *ctx, const struct tw_lab_pki *pki,
+                const struct tw_lab_leaf_spec *rsa_spec, char *err)
+{
+    struct tw_lab_leaf_spec spec = *rsa_spec;
+    EVP_PKEY *key = NULL;
+    X509 *leaf;
+    int rc = -1;
+
+    spec.key = TW_LAB_KEY_EC;
+    leaf = tw_lab_pki_leaf(pki, &spec, &key, err);
+    if (leaf == NULL)
+        return -1;
+    if (SSL_CTX_use_certificate(ctx, leaf) == 1 && SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
+        SSL_CTX_check_private_key(ctx) == 1 && SSL_CTX_add1_chain_cert(ctx, pki->inter) == 1)
+        rc = 0;
+    else
+        tw_lab_ssl_err(err, s->def->name, "second (ECDSA) certificate");
+    X509_free(leaf);
+    return rc;
+}
+
 static SSL_CTX *
 srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 **leaf_out,
              char *err)
@@ -1325,6 +1352,16 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
             goto out;
         }
         SSL_CTX_set_cert_cb(ctx, srv_on_cert_delay, NULL);
+    }
+    if ((d->flags & TW_LAB_F_RSA_PSS_ONLY) &&
+        SSL_CTX_set1_sigalgs_list(ctx, "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:"
+                                       "rsa_pss_rsae_sha512") != 1) {
+        tw_lab_ssl_err(err, s->def->name, "RSA-PSS signature algorithms");
+        goto out;
+    }
+    if ((d->flags & TW_LAB_F_X25519_ONLY) && SSL_CTX_set1_groups_list(ctx, "X25519") != 1) {
+        tw_lab_ssl_err(err, s->def->name, "X25519 group");
+        goto out;
     }
     if ((d->flags & TW_LAB_F_HEARTBLEED) &&
         SSL_CTX_add_custom_ext(ctx, 15,
@@ -1391,6 +1428,10 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     }
     if (!ok) {
         tw_lab_ssl_err(err, s->def->name, "chain");
+        goto out;
+    }
+    if ((d->flags & TW_LAB_F_DUAL_CERT) && srv_add_ec_leaf(s, ctx, pki, &spec, err) < 0) {
+        ok = 0;
         goto out;
     }
     if (leaf_out != NULL) {

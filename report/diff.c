@@ -13,6 +13,7 @@
 #include "report/query.h"
 #include "store/model.h"
 #include "tls/grade.h"
+#include "tls/mozilla.h"
 
 static const char *const kind_names[TW_DIFF__COUNT] = {
     [TW_DIFF_NEW] = "new",
@@ -27,6 +28,7 @@ static const char *const kind_names[TW_DIFF__COUNT] = {
     [TW_DIFF_PROTOCOL_CHANGED] = "protocol_changed",
     [TW_DIFF_CIPHER_CHANGED] = "cipher_changed",
     [TW_DIFF_VULN_NEW] = "vuln_new",
+    [TW_DIFF_NONCOMPLIANT_NEW] = "noncompliant_new",
 };
 
 static const char *const kind_titles[TW_DIFF__COUNT] = {
@@ -42,6 +44,7 @@ static const char *const kind_titles[TW_DIFF__COUNT] = {
     [TW_DIFF_PROTOCOL_CHANGED] = "Protocol changes",
     [TW_DIFF_CIPHER_CHANGED] = "Cipher changes",
     [TW_DIFF_VULN_NEW] = "Newly vulnerable",
+    [TW_DIFF_NONCOMPLIANT_NEW] = "Newly failing a Mozilla profile",
 };
 
 const char *
@@ -121,6 +124,29 @@ newly_vulnerable(const struct tw_diff_ep *old, const struct tw_diff_ep *new_)
     return 0;
 }
 
+int
+tw_diff_newly_noncompliant(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
+                           const char *profile)
+{
+    size_t len = profile != NULL ? strlen(profile) : 0;
+
+    if (new_ == NULL || len == 0 || !in_list(new_->noncompliant, profile, len))
+        return 0;
+    return !in_list(old != NULL ? old->noncompliant : NULL, profile, len);
+}
+
+/* Issue 13: does NEW fail a profile that OLD did not? */
+static int
+newly_noncompliant_any(const struct tw_diff_ep *old, const struct tw_diff_ep *new_)
+{
+    static const char *const profiles[] = {"modern", "intermediate", "old"};
+
+    for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+        if (tw_diff_newly_noncompliant(old, new_, profiles[i]))
+            return 1;
+    return 0;
+}
+
 size_t
 tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
                 int64_t expiry_threshold_days, struct tw_diff_change out[TW_DIFF__COUNT])
@@ -137,6 +163,8 @@ tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
             add(out, &n, TW_DIFF_EXPIRING, 1);
         if (newly_vulnerable(NULL, new_))
             add(out, &n, TW_DIFF_VULN_NEW, 1);
+        if (newly_noncompliant_any(NULL, new_))
+            add(out, &n, TW_DIFF_NONCOMPLIANT_NEW, 0);
         return n;
     }
     if (new_ == NULL) {
@@ -170,6 +198,8 @@ tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
         add(out, &n, TW_DIFF_CIPHER_CHANGED, 0);
     if (newly_vulnerable(old, new_))
         add(out, &n, TW_DIFF_VULN_NEW, 1);
+    if (newly_noncompliant_any(old, new_))
+        add(out, &n, TW_DIFF_NONCOMPLIANT_NEW, 0);
     return n;
 }
 
@@ -199,6 +229,8 @@ diff_value(enum tw_diff_kind k, const struct tw_diff_ep *e)
         return e->cipher;
     case TW_DIFF_VULN_NEW:
         return e->vulns;
+    case TW_DIFF_NONCOMPLIANT_NEW:
+        return e->noncompliant;
     case TW_DIFF__COUNT:
         break;
     }
@@ -285,6 +317,7 @@ side_clear(struct diff_side *s)
         free((char *)e->cert_sha256);
         free((char *)e->not_after);
         free((char *)e->vulns);
+        free((char *)e->noncompliant);
     }
     s->n = 0;
 }
@@ -341,6 +374,7 @@ side_load(struct diff_side *s, const char *host, char *err)
             e->days_left = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
         }
         e->vulns = dup_col(s->st, 11);
+        e->noncompliant = dup_col(s->st, 12);
         if (side_step(s, err) < 0)
             return -1;
     }
@@ -377,6 +411,9 @@ emit(struct diff_run *run, const struct tw_diff_ep *o, const struct tw_diff_ep *
         if (ch[i].is_regression)
             run->d->n_regressions++;
     }
+    for (int p = 0; p < TW_MOZILLA__COUNT; p++)
+        if (tw_diff_newly_noncompliant(o, n, tw_mozilla_profile_name(p)))
+            run->d->noncompliant_new[p]++;
 }
 
 static void
@@ -403,28 +440,35 @@ pair_host(struct diff_run *run, struct diff_side *a, struct diff_side *b)
             emit(run, NULL, &b->eps[j]);
 }
 
+/* The vulns column (issue 14, schema 6) and the compliance column (issue 13)
+ * when the database has the table, else NULL. */
+#define DIFF_VULN_COL                                                                              \
+    ", (SELECT group_concat(name, ',') FROM (SELECT name FROM vulns"                               \
+    " AS v WHERE v.result_id = r.id AND v.vulnerable = 1 ORDER BY v.name))"
+#define DIFF_COMP_COL                                                                              \
+    ", (SELECT CASE WHEN count(*) = 0 THEN NULL ELSE ifnull(group_concat(CASE WHEN pass = 0"       \
+    " THEN profile END, ','), '') END FROM (SELECT profile, pass FROM compliance AS mc"            \
+    " WHERE mc.result_id = r.id ORDER BY CASE mc.profile WHEN 'modern' THEN 0"                     \
+    " WHEN 'intermediate' THEN 1 ELSE 2 END))"
+
 static int
 side_open(sqlite3 *db, const struct tw_scan_info *scan, struct diff_side *s, char *err)
 {
+    char *sql;
+    int rc;
+
     memset(s, 0, sizeof(*s));
     s->scan = scan;
-    /* The vulns column (issue 14) when the database has the table (schema 6). */
-    if (sqlite3_prepare_v2(
-            db,
-            tw_report_has_table(db, "vulns")
-                ? "SELECT r.host, r.ip, r.port, r.sni, r.class, r.grade, r.tls_version,"
-                  " r.cipher, r.cert_sha256, lc.not_after, " TW_SQL_NOT_AFTER
-                  ", (SELECT group_concat(name, ',') FROM (SELECT name FROM vulns"
-                  " AS v WHERE v.result_id = r.id AND v.vulnerable = 1 ORDER BY"
-                  " v.name)) FROM results AS r LEFT JOIN certs AS lc ON lc.sha256"
-                  " = r.cert_sha256 WHERE r.scan_id = ?1"
-                  " ORDER BY r.host, r.ip, r.port, ifnull(r.sni, '')"
-                : "SELECT r.host, r.ip, r.port, r.sni, r.class, r.grade, r.tls_version,"
-                  " r.cipher, r.cert_sha256, lc.not_after, " TW_SQL_NOT_AFTER
-                  ", NULL FROM results AS r LEFT JOIN certs AS lc ON lc.sha256 ="
-                  " r.cert_sha256 WHERE r.scan_id = ?1"
-                  " ORDER BY r.host, r.ip, r.port, ifnull(r.sni, '')",
-            -1, &s->st, NULL) != SQLITE_OK) {
+    sql = sqlite3_mprintf("SELECT r.host, r.ip, r.port, r.sni, r.class, r.grade, r.tls_version,"
+                          " r.cipher, r.cert_sha256, lc.not_after, %s%s%s"
+                          " FROM results AS r LEFT JOIN certs AS lc ON lc.sha256 = r.cert_sha256"
+                          " WHERE r.scan_id = ?1 ORDER BY r.host, r.ip, r.port, ifnull(r.sni, '')",
+                          TW_SQL_NOT_AFTER,
+                          tw_report_has_table(db, "vulns") ? DIFF_VULN_COL : ", NULL",
+                          tw_report_has_table(db, "compliance") ? DIFF_COMP_COL : ", NULL");
+    rc = sql != NULL ? sqlite3_prepare_v2(db, sql, -1, &s->st, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
         tw_errf(err, "%s", sqlite3_errmsg(db));
         return -1;
     }

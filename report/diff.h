@@ -15,6 +15,8 @@
  *                        not in OLD (or had no leaf, or did not exist)
  *   vuln_new             a vulnerability probe fires now that did not in OLD
  *                        (table vulns, issue 14: "heartbleed" newly vulnerable)
+ *   noncompliant_new     a Mozilla profile fails now that did not fail in OLD
+ *                        (or OLD had no verdict); not a regression (issue 13)
  *
  * The rules borrow everything, allocate nothing and run on any thread.
  * The join is single-threaded on a borrowed read-only connection (query.h)
@@ -32,6 +34,7 @@
 #include <sqlite3.h>
 
 #include "report/query.h"
+#include "tls/mozilla.h"
 
 enum tw_diff_kind {
     TW_DIFF_NEW = 0,
@@ -46,6 +49,10 @@ enum tw_diff_kind {
     TW_DIFF_PROTOCOL_CHANGED,
     TW_DIFF_CIPHER_CHANGED,
     TW_DIFF_VULN_NEW, /* issue 14: a probe of table vulns newly fires (a regression) */
+    /* Issue 13: a Mozilla profile newly failed (table compliance).  Not a
+     * regression (--fail-on regression keeps its meaning): --fail-on
+     * noncompliant:PROFILE gates on it (tw_diff_report.noncompliant_new). */
+    TW_DIFF_NONCOMPLIANT_NEW,
     TW_DIFF__COUNT
 };
 
@@ -57,6 +64,9 @@ struct tw_diff_ep {
     int has_expiry;
     int64_t days_left; /* from that scan's reference time; floor */
     const char *vulns; /* the vulns rows found vulnerable, "a,b" sorted; NULL: none */
+    /* Issue 13: the Mozilla profiles failed, "modern,intermediate" (strictest
+     * first), "" when graded and none failed, NULL when not judged. */
+    const char *noncompliant;
 };
 
 struct tw_diff_change {
@@ -67,6 +77,11 @@ struct tw_diff_change {
 /* Stable machine name ("grade_down") and a heading ("Grades down"). */
 const char *tw_diff_kind_name(enum tw_diff_kind k);
 const char *tw_diff_kind_title(enum tw_diff_kind k);
+
+/* 1 when new_ fails the profile named profile ("intermediate") and old
+ * did not fail it (old NULL or without a verdict counts as not failing). */
+int tw_diff_newly_noncompliant(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
+                               const char *profile);
 
 /* The changes between old and new (either may be NULL, not both), at most
  * TW_DIFF__COUNT, in enum order.  Returns the count. */
@@ -96,6 +111,9 @@ struct tw_diff_report {
     struct tw_report_warnings *warnings;
     size_t counts[TW_DIFF__COUNT];
     size_t n_regressions;
+    /* Issue 13: endpoints that newly fail each Mozilla profile (enum
+     * tw_mozilla_profile order: modern, intermediate, old). */
+    size_t noncompliant_new[TW_MOZILLA__COUNT];
     int is_vanished_over; /* set by tw_diff_run */
     int n_sections;       /* sections written so far */
     sqlite3 *db;          /* set by tw_diff_run for end(): its read transaction is open */

@@ -795,7 +795,8 @@ tw_report_row_cleanup(struct tw_report_row *row)
                      &row->repro,
                      &row->grade_reasons,
                      &row->grade_reasons_text,
-                     &row->vulns};
+                     &row->vulns,
+                     &row->compliance};
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
@@ -831,6 +832,13 @@ tw_report_row_cleanup(struct tw_report_row *row)
     ", (SELECT group_concat(name, ',') FROM (SELECT name FROM vulns AS v"                          \
     " WHERE v.result_id = r.id AND v.vulnerable = 1 ORDER BY v.name))"
 
+/* Issue 13: the endpoint's Mozilla verdicts (table compliance), always the
+ * column after VULN_COLS when the row query has one. */
+#define COMP_COLS                                                                                  \
+    ", (SELECT group_concat(profile || '=' || pass || '=' || failed_checks, ';') FROM"             \
+    " (SELECT * FROM compliance AS mc WHERE mc.result_id = r.id ORDER BY"                          \
+    " CASE mc.profile WHEN 'modern' THEN 0 WHEN 'intermediate' THEN 1 ELSE 2 END))"
+
 char *
 tw_report_sql(const struct tw_report_opts *opts, int with_chain, const char *cols, const char *cond,
               const char *tail, int limit)
@@ -842,7 +850,7 @@ tw_report_sql(const struct tw_report_opts *opts, int with_chain, const char *col
     sqlite3_str_appendf(s, "WITH f AS (SELECT * FROM results WHERE scan_id = ?1 AND (\n%s\n))\n",
                         opts->where != NULL && opts->where[0] != '\0' ? opts->where : "1");
     sqlite3_str_appendf(s,
-                        "SELECT %s%s%s%s FROM f AS r LEFT JOIN certs AS lc ON lc.sha256 = "
+                        "SELECT %s%s%s%s%s FROM f AS r LEFT JOIN certs AS lc ON lc.sha256 = "
                         "r.cert_sha256",
                         cols != NULL ? cols : ROW_COLS,
                         cols != NULL        ? ""
@@ -851,7 +859,10 @@ tw_report_sql(const struct tw_report_opts *opts, int with_chain, const char *col
                         cols == NULL && with_chain ? CHAIN_COLS : "",
                         cols != NULL      ? ""
                         : opts->has_vulns ? VULN_COLS
-                                          : ", NULL");
+                                          : ", NULL",
+                        cols != NULL           ? ""
+                        : opts->has_compliance ? COMP_COLS
+                                               : ", NULL");
     if (with_chain)
         sqlite3_str_appendall(s, " LEFT JOIN result_chain AS rc ON rc.result_id = r.id"
                                  " LEFT JOIN certs AS cc ON cc.sha256 = rc.cert_sha256");
@@ -897,6 +908,7 @@ tw_report_query_open(sqlite3 *db, const struct tw_scan_info *scan,
     tail = sqlite3_mprintf("ORDER BY %s%s", order, with_chain ? ", r.id, rc.depth" : ", r.id");
     vopts = *opts;
     vopts.has_vulns = tw_report_has_table(db, "vulns");
+    vopts.has_compliance = tw_report_has_table(db, "compliance");
     sql = tw_report_sql(&vopts, with_chain, NULL, cond, tail, limit);
     if (sqlite3_prepare_v2(db, sql, -1, &q->st, &rest) != SQLITE_OK) {
         tw_errf(err, "--where: %s", sqlite3_errmsg(db));
@@ -969,8 +981,10 @@ row_fill(struct tw_report_row *row, sqlite3_stmt *st, int64_t ref_time)
     row->not_after = col_dup(st, 16);
     row->grade_reasons = col_dup(st, 18);
     row->grade_reasons_text = col_dup(st, 19);
-    if (sqlite3_column_count(st) > 20)
-        row->vulns = col_dup(st, sqlite3_column_count(st) - 1);
+    if (sqlite3_column_count(st) > 21) {
+        row->vulns = col_dup(st, sqlite3_column_count(st) - 2);
+        row->compliance = col_dup(st, sqlite3_column_count(st) - 1);
+    }
     row->has_expiry = sqlite3_column_type(st, 17) != SQLITE_NULL;
     if (row->has_expiry) {
         int64_t s = sqlite3_column_int64(st, 17) - ref_time;

@@ -87,6 +87,9 @@ struct tw_report_row {
     char *grade_reasons;      /* codes that capped the grade, "a,b"; NULL for none */
     char *grade_reasons_text; /* their explanations, "x; y" */
     char *vulns;              /* issue 14: the vulns rows found vulnerable, "a,b"; NULL for none */
+    /* Issue 13: Mozilla compliance (table compliance), "profile=pass=failed,..;..."
+     * in modern, intermediate, old order; NULL when not graded. */
+    char *compliance;
     struct tw_chain_entry *chain;
     size_t n_chain, cap_chain;
 };
@@ -109,7 +112,8 @@ struct tw_report_opts {
     /* Warnings about the scans around this one (newer incomplete scans, a
      * partial merge), shown by every format; borrowed, may be NULL. */
     const struct tw_report_warnings *warnings;
-    int has_vulns; /* the database has vulns (schema 6+); set by tw_report_query_open */
+    int has_vulns;      /* the database has vulns (schema 6+); set by tw_report_query_open */
+    int has_compliance; /* ... compliance (issue 13); set by tw_report_query_open */
     /* Issue 16: finished_at (unix seconds) of the newest scan with status
      * done, 0 when there is none; set by the caller, shown by the prom
      * format as tlsweep_last_complete_scan_timestamp_seconds. */

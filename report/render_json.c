@@ -131,6 +131,49 @@ json_issues(FILE *f, const char *issues)
     fputc(']', f);
 }
 
+/* Issue 13: "modern=0=a,b;intermediate=1=;..." as
+ * {"modern":{"pass":false,"failed":["a","b"]},...}, null when not graded. */
+static void
+json_compliance(FILE *f, const char *comp)
+{
+    char name[32], failed[512];
+    const char *p = comp;
+    int first = 1;
+
+    if (comp == NULL || comp[0] == '\0') {
+        fputs("null", f);
+        return;
+    }
+    fputc('{', f);
+    while (*p) {
+        size_t n = strcspn(p, ";");
+        size_t a = strcspn(p, "=");
+        const char *rest = p + a + 1;
+        size_t fl;
+
+        if (a + 2 < n && a < sizeof(name) && (rest[0] == '0' || rest[0] == '1') && rest[1] == '=') {
+            memcpy(name, p, a);
+            name[a] = '\0';
+            fl = n - a - 3;
+            if (fl > sizeof(failed) - 1)
+                fl = sizeof(failed) - 1;
+            memcpy(failed, rest + 2, fl);
+            failed[fl] = '\0';
+            if (!first)
+                fputc(',', f);
+            tw_escape_json(f, name);
+            fprintf(f, ":{\"pass\":%s,\"failed\":", rest[0] == '1' ? "true" : "false");
+            json_issues(f, failed);
+            fputc('}', f);
+            first = 0;
+        }
+        p += n;
+        if (*p == ';')
+            p++;
+    }
+    fputc('}', f);
+}
+
 static void
 json_row(struct tw_report *rp, const struct tw_report_row *row)
 {
@@ -156,6 +199,8 @@ json_row(struct tw_report *rp, const struct tw_report_row *row)
     /* Issue 14: the vulnerability probes that fired (table vulns), [] for none. */
     fputs("\"vulns\":", f);
     json_issues(f, row->vulns);
+    fputs(",\"compliance\":", f);
+    json_compliance(f, row->compliance);
     fputc(',', f);
     json_opt_str(f, "tls_version", row->tls_version, 1);
     json_opt_str(f, "cipher", row->cipher, 1);

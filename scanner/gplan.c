@@ -30,6 +30,7 @@
 #include "scanner/gplan.h"
 #include "scanner/hello.h"
 #include "scanner/vuln.h"
+#include "tls/mozilla.h"
 #include "tls/suites.h"
 
 /* ---- planner ---------------------------------------------------------------- */
@@ -63,6 +64,7 @@ static const uint16_t gp_groups12[] = {29, 23, 24, 25, 30, 21, 19, 22, 26, 27, 2
 struct gp_leaf {
     unsigned char sha256[32];
     struct tw_grade_cert cert;
+    struct tw_mozilla_cert moz; /* issue 13: what the Mozilla profiles also judge */
 };
 
 struct tw_gplan {
@@ -243,6 +245,34 @@ gp_cert_facts(X509 *x, struct tw_grade_cert *c)
         c->sig = tw_grade_sig_from_name(OBJ_nid2sn(nid));
 }
 
+/* Issue 13: the leaf facts the Mozilla profiles judge and the grade does
+ * not (tls/mozilla.h): the signature's key family, the EC curve, the
+ * lifespan. */
+static void
+gp_moz_facts(X509 *x, struct tw_mozilla_cert *m)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    int md = NID_undef, pkey = NID_undef, days = 0, secs = 0;
+    char curve[64];
+
+    memset(m, 0, sizeof(*m));
+    m->lifespan_days = -1;
+    if (OBJ_find_sigid_algs(X509_get_signature_nid(x), &md, &pkey) == 1)
+        m->sig_kind = pkey == NID_rsaEncryption          ? TW_MZ_SIG_RSA_PKCS1
+                      : pkey == NID_rsassaPss            ? TW_MZ_SIG_RSA_PSS
+                      : pkey == NID_X9_62_id_ecPublicKey ? TW_MZ_SIG_ECDSA
+                                                         : TW_MZ_SIG_OTHER;
+    if (pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC &&
+        EVP_PKEY_get_group_name(pk, curve, sizeof(curve), NULL) == 1)
+        m->curve = strcmp(curve, "prime256v1") == 0  ? TW_GROUP_SECP256R1
+                   : strcmp(curve, "secp384r1") == 0 ? TW_GROUP_SECP384R1
+                   : strcmp(curve, "secp521r1") == 0 ? TW_GROUP_SECP521R1
+                                                     : 0;
+    if (ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x)) == 1)
+        m->lifespan_days = days >= 0 ? days : -1;
+    ERR_clear_error();
+}
+
 /* Remember a leaf sent in a raw flight when it differs from those seen. */
 static void
 gp_add_leaf_der(struct tw_gplan *pl, const uint8_t *der, size_t len)
@@ -264,6 +294,7 @@ gp_add_leaf_der(struct tw_gplan *pl, const uint8_t *der, size_t len)
     }
     memcpy(pl->leaves[pl->n_leaves].sha256, md, 32);
     gp_cert_facts(x, &pl->leaves[pl->n_leaves].cert);
+    gp_moz_facts(x, &pl->leaves[pl->n_leaves].moz);
     pl->n_leaves++;
     X509_free(x);
 }
@@ -963,7 +994,8 @@ gp_trust_bits(const struct tw_result *r, const struct tw_grade_input *in)
 
 /* The MAIN probe's leaf, from the stored PEM (exponent included), or its fields. */
 static void
-gp_main_leaf(const struct tw_result *r, struct tw_grade_cert *c, unsigned char sha[32], int *ok)
+gp_main_leaf(const struct tw_result *r, struct tw_grade_cert *c, struct tw_mozilla_cert *m,
+             unsigned char sha[32], int *ok)
 {
     const struct tw_cert *lc;
     BIO *b;
@@ -986,6 +1018,7 @@ gp_main_leaf(const struct tw_result *r, struct tw_grade_cert *c, unsigned char s
         int n = i2d_X509(x, &der);
 
         gp_cert_facts(x, c);
+        gp_moz_facts(x, m);
         if (n > 0)
             SHA256(der, (size_t)n, sha);
         OPENSSL_free(der);
@@ -995,6 +1028,12 @@ gp_main_leaf(const struct tw_result *r, struct tw_grade_cert *c, unsigned char s
         c->key_type = tw_grade_key_type_from_name(lc->key_type);
         c->key_bits = lc->key_bits;
         c->sig = tw_grade_sig_from_name(lc->sig_alg);
+        memset(m, 0, sizeof(*m));
+        m->lifespan_days = -1;
+        m->sig_kind = strstr(lc->sig_alg, "WithRSAEncryption") != NULL ? TW_MZ_SIG_RSA_PKCS1
+                      : strncmp(lc->sig_alg, "ecdsa-with-", 11) == 0   ? TW_MZ_SIG_ECDSA
+                      : strcmp(lc->sig_alg, "rsassaPss") == 0          ? TW_MZ_SIG_RSA_PSS
+                                                                       : TW_MZ_SIG_UNKNOWN;
         memset(sha, 0, 32);
     }
     *ok = 1;
@@ -1120,6 +1159,8 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     struct tw_grade_input *in = tw_xcalloc(1, sizeof(*in));
     struct tw_grade_output *out = tw_xcalloc(1, sizeof(*out));
     struct tw_grade_record *rec = tw_xcalloc(1, sizeof(*rec));
+    struct tw_mozilla_input *moz = tw_xcalloc(1, sizeof(*moz));
+    struct tw_mozilla_output mout;
     unsigned char main_sha[32];
     int have_main;
 
@@ -1173,12 +1214,13 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
             rec->n_groups++;
         }
     }
-    gp_main_leaf(r, &in->certs[0], main_sha, &have_main);
+    gp_main_leaf(r, &in->certs[0], &moz->certs[0], main_sha, &have_main);
     if (have_main)
         in->n_certs = 1;
     for (size_t i = 0; i < pl->n_leaves && in->n_certs < TW_GRADE_CERTS_MAX; i++) {
         if (have_main && memcmp(pl->leaves[i].sha256, main_sha, 32) == 0)
             continue;
+        moz->certs[in->n_certs] = pl->leaves[i].moz;
         in->certs[in->n_certs++] = pl->leaves[i].cert;
     }
     gp_sim_input(pl, in, &rec->sim_in);
@@ -1229,6 +1271,20 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
             rec->n_reasons++;
         }
     }
+    /* Issue 13: Mozilla compliance from the same enumeration (no connection),
+     * for a graded endpoint only. */
+    moz->grade = in;
+    moz->server_preference = pl->pref_server;
+    moz->ocsp_stapled = -1; /* the grading sees no staple: not judged */
+    if (rec->grade[0] != '\0' && tw_mozilla_evaluate(moz, &mout) == 0) {
+        rec->has_compliance = 1;
+        for (int i = 0; i < TW_MOZILLA__COUNT; i++) {
+            rec->compliance[i].pass = mout.profile[i].pass;
+            rec->compliance[i].failed = mout.profile[i].failed;
+            rec->compliance[i].warned = mout.profile[i].warned;
+        }
+    }
+    free(moz);
     if (in_out != NULL)
         *in_out = *in;
     free(in);

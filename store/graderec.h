@@ -17,6 +17,7 @@
 
 #include "tls/grade.h"
 #include "tls/sim.h"
+#include "tls/mozilla.h"
 
 #define TW_GREC_SUITES_MAX 640 /* accepted suites over all protocols */
 #define TW_GREC_GROUPS_MAX 32  /* named groups and DHE sizes */
@@ -109,6 +110,14 @@ struct tw_grade_record {
     int64_t hsts_max_age;               /* -1 when not present / invalid */
     int hsts_include_subdomains;
     int hsts_preload;
+
+    /* Mozilla Server Side TLS compliance (issue 13, tls/mozilla.h), per
+     * enum tw_mozilla_profile; stored in the table compliance. */
+    int has_compliance;
+    struct {
+        int pass;
+        unsigned failed, warned; /* TW_MZ_BIT() sets */
+    } compliance[TW_MOZILLA__COUNT];
 
     /* Politeness accounting. */
     int connections;         /* every connection the endpoint used */

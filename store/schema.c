@@ -357,6 +357,27 @@ static const char *const steps[] = {
     "       FROM lp WHERE protocol IN ('SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1')"
     "       GROUP BY protocol)"
     " ORDER BY severity, endpoints DESC, problem;",
+    /* 9 -> 10: Mozilla Server Side TLS compliance (issue 13, tls/mozilla.h):
+     * one row per graded result and profile ('modern', 'intermediate',
+     * 'old'); guideline is the version judged by ('6.0', old '5.8'); pass is
+     * 1 when no check failed; failed_checks and warnings are comma-separated
+     * check codes ('tls_versions,ciphers'), '' for none.
+     * compliance_latest: the rows of each endpoint's latest result (as in
+     * latest: finished scans, newest first). */
+    "CREATE TABLE compliance ("
+    "  result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,"
+    "  profile TEXT NOT NULL,"
+    "  guideline TEXT NOT NULL,"
+    "  pass INTEGER NOT NULL,"
+    "  failed_checks TEXT NOT NULL DEFAULT '',"
+    "  warnings TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (result_id, profile)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX compliance_profile ON compliance(profile, pass);"
+    "CREATE VIEW compliance_latest AS"
+    " SELECT l.host, l.ip, l.port, l.sni, l.starttls, c.profile, c.guideline, c.pass,"
+    "        c.failed_checks, c.warnings, l.grade, l.scan_id, l.scanned_at, l.result_id"
+    " FROM latest AS l JOIN compliance AS c ON c.result_id = l.result_id;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -62,6 +62,7 @@ struct tw_writer {
     pthread_t thread;
     sqlite3_stmt *vuln_insert; /* issue 14: the vulns rows (writer thread only) */
     sqlite3_stmt *sim_insert;  /* issue 13: the client_sims rows (writer thread only) */
+    sqlite3_stmt *comp_insert; /* issue 13: the compliance rows (writer thread only) */
 };
 
 static int64_t
@@ -262,6 +263,64 @@ writer_put_sims(struct tw_writer *w, const struct tw_result *r, char *err)
 }
 
 /*
+ * The Mozilla compliance rows of one stored result (issue 13, table
+ * compliance): one per profile, found by the endpoint key as the vulns rows
+ * are.  Returns 0, or -1 with err.
+ */
+static int
+writer_put_compliance(struct tw_writer *w, const struct tw_result *r, char *err)
+{
+    sqlite3 *db = tw_store_db(w->st);
+    const struct tw_grade_record *g = r->grading;
+    const char *stls = r->starttls > TW_STARTTLS_NONE && r->starttls < TW_STARTTLS__COUNT
+                           ? tw_starttls_name(r->starttls)
+                           : "";
+    sqlite3_stmt *s;
+
+    if (g == NULL || !g->has_compliance)
+        return 0;
+    if (w->comp_insert == NULL &&
+        sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO compliance(result_id, profile, guideline, pass,"
+                           " failed_checks, warnings) SELECT id, ?6, ?7, ?8, ?9, ?10 FROM results"
+                           " WHERE scan_id = ?1 AND host = ?2 AND ip = ?3 AND port = ?4"
+                           " AND ifnull(sni, '') = ?5 AND ifnull(starttls, '') = ?11",
+                           -1, &w->comp_insert, NULL) != SQLITE_OK) {
+        tw_errf(err, "compliance: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    s = w->comp_insert;
+    for (int i = 0; i < TW_MOZILLA__COUNT; i++) {
+        char failed[512], warned[512];
+
+        tw_mozilla_format_checks(g->compliance[i].failed, failed, sizeof(failed));
+        tw_mozilla_format_checks(g->compliance[i].warned, warned, sizeof(warned));
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        sqlite3_bind_int64(s, 1, w->scan_id);
+        sqlite3_bind_text(s, 2, r->host, (int)strnlen(r->host, sizeof(r->host)), SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, r->ip, (int)strnlen(r->ip, sizeof(r->ip)), SQLITE_STATIC);
+        sqlite3_bind_int(s, 4, (int)r->port);
+        sqlite3_bind_text(s, 5, r->has_sni ? r->sni : "",
+                          r->has_sni ? (int)strnlen(r->sni, sizeof(r->sni)) : 0, SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, tw_mozilla_profile_name(i), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, tw_mozilla_guideline(i), -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 8, g->compliance[i].pass ? 1 : 0);
+        sqlite3_bind_text(s, 9, failed, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 10, warned, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 11, stls, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            tw_errf(err, "compliance: %s", sqlite3_errmsg(db));
+            sqlite3_reset(s);
+            return -1;
+        }
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return 0;
+}
+
+/*
  * One attempt at committing the batch.  Returns 0, or -1 with err and the
  * SQLite error code that caused it in *code.
  */
@@ -275,7 +334,8 @@ writer_try_batch(struct tw_writer *w, struct tw_result **batch, size_t nb, int *
         goto fail;
     for (size_t i = 0; i < nb; i++)
         if (tw_store_put_result(w->st, w->scan_id, batch[i], err) < 0 ||
-            writer_put_vulns(w, batch[i], err) < 0 || writer_put_sims(w, batch[i], err) < 0)
+            writer_put_vulns(w, batch[i], err) < 0 || writer_put_sims(w, batch[i], err) < 0 ||
+            writer_put_compliance(w, batch[i], err) < 0)
             goto fail;
     if (tw_store_commit(w->st, err) < 0)
         goto fail;
@@ -405,6 +465,8 @@ writer_main(void *arg)
     w->vuln_insert = NULL;
     sqlite3_finalize(w->sim_insert);
     w->sim_insert = NULL;
+    sqlite3_finalize(w->comp_insert);
+    w->comp_insert = NULL;
     sqlite3_exec(tw_store_db(w->st), "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=1000", NULL,
                  NULL, NULL);
     free(batch);

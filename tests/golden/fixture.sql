@@ -60,6 +60,18 @@ INSERT INTO grade_reasons(result_id, code, text, cap) VALUES
  (204, 'no_aead', 'no AEAD cipher suites (C38)', 'B'),
  (205, 'weak_key', 'key < 2048 bits <b>|' || char(27) || '[1m', 'F');
 
+-- Mozilla compliance (issue 13): legacy.example newly fails intermediate
+-- (TLS 1.0 in scan 2); good.example passes intermediate in both scans.
+INSERT INTO compliance(result_id, profile, guideline, pass, failed_checks, warnings) VALUES
+ (101, 'modern', '6.0', 1, '', ''), (101, 'intermediate', '6.0', 1, '', ''),
+ (101, 'old', '5.8', 0, 'certificate_types,certificate_signatures', ''),
+ (201, 'modern', '6.0', 1, '', ''), (201, 'intermediate', '6.0', 1, '', ''),
+ (201, 'old', '5.8', 0, 'certificate_types,certificate_signatures', ''),
+ (103, 'modern', '6.0', 0, 'tls_versions,ciphers', ''), (103, 'intermediate', '6.0', 1, '', 'tls_curves'),
+ (103, 'old', '5.8', 1, '', ''),
+ (204, 'modern', '6.0', 0, 'tls_versions,ciphers', ''),
+ (204, 'intermediate', '6.0', 0, 'tls_versions,ciphers', ''), (204, 'old', '5.8', 1, '', '');
+
 INSERT INTO result_chain(result_id, depth, cert_sha256) VALUES
  (101, 0, 'aa01'), (101, 1, 'aa02'), (201, 0, 'aa01'), (201, 1, 'aa02'),
  (203, 0, 'aa03'), (203, 1, 'aa02'), (205, 0, 'aa04'), (205, 1, 'aa02'),

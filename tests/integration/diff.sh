@@ -65,10 +65,10 @@ python3 - "$TMP/diff.csv" <<'PY' || fail "diff CSV does not read back"
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8")))
 assert all(len(r) == len(rows[0]) for r in rows)
-assert len(rows) - 1 == 18, len(rows)
+assert len(rows) - 1 == 19, len(rows)
 assert any(r[4] == "'@evil.example" for r in rows), "formula prefix not neutralised"
 PY
-pass "diff CSV reads back (18 changes, formula-safe)"
+pass "diff CSV reads back (19 changes: the fixture gained noncompliant_new, formula-safe)"
 
 # --fail-on regression exit codes.
 expect_rc 1 "$TLSWEEP" diff --db "$DB" --fail-on regression
@@ -113,6 +113,17 @@ expect_rc 2 "$TLSWEEP" diff --db "$DB" --fail-on everything
 expect_rc 2 "$TLSWEEP" diff --db "$DB" --expiry-threshold -1
 expect_rc 3 "$TLSWEEP" diff --db "$TMP/missing.db"
 grep -q "missing.db" "$TMP/err" || fail "missing database not named"
+
+# --fail-on noncompliant[:PROFILE] (issue 13): legacy.example newly fails
+# intermediate (TLS 1.0 in scan 2); no endpoint newly fails old; a
+# profile that does not exist is a usage error; regression still works.
+expect_rc 1 "$TLSWEEP" diff --db "$DB" --fail-on noncompliant:intermediate
+expect_rc 1 "$TLSWEEP" diff --db "$DB" --fail-on noncompliant
+expect_rc 0 "$TLSWEEP" diff --db "$DB" --fail-on noncompliant:old
+expect_rc 0 "$TLSWEEP" diff --db "$DB" --fail-on noncompliant:modern
+expect_rc 1 "$TLSWEEP" diff --db "$DB" --fail-on noncompliant:modern,noncompliant:intermediate
+expect_rc 2 "$TLSWEEP" diff --db "$DB" --fail-on noncompliant:strict
+expect_rc 0 "$TLSWEEP" diff --db "$DB" 2 2 --fail-on noncompliant:intermediate,regression
 
 # --fail-on vanished[:N%] on the fixture: 1 of scan 1's 11 endpoints (9.1 %)
 # is missing from scan 2.

@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 58) print "expected 58 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 61) print "expected 61 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -261,6 +261,16 @@ expect_sc "tls11-only: refuses TLS 1.2" "alert protocol version|no protocols ava
 expect_sc "ccm-only: ECDHE-ECDSA AES-CCM" "Cipher is ECDHE-ECDSA-AES(128|256)-CCM" $PFX.63:$PORT -servername "$(host ccm-only)" -cipher 'AESCCM'
 expect_sc "ccm-only: refuses the browsers' suites" "alert handshake failure" $PFX.63:$PORT -servername "$(host ccm-only)" -cipher 'ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA' -ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 check "client-cert-optional: no alert without a certificate" test "$(grep -c 'alert' <<<"$out")" = 0
+# Mozilla profiles and reference clients (issue 13): one endpoint, two leaves;
+# RSA-PSS signatures only; X25519 only.
+expect_sc "dual-cert: an ECDSA P-256 leaf for an ECDSA client" "Peer signature type: ECDSA" $PFX.68:$PORT -servername "$(host dual-cert)" -sigalgs ecdsa_secp256r1_sha256
+expect_sc "dual-cert: an RSA-2048 leaf for an RSA client" "Server public key is 2048 bit" $PFX.68:$PORT -servername "$(host dual-cert)" -sigalgs rsa_pss_rsae_sha256:RSA+SHA256
+out=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 5 openssl s_client -connect $PFX.68:$PORT -servername "$(host dual-cert)" -CAfile "$DIR/ca.pem" -quiet 2>/dev/null)
+check "dual-cert: HSTS two years (Mozilla's hsts_min_age)" grep -q "Strict-Transport-Security: max-age=63072000" <<<"$out"
+expect_sc "rsa-pss-only: TLS 1.2 signed with RSA-PSS" "Peer signature type: RSA-PSS" $PFX.69:$PORT -servername "$(host rsa-pss-only)"
+expect_sc "rsa-pss-only: handshake_failure without PSS" "alert handshake failure" $PFX.69:$PORT -servername "$(host rsa-pss-only)" -sigalgs RSA+SHA256:RSA+SHA384
+expect_sc "x25519-only: X25519" "Server Temp Key: X25519" $PFX.70:$PORT -servername "$(host x25519-only)"
+expect_sc "x25519-only: no P-256 (Java 8's groups)" "alert handshake failure" $PFX.70:$PORT -servername "$(host x25519-only)" -groups P-256:P-384:P-521
 
 # ---- network endpoints ----
 timeout 3 bash -c "exec 3<>/dev/tcp/$PFX.20/$PORT" 2>/dev/null

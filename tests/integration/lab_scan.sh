@@ -121,6 +121,39 @@ assert_eq "1" "$(q "select count(*) from scans where options like '% --clients m
 assert_eq "0" "$(q "select count(*) from results where detail like '%modern=%'")" \
     "no modern-suites probe when grading"
 
+# Mozilla profiles (issue 13): verdicts per profile as "pass failed_checks".
+# dual-cert: the ECDSA leaf is seen from the enumeration (modern does not
+# fail certificate_types), two-year HSTS: intermediate and old pass; modern
+# fails on TLS 1.2, its suites, the RSA-signed leaves and their lifespan.
+moz() {
+    q "select pass || ' ' || failed_checks from compliance_latest
+       where host = '$1.lab.tlsweep.test' and profile = '$2'"
+}
+assert_eq "A+" "$(grade_of dual-cert)" "dual-cert: graded A+ (two-year HSTS)"
+assert_eq "A-" "$(grade_of rsa-pss-only)" "rsa-pss-only: graded A- (TLS 1.2 only)"
+assert_eq "A" "$(grade_of x25519-only)" "x25519-only: graded A, as valid-rsa"
+assert_eq "1 " "$(moz dual-cert intermediate)" "dual-cert: Mozilla intermediate"
+assert_eq "1 " "$(moz dual-cert old)" "dual-cert: Mozilla old"
+assert_eq "0 tls_versions,ciphers,certificate_signatures,maximum_certificate_lifespan" \
+    "$(moz dual-cert modern)" "dual-cert: not modern, and not for its key type"
+# The others send no or a one-year HSTS: every profile fails hsts_min_age.
+for ep in rsa-pss-only x25519-only valid-rsa; do
+    assert_eq "0 hsts_min_age" "$(moz $ep intermediate)" "$ep: intermediate fails on HSTS alone"
+    assert_eq "0 hsts_min_age" "$(moz $ep old)" "$ep: old fails on HSTS alone"
+    assert_eq "0 tls_versions,ciphers,certificate_types,certificate_signatures,hsts_min_age,maximum_certificate_lifespan" \
+        "$(moz $ep modern)" "$ep: not modern"
+done
+assert_eq "0 tls_versions,ciphers,hsts_min_age" "$(moz tls10-only intermediate)" \
+    "tls10-only: intermediate fails on TLS 1.0 and its suites"
+assert_eq "0 hsts_min_age" "$(moz tls10-only old)" "tls10-only: old accepts TLS 1.0"
+assert_eq "1" "$(q "select count(*) from results where host = 'dual-cert.lab.tlsweep.test'
+                    and id in (select result_id from compliance
+                               where profile = 'intermediate' and pass = 1)")" \
+    "compliance rows join results (report --where)"
+assert_eq "0" "$(q "select count(*) from results r where grade is not null
+                    and (select count(*) from compliance c where c.result_id = r.id) != 3")" \
+    "every graded endpoint has its three verdicts"
+
 # --quick: from the one handshake, plus one modern-suites handshake when its
 # suite is outside the set (dhe-1024); --clients any: today's judgement.
 grep -E "^(tls10-only|tls11-only|dhe-1024|cbc-only|ccm-only|valid-rsa)\." "$TMP/targets.txt" \

@@ -93,6 +93,33 @@ test_diff_vuln_new(void **state)
     assert_string_equal(n, "ccs_injection,heartbleed");
 }
 
+/* Issue 13: a Mozilla profile newly failed is its own kind, not a
+ * regression; per profile, a verdict missing in OLD counts as passing. */
+static void
+test_diff_noncompliant_new(void **state)
+{
+    struct tw_diff_ep a = ep("ok", "A", "TLSv1.3", "X", "aa", 100);
+    struct tw_diff_ep b = a, c = a, d = a;
+
+    (void)state;
+    b.noncompliant = "modern";
+    c.noncompliant = "modern,intermediate";
+    d.noncompliant = ""; /* judged, every profile passed */
+    expect(&d, &b, 14, "noncompliant_new");
+    expect(&b, &c, 14, "noncompliant_new");
+    expect(&c, &b, 14, "");
+    expect(&c, &c, 14, "");
+    expect(&a, &b, 14, "noncompliant_new");
+    expect(NULL, &c, 14, "new,noncompliant_new");
+    assert_true(tw_diff_newly_noncompliant(&b, &c, "intermediate"));
+    assert_false(tw_diff_newly_noncompliant(&b, &c, "modern"));
+    assert_false(tw_diff_newly_noncompliant(&b, &c, "old"));
+    assert_true(tw_diff_newly_noncompliant(NULL, &c, "modern"));
+    assert_false(tw_diff_newly_noncompliant(&c, NULL, "modern"));
+    assert_false(tw_diff_newly_noncompliant(&b, &c, "inter")); /* a prefix is no name */
+    assert_false(tw_diff_newly_noncompliant(&b, &c, NULL));
+}
+
 static void
 test_diff_new_and_vanished(void **state)
 {
@@ -455,6 +482,7 @@ main(void)
         cmocka_unit_test(test_diff_unchanged),
         cmocka_unit_test(test_diff_vuln_new),
         cmocka_unit_test(test_diff_new_and_vanished),
+        cmocka_unit_test(test_diff_noncompliant_new),
         cmocka_unit_test(test_diff_failures),
         cmocka_unit_test(test_diff_class_precedence),
         cmocka_unit_test(test_diff_grades),

@@ -179,6 +179,34 @@ test_lab_endpoint_addr_lookup(void **state)
     assert_int_equal(tw_lab_endpoint_addr("", 0), 0);
 }
 
+/* Issue 13 item 8: the dual-certificate, RSA-PSS-only and X25519-only
+ * endpoints, each ok for the default client policy, at BASE+68..70. */
+static void
+test_lab_table_issue13_clients_rows(void **state)
+{
+    static const struct {
+        const char *name;
+        int addr;
+        int flag;
+    } want[] = {{"dual-cert", 68, TW_LAB_F_DUAL_CERT | TW_LAB_F_HSTS_2Y},
+                {"rsa-pss-only", 69, TW_LAB_F_RSA_PSS_ONLY},
+                {"x25519-only", 70, TW_LAB_F_X25519_ONLY}};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const struct tw_lab_endpoint *e = tw_lab_estate_find(want[i].name, strlen(want[i].name));
+
+        assert_non_null(e);
+        assert_int_equal(e->addr, want[i].addr);
+        assert_int_equal(e->flags, want[i].flag);
+        assert_int_equal(e->kind, TW_LAB_K_TLS);
+        assert_string_equal(e->lines[0].cls, "ok");
+    }
+    /* The first leaf is RSA; TW_LAB_F_DUAL_CERT adds the ECDSA one. */
+    assert_int_equal(tw_lab_estate_find("dual-cert", 9)->key, TW_LAB_KEY_RSA);
+    assert_int_equal(tw_lab_estate_find("rsa-pss-only", 12)->max_version, TLS1_2_VERSION);
+}
+
 /* ---- targets ---- */
 
 static void
@@ -760,6 +788,7 @@ main(void)
         cmocka_unit_test(test_lab_table_covers_every_class),
         cmocka_unit_test(test_lab_table_starttls_rows),
         cmocka_unit_test(test_lab_endpoint_addr_lookup),
+        cmocka_unit_test(test_lab_table_issue13_clients_rows),
         cmocka_unit_test(test_lab_targets_each_line_has_an_expectation),
         cmocka_unit_test(test_lab_targets_hostile),
         cmocka_unit_test(test_lab_dns_a_record),

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "base/log.h"
+#include "store/graderec.h"
 #include "store/model.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -287,6 +288,52 @@ test_writer_stop_drains(void **state)
     assert_int_equal(tw_writer_stop(NULL, err), 0);
 }
 
+/* Issue 13: a graded result's compliance verdicts become one row per
+ * profile, with the failed checks and warnings by name; an ungraded result
+ * gets none; compliance_latest shows them once the scan is done. */
+static void
+test_writer_compliance_rows(void **state)
+{
+    struct fixture *f = *state;
+    struct tw_writer *w = NULL;
+    char err[TW_ERRLEN] = "";
+    struct tw_result *r = make_result(3, 0);
+    sqlite3_stmt *s = NULL;
+    const char *want[] = {"modern|6.0|0|tls_versions,ciphers|", "intermediate|6.0|1||tls_curves",
+                          "old|5.8|1||server_preferred_order"};
+    int n = 0;
+
+    r->grading = calloc(1, sizeof(*r->grading));
+    assert_non_null(r->grading);
+    r->grading->has_compliance = 1;
+    r->grading->compliance[TW_MOZILLA_MODERN].failed =
+        TW_MZ_BIT(TW_MZ_TLS_VERSIONS) | TW_MZ_BIT(TW_MZ_CIPHERS);
+    r->grading->compliance[TW_MOZILLA_INTERMEDIATE].pass = 1;
+    r->grading->compliance[TW_MOZILLA_INTERMEDIATE].warned = TW_MZ_BIT(TW_MZ_TLS_CURVES);
+    r->grading->compliance[TW_MOZILLA_OLD].pass = 1;
+    r->grading->compliance[TW_MOZILLA_OLD].warned = TW_MZ_BIT(TW_MZ_SERVER_PREF_ORDER);
+    assert_int_equal(tw_writer_start(f->fx->st, f->scan, NULL, &w, err), 0);
+    tw_writer_push(w, r);
+    tw_writer_push(w, make_result(3, 1)); /* not graded: no rows */
+    assert_int_equal(tw_writer_stop(w, err), 0);
+    assert_int_equal(tw_store_scan_finish(f->fx->st, f->scan, "done", err), 0);
+    assert_int_equal(
+        sqlite3_prepare_v2(f->peek,
+                           "SELECT profile || '|' || guideline || '|' || pass || '|' ||"
+                           " failed_checks || '|' || warnings, host"
+                           " FROM compliance_latest ORDER BY pass, profile",
+                           -1, &s, NULL),
+        SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        assert_true(n < 3);
+        assert_string_equal((const char *)sqlite3_column_text(s, 0), want[n]);
+        assert_string_equal((const char *)sqlite3_column_text(s, 1), "t3-0.example");
+        n++;
+    }
+    sqlite3_finalize(s);
+    assert_int_equal(n, 3);
+}
+
 static void
 test_writer_defaults(void **state)
 {
@@ -395,6 +442,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_writer_batch_by_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_stop_drains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_compliance_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_error_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_busy_retried, setup, teardown),
     };
