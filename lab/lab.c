@@ -414,6 +414,12 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0),
      .legacy = &legacy_deflate},
+    /* ---- Probes of the second session (issue 14, addresses 76-99) ---- */
+    {.name = "early-data",
+     .addr = 76,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_EARLY_DATA,
+     TLS(TLS1_2_VERSION, 0, CIPHERS_B0)},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

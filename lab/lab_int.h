@@ -268,6 +268,11 @@ enum tw_lab_validity {
 #define TW_LAB_F_CCERT_REQUIRED 0x4000
 /* CertificateRequest, but the handshake goes on without a certificate. */
 #define TW_LAB_F_CCERT_OPTIONAL 0x8000
+/* 0-RTT (issue 14): one TLS 1.3 session ticket after the handshake, carrying
+ * max_early_data_size 16384 (SSL_CTX_set_max_early_data), as a server that
+ * accepts replayable early data announces it. */
+#define TW_LAB_F_EARLY_DATA 0x100000
+#define TW_LAB_EARLY_DATA_MAX 16384
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered

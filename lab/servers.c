@@ -1318,6 +1318,13 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         tw_lab_ssl_err(err, s->def->name, "cipher list");
         goto out;
     }
+    if (d->flags & TW_LAB_F_EARLY_DATA) {
+        SSL_CTX_set_num_tickets(ctx, 1);
+        if (SSL_CTX_set_max_early_data(ctx, TW_LAB_EARLY_DATA_MAX) != 1) {
+            tw_lab_ssl_err(err, s->def->name, "max_early_data");
+            goto out;
+        }
+    }
     if (d->flags & TW_LAB_F_DELAY) {
         if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384") != 1 ||
             SSL_CTX_set1_groups_list(ctx, "X25519") != 1) {

@@ -97,6 +97,9 @@ struct tw_gplan {
     int vstep;           /* PH_VULNS: the running enum gvuln */
     uint16_t vuln_v;     /* PH_VULNS: the version its hello offers */
     struct gp_vres vres[GV__COUNT];
+    int ed_tested;                /* the HTTP step completed a TLS 1.3 handshake (0-RTT row) */
+    int ed_ticket;                /* ... and a session ticket came with it */
+    uint32_t ed_max;              /* the ticket's max_early_data_size (0 = no 0-RTT) */
     int no_http;                  /* not an HTTP service (STARTTLS): no HTTP step */
     struct tw_grade_record *http; /* the HTTP probe's answer (hsts fields), once fed */
 };
@@ -792,6 +795,14 @@ tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, const
 }
 
 void
+tw_gplan_feed_early_data(struct tw_gplan *pl, int has_ticket, uint32_t max_early_data)
+{
+    pl->ed_tested = 1;
+    pl->ed_ticket = has_ticket != 0;
+    pl->ed_max = has_ticket ? max_early_data : 0;
+}
+
+void
 tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len)
 {
     pl->conns++;
@@ -1022,6 +1033,91 @@ gp_vuln_row(struct tw_grade_record *rec, const char *name, int tested, int vulne
     tw_strlcpy(v->detail, detail, sizeof(v->detail));
 }
 
+/*
+ * The rows the enumeration alone decides (no connection of their own):
+ * Logjam (a DHE group under 1024 bits or an export DHE suite), FREAK (an
+ * RSA export suite), Sweet32 (a 64-bit block suite on SSL 3.0-TLS 1.2),
+ * BEAST (a CBC suite on SSL 3.0 or TLS 1.0; a note, no grade effect since
+ * 2009d), and 0-RTT (a TLS 1.3 session ticket of the HTTP step allowing early
+ * data; a note).  Their grade effects are grade.c's caps on the same
+ * evidence (C12, C33, C34), so a row and a cap never disagree.
+ */
+static void
+gp_vuln_rows_enum(const struct tw_gplan *pl, struct tw_grade_record *rec)
+{
+    char d[TW_GREC_VULN_DETAIL];
+    int legacy = 0, dhe = 0, dh_min = 0, exp_dhe = 0, exp_rsa = 0, b64 = 0, cbc10 = 0;
+    unsigned b64_protos = 0;
+
+    for (int i = 1; i <= 4; i++) { /* TLS 1.2 .. SSLv3 */
+        for (size_t k = 0; k < pl->n_acc[i]; k++) {
+            const struct tw_suite *si = tw_suites_find(pl->acc[i][k]);
+
+            legacy = 1;
+            if (si == NULL || si->is_scsv)
+                continue;
+            if (si->kx == TW_KX_DHE)
+                dhe = 1;
+            if (si->is_export && si->kx == TW_KX_DHE)
+                exp_dhe = 1;
+            if (si->is_export && si->kx == TW_KX_RSA)
+                exp_rsa = 1;
+            if (si->is_64bit_block) {
+                b64 = 1;
+                b64_protos |= 1u << i;
+            }
+            if (si->is_cbc &&
+                (gp_versions[i] == TW_VERSION_TLS10 || gp_versions[i] == TW_VERSION_SSL3))
+                cbc10 = 1;
+        }
+    }
+    for (size_t i = 0; i < pl->n_dh; i++)
+        if (dh_min == 0 || pl->dh_bits[i] < dh_min)
+            dh_min = pl->dh_bits[i];
+    if (!legacy)
+        snprintf(d, sizeof(d), "not applicable: no SSL 3.0-TLS 1.2 suite");
+    else if (exp_dhe)
+        snprintf(d, sizeof(d), "an export DHE suite is accepted");
+    else if (dh_min > 0 && dh_min < 1024)
+        snprintf(d, sizeof(d), "a %d-bit DHE group is used", dh_min);
+    else if (dh_min > 0)
+        snprintf(d, sizeof(d), "smallest DHE group %d bits", dh_min);
+    else
+        snprintf(d, sizeof(d), "%s", dhe ? "DHE group size not seen" : "no DHE suite accepted");
+    gp_vuln_row(rec, "logjam", legacy, exp_dhe || (dh_min > 0 && dh_min < 1024), d);
+    gp_vuln_row(rec, "freak", legacy, exp_rsa,
+                !legacy   ? "not applicable: no SSL 3.0-TLS 1.2 suite"
+                : exp_rsa ? "an RSA export suite is accepted"
+                          : "no RSA export suite accepted");
+    if (b64)
+        snprintf(d, sizeof(d),
+                 "a 64-bit block cipher (3DES, DES, IDEA, RC2) is accepted on%s%s%s%s",
+                 (b64_protos & 2u) ? " TLS 1.2" : "", (b64_protos & 4u) ? " TLS 1.1" : "",
+                 (b64_protos & 8u) ? " TLS 1.0" : "", (b64_protos & 16u) ? " SSL 3.0" : "");
+    else
+        snprintf(d, sizeof(d), "%s",
+                 legacy ? "no 64-bit block cipher accepted"
+                        : "not applicable: no SSL 3.0-TLS 1.2 suite");
+    gp_vuln_row(rec, "sweet32", legacy, b64, d);
+    gp_vuln_row(rec, "beast", legacy, cbc10,
+                !legacy ? "not applicable: no SSL 3.0-TLS 1.2 suite"
+                : cbc10 ? "a CBC suite is accepted on SSL 3.0 or TLS 1.0 (no grade effect since "
+                          "2009d)"
+                        : "no CBC suite on SSL 3.0 or TLS 1.0");
+    if (!pl->ed_tested)
+        snprintf(d, sizeof(d), "%s",
+                 pl->ok & TW_PROTO_BIT(TW_PROTO_TLS13)
+                     ? "not tested: no TLS 1.3 handshake completed on the HTTP connection"
+                     : "not applicable: no TLS 1.3");
+    else if (pl->ed_max > 0)
+        snprintf(d, sizeof(d), "a session ticket allows %u bytes of 0-RTT early data (replayable)",
+                 (unsigned)pl->ed_max);
+    else
+        snprintf(d, sizeof(d), "%s",
+                 pl->ed_ticket ? "session tickets allow no early data" : "no session ticket");
+    gp_vuln_row(rec, "early_data", pl->ed_tested, pl->ed_max > 0, d);
+}
+
 /* One row per probe (issue 14), tested and vulnerable apart. */
 static void
 gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
@@ -1046,6 +1142,7 @@ gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
     for (int k = 0; k < GV__COUNT; k++)
         gp_vuln_row(rec, names[k], pl->vres[k].tested, pl->vres[k].vulnerable,
                     pl->vres[k].detail[0] != '\0' ? pl->vres[k].detail : "not run");
+    gp_vuln_rows_enum(pl, rec);
 }
 
 struct tw_grade_record *

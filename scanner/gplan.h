@@ -98,6 +98,10 @@ void tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, 
 /* The outcome of a TW_GSTEP_HTTP: the response bytes read (NULL/0 when none
  * came or the TLS connection failed). */
 void tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len);
+/* What the HTTP step's TLS 1.3 handshake told about 0-RTT (issue 14): whether
+ * a session ticket came and its max_early_data_size.  Call before
+ * tw_gplan_feed_http, only when that connection negotiated TLS 1.3. */
+void tw_gplan_feed_early_data(struct tw_gplan *pl, int has_ticket, uint32_t max_early_data);
 /* 1 when the current TW_GSTEP_HELLO must be read past the first flight (a
  * vulnerability probe: use tw_vuln_tail_complete as the conn's complete(),
  * and wipe the bytes after the feed: they may be another process's memory). */

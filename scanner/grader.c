@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "scanner/config.h"
 #include "scanner/grader.h"
@@ -240,9 +241,17 @@ grader_conn_done(void *arg, SSL *ssl)
 {
     struct tw_grader *g = arg;
 
-    (void)ssl;
     g->conn = NULL;
     g->step_ready = 0;
+    /* 0-RTT (issue 14): the HTTP step's TLS 1.3 session tickets were read
+     * with the response; the last one is the connection's session now. */
+    if (g->step == TW_GSTEP_HTTP && ssl != NULL && SSL_version(ssl) == TLS1_3_VERSION) {
+        const SSL_SESSION *sess = SSL_get0_session(ssl);
+        int ticket = sess != NULL && SSL_SESSION_has_ticket(sess);
+
+        tw_gplan_feed_early_data(g->plan, ticket,
+                                 ticket ? SSL_SESSION_get_max_early_data(sess) : 0);
+    }
     if (g->step == TW_GSTEP_HELLO && g->starttls && g->pr.starttls_result != TW_STARTTLS_READY)
         grader_stop(g);
     else

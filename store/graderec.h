@@ -20,7 +20,7 @@
 #define TW_GREC_SUITES_MAX 640 /* accepted suites over all protocols */
 #define TW_GREC_GROUPS_MAX 32  /* named groups and DHE sizes */
 #define TW_GREC_HSTS_MAX 512   /* bytes of the Strict-Transport-Security value kept */
-#define TW_GREC_VULNS_MAX 8    /* vulnerability probe outcomes (issue 14) */
+#define TW_GREC_VULNS_MAX 16   /* vulnerability probe outcomes (issue 14) */
 #define TW_GREC_VULN_DETAIL 128
 
 struct tw_grec_suite {
