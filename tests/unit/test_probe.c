@@ -1457,6 +1457,95 @@ test_vuln_probes(void **state)
     tw_gplan_free(pl);
 }
 
+/*
+ * Issue 14 (second session): the rows the enumeration alone decides (Logjam,
+ * FREAK, Sweet32, BEAST) and the 0-RTT row of the HTTP step.  None costs a
+ * connection; their grade effects are grade.c's caps on the same evidence.
+ */
+static void
+test_vuln_enum_rows(void **state)
+{
+    struct fake fs;
+    struct tw_gplan *pl;
+    struct tw_result *r;
+    struct tw_grade_record *rec;
+    int conns;
+
+    (void)state;
+    /* A clean B0 server: every row tested, none fires; 0-RTT not tested
+     * until the HTTP step tells. */
+    fake_b0(&fs, 1);
+    fs.enforce_fallback = 1;
+    pl = run_plan(&fs, 0);
+    conns = tw_gplan_connections(pl);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(tw_gplan_connections(pl), conns);
+    for (int i = 0; i < 4; i++) {
+        static const char *const names[] = {"logjam", "freak", "sweet32", "beast"};
+
+        assert_int_equal(vuln_row(rec, names[i])->tested, 1);
+        assert_int_equal(vuln_row(rec, names[i])->vulnerable, 0);
+    }
+    assert_int_equal(vuln_row(rec, "early_data")->tested, 0);
+    assert_string_equal(rec->grade, "A");
+    free(rec);
+    tw_result_free(r);
+
+    /* The same server's TLS 1.3 ticket allows early data: a note, still A. */
+    tw_gplan_feed_early_data(pl, 1, 16384);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "early_data")->tested, 1);
+    assert_int_equal(vuln_row(rec, "early_data")->vulnerable, 1);
+    assert_non_null(strstr(vuln_row(rec, "early_data")->detail, "16384"));
+    assert_string_equal(rec->grade, "A");
+    free(rec);
+    tw_result_free(r);
+    /* A ticket without early data, and no ticket: tested, not vulnerable. */
+    tw_gplan_feed_early_data(pl, 1, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "early_data")->tested, 1);
+    assert_int_equal(vuln_row(rec, "early_data")->vulnerable, 0);
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* 3DES on TLS 1.2 and TLS 1.0: Sweet32 (C33 caps C), BEAST (a note). */
+    fake_b0(&fs, 1);
+    fs.protos |= TW_PROTO_BIT(TW_PROTO_TLS10);
+    fs.s12[2] = 0x000a;
+    fs.n12 = 3;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "sweet32")->vulnerable, 1);
+    assert_non_null(strstr(vuln_row(rec, "sweet32")->detail, "TLS 1.2"));
+    assert_int_equal(vuln_row(rec, "beast")->vulnerable, 1);
+    assert_int_equal(vuln_row(rec, "freak")->vulnerable, 0);
+    assert_int_equal(vuln_row(rec, "logjam")->vulnerable, 0);
+    assert_true(has_reason(rec, "3des_tls11plus"));
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* An RSA export suite: FREAK, F. */
+    fake_b0(&fs, 0);
+    fs.protos |= TW_PROTO_BIT(TW_PROTO_TLS10);
+    fs.s12[2] = 0x0003;
+    fs.n12 = 3;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "freak")->vulnerable, 1);
+    assert_int_equal(vuln_row(rec, "early_data")->tested, 0);
+    assert_string_equal(rec->grade, "F");
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+}
+
 /* vuln.c: the records after the flight, bounded and hostile-safe. */
 static void
 test_vuln_tail(void **state)
@@ -1495,6 +1584,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vuln_probes),
+        cmocka_unit_test(test_vuln_enum_rows),
         cmocka_unit_test(test_vuln_tail),
         cmocka_unit_test(test_grader_timeout_derivation),
         cmocka_unit_test(test_modern_server_preference),
