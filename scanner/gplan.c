@@ -34,7 +34,16 @@
 
 /* ---- planner ---------------------------------------------------------------- */
 
-enum gphase { PH_SUITES = 0, PH_ORDER, PH_GROUPS13, PH_GROUPS12, PH_VULNS, PH_HTTP, PH_DONE };
+enum gphase {
+    PH_SUITES = 0,
+    PH_ORDER,
+    PH_GROUPS13,
+    PH_GROUPS12,
+    PH_VULNS,
+    PH_RENEG,
+    PH_HTTP,
+    PH_DONE
+};
 
 /* The vulnerability probes of PH_VULNS, in order (issue 14, vuln.h). */
 enum gvuln { GV_FALLBACK = 0, GV_HEARTBLEED, GV_CCS, GV__COUNT };
@@ -97,6 +106,8 @@ struct tw_gplan {
     int vstep;           /* PH_VULNS: the running enum gvuln */
     uint16_t vuln_v;     /* PH_VULNS: the version its hello offers */
     struct gp_vres vres[GV__COUNT];
+    struct gp_vres reneg;         /* the insecure renegotiation probe (PH_RENEG) */
+    uint16_t reneg_v;             /* its version: the best TLS 1.0-1.2 accepted */
     int ed_tested;                /* the HTTP step completed a TLS 1.3 handshake (0-RTT row) */
     int ed_ticket;                /* ... and a session ticket came with it */
     uint32_t ed_max;              /* the ticket's max_early_data_size (0 = no 0-RTT) */
@@ -338,6 +349,7 @@ gp_load_offer(struct tw_gplan *pl)
         break;
     case PH_ORDER:
     case PH_VULNS:
+    case PH_RENEG:
     case PH_HTTP:
     case PH_DONE:
         break;
@@ -402,6 +414,40 @@ gp_vuln_version(struct tw_gplan *pl, enum gvuln k)
         break;
     }
     return 0;
+}
+
+/*
+ * Does the insecure renegotiation probe apply?  Only where no TLS <= 1.2
+ * ServerHello carried renegotiation_info (a server with RFC 5746 renegotiates
+ * securely or not at all) and a TLS 1.0-1.2 protocol was accepted; not over
+ * STARTTLS (the probe's connection has no dialogue).  Sets the row's reason
+ * when not.
+ */
+static int
+gp_reneg_applies(struct tw_gplan *pl)
+{
+    struct gp_vres *r = &pl->reneg;
+
+    pl->reneg_v = 0;
+    for (int i = 1; i <= 3 && pl->reneg_v == 0; i++) /* TLS 1.2 .. TLS 1.0 */
+        if (pl->n_acc[i] > 0)
+            pl->reneg_v = gp_versions[i];
+    if (pl->reneg_v == 0) {
+        snprintf(r->detail, sizeof(r->detail), "not applicable: no TLS 1.0-1.2");
+        return 0;
+    }
+    if (pl->secure_reneg) {
+        /* Whether such a server still renegotiates with a client that does
+         * not signal RFC 5746 needs a client without it: not ours. */
+        snprintf(r->detail, sizeof(r->detail),
+                 "not tested: RFC 5746 is supported (renegotiation is secure with our client)");
+        return 0;
+    }
+    if (pl->no_http) {
+        snprintf(r->detail, sizeof(r->detail), "not tested over STARTTLS");
+        return 0;
+    }
+    return 1;
 }
 
 /* PH_VULNS: move to the next probe that applies; 0 when none is left. */
@@ -484,6 +530,12 @@ gp_advance(struct tw_gplan *pl)
         case PH_VULNS:
             if (gp_vuln_next(pl))
                 return;
+            pl->phase = PH_RENEG;
+            if (gp_reneg_applies(pl))
+                return;
+            pl->phase = PH_HTTP;
+            return;
+        case PH_RENEG:
             pl->phase = PH_HTTP;
             return;
         case PH_HTTP:
@@ -513,6 +565,8 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
         pl->phase = PH_DONE;
     if (pl->phase == PH_HTTP)
         return pl->conns < pl->max_conns ? TW_GSTEP_HTTP : TW_GSTEP_DONE;
+    if (pl->phase == PH_RENEG)
+        return TW_GSTEP_RENEG;
     if (pl->phase == PH_DONE)
         return TW_GSTEP_DONE;
 
@@ -563,6 +617,7 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
                 hp.flags |= TW_HELLO_F_HEARTBEAT;
             break;
         }
+        case PH_RENEG:
         case PH_HTTP:
         case PH_DONE:
             break;
@@ -788,10 +843,47 @@ tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, const
     case PH_VULNS:
         gp_feed_vuln(pl, f, buf, len);
         break;
+    case PH_RENEG:
     case PH_HTTP:
     case PH_DONE:
         break;
     }
+}
+
+int
+tw_gplan_reneg_version(const struct tw_gplan *pl)
+{
+    return pl->reneg_v;
+}
+
+void
+tw_gplan_feed_reneg(struct tw_gplan *pl, int started, int server_hellos, int alert)
+{
+    struct gp_vres *r = &pl->reneg;
+    const char *vn = gp_version_name(pl->reneg_v);
+
+    pl->conns++;
+    if (pl->phase != PH_RENEG)
+        return;
+    if (!started) {
+        snprintf(r->detail, sizeof(r->detail),
+                 "no verdict: no %s handshake completed to renegotiate on", vn);
+    } else if (server_hellos >= 2) {
+        r->tested = r->vulnerable = 1;
+        snprintf(r->detail, sizeof(r->detail),
+                 "a client-initiated renegotiation hello got a new ServerHello, without RFC 5746"
+                 " (%s)",
+                 vn);
+    } else if (alert >= 0) {
+        r->tested = 1;
+        snprintf(r->detail, sizeof(r->detail), "the renegotiation hello got alert %d%s", alert,
+                 alert == 100 ? " (no_renegotiation)" : "");
+    } else {
+        r->tested = 1;
+        snprintf(r->detail, sizeof(r->detail),
+                 "the renegotiation hello got no ServerHello (ignored or closed)");
+    }
+    gp_advance(pl);
 }
 
 void
@@ -1129,8 +1221,8 @@ gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
                 !pl->saw_tls12_hello ? "not applicable: no TLS <= 1.2"
                 : pl->secure_reneg   ? "renegotiation_info (RFC 5746) in the ServerHello"
                                      : "no renegotiation_info in any TLS <= 1.2 ServerHello");
-    gp_vuln_row(rec, "insecure_renegotiation", 0, 0,
-                "not tested: client-initiated renegotiation needs a completed handshake");
+    gp_vuln_row(rec, "insecure_renegotiation", pl->reneg.tested, pl->reneg.vulnerable,
+                pl->reneg.detail[0] != '\0' ? pl->reneg.detail : "not run");
     gp_vuln_row(rec, "compression", tls, pl->compression,
                 !tls              ? "not applicable: no TLS 1.0-1.2"
                 : pl->compression ? "the server chose DEFLATE (CRIME)"
@@ -1218,7 +1310,7 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     in->compression = pl->compression;
     /* RFC 5746 is judged on TLS <= 1.2 hellos only (GRADING.md choice 13). */
     in->secure_reneg = pl->saw_tls12_hello ? pl->secure_reneg : 1;
-    in->insecure_client_reneg = 0; /* not tested */
+    in->insecure_client_reneg = pl->reneg.vulnerable;
     in->heartbleed = pl->vres[GV_HEARTBLEED].vulnerable;
     in->ccs_exploitable = pl->vres[GV_CCS].vulnerable;
     gp_hsts_input(pl->http, in);

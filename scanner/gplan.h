@@ -73,6 +73,7 @@ enum tw_gstep {
     TW_GSTEP_DONE = 0, /* nothing more to send: grade */
     TW_GSTEP_HELLO,    /* send the built hello on a raw socket; feed the flight */
     TW_GSTEP_HTTP,     /* HEAD / over TLS; feed the response */
+    TW_GSTEP_RENEG,    /* TLS <= tw_gplan_reneg_version, then a client renegotiation (issue 14) */
 };
 
 struct tw_gplan;
@@ -98,6 +99,12 @@ void tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, 
 /* The outcome of a TW_GSTEP_HTTP: the response bytes read (NULL/0 when none
  * came or the TLS connection failed). */
 void tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len);
+/* TW_GSTEP_RENEG: the highest version its handshake may use (wire value =
+ * OpenSSL constant), and its outcome: started = the first handshake
+ * completed and the renegotiation hello went out; server_hellos received in
+ * all; alert = the last alert's description, -1 none. */
+int tw_gplan_reneg_version(const struct tw_gplan *pl);
+void tw_gplan_feed_reneg(struct tw_gplan *pl, int started, int server_hellos, int alert);
 /* What the HTTP step's TLS 1.3 handshake told about 0-RTT (issue 14): whether
  * a session ticket came and its max_early_data_size.  Call before
  * tw_gplan_feed_http, only when that connection negotiated TLS 1.3. */

@@ -54,8 +54,9 @@ struct tw_grader {
     uint8_t *out; /* the hello to send (out_len bytes) */
     size_t out_len;
 
-    int tail;             /* the running hello is read past its flight (vuln.h) */
-    struct tw_conn *conn; /* the running connection, or NULL */
+    int tail;                   /* the running hello is read past its flight (vuln.h) */
+    struct tw_conn_reneg reneg; /* TW_GSTEP_RENEG's settings and outcome */
+    struct tw_conn *conn;       /* the running connection, or NULL */
     struct tw_conn_exchange ex;
     struct tw_probe_result pr;
     tw_grader_cb *cb;
@@ -196,6 +197,8 @@ grader_feed(struct tw_grader *g)
         int rc = g->ex.len > 0 ? tw_hello_parse(g->ex.buf, g->ex.len, &f) : TW_HELLO_NEED_MORE;
 
         tw_gplan_feed_hello(g->plan, rc == TW_HELLO_DONE ? &f : NULL, g->ex.buf, g->ex.len);
+    } else if (g->step == TW_GSTEP_RENEG) {
+        tw_gplan_feed_reneg(g->plan, g->reneg.started, g->reneg.server_hellos, g->reneg.alert);
     } else {
         tw_gplan_feed_http(g->plan, g->ex.reading ? (const char *)g->ex.buf : NULL, g->ex.len);
     }
@@ -295,6 +298,11 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
     if (hello && g->starttls) {
         p.starttls = g->starttls;
         p.starttls_host = g->starttls_host[0] != '\0' ? g->starttls_host : NULL;
+    }
+    if (g->step == TW_GSTEP_RENEG) {
+        memset(&g->reneg, 0, sizeof(g->reneg));
+        g->reneg.max_version = tw_gplan_reneg_version(g->plan);
+        p.reneg = &g->reneg;
     }
     p.out = &g->pr;
     p.done_cb = grader_conn_done;
