@@ -375,14 +375,14 @@ rn_on_cke(struct tw_lab_reneg *r, const uint8_t *m, size_t len)
     return 0;
 }
 
-/* Decrypt the client's protected record body b[len] of type into p; returns
- * the plaintext length or -1. */
+/* Decrypt the client's protected record body b[len] of type into p[cap];
+ * returns the plaintext length or -1. */
 static long
-rn_open(struct tw_lab_reneg *r, uint8_t type, const uint8_t *b, size_t len, uint8_t *p)
+rn_open(struct tw_lab_reneg *r, uint8_t type, const uint8_t *b, size_t len, uint8_t *p, size_t cap)
 {
     size_t pl;
 
-    if (len < 8 + 16)
+    if (len < 8 + 16 || len - 8 - 16 > cap)
         return -1;
     pl = len - 8 - 16;
     if (rn_gcm(0, r->ckey, r->civ, b, r->cseq, type, b + 8, pl, p, b + 8 + pl, NULL, pl) < 0)
@@ -419,7 +419,7 @@ rn_on_record(struct tw_lab_reneg *r, const uint8_t *rec, size_t len, uint8_t *ou
         r->st = RN_FINISHED;
         return 0;
     case RN_FINISHED:
-        if (type != 22 || (pl = rn_open(r, type, b, bl, p)) != 16 || p[0] != 20 ||
+        if (type != 22 || (pl = rn_open(r, type, b, bl, p, sizeof(p))) != 16 || p[0] != 20 ||
             rn_finished(r, "client finished", vd) < 0 || CRYPTO_memcmp(vd, p + 4, 12) != 0)
             return rn_alert(r, 0, 51, out, cap, off); /* decrypt_error */
         if (rn_hs_add(r, p, 16) < 0 || rn_finished(r, "server finished", vd) < 0)
@@ -436,7 +436,7 @@ rn_on_record(struct tw_lab_reneg *r, const uint8_t *rec, size_t len, uint8_t *ou
         }
         return rn_record(r, 1, 22, m, 16, out, cap, off);
     case RN_OPEN:
-        if ((pl = rn_open(r, type, b, bl, p)) < 0)
+        if ((pl = rn_open(r, type, b, bl, p, sizeof(p))) < 0)
             return rn_alert(r, 1, 20, out, cap, off); /* bad_record_mac */
         if (type == 22 && pl >= 4 + 2 + 32 && p[0] == 1) {
             /* A renegotiation: answered as a legacy server did, or refused
