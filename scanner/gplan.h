@@ -31,13 +31,19 @@
  *            acknowledged the heartbeat extension: one hello + a heartbeat
  *            request claiming 16 bytes it does not send), CCS injection
  *            (TLS 1.0-1.2: one hello + two early ChangeCipherSpec records).
+ *   reneg    (TW_GSTEP_RENEG) only on a TLS 1.0-1.2 server without RFC 5746,
+ *            not over STARTTLS: one OpenSSL handshake, then a client-initiated
+ *            renegotiation; a new ServerHello is insecure renegotiation (C06).
  *
+ * Logjam, FREAK, Sweet32 and BEAST rows come from the accepted suites and DHE
+ * sizes, the 0-RTT row from the HTTP step's TLS 1.3 session ticket
+ * (tw_gplan_feed_early_data): no connection of their own.
  * No raw handshake is ever completed: the first flight of the server carries
  * what is needed.  Compression, RFC 5746 and the heartbeat extension come
  * from the TLS <= 1.2 ServerHellos of the enumeration (its TLS 1.0-1.2 hellos
  * offer DEFLATE, renegotiation_info and heartbeat) at no extra connection.
- * Insecure client-initiated renegotiation is not tested (input left 0, its
- * vulns row tested = 0).  Every outcome becomes a row of rec->vulns.
+ * Only the renegotiation probe completes a handshake (with OpenSSL, not
+ * raw).  Every outcome becomes a row of rec->vulns.
  *
  * The planner is deterministic: no sockets, no clock; the caller passes the
  * random bytes.  It uses OpenSSL only to decode leaf certificates.
