@@ -404,6 +404,47 @@ print()
 print("| endpoint | address | tlsweep | tlsweep reasons | testssl findings -> grade | from testssl's findings | same |")
 print("|---|---|---|---|---|---|---|")
 print("\n".join(rows))
+
+# ---- the vulnerability probes, side by side (issue 14) ----
+# tlsweep's vulns row -> testssl's JSON id.  testssl counts a finding as
+# vulnerable by its severity (LOW and up); its secure_client_renego also
+# flags *secure* client renegotiation (a DoS concern), which tlsweep's
+# insecure_renegotiation does not.
+VULNS = [("heartbleed", "heartbleed"), ("ccs_injection", "CCS"),
+         ("no_secure_renegotiation", "secure_renego"), ("insecure_renegotiation", "secure_client_renego"),
+         ("compression", "CRIME_TLS"), ("sweet32", "SWEET32"), ("beast", "BEAST"),
+         ("logjam", "LOGJAM"), ("freak", "FREAK"), ("no_fallback_scsv", "fallback_SCSV")]
+twv = {}
+try:
+    for host, name, tested, vuln in db.execute(
+            "select r.host, v.name, v.tested, v.vulnerable from vulns v join results r on r.id = v.result_id"):
+        twv[(host.split(".")[0], name)] = "vulnerable" if vuln else ("ok" if tested else "not tested")
+except sqlite3.Error:
+    pass
+def ts_verdict(f, tid):
+    xs = f.get(tid)
+    if not xs:
+        return "n/a"
+    sev = xs[0][0].upper()
+    return ("vulnerable" if sev in ("LOW", "MEDIUM", "HIGH", "CRITICAL") else "ok") + f" ({xs[0][1][:40]})"
+print()
+print("| endpoint | probe | tlsweep | testssl | same |")
+print("|---|---|---|---|---|")
+vsame = vtotal = 0
+for e in eps:
+    f = ts.get(e[0], {})
+    for tn, tid in VULNS:
+        a = twv.get((e[0], tn), "n/a")
+        b = ts_verdict(f, tid)
+        if a == "n/a" or b == "n/a":
+            continue
+        same = (a == "vulnerable") == b.startswith("vulnerable")
+        vtotal += 1
+        vsame += same
+        if not same or a == "vulnerable" or b.startswith("vulnerable"):
+            print(f"| {e[0]} | {tn} | {a} | {b} | {'yes' if same else 'NO'} |")
+print()
+print(f"Vulnerability verdicts: {vsame} of {vtotal} agree (rows shown: every disagreement and every finding).")
 EOF
 cat "$W/results.md"
 [ -n "$OUT" ] && cp "$W/results.md" "$OUT"

@@ -436,6 +436,22 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      .flags = TW_LAB_F_X25519_ONLY,
      TLS12_UP},
+    /* ---- Probes of the second session (issue 14, addresses 76-99) ---- */
+    {.name = "early-data",
+     .addr = 76,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_EARLY_DATA,
+     TLS(TLS1_2_VERSION, 0, CIPHERS_B0)},
+    {.name = "insecure-reneg",
+     .addr = 77,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_LEGACY_RENEG,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_B0)},
+    {.name = "legacy-no-reneg",
+     .addr = 78,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_LEGACY_NORENEG,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_B0)},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

@@ -280,6 +280,17 @@ enum tw_lab_validity {
 /* Strict-Transport-Security with max-age two years (63072000, Mozilla's
  * hsts_min_age) instead of TW_LAB_F_HSTS's one year. */
 #define TW_LAB_F_HSTS_2Y 0x80000
+/* 0-RTT (issue 14): one TLS 1.3 session ticket after the handshake, carrying
+ * max_early_data_size 16384 (SSL_CTX_set_max_early_data), as a server that
+ * accepts replayable early data announces it. */
+#define TW_LAB_F_EARLY_DATA 0x100000
+#define TW_LAB_EARLY_DATA_MAX 16384
+/* No RFC 5746 and client-initiated renegotiation accepted (issue 14): the
+ * connection is reneg.c's scripted TLS 1.2 server, with the endpoint's
+ * certificate and key (OpenSSL 3 always answers renegotiation_info). */
+#define TW_LAB_F_LEGACY_RENEG 0x200000
+/* The same script, but a renegotiation gets a no_renegotiation warning. */
+#define TW_LAB_F_LEGACY_NORENEG 0x400000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered
@@ -349,6 +360,21 @@ const struct tw_lab_endpoint *tw_lab_estate_find(const char *name, size_t len);
 /* The N of BASE+N for name (a lab label, case-insensitive), or 0 when the
  * name has no IPv4 address. */
 int tw_lab_endpoint_addr(const char *name, size_t len);
+
+/* ---- reneg.c ---- */
+
+struct tw_lab_reneg;
+
+/* A script for one connection, serving ctx's certificate and chain
+ * (copied) with its key (borrowed: ctx keeps it); refuse: answer a
+ * renegotiation with a no_renegotiation warning.  NULL when any is missing. */
+struct tw_lab_reneg *tw_lab_reneg_new(SSL_CTX *ctx, int refuse);
+void tw_lab_reneg_free(struct tw_lab_reneg *r);
+/* Take in[len] from the client; the answer goes to out[cap], *out_len bytes
+ * (to be sent before anything else).  Returns 0 to read on, 1 when the
+ * script is over (send, then drain), -1 to close now. */
+int tw_lab_reneg_feed(struct tw_lab_reneg *r, const uint8_t *in, size_t len, uint8_t *out,
+                      size_t cap, size_t *out_len);
 
 /* ---- servers.c ---- */
 

@@ -136,6 +136,7 @@ enum conn_state {
     CS_STLS_PLAIN,
     CS_PEEK,   /* legacy endpoints: peek at the ClientHello, then script or OpenSSL */
     CS_HIJACK, /* TW_LAB_F_CCS_EARLY / _HEARTBLEED: the script took the connection over */
+    CS_RENEG,  /* TW_LAB_F_LEGACY_RENEG: reneg.c's scripted TLS 1.2 server */
 };
 
 struct worker;
@@ -181,7 +182,8 @@ struct conn {
     int ccs_accepted; /* CCS_EARLY: the early ChangeCipherSpec was swallowed */
     uint8_t *hj;      /* CS_HIJACK: records read, LAB_HELLO_MAX */
     size_t n_hj;
-    uint8_t *hjout; /* CS_HIJACK: the scripted answer */
+    uint8_t *hjout;          /* CS_HIJACK: the scripted answer */
+    struct tw_lab_reneg *rn; /* CS_RENEG: the script's state */
 };
 
 struct worker {
@@ -243,6 +245,7 @@ conn_close(struct conn *c, int rst)
     free(c->hj);
     free(c->hjout);
     free(c->stls);
+    tw_lab_reneg_free(c->rn);
     if (c->ssl != NULL)
         SSL_free(c->ssl);
     if (rst) {
@@ -728,6 +731,42 @@ conn_on_peek(struct conn *c)
 
 /* ---- the scripted vulnerabilities (issue 14) ---- */
 
+/* CS_RENEG: feed what came to reneg.c and send its answer (a few KB at
+ * most, written at once: the socket buffer takes it). */
+static void
+conn_on_reneg(struct conn *c)
+{
+    uint8_t in[4096];
+    uint8_t out[16384];
+
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = conn_recv(c, in, sizeof(in));
+        size_t n_out = 0, off = 0;
+        int rc;
+
+        if (n == 0)
+            return;
+        if (n < 0) {
+            conn_close(c, 0);
+            return;
+        }
+        rc = tw_lab_reneg_feed(c->rn, in, (size_t)n, out, sizeof(out), &n_out);
+        while (off < n_out) {
+            ssize_t w = send(c->fd, out + off, n_out - off, MSG_NOSIGNAL);
+
+            if (w <= 0) {
+                conn_close(c, 0);
+                return;
+            }
+            off += (size_t)w;
+        }
+        if (rc != 0) {
+            conn_start_drain(c);
+            return;
+        }
+    }
+}
+
 /* What a vulnerable server has in memory after a heartbeat request: fixed,
  * non-secret lab bytes, so that an over-read shows and leaks nothing. */
 static const char lab_memory[] = "tlsweep-lab-memory:not-a-secret;";
@@ -977,6 +1016,9 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
     case CS_HIJACK:
         conn_on_hijack(c);
         break;
+    case CS_RENEG:
+        conn_on_reneg(c);
+        break;
     }
 }
 
@@ -1057,6 +1099,14 @@ conn_start(struct worker *w, size_t si, int fd)
     }
     switch (srv->def->kind) {
     case TW_LAB_K_TLS:
+        if (srv->def->flags & (TW_LAB_F_LEGACY_RENEG | TW_LAB_F_LEGACY_NORENEG)) {
+            c->rn = tw_lab_reneg_new(srv->ctx, (srv->def->flags & TW_LAB_F_LEGACY_NORENEG) != 0);
+            if (c->rn == NULL)
+                break;
+            c->st = CS_RENEG;
+            ev_io_start(w->loop, &c->io);
+            return;
+        }
         if (srv->def->legacy != NULL) {
             c->hello = tw_xmalloc(LAB_HELLO_MAX);
             c->rawout = tw_xmalloc(srv->legacy.chain_len + 128);
@@ -1344,6 +1394,13 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     if (SSL_CTX_set_cipher_list(ctx, d->ciphers) != 1) {
         tw_lab_ssl_err(err, s->def->name, "cipher list");
         goto out;
+    }
+    if (d->flags & TW_LAB_F_EARLY_DATA) {
+        SSL_CTX_set_num_tickets(ctx, 1);
+        if (SSL_CTX_set_max_early_data(ctx, TW_LAB_EARLY_DATA_MAX) != 1) {
+            tw_lab_ssl_err(err, s->def->name, "max_early_data");
+            goto out;
+        }
     }
     if (d->flags & TW_LAB_F_DELAY) {
         if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_256_GCM_SHA384") != 1 ||

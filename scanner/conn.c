@@ -77,7 +77,8 @@ struct tw_conn {
     size_t sent;                 /* bytes of ex->req written (RAW) */
     const struct tw_tlsctx *tls;
     const char *sni;
-    char **ca_names; /* OUT (optional): the CertificateRequest's CA names */
+    char **ca_names;             /* OUT (optional): the CertificateRequest's CA names */
+    struct tw_conn_reneg *reneg; /* TLS_HTTP (optional): renegotiate first */
     tw_conn_done_cb *done_cb;
     void *arg;
     double handshake_timeout;
@@ -740,9 +741,34 @@ conn_on_handshake(struct tw_conn *c, int revents)
         return conn_start_posths(c);
     if (c->mode != TW_CONN_TLS_HTTP || c->pr->outcome != TW_PROBE_OK)
         return 1;
+    /* The renegotiation probe: the request's SSL_write sends the new hello. */
+    if (c->reneg != NULL) {
+        ERR_clear_error();
+        c->reneg->started = SSL_renegotiate(c->ssl) == 1;
+        ERR_clear_error();
+    }
     /* The exchange runs under the handshake's deadline (conn_start_tls). */
     c->state = TW_CONN_WAIT_SEND;
     return conn_on_send(c, 0);
+}
+
+/* The renegotiation probe's message callback: counts the ServerHellos
+ * received and keeps the last alert's description (no other byte). */
+static void
+conn_reneg_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+                  void *arg)
+{
+    struct tw_conn_reneg *rn = arg;
+    const uint8_t *b = buf;
+
+    (void)version;
+    (void)ssl;
+    if (write_p || rn == NULL || len < 2)
+        return;
+    if (content_type == SSL3_RT_HANDSHAKE && b[0] == SSL3_MT_SERVER_HELLO)
+        rn->server_hellos++;
+    else if (content_type == SSL3_RT_ALERT)
+        rn->alert = b[1];
 }
 
 /* Connected: make the SSL and send the ClientHello.  1 = done. */
@@ -765,8 +791,18 @@ conn_start_tls(struct tw_conn *c)
     }
     /* An HTTP exchange reads past the handshake, where a server could keep
      * SSL_read() busy with HelloRequests: renegotiation is refused. */
-    if (c->mode == TW_CONN_TLS_HTTP)
+    if (c->mode == TW_CONN_TLS_HTTP && c->reneg == NULL)
         SSL_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION);
+    if (c->reneg != NULL) {
+        /* Issue 14: a server without RFC 5746, renegotiated by us. */
+        SSL_set_options(c->ssl,
+                        SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION);
+        if (c->reneg->max_version != 0)
+            (void)SSL_set_max_proto_version(c->ssl, c->reneg->max_version);
+        c->reneg->alert = -1;
+        SSL_set_msg_callback(c->ssl, conn_reneg_msg_cb);
+        SSL_set_msg_callback_arg(c->ssl, c->reneg);
+    }
     SSL_set_app_data(c->ssl, c);
     SSL_set_info_callback(c->ssl, conn_info_cb);
     SSL_set_cert_cb(c->ssl, conn_cert_cb, c);
@@ -1008,6 +1044,7 @@ tw_conn_start(struct tw_conn_pool *p, const struct tw_conn_params *params, struc
     c->tls = params->tls;
     c->sni = params->sni;
     c->ca_names = params->ca_names;
+    c->reneg = params->mode == TW_CONN_TLS_HTTP ? params->reneg : NULL;
     c->kind = (uint8_t)params->kind;
     c->mode = (uint8_t)params->mode;
     if (params->mode != TW_CONN_TLS) {

@@ -95,6 +95,18 @@ struct tw_conn_exchange {
     int reading; /* OUT: 1 once the request was written and reading began */
 };
 
+/* A TW_CONN_TLS_HTTP conn that renegotiates (issue 14, the insecure
+ * renegotiation probe): the handshake is capped at max_version, accepts a
+ * server without RFC 5746 and allows unsafe legacy renegotiation; once it
+ * completes, SSL_renegotiate() is called and the request's SSL_write sends
+ * the new ClientHello.  The OUT fields come from a message callback. */
+struct tw_conn_reneg {
+    int max_version;   /* IN: OpenSSL constant (TLS1_2_VERSION ...) */
+    int started;       /* OUT: the first handshake completed, the renegotiation began */
+    int server_hellos; /* OUT: ServerHello messages received (2: the new hello was answered) */
+    int alert;         /* OUT: the description of the last alert received, -1 none */
+};
+
 struct tw_conn_params {
     const struct sockaddr *sa; /* the address to connect to (copied) */
     socklen_t salen;
@@ -113,6 +125,7 @@ struct tw_conn_params {
      * (TW_CA_NAMES_MAX, store/model.h; NULL when it lists none).  The
      * caller owns and frees it. */
     char **ca_names;
+    struct tw_conn_reneg *reneg; /* optional, TW_CONN_TLS_HTTP only: borrowed until done */
     tw_conn_done_cb *done_cb;
     void *arg;
 };

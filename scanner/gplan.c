@@ -35,7 +35,16 @@
 
 /* ---- planner ---------------------------------------------------------------- */
 
-enum gphase { PH_SUITES = 0, PH_ORDER, PH_GROUPS13, PH_GROUPS12, PH_VULNS, PH_HTTP, PH_DONE };
+enum gphase {
+    PH_SUITES = 0,
+    PH_ORDER,
+    PH_GROUPS13,
+    PH_GROUPS12,
+    PH_VULNS,
+    PH_RENEG,
+    PH_HTTP,
+    PH_DONE
+};
 
 /* The vulnerability probes of PH_VULNS, in order (issue 14, vuln.h). */
 enum gvuln { GV_FALLBACK = 0, GV_HEARTBLEED, GV_CCS, GV__COUNT };
@@ -104,6 +113,11 @@ struct tw_gplan {
     int vstep;           /* PH_VULNS: the running enum gvuln */
     uint16_t vuln_v;     /* PH_VULNS: the version its hello offers */
     struct gp_vres vres[GV__COUNT];
+    struct gp_vres reneg;         /* the insecure renegotiation probe (PH_RENEG) */
+    uint16_t reneg_v;             /* its version: the best TLS 1.0-1.2 accepted */
+    int ed_tested;                /* the HTTP step completed a TLS 1.3 handshake (0-RTT row) */
+    int ed_ticket;                /* ... and a session ticket came with it */
+    uint32_t ed_max;              /* the ticket's max_early_data_size (0 = no 0-RTT) */
     int no_http;                  /* not an HTTP service (STARTTLS): no HTTP step */
     struct tw_grade_record *http; /* the HTTP probe's answer (hsts fields), once fed */
 };
@@ -383,6 +397,7 @@ gp_load_offer(struct tw_gplan *pl)
         break;
     case PH_ORDER:
     case PH_VULNS:
+    case PH_RENEG:
     case PH_HTTP:
     case PH_DONE:
         break;
@@ -447,6 +462,40 @@ gp_vuln_version(struct tw_gplan *pl, enum gvuln k)
         break;
     }
     return 0;
+}
+
+/*
+ * Does the insecure renegotiation probe apply?  Only where no TLS <= 1.2
+ * ServerHello carried renegotiation_info (a server with RFC 5746 renegotiates
+ * securely or not at all) and a TLS 1.0-1.2 protocol was accepted; not over
+ * STARTTLS (the probe's connection has no dialogue).  Sets the row's reason
+ * when not.
+ */
+static int
+gp_reneg_applies(struct tw_gplan *pl)
+{
+    struct gp_vres *r = &pl->reneg;
+
+    pl->reneg_v = 0;
+    for (int i = 1; i <= 3 && pl->reneg_v == 0; i++) /* TLS 1.2 .. TLS 1.0 */
+        if (pl->n_acc[i] > 0)
+            pl->reneg_v = gp_versions[i];
+    if (pl->reneg_v == 0) {
+        snprintf(r->detail, sizeof(r->detail), "not applicable: no TLS 1.0-1.2");
+        return 0;
+    }
+    if (pl->secure_reneg) {
+        /* Whether such a server still renegotiates with a client that does
+         * not signal RFC 5746 needs a client without it: not ours. */
+        snprintf(r->detail, sizeof(r->detail),
+                 "not tested: RFC 5746 is supported (renegotiation is secure with our client)");
+        return 0;
+    }
+    if (pl->no_http) {
+        snprintf(r->detail, sizeof(r->detail), "not tested over STARTTLS");
+        return 0;
+    }
+    return 1;
 }
 
 /* PH_VULNS: move to the next probe that applies; 0 when none is left. */
@@ -529,6 +578,12 @@ gp_advance(struct tw_gplan *pl)
         case PH_VULNS:
             if (gp_vuln_next(pl))
                 return;
+            pl->phase = PH_RENEG;
+            if (gp_reneg_applies(pl))
+                return;
+            pl->phase = PH_HTTP;
+            return;
+        case PH_RENEG:
             pl->phase = PH_HTTP;
             return;
         case PH_HTTP:
@@ -558,6 +613,8 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
         pl->phase = PH_DONE;
     if (pl->phase == PH_HTTP)
         return pl->conns < pl->max_conns ? TW_GSTEP_HTTP : TW_GSTEP_DONE;
+    if (pl->phase == PH_RENEG)
+        return TW_GSTEP_RENEG;
     if (pl->phase == PH_DONE)
         return TW_GSTEP_DONE;
 
@@ -608,6 +665,7 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
                 hp.flags |= TW_HELLO_F_HEARTBEAT;
             break;
         }
+        case PH_RENEG:
         case PH_HTTP:
         case PH_DONE:
             break;
@@ -835,10 +893,55 @@ tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, const
     case PH_VULNS:
         gp_feed_vuln(pl, f, buf, len);
         break;
+    case PH_RENEG:
     case PH_HTTP:
     case PH_DONE:
         break;
     }
+}
+
+int
+tw_gplan_reneg_version(const struct tw_gplan *pl)
+{
+    return pl->reneg_v;
+}
+
+void
+tw_gplan_feed_reneg(struct tw_gplan *pl, int started, int server_hellos, int alert)
+{
+    struct gp_vres *r = &pl->reneg;
+    const char *vn = gp_version_name(pl->reneg_v);
+
+    pl->conns++;
+    if (pl->phase != PH_RENEG)
+        return;
+    if (!started) {
+        snprintf(r->detail, sizeof(r->detail),
+                 "no verdict: no %s handshake completed to renegotiate on", vn);
+    } else if (server_hellos >= 2) {
+        r->tested = r->vulnerable = 1;
+        snprintf(r->detail, sizeof(r->detail),
+                 "a client-initiated renegotiation hello got a new ServerHello, without RFC 5746"
+                 " (%s)",
+                 vn);
+    } else if (alert >= 0) {
+        r->tested = 1;
+        snprintf(r->detail, sizeof(r->detail), "the renegotiation hello got alert %d%s", alert,
+                 alert == 100 ? " (no_renegotiation)" : "");
+    } else {
+        r->tested = 1;
+        snprintf(r->detail, sizeof(r->detail),
+                 "the renegotiation hello got no ServerHello (ignored or closed)");
+    }
+    gp_advance(pl);
+}
+
+void
+tw_gplan_feed_early_data(struct tw_gplan *pl, int has_ticket, uint32_t max_early_data)
+{
+    pl->ed_tested = 1;
+    pl->ed_ticket = has_ticket != 0;
+    pl->ed_max = has_ticket ? max_early_data : 0;
 }
 
 void
@@ -1080,6 +1183,91 @@ gp_vuln_row(struct tw_grade_record *rec, const char *name, int tested, int vulne
     tw_strlcpy(v->detail, detail, sizeof(v->detail));
 }
 
+/*
+ * The rows the enumeration alone decides (no connection of their own):
+ * Logjam (a DHE group under 1024 bits or an export DHE suite), FREAK (an
+ * RSA export suite), Sweet32 (a 64-bit block suite on SSL 3.0-TLS 1.2),
+ * BEAST (a CBC suite on SSL 3.0 or TLS 1.0; a note, no grade effect since
+ * 2009d), and 0-RTT (a TLS 1.3 session ticket of the HTTP step allowing early
+ * data; a note).  Their grade effects are grade.c's caps on the same
+ * evidence (C12, C33, C34), so a row and a cap never disagree.
+ */
+static void
+gp_vuln_rows_enum(const struct tw_gplan *pl, struct tw_grade_record *rec)
+{
+    char d[TW_GREC_VULN_DETAIL];
+    int legacy = 0, dhe = 0, dh_min = 0, exp_dhe = 0, exp_rsa = 0, b64 = 0, cbc10 = 0;
+    unsigned b64_protos = 0;
+
+    for (int i = 1; i <= 4; i++) { /* TLS 1.2 .. SSLv3 */
+        for (size_t k = 0; k < pl->n_acc[i]; k++) {
+            const struct tw_suite *si = tw_suites_find(pl->acc[i][k]);
+
+            legacy = 1;
+            if (si == NULL || si->is_scsv)
+                continue;
+            if (si->kx == TW_KX_DHE)
+                dhe = 1;
+            if (si->is_export && si->kx == TW_KX_DHE)
+                exp_dhe = 1;
+            if (si->is_export && si->kx == TW_KX_RSA)
+                exp_rsa = 1;
+            if (si->is_64bit_block) {
+                b64 = 1;
+                b64_protos |= 1u << i;
+            }
+            if (si->is_cbc &&
+                (gp_versions[i] == TW_VERSION_TLS10 || gp_versions[i] == TW_VERSION_SSL3))
+                cbc10 = 1;
+        }
+    }
+    for (size_t i = 0; i < pl->n_dh; i++)
+        if (dh_min == 0 || pl->dh_bits[i] < dh_min)
+            dh_min = pl->dh_bits[i];
+    if (!legacy)
+        snprintf(d, sizeof(d), "not applicable: no SSL 3.0-TLS 1.2 suite");
+    else if (exp_dhe)
+        snprintf(d, sizeof(d), "an export DHE suite is accepted");
+    else if (dh_min > 0 && dh_min < 1024)
+        snprintf(d, sizeof(d), "a %d-bit DHE group is used", dh_min);
+    else if (dh_min > 0)
+        snprintf(d, sizeof(d), "smallest DHE group %d bits", dh_min);
+    else
+        snprintf(d, sizeof(d), "%s", dhe ? "DHE group size not seen" : "no DHE suite accepted");
+    gp_vuln_row(rec, "logjam", legacy, exp_dhe || (dh_min > 0 && dh_min < 1024), d);
+    gp_vuln_row(rec, "freak", legacy, exp_rsa,
+                !legacy   ? "not applicable: no SSL 3.0-TLS 1.2 suite"
+                : exp_rsa ? "an RSA export suite is accepted"
+                          : "no RSA export suite accepted");
+    if (b64)
+        snprintf(d, sizeof(d),
+                 "a 64-bit block cipher (3DES, DES, IDEA, RC2) is accepted on%s%s%s%s",
+                 (b64_protos & 2u) ? " TLS 1.2" : "", (b64_protos & 4u) ? " TLS 1.1" : "",
+                 (b64_protos & 8u) ? " TLS 1.0" : "", (b64_protos & 16u) ? " SSL 3.0" : "");
+    else
+        snprintf(d, sizeof(d), "%s",
+                 legacy ? "no 64-bit block cipher accepted"
+                        : "not applicable: no SSL 3.0-TLS 1.2 suite");
+    gp_vuln_row(rec, "sweet32", legacy, b64, d);
+    gp_vuln_row(rec, "beast", legacy, cbc10,
+                !legacy ? "not applicable: no SSL 3.0-TLS 1.2 suite"
+                : cbc10 ? "a CBC suite is accepted on SSL 3.0 or TLS 1.0 (no grade effect since "
+                          "2009d)"
+                        : "no CBC suite on SSL 3.0 or TLS 1.0");
+    if (!pl->ed_tested)
+        snprintf(d, sizeof(d), "%s",
+                 pl->ok & TW_PROTO_BIT(TW_PROTO_TLS13)
+                     ? "not tested: no TLS 1.3 handshake completed on the HTTP connection"
+                     : "not applicable: no TLS 1.3");
+    else if (pl->ed_max > 0)
+        snprintf(d, sizeof(d), "a session ticket allows %u bytes of 0-RTT early data (replayable)",
+                 (unsigned)pl->ed_max);
+    else
+        snprintf(d, sizeof(d), "%s",
+                 pl->ed_ticket ? "session tickets allow no early data" : "no session ticket");
+    gp_vuln_row(rec, "early_data", pl->ed_tested, pl->ed_max > 0, d);
+}
+
 /* One row per probe (issue 14), tested and vulnerable apart. */
 static void
 gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
@@ -1091,8 +1279,8 @@ gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
                 !pl->saw_tls12_hello ? "not applicable: no TLS <= 1.2"
                 : pl->secure_reneg   ? "renegotiation_info (RFC 5746) in the ServerHello"
                                      : "no renegotiation_info in any TLS <= 1.2 ServerHello");
-    gp_vuln_row(rec, "insecure_renegotiation", 0, 0,
-                "not tested: client-initiated renegotiation needs a completed handshake");
+    gp_vuln_row(rec, "insecure_renegotiation", pl->reneg.tested, pl->reneg.vulnerable,
+                pl->reneg.detail[0] != '\0' ? pl->reneg.detail : "not run");
     gp_vuln_row(rec, "compression", tls, pl->compression,
                 !tls              ? "not applicable: no TLS 1.0-1.2"
                 : pl->compression ? "the server chose DEFLATE (CRIME)"
@@ -1104,6 +1292,7 @@ gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
     for (int k = 0; k < GV__COUNT; k++)
         gp_vuln_row(rec, names[k], pl->vres[k].tested, pl->vres[k].vulnerable,
                     pl->vres[k].detail[0] != '\0' ? pl->vres[k].detail : "not run");
+    gp_vuln_rows_enum(pl, rec);
 }
 
 /* The server as the simulation sees it: what the enumeration found (no
@@ -1230,7 +1419,7 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     in->compression = pl->compression;
     /* RFC 5746 is judged on TLS <= 1.2 hellos only (GRADING.md choice 13). */
     in->secure_reneg = pl->saw_tls12_hello ? pl->secure_reneg : 1;
-    in->insecure_client_reneg = 0; /* not tested */
+    in->insecure_client_reneg = pl->reneg.vulnerable;
     in->heartbleed = pl->vres[GV_HEARTBLEED].vulnerable;
     in->ccs_exploitable = pl->vres[GV_CCS].vulnerable;
     gp_hsts_input(pl->http, in);

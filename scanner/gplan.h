@@ -31,13 +31,19 @@
  *            acknowledged the heartbeat extension: one hello + a heartbeat
  *            request claiming 16 bytes it does not send), CCS injection
  *            (TLS 1.0-1.2: one hello + two early ChangeCipherSpec records).
+ *   reneg    (TW_GSTEP_RENEG) only on a TLS 1.0-1.2 server without RFC 5746,
+ *            not over STARTTLS: one OpenSSL handshake, then a client-initiated
+ *            renegotiation; a new ServerHello is insecure renegotiation (C06).
  *
+ * Logjam, FREAK, Sweet32 and BEAST rows come from the accepted suites and DHE
+ * sizes, the 0-RTT row from the HTTP step's TLS 1.3 session ticket
+ * (tw_gplan_feed_early_data): no connection of their own.
  * No raw handshake is ever completed: the first flight of the server carries
  * what is needed.  Compression, RFC 5746 and the heartbeat extension come
  * from the TLS <= 1.2 ServerHellos of the enumeration (its TLS 1.0-1.2 hellos
  * offer DEFLATE, renegotiation_info and heartbeat) at no extra connection.
- * Insecure client-initiated renegotiation is not tested (input left 0, its
- * vulns row tested = 0).  Every outcome becomes a row of rec->vulns.
+ * Only the renegotiation probe completes a handshake (with OpenSSL, not
+ * raw).  Every outcome becomes a row of rec->vulns.
  *
  * The planner is deterministic: no sockets, no clock; the caller passes the
  * random bytes.  It uses OpenSSL only to decode leaf certificates.
@@ -74,6 +80,7 @@ enum tw_gstep {
     TW_GSTEP_DONE = 0, /* nothing more to send: grade */
     TW_GSTEP_HELLO,    /* send the built hello on a raw socket; feed the flight */
     TW_GSTEP_HTTP,     /* HEAD / over TLS; feed the response */
+    TW_GSTEP_RENEG,    /* TLS <= tw_gplan_reneg_version, then a client renegotiation (issue 14) */
 };
 
 struct tw_gplan;
@@ -99,6 +106,16 @@ void tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, 
 /* The outcome of a TW_GSTEP_HTTP: the response bytes read (NULL/0 when none
  * came or the TLS connection failed). */
 void tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len);
+/* TW_GSTEP_RENEG: the highest version its handshake may use (wire value =
+ * OpenSSL constant), and its outcome: started = the first handshake
+ * completed and the renegotiation hello went out; server_hellos received in
+ * all; alert = the last alert's description, -1 none. */
+int tw_gplan_reneg_version(const struct tw_gplan *pl);
+void tw_gplan_feed_reneg(struct tw_gplan *pl, int started, int server_hellos, int alert);
+/* What the HTTP step's TLS 1.3 handshake told about 0-RTT (issue 14): whether
+ * a session ticket came and its max_early_data_size.  Call before
+ * tw_gplan_feed_http, only when that connection negotiated TLS 1.3. */
+void tw_gplan_feed_early_data(struct tw_gplan *pl, int has_ticket, uint32_t max_early_data);
 /* 1 when the current TW_GSTEP_HELLO must be read past the first flight (a
  * vulnerability probe: use tw_vuln_tail_complete as the conn's complete(),
  * and wipe the bytes after the feed: they may be another process's memory). */

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "scanner/config.h"
 #include "scanner/grader.h"
@@ -53,8 +54,9 @@ struct tw_grader {
     uint8_t *out; /* the hello to send (out_len bytes) */
     size_t out_len;
 
-    int tail;             /* the running hello is read past its flight (vuln.h) */
-    struct tw_conn *conn; /* the running connection, or NULL */
+    int tail;                   /* the running hello is read past its flight (vuln.h) */
+    struct tw_conn_reneg reneg; /* TW_GSTEP_RENEG's settings and outcome */
+    struct tw_conn *conn;       /* the running connection, or NULL */
     struct tw_conn_exchange ex;
     struct tw_probe_result pr;
     tw_grader_cb *cb;
@@ -195,6 +197,8 @@ grader_feed(struct tw_grader *g)
         int rc = g->ex.len > 0 ? tw_hello_parse(g->ex.buf, g->ex.len, &f) : TW_HELLO_NEED_MORE;
 
         tw_gplan_feed_hello(g->plan, rc == TW_HELLO_DONE ? &f : NULL, g->ex.buf, g->ex.len);
+    } else if (g->step == TW_GSTEP_RENEG) {
+        tw_gplan_feed_reneg(g->plan, g->reneg.started, g->reneg.server_hellos, g->reneg.alert);
     } else {
         tw_gplan_feed_http(g->plan, g->ex.reading ? (const char *)g->ex.buf : NULL, g->ex.len);
     }
@@ -240,9 +244,17 @@ grader_conn_done(void *arg, SSL *ssl)
 {
     struct tw_grader *g = arg;
 
-    (void)ssl;
     g->conn = NULL;
     g->step_ready = 0;
+    /* 0-RTT (issue 14): the HTTP step's TLS 1.3 session tickets were read
+     * with the response; the last one is the connection's session now. */
+    if (g->step == TW_GSTEP_HTTP && ssl != NULL && SSL_version(ssl) == TLS1_3_VERSION) {
+        const SSL_SESSION *sess = SSL_get0_session(ssl);
+        int ticket = sess != NULL && SSL_SESSION_has_ticket(sess);
+
+        tw_gplan_feed_early_data(g->plan, ticket,
+                                 ticket ? SSL_SESSION_get_max_early_data(sess) : 0);
+    }
     if (g->step == TW_GSTEP_HELLO && g->starttls && g->pr.starttls_result != TW_STARTTLS_READY)
         grader_stop(g);
     else
@@ -286,6 +298,11 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
     if (hello && g->starttls) {
         p.starttls = g->starttls;
         p.starttls_host = g->starttls_host[0] != '\0' ? g->starttls_host : NULL;
+    }
+    if (g->step == TW_GSTEP_RENEG) {
+        memset(&g->reneg, 0, sizeof(g->reneg));
+        g->reneg.max_version = tw_gplan_reneg_version(g->plan);
+        p.reneg = &g->reneg;
     }
     p.out = &g->pr;
     p.done_cb = grader_conn_done;

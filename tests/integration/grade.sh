@@ -164,10 +164,47 @@ assert_eq "ccs_injection hsts_absent" "$(reasons ccs-injection)" "ccs-injection:
 assert_eq "1|1" "$(vuln compression compression)" "compression: vulnerable"
 assert_eq "C" "$(grade compression)" "compression: C"
 assert_eq "compression hsts_absent" "$(reasons compression)" "compression: reasons"
-# No false positive anywhere else: those four rows are the only vulnerable
+# early-data (issue 14, second session): a TLS 1.3 session ticket with
+# max_early_data_size 16384, read on the HTTP step's connection (no extra
+# connection).  0-RTT is a note: the grade stays A, no reason added.
+assert_eq "1|1" "$(vuln early-data early_data)" "early-data: 0-RTT accepted"
+assert_eq "A" "$(grade early-data)" "early-data: A (a note, no grade effect)"
+assert_eq "hsts_absent" "$(reasons early-data)" "early-data: reasons"
+assert_eq "1" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where r.host = 'early-data.lab.tlsweep.test' and v.name = 'early_data'
+    and v.detail like '%allows 16384 bytes of 0-RTT%'")" "early-data: the announced size"
+# insecure-reneg: lab/reneg.c's scripted TLS 1.2 server (ECDHE-RSA
+# AES-128-GCM, no renegotiation_info) answers our client-initiated
+# renegotiation hello with a new ServerHello: C06 -> F (and no C13 warning,
+# which is for servers that refuse).  legacy-no-reneg: the same script
+# refuses with a no_renegotiation warning: tested, not vulnerable; C13 and no
+# TLS 1.3 (C44) -> A-.
+assert_eq "1|1" "$(vuln insecure-reneg insecure_renegotiation)" "insecure-reneg: vulnerable"
+assert_eq "1|1" "$(vuln insecure-reneg no_secure_renegotiation)" "insecure-reneg: no RFC 5746"
+assert_eq "F" "$(grade insecure-reneg)" "insecure-reneg: F"
+assert_eq "hsts_absent insecure_reneg no_tls13_warning" "$(reasons insecure-reneg)" "insecure-reneg: reasons"
+assert_eq "1|0" "$(vuln legacy-no-reneg insecure_renegotiation)" "legacy-no-reneg: tested, refused"
+assert_eq "1" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where r.host = 'legacy-no-reneg.lab.tlsweep.test' and v.name = 'insecure_renegotiation'
+    and v.detail like '%alert 100 (no_renegotiation)%'")" "legacy-no-reneg: no_renegotiation"
+assert_eq "A-" "$(grade legacy-no-reneg)" "legacy-no-reneg: A-"
+assert_eq "hsts_absent no_secure_reneg no_tls13_warning" "$(reasons legacy-no-reneg)" "legacy-no-reneg: reasons"
+# Everywhere else RFC 5746 is supported: the probe does not run.
+assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where v.name = 'insecure_renegotiation' and v.tested = 1
+    and r.host not in ('insecure-reneg.lab.tlsweep.test', 'legacy-no-reneg.lab.tlsweep.test')")" \
+    "insecure_renegotiation: probed only where RFC 5746 is missing"
+# Logjam, FREAK, Sweet32 and BEAST come from the enumeration alone: 3des is
+# the one Sweet32 server (its C is grade.c's C33), tls10-only the one CBC-on-
+# TLS 1.0 server (BEAST: a note since 2009d); dhe-1024's 1024-bit group is
+# no Logjam (< 1024 is) and no lab server accepts an export suite.
+assert_eq "1|1" "$(vuln 3des sweet32)" "3des: sweet32"
+assert_eq "1|1" "$(vuln tls10-only beast)" "tls10-only: beast"
+assert_eq "1|0" "$(vuln dhe-1024 logjam)" "dhe-1024: tested, no logjam"
+# No false positive anywhere else: those rows are the only vulnerable
 # ones of the whole lab; every fixed TLS <= 1.2 server refused the early CCS
 # with unexpected_message and the fallback hello with inappropriate_fallback.
-assert_eq "ccs-injection:ccs_injection compression:compression heartbleed:heartbeat_extension heartbleed:heartbleed" \
+assert_eq "3des:sweet32 ccs-injection:ccs_injection compression:compression early-data:early_data heartbleed:heartbeat_extension heartbleed:heartbleed insecure-reneg:insecure_renegotiation insecure-reneg:no_secure_renegotiation legacy-no-reneg:no_secure_renegotiation tls10-only:beast" \
     "$(q "select group_concat(n, ' ') from (select replace(r.host, '.lab.tlsweep.test', '') || ':' || v.name as n
           from vulns v join results r on r.id = v.result_id where v.vulnerable = 1 order by n)")" \
     "vulns: no probe fires on any other lab endpoint"
@@ -175,7 +212,7 @@ assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.resu
     where v.name = 'ccs_injection' and v.tested = 1 and v.vulnerable = 0
     and v.detail not like '%unexpected_message%'")" "vulns: every fixed server said unexpected_message"
 assert_eq "0" "$(q "select count(*) from results r where r.grade is not null
-    and (select count(*) from vulns v where v.result_id = r.id) != 7")" "vulns: seven rows per graded endpoint"
+    and (select count(*) from vulns v where v.result_id = r.id) != 12")" "vulns: twelve rows per graded endpoint"
 assert_eq "0|0|0|0" "$(q "select v.tested, v.vulnerable, (select count(*) from vulns w
     where w.result_id = v.result_id and w.name in ('ccs_injection', 'no_fallback_scsv', 'heartbleed')
     and w.tested = 1), (select count(*) from vulns w where w.result_id = v.result_id and w.vulnerable = 1)

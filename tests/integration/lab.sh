@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 61) print "expected 61 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 64) print "expected 64 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -210,6 +210,28 @@ expect_sc "dhe-1024: DHE-RSA-AES128-GCM-SHA256" "Cipher is DHE-RSA-AES128-GCM-SH
 out=$(sc $PFX.53:$PORT -servername "$(host dhe-1024)" -cipher 'DHE:@SECLEVEL=0' -msg)
 # ServerKeyExchange: a 128-byte prime starting like RFC 2409's Oakley group 2.
 check "dhe-1024: the prime is RFC 2409's Oakley group 2" grep -q "0c00....0080ffffffffffffffffc90fdaa22168c234" <<<"$(tr -d ' \n' <<<"$out")"
+# Issue 14 (second session), checked with openssl's own client.
+# early-data: one TLS 1.3 ticket allowing 16384 bytes of early data.
+(sleep 1) | timeout 5 openssl s_client -connect $PFX.76:$PORT -servername "$(host early-data)" \
+    -CAfile "$DIR/ca.pem" -sess_out "$DIR/ed.sess" >/dev/null 2>&1
+check "early-data: the ticket allows 16384 bytes of early data" \
+    bash -c "openssl sess_id -in '$DIR/ed.sess' -noout -text | grep -q 'Max Early Data: 16384'"
+# insecure-reneg: no RFC 5746, and s_client's renegotiation ("R") gets a
+# second ServerHello; legacy-no-reneg refuses it with no_renegotiation.
+reneg_sc() {
+    (sleep 1; echo R; sleep 1) | timeout 5 openssl s_client -connect "$1" -servername "$2" -CAfile "$DIR/ca.pem" \
+        -verify_hostname "$2" -tls1_2 -legacy_server_connect -legacy_renegotiation -msg 2>&1
+}
+out=$(reneg_sc $PFX.77:$PORT "$(host insecure-reneg)")
+check "insecure-reneg: no RFC 5746" grep -q "Secure Renegotiation IS NOT supported" <<<"$out"
+check "insecure-reneg: a verified ECDHE-RSA-AES128-GCM-SHA256 handshake" \
+    bash -c "grep -q 'Verify return code: 0 (ok)' <<<\"\$1\" && grep -q 'Cipher is ECDHE-RSA-AES128-GCM-SHA256' <<<\"\$1\"" _ "$out"
+check "insecure-reneg: the renegotiation gets a second ServerHello" \
+    test "$(grep -c '^<<< TLS 1.2, Handshake \[length [0-9a-f]*\], ServerHello$' <<<"$out")" = 2
+out=$(reneg_sc $PFX.78:$PORT "$(host legacy-no-reneg)")
+check "legacy-no-reneg: no RFC 5746" grep -q "Secure Renegotiation IS NOT supported" <<<"$out"
+check "legacy-no-reneg: the renegotiation gets no_renegotiation, one ServerHello" \
+    bash -c "grep -q 'warning no_renegotiation' <<<\"\$1\" && test \"\$(grep -c '], ServerHello\$' <<<\"\$1\")\" = 1" _ "$out"
 expect_sc "tls13-hsts: TLS 1.3" "New, TLSv1.3," $PFX.54:$PORT -servername "$(host tls13-hsts)"
 expect_sc "tls13-hsts: refuses TLS 1.2" "alert protocol version" $PFX.54:$PORT -servername "$(host tls13-hsts)" -tls1_2
 expect_sc "tls12-only-hsts: TLS 1.2 ECDHE AEAD" "New, TLSv1.2, Cipher is ECDHE-RSA-AES(128|256)-GCM" $PFX.55:$PORT -servername "$(host tls12-only-hsts)"

@@ -14,6 +14,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "base/log.h"
 #include "scanner/hello.h"
@@ -778,6 +783,201 @@ test_lab_read_env(void **state)
     rmdir(dir);
 }
 
+/* ---- reneg.c: the scripted TLS 1.2 server without RFC 5746 (issue 14) ---- */
+
+struct rn_pump {
+    SSL *cli;
+    BIO *to_cli;   /* what the script wrote, for the client to read */
+    BIO *from_cli; /* what the client wrote */
+    struct tw_lab_reneg *rn;
+    int server_hellos, alert;
+    int rc; /* the script's last answer */
+};
+
+static void
+rn_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+          void *arg)
+{
+    struct rn_pump *p = arg;
+    const uint8_t *b = buf;
+
+    (void)version;
+    (void)ssl;
+    if (write_p || len < 2)
+        return;
+    if (content_type == SSL3_RT_HANDSHAKE && b[0] == SSL3_MT_SERVER_HELLO)
+        p->server_hellos++;
+    else if (content_type == SSL3_RT_ALERT)
+        p->alert = b[1];
+}
+
+/* Move the client's bytes to the script and its answer back, a few rounds. */
+static void
+rn_pump_round(struct rn_pump *p)
+{
+    static uint8_t out[32768];
+    uint8_t in[4096];
+
+    for (int round = 0; round < 8; round++) {
+        int n;
+
+        ERR_clear_error();
+        (void)SSL_do_handshake(p->cli);
+        while (p->rc == 0 && (n = BIO_read(p->from_cli, in, sizeof(in))) > 0) {
+            size_t n_out = 0;
+
+            p->rc = tw_lab_reneg_feed(p->rn, in, (size_t)n, out, sizeof(out), &n_out);
+            if (n_out > 0)
+                assert_int_equal(BIO_write(p->to_cli, out, (int)n_out), (int)n_out);
+        }
+    }
+    ERR_clear_error();
+}
+
+/* A server context with a fresh RSA-2048 key and a self-signed leaf. */
+static SSL_CTX *
+rn_server_ctx(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    X509 *x = X509_new();
+
+    assert_non_null(ctx);
+    assert_non_null(key);
+    assert_non_null(x);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"reneg.test", -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    X509_set_pubkey(x, key);
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(ctx, key), 1);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return ctx;
+}
+
+static void
+rn_pump_init(struct rn_pump *p, SSL_CTX *cctx, SSL_CTX *sctx, int refuse)
+{
+    memset(p, 0, sizeof(*p));
+    p->alert = -1;
+    p->rn = tw_lab_reneg_new(sctx, refuse);
+    assert_non_null(p->rn);
+    p->cli = SSL_new(cctx);
+    assert_non_null(p->cli);
+    p->to_cli = BIO_new(BIO_s_mem());
+    p->from_cli = BIO_new(BIO_s_mem());
+    SSL_set_bio(p->cli, p->to_cli, p->from_cli);
+    SSL_set_connect_state(p->cli);
+    SSL_set_msg_callback(p->cli, rn_msg_cb);
+    SSL_set_msg_callback_arg(p->cli, p);
+}
+
+static void
+rn_pump_free(struct rn_pump *p)
+{
+    SSL_free(p->cli); /* frees both BIOs */
+    tw_lab_reneg_free(p->rn);
+}
+
+/* A real OpenSSL client completes the handshake with no RFC 5746, and its
+ * renegotiation gets a second ServerHello (or, refusing, no_renegotiation). */
+static void
+test_lab_reneg_script(void **state)
+{
+    SSL_CTX *sctx = rn_server_ctx();
+    SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+    struct rn_pump p;
+
+    (void)state;
+    assert_non_null(cctx);
+    SSL_CTX_set_options(cctx, SSL_OP_LEGACY_SERVER_CONNECT |
+                                  SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION | SSL_OP_NO_TICKET);
+    assert_int_equal(SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION), 1);
+    SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, NULL);
+
+    for (int refuse = 0; refuse <= 1; refuse++) {
+        rn_pump_init(&p, cctx, sctx, refuse);
+        rn_pump_round(&p);
+        assert_int_equal(SSL_is_init_finished(p.cli), 1);
+        assert_int_equal(SSL_version(p.cli), TLS1_2_VERSION);
+        assert_string_equal(SSL_get_cipher_name(p.cli), "ECDHE-RSA-AES128-GCM-SHA256");
+        assert_int_equal(SSL_get_secure_renegotiation_support(p.cli), 0);
+        assert_int_equal(p.server_hellos, 1);
+        assert_int_equal(SSL_renegotiate(p.cli), 1);
+        rn_pump_round(&p);
+        if (!refuse) {
+            assert_int_equal(p.server_hellos, 2);
+            assert_int_equal(p.rc, 1); /* the script ends after the new flight */
+        } else {
+            assert_int_equal(p.server_hellos, 1);
+            assert_int_equal(p.alert, 100); /* no_renegotiation */
+        }
+        rn_pump_free(&p);
+    }
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+}
+
+/* Hostile input: no crash, no over-read or overflow, and the script ends. */
+static void
+test_lab_reneg_hostile(void **state)
+{
+    SSL_CTX *sctx = rn_server_ctx();
+    static uint8_t out[32768];
+    uint8_t big[5 + 18000];
+    size_t n_out;
+    struct tw_lab_reneg *rn;
+    static const uint8_t sslv2[] = {0x80, 0x2e, 0x01, 0x00, 0x02, 0x00, 0x15};
+    static const uint8_t short_hello[] = {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00};
+    static const uint8_t early_ccs[] = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+
+    (void)state;
+    /* Not TLS at all. */
+    rn = tw_lab_reneg_new(sctx, 0);
+    assert_int_equal(tw_lab_reneg_feed(rn, sslv2, sizeof(sslv2), out, sizeof(out), &n_out), -1);
+    tw_lab_reneg_free(rn);
+    /* A hello too short to parse: handshake_failure, then the end. */
+    rn = tw_lab_reneg_new(sctx, 0);
+    assert_int_equal(
+        tw_lab_reneg_feed(rn, short_hello, sizeof(short_hello), out, sizeof(out), &n_out), 1);
+    assert_int_equal(n_out, 7);
+    assert_int_equal(out[0], 21);
+    assert_int_equal(out[6], 40);
+    tw_lab_reneg_free(rn);
+    /* A ChangeCipherSpec first: not a hello, handshake_failure. */
+    rn = tw_lab_reneg_new(sctx, 0);
+    assert_int_equal(tw_lab_reneg_feed(rn, early_ccs, sizeof(early_ccs), out, sizeof(out), &n_out),
+                     1);
+    tw_lab_reneg_free(rn);
+    /* A record longer than any the script takes, and one byte at a time. */
+    rn = tw_lab_reneg_new(sctx, 0);
+    memset(big, 0x41, sizeof(big));
+    big[0] = 0x16;
+    big[1] = 0x03;
+    big[2] = 0x03;
+    big[3] = 0xff;
+    big[4] = 0xff;
+    assert_int_equal(tw_lab_reneg_feed(rn, big, 5, out, sizeof(out), &n_out), -1);
+    tw_lab_reneg_free(rn);
+    rn = tw_lab_reneg_new(sctx, 0);
+    big[3] = (uint8_t)((sizeof(big) - 5) >> 8);
+    big[4] = (uint8_t)(sizeof(big) - 5);
+    {
+        int rc = 0;
+
+        for (size_t i = 0; i < sizeof(big) && rc == 0; i++)
+            rc = tw_lab_reneg_feed(rn, big + i, 1, out, sizeof(out), &n_out);
+        assert_int_not_equal(rc, 0);
+    }
+    tw_lab_reneg_free(rn);
+    SSL_CTX_free(sctx);
+}
+
 int
 main(void)
 {
@@ -801,6 +1001,8 @@ main(void)
         cmocka_unit_test(test_lab_legacy_rc4_refusals),
         cmocka_unit_test(test_lab_legacy_3des_hybrid),
         cmocka_unit_test(test_lab_legacy_hostile_hellos),
+        cmocka_unit_test(test_lab_reneg_script),
+        cmocka_unit_test(test_lab_reneg_hostile),
     };
 
     /* The lab's servers run in this process: a peer that has closed must

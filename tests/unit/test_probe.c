@@ -161,6 +161,9 @@ struct fake {
     int ccs_vulnerable;   /* accept an early CCS, fail the next record (bad_record_mac) */
     int enforce_fallback; /* inappropriate_fallback to an SCSV hello below the best */
     int n_fallback, n_heartbleed, n_ccs; /* vulnerability probes seen */
+    int no_reneg_info;  /* no renegotiation_info in the ServerHello (no RFC 5746) */
+    int insecure_reneg; /* answer a client renegotiation with a new ServerHello */
+    int n_reneg;        /* renegotiation probes seen */
 };
 
 static int
@@ -265,7 +268,7 @@ fake_answer(struct fake *fs, const struct chello *c, struct tw_server_flight *f,
     f->version = v;
     f->has_heartbeat = c->has_heartbeat && fs->heartbeat;
     f->cipher_suite = fs->pick_unoffered ? TW_SUITE_FALLBACK_SCSV : s;
-    f->has_reneg_info = 1;
+    f->has_reneg_info = !fs->no_reneg_info;
     if (is_ecdhe(s)) {
         f->has_ske = 1;
         f->kx = TW_FLIGHT_KX_ECDHE;
@@ -343,6 +346,13 @@ run_plan(struct fake *fs, int max_conns)
             fs->n_http++;
             fs->n_conns++;
             tw_gplan_feed_http(pl, NULL, 0);
+            continue;
+        }
+        if (st == TW_GSTEP_RENEG) {
+            assert_true(tw_gplan_reneg_version(pl) == TW_VERSION_TLS12);
+            fs->n_reneg++;
+            fs->n_conns++;
+            tw_gplan_feed_reneg(pl, 1, fs->insecure_reneg ? 2 : 1, fs->insecure_reneg ? -1 : 100);
             continue;
         }
         assert_true(len > 0 && len <= TW_HELLO_MAX_OUT);
@@ -1457,6 +1467,153 @@ test_vuln_probes(void **state)
     tw_gplan_free(pl);
 }
 
+/*
+ * Issue 14 (second session): the rows the enumeration alone decides (Logjam,
+ * FREAK, Sweet32, BEAST) and the 0-RTT row of the HTTP step.  None costs a
+ * connection; their grade effects are grade.c's caps on the same evidence.
+ */
+static void
+test_vuln_enum_rows(void **state)
+{
+    struct fake fs;
+    struct tw_gplan *pl;
+    struct tw_result *r;
+    struct tw_grade_record *rec;
+    int conns;
+
+    (void)state;
+    /* A clean B0 server: every row tested, none fires; 0-RTT not tested
+     * until the HTTP step tells. */
+    fake_b0(&fs, 1);
+    fs.enforce_fallback = 1;
+    pl = run_plan(&fs, 0);
+    conns = tw_gplan_connections(pl);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(tw_gplan_connections(pl), conns);
+    for (int i = 0; i < 4; i++) {
+        static const char *const names[] = {"logjam", "freak", "sweet32", "beast"};
+
+        assert_int_equal(vuln_row(rec, names[i])->tested, 1);
+        assert_int_equal(vuln_row(rec, names[i])->vulnerable, 0);
+    }
+    assert_int_equal(vuln_row(rec, "early_data")->tested, 0);
+    assert_string_equal(rec->grade, "A");
+    free(rec);
+    tw_result_free(r);
+
+    /* The same server's TLS 1.3 ticket allows early data: a note, still A. */
+    tw_gplan_feed_early_data(pl, 1, 16384);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "early_data")->tested, 1);
+    assert_int_equal(vuln_row(rec, "early_data")->vulnerable, 1);
+    assert_non_null(strstr(vuln_row(rec, "early_data")->detail, "16384"));
+    assert_string_equal(rec->grade, "A");
+    free(rec);
+    tw_result_free(r);
+    /* A ticket without early data, and no ticket: tested, not vulnerable. */
+    tw_gplan_feed_early_data(pl, 1, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "early_data")->tested, 1);
+    assert_int_equal(vuln_row(rec, "early_data")->vulnerable, 0);
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* 3DES on TLS 1.2 and TLS 1.0: Sweet32 (C33 caps C), BEAST (a note). */
+    fake_b0(&fs, 1);
+    fs.protos |= TW_PROTO_BIT(TW_PROTO_TLS10);
+    fs.s12[2] = 0x000a;
+    fs.n12 = 3;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "sweet32")->vulnerable, 1);
+    assert_non_null(strstr(vuln_row(rec, "sweet32")->detail, "TLS 1.2"));
+    assert_int_equal(vuln_row(rec, "beast")->vulnerable, 1);
+    assert_int_equal(vuln_row(rec, "freak")->vulnerable, 0);
+    assert_int_equal(vuln_row(rec, "logjam")->vulnerable, 0);
+    assert_true(has_reason(rec, "3des_tls11plus"));
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* An RSA export suite: FREAK, F. */
+    fake_b0(&fs, 0);
+    fs.protos |= TW_PROTO_BIT(TW_PROTO_TLS10);
+    fs.s12[2] = 0x0003;
+    fs.n12 = 3;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "freak")->vulnerable, 1);
+    assert_int_equal(vuln_row(rec, "early_data")->tested, 0);
+    assert_string_equal(rec->grade, "F");
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+}
+
+/*
+ * Issue 14: the insecure renegotiation probe runs only on a TLS <= 1.2
+ * server without RFC 5746, costs one connection there, and a new ServerHello
+ * to our renegotiation hello is F (C06); a refusal is tested, not vulnerable.
+ */
+static void
+test_vuln_reneg(void **state)
+{
+    struct fake fs;
+    struct tw_gplan *pl;
+    struct tw_result *r;
+    struct tw_grade_record *rec;
+
+    (void)state;
+    /* RFC 5746 supported: no probe, not tested. */
+    fake_b0(&fs, 1);
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_reneg, 0);
+    assert_int_equal(vuln_row(rec, "insecure_renegotiation")->tested, 0);
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* No RFC 5746, renegotiation refused (no_renegotiation): A- (C13). */
+    fake_b0(&fs, 1);
+    fs.no_reneg_info = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_reneg, 1);
+    assert_int_equal(vuln_row(rec, "insecure_renegotiation")->tested, 1);
+    assert_int_equal(vuln_row(rec, "insecure_renegotiation")->vulnerable, 0);
+    assert_non_null(strstr(vuln_row(rec, "insecure_renegotiation")->detail, "no_renegotiation"));
+    assert_int_equal(vuln_row(rec, "no_secure_renegotiation")->vulnerable, 1);
+    assert_string_equal(rec->grade, "A-");
+    assert_false(has_reason(rec, "insecure_reneg"));
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* No RFC 5746, renegotiation accepted: F (C06). */
+    fake_b0(&fs, 1);
+    fs.no_reneg_info = 1;
+    fs.insecure_reneg = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_reneg, 1);
+    assert_int_equal(vuln_row(rec, "insecure_renegotiation")->tested, 1);
+    assert_int_equal(vuln_row(rec, "insecure_renegotiation")->vulnerable, 1);
+    assert_string_equal(rec->grade, "F");
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+}
+
 /* vuln.c: the records after the flight, bounded and hostile-safe. */
 static void
 test_vuln_tail(void **state)
@@ -1495,6 +1652,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vuln_probes),
+        cmocka_unit_test(test_vuln_enum_rows),
+        cmocka_unit_test(test_vuln_reneg),
         cmocka_unit_test(test_vuln_tail),
         cmocka_unit_test(test_grader_timeout_derivation),
         cmocka_unit_test(test_modern_server_preference),
