@@ -106,22 +106,36 @@ in_list(const char *l, const char *name, size_t len)
     return 0;
 }
 
-/* Issue 14: does a probe fire in NEW that did not in OLD (no OLD: any)? */
+/* The vulns rows that are notes: no grade effect under 2009r, so their
+ * appearing is reported but never gates a pipeline. */
+static const char *const vuln_notes = "beast,early_data,heartbeat_extension,no_fallback_scsv";
+
+/*
+ * Issue 14: does a probe fire in NEW that did not in OLD (no OLD: any)?
+ * 0: no; 1: yes, but not a regression (a note, or a probe OLD did not test:
+ * a scan made before the probe existed, or an ungraded endpoint); 2: yes,
+ * a regression (OLD tested it and found the endpoint safe, or the endpoint
+ * is new).
+ */
 static int
 newly_vulnerable(const struct tw_diff_ep *old, const struct tw_diff_ep *new_)
 {
     const char *p = new_ != NULL ? new_->vulns : NULL;
+    int found = 0;
 
     while (p != NULL && *p != '\0') {
         size_t n = strcspn(p, ",");
 
-        if (n > 0 && !in_list(old != NULL ? old->vulns : NULL, p, n))
-            return 1;
+        if (n > 0 && !in_list(old != NULL ? old->vulns : NULL, p, n)) {
+            if (!in_list(vuln_notes, p, n) && (old == NULL || in_list(old->vulns_tested, p, n)))
+                return 2;
+            found = 1;
+        }
         p += n;
         if (*p == ',')
             p++;
     }
-    return 0;
+    return found;
 }
 
 int
@@ -152,6 +166,7 @@ tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
                 int64_t expiry_threshold_days, struct tw_diff_change out[TW_DIFF__COUNT])
 {
     size_t n = 0;
+    int v;
 
     if (old == NULL && new_ == NULL)
         return 0;
@@ -161,8 +176,8 @@ tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
             add(out, &n, TW_DIFF_FAILURE_NEW, 1);
         if (expiring(new_, expiry_threshold_days))
             add(out, &n, TW_DIFF_EXPIRING, 1);
-        if (newly_vulnerable(NULL, new_))
-            add(out, &n, TW_DIFF_VULN_NEW, 1);
+        if ((v = newly_vulnerable(NULL, new_)) != 0)
+            add(out, &n, TW_DIFF_VULN_NEW, v == 2);
         if (newly_noncompliant_any(NULL, new_))
             add(out, &n, TW_DIFF_NONCOMPLIANT_NEW, 0);
         return n;
@@ -196,8 +211,8 @@ tw_diff_compare(const struct tw_diff_ep *old, const struct tw_diff_ep *new_,
         add(out, &n, TW_DIFF_PROTOCOL_CHANGED, 0);
     if (changed(old->cipher, new_->cipher))
         add(out, &n, TW_DIFF_CIPHER_CHANGED, 0);
-    if (newly_vulnerable(old, new_))
-        add(out, &n, TW_DIFF_VULN_NEW, 1);
+    if ((v = newly_vulnerable(old, new_)) != 0)
+        add(out, &n, TW_DIFF_VULN_NEW, v == 2);
     if (newly_noncompliant_any(old, new_))
         add(out, &n, TW_DIFF_NONCOMPLIANT_NEW, 0);
     return n;
@@ -317,6 +332,7 @@ side_clear(struct diff_side *s)
         free((char *)e->cert_sha256);
         free((char *)e->not_after);
         free((char *)e->vulns);
+        free((char *)e->vulns_tested);
         free((char *)e->noncompliant);
     }
     s->n = 0;
@@ -375,6 +391,7 @@ side_load(struct diff_side *s, const char *host, char *err)
         }
         e->vulns = dup_col(s->st, 11);
         e->noncompliant = dup_col(s->st, 12);
+        e->vulns_tested = dup_col(s->st, 13);
         if (side_step(s, err) < 0)
             return -1;
     }
@@ -445,6 +462,8 @@ pair_host(struct diff_run *run, struct diff_side *a, struct diff_side *b)
 #define DIFF_VULN_COL                                                                              \
     ", (SELECT group_concat(name, ',') FROM (SELECT name FROM vulns"                               \
     " AS v WHERE v.result_id = r.id AND v.vulnerable = 1 ORDER BY v.name))"
+#define DIFF_TESTED_COL                                                                            \
+    ", (SELECT group_concat(name, ',') FROM vulns AS t WHERE t.result_id = r.id AND t.tested = 1)"
 #define DIFF_COMP_COL                                                                              \
     ", (SELECT CASE WHEN count(*) = 0 THEN NULL ELSE ifnull(group_concat(CASE WHEN pass = 0"       \
     " THEN profile END, ','), '') END FROM (SELECT profile, pass FROM compliance AS mc"            \
@@ -460,12 +479,13 @@ side_open(sqlite3 *db, const struct tw_scan_info *scan, struct diff_side *s, cha
     memset(s, 0, sizeof(*s));
     s->scan = scan;
     sql = sqlite3_mprintf("SELECT r.host, r.ip, r.port, r.sni, r.class, r.grade, r.tls_version,"
-                          " r.cipher, r.cert_sha256, lc.not_after, %s%s%s"
+                          " r.cipher, r.cert_sha256, lc.not_after, %s%s%s%s"
                           " FROM results AS r LEFT JOIN certs AS lc ON lc.sha256 = r.cert_sha256"
                           " WHERE r.scan_id = ?1 ORDER BY r.host, r.ip, r.port, ifnull(r.sni, '')",
                           TW_SQL_NOT_AFTER,
                           tw_report_has_table(db, "vulns") ? DIFF_VULN_COL : ", NULL",
-                          tw_report_has_table(db, "compliance") ? DIFF_COMP_COL : ", NULL");
+                          tw_report_has_table(db, "compliance") ? DIFF_COMP_COL : ", NULL",
+                          tw_report_has_table(db, "vulns") ? DIFF_TESTED_COL : ", NULL");
     rc = sql != NULL ? sqlite3_prepare_v2(db, sql, -1, &s->st, NULL) : SQLITE_NOMEM;
     sqlite3_free(sql);
     if (rc != SQLITE_OK) {

@@ -64,6 +64,9 @@ struct tw_diff_ep {
     int has_expiry;
     int64_t days_left; /* from that scan's reference time; floor */
     const char *vulns; /* the vulns rows found vulnerable, "a,b" sorted; NULL: none */
+    /* The vulns rows that were tested (vulnerable or not), "a,b"; NULL: none.
+     * A probe newly firing is a regression only where OLD tested it. */
+    const char *vulns_tested;
     /* Issue 13: the Mozilla profiles failed, "modern,intermediate" (strictest
      * first), "" when graded and none failed, NULL when not judged. */
     const char *noncompliant;

@@ -68,16 +68,31 @@ test_diff_unchanged(void **state)
     expect(&a, &a, 14, "");
 }
 
-/* Issue 14: a vulnerability probe that newly fires is a regression; one
- * that stops firing, or keeps firing, is not a change of this kind. */
+/* Issue 14: a vulnerability probe that newly fires is a regression where
+ * OLD tested it; one that stops firing, or keeps firing, is not a change of
+ * this kind.  A probe OLD did not test (a scan from before the probe) or a
+ * note (no grade effect) is reported but is no regression. */
 static void
 test_diff_vuln_new(void **state)
 {
     struct tw_diff_ep a = ep("ok", "A", "TLSv1.3", "X", "aa", 100);
-    struct tw_diff_ep b = a, c = a, d = a;
+    struct tw_diff_ep b, c, d, u, e1, e2;
     const char *o, *n;
 
     (void)state;
+    a.vulns_tested = "beast,ccs_injection,heartbleed,heartbleed_extension";
+    b = a, c = a, d = a;
+    u = ep("ok", "A", "TLSv1.3", "X", "aa", 100); /* OLD without vulns rows */
+    e1 = a;
+    e1.vulns = "beast"; /* a note */
+    expect(&a, &e1, 14, "vuln_new");
+    e2 = a;
+    e2.vulns = "sweet32"; /* OLD did not test it */
+    expect(&a, &e2, 14, "vuln_new");
+    expect(&u, &e2, 14, "vuln_new");
+    e2.vulns = "beast,heartbleed"; /* one regression among the new names */
+    expect(&a, &e2, 14, "vuln_new!");
+    expect(NULL, &e1, 14, "new,vuln_new");
     b.vulns = "heartbleed";
     c.vulns = "ccs_injection,heartbleed";
     d.vulns = "heartbleed_extension"; /* a longer name is not the same name */
