@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "cli/cli_util.h"
+#include "report/problems.h"
 #include "report/query.h"
 #include "report/render.h"
 #include "cli/cli.h"
@@ -25,11 +26,17 @@ report_usage(FILE *f)
 {
     fputs("usage: tlsweep report [--db PATH] [--scan ID|latest] [--format FORMAT] [-o FILE]\n"
           "                      [--where SQL-EXPR] [--expiring DAYS] [--now TIME]\n"
-          "                      [--color auto|always|never]\n"
+          "                      [--color auto|always|never] [--top N] [--group problem|none]\n"
           "\n"
-          "Render one scan: an estate summary, then every endpoint worst first, with\n"
-          "its grade, class, TLS version, cipher, days to certificate expiry and, for\n"
-          "problems, the explanation, the fix and the openssl command that reproduces it.\n"
+          "Render one scan.  Every format opens with \"fix first\": the problems, one per\n"
+          "root cause shared by N endpoints (one certificate expired on 40 hosts, one\n"
+          "issuer whose intermediate a pool does not send, one class and detail, one\n"
+          "grade cap, one legacy protocol accepted), ranked: what breaks clients now,\n"
+          "what breaks within 14 then 30 days, grade caps, hygiene.  Each gives its\n"
+          "endpoints, the explanation, the fix and an openssl command, once.  Then an\n"
+          "estate summary and, with --group none (text, md) or always (json, csv, html),\n"
+          "every endpoint worst first with its grade, class, TLS version, cipher and days\n"
+          "to certificate expiry.\n"
           "\n"
           "Options:\n"
           "  --db PATH          database (default ./tlsweep.db), opened read-only\n"
@@ -48,6 +55,11 @@ report_usage(FILE *f)
           "  --now TIME         count days to expiry from TIME (ISO-8601 or @unix) instead\n"
           "                     of the scan's own time (its --now, else its start)\n"
           "  --color WHEN       text colour: auto (a terminal without NO_COLOR), always, never\n"
+          "  --top N            problems shown (default 10; 0: all)\n"
+          "  --group problem|none  problem (default): text and md show the problems in\n"
+          "                     place of the per-endpoint list; none: the flat list of\n"
+          "                     every endpoint with its explanation (json, csv and html\n"
+          "                     always carry both)\n"
           "  -h, --help         this help\n"
           "\n"
           "Formats:\n",
@@ -57,6 +69,8 @@ report_usage(FILE *f)
     fputs("\n"
           "Examples:\n"
           "  tlsweep report\n"
+          "  tlsweep report --top 20\n"
+          "  tlsweep report --group none | less\n"
           "  tlsweep report --format html -o estate.html\n"
           "  tlsweep report --format prom -o /var/lib/node_exporter/tlsweep.prom\n"
           "  tlsweep report --expiring 30 --format csv -o renew.csv\n"
@@ -117,6 +131,7 @@ tw_report_main(int argc, char **argv)
         {"where", required_argument, NULL, 'w'},  {"expiring", required_argument, NULL, 'e'},
         {"now", required_argument, NULL, 'n'},    {"where-max-steps", required_argument, NULL, 'm'},
         {"color", required_argument, NULL, 'c'},  {"colour", required_argument, NULL, 'c'},
+        {"top", required_argument, NULL, 't'},    {"group", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *scan_spec = "latest";
@@ -134,6 +149,7 @@ tw_report_main(int argc, char **argv)
 
     tw_cli_run_init(&run, "report");
     memset(&opts, 0, sizeof(opts));
+    opts.problems_top = TW_PROBLEMS_TOP_DEFAULT;
     memset(&scan, 0, sizeof(scan));
     memset(&warnings, 0, sizeof(warnings));
     run.argv = argv;
@@ -167,6 +183,23 @@ tw_report_main(int argc, char **argv)
                 return TW_EXIT_USAGE;
             }
             opts.max_steps = steps == 0 ? -1 : steps;
+            break;
+        case 't':
+            if (tw_cli_parse_int64(optarg, 0, 1000000, &opts.problems_top) < 0) {
+                fprintf(stderr, "tlsweep report: --top: '%s' is not a number of problems\n",
+                        optarg);
+                return TW_EXIT_USAGE;
+            }
+            break;
+        case 'g':
+            if (strcmp(optarg, "problem") == 0 || strcmp(optarg, "problems") == 0) {
+                opts.group_none = 0;
+            } else if (strcmp(optarg, "none") == 0) {
+                opts.group_none = 1;
+            } else {
+                fprintf(stderr, "tlsweep report: --group: problem or none\n");
+                return TW_EXIT_USAGE;
+            }
             break;
         case 'c':
             if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {

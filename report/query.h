@@ -112,6 +112,11 @@ struct tw_report_opts {
      * done, 0 when there is none; set by the caller, shown by the prom
      * format as tlsweep_last_complete_scan_timestamp_seconds. */
     int64_t last_done_unix;
+    /* Issue 16, fix first: problems shown (0: all; the CLI's default is
+     * TW_PROBLEMS_TOP_DEFAULT) and --group none (the flat per-endpoint
+     * list, as before; otherwise text and md show problems instead). */
+    int64_t problems_top;
+    int group_none;
 };
 
 /* Precedence rank of a class name: 2 * enum tw_class (README.md class-table order, ok

@@ -60,6 +60,14 @@ INSERT INTO grade_reasons(result_id, code, text, cap) VALUES
  (204, 'no_aead', 'no AEAD cipher suites (C38)', 'B'),
  (205, 'weak_key', 'key < 2048 bits <b>|' || char(27) || '[1m', 'F');
 
+-- Issue 16: what good.example accepts (enumeration of a graded scan): it
+-- negotiates TLSv1.3 but still accepts SSLv3 and TLSv1, so it counts as
+-- legacy TLS; legacy.example accepts TLSv1 (its grade cap names it).
+INSERT INTO protocols(result_id, protocol, accepted, server_preference) VALUES
+ (201, 'SSLv3', 1, 1), (201, 'TLSv1', 1, 1), (201, 'TLSv1.1', 0, NULL),
+ (201, 'TLSv1.2', 1, 1), (201, 'TLSv1.3', 1, 1),
+ (204, 'TLSv1', 1, 1), (204, 'TLSv1.2', 1, 1);
+
 INSERT INTO result_chain(result_id, depth, cert_sha256) VALUES
  (101, 0, 'aa01'), (101, 1, 'aa02'), (201, 0, 'aa01'), (201, 1, 'aa02'),
  (203, 0, 'aa03'), (203, 1, 'aa02'), (205, 0, 'aa04'), (205, 1, 'aa02'),

@@ -26,6 +26,14 @@ for fmt in text json csv md prom html; do
     expect_rc 0 "$TLSWEEP" report --db "$DB" --format "$fmt" -o "$TMP/report.$fmt"
     golden "report.$fmt" "$TMP/report.$fmt"
 done
+# Issue 16: the flat per-endpoint list (--group none) has its own golden
+# files; the default ones open with the fix-first problems.
+for fmt in text md; do
+    expect_rc 0 "$TLSWEEP" report --db "$DB" --format "$fmt" --group none -o "$TMP/flat.$fmt"
+    golden "report.flat.$fmt" "$TMP/flat.$fmt"
+done
+expect_rc 0 "$TLSWEEP" report --db "$DB" --top 3 -o "$TMP/top3.text"
+golden "report.top3.text" "$TMP/top3.text"
 # stdout and -o give the same bytes; colour is off when not a terminal.
 "$TLSWEEP" report --db "$DB" > "$TMP/stdout.text"
 cmp -s "$TMP/stdout.text" "$TMP/report.text" || fail "stdout differs from -o output"
@@ -44,7 +52,7 @@ t = b.decode("utf-8")   # valid UTF-8 (invalid bytes became \xNN)
 assert not any(0x80 <= ord(ch) <= 0x9f for ch in t)
 PY
 pass "text is valid UTF-8 without control characters"
-grep -qF '\xFF' "$T" || fail "invalid byte not shown as \\xNN"
+grep -qF '\xFF' "$TMP/flat.text" || fail "invalid byte not shown as \\xNN"
 pass "invalid UTF-8 shown as \\xNN"
 grep -q "openssl s_client -connect '\[2001:db8::1\]:8443' -noservername" "$T" || fail "IPv6 reproduce command"
 pass "IPv6 reproduce command bracketed, -noservername"
@@ -54,7 +62,7 @@ pass "class repro flags appended"
 grep -q "openssl s_client -connect 10.0.0.3:443 -servername expired.example -verify_return_error$" "$T" || fail "cert_expired repro lacks -verify_return_error"
 pass "certificate class repro has -verify_return_error"
 # worst first: failures by precedence, then issues, ok last by grade.
-order=$(awk '/^Endpoints, worst first/{on=1;next} on && /^[A-Z+-]+ +[a-z_]+ /{print $2}' "$T" | tr '\n' ' ')
+order=$(awk '/^Endpoints, worst first/{on=1;next} on && /^[A-Z+-]+ +[a-z_]+ /{print $2}' "$TMP/flat.text" | tr '\n' ' ')
 assert_eq "dns_nxdomain tcp_refused sni_required cert_expired incomplete_chain weak_key weak_signature ok ok ok ok ok ok ok " "$order" "rows worst first"
 NO_COLOR=1 "$TLSWEEP" report --db "$DB" --color auto > "$TMP/nc.text"
 cmp -s "$TMP/nc.text" "$T" || fail "NO_COLOR output differs"
@@ -82,7 +90,9 @@ assert_eq 2 "$(jq '.endpoints[] | select(.host=="evil.example") | .chain | lengt
 assert_eq "CN=\ufffd\ufffd\ufffd\ufffdbad-utf8.example" "$(jq -r '.endpoints[] | select(.host=="newhost.example") | .cert_subject | @json | fromjson | explode | map(if . == 65533 then "\\ufffd" else ([.] | implode) end) | join("")' "$J")" \
     "invalid UTF-8 (overlong, truncated) becomes U+FFFD in JSON"
 assert_eq "-9" "$(jq '.endpoints[] | select(.host=="expired.example") | .days_left' "$J")" "days_left negative when expired"
-assert_eq "2 1 1 1" "$(jq -r '[.summary.legacy_tls.endpoints, .summary.expiry.expired, .summary.expiry.within_7_days, .summary.by_grade.F] | map(tostring) | join(" ")' "$J")" "summary counts"
+# Issue 16: legacy TLS counts what endpoints accept: good.example
+# negotiates TLSv1.3 but accepts SSLv3 and TLSv1 (was 2: negotiated only).
+assert_eq "3 1 1 1" "$(jq -r '[.summary.legacy_tls.endpoints, .summary.expiry.expired, .summary.expiry.within_7_days, .summary.by_grade.F] | map(tostring) | join(" ")' "$J")" "summary counts"
 
 # ---- CSV ----
 python3 - "$TMP/report.csv" <<'PY' || fail "CSV does not read back"
