@@ -372,3 +372,65 @@ for args in "--bogus" "--db" "-x" "--format xml" "--scan 99" "--where nope=1" "-
     if grep -v "^tlsweep report: " "$TMP/err" | grep -q .; then fail "unprefixed message for '$args': $(cat "$TMP/err")"; fi
 done
 pass "usage errors are prefixed 'tlsweep report: '"
+
+# ---- fix first on a 10,000-endpoint fleet (issue 16) ----
+# Five injected root causes among 10,000 endpoints: one refused port on
+# 300, one certificate expired on 40, one issuer whose intermediate 25 do
+# not send, one certificate expiring in 10 days on 60, TLSv1 accepted by
+# 120.  The first screen (25 lines) names all five; --top 20 stays under
+# 200 lines.
+FDB="$TMP/fleet.db"
+tw_fixture_schema "$FDB" || fail "fleet schema"
+start=$(date +%s)
+sqlite3 -bail "$FDB" <<'SQL'
+BEGIN;
+INSERT INTO scans(id, label, started_at, finished_at, status) VALUES
+ (1, 'fleet', '2026-03-01T00:00:00Z', '2026-03-01T01:00:00Z', 'done');
+INSERT INTO certs(sha256, subject, issuer, not_before, not_after) VALUES
+ ('f0', 'CN=fleet.example', 'CN=Fleet CA', '2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z'),
+ ('f1', 'CN=expired.fleet', 'CN=Fleet CA', '2025-01-01T00:00:00Z', '2026-02-01T00:00:00Z'),
+ ('f2', 'CN=pool.fleet', 'CN=Pool CA', '2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z'),
+ ('f3', 'CN=soon.fleet', 'CN=Fleet CA', '2026-01-01T00:00:00Z', '2026-03-11T00:00:00Z');
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+INSERT INTO results(id, scan_id, target, host, ip, port, sni, class, issues, tls_version, cipher,
+                    grade, cert_sha256, detail, elapsed_ms, scanned_at)
+SELECT i, 1, 'h' || i || '.fleet', 'h' || i || '.fleet', '10.1.' || (i / 256) || '.' || (i % 256),
+       443, 'h' || i || '.fleet',
+       CASE WHEN i <= 300 THEN 'tcp_refused' WHEN i <= 340 THEN 'cert_expired'
+            WHEN i <= 365 THEN 'incomplete_chain' ELSE 'ok' END,
+       CASE WHEN i <= 300 THEN 'tcp_refused' WHEN i <= 340 THEN 'cert_expired'
+            WHEN i <= 365 THEN 'incomplete_chain' ELSE 'ok' END,
+       CASE WHEN i <= 300 THEN NULL ELSE 'TLSv1.3' END,
+       CASE WHEN i <= 300 THEN NULL ELSE 'TLS_AES_128_GCM_SHA256' END,
+       CASE WHEN i <= 300 THEN NULL WHEN i <= 340 THEN 'T' ELSE 'A' END,
+       CASE WHEN i <= 300 THEN NULL WHEN i <= 340 THEN 'f1' WHEN i <= 365 THEN 'f2'
+            WHEN i <= 425 THEN 'f3' ELSE 'f0' END,
+       CASE WHEN i <= 300 THEN 'connect: Connection refused' ELSE NULL END,
+       5, '2026-03-01T00:00:01Z'
+FROM n;
+WITH RECURSIVE n(i) AS (SELECT 501 UNION ALL SELECT i + 1 FROM n WHERE i < 620)
+INSERT INTO protocols(result_id, protocol, accepted) SELECT i, 'TLSv1', 1 FROM n;
+COMMIT;
+SQL
+"$TLSWEEP" report --db "$FDB" > "$TMP/fleet.text" 2>/dev/null || fail "fleet report"
+head -25 "$TMP/fleet.text" > "$TMP/fleet.head"
+for want in "tcp_refused: connect: Connection refused" "certificate CN=expired.fleet expired" \
+            "incomplete_chain: certificates issued by CN=Pool CA" \
+            "certificate CN=soon.fleet expires in 10 days" "TLSv1 accepted"; do
+    grep -qF "$want" "$TMP/fleet.head" || { cat "$TMP/fleet.head" >&2; fail "first screen lacks: $want"; }
+done
+pass "fleet of 10,000: the first 25 lines name all 5 problems"
+# Each problem once, with its count: 300 refused endpoints, one block.
+assert_eq 1 "$(grep -c '^       why: *Nothing listens on the port' "$TMP/fleet.text")" "one why for 300 refused endpoints"
+grep -q '^ *1 critical *300  tcp_refused' "$TMP/fleet.text" || fail "refused problem ranked first with 300"
+"$TLSWEEP" report --db "$FDB" --top 20 > "$TMP/fleet20.text" 2>/dev/null || fail "fleet --top 20"
+lines=$(wc -l < "$TMP/fleet20.text")
+[ "$lines" -lt 200 ] || fail "--top 20 report has $lines lines"
+pass "fleet of 10,000: --top 20 report is $lines lines (< 200)"
+"$TLSWEEP" report --db "$FDB" --format json > "$TMP/fleet.json" 2>/dev/null || fail "fleet json"
+assert_eq "5 tcp_refused 300 120" "$(jq -r '[.problems_total, .problems[0].kind, .problems[0].endpoints, .summary.legacy_tls.endpoints] | map(tostring) | join(" ")' "$TMP/fleet.json")" "fleet JSON problems and legacy count"
+"$TLSWEEP" report --db "$FDB" --group none | grep -c '^       why:' > "$TMP/flatwhy" || true
+assert_eq 365 "$(cat "$TMP/flatwhy")" "--group none keeps one block per failing endpoint"
+elapsed=$(( $(date +%s) - start ))
+[ -n "${TLSWEEP_WRAPPER:-}" ] || [ "$elapsed" -lt 20 ] || fail "fleet checks took ${elapsed} s"
+pass "fleet checks took ${elapsed} s"
