@@ -18,6 +18,7 @@
 #include "report/problems.h"
 #include "report/query.h"
 #include "store/model.h"
+#include "tls/grade.h"
 
 void
 tw_problems_init(struct tw_problems *p)
@@ -322,12 +323,17 @@ add_class(struct tw_problems *p, const struct tw_report_row *row)
         spec.title = fmt_dup("%s: certificate %.*s (sha256 %s)", spec.kind, TW_PROBLEMS_KEY_MAX,
                              row->leaf_subject != NULL ? row->leaf_subject : "(no subject)", sha);
     } else {
-        /* A failure (or an unknown class): the class and its detail. */
-        snprintf(key, sizeof(key), "%.*s|detail|%.*s", TW_PROBLEMS_KEY_MAX, name,
-                 TW_PROBLEMS_KEY_MAX, row->detail != NULL ? row->detail : "");
-        spec.title =
-            fmt_dup("%.*s: %.*s", TW_PROBLEMS_KEY_MAX, name, TW_PROBLEMS_KEY_MAX,
-                    row->detail != NULL && row->detail[0] != '\0' ? row->detail : "(no detail)");
+        /* A failure (or an unknown class): the class and the first clause
+         * of its detail, what failed (the clauses after ";" carry
+         * per-endpoint facts such as the certificate's expiry). */
+        const char *d = row->detail != NULL ? row->detail : "";
+        int n = (int)strcspn(d, ";");
+
+        if (n > TW_PROBLEMS_KEY_MAX)
+            n = TW_PROBLEMS_KEY_MAX;
+        snprintf(key, sizeof(key), "%.*s|detail|%.*s", TW_PROBLEMS_KEY_MAX, name, n, d);
+        spec.title = n > 0 ? fmt_dup("%.*s: %.*s", TW_PROBLEMS_KEY_MAX, name, n, d)
+                           : fmt_dup("%.*s: (no detail)", TW_PROBLEMS_KEY_MAX, name);
     }
     problems_join(p, key, &spec, row);
 }
@@ -348,35 +354,68 @@ caps_have(const char *caps, const char *code)
     return 0;
 }
 
+/* One "code\x1fcap\x1ftext" record of the caps list, split (text: the
+ * code when absent). */
+struct cap_rec {
+    const char *code, *cap, *text;
+    int code_len, cap_len, text_len;
+};
+
+static void
+cap_split(const char *c, size_t rec, struct cap_rec *out)
+{
+    const char *end = c + rec;
+    const char *f1 = memchr(c, '\x1f', rec);
+    const char *f2 = f1 != NULL ? memchr(f1 + 1, '\x1f', (size_t)(end - f1 - 1)) : NULL;
+
+    out->code = c;
+    out->code_len = (int)((f1 != NULL ? f1 : end) - c);
+    out->cap = f1 != NULL ? f1 + 1 : end;
+    out->cap_len = (int)((f2 != NULL ? f2 : end) - out->cap);
+    out->text = f2 != NULL ? f2 + 1 : c;
+    out->text_len = (int)(f2 != NULL ? end - out->text : out->code_len);
+    if (out->code_len > 64)
+        out->code_len = 64;
+    if (out->cap_len > 2)
+        out->cap_len = 2;
+    if (out->text_len > TW_PROBLEMS_KEY_MAX)
+        out->text_len = TW_PROBLEMS_KEY_MAX;
+}
+
 static void
 add_caps(struct tw_problems *p, const struct tw_report_row *row, const char *caps)
 {
     for (const char *c = caps; c != NULL && *c != '\0';) {
         size_t rec = strcspn(c, "\x1e");
-        size_t code_len = strcspn(c, "\x1f\x1e");
-        const char *text = code_len < rec ? c + code_len + 1 : c;
-        int text_len = (int)(code_len < rec ? rec - code_len - 1 : code_len);
-        char key[TW_PROBLEMS_KEY_MAX + 32];
-        struct problem_spec spec = {TW_PROBLEM_CAPPED,
-                                    "grade_cap",
-                                    1,
-                                    NULL,
-                                    NULL,
-                                    "Change the configuration of the endpoints listed so that "
-                                    "this cap no longer applies (README.md, Grades), then scan "
-                                    "again.",
-                                    99,
-                                    0};
+        struct cap_rec r;
 
-        if (text_len > TW_PROBLEMS_KEY_MAX)
-            text_len = TW_PROBLEMS_KEY_MAX;
-        if (code_len > 0) {
-            char *why = tw_xstrndup(text, (size_t)text_len);
+        cap_split(c, rec, &r);
+        if (r.code_len > 0) {
+            char cap[3];
+            char key[TW_PROBLEMS_KEY_MAX + 32];
+            char *why = tw_xstrndup(r.text, (size_t)r.text_len);
+            int sev;
+            struct problem_spec spec = {TW_PROBLEM_CAPPED,
+                                        "grade_cap",
+                                        1,
+                                        NULL,
+                                        why,
+                                        "Change the configuration of the endpoints listed so "
+                                        "that this cap no longer applies (README.md, Grades), "
+                                        "then scan again.",
+                                        99,
+                                        0};
 
-            snprintf(key, sizeof(key), "grade_cap|%.*s", (int)(code_len < 64 ? code_len : 64), c);
-            spec.title =
-                fmt_dup("grade capped: %s (%.*s)", why, (int)(code_len < 64 ? code_len : 64), c);
-            spec.why = why;
+            snprintf(cap, sizeof(cap), "%.*s", r.cap_len, r.cap);
+            sev = tw_grade_severity(tw_grade_from_name(cap));
+            /* A cap at A or A- (HSTS, warnings) only withholds A+: hygiene. */
+            if (sev <= tw_grade_severity(TW_GRADE_A_MINUS))
+                spec.tier = TW_PROBLEM_HYGIENE;
+            /* Worst cap first within the tier (F before B). */
+            spec.class_rank = TW_GRADE_NONE + 1 - sev;
+            snprintf(key, sizeof(key), "grade_cap|%.*s", r.code_len, r.code);
+            spec.title = fmt_dup("grade capped at %s: %s (%.*s)", cap[0] ? cap : "?", why,
+                                 r.code_len, r.code);
             problems_join(p, key, &spec, row);
             free(why);
         }
@@ -464,6 +503,9 @@ problem_cmp(const void *a, const void *b)
 
     if (x->tier != y->tier)
         return x->tier < y->tier ? -1 : 1;
+    /* Grade caps: the worst cap first (class_rank holds it), then the count. */
+    if (x->tier == TW_PROBLEM_CAPPED && x->class_rank != y->class_rank)
+        return x->class_rank < y->class_rank ? -1 : 1;
     if (x->count != y->count)
         return x->count > y->count ? -1 : 1;
     if (x->min_days != y->min_days)
@@ -519,6 +561,16 @@ tw_problem_severity(enum tw_problem_tier tier)
                                                          "info"};
 
     return tier < TW_PROBLEM__TIERS ? names[tier] : "info";
+}
+
+const char *
+tw_problem_severity_of(const struct tw_problem *pr)
+{
+    /* class_rank of a cap: TW_GRADE_NONE + 1 - its severity (F: 2, C: 6). */
+    if (pr->tier == TW_PROBLEM_CAPPED &&
+        pr->class_rank <= TW_GRADE_NONE + 1 - tw_grade_severity(TW_GRADE_C))
+        return "medium";
+    return tw_problem_severity(pr->tier);
 }
 
 const char *

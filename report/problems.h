@@ -92,8 +92,9 @@ void tw_problems_free(struct tw_problems *p);
  * Add one endpoint: row as read by the row iterator (its id, class, detail,
  * certificate, days_left, repro); legacy: the legacy protocols it accepts
  * ("SSLv3,TLSv1", NULL or "" for none, from the protocols table); caps: the
- * grade caps other than T and M as "code\x1ftext" records separated by
- * \x1e (NULL or "" for none).  An endpoint joins every problem it has, each
+ * grade caps other than T and M as "code\x1fcap\x1ftext" records separated
+ * by \x1e (NULL or "" for none).  A cap at A or A- (it only withholds A+)
+ * is hygiene; others rank worst cap first.  An endpoint joins every problem it has, each
  * once.  Call before tw_problems_finish.
  */
 void tw_problems_add(struct tw_problems *p, const struct tw_report_row *row, const char *legacy,
@@ -105,6 +106,9 @@ void tw_problems_finish(struct tw_problems *p);
 size_t tw_problems_shown(const struct tw_problems *p, int64_t top);
 /* The severity word of a tier: critical, high, medium, low, info. */
 const char *tw_problem_severity(enum tw_problem_tier tier);
+/* The severity of one problem: its tier's, except that a grade cap at C
+ * or worse (F: Heartbleed, export suites...) is "medium", not "low". */
+const char *tw_problem_severity_of(const struct tw_problem *pr);
 /* What the tier means, one short phrase ("breaks clients now", ...). */
 const char *tw_problem_tier_text(enum tw_problem_tier tier);
 /* The ranks of the problems endpoint row_id belongs to, ascending, as

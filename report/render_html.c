@@ -142,8 +142,8 @@ html_problems(struct tw_report *rp)
     for (size_t i = 0; i < shown; i++) {
         const struct tw_problem *pr = pb->list[i];
 
-        fprintf(f, "<li class=\"problem sev-%s\"><b>[%s]</b> ", tw_problem_severity(pr->tier),
-                tw_problem_severity(pr->tier));
+        fprintf(f, "<li class=\"problem sev-%s\"><b>[%s]</b> ", tw_problem_severity_of(pr),
+                tw_problem_severity_of(pr));
         tw_escape_html(f, pr->title);
         fprintf(f, " &middot; %" PRId64 " endpoint%s &middot; %s<br>on: ", pr->count,
                 pr->count == 1 ? "" : "s", tw_problem_tier_text(pr->tier));

@@ -59,7 +59,7 @@ json_problems(struct tw_report *rp)
         const struct tw_problem *pr = pb->list[i];
 
         fprintf(f, "%s{\"rank\":%d,\"severity\":\"%s\",", i ? ",\n" : "\n", pr->rank,
-                tw_problem_severity(pr->tier));
+                tw_problem_severity_of(pr));
         json_kv_str(f, "tier", tw_problem_tier_text(pr->tier), 1);
         json_kv_str(f, "kind", pr->kind, 1);
         json_kv_str(f, "title", pr->title, 1);

@@ -47,15 +47,14 @@ md_problems(struct tw_report *rp)
     for (size_t i = 0; i < shown; i++) {
         const struct tw_problem *pr = pb->list[i];
 
-        fprintf(f, "| %d | %s | %" PRId64 " | ", pr->rank, tw_problem_severity(pr->tier),
-                pr->count);
+        fprintf(f, "| %d | %s | %" PRId64 " | ", pr->rank, tw_problem_severity_of(pr), pr->count);
         tw_escape_md(f, pr->title);
         fputs(" |\n", f);
     }
     for (size_t i = 0; i < shown; i++) {
         const struct tw_problem *pr = pb->list[i];
 
-        fprintf(f, "\n### %d. [%s] ", pr->rank, tw_problem_severity(pr->tier));
+        fprintf(f, "\n### %d. [%s] ", pr->rank, tw_problem_severity_of(pr));
         tw_escape_md(f, pr->title);
         fprintf(f, "\n\n%" PRId64 " endpoint%s, %s.\n\n- on: ", pr->count,
                 pr->count == 1 ? "" : "s", tw_problem_tier_text(pr->tier));

@@ -117,14 +117,14 @@ text_problems(struct tw_report *rp)
     for (size_t i = 0; i < shown; i++) {
         const struct tw_problem *pr = pb->list[i];
 
-        fprintf(f, "  %3d %-9s %9" PRId64 "  ", pr->rank, tw_problem_severity(pr->tier), pr->count);
+        fprintf(f, "  %3d %-9s %9" PRId64 "  ", pr->rank, tw_problem_severity_of(pr), pr->count);
         text_cut(f, pr->title, 90);
         fputc('\n', f);
     }
     for (size_t i = 0; i < shown; i++) {
         const struct tw_problem *pr = pb->list[i];
 
-        fprintf(f, "\n%s%d. [%s] ", bold, pr->rank, tw_problem_severity(pr->tier));
+        fprintf(f, "\n%s%d. [%s] ", bold, pr->rank, tw_problem_severity_of(pr));
         text_cut(f, pr->title, 200);
         fprintf(f, "%s (%" PRId64 " endpoint%s; %s)\n", rs, pr->count, pr->count == 1 ? "" : "s",
                 tw_problem_tier_text(pr->tier));

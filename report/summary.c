@@ -38,9 +38,10 @@
     " WHEN " TW_SQL_NOT_AFTER " - ?2 >= 90 * 86400 THEN 90"                                        \
     " ELSE (" TW_SQL_NOT_AFTER " - ?2) / 86400 END, count(*)"
 /* The grade caps other than T and M (those are the classes' problems), as
- * "code\x1ftext" records separated by \x1e, in the order they fired. */
+ * "code\x1fcap\x1ftext" records separated by \x1e, in the order they fired. */
 #define CAPS_SQL                                                                                   \
-    "(SELECT group_concat(code || char(31) || ifnull(text, code), char(30)) FROM (SELECT code,"    \
+    "(SELECT group_concat(code || char(31) || ifnull(cap, '') || char(31) || ifnull(text, code),"  \
+    " char(30)) FROM (SELECT code, cap,"                                                           \
     " text FROM grade_reasons AS gr WHERE gr.result_id = r.id AND ifnull(gr.cap, '') NOT IN"       \
     " ('T', 'M') ORDER BY gr.rowid))"
 

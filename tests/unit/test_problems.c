@@ -119,7 +119,10 @@ test_ranking(void **state)
     }
     for (int i = 0; i < 40; i++) {
         struct tw_report_row r = mkrow(id++, "capd", "ok", NULL, "ff", 1, 300);
-        tw_problems_add(&p, &r, "TLSv1", "tls10_or_11\x1fTLS 1.0 or TLS 1.1 is supported");
+        tw_problems_add(&p, &r, "TLSv1",
+                        "tls10_or_11\x1f"
+                        "B\x1f"
+                        "TLS 1.0 or TLS 1.1 is supported");
     }
     for (int i = 0; i < 7; i++) {
         struct tw_report_row r = mkrow(id++, "soon", "ok", NULL, "aa", 1, 20);
@@ -208,7 +211,7 @@ test_hostile(void **state)
 {
     struct tw_problems p;
     char detail[2000];
-    const char *evil = "<script>alert(1)</script>\x1b]0;x\x07|a|\n=cmd";
+    const char *evil = "<script>alert(1)</script>\x1b[31m\x07|a|\n=cmd; per-endpoint facts";
     struct tw_report_row a = mkrow(1, "h<b>", "tls_alert", evil, NULL, 0, 0);
     struct tw_report_row b;
     char *s;
@@ -218,10 +221,15 @@ test_hostile(void **state)
     detail[sizeof(detail) - 1] = '\0';
     b = mkrow(2, "long", "tcp_reset", detail, NULL, 0, 0);
     tw_problems_init(&p);
-    tw_problems_add(&p, &a, "bogus,TLSv1", "x\x1f<img src=x>\x1ey");
+    tw_problems_add(&p, &a, "bogus,TLSv1",
+                    "x\x1f"
+                    "B\x1f"
+                    "<img src=x>\x1ey");
     tw_problems_add(&p, &b, NULL, NULL);
     tw_problems_finish(&p);
     assert_non_null(find_kind(&p, "tls_alert"));
+    /* A failure groups by the first clause of its detail. */
+    assert_null(strstr(find_kind(&p, "tls_alert")->title, "per-endpoint"));
     /* "bogus" is not a protocol we know: only TLSv1 became a problem. */
     assert_string_equal(find_kind(&p, "protocol")->title, "TLSv1 accepted");
     assert_true(strlen(find_kind(&p, "tcp_reset")->title) < TW_PROBLEMS_KEY_MAX + 64);
