@@ -143,6 +143,38 @@ text_problems(struct tw_report *rp)
     }
 }
 
+/* Issue 16: the endpoints behind "N expired", from the expired-certificate
+ * problems (the first endpoints of each, its rank beside it). */
+static void
+text_expired(FILE *f, const struct tw_problems *pb)
+{
+    size_t shown = 0;
+    size_t more = 0;
+
+    for (size_t i = 0; i < pb->n; i++) {
+        const struct tw_problem *pr = pb->list[i];
+
+        if (strcmp(pr->kind, "cert_expired") != 0)
+            continue;
+        if (shown == 3) { /* a bounded summary: the problems list has the rest */
+            more++;
+            continue;
+        }
+        shown++;
+        fputs("                     expired: ", f);
+        for (size_t k = 0; k < pr->n_sample; k++) {
+            if (k > 0)
+                fputs(", ", f);
+            text_endpoint(f, &pr->sample[k]);
+        }
+        if (pr->count > (int64_t)pr->n_sample)
+            fprintf(f, " and %" PRId64 " more", pr->count - (int64_t)pr->n_sample);
+        fprintf(f, " (problem %d)\n", pr->rank);
+    }
+    if (more > 0)
+        fprintf(f, "                     and %zu more expired certificates\n", more);
+}
+
 /* "By class" and "Grades": ", name count" after the first. */
 static const struct tw_render_count_fmt text_counts = {",", " ", " ", ""};
 
@@ -203,6 +235,7 @@ text_begin(struct tw_report *rp)
             "  Expiring certs   %" PRId64 " expired, %" PRId64 " within 7 days, %" PRId64
             " within 30 days (endpoints; %" PRId64 " without a certificate)\n",
             sum->n_expired, sum->n_exp7, sum->n_exp30, sum->n_no_cert);
+    text_expired(f, &sum->problems);
     fprintf(f,
             "  Legacy TLS       %" PRId64
             " endpoints accept SSLv2, SSLv3, TLSv1 or TLSv1.1 (or negotiated it)\n",
