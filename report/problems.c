@@ -37,6 +37,7 @@ problem_free(struct tw_problem *pr)
     free(pr->try_cmd);
     for (size_t i = 0; i < pr->n_sample; i++)
         tw_report_row_cleanup(&pr->sample[i]);
+    free(pr->sample);
     free(pr);
 }
 
@@ -148,6 +149,10 @@ sample_add(struct tw_problem *pr, const struct tw_report_row *row)
 
     if (pr->n_sample >= TW_PROBLEMS_SAMPLE)
         return;
+    if (pr->n_sample == pr->cap_sample) {
+        pr->cap_sample = pr->cap_sample == 0 ? 1 : TW_PROBLEMS_SAMPLE;
+        pr->sample = tw_xrealloc(pr->sample, pr->cap_sample * sizeof(*pr->sample));
+    }
     s = &pr->sample[pr->n_sample++];
     memset(s, 0, sizeof(*s));
     s->id = row->id;

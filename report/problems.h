@@ -62,8 +62,9 @@ struct tw_problem {
     int with_try;     /* try_cmd comes from the endpoints' reproduce commands */
     /* The first endpoints added: host, ip, port and sni filled (the rest
      * zero), so that tw_render_endpoint labels them. */
-    struct tw_report_row sample[TW_PROBLEMS_SAMPLE];
-    size_t n_sample;
+    struct tw_report_row *sample; /* grown to TW_PROBLEMS_SAMPLE, so that a
+                                   * problem of one endpoint costs one row */
+    size_t n_sample, cap_sample;
 };
 
 /* Which problems an endpoint belongs to (for the CSV column). */
