@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "cli/cli_util.h"
+#include "report/problems.h"
 #include "report/query.h"
 #include "report/render.h"
 #include "cli/cli.h"
@@ -27,11 +28,18 @@ report_usage(FILE *f)
 {
     fputs("usage: tlsweep report [--db PATH] [--scan ID|latest] [--format FORMAT] [-o FILE]\n"
           "                      [--where SQL-EXPR] [--expiring DAYS] [--now TIME]\n"
-          "                      [--color auto|always|never] [--trend N]\n"
+          "                      [--color auto|always|never] [--trend N] [--top N]\n"
+          "                      [--group problem|none]\n"
           "\n"
-          "Render one scan: an estate summary, then every endpoint worst first, with\n"
-          "its grade, class, TLS version, cipher, days to certificate expiry and, for\n"
-          "problems, the explanation, the fix and the openssl command that reproduces it.\n"
+          "Render one scan.  Every format opens with \"fix first\": the problems, one per\n"
+          "root cause shared by N endpoints (one certificate expired on 40 hosts, one\n"
+          "issuer whose intermediate a pool does not send, one class and detail, one\n"
+          "grade cap, one legacy protocol accepted), ranked: what breaks clients now,\n"
+          "what breaks within 14 then 30 days, grade caps, hygiene.  Each gives its\n"
+          "endpoints, the explanation, the fix and an openssl command, once.  Then an\n"
+          "estate summary and, with --group none (text, md) or always (json, csv, html),\n"
+          "every endpoint worst first with its grade, class, TLS version, cipher and days\n"
+          "to certificate expiry.\n"
           "\n"
           "Options:\n"
           "  --db PATH          database (default ./tlsweep.db), opened read-only\n"
@@ -52,6 +60,11 @@ report_usage(FILE *f)
           "  --color WHEN       text colour: auto (a terminal without NO_COLOR), always, never\n"
           "  --trend N          html: the trend panel covers the scan and the N-1 done scans\n"
           "                     before it (default 10, at most 100; 0: no trend panel)\n"
+          "  --top N            problems shown (default 10; 0: all)\n"
+          "  --group problem|none  problem (default): text and md show the problems in\n"
+          "                     place of the per-endpoint list; none: the flat list of\n"
+          "                     every endpoint with its explanation (json, csv and html\n"
+          "                     always carry both)\n"
           "  -h, --help         this help\n"
           "\n"
           "Formats:\n",
@@ -61,6 +74,8 @@ report_usage(FILE *f)
     fputs("\n"
           "Examples:\n"
           "  tlsweep report\n"
+          "  tlsweep report --top 20\n"
+          "  tlsweep report --group none | less\n"
           "  tlsweep report --format html -o estate.html\n"
           "  tlsweep report --format html --trend 30 -o estate.html\n"
           "  tlsweep report --format prom -o /var/lib/node_exporter/tlsweep.prom\n"
@@ -127,7 +142,9 @@ tw_report_main(int argc, char **argv)
         {"where-max-steps", required_argument, NULL, 'm'},
         {"color", required_argument, NULL, 'c'},
         {"colour", required_argument, NULL, 'c'},
-        {"trend", required_argument, NULL, 't'},
+        {"trend", required_argument, NULL, 'T'},
+        {"top", required_argument, NULL, 't'},
+        {"group", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -148,6 +165,7 @@ tw_report_main(int argc, char **argv)
 
     tw_cli_run_init(&run, "report");
     memset(&opts, 0, sizeof(opts));
+    opts.problems_top = TW_PROBLEMS_TOP_DEFAULT;
     memset(&scan, 0, sizeof(scan));
     memset(&warnings, 0, sizeof(warnings));
     run.argv = argv;
@@ -182,10 +200,27 @@ tw_report_main(int argc, char **argv)
             }
             opts.max_steps = steps == 0 ? -1 : steps;
             break;
-        case 't':
+        case 'T':
             if (tw_cli_parse_int64(optarg, 0, TW_REPORT_TREND_MAX, &trend_n) < 0) {
                 fprintf(stderr, "tlsweep report: --trend: '%s' is not a number of scans (0-%d)\n",
                         optarg, TW_REPORT_TREND_MAX);
+                return TW_EXIT_USAGE;
+            }
+            break;
+        case 't':
+            if (tw_cli_parse_int64(optarg, 0, 1000000, &opts.problems_top) < 0) {
+                fprintf(stderr, "tlsweep report: --top: '%s' is not a number of problems\n",
+                        optarg);
+                return TW_EXIT_USAGE;
+            }
+            break;
+        case 'g':
+            if (strcmp(optarg, "problem") == 0 || strcmp(optarg, "problems") == 0) {
+                opts.group_none = 0;
+            } else if (strcmp(optarg, "none") == 0) {
+                opts.group_none = 1;
+            } else {
+                fprintf(stderr, "tlsweep report: --group: problem or none\n");
                 return TW_EXIT_USAGE;
             }
             break;

@@ -121,6 +121,11 @@ struct tw_report_opts {
     /* Issue 16: the trend over the last scans (tw_report_trend), shown by
      * the html format; borrowed, NULL for none. */
     const struct tw_report_trend *trend;
+    /* Issue 16, fix first: problems shown (0: all; the CLI's default is
+     * TW_PROBLEMS_TOP_DEFAULT) and --group none (the flat per-endpoint
+     * list, as before; otherwise text and md show problems instead). */
+    int64_t problems_top;
+    int group_none;
 };
 
 /* Precedence rank of a class name: 2 * enum tw_class (README.md class-table order, ok

@@ -4,11 +4,14 @@
  * String cells go through tw_escape_csv(): quoted when needed, and a cell
  * that a spreadsheet would evaluate (= + - @ ...) gets a leading quote.
  * Numbers we compute ourselves (port, days_left, elapsed_ms) are written
- * as plain numbers, so a negative days_left stays a number.
+ * as plain numbers, so a negative days_left stays a number.  The last
+ * column, problems, holds the ranks of the fix-first problems (problems.h)
+ * the endpoint is in ("1;4"), so that the CSV keeps one row per endpoint.
  */
 #include <inttypes.h>
 
 #include "report/escape.h"
+#include "report/problems.h"
 #include "report/render.h"
 #include "report/render_int.h"
 
@@ -16,7 +19,7 @@ static const char *const csv_columns =
     "scan_id,host,ip,port,sni,target,class,failure,issues,grade,grade_reasons,tls_version,cipher,"
     "cert_sha256,"
     "cert_subject,cert_issuer,not_after,days_left,explanation,fix,reproduce,detail,elapsed_ms,"
-    "starttls";
+    "starttls,problems";
 
 static void
 csv_begin(struct tw_report *rp)
@@ -37,6 +40,7 @@ csv_row(struct tw_report *rp, const struct tw_report_row *row)
     FILE *f = rp->out;
     const char *why;
     const char *fix;
+    char ranks[128];
 
     tw_render_explain(row, &why, &fix);
     fprintf(f, "%" PRId64 ",", rp->scan->id);
@@ -64,9 +68,11 @@ csv_row(struct tw_report *rp, const struct tw_report_row *row)
     csv_cell(f, fix);
     csv_cell(f, row->repro);
     csv_cell(f, row->detail);
+    /* Issue 16: the ranks of the fix-first problems the endpoint is in, "1;4". */
+    tw_problems_ranks(&rp->sum->problems, row->id, ranks, sizeof(ranks));
     fprintf(f, "%" PRId64 ",", row->elapsed_ms);
     tw_escape_csv(f, tw_starttls_name(tw_starttls_from_target(row->target)));
-    fputs("\r\n", f);
+    fprintf(f, ",%s\r\n", ranks);
 }
 
 static void

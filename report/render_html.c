@@ -31,6 +31,7 @@
 
 #include "base/xalloc.h"
 #include "report/escape.h"
+#include "report/problems.h"
 #include "report/render.h"
 #include "report/render_int.h"
 #include "report/sha256.h"
@@ -388,6 +389,49 @@ html_facets(FILE *f, const struct tw_summary *sum)
             sum->total, sum->total);
 }
 
+/*
+ * Issue 16, fix first: the ranked problems, each with its severity, count,
+ * first endpoints, explanation, fix and reproduce command once.  Every
+ * value is escaped; the markup is ours.
+ */
+static void
+html_problems(struct tw_report *rp)
+{
+    const struct tw_problems *pb = &rp->sum->problems;
+    size_t shown = tw_problems_shown(pb, rp->opts->problems_top);
+    FILE *f = rp->out;
+
+    fprintf(f,
+            "<h2 id=\"problems\">Fix first: %zu problem%s on %" PRId64 " of %" PRId64
+            " endpoints</h2>\n",
+            pb->n, pb->n == 1 ? "" : "s", pb->n_endpoints, rp->sum->total);
+    if (shown < pb->n)
+        fprintf(f, "<p class=\"meta\">The first %zu; --top N shows more.</p>\n", shown);
+    if (shown == 0)
+        return;
+    fputs("<ol class=\"problems\">\n", f);
+    for (size_t i = 0; i < shown; i++) {
+        const struct tw_problem *pr = pb->list[i];
+
+        fprintf(f, "<li class=\"problem sev-%s\"><b>[%s]</b> ", tw_problem_severity_of(pr),
+                tw_problem_severity_of(pr));
+        tw_escape_html(f, pr->title);
+        fprintf(f, " &middot; %" PRId64 " endpoint%s &middot; %s<br>on: ", pr->count,
+                pr->count == 1 ? "" : "s", tw_problem_tier_text(pr->tier));
+        for (size_t k = 0; k < pr->n_sample; k++) {
+            fputs(k > 0 ? ", " : "", f);
+            tw_render_endpoint(f, &pr->sample[k], tw_escape_html);
+        }
+        if (pr->count > (int64_t)pr->n_sample)
+            fprintf(f, " and %" PRId64 " more", pr->count - (int64_t)pr->n_sample);
+        tw_escape_wrapped(f, tw_escape_html, "<br>why: ", pr->why, "");
+        tw_escape_wrapped(f, tw_escape_html, "<br>fix: ", pr->fix, "");
+        tw_escape_wrapped(f, tw_escape_html, "<br>try: <code>", pr->try_cmd, "</code>");
+        fputs("</li>\n", f);
+    }
+    fputs("</ol>\n", f);
+}
+
 static void
 html_begin(struct tw_report *rp)
 {
@@ -442,6 +486,7 @@ html_begin(struct tw_report *rp)
             tw_report_warning_text(&rp->opts->warnings->w[i], "report", NULL, text, sizeof(text));
             tw_escape_wrapped(f, tw_escape_html, "<p class=\"warn\">Warning: ", text, "</p>\n");
         }
+    html_problems(rp);
 
     fputs("<div class=\"cards\">\n", f);
     html_card(f, sum->total, "endpoints", "");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "report/escape.h"
+#include "report/problems.h"
 #include "report/render.h"
 #include "report/render_int.h"
 #include "tls/grade.h"
@@ -28,6 +29,8 @@ json_opt_str(FILE *f, const char *key, const char *val, int comma)
     json_kv_str(f, key, val != NULL && val[0] != '\0' ? val : NULL, comma);
 }
 
+static void json_issues(FILE *f, const char *issues);
+
 static void
 json_endpoint_id(FILE *f, const struct tw_report_row *row)
 {
@@ -35,6 +38,49 @@ json_endpoint_id(FILE *f, const struct tw_report_row *row)
     json_kv_str(f, "ip", row->ip, 1);
     fprintf(f, "\"port\":%d,", row->port);
     json_kv_str(f, "sni", row->sni, 1);
+}
+
+/*
+ * Issue 16, fix first: "problems_total" and "problems", the ranked
+ * problems (at most --top), each {rank, severity, tier, kind, title,
+ * endpoints (the count), first (<= 5 endpoints), explanation, fix,
+ * reproduce}.
+ */
+static void
+json_problems(struct tw_report *rp)
+{
+    const struct tw_problems *pb = &rp->sum->problems;
+    size_t shown = tw_problems_shown(pb, rp->opts->problems_top);
+    FILE *f = rp->out;
+
+    fprintf(f, "\"problems_total\":%zu,\"problems_endpoints\":%" PRId64 ",\n\"problems\":[", pb->n,
+            pb->n_endpoints);
+    for (size_t i = 0; i < shown; i++) {
+        const struct tw_problem *pr = pb->list[i];
+
+        fprintf(f, "%s{\"rank\":%d,\"severity\":\"%s\",", i ? ",\n" : "\n", pr->rank,
+                tw_problem_severity_of(pr));
+        json_kv_str(f, "tier", tw_problem_tier_text(pr->tier), 1);
+        json_kv_str(f, "kind", pr->kind, 1);
+        json_kv_str(f, "title", pr->title, 1);
+        fprintf(f, "\"endpoints\":%" PRId64 ",\"first\":[", pr->count);
+        for (size_t k = 0; k < pr->n_sample; k++) {
+            const struct tw_report_row *e = &pr->sample[k];
+
+            fputs(k ? ",{" : "{", f);
+            json_kv_str(f, "host", e->host, 1);
+            json_kv_str(f, "ip", e->ip, 1);
+            fprintf(f, "\"port\":%d,", e->port);
+            json_kv_str(f, "sni", e->sni, 0);
+            fputc('}', f);
+        }
+        fputs("],", f);
+        json_kv_str(f, "explanation", pr->why, 1);
+        json_kv_str(f, "fix", pr->fix, 1);
+        json_kv_str(f, "reproduce", pr->try_cmd, 0);
+        fputc('}', f);
+    }
+    fputs("],\n", f);
 }
 
 static void
@@ -64,6 +110,7 @@ json_begin(struct tw_report *rp)
         fprintf(f, "\"expiring_days\":%" PRId64 "},\n", rp->opts->expiring_days);
     else
         fputs("\"expiring_days\":null},\n", f);
+    json_problems(rp);
 
     fprintf(f,
             "\"summary\":{\"endpoints\":%" PRId64 ",\"failures\":%" PRId64 ",\"issues\":%" PRId64
@@ -89,6 +136,10 @@ json_begin(struct tw_report *rp)
     for (size_t i = 0; i < sum->n_legacy; i++) {
         fputs(i ? ",{" : "{", f);
         json_endpoint_id(f, &sum->legacy[i]);
+        /* Issue 16: what it accepts beside what it negotiated. */
+        fputs("\"accepted\":", f);
+        json_issues(f, sum->legacy_accepted[i]);
+        fputc(',', f);
         json_kv_str(f, "tls_version", sum->legacy[i].tls_version, 0);
         fputc('}', f);
     }
@@ -180,6 +231,7 @@ json_row(struct tw_report *rp, const struct tw_report_row *row)
     FILE *f = rp->out;
     const char *why;
     const char *fix;
+    char ranks[128];
 
     tw_render_explain(row, &why, &fix);
     fputs(rp->n_rows ? ",\n{" : "{", f);
@@ -216,6 +268,11 @@ json_row(struct tw_report *rp, const struct tw_report_row *row)
     json_kv_str(f, "fix", fix, 1);
     json_kv_str(f, "reproduce", row->repro, 1);
     json_kv_str(f, "detail", row->detail, 1);
+    tw_problems_ranks(&rp->sum->problems, row->id, ranks, sizeof(ranks));
+    for (char *c = ranks; *c; c++)
+        if (*c == ';')
+            *c = ',';
+    fprintf(f, "\"problems\":[%s],", ranks); /* issue 16: ranks, digits and commas */
     fprintf(f, "\"elapsed_ms\":%" PRId64 ",\"chain\":[", row->elapsed_ms);
     for (size_t i = 0; i < row->n_chain; i++) {
         const struct tw_chain_entry *e = &row->chain[i];

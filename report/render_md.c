@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "report/escape.h"
+#include "report/problems.h"
 #include "report/render.h"
 #include "report/render_int.h"
 #include "tls/grade.h"
@@ -22,6 +23,53 @@ md_pieces(FILE *f, const struct tw_escape_piece *p, size_t n)
 
 /* A row of the "by class" and "grades" tables. */
 static const struct tw_render_count_fmt md_counts = {"", "| ", " | ", " |\n"};
+
+/*
+ * Issue 16, fix first: an index table of the ranked problems, then each
+ * problem once with its endpoints, explanation, fix and reproduce command.
+ */
+static void
+md_problems(struct tw_report *rp)
+{
+    const struct tw_problems *pb = &rp->sum->problems;
+    size_t shown = tw_problems_shown(pb, rp->opts->problems_top);
+    FILE *f = rp->out;
+
+    fprintf(f, "\n## Fix first: %zu problem%s on %" PRId64 " of %" PRId64 " endpoints\n\n", pb->n,
+            pb->n == 1 ? "" : "s", pb->n_endpoints, rp->sum->total);
+    if (shown < pb->n)
+        fprintf(f, "The first %zu; `--top N` shows more.\n\n", shown);
+    if (shown == 0) {
+        fputs("None.\n", f);
+        return;
+    }
+    fputs("| # | severity | endpoints | problem |\n|---:|---|---:|---|\n", f);
+    for (size_t i = 0; i < shown; i++) {
+        const struct tw_problem *pr = pb->list[i];
+
+        fprintf(f, "| %d | %s | %" PRId64 " | ", pr->rank, tw_problem_severity_of(pr), pr->count);
+        tw_escape_md(f, pr->title);
+        fputs(" |\n", f);
+    }
+    for (size_t i = 0; i < shown; i++) {
+        const struct tw_problem *pr = pb->list[i];
+
+        fprintf(f, "\n### %d. [%s] ", pr->rank, tw_problem_severity_of(pr));
+        tw_escape_md(f, pr->title);
+        fprintf(f, "\n\n%" PRId64 " endpoint%s, %s.\n\n- on: ", pr->count,
+                pr->count == 1 ? "" : "s", tw_problem_tier_text(pr->tier));
+        for (size_t k = 0; k < pr->n_sample; k++) {
+            fputs(k > 0 ? ", " : "", f);
+            tw_render_endpoint(f, &pr->sample[k], tw_escape_md);
+        }
+        if (pr->count > (int64_t)pr->n_sample)
+            fprintf(f, " and %" PRId64 " more", pr->count - (int64_t)pr->n_sample);
+        fputc('\n', f);
+        tw_escape_wrapped(f, tw_escape_md, "- why: ", pr->why, "\n");
+        tw_escape_wrapped(f, tw_escape_md, "- fix: ", pr->fix, "\n");
+        tw_escape_wrapped(f, tw_escape_md, "- try: ", pr->try_cmd, "\n");
+    }
+}
 
 static void
 md_begin(struct tw_report *rp)
@@ -59,6 +107,8 @@ md_begin(struct tw_report *rp)
             fputs("**\n", f);
         }
 
+    if (!rp->opts->group_none)
+        md_problems(rp);
     fprintf(f,
             "\n## Summary\n\n| endpoints | failures | certificate issues | ok |\n"
             "|---:|---:|---:|---:|\n| %" PRId64 " | %" PRId64 " | %" PRId64 " | %" PRId64 " |\n",
@@ -72,13 +122,28 @@ md_begin(struct tw_report *rp)
             "| no certificate |\n|---:|---:|---:|---:|\n| %" PRId64 " | %" PRId64 " | %" PRId64
             " | %" PRId64 " |\n",
             sum->n_expired, sum->n_exp7, sum->n_exp30, sum->n_no_cert);
-    fprintf(f, "\n### TLS 1.0/1.1 (%" PRId64 " endpoints)\n\n", sum->n_legacy_tls);
+    fprintf(f,
+            "\n### Legacy TLS (%" PRId64
+            " endpoints accept SSLv2, SSLv3, TLSv1 or TLSv1.1, or negotiated it)\n\n",
+            sum->n_legacy_tls);
+    if (!rp->opts->group_none) {
+        /* The problems above name the endpoints. */
+        fprintf(f,
+                "%" PRId64 " endpoints; the per-endpoint table (every endpoint, worst first): "
+                "`tlsweep report --format md --group none`.\n",
+                sum->total);
+        return;
+    }
     if (sum->n_legacy > 0) {
-        fputs("| TLS | endpoint |\n|---|---|\n", f);
-        for (size_t i = 0; i < sum->n_legacy; i++)
-            tw_render_summary_line(f, tw_escape_md,
-                                   &(struct tw_escape_piece){"| ", sum->legacy[i].tls_version}, 1,
-                                   &sum->legacy[i], " | ", " |\n");
+        fputs("| accepts | negotiated | endpoint |\n|---|---|---|\n", f);
+        for (size_t i = 0; i < sum->n_legacy; i++) {
+            const struct tw_escape_piece p[] = {
+                {"| ", sum->legacy_accepted[i]},
+                {" | ", sum->legacy[i].tls_version},
+            };
+
+            tw_render_summary_line(f, tw_escape_md, p, 2, &sum->legacy[i], " | ", " |\n");
+        }
     }
     fputs("\n### Weakest grades\n\n", f);
     if (sum->n_weakest > 0) {
@@ -114,6 +179,8 @@ md_row(struct tw_report *rp, const struct tw_report_row *row)
     const char *why;
     const char *fix;
 
+    if (!rp->opts->group_none)
+        return; /* fix first: the problems stand for the endpoints */
     tw_render_explain(row, &why, &fix);
     md_pieces(f, cells, 4);
     if (row->has_expiry)

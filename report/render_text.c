@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "report/escape.h"
+#include "report/problems.h"
 #include "report/render.h"
 #include "report/render_int.h"
 #include "tls/grade.h"
@@ -53,6 +54,125 @@ static void
 text_endpoint(FILE *f, const struct tw_report_row *row)
 {
     tw_render_endpoint(f, row, tw_escape_term);
+}
+
+static void
+text_line(FILE *f, const char *tag, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return;
+    fprintf(f, "       %-8s", tag);
+    tw_escape_term(f, s);
+    fputc('\n', f);
+}
+
+/* s escaped for the terminal, cut to max display columns ("..." added). */
+static void
+text_cut(FILE *f, const char *s, int max)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    size_t i = 0;
+    int cols = 0;
+    FILE *m = open_memstream(&buf, &len);
+
+    if (m == NULL)
+        return;
+    tw_escape_term(m, s);
+    fclose(m);
+    for (; i < len; i++) {
+        if (((unsigned char)buf[i] & 0xC0) != 0x80 && ++cols > max)
+            break;
+    }
+    fwrite(buf, 1, i, f);
+    if (i < len)
+        fputs("...", f);
+    free(buf);
+}
+
+/*
+ * Issue 16, fix first: the ranked problems, each named on one line of an
+ * index (so that the first screen names them all), then each with its
+ * endpoints, explanation, fix and one reproduce command, once.
+ */
+static void
+text_problems(struct tw_report *rp)
+{
+    const struct tw_problems *pb = &rp->sum->problems;
+    size_t shown = tw_problems_shown(pb, rp->opts->problems_top);
+    const char *bold = rp->opts->color ? "\033[1m" : "";
+    const char *rs = tw_render_reset(rp);
+    FILE *f = rp->out;
+
+    fprintf(f, "\n%sFix first: %zu problem%s on %" PRId64 " of %" PRId64 " endpoints%s", bold,
+            pb->n, pb->n == 1 ? "" : "s", pb->n_endpoints, rp->sum->total, rs);
+    if (shown < pb->n)
+        fprintf(f, " (the first %zu; --top N shows more)", shown);
+    fputc('\n', f);
+    if (pb->n == 0) {
+        fputs("  none: every endpoint is ok, no grade cap, no legacy protocol\n", f);
+        return;
+    }
+    fprintf(f, "  %3s %-9s %9s  %s\n", "#", "SEVERITY", "ENDPOINTS", "PROBLEM");
+    for (size_t i = 0; i < shown; i++) {
+        const struct tw_problem *pr = pb->list[i];
+
+        fprintf(f, "  %3d %-9s %9" PRId64 "  ", pr->rank, tw_problem_severity_of(pr), pr->count);
+        text_cut(f, pr->title, 90);
+        fputc('\n', f);
+    }
+    for (size_t i = 0; i < shown; i++) {
+        const struct tw_problem *pr = pb->list[i];
+
+        fprintf(f, "\n%s%d. [%s] ", bold, pr->rank, tw_problem_severity_of(pr));
+        text_cut(f, pr->title, 200);
+        fprintf(f, "%s (%" PRId64 " endpoint%s; %s)\n", rs, pr->count, pr->count == 1 ? "" : "s",
+                tw_problem_tier_text(pr->tier));
+        fputs("       on:     ", f);
+        for (size_t k = 0; k < pr->n_sample; k++) {
+            if (k > 0)
+                fputs(", ", f);
+            text_endpoint(f, &pr->sample[k]);
+        }
+        if (pr->count > (int64_t)pr->n_sample)
+            fprintf(f, " and %" PRId64 " more", pr->count - (int64_t)pr->n_sample);
+        fputc('\n', f);
+        text_line(f, "why:", pr->why);
+        text_line(f, "fix:", pr->fix);
+        text_line(f, "try:", pr->try_cmd);
+    }
+}
+
+/* Issue 16: the endpoints behind "N expired", from the expired-certificate
+ * problems (the first endpoints of each, its rank beside it). */
+static void
+text_expired(FILE *f, const struct tw_problems *pb)
+{
+    size_t shown = 0;
+    size_t more = 0;
+
+    for (size_t i = 0; i < pb->n; i++) {
+        const struct tw_problem *pr = pb->list[i];
+
+        if (strcmp(pr->kind, "cert_expired") != 0)
+            continue;
+        if (shown == 3) { /* a bounded summary: the problems list has the rest */
+            more++;
+            continue;
+        }
+        shown++;
+        fputs("                     expired: ", f);
+        for (size_t k = 0; k < pr->n_sample; k++) {
+            if (k > 0)
+                fputs(", ", f);
+            text_endpoint(f, &pr->sample[k]);
+        }
+        if (pr->count > (int64_t)pr->n_sample)
+            fprintf(f, " and %" PRId64 " more", pr->count - (int64_t)pr->n_sample);
+        fprintf(f, " (problem %d)\n", pr->rank);
+    }
+    if (more > 0)
+        fprintf(f, "                     and %zu more expired certificates\n", more);
 }
 
 /* "By class" and "Grades": ", name count" after the first. */
@@ -99,6 +219,9 @@ text_begin(struct tw_report *rp)
             fprintf(f, " !!!%s\n", rs);
         }
 
+    if (!rp->opts->group_none)
+        text_problems(rp);
+
     fprintf(f, "\n%sSummary%s\n", bold, rs);
     fprintf(f,
             "  Endpoints        %" PRId64 ": %" PRId64 " failures, %" PRId64
@@ -112,43 +235,47 @@ text_begin(struct tw_report *rp)
             "  Expiring certs   %" PRId64 " expired, %" PRId64 " within 7 days, %" PRId64
             " within 30 days (endpoints; %" PRId64 " without a certificate)\n",
             sum->n_expired, sum->n_exp7, sum->n_exp30, sum->n_no_cert);
-    fprintf(f, "  TLS 1.0/1.1      %" PRId64 " endpoints negotiated TLSv1 or TLSv1.1\n",
+    text_expired(f, &sum->problems);
+    fprintf(f,
+            "  Legacy TLS       %" PRId64
+            " endpoints accept SSLv2, SSLv3, TLSv1 or TLSv1.1 (or negotiated it)\n",
             sum->n_legacy_tls);
-    for (size_t i = 0; i < sum->n_legacy; i++) {
-        fputs("                     ", f);
-        text_cell(f, sum->legacy[i].tls_version, 8);
-        text_endpoint(f, &sum->legacy[i]);
+    if (rp->opts->group_none) {
+        for (size_t i = 0; i < sum->n_legacy; i++) {
+            fputs("                     accepts ", f);
+            text_cell(f, sum->legacy_accepted[i], 20);
+            fputs(" negotiates ", f);
+            text_cell(f, sum->legacy[i].tls_version, 8);
+            text_endpoint(f, &sum->legacy[i]);
+            fputc('\n', f);
+        }
+        if (sum->n_legacy_tls > (int64_t)sum->n_legacy)
+            fprintf(f, "                     ... and %" PRId64 " more\n",
+                    sum->n_legacy_tls - (int64_t)sum->n_legacy);
+        fputs("  Weakest grades", f);
+        if (sum->n_weakest == 0)
+            fputs("   none graded", f);
         fputc('\n', f);
-    }
-    if (sum->n_legacy_tls > (int64_t)sum->n_legacy)
-        fprintf(f, "                     ... and %" PRId64 " more\n",
-                sum->n_legacy_tls - (int64_t)sum->n_legacy);
-    fputs("  Weakest grades", f);
-    if (sum->n_weakest == 0)
-        fputs("   none graded", f);
-    fputc('\n', f);
-    for (size_t i = 0; i < sum->n_weakest; i++) {
-        const struct tw_report_row *w = &sum->weakest[i];
-        fprintf(f, "                     %s", tw_render_grade_color(rp, w->grade));
-        text_cell(f, w->grade, 3);
-        fputs(rs, f);
-        text_cell(f, w->class_name, 19);
-        text_endpoint(f, w);
-        fputc('\n', f);
+        for (size_t i = 0; i < sum->n_weakest; i++) {
+            const struct tw_report_row *w = &sum->weakest[i];
+            fprintf(f, "                     %s", tw_render_grade_color(rp, w->grade));
+            text_cell(f, w->grade, 3);
+            fputs(rs, f);
+            text_cell(f, w->class_name, 19);
+            text_endpoint(f, w);
+            fputc('\n', f);
+        }
+    } else {
+        /* The problems above name these endpoints. */
+        fprintf(f,
+                "\n%" PRId64 " endpoints; the per-endpoint list (every endpoint, worst first):"
+                " tlsweep report --group none\n",
+                sum->total);
+        return;
     }
     fprintf(f, "\n%sEndpoints, worst first (%" PRId64 ")%s\n", bold, sum->total, rs);
     fprintf(f, "%-6s %-19s %-8s %-30s %6s  %s\n", "GRADE", "CLASS", "TLS", "CIPHER", "DAYS",
             "ENDPOINT");
-}
-
-static void
-text_line(FILE *f, const char *tag, const char *s)
-{
-    if (s == NULL || s[0] == '\0')
-        return;
-    fprintf(f, "       %-8s", tag);
-    tw_escape_term(f, s);
-    fputc('\n', f);
 }
 
 static void
@@ -159,6 +286,8 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
     const char *why;
     const char *fix;
 
+    if (!rp->opts->group_none)
+        return; /* fix first: the problems stand for the endpoints */
     fputs(tw_render_grade_color(rp, row->grade), f);
     text_cell(f, row->grade, 6);
     fputs(rs, f);
@@ -202,7 +331,7 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
 static void
 text_end(struct tw_report *rp)
 {
-    if (rp->n_rows == 0)
+    if (rp->n_rows == 0 && rp->opts->group_none)
         fputs("(no endpoints match)\n", rp->out);
     tw_render_clients_text(rp); /* issue 13: who cannot connect */
 }

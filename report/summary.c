@@ -12,15 +12,48 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/xalloc.h"
+#include "report/problems.h"
 #include "report/query.h"
 #include "report/summary.h"
 #include "tls/grade.h"
 
+/* Legacy protocols: what a handshake may still use and no modern client needs. */
+#define LEGACY_LIST "('SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1')"
+/* The legacy protocols an endpoint accepts (protocols table, filled by the
+ * enumeration of graded scans), "SSLv3,TLSv1"; NULL when there are none. */
+#define ACCEPTED_SQL                                                                               \
+    "(SELECT group_concat(protocol, ',') FROM (SELECT protocol FROM protocols AS p"                \
+    " WHERE p.result_id = r.id AND p.accepted = 1 AND p.protocol IN " LEGACY_LIST                  \
+    " ORDER BY p.protocol))"
+/* An endpoint that accepts or negotiated a legacy protocol. */
+#define LEGACY_SQL                                                                                 \
+    "(ifnull(r.tls_version IN " LEGACY_LIST ", 0) OR EXISTS (SELECT 1 FROM protocols AS p"         \
+    " WHERE p.result_id = r.id AND p.accepted = 1 AND p.protocol IN " LEGACY_LIST "))"
+#define LEGACY_SQL_NEGOTIATED "ifnull(r.tls_version IN " LEGACY_LIST ", 0)"
+/* Days to the leaf's expiry: NULL without one, -1 expired, 90 for 90 or more. */
+#define EXPIRY_BUCKET_SQL                                                                          \
+    "CASE WHEN " TW_SQL_NOT_AFTER " IS NULL THEN NULL"                                             \
+    " WHEN " TW_SQL_NOT_AFTER " < ?2 THEN -1"                                                      \
+    " WHEN " TW_SQL_NOT_AFTER " - ?2 >= 90 * 86400 THEN 90"                                        \
+    " ELSE (" TW_SQL_NOT_AFTER " - ?2) / 86400 END, count(*)"
+/* The grade caps other than T and M (those are the classes' problems), as
+ * "code\x1fcap\x1ftext" records separated by \x1e, in the order they fired. */
+#define CAPS_SQL                                                                                   \
+    "(SELECT group_concat(code || char(31) || ifnull(cap, '') || char(31) || ifnull(text, code),"  \
+    " char(30)) FROM (SELECT code, cap,"                                                           \
+    " text FROM grade_reasons AS gr WHERE gr.result_id = r.id AND ifnull(gr.cap, '') NOT IN"       \
+    " ('T', 'M') ORDER BY gr.rowid))"
+
 void
 tw_summary_cleanup(struct tw_summary *sum)
 {
-    for (size_t i = 0; i < sum->n_legacy; i++)
+    for (size_t i = 0; i < sum->n_legacy; i++) {
         tw_report_row_cleanup(&sum->legacy[i]);
+        free(sum->legacy_accepted[i]);
+        sum->legacy_accepted[i] = NULL;
+    }
+    tw_problems_free(&sum->problems);
     for (size_t i = 0; i < sum->n_weakest; i++)
         tw_report_row_cleanup(&sum->weakest[i]);
     sum->n_legacy = sum->n_weakest = 0;
@@ -89,6 +122,96 @@ out:
     return rc;
 }
 
+/* The legacy protocols each listed endpoint accepts (at most
+ * TW_SUMMARY_LIST_MAX lookups by primary key). */
+static int
+summary_accepted(sqlite3 *db, struct tw_summary *sum, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT group_concat(protocol, ',') FROM (SELECT protocol FROM"
+            " protocols WHERE result_id = ?1 AND accepted = 1 AND protocol IN " LEGACY_LIST
+            " ORDER BY protocol)",
+            -1, &st, NULL) != SQLITE_OK) {
+        tw_errf(err, "summary: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    for (size_t i = 0; i < sum->n_legacy; i++) {
+        const char *s;
+
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, sum->legacy[i].id);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            tw_errf(err, "summary: %s", sqlite3_errmsg(db));
+            goto out;
+        }
+        s = (const char *)sqlite3_column_text(st, 0);
+        sum->legacy_accepted[i] = s != NULL ? tw_xstrdup(s) : NULL;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * The fix-first problems: the row iterator and a second statement over the
+ * same filtered rows, both in result id order, read in step (the second
+ * gives each row's accepted legacy protocols and grade caps, which the
+ * row does not carry).  One pass, no query per endpoint.
+ */
+static int
+summary_problems(sqlite3 *db, const struct tw_scan_info *scan, const struct tw_report_opts *opts,
+                 int has_protocols, struct tw_problems *out, char *err)
+{
+    struct tw_report_query q;
+    sqlite3_stmt *st = NULL;
+    char *sql = NULL;
+    char cols[1024];
+    int rc = -1;
+    int k;
+
+    memset(&q, 0, sizeof(q));
+    snprintf(cols, sizeof(cols), "r.id, %s, %s", has_protocols ? ACCEPTED_SQL : "NULL",
+             opts->has_reasons ? CAPS_SQL : "NULL");
+    sql = tw_report_sql(opts, 0, cols, NULL, "ORDER BY r.id", 0);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        tw_errf(err, "problems: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    tw_report_bind(st, scan, opts);
+    if (tw_report_query_open(db, scan, opts, 0, NULL, "r.id", 0, &q, err) != 0)
+        goto out;
+    for (;;) {
+        struct tw_report_row row;
+
+        k = tw_report_query_next(&q, &row, err);
+        if (k < 0)
+            goto out;
+        if (k == 0)
+            break;
+        if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) != row.id) {
+            tw_errf(err, "problems: the two reads of the scan's rows disagree: %s",
+                    sqlite3_errmsg(db));
+            tw_report_row_cleanup(&row);
+            goto out;
+        }
+        tw_problems_add(out, &row, (const char *)sqlite3_column_text(st, 1),
+                        (const char *)sqlite3_column_text(st, 2));
+        tw_report_row_cleanup(&row);
+    }
+    tw_problems_finish(out);
+    rc = 0;
+out:
+    tw_report_query_close(&q);
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return rc;
+}
+
 int
 tw_report_summarize(sqlite3 *db, const struct tw_scan_info *scan, const struct tw_report_opts *opts,
                     struct tw_summary *out, char *err)
@@ -98,13 +221,14 @@ tw_report_summarize(sqlite3 *db, const struct tw_scan_info *scan, const struct t
     int rc = -1;
     int step;
 
+    int has_protocols = tw_report_has_table(db, "protocols");
+
     memset(out, 0, sizeof(*out));
+    tw_problems_init(&out->problems);
     sql = tw_report_sql(opts, 0,
-                        "r.class, r.grade, ifnull(r.tls_version IN ('TLSv1','TLSv1.1'), 0),"
-                        " CASE WHEN " TW_SQL_NOT_AFTER " IS NULL THEN NULL"
-                        " WHEN " TW_SQL_NOT_AFTER " < ?2 THEN -1"
-                        " WHEN " TW_SQL_NOT_AFTER " - ?2 >= 90 * 86400 THEN 90"
-                        " ELSE (" TW_SQL_NOT_AFTER " - ?2) / 86400 END, count(*)",
+                        has_protocols ? "r.class, r.grade, " LEGACY_SQL ", " EXPIRY_BUCKET_SQL
+                                      : "r.class, r.grade, " LEGACY_SQL_NEGOTIATED
+                                        ", " EXPIRY_BUCKET_SQL,
                         NULL, "GROUP BY 1, 2, 3, 4", 0);
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         tw_errf(err, "--where: %s", sqlite3_errmsg(db));
@@ -123,13 +247,17 @@ tw_report_summarize(sqlite3 *db, const struct tw_scan_info *scan, const struct t
         goto out;
     }
     if (out->n_legacy_tls > 0 &&
-        summary_list(db, scan, opts, "r.tls_version IN ('TLSv1','TLSv1.1')",
+        summary_list(db, scan, opts, has_protocols ? LEGACY_SQL : LEGACY_SQL_NEGOTIATED,
                      "r.host, r.port, ifnull(r.sni, ''), r.ip", out->legacy, &out->n_legacy,
                      err) < 0)
+        goto out;
+    if (has_protocols && summary_accepted(db, out, err) < 0)
         goto out;
     if (summary_list(db, scan, opts, "r.grade IS NOT NULL AND r.grade NOT IN ('A+', 'A', 'A-')",
                      "tw_grade_worst(r.grade), r.host, r.port, ifnull(r.sni, ''), r.ip",
                      out->weakest, &out->n_weakest, err) < 0)
+        goto out;
+    if (summary_problems(db, scan, opts, has_protocols, &out->problems, err) < 0)
         goto out;
     rc = 0;
 out:

@@ -71,6 +71,13 @@ INSERT INTO compliance(result_id, profile, guideline, pass, failed_checks, warni
  (103, 'old', '5.8', 1, '', ''),
  (204, 'modern', '6.0', 0, 'tls_versions,ciphers', ''),
  (204, 'intermediate', '6.0', 0, 'tls_versions,ciphers', ''), (204, 'old', '5.8', 1, '', '');
+-- Issue 16: what good.example accepts (enumeration of a graded scan): it
+-- negotiates TLSv1.3 but still accepts SSLv3 and TLSv1, so it counts as
+-- legacy TLS; legacy.example accepts TLSv1 (its grade cap names it).
+INSERT INTO protocols(result_id, protocol, accepted, server_preference) VALUES
+ (201, 'SSLv3', 1, 1), (201, 'TLSv1', 1, 1), (201, 'TLSv1.1', 0, NULL),
+ (201, 'TLSv1.2', 1, 1), (201, 'TLSv1.3', 1, 1),
+ (204, 'TLSv1', 1, 1), (204, 'TLSv1.2', 1, 1);
 
 INSERT INTO result_chain(result_id, depth, cert_sha256) VALUES
  (101, 0, 'aa01'), (101, 1, 'aa02'), (201, 0, 'aa01'), (201, 1, 'aa02'),

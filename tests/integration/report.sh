@@ -26,6 +26,14 @@ for fmt in text json csv md prom html; do
     expect_rc 0 "$TLSWEEP" report --db "$DB" --format "$fmt" -o "$TMP/report.$fmt"
     golden "report.$fmt" "$TMP/report.$fmt"
 done
+# Issue 16: the flat per-endpoint list (--group none) has its own golden
+# files; the default ones open with the fix-first problems.
+for fmt in text md; do
+    expect_rc 0 "$TLSWEEP" report --db "$DB" --format "$fmt" --group none -o "$TMP/flat.$fmt"
+    golden "report.flat.$fmt" "$TMP/flat.$fmt"
+done
+expect_rc 0 "$TLSWEEP" report --db "$DB" --top 3 -o "$TMP/top3.text"
+golden "report.top3.text" "$TMP/top3.text"
 # stdout and -o give the same bytes; colour is off when not a terminal.
 "$TLSWEEP" report --db "$DB" > "$TMP/stdout.text"
 cmp -s "$TMP/stdout.text" "$TMP/report.text" || fail "stdout differs from -o output"
@@ -44,7 +52,7 @@ t = b.decode("utf-8")   # valid UTF-8 (invalid bytes became \xNN)
 assert not any(0x80 <= ord(ch) <= 0x9f for ch in t)
 PY
 pass "text is valid UTF-8 without control characters"
-grep -qF '\xFF' "$T" || fail "invalid byte not shown as \\xNN"
+grep -qF '\xFF' "$TMP/flat.text" || fail "invalid byte not shown as \\xNN"
 pass "invalid UTF-8 shown as \\xNN"
 grep -q "openssl s_client -connect '\[2001:db8::1\]:8443' -noservername" "$T" || fail "IPv6 reproduce command"
 pass "IPv6 reproduce command bracketed, -noservername"
@@ -54,7 +62,7 @@ pass "class repro flags appended"
 grep -q "openssl s_client -connect 10.0.0.3:443 -servername expired.example -verify_return_error$" "$T" || fail "cert_expired repro lacks -verify_return_error"
 pass "certificate class repro has -verify_return_error"
 # worst first: failures by precedence, then issues, ok last by grade.
-order=$(awk '/^Endpoints, worst first/{on=1;next} on && /^[A-Z+-]+ +[a-z_]+ /{print $2}' "$T" | tr '\n' ' ')
+order=$(awk '/^Endpoints, worst first/{on=1;next} on && /^[A-Z+-]+ +[a-z_]+ /{print $2}' "$TMP/flat.text" | tr '\n' ' ')
 assert_eq "dns_nxdomain tcp_refused sni_required cert_expired incomplete_chain weak_key weak_signature ok ok ok ok ok ok ok " "$order" "rows worst first"
 NO_COLOR=1 "$TLSWEEP" report --db "$DB" --color auto > "$TMP/nc.text"
 cmp -s "$TMP/nc.text" "$T" || fail "NO_COLOR output differs"
@@ -82,7 +90,9 @@ assert_eq 2 "$(jq '.endpoints[] | select(.host=="evil.example") | .chain | lengt
 assert_eq "CN=\ufffd\ufffd\ufffd\ufffdbad-utf8.example" "$(jq -r '.endpoints[] | select(.host=="newhost.example") | .cert_subject | @json | fromjson | explode | map(if . == 65533 then "\\ufffd" else ([.] | implode) end) | join("")' "$J")" \
     "invalid UTF-8 (overlong, truncated) becomes U+FFFD in JSON"
 assert_eq "-9" "$(jq '.endpoints[] | select(.host=="expired.example") | .days_left' "$J")" "days_left negative when expired"
-assert_eq "2 1 1 1" "$(jq -r '[.summary.legacy_tls.endpoints, .summary.expiry.expired, .summary.expiry.within_7_days, .summary.by_grade.F] | map(tostring) | join(" ")' "$J")" "summary counts"
+# Issue 16: legacy TLS counts what endpoints accept: good.example
+# negotiates TLSv1.3 but accepts SSLv3 and TLSv1 (was 2: negotiated only).
+assert_eq "3 1 1 1" "$(jq -r '[.summary.legacy_tls.endpoints, .summary.expiry.expired, .summary.expiry.within_7_days, .summary.by_grade.F] | map(tostring) | join(" ")' "$J")" "summary counts"
 
 # ---- CSV ----
 python3 - "$TMP/report.csv" <<'PY' || fail "CSV does not read back"
@@ -362,3 +372,65 @@ for args in "--bogus" "--db" "-x" "--format xml" "--scan 99" "--where nope=1" "-
     if grep -v "^tlsweep report: " "$TMP/err" | grep -q .; then fail "unprefixed message for '$args': $(cat "$TMP/err")"; fi
 done
 pass "usage errors are prefixed 'tlsweep report: '"
+
+# ---- fix first on a 10,000-endpoint fleet (issue 16) ----
+# Five injected root causes among 10,000 endpoints: one refused port on
+# 300, one certificate expired on 40, one issuer whose intermediate 25 do
+# not send, one certificate expiring in 10 days on 60, TLSv1 accepted by
+# 120.  The first screen (25 lines) names all five; --top 20 stays under
+# 200 lines.
+FDB="$TMP/fleet.db"
+tw_fixture_schema "$FDB" || fail "fleet schema"
+start=$(date +%s)
+sqlite3 -bail "$FDB" <<'SQL'
+BEGIN;
+INSERT INTO scans(id, label, started_at, finished_at, status) VALUES
+ (1, 'fleet', '2026-03-01T00:00:00Z', '2026-03-01T01:00:00Z', 'done');
+INSERT INTO certs(sha256, subject, issuer, not_before, not_after) VALUES
+ ('f0', 'CN=fleet.example', 'CN=Fleet CA', '2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z'),
+ ('f1', 'CN=expired.fleet', 'CN=Fleet CA', '2025-01-01T00:00:00Z', '2026-02-01T00:00:00Z'),
+ ('f2', 'CN=pool.fleet', 'CN=Pool CA', '2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z'),
+ ('f3', 'CN=soon.fleet', 'CN=Fleet CA', '2026-01-01T00:00:00Z', '2026-03-11T00:00:00Z');
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+INSERT INTO results(id, scan_id, target, host, ip, port, sni, class, issues, tls_version, cipher,
+                    grade, cert_sha256, detail, elapsed_ms, scanned_at)
+SELECT i, 1, 'h' || i || '.fleet', 'h' || i || '.fleet', '10.1.' || (i / 256) || '.' || (i % 256),
+       443, 'h' || i || '.fleet',
+       CASE WHEN i <= 300 THEN 'tcp_refused' WHEN i <= 340 THEN 'cert_expired'
+            WHEN i <= 365 THEN 'incomplete_chain' ELSE 'ok' END,
+       CASE WHEN i <= 300 THEN 'tcp_refused' WHEN i <= 340 THEN 'cert_expired'
+            WHEN i <= 365 THEN 'incomplete_chain' ELSE 'ok' END,
+       CASE WHEN i <= 300 THEN NULL ELSE 'TLSv1.3' END,
+       CASE WHEN i <= 300 THEN NULL ELSE 'TLS_AES_128_GCM_SHA256' END,
+       CASE WHEN i <= 300 THEN NULL WHEN i <= 340 THEN 'T' ELSE 'A' END,
+       CASE WHEN i <= 300 THEN NULL WHEN i <= 340 THEN 'f1' WHEN i <= 365 THEN 'f2'
+            WHEN i <= 425 THEN 'f3' ELSE 'f0' END,
+       CASE WHEN i <= 300 THEN 'connect: Connection refused' ELSE NULL END,
+       5, '2026-03-01T00:00:01Z'
+FROM n;
+WITH RECURSIVE n(i) AS (SELECT 501 UNION ALL SELECT i + 1 FROM n WHERE i < 620)
+INSERT INTO protocols(result_id, protocol, accepted) SELECT i, 'TLSv1', 1 FROM n;
+COMMIT;
+SQL
+"$TLSWEEP" report --db "$FDB" > "$TMP/fleet.text" 2>/dev/null || fail "fleet report"
+head -25 "$TMP/fleet.text" > "$TMP/fleet.head"
+for want in "tcp_refused: connect: Connection refused" "certificate CN=expired.fleet expired" \
+            "incomplete_chain: certificates issued by CN=Pool CA" \
+            "certificate CN=soon.fleet expires in 10 days" "TLSv1 accepted"; do
+    grep -qF "$want" "$TMP/fleet.head" || { cat "$TMP/fleet.head" >&2; fail "first screen lacks: $want"; }
+done
+pass "fleet of 10,000: the first 25 lines name all 5 problems"
+# Each problem once, with its count: 300 refused endpoints, one block.
+assert_eq 1 "$(grep -c '^       why: *Nothing listens on the port' "$TMP/fleet.text")" "one why for 300 refused endpoints"
+grep -q '^ *1 critical *300  tcp_refused' "$TMP/fleet.text" || fail "refused problem ranked first with 300"
+"$TLSWEEP" report --db "$FDB" --top 20 > "$TMP/fleet20.text" 2>/dev/null || fail "fleet --top 20"
+lines=$(wc -l < "$TMP/fleet20.text")
+[ "$lines" -lt 200 ] || fail "--top 20 report has $lines lines"
+pass "fleet of 10,000: --top 20 report is $lines lines (< 200)"
+"$TLSWEEP" report --db "$FDB" --format json > "$TMP/fleet.json" 2>/dev/null || fail "fleet json"
+assert_eq "5 tcp_refused 300 120" "$(jq -r '[.problems_total, .problems[0].kind, .problems[0].endpoints, .summary.legacy_tls.endpoints] | map(tostring) | join(" ")' "$TMP/fleet.json")" "fleet JSON problems and legacy count"
+"$TLSWEEP" report --db "$FDB" --group none | grep -c '^       why:' > "$TMP/flatwhy" || true
+assert_eq 365 "$(cat "$TMP/flatwhy")" "--group none keeps one block per failing endpoint"
+elapsed=$(( $(date +%s) - start ))
+[ -n "${TLSWEEP_WRAPPER:-}" ] || [ "$elapsed" -lt 20 ] || fail "fleet checks took ${elapsed} s"
+pass "fleet checks took ${elapsed} s"

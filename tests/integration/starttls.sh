@@ -162,7 +162,7 @@ assert_eq "1" "$(q "select count(*) from sqlite_master where name = 'results_end
 assert_eq "10" "$(q "pragma user_version")" "schema version 10"
 
 # Reports reproduce with -starttls, whatever the class.
-"$TLSWEEP" report --db "$DB" --format text > "$TMP/report.txt" 2>/dev/null || fail "report failed"
+"$TLSWEEP" report --db "$DB" --format text --group none > "$TMP/report.txt" 2>/dev/null || fail "report failed"
 grep -q "openssl s_client -connect $BASE.29:$PORT -servername starttls-smtp-refused.lab.tlsweep.test -starttls smtp" \
     "$TMP/report.txt" || fail "report: no -starttls smtp repro for the refused endpoint"
 pass "report: the refused endpoint's repro has -starttls smtp"

@@ -195,6 +195,7 @@ render(const char *format, const char *where)
     assert_int_equal(tw_report_db_prepare(tw_store_db(st), err), 0);
     assert_int_equal(tw_report_scan_find(tw_store_db(st), "latest", INT64_MIN, &scan, err), 0);
     memset(&opts, 0, sizeof(opts));
+    opts.group_none = 1; /* the flat per-endpoint list (issue 16: not the default) */
     opts.where = where;
     opts.has_reasons = tw_report_has_table(tw_store_db(st), "grade_reasons");
     m = open_memstream(&buf, &len);

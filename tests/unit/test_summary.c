@@ -84,7 +84,10 @@ setup_estate(void **state)
         " (2, 'd', '4', 443, 'd', 'cert_expired', 'cert_expired', 'TLSv1.2', 'T', 'exp'),"
         " (2, 'e', '5', 443, 'e', 'tcp_timeout', 'tcp_timeout', NULL, NULL, NULL),"
         " (2, 'f', '6', 443, 'f', 'made_up', 'made_up', NULL, NULL, NULL),"
-        " (1, 'a', '1', 443, 'a', 'ok', 'ok', 'TLSv1.3', 'A', 'd100');");
+        " (1, 'a', '1', 443, 'a', 'ok', 'ok', 'TLSv1.3', 'A', 'd100');"
+        /* Issue 16: a negotiates TLSv1.3 but accepts SSLv3 (result 1). */
+        "INSERT INTO protocols(result_id, protocol, accepted) VALUES (1, 'SSLv3', 1),"
+        " (1, 'TLSv1', 0), (1, 'TLSv1.3', 1);");
 }
 
 static struct tw_store *
@@ -163,10 +166,25 @@ test_summary_counts(void **state)
     assert_int_equal(sum.n_no_cert, 2);
     assert_int_equal(sum.expiry_days[3], 1);
     assert_int_equal(sum.expiry_days[20], 1);
-    assert_int_equal(sum.n_legacy_tls, 2);
-    assert_int_equal(sum.n_legacy, 2);
-    assert_string_equal(sum.legacy[0].host, "b");
-    assert_string_equal(sum.legacy[1].host, "c");
+    /* Issue 16: accepted counts (a: SSLv3), not only negotiated (b, c). */
+    assert_int_equal(sum.n_legacy_tls, 3);
+    assert_int_equal(sum.n_legacy, 3);
+    assert_string_equal(sum.legacy[0].host, "a");
+    assert_string_equal(sum.legacy_accepted[0], "SSLv3");
+    assert_string_equal(sum.legacy[0].tls_version, "TLSv1.3");
+    assert_string_equal(sum.legacy[1].host, "b");
+    assert_null(sum.legacy_accepted[1]);
+    assert_string_equal(sum.legacy[2].host, "c");
+    /* The fix-first problems of the same rows, ranked. */
+    assert_int_equal(sum.problems.n, 6);
+    assert_string_equal(sum.problems.list[0]->kind, "cert_expired");
+    assert_string_equal(sum.problems.list[1]->kind, "tcp_timeout");
+    assert_string_equal(sum.problems.list[2]->kind, "made_up");
+    assert_string_equal(sum.problems.list[3]->kind, "expires_14d");
+    assert_string_equal(sum.problems.list[3]->sample[0].host, "c");
+    assert_string_equal(sum.problems.list[4]->kind, "expires_30d");
+    assert_string_equal(sum.problems.list[5]->title, "SSLv3 accepted");
+    assert_string_equal(sum.problems.list[5]->sample[0].host, "a");
     /* weakest: B and worse, worst first. */
     assert_int_equal(sum.n_weakest, 3);
     assert_string_equal(sum.weakest[0].grade, "T");
