@@ -796,7 +796,8 @@ tw_report_row_cleanup(struct tw_report_row *row)
                      &row->grade_reasons,
                      &row->grade_reasons_text,
                      &row->vulns,
-                     &row->compliance};
+                     &row->compliance,
+                     &row->leaf_san};
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
@@ -826,6 +827,9 @@ tw_report_row_cleanup(struct tw_report_row *row)
     ", (SELECT group_concat(text, '; ') FROM (SELECT ifnull(text, code) AS text FROM"              \
     " grade_reasons AS gr WHERE gr.result_id = r.id ORDER BY gr.rowid))"
 #define NO_REASON_COLS ", NULL, NULL"
+/* Issue 16: the leaf's SAN list, for every format (not only those that read
+ * the chain); always the very last column of a row query. */
+#define LEAF_SAN_COL ", lc.san"
 /* Issue 14: the probes that found the endpoint vulnerable (table vulns),
  * always the last column of a row query, whatever comes before it. */
 #define VULN_COLS                                                                                  \
@@ -850,7 +854,7 @@ tw_report_sql(const struct tw_report_opts *opts, int with_chain, const char *col
     sqlite3_str_appendf(s, "WITH f AS (SELECT * FROM results WHERE scan_id = ?1 AND (\n%s\n))\n",
                         opts->where != NULL && opts->where[0] != '\0' ? opts->where : "1");
     sqlite3_str_appendf(s,
-                        "SELECT %s%s%s%s%s FROM f AS r LEFT JOIN certs AS lc ON lc.sha256 = "
+                        "SELECT %s%s%s%s%s%s FROM f AS r LEFT JOIN certs AS lc ON lc.sha256 = "
                         "r.cert_sha256",
                         cols != NULL ? cols : ROW_COLS,
                         cols != NULL        ? ""
@@ -862,7 +866,8 @@ tw_report_sql(const struct tw_report_opts *opts, int with_chain, const char *col
                                           : ", NULL",
                         cols != NULL           ? ""
                         : opts->has_compliance ? COMP_COLS
-                                               : ", NULL");
+                                               : ", NULL",
+                        cols != NULL ? "" : LEAF_SAN_COL);
     if (with_chain)
         sqlite3_str_appendall(s, " LEFT JOIN result_chain AS rc ON rc.result_id = r.id"
                                  " LEFT JOIN certs AS cc ON cc.sha256 = rc.cert_sha256");
@@ -981,9 +986,12 @@ row_fill(struct tw_report_row *row, sqlite3_stmt *st, int64_t ref_time)
     row->not_after = col_dup(st, 16);
     row->grade_reasons = col_dup(st, 18);
     row->grade_reasons_text = col_dup(st, 19);
-    if (sqlite3_column_count(st) > 21) {
-        row->vulns = col_dup(st, sqlite3_column_count(st) - 2);
-        row->compliance = col_dup(st, sqlite3_column_count(st) - 1);
+    if (sqlite3_column_count(st) > 22) {
+        int n = sqlite3_column_count(st);
+
+        row->vulns = col_dup(st, n - 3);
+        row->compliance = col_dup(st, n - 2);
+        row->leaf_san = col_dup(st, n - 1);
     }
     row->has_expiry = sqlite3_column_type(st, 17) != SQLITE_NULL;
     if (row->has_expiry) {

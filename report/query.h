@@ -80,6 +80,7 @@ struct tw_report_row {
     enum tw_class cls; /* TW_CLASS_TLS_ALERT when unknown */
     int is_failure;
     char *leaf_subject, *leaf_issuer, *not_after;
+    char *leaf_san; /* the leaf's certs.san ("DNS:a,DNS:b"), NULL for none (issue 16) */
     int has_expiry;
     int64_t secs_left;        /* notAfter - ref_time */
     int64_t days_left;        /* floor(secs_left / 86400) */

@@ -19,7 +19,33 @@ static const char *const csv_columns =
     "scan_id,host,ip,port,sni,target,class,failure,issues,grade,grade_reasons,tls_version,cipher,"
     "cert_sha256,"
     "cert_subject,cert_issuer,not_after,days_left,explanation,fix,reproduce,detail,elapsed_ms,"
-    "starttls,problems";
+    "starttls,problems,sans";
+
+/* Issue 16: the leaf's names, the first CSV_SANS_MAX and " +K" for the rest,
+ * as one escaped cell (empty without a certificate or SAN). */
+#define CSV_SANS_MAX 10
+
+static void
+csv_sans(FILE *f, const char *san)
+{
+    char cell[CSV_SANS_MAX * (TW_HOST_MAX + 8) + 32];
+    char name[TW_HOST_MAX + 8];
+    size_t count = 0, used = 0;
+
+    cell[0] = '\0';
+    while (tw_render_san_next(&san, name, sizeof(name))) {
+        if (count < CSV_SANS_MAX) {
+            int w = snprintf(cell + used, sizeof(cell) - used, "%s%s", count > 0 ? ", " : "", name);
+
+            if (w > 0 && (size_t)w < sizeof(cell) - used)
+                used += (size_t)w;
+        }
+        count++;
+    }
+    if (count > CSV_SANS_MAX)
+        snprintf(cell + used, sizeof(cell) - used, " +%zu", count - CSV_SANS_MAX);
+    tw_escape_csv(f, cell);
+}
 
 static void
 csv_begin(struct tw_report *rp)
@@ -72,7 +98,9 @@ csv_row(struct tw_report *rp, const struct tw_report_row *row)
     tw_problems_ranks(&rp->sum->problems, row->id, ranks, sizeof(ranks));
     fprintf(f, "%" PRId64 ",", row->elapsed_ms);
     tw_escape_csv(f, tw_starttls_name(tw_starttls_from_target(row->target)));
-    fprintf(f, ",%s\r\n", ranks);
+    fprintf(f, ",%s,", ranks);
+    csv_sans(f, tw_render_leaf_san(row));
+    fputs("\r\n", f);
 }
 
 static void

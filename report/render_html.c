@@ -539,58 +539,13 @@ html_begin(struct tw_report *rp)
     html_facets(f, sum);
 }
 
-/* The leaf's SAN list ("DNS:a,DNS:b,IP:c"), NULL when there is none. */
-static const char *
-leaf_san(const struct tw_report_row *row)
-{
-    for (size_t i = 0; i < row->n_chain; i++)
-        if (row->chain[i].depth == 0)
-            return row->chain[i].san;
-    return NULL;
-}
-
-/* The first n names of a SAN list, "DNS:" dropped, ", " between them and
- * " +K" for the K more; every name escaped.  Returns how many names the
- * list holds. */
-static size_t
-html_sans(FILE *f, const char *san, size_t n)
-{
-    size_t count = 0;
-    char name[TW_HOST_MAX + 8];
-
-    while (san != NULL && *san != '\0') {
-        size_t len = strcspn(san, ",");
-
-        if (len > 0) {
-            if (count < n) {
-                const char *p = strncmp(san, "DNS:", 4) == 0 ? san + 4 : san;
-                size_t plen = len - (size_t)(p - san);
-
-                if (plen >= sizeof(name))
-                    plen = sizeof(name) - 1;
-                memcpy(name, p, plen);
-                name[plen] = '\0';
-                fputs(count > 0 ? ", " : "", f);
-                tw_escape_html(f, name);
-            }
-            count++;
-        }
-        san += len;
-        if (*san == ',')
-            san++;
-    }
-    if (count > n)
-        fprintf(f, " +%zu", count - n);
-    return count;
-}
-
 static void
 html_row(struct tw_report *rp, const struct tw_report_row *row)
 {
     FILE *f = rp->out;
     int is_ok = row->cls_known && row->cls == TW_CLASS_OK;
     int gr = tw_grade_severity(tw_grade_from_name(row->grade));
-    const char *san = leaf_san(row);
+    const char *san = tw_render_leaf_san(row);
     const char *why;
     const char *fix;
 
@@ -632,7 +587,7 @@ html_row(struct tw_report *rp, const struct tw_report_row *row)
     fputs("</td><td>", f);
     html_text(f, row->leaf_issuer);
     fputs("</td><td>", f);
-    if (html_sans(f, san, 2) == 0)
+    if (tw_render_sans(f, tw_escape_html, san, 2) == 0)
         fputc('-', f);
     fputs("</td><td><details><summary>", f);
     html_text(f, is_ok ? "chain" : row->issues);
@@ -640,7 +595,7 @@ html_row(struct tw_report *rp, const struct tw_report_row *row)
     tw_escape_wrapped(f, tw_escape_html, "<p>Grade capped: ", row->grade_reasons_text, "</p>\n");
     if (san != NULL && strchr(san, ',') != NULL) {
         fputs("<p>SANs: ", f);
-        html_sans(f, san, SIZE_MAX);
+        tw_render_sans(f, tw_escape_html, san, SIZE_MAX);
         fputs("</p>\n", f);
     }
     tw_render_explain(row, &why, &fix);

@@ -50,6 +50,16 @@ int tw_render_class_counts(FILE *f, const struct tw_summary *sum,
  * left out.  Returns how many counts were written. */
 int tw_render_grade_counts(FILE *f, const struct tw_summary *sum,
                            const struct tw_render_count_fmt *fmt);
+/* Issue 16, SANs in every format: the leaf's SAN list ("DNS:a,DNS:b,IP:c"
+ * as certs.san stores it), NULL when there is none. */
+const char *tw_render_leaf_san(const struct tw_report_row *row);
+/* The next name of a SAN list at *cursor ("DNS:" dropped, empty entries
+ * skipped, cut to cap-1 bytes) into name[cap]; the cursor moves past it.
+ * 1 when a name was read, 0 at the end (NULL reads as empty). */
+int tw_render_san_next(const char **cursor, char *name, size_t cap);
+/* The first n names of san, ", " between them and " +K" for the K more,
+ * each escaped by esc.  Returns how many names the list holds. */
+size_t tw_render_sans(FILE *f, tw_escape_fn *esc, const char *san, size_t n);
 /* That label written to f, escaped by esc. */
 void tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc);
 /* One line of a summary list (TLS 1.0/1.1, weakest grades): the n pieces,

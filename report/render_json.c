@@ -182,6 +182,28 @@ json_issues(FILE *f, const char *issues)
     fputc(']', f);
 }
 
+/* At most this many SANs are listed per endpoint ("sans_total" counts all). */
+#define JSON_SANS_MAX 20
+
+/* Issue 16: the leaf's names as "sans":["a","b"],"sans_total":N, (the
+ * first JSON_SANS_MAX; [] and 0 without a certificate or SAN). */
+static void
+json_sans(FILE *f, const char *san)
+{
+    char name[TW_HOST_MAX + 8];
+    size_t count = 0;
+
+    fputs("\"sans\":[", f);
+    while (tw_render_san_next(&san, name, sizeof(name))) {
+        if (count < JSON_SANS_MAX) {
+            fputs(count > 0 ? "," : "", f);
+            tw_escape_json(f, name);
+        }
+        count++;
+    }
+    fprintf(f, "],\"sans_total\":%zu,", count);
+}
+
 /* Issue 13: "modern=0=a,b;intermediate=1=;..." as
  * {"modern":{"pass":false,"failed":["a","b"]},...}, null when not graded. */
 static void
@@ -260,6 +282,7 @@ json_row(struct tw_report *rp, const struct tw_report_row *row)
     json_kv_str(f, "cert_subject", row->leaf_subject, 1);
     json_kv_str(f, "cert_issuer", row->leaf_issuer, 1);
     json_kv_str(f, "not_after", row->not_after, 1);
+    json_sans(f, tw_render_leaf_san(row));
     if (row->has_expiry)
         fprintf(f, "\"days_left\":%" PRId64 ",", row->days_left);
     else

@@ -195,6 +195,20 @@ md_row(struct tw_report *rp, const struct tw_report_row *row)
         if (why != NULL)
             fputs("<br>", f);
     }
+    if (tw_render_leaf_san(row) != NULL) { /* issue 16: the leaf's names, 3 and a count */
+        if (row->grade_reasons_text != NULL && why == NULL)
+            fputs("<br>", f);
+        fputs("names: ", f);
+        tw_render_sans(f, tw_escape_md, tw_render_leaf_san(row), 3);
+        if (why != NULL)
+            fputs("<br>", f);
+    }
+    if (why == NULL && row->repro != NULL) /* every row carries its command */
+        tw_escape_wrapped(f, tw_escape_md,
+                          row->grade_reasons_text != NULL || tw_render_leaf_san(row) != NULL
+                              ? "<br>try: "
+                              : "try: ",
+                          row->repro, "");
     if (why != NULL) {
         md_pieces(f, &(struct tw_escape_piece){"issues: ", row->issues}, 1);
         tw_escape_wrapped(f, tw_escape_md, "<br>why: ", why, "");

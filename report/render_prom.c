@@ -24,6 +24,7 @@
 #include "base/xalloc.h"
 
 #include "report/escape.h"
+#include "report/problems.h"
 #include "report/render.h"
 #include "report/render_int.h"
 #include "tls/grade.h"
@@ -94,6 +95,32 @@ prom_endpoint_labels(FILE *f, const struct tw_report_row *row)
     fputc('"', f);
 }
 
+/* Issue 16, fix first: the ranked problems shown (--top), one series each
+ * with its rank, severity, stable kind and title (a bounded, escaped label
+ * value), valued by its endpoint count. */
+static void
+prom_problems(struct tw_report *rp)
+{
+    const struct tw_problems *pb = &rp->sum->problems;
+    size_t shown = tw_problems_shown(pb, rp->opts->problems_top);
+    FILE *f = rp->out;
+
+    fputs("# HELP tlsweep_problem_endpoints The report's fix-first problems (one root cause "
+          "shared by the endpoints; --top bounds them): endpoints per problem.\n"
+          "# TYPE tlsweep_problem_endpoints gauge\n",
+          f);
+    for (size_t i = 0; i < shown; i++) {
+        const struct tw_problem *pr = pb->list[i];
+
+        fprintf(f, "tlsweep_problem_endpoints{rank=\"%d\",severity=\"%s\",kind=\"", pr->rank,
+                tw_problem_severity_of(pr));
+        prom_label(f, pr->kind);
+        fputs("\",problem=\"", f);
+        prom_label(f, pr->title);
+        fprintf(f, "\"} %" PRId64 "\n", pr->count);
+    }
+}
+
 static void
 prom_begin(struct tw_report *rp)
 {
@@ -154,6 +181,7 @@ prom_begin(struct tw_report *rp)
         fprintf(f, "tlsweep_endpoints_by_grade{grade=\"%s\"} %" PRId64 "\n",
                 g == TW_GRADE_NONE ? "none" : tw_grade_name(g), sum->by_grade[g]);
     }
+    prom_problems(rp);
     fputs("# HELP tlsweep_cert_expiry_seconds Seconds from the scan's reference time to the leaf "
           "certificate's notAfter (negative when expired); fixed at scan time, so it goes "
           "stale until the next report: alert on tlsweep_cert_not_after_timestamp_seconds - "

@@ -309,10 +309,17 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
         fprintf(f, " starttls=%s", tw_starttls_name(tw_starttls_from_target(row->target)));
     fputc('\n', f);
     text_line(f, "capped:", row->grade_reasons_text);
-    text_line(f, "vulns:", row->vulns); /* issue 14: the probes that found a flaw */
+    text_line(f, "vulns:", row->vulns);    /* issue 14: the probes that found a flaw */
+    if (tw_render_leaf_san(row) != NULL) { /* issue 16: the leaf's names, 3 and a count */
+        fprintf(f, "       %-8s", "names:");
+        tw_render_sans(f, tw_escape_term, tw_render_leaf_san(row), 3);
+        fputc('\n', f);
+    }
     tw_render_explain(row, &why, &fix);
-    if (why == NULL)
+    if (why == NULL) {
+        text_line(f, "try:", row->repro); /* every row: the plain handshake for an ok one */
         return;
+    }
     if (row->issues != NULL && (row->class_name == NULL || strcmp(row->issues, row->class_name)))
         text_line(f, "issues:", row->issues);
     text_line(f, "why:", why);

@@ -81,6 +81,61 @@ tw_render_grade_counts(FILE *f, const struct tw_summary *sum, const struct tw_re
     return n;
 }
 
+const char *
+tw_render_leaf_san(const struct tw_report_row *row)
+{
+    if (row->leaf_san != NULL)
+        return row->leaf_san;
+    for (size_t i = 0; i < row->n_chain; i++)
+        if (row->chain[i].depth == 0)
+            return row->chain[i].san;
+    return NULL;
+}
+
+int
+tw_render_san_next(const char **cursor, char *name, size_t cap)
+{
+    const char *p = *cursor;
+
+    while (p != NULL && *p != '\0') {
+        size_t len = strcspn(p, ",");
+        const char *v = strncmp(p, "DNS:", 4) == 0 && len >= 4 ? p + 4 : p;
+        size_t vlen = len - (size_t)(v - p);
+
+        p += len;
+        if (*p == ',')
+            p++;
+        if (vlen == 0)
+            continue;
+        if (vlen >= cap)
+            vlen = cap - 1;
+        memcpy(name, v, vlen);
+        name[vlen] = '\0';
+        *cursor = p;
+        return 1;
+    }
+    *cursor = p;
+    return 0;
+}
+
+size_t
+tw_render_sans(FILE *f, tw_escape_fn *esc, const char *san, size_t n)
+{
+    char name[TW_HOST_MAX + 8];
+    size_t count = 0;
+
+    while (tw_render_san_next(&san, name, sizeof(name))) {
+        if (count < n) {
+            fputs(count > 0 ? ", " : "", f);
+            esc(f, name);
+        }
+        count++;
+    }
+    if (count > n)
+        fprintf(f, " +%zu", count - n);
+    return count;
+}
+
 void
 tw_render_endpoint(FILE *f, const struct tw_report_row *row, tw_escape_fn *esc)
 {
