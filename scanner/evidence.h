@@ -118,11 +118,11 @@ struct tw_cert_evidence {
     int hostname_checked;    /* a name or address was checked */
     int hostname_ok;
     int address_checked; /* the address was checked: an IP/CIDR target without SNI */
-    int leaf_no_san;    /* the leaf has no subjectAltName: browsers match no name (the CN is
-                           never checked, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT) */
-    int hostname_ok_cn; /* no subjectAltName, and the subject CN covers the name: what
-                           clients that still fall back to the CN accept (issue 13) */
-    int64_t not_before; /* leaf validity, unix seconds */
+    int leaf_no_san;     /* the leaf has no subjectAltName: browsers match no name (the CN is
+                            never checked, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT) */
+    int hostname_ok_cn;  /* no subjectAltName, and the subject CN covers the name: what
+                            clients that still fall back to the CN accept (issue 13) */
+    int64_t not_before;  /* leaf validity, unix seconds */
     int64_t not_after;
     int64_t now;  /* the time validity was judged at (--now or clock) */
     int weak_key; /* leaf key below the thresholds */
