@@ -219,6 +219,11 @@ static const char *const steps[] = {
     "  n_ca_names INTEGER NOT NULL DEFAULT 0,"
     "  ca_names TEXT"
     ");",
+    /* 7 -> 8: the time an endpoint waited for a connection slot, an address
+     * slot or a rate token (issue 18).  elapsed_ms is the endpoint's own
+     * time without it; NULL in rows stored before (their elapsed_ms holds
+     * both). */
+    "ALTER TABLE results ADD COLUMN queue_ms INTEGER;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))
