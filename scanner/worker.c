@@ -332,12 +332,34 @@ budget_slot_take(struct tw_worker *w)
     return 0;
 }
 
-/* w no longer waits for a slot (its run queue is empty, or it waits for
- * something else: a rate token, a socket). */
+/* Wake every other worker that waits for a slot. */
+static void
+budget_wake_hungry(struct tw_worker *w)
+{
+    struct tw_budget *b = w->budget;
+
+    for (int i = 0; i < b->n_workers; i++) {
+        struct budget_seat *o = &b->seats[i];
+
+        if (i != w->id && o->w != NULL && __atomic_load_n(&o->hungry, __ATOMIC_SEQ_CST))
+            ev_async_send(o->w->loop, &o->w->wake);
+    }
+}
+
+/*
+ * w no longer waits for a slot (its run queue is empty, or it waits for
+ * something else: a rate token, a socket).  A worker beyond its share may
+ * have yielded free slots to w: it is woken to take them now, not when the
+ * next connection ends (with 10,000 tarpits, one whole timeout later).
+ */
 static void
 budget_not_hungry(struct tw_worker *w)
 {
-    __atomic_store_n(&w->budget->seats[w->id].hungry, 0, __ATOMIC_SEQ_CST);
+    struct tw_budget *b = w->budget;
+
+    if (__atomic_exchange_n(&b->seats[w->id].hungry, 0, __ATOMIC_SEQ_CST) &&
+        __atomic_load_n(&b->free, __ATOMIC_SEQ_CST) > 0)
+        budget_wake_hungry(w);
 }
 
 /* Give a slot back and wake every worker that waits for one. */
@@ -348,12 +370,7 @@ budget_slot_give(struct tw_worker *w)
 
     __atomic_sub_fetch(&b->seats[w->id].held, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&b->free, 1, __ATOMIC_SEQ_CST);
-    for (int i = 0; i < b->n_workers; i++) {
-        struct budget_seat *o = &b->seats[i];
-
-        if (i != w->id && o->w != NULL && __atomic_load_n(&o->hungry, __ATOMIC_SEQ_CST))
-            ev_async_send(o->w->loop, &o->w->wake);
-    }
+    budget_wake_hungry(w);
 }
 
 /* A connection of w ended: its slot goes back to the budget. */
