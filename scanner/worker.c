@@ -28,6 +28,15 @@
  * last, in ep_finish: from the grading enumeration, or, with --quick, from
  * MAIN plus at most one MODERN probe (tw_classify_policy_probe).
  *
+ * Connection slots and rate tokens come from the scan's shared budget
+ * (struct tw_budget, issue 18): a worker takes a slot while it is below
+ * its fair share, or beyond it while no worker below its share waits; the
+ * worker that gives a slot back wakes every worker that waits for one
+ * (the `hungry` flag, set before trying, so that a slot given back between
+ * the try and the flag is never missed).  The rate bucket is one for the
+ * scan, behind a mutex, refilled from the monotonic clock; each worker's
+ * rate timer only retries.
+ *
  * worker_pump() is the only place that admits targets and starts
  * connections.  It is not reentrant: callbacks that run inside it (DNS cache
  * hits) only ask for another round.
@@ -65,6 +74,31 @@
 #define TW_INBOX_CAP 256    /* targets waiting per worker */
 #define TW_ADMIT_MARGIN 32  /* endpoints admitted beyond the connection cap */
 #define TW_RETRY_AFTER 0.05 /* seconds before retrying when out of sockets */
+#define TW_CACHE_LINE 64
+
+/* One worker's place in the budget, alone on its cache line (the flags are
+ * read by every worker that gives a slot back). */
+struct budget_seat {
+    struct tw_worker *w; /* set before any worker starts */
+    int share;           /* the slots this worker may always take */
+    int hungry;          /* atomic: the worker has probes waiting for a slot */
+    int held;            /* atomic: slots the worker holds now */
+    char pad[TW_CACHE_LINE - sizeof(struct tw_worker *) - 3 * sizeof(int)];
+};
+
+struct tw_budget {
+    int conc, n_workers;
+    int free; /* atomic: slots nobody holds */
+    char pad1[TW_CACHE_LINE - 3 * sizeof(int)];
+    int peak; /* atomic: the most slots held at once */
+    char pad2[TW_CACHE_LINE - sizeof(int)];
+    struct budget_seat *seats;
+
+    /* The scan's rate bucket (rate 0: unlimited; mu guards the rest). */
+    double rate, burst, interval;
+    pthread_mutex_t mu;
+    double tokens, last;
+};
 
 struct job;
 
@@ -78,6 +112,8 @@ struct ipslot {
 
 struct ep {
     struct job *job;
+    double q_t0;       /* when the endpoint began to wait for its next probe's slot */
+    double q_secs;     /* the time its probes waited, in all (queue_ms) */
     struct ep *next_q; /* run queue or an address's wait list */
     struct tw_conn *conn;
     struct ipslot *ip;
@@ -113,6 +149,7 @@ struct tw_worker {
     int id;
     const struct tw_config *cfg;
     struct tw_writer *writer;
+    struct tw_budget *budget;
     tw_worker_exit_cb *exit_cb;
     void *exit_arg;
     pthread_t thread;
@@ -136,8 +173,7 @@ struct tw_worker {
     int stop_req;
 
     /* The worker thread's own state: no locks. */
-    int conc, per_ip;
-    double rate, tokens, burst, rate_interval;
+    int conc, share, per_ip; /* conc: the whole scan's; share: this worker's fair part */
     int n_conns, n_jobs, n_eps;
     struct job *jobs;
     struct ep *runq_head, *runq_tail;
@@ -153,6 +189,199 @@ struct tw_worker {
 
 static void worker_pump(struct tw_worker *w);
 static void ep_schedule(struct ep *ep);
+
+/* ---- the shared budget ------------------------------------------------------ */
+
+static double
+budget_mono(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct tw_budget *
+tw_budget_new(int conc, double rate, int n_workers)
+{
+    struct tw_budget *b = tw_xcalloc(1, sizeof(*b));
+
+    b->conc = conc > 0 ? conc : 1;
+    b->n_workers = n_workers > 0 ? n_workers : 1;
+    b->free = b->conc;
+    b->seats = tw_xcalloc((size_t)b->n_workers, sizeof(*b->seats));
+    for (int i = 0; i < b->n_workers; i++)
+        b->seats[i].share = b->conc / b->n_workers + (i < b->conc % b->n_workers ? 1 : 0);
+    pthread_mutex_init(&b->mu, NULL);
+    b->rate = rate > 0 ? rate : 0;
+    if (b->rate > 0) {
+        /* Refill often enough that one token arrives per tick at low rates
+         * and bursts stay small (a tenth of a second's worth) at high ones. */
+        b->interval = 1.0 / b->rate;
+        if (b->interval < 0.01)
+            b->interval = 0.01;
+        if (b->interval > 0.1)
+            b->interval = 0.1;
+        b->burst = b->rate * b->interval;
+        /* At least two: a timer tick that comes a little early finds 0.99
+         * tokens, and the next one must not lose what the late one kept. */
+        if (b->burst < 2.0)
+            b->burst = 2.0;
+        b->tokens = 1.0;
+        b->last = budget_mono();
+    }
+    return b;
+}
+
+void
+tw_budget_free(struct tw_budget *b)
+{
+    if (b == NULL)
+        return;
+    pthread_mutex_destroy(&b->mu);
+    free(b->seats);
+    free(b);
+}
+
+int
+tw_budget_peak(const struct tw_budget *b)
+{
+    return __atomic_load_n(&b->peak, __ATOMIC_RELAXED);
+}
+
+/* Take one rate token (1), or none is left now (0, *wait: the seconds until
+ * the next one is due).  Unlimited: always 1. */
+static int
+budget_token_take(struct tw_budget *b, double *wait)
+{
+    int ok = 0;
+    double now;
+
+    if (b->rate <= 0)
+        return 1;
+    now = budget_mono();
+    pthread_mutex_lock(&b->mu);
+    b->tokens += (now - b->last) * b->rate;
+    if (b->tokens > b->burst)
+        b->tokens = b->burst;
+    b->last = now;
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        ok = 1;
+    } else {
+        *wait = (1.0 - b->tokens) / b->rate;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return ok;
+}
+
+/* Give back a token that was not used (no socket could be made). */
+static void
+budget_token_return(struct tw_budget *b)
+{
+    if (b->rate <= 0)
+        return;
+    pthread_mutex_lock(&b->mu);
+    b->tokens += 1.0;
+    if (b->tokens > b->burst)
+        b->tokens = b->burst;
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Does another worker below its share wait for a slot? */
+static int
+budget_other_waits(const struct tw_budget *b, int self)
+{
+    for (int i = 0; i < b->n_workers; i++) {
+        const struct budget_seat *o = &b->seats[i];
+
+        if (i != self && __atomic_load_n(&o->hungry, __ATOMIC_SEQ_CST) &&
+            __atomic_load_n(&o->held, __ATOMIC_RELAXED) < o->share)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Take one connection slot for w (1), or not now (0: w stays hungry and is
+ * woken when a slot is given back).  Beyond its share a worker yields to
+ * the workers below theirs that wait.
+ */
+static int
+budget_slot_take(struct tw_worker *w)
+{
+    struct tw_budget *b = w->budget;
+    struct budget_seat *me = &b->seats[w->id];
+    int f, used, peak;
+
+    __atomic_store_n(&me->hungry, 1, __ATOMIC_SEQ_CST);
+    if (w->n_conns >= me->share && budget_other_waits(b, w->id))
+        return 0;
+    f = __atomic_load_n(&b->free, __ATOMIC_SEQ_CST);
+    while (f > 0) {
+        if (__atomic_compare_exchange_n(&b->free, &f, f - 1, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST)) {
+            __atomic_add_fetch(&me->held, 1, __ATOMIC_RELAXED);
+            used = b->conc - (f - 1);
+            peak = __atomic_load_n(&b->peak, __ATOMIC_RELAXED);
+            while (used > peak && !__atomic_compare_exchange_n(&b->peak, &peak, used, 0,
+                                                               __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                ;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Wake every other worker that waits for a slot. */
+static void
+budget_wake_hungry(struct tw_worker *w)
+{
+    struct tw_budget *b = w->budget;
+
+    for (int i = 0; i < b->n_workers; i++) {
+        struct budget_seat *o = &b->seats[i];
+
+        if (i != w->id && o->w != NULL && __atomic_load_n(&o->hungry, __ATOMIC_SEQ_CST))
+            ev_async_send(o->w->loop, &o->w->wake);
+    }
+}
+
+/*
+ * w no longer waits for a slot (its run queue is empty, or it waits for
+ * something else: a rate token, a socket).  A worker beyond its share may
+ * have yielded free slots to w: it is woken to take them now, not when the
+ * next connection ends (with 10,000 tarpits, one whole timeout later).
+ */
+static void
+budget_not_hungry(struct tw_worker *w)
+{
+    struct tw_budget *b = w->budget;
+
+    if (__atomic_exchange_n(&b->seats[w->id].hungry, 0, __ATOMIC_SEQ_CST) &&
+        __atomic_load_n(&b->free, __ATOMIC_SEQ_CST) > 0)
+        budget_wake_hungry(w);
+}
+
+/* Give a slot back and wake every worker that waits for one. */
+static void
+budget_slot_give(struct tw_worker *w)
+{
+    struct tw_budget *b = w->budget;
+
+    __atomic_sub_fetch(&b->seats[w->id].held, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&b->free, 1, __ATOMIC_SEQ_CST);
+    budget_wake_hungry(w);
+}
+
+/* A connection of w ended: its slot goes back to the budget. */
+static void
+worker_conn_end(struct tw_worker *w)
+{
+    w->n_conns--;
+    STAT_SUB(w, in_flight, 1);
+    budget_slot_give(w);
+}
 
 /* ---- per-address slots -------------------------------------------------- */
 
@@ -308,10 +537,8 @@ static void
 job_free(struct tw_worker *w, struct job *j)
 {
     for (int i = 0; i < j->n_eps; i++) {
-        if (j->eps[i] != NULL && (j->eps[i]->conn != NULL || j->eps[i]->grading_inflight)) {
-            w->n_conns--;
-            STAT_SUB(w, in_flight, 1);
-        }
+        if (j->eps[i] != NULL && (j->eps[i]->conn != NULL || j->eps[i]->grading_inflight))
+            worker_conn_end(w);
         ep_free(j->eps[i]);
     }
     w->n_eps -= j->n_eps;
@@ -378,7 +605,11 @@ ep_finish(struct ep *ep)
     /* A set of reference clients is judged from their simulation. */
     if (w->cfg->clients == TW_CLIENTS_SET)
         tw_classify_policy_set(&ep->ev, ep->r->grading, w->cfg->client_set, ep->r);
-    ep->r->elapsed_ms = (int64_t)((ev_now(w->loop) - j->t0) * 1000.0);
+    /* The endpoint's own time, without the time it waited for slots. */
+    ep->r->queue_ms = (int64_t)(ep->q_secs * 1000.0);
+    ep->r->elapsed_ms = (int64_t)((ev_now(w->loop) - j->t0) * 1000.0) - ep->r->queue_ms;
+    if (ep->r->elapsed_ms < 0)
+        ep->r->elapsed_ms = 0;
     if (--j->n_left == 0)
         job_finish(w, j);
 }
@@ -413,8 +644,7 @@ ep_grade_done(void *arg)
     struct tw_worker *w = ep->job->w;
 
     ep->grading_inflight = 0;
-    w->n_conns--;
-    STAT_SUB(w, in_flight, 1);
+    worker_conn_end(w);
     ep_release_ip(w, ep);
     if (!w->stopping && tw_grader_pending(ep->grader)) {
         ep_schedule(ep);
@@ -543,8 +773,7 @@ ep_probe_done(void *arg, SSL *ssl)
     int next;
 
     ep->conn = NULL;
-    w->n_conns--;
-    STAT_SUB(w, in_flight, 1);
+    worker_conn_end(w);
     ep->probe_secs[ep->kind] = ev_now(w->loop) - ep->probe_t0;
     /* ssl also comes with a handshake that failed after a CertificateRequest
      * (conn.h): its chain is judged, its version and cipher are not kept. */
@@ -596,6 +825,7 @@ ep_start_probe(struct tw_worker *w, struct ep *ep)
         if (rc < 0)
             return rc;
         ep->grading_inflight = 1;
+        ep->q_secs += ev_now(w->loop) - ep->q_t0;
         ep->n_probes++;
         w->n_conns++;
         STAT_ADD(w, in_flight, 1);
@@ -625,6 +855,7 @@ ep_start_probe(struct tw_worker *w, struct ep *ep)
     rc = tw_conn_start(w->pool, &p, &ep->conn);
     if (rc < 0)
         return rc;
+    ep->q_secs += ep->probe_t0 - ep->q_t0;
     ep->n_probes++;
     w->n_conns++;
     STAT_ADD(w, in_flight, 1);
@@ -647,6 +878,7 @@ ep_schedule(struct ep *ep)
         memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
     s = ip_get(w, sa->sa_family, key);
     ep->ip = s;
+    ep->q_t0 = ev_now(w->loop);
     if (s->n_inflight < w->per_ip) {
         s->n_inflight++;
         ep->holds_ip = 1;
@@ -762,13 +994,18 @@ job_start(struct tw_worker *w, struct job *j)
 static void
 worker_admit(struct tw_worker *w)
 {
+    /* Any worker may come to hold the whole budget (it borrows), but holds
+     * at most a share's worth of targets that wait (for DNS, an address, a
+     * slot): the rest stay in the inbox. */
     int cap = w->conc + TW_ADMIT_MARGIN;
+    int waiting_cap = w->share + TW_ADMIT_MARGIN;
 
     for (;;) {
         struct job *j = NULL;
 
         pthread_mutex_lock(&w->mu);
-        if (w->in_len > 0 && w->n_jobs < cap && w->n_eps < cap && !w->stop_req) {
+        if (w->in_len > 0 && w->n_jobs < cap && w->n_eps < cap &&
+            w->n_jobs - w->n_conns < waiting_cap && !w->stop_req) {
             j = tw_xcalloc(1, sizeof(*j));
             j->t = w->inbox[w->in_head];
             w->in_head = (w->in_head + 1) % TW_INBOX_CAP;
@@ -790,13 +1027,29 @@ worker_run(struct tw_worker *w)
     struct ep *ep;
     int rc;
 
-    while (w->runq_head != NULL && w->n_conns < w->conc) {
-        if (w->rate > 0 && w->tokens < 1.0)
-            return; /* the rate timer pumps again */
+    while (w->runq_head != NULL) {
+        double wait = 0;
+
+        if (!budget_token_take(w->budget, &wait)) {
+            budget_not_hungry(w);
+            /* The rate timer pumps again when the next token is due. */
+            if (!ev_is_active(&w->rate_timer)) {
+                ev_timer_set(&w->rate_timer, wait > 0.001 ? wait : 0.001, 0.);
+                ev_timer_start(w->loop, &w->rate_timer);
+            }
+            return;
+        }
+        if (!budget_slot_take(w)) {
+            budget_token_return(w->budget);
+            return; /* a worker that gives a slot back wakes this one */
+        }
         ep = runq_pop(w);
         rc = ep_start_probe(w, ep);
         if (rc < 0) {
             runq_push_front(w, ep);
+            budget_token_return(w->budget);
+            budget_not_hungry(w);
+            budget_slot_give(w);
             if (!ev_is_active(&w->retry_timer)) {
                 tw_debug("conn", "worker %d: cannot open a socket (%s); retrying", w->id,
                          strerror(-rc));
@@ -805,9 +1058,8 @@ worker_run(struct tw_worker *w)
             }
             return;
         }
-        if (w->rate > 0)
-            w->tokens -= 1.0;
     }
+    budget_not_hungry(w);
 }
 
 static void
@@ -849,6 +1101,7 @@ worker_abort(struct tw_worker *w)
         w->ipt[b] = NULL;
     }
     w->runq_head = w->runq_tail = NULL;
+    budget_not_hungry(w);
     pthread_mutex_lock(&w->mu);
     w->in_len = 0;
     pthread_cond_broadcast(&w->cv_space);
@@ -882,9 +1135,6 @@ worker_rate_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
     (void)loop;
     (void)revents;
-    w->tokens += w->rate * w->rate_interval;
-    if (w->tokens > w->burst)
-        w->tokens = w->burst;
     worker_pump(w);
 }
 
@@ -919,8 +1169,8 @@ worker_main(void *arg)
 /* ---- public API --------------------------------------------------------------- */
 
 struct tw_worker *
-tw_worker_new(int id, const struct tw_config *cfg, int conc, double rate, struct tw_writer *writer,
-              tw_worker_exit_cb *exit_cb, void *exit_arg, char *err)
+tw_worker_new(int id, const struct tw_config *cfg, struct tw_budget *budget,
+              struct tw_writer *writer, tw_worker_exit_cb *exit_cb, void *exit_arg, char *err)
 {
     struct tw_worker *w = NULL;
     struct tw_worker *ret = NULL;
@@ -932,13 +1182,14 @@ tw_worker_new(int id, const struct tw_config *cfg, int conc, double rate, struct
     w->writer = writer;
     w->exit_cb = exit_cb;
     w->exit_arg = exit_arg;
-    w->conc = conc > 0 ? conc : 1;
+    w->budget = budget;
+    w->conc = budget->conc;
+    w->share = budget->seats[id].share;
     w->per_ip = cfg->per_ip > 0 ? cfg->per_ip : 4;
-    w->rate = rate > 0 ? rate : 0;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv_space, NULL);
     w->inbox = tw_xcalloc(TW_INBOX_CAP, sizeof(*w->inbox));
-    while (buckets < (size_t)w->conc * 2 && buckets < ((size_t)1 << 20))
+    while (buckets < (size_t)w->share * 2 && buckets < ((size_t)1 << 20))
         buckets <<= 1;
     w->ipt = tw_xcalloc(buckets, sizeof(*w->ipt));
     w->ipt_mask = buckets - 1;
@@ -951,25 +1202,8 @@ tw_worker_new(int id, const struct tw_config *cfg, int conc, double rate, struct
     ev_async_init(&w->wake, worker_wake_cb);
     ev_async_start(w->loop, &w->wake);
     ev_timer_init(&w->retry_timer, worker_retry_cb, TW_RETRY_AFTER, 0.);
-    ev_timer_init(&w->rate_timer, worker_rate_cb, 0.1, 0.1);
-    if (w->rate > 0) {
-        /* Refill often enough that one token arrives per tick at low rates
-         * and bursts stay small (a tenth of a second's worth) at high ones. */
-        w->rate_interval = 1.0 / w->rate;
-        if (w->rate_interval < 0.01)
-            w->rate_interval = 0.01;
-        if (w->rate_interval > 0.1)
-            w->rate_interval = 0.1;
-        w->burst = w->rate * w->rate_interval;
-        if (w->burst < 1.0)
-            w->burst = 1.0;
-        /* A worker whose share is below one connection per second starts
-         * empty (worker 0 aside): --rate 0.5 over 2 workers must not open
-         * 2 connections at once, then wait 4 s. */
-        w->tokens = w->rate >= 1.0 || id == 0 ? w->burst : 0.0;
-        ev_timer_set(&w->rate_timer, w->rate_interval, w->rate_interval);
-        ev_timer_start(w->loop, &w->rate_timer);
-    }
+    /* The bucket is the budget's; the timer only retries when a token is due. */
+    ev_timer_init(&w->rate_timer, worker_rate_cb, 0.1, 0.);
     w->dns = tw_dns_new(w->loop, cfg, err);
     if (w->dns == NULL)
         goto out;
@@ -979,6 +1213,7 @@ tw_worker_new(int id, const struct tw_config *cfg, int conc, double rate, struct
     if (w->store == NULL)
         goto out;
     w->pool = tw_conn_pool_new(w->loop);
+    budget->seats[id].w = w; /* others may wake it from now on */
     ret = w;
     w = NULL;
 out:

@@ -11,10 +11,19 @@
  * target together to the writer (ownership moves), so that an interrupted
  * target is either stored whole or not at all.
  *
- * Caps (per worker): `conc` connections in flight, cfg->per_ip connections
- * per address (targets are given to workers by a hash of their host, so the
- * cap holds for the whole scan as long as one address is reached through
- * one name), `rate` new connections per second (0 = unlimited).
+ * Caps (issue 18): one struct tw_budget, shared by every worker of a scan,
+ * holds the scan's `-c` connection slots and its `--rate` token bucket.  A
+ * worker is guaranteed its fair share of the slots (conc / n_workers) and
+ * borrows idle slots beyond it while no other worker waits for one; a
+ * worker that gives a slot back wakes the workers that wait.  So no worker
+ * waits while another has idle slots, whichever way targets were dealt.
+ * cfg->per_ip connections per address stay a per-worker count: targets are
+ * still given to workers by a hash of their host, so the cap holds for the
+ * whole scan as long as one address is reached through one name.
+ *
+ * Times: elapsed_ms of a result is the endpoint's own time (DNS, connects,
+ * handshakes); the time its probes waited for an address slot, a
+ * connection slot or a rate token is stored apart, as queue_ms.
  *
  * Threading: tw_worker_new/start/join/free are called by the scan's main
  * thread; push/close_inbox by the reader; tw_worker_stop and
@@ -32,6 +41,7 @@
 #include "store/writer.h"
 
 struct tw_worker;
+struct tw_budget;
 
 /* Called on the worker's thread just before it exits (arg from tw_worker_new). */
 typedef void tw_worker_exit_cb(void *arg);
@@ -47,11 +57,23 @@ struct tw_worker_stats {
 };
 
 /*
- * Build a worker (loop, resolver, TLS contexts, trust store) without
- * starting its thread.  cfg, writer and exit_arg are borrowed and must
- * outlive the worker.  Returns it, or NULL with err.
+ * The scan's shared budget: conc connection slots (>= 1) and rate new
+ * connections per second (0 = unlimited) for n_workers workers (>= 1).
+ * Called by the main thread before the workers are made; freed after they
+ * are joined.  tw_budget_new never fails (it aborts on OOM, base/xalloc).
  */
-struct tw_worker *tw_worker_new(int id, const struct tw_config *cfg, int conc, double rate,
+struct tw_budget *tw_budget_new(int conc, double rate, int n_workers);
+void tw_budget_free(struct tw_budget *b);
+/* The most connection slots that were taken at once (any thread). */
+int tw_budget_peak(const struct tw_budget *b);
+
+/*
+ * Build a worker (loop, resolver, TLS contexts, trust store) without
+ * starting its thread.  id is 0..n_workers-1 of the budget, which registers
+ * the worker so that others can wake it.  cfg, budget, writer and exit_arg
+ * are borrowed and must outlive the worker.  Returns it, or NULL with err.
+ */
+struct tw_worker *tw_worker_new(int id, const struct tw_config *cfg, struct tw_budget *budget,
                                 struct tw_writer *writer, tw_worker_exit_cb *exit_cb,
                                 void *exit_arg, char *err);
 /* Start the thread.  Returns 0, or -1 with err. */

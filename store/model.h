@@ -183,6 +183,9 @@ struct tw_result {
     char grade[3];        /* "A+".."M", "" = not graded (NULL in the database) */
     char *detail;         /* human evidence: alert names, probes made, deltas; may be NULL */
     int64_t elapsed_ms;
+    /* The time the probes waited for slots or rate tokens (issue 18); elapsed_ms
+     * is the endpoint's own time without it. */
+    int64_t queue_ms;
     struct tw_cert *chain; /* chain as sent, leaf first; owned */
     size_t n_chain;
     int64_t started_at;              /* unix seconds, for the record */

@@ -378,6 +378,11 @@ static const char *const steps[] = {
     " SELECT l.host, l.ip, l.port, l.sni, l.starttls, c.profile, c.guideline, c.pass,"
     "        c.failed_checks, c.warnings, l.grade, l.scan_id, l.scanned_at, l.result_id"
     " FROM latest AS l JOIN compliance AS c ON c.result_id = l.result_id;",
+    /* 10 -> 11: the time an endpoint waited for a connection slot, an address
+     * slot or a rate token (issue 18).  elapsed_ms is the endpoint's own
+     * time without it; NULL in rows stored before (their elapsed_ms holds
+     * both). */
+    "ALTER TABLE results ADD COLUMN queue_ms INTEGER;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

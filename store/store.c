@@ -101,8 +101,9 @@ static const struct store_sql store_sqls[] = {
          "SELECT name, seq, value FROM scan_options WHERE scan_id = ?1 ORDER BY name, seq"),
     STMT(result_insert,
          "INSERT OR IGNORE INTO results(scan_id, target, host, ip, port, sni, class, issues,"
-         " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at, starttls)"
-         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
+         " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at, starttls,"
+         " queue_ms)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
     STMT(cert_insert, "INSERT OR IGNORE INTO certs(sha256, subject, issuer, not_before,"
                       " not_after, key_type, key_bits, sig_alg, san, pem)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
@@ -939,6 +940,7 @@ tw_store_put_result(struct tw_store *st, int64_t scan_id, const struct tw_result
         bind_text(s, 16, tw_starttls_name(r->starttls), 16);
     else
         sqlite3_bind_null(s, 16);
+    sqlite3_bind_int64(s, 17, r->queue_ms);
     if (store_exec(st, s, err) < 0)
         return -1;
     if (sqlite3_changes(st->db) == 0)

@@ -121,6 +121,24 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -ge 700 ] || fail "--rate 2.5/s ran 3 connections in $ms ms"
 assert_eq "3|2.5" "$(sqlite3 "$TMP/rate2.db" "select (select count(*) from results), (select value from scan_options where name = 'rate')")" \
     "--rate 2.5/s: every endpoint, stored as 2.5 ($ms ms)"
+# One budget for the scan (issue 18): eight endpoints behind one host go to
+# one worker, yet at -j 2 -c 8 all eight hold a connection at once (the
+# worker borrows the other's idle slots), so none of them queued.
+for i in 1 2 3 4 5 6 7 8; do echo "127.0.0.1:$tarpit b$i.test"; done > "$TMP/budget.txt"
+"$TLSWEEP" scan --db "$TMP/budget.db" --no-progress -vv -j 2 -c 8 --per-ip 8 \
+    --handshake-timeout 1 "$TMP/budget.txt" 2>"$TMP/budget.err" || fail "budget scan failed"
+grep -q "budget: at most 8 of 8 connection slots held at once" "$TMP/budget.err" \
+    || fail "one worker did not use the whole budget: $(grep budget: "$TMP/budget.err")"
+assert_eq "8|0" "$(sqlite3 "$TMP/budget.db" 'select count(*), max(queue_ms) from results')" \
+    "eight endpoints, none queued"
+# With one slot the second endpoint waits a whole handshake timeout: that
+# wait is stored as queue_ms, not in elapsed_ms.
+head -2 "$TMP/budget.txt" > "$TMP/budget2.txt"
+"$TLSWEEP" scan --db "$TMP/budget2.db" --no-progress -j 1 -c 1 --handshake-timeout 1 \
+    "$TMP/budget2.txt" 2>/dev/null || fail "one-slot scan failed"
+assert_eq "1|1" "$(sqlite3 "$TMP/budget2.db" 'select sum(queue_ms = 0), sum(queue_ms > 0) from results')" \
+    "one endpoint queued behind the other"
+pass "one budget: a one-worker list holds every slot; queueing stored as queue_ms"
 
 # Exit codes: unreadable target file -> 2, database that cannot be opened -> 3.
 rc=0

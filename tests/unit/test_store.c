@@ -183,6 +183,7 @@ test_store_round_trip(void **state)
     snprintf(r->grade, sizeof(r->grade), "%s", "T");
     tw_result_set_detail(r, "probes: sni, nosni; verify: 10");
     r->elapsed_ms = 1234;
+    r->queue_ms = 567;
     put_one(st, scan, r);
 
     assert_int_equal(q_int(db, "SELECT count(*) FROM results"), 1);
@@ -201,6 +202,7 @@ test_store_round_trip(void **state)
     assert_q_text(db, "SELECT cert_sha256 FROM results", want);
     assert_q_text(db, "SELECT detail FROM results", "probes: sni, nosni; verify: 10");
     assert_int_equal(q_int(db, "SELECT elapsed_ms FROM results"), 1234);
+    assert_int_equal(q_int(db, "SELECT queue_ms FROM results"), 567); /* issue 18 */
     q_text(db, "SELECT scanned_at FROM results", want, sizeof(want));
     assert_int_equal(tw_time_parse(want, &t), 0);
 
