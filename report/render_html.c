@@ -496,7 +496,7 @@ html_begin(struct tw_report *rp)
     html_card(f, sum->n_expired, "expired certificates", sum->n_expired ? " c-fail" : "");
     html_card(f, sum->n_exp7, "expire within 7 days", sum->n_exp7 ? " c-fail" : "");
     html_card(f, sum->n_exp30, "expire within 30 days", sum->n_exp30 ? " c-iss" : "");
-    html_card(f, sum->n_legacy_tls, "on TLS 1.0/1.1", sum->n_legacy_tls ? " c-iss" : "");
+    html_card(f, sum->n_legacy_tls, "accept legacy TLS", sum->n_legacy_tls ? " c-iss" : "");
     fputs("</div>\n", f);
     html_split(f, sum);
     html_trend(f, rp->opts->trend);
@@ -520,11 +520,17 @@ html_begin(struct tw_report *rp)
           f);
     tw_render_class_counts(f, sum, &html_counts, 0);
     fputs("</tbody></table>\n", f);
-    fprintf(f, "<h2>TLS 1.0/1.1 (%" PRId64 " endpoints)</h2>\n<ul>\n", sum->n_legacy_tls);
-    for (size_t i = 0; i < sum->n_legacy; i++)
-        tw_render_summary_line(f, tw_escape_html,
-                               &(struct tw_escape_piece){"<li>", sum->legacy[i].tls_version}, 1,
-                               &sum->legacy[i], " ", "</li>\n");
+    fprintf(f,
+            "<h2>Legacy TLS accepted: SSLv2, SSLv3, TLS 1.0 or 1.1 (%" PRId64
+            " endpoints)</h2>\n<ul>\n",
+            sum->n_legacy_tls);
+    for (size_t i = 0; i < sum->n_legacy; i++) {
+        /* What it accepts, then what it negotiated (issue 16). */
+        const struct tw_escape_piece p[] = {{"<li>", sum->legacy_accepted[i]},
+                                            {" (negotiates ", sum->legacy[i].tls_version}};
+
+        tw_render_summary_line(f, tw_escape_html, p, 2, &sum->legacy[i], ") ", "</li>\n");
+    }
     fputs("</ul>\n<h2>Weakest grades</h2>\n<ul>\n", f);
     for (size_t i = 0; i < sum->n_weakest; i++) {
         const struct tw_escape_piece p[] = {

@@ -50,6 +50,11 @@ int tw_render_class_counts(FILE *f, const struct tw_summary *sum,
  * left out.  Returns how many counts were written. */
 int tw_render_grade_counts(FILE *f, const struct tw_summary *sum,
                            const struct tw_render_count_fmt *fmt);
+/* Issue 16, identical explanations are never repeated: 1 when the flat list
+ * already explained row's class (why and fix come from the class), else 0
+ * and the class is marked.  Keeps its set in rp->state: only for renderers
+ * (text, md) that have no state of their own. */
+int tw_render_explained_before(struct tw_report *rp, const struct tw_report_row *row);
 /* Issue 16, SANs in every format: the leaf's SAN list ("DNS:a,DNS:b,IP:c"
  * as certs.san stores it), NULL when there is none. */
 const char *tw_render_leaf_san(const struct tw_report_row *row);

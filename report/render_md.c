@@ -211,8 +211,12 @@ md_row(struct tw_report *rp, const struct tw_report_row *row)
                           row->repro, "");
     if (why != NULL) {
         md_pieces(f, &(struct tw_escape_piece){"issues: ", row->issues}, 1);
-        tw_escape_wrapped(f, tw_escape_md, "<br>why: ", why, "");
-        tw_escape_wrapped(f, tw_escape_md, "<br>fix: ", fix, "");
+        if (tw_render_explained_before(rp, row)) {
+            fputs("<br>why: as for the first endpoint of this class above", f);
+        } else {
+            tw_escape_wrapped(f, tw_escape_md, "<br>why: ", why, "");
+            tw_escape_wrapped(f, tw_escape_md, "<br>fix: ", fix, "");
+        }
         tw_escape_wrapped(f, tw_escape_md, "<br>try: ", row->repro, "");
         if (row->detail != NULL && row->detail[0] != '\0')
             tw_escape_wrapped(f, tw_escape_md, "<br>detail: ", row->detail, "");

@@ -322,8 +322,12 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
     }
     if (row->issues != NULL && (row->class_name == NULL || strcmp(row->issues, row->class_name)))
         text_line(f, "issues:", row->issues);
-    text_line(f, "why:", why);
-    text_line(f, "fix:", fix);
+    if (tw_render_explained_before(rp, row)) {
+        text_line(f, "why:", "as for the first endpoint of this class above");
+    } else {
+        text_line(f, "why:", why);
+        text_line(f, "fix:", fix);
+    }
     text_line(f, "try:", row->repro);
     if (row->leaf_subject != NULL) {
         fputs("       cert:   ", f);

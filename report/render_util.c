@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/xalloc.h"
 #include "report/escape.h"
 #include "report/query.h"
 #include "report/render.h"
@@ -79,6 +80,23 @@ tw_render_grade_counts(FILE *f, const struct tw_summary *sum, const struct tw_re
                          sum->by_grade[g]);
     }
     return n;
+}
+
+int
+tw_render_explained_before(struct tw_report *rp, const struct tw_report_row *row)
+{
+    unsigned char *seen = rp->state;
+    size_t i = row->cls_known ? (size_t)row->cls : (size_t)TW_CLASS__COUNT;
+
+    if (seen == NULL) {
+        seen = tw_xmalloc(TW_CLASS__COUNT + 1);
+        memset(seen, 0, TW_CLASS__COUNT + 1);
+        rp->state = seen;
+    }
+    if (seen[i])
+        return 1;
+    seen[i] = 1;
+    return 0;
 }
 
 const char *

@@ -430,7 +430,14 @@ pass "fleet of 10,000: --top 20 report is $lines lines (< 200)"
 "$TLSWEEP" report --db "$FDB" --format json > "$TMP/fleet.json" 2>/dev/null || fail "fleet json"
 assert_eq "5 tcp_refused 300 120" "$(jq -r '[.problems_total, .problems[0].kind, .problems[0].endpoints, .summary.legacy_tls.endpoints] | map(tostring) | join(" ")' "$TMP/fleet.json")" "fleet JSON problems and legacy count"
 "$TLSWEEP" report --db "$FDB" --group none | grep -c '^       why:' > "$TMP/flatwhy" || true
-assert_eq 365 "$(cat "$TMP/flatwhy")" "--group none keeps one block per failing endpoint"
+assert_eq 365 "$(cat "$TMP/flatwhy")" "--group none keeps one line per failing endpoint"
+"$TLSWEEP" report --db "$FDB" --group none > "$TMP/fleet.flat" 2>/dev/null || fail "fleet --group none"
+assert_eq 1 "$(grep -c '^       why: *Nothing listens on the port' "$TMP/fleet.flat")" \
+    "--group none: the 300 refused endpoints' explanation once"
+refs=$(grep -c '^       why: *as for the first endpoint of this class above' "$TMP/fleet.flat" || true)
+assert_eq "$((365 - $(grep -c '^       fix:' "$TMP/fleet.flat")))" "$refs" \
+    "--group none: every other failing endpoint refers to its class's first explanation ($refs)"
+[ "$refs" -ge 299 ] || fail "--group none: only $refs back-references for 300 refused endpoints"
 elapsed=$(( $(date +%s) - start ))
 pass "fleet checks took ${elapsed} s"  # said, never asserted: timing is no test
 
