@@ -109,6 +109,9 @@ clean(char *dst, size_t cap, const char *src)
     dst[o] = '\0';
 }
 
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
