@@ -37,14 +37,19 @@
 
 /* The results of scan ?1 matched to the SSLv2 endpoints of the scan that
  * serve the same key: rid, self (1 when the result itself accepts SSLv2)
- * and src (the first such endpoint, "host:port"). */
+ * and src (the first such endpoint, "host:port").  It starts from the few
+ * SSLv2 endpoints (index protocols_accepted), so that a key shared by
+ * thousands of endpoints over many scans costs one pass over this scan's
+ * results, not a join of them with each other. */
 #define DROWN_MATCH                                                                                \
-    "SELECT t.id AS rid, max(s.id = t.id) AS self, min(s.host || ':' || s.port) AS src"            \
-    " FROM results AS t JOIN certs AS tc ON tc.sha256 = t.cert_sha256"                             \
-    " JOIN certs AS sc ON sc.spki_sha256 = tc.spki_sha256"                                         \
-    " JOIN results AS s ON s.cert_sha256 = sc.sha256 AND s.scan_id = ?1"                           \
-    " JOIN protocols AS p ON p.result_id = s.id AND p.protocol = 'SSLv2' AND p.accepted = 1"       \
-    " WHERE t.scan_id = ?1 AND tc.spki_sha256 IS NOT NULL GROUP BY t.id"
+    "SELECT t.id AS rid, max(v2.id = t.id) AS self, min(v2.ep) AS src"                             \
+    " FROM (SELECT s.id AS id, s.host || ':' || s.port AS ep, sc.spki_sha256 AS spki"              \
+    "       FROM protocols AS p JOIN results AS s ON s.id = p.result_id"                           \
+    "       JOIN certs AS sc ON sc.sha256 = s.cert_sha256"                                         \
+    "       WHERE p.protocol = 'SSLv2' AND p.accepted = 1 AND s.scan_id = ?1"                      \
+    "         AND sc.spki_sha256 IS NOT NULL) AS v2"                                               \
+    " JOIN certs AS tc ON tc.spki_sha256 = v2.spki"                                                \
+    " JOIN results AS t ON t.cert_sha256 = tc.sha256 AND t.scan_id = ?1 GROUP BY t.id"
 
 /* The graded vulnerable results of scan ?1 not yet graded F for DROWN. */
 #define DROWN_TO_GRADE                                                                             \
