@@ -214,7 +214,7 @@ assert_eq "drown hsts_absent" "$(reasons drown-peer)" "drown-peer: reasons"
 assert_eq "1|1" "$(q "select sum(gr.code = 'drown'), sum(gr.code = 'ssl2') from grade_reasons gr
     join results r on r.id = gr.result_id where r.host = 'drown-sslv2.lab.tlsweep.test'")" \
     "drown-sslv2: reasons drown and ssl2"
-assert_eq "F|F|drown" "$(q "select g.grade, g.grade_trust_ignored, g.reasons from grades g
+assert_eq "F|F|hsts_absent,drown" "$(q "select g.grade, g.grade_trust_ignored, g.reasons from grades g
     join results r on r.id = g.result_id where r.host = 'drown-peer.lab.tlsweep.test'")" \
     "drown-peer: the grades row says F and why"
 assert_eq "1" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
