@@ -389,7 +389,8 @@ static const char *const steps[] = {
      * certificates; NULL in rows stored before (filled when the certificate
      * is stored again). */
     "ALTER TABLE certs ADD COLUMN spki_sha256 TEXT;"
-    "CREATE INDEX certs_spki ON certs(spki_sha256);",
+    "CREATE INDEX certs_spki"
+    " ON certs(spki_sha256);",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))
