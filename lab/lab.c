@@ -59,6 +59,12 @@ static const struct tw_lab_legacy_def legacy_deflate = {0x0303, 0x0303, suites_b
 /* drown-sslv2 (issue 14): a modern TLS 1.2 server that also answers SSLv2
  * CLIENT-HELLOs by script (no TLS hello is scripted). */
 static const struct tw_lab_legacy_def legacy_sslv2 = {0x0303, 0x0303, NULL, 0, 0, 0, 1};
+/* robot-oracle (issue 14): TLS 1.2 hellos offering only RSA key exchange
+ * (AES128-GCM-SHA256, AES256-GCM-SHA384: no CBC suite, so the
+ * CBC queries of grade.sh see no new row) get a scripted flight, and robot.c's
+ * oracle judges the ClientKeyExchange. */
+static const uint16_t suites_rsa_kx[] = {0x009C, 0x009D};
+static const struct tw_lab_legacy_def legacy_robot = {0x0303, 0x0303, suites_rsa_kx, 2, 0};
 
 const struct tw_lab_endpoint tw_lab_estate[] = {
     /* ---- One endpoint per failure class (issue 4, README "Endpoints") ---- */
@@ -470,6 +476,14 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      .key = TW_LAB_KEY_DROWN,
      TLS(TLS1_2_VERSION, 0, CIPHERS_B0)},
+    /* ROBOT (issue 14): a B0 TLS 1.2 server that also accepts RSA key
+     * exchange by script and leaks the premaster's padding (robot.c). */
+    {.name = "robot-oracle",
+     .addr = 95,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_ROBOT_ORACLE,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_B0),
+     .legacy = &legacy_robot},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

@@ -190,6 +190,24 @@ enum tw_lab_legacy_verdict tw_lab_legacy_answer(const struct tw_lab_legacy_param
                                                 const uint8_t random[32], uint8_t *out, size_t cap,
                                                 size_t *out_len);
 
+/* ---- robot.c ---- */
+
+enum tw_lab_robot_action {
+    TW_LAB_ROBOT_MORE = 0, /* no decision yet: read on */
+    TW_LAB_ROBOT_ALERT,    /* send the fatal alert *alert, then close */
+    TW_LAB_ROBOT_CLOSE,    /* close without an alert */
+};
+
+/*
+ * The oracle's answer to what the client sent since the connection began
+ * (in[len]: the ClientHello record, then the ClientKeyExchange,
+ * ChangeCipherSpec and Finished records): key is the endpoint's RSA private
+ * key (borrowed), version the hello's client_version.  Call again with the
+ * longer input on TW_LAB_ROBOT_MORE.
+ */
+enum tw_lab_robot_action tw_lab_robot_answer(EVP_PKEY *key, uint16_t version, const uint8_t *in,
+                                             size_t len, uint8_t *alert);
+
 /* ---- lab.c: the estate ---- */
 
 /*
@@ -294,6 +312,10 @@ enum tw_lab_validity {
 #define TW_LAB_F_LEGACY_RENEG 0x200000
 /* The same script, but a renegotiation gets a no_renegotiation warning. */
 #define TW_LAB_F_LEGACY_NORENEG 0x400000
+/* ROBOT (issue 14): after the scripted flight of a legacy endpoint (an RSA
+ * key-exchange suite), the ClientKeyExchange is answered by robot.c's
+ * Bleichenbacher oracle: the reaction depends on the premaster's padding. */
+#define TW_LAB_F_ROBOT_ORACLE 0x800000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered

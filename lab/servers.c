@@ -137,6 +137,7 @@ enum conn_state {
     CS_PEEK,   /* legacy endpoints: peek at the ClientHello, then script or OpenSSL */
     CS_HIJACK, /* TW_LAB_F_CCS_EARLY / _HEARTBLEED: the script took the connection over */
     CS_RENEG,  /* TW_LAB_F_LEGACY_RENEG: reneg.c's scripted TLS 1.2 server */
+    CS_ROBOT,  /* TW_LAB_F_ROBOT_ORACLE: robot.c judges the key exchange */
 };
 
 struct worker;
@@ -184,6 +185,9 @@ struct conn {
     size_t n_hj;
     uint8_t *hjout;          /* CS_HIJACK: the scripted answer */
     struct tw_lab_reneg *rn; /* CS_RENEG: the script's state */
+    uint8_t *rb;             /* TW_LAB_F_ROBOT_ORACLE: bytes read after a scripted flight */
+    size_t n_rb;
+    uint16_t rb_version; /* ... and the hello's client_version */
 };
 
 struct worker {
@@ -244,6 +248,7 @@ conn_close(struct conn *c, int rst)
     free(c->rawout);
     free(c->hj);
     free(c->hjout);
+    free(c->rb);
     free(c->stls);
     tw_lab_reneg_free(c->rn);
     if (c->ssl != NULL)
@@ -720,6 +725,15 @@ conn_on_peek(struct conn *c)
         memset(rnd, 0x5a, sizeof(rnd));
     v = tw_lab_legacy_answer(&s->legacy, c->hello, (size_t)n, rnd, c->rawout,
                              s->legacy.chain_len + 128, &n_out);
+    if (v == TW_LAB_LEGACY_RAW && (s->def->flags & TW_LAB_F_ROBOT_ORACLE)) {
+        struct tw_lab_client_hello ch;
+
+        if (tw_lab_legacy_parse(c->hello, (size_t)n, &ch) == 0) {
+            c->rb = tw_xmalloc(LAB_HELLO_MAX);
+            c->n_rb = 0;
+            c->rb_version = ch.version;
+        }
+    }
     free(c->hello);
     c->hello = NULL;
     if (v == TW_LAB_LEGACY_NATIVE) {
@@ -767,6 +781,44 @@ conn_on_reneg(struct conn *c)
             return;
         }
     }
+}
+
+/* CS_ROBOT: read what follows the scripted flight (the hello is still
+ * unread in front of it) until robot.c decides, then its alert or a bare
+ * close. */
+static void
+conn_on_robot(struct conn *c)
+{
+    EVP_PKEY *key = SSL_CTX_get0_privatekey(c->srv->ctx);
+    enum tw_lab_robot_action a = TW_LAB_ROBOT_MORE;
+    uint8_t alert = 0;
+
+    for (int i = 0; i < 16 && a == TW_LAB_ROBOT_MORE; i++) {
+        ssize_t n;
+
+        if (c->n_rb >= LAB_HELLO_MAX || key == NULL) {
+            a = TW_LAB_ROBOT_CLOSE;
+            break;
+        }
+        n = conn_recv(c, c->rb + c->n_rb, LAB_HELLO_MAX - c->n_rb);
+        if (n == 0)
+            return;
+        if (n < 0) {
+            conn_close(c, 0);
+            return;
+        }
+        c->n_rb += (size_t)n;
+        a = tw_lab_robot_answer(key, c->rb_version, c->rb, c->n_rb, &alert);
+    }
+    if (a == TW_LAB_ROBOT_MORE)
+        return;
+    if (a == TW_LAB_ROBOT_ALERT) {
+        uint8_t rec[7] = {21, 0x03, 0x03, 0, 2, 2, alert};
+
+        rec[2] = (uint8_t)(c->rb_version <= 0x0303 ? c->rb_version & 0xff : 3);
+        (void)conn_send(c, rec, sizeof(rec));
+    }
+    conn_start_drain(c);
 }
 
 /* What a vulnerable server has in memory after a heartbeat request: fixed,
@@ -1001,7 +1053,11 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
             conn_close(c, 0);
         else if (r > 0 && c->srv->def->kind == TW_LAB_K_ENDLESS)
             c->out_off = 0; /* once more, on the next writable event */
-        else if (r > 0)
+        else if (r > 0 && c->rb != NULL) {
+            c->st = CS_ROBOT;
+            conn_wait(c, EV_READ);
+            conn_on_robot(c);
+        } else if (r > 0)
             conn_start_drain(c);
         break;
     case CS_DRAIN:
@@ -1020,6 +1076,9 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
         break;
     case CS_RENEG:
         conn_on_reneg(c);
+        break;
+    case CS_ROBOT:
+        conn_on_robot(c);
         break;
     }
 }

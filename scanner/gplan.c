@@ -27,8 +27,10 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "scanner/evidence.h"
 #include "scanner/gplan.h"
 #include "scanner/hello.h"
+#include "scanner/robot.h"
 #include "scanner/vuln.h"
 #include "tls/mozilla.h"
 #include "tls/suites.h"
@@ -41,6 +43,7 @@ enum gphase {
     PH_GROUPS13,
     PH_GROUPS12,
     PH_VULNS,
+    PH_ROBOT,
     PH_RENEG,
     PH_HTTP,
     PH_DONE
@@ -53,6 +56,21 @@ enum gvuln { GV_FALLBACK = 0, GV_HEARTBLEED, GV_CCS, GV__COUNT };
 struct gp_vres {
     int tested, vulnerable;
     char detail[TW_GREC_VULN_DETAIL];
+};
+
+/* The ROBOT probe (issue 14, robot.h): where it runs and what it saw. */
+struct gp_robot {
+    uint8_t spki[TW_ROBOT_SPKI_MAX]; /* the RSA key of a leaf sent with an RSA-kx suite */
+    size_t spki_len;
+    uint8_t leaf_sha256[32]; /* that leaf, to recognise it in the probe's flights */
+    int step;                /* the running enum tw_robot_variant, -1 before */
+    int end;                 /* the running connection's enum tw_probe_outcome */
+    uint16_t v;              /* the version its hellos offer */
+    uint16_t suites[64];     /* the RSA-kx suites accepted there */
+    size_t n_suites;
+    struct tw_robot_reaction react[TW_ROBOT_N_VARIANTS];
+    int oracle; /* enum tw_robot_result once decided */
+    struct gp_vres res;
 };
 
 #define GP_N_PROTO 6
@@ -113,6 +131,7 @@ struct tw_gplan {
     int vstep;           /* PH_VULNS: the running enum gvuln */
     uint16_t vuln_v;     /* PH_VULNS: the version its hello offers */
     struct gp_vres vres[GV__COUNT];
+    struct gp_robot robot;        /* the ROBOT probe (PH_ROBOT) */
     struct gp_vres reneg;         /* the insecure renegotiation probe (PH_RENEG) */
     uint16_t reneg_v;             /* its version: the best TLS 1.0-1.2 accepted */
     int ed_tested;                /* the HTTP step completed a TLS 1.3 handshake (0-RTT row) */
@@ -331,6 +350,128 @@ gp_flight_leaf(struct tw_gplan *pl, const struct tw_server_flight *f, const uint
     free(der);
 }
 
+/* ---- ROBOT (issue 14, robot.h) ---- */
+
+/* An RSA key-exchange suite of TLS 1.0-1.2 (not EXPORT: its key is a
+ * temporary one from the ServerKeyExchange, not the certificate's). */
+static int
+gp_robot_suite(uint16_t code)
+{
+    const struct tw_suite *si = tw_suites_find(code);
+
+    return si != NULL && si->kx == TW_KX_RSA && !si->is_export && !si->is_tls13;
+}
+
+/* The leaf of flight f: its SHA-256 into md, and the leaf itself (the
+ * caller frees it), or NULL. */
+static X509 *
+gp_robot_leaf(const struct tw_server_flight *f, const uint8_t *buf, size_t len, unsigned char *md)
+{
+    const unsigned char *p;
+    uint8_t *der;
+    X509 *x = NULL;
+    size_t n;
+
+    if (buf == NULL || !f->has_certificate || f->n_certs < 1 || f->leaf_len == 0 ||
+        f->leaf_len > TW_HELLO_FLIGHT_MAX)
+        return NULL;
+    der = tw_xmalloc(f->leaf_len);
+    n = tw_hello_copy_leaf(buf, len, f, der, f->leaf_len);
+    if (n > 0) {
+        SHA256(der, n, md);
+        p = der;
+        x = d2i_X509(NULL, &p, (long)n);
+    }
+    free(der);
+    ERR_clear_error();
+    return x;
+}
+
+/* Keep the RSA key of the first leaf sent with an RSA key exchange. */
+static void
+gp_robot_note(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf, size_t len)
+{
+    struct gp_robot *r = &pl->robot;
+    unsigned char md[32];
+    EVP_PKEY *pk;
+    X509 *x;
+    int n;
+
+    if (r->spki_len > 0 || f->version < TW_VERSION_TLS10 || f->version > TW_VERSION_TLS12 ||
+        !gp_robot_suite(f->cipher_suite))
+        return;
+    x = gp_robot_leaf(f, buf, len, md);
+    if (x == NULL)
+        return;
+    pk = X509_get0_pubkey(x);
+    if (pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA && (n = i2d_PUBKEY(pk, NULL)) > 0 &&
+        (size_t)n <= sizeof(r->spki)) {
+        unsigned char *o = r->spki;
+
+        if (i2d_PUBKEY(pk, &o) == n) {
+            r->spki_len = (size_t)n;
+            memcpy(r->leaf_sha256, md, sizeof(md));
+        }
+    }
+    ERR_clear_error();
+    X509_free(x);
+}
+
+/* The verdict over the reactions seen (the probe is over). */
+static void
+gp_robot_decide(struct gp_robot *r)
+{
+    r->oracle = (int)tw_robot_verdict(r->react, r->res.detail, sizeof(r->res.detail));
+    r->res.tested = r->oracle != TW_ROBOT_NO_VERDICT;
+    r->res.vulnerable = r->oracle == TW_ROBOT_WEAK || r->oracle == TW_ROBOT_STRONG;
+    r->step = TW_ROBOT_N_VARIANTS;
+}
+
+/*
+ * PH_ROBOT: the next variant to send; 0 when the probe is over (or does not
+ * apply: an RSA key exchange on TLS 1.0-1.2 and its RSA leaf are needed).
+ * A variant without a usable answer ends it without a verdict, so a server
+ * that stops answering costs one connection, not five.
+ */
+static int
+gp_robot_next(struct tw_gplan *pl)
+{
+    struct gp_robot *r = &pl->robot;
+
+    if (r->step >= TW_ROBOT_N_VARIANTS)
+        return 0;
+    if (r->step < 0) {
+        r->v = 0;
+        r->n_suites = 0;
+        for (int i = 1; i <= 3 && r->v == 0; i++) { /* TLS 1.2 .. TLS 1.0 */
+            for (size_t k = 0; k < pl->n_acc[i] && r->n_suites < 64; k++)
+                if (gp_robot_suite(pl->acc[i][k]))
+                    r->suites[r->n_suites++] = pl->acc[i][k];
+            if (r->n_suites > 0)
+                r->v = gp_versions[i];
+        }
+        r->step = TW_ROBOT_N_VARIANTS;
+        if (r->v == 0) {
+            snprintf(r->res.detail, sizeof(r->res.detail),
+                     "not applicable: no RSA key exchange on TLS 1.0-1.2");
+            return 0;
+        }
+        if (r->spki_len == 0) {
+            snprintf(r->res.detail, sizeof(r->res.detail),
+                     "no verdict: no RSA leaf came with an RSA key exchange");
+            return 0;
+        }
+        r->step = 0;
+        return 1;
+    }
+    if (r->react[r->step].kind == TW_ROBOT_R_NONE || r->step + 1 >= TW_ROBOT_N_VARIANTS) {
+        gp_robot_decide(r);
+        return 0;
+    }
+    r->step++;
+    return 1;
+}
+
 /* What every accepted TLS/SSLv3 flight tells beyond its suite. */
 static void
 gp_flight_extras(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf,
@@ -364,6 +505,7 @@ gp_flight_extras(struct tw_gplan *pl, const struct tw_server_flight *f, const ui
         gp_add_to(pl->groups13, &pl->n_groups13, f->key_share_group);
     }
     gp_flight_leaf(pl, f, buf, len);
+    gp_robot_note(pl, f, buf, len);
 }
 
 /* Load the phase's list into offer[] (once per phase / protocol). */
@@ -397,6 +539,7 @@ gp_load_offer(struct tw_gplan *pl)
         break;
     case PH_ORDER:
     case PH_VULNS:
+    case PH_ROBOT:
     case PH_RENEG:
     case PH_HTTP:
     case PH_DONE:
@@ -578,6 +721,12 @@ gp_advance(struct tw_gplan *pl)
         case PH_VULNS:
             if (gp_vuln_next(pl))
                 return;
+            pl->phase = PH_ROBOT;
+            pl->robot.step = -1;
+            /* FALLTHROUGH */
+        case PH_ROBOT:
+            if (gp_robot_next(pl))
+                return;
             pl->phase = PH_RENEG;
             if (gp_reneg_applies(pl))
                 return;
@@ -621,6 +770,7 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
     v = pl->phase == PH_GROUPS13   ? TW_VERSION_TLS13
         : pl->phase == PH_GROUPS12 ? pl->order_v
         : pl->phase == PH_VULNS    ? pl->vuln_v
+        : pl->phase == PH_ROBOT    ? pl->robot.v
                                    : gp_versions[pl->pi];
     gp_load_offer(pl);
     tw_hello_params_init(&hp, v, rnd);
@@ -665,6 +815,10 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
                 hp.flags |= TW_HELLO_F_HEARTBEAT;
             break;
         }
+        case PH_ROBOT:
+            n = pl->robot.n_suites;
+            memcpy(suites, pl->robot.suites, n * sizeof(suites[0]));
+            break;
         case PH_RENEG:
         case PH_HTTP:
         case PH_DONE:
@@ -678,7 +832,7 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
             /* Group enumeration: an empty key_share makes the server name its
              * choice in a HelloRetryRequest. */
             hp.x25519_share = pl->phase == PH_GROUPS13 ? NULL : rnd + 64;
-        } else if (v >= TW_VERSION_TLS10 && pl->phase != PH_VULNS) {
+        } else if (v >= TW_VERSION_TLS10 && pl->phase != PH_VULNS && pl->phase != PH_ROBOT) {
             /* Compression (CRIME) and the heartbeat extension: the answers
              * tell both at no extra connection. */
             hp.flags |= TW_HELLO_F_DEFLATE | TW_HELLO_F_HEARTBEAT;
@@ -701,6 +855,24 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
 
         if (extra == 0) { /* cannot happen: a grading hello is far below the cap */
             *len = 0;
+            gp_advance(pl);
+            return tw_gplan_next(pl, rnd, out, cap, len);
+        }
+        *len += extra;
+    }
+    if (pl->phase == PH_ROBOT) {
+        /* ClientKeyExchange, ChangeCipherSpec, Finished (robot.h). */
+        size_t extra = *len < cap ? tw_robot_records(pl->robot.spki, pl->robot.spki_len,
+                                                     (enum tw_robot_variant)pl->robot.step, v, rnd,
+                                                     TW_PROBE_RANDOM_LEN, out + *len, cap - *len)
+                                  : 0;
+
+        if (extra == 0) { /* a key we cannot use: no verdict, no connection */
+            *len = 0;
+            snprintf(pl->robot.res.detail, sizeof(pl->robot.res.detail),
+                     "no verdict: cannot encrypt to the server's RSA key");
+            pl->robot.step = TW_ROBOT_N_VARIANTS;
+            pl->robot.res.tested = 0;
             gp_advance(pl);
             return tw_gplan_next(pl, rnd, out, cap, len);
         }
@@ -862,10 +1034,58 @@ gp_feed_vuln(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_
     gp_advance(pl);
 }
 
+/*
+ * The answer to one ROBOT variant: the reaction after our records, when the
+ * flight was the expected one (the version, a ServerHelloDone, the leaf whose
+ * key we encrypted to); else none, which ends the probe without a verdict.
+ * Only the alert code and how the connection ended are kept.
+ */
+static void
+gp_feed_robot(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_t *buf, size_t len)
+{
+    struct gp_robot *r = &pl->robot;
+    struct tw_robot_reaction *x;
+    struct tw_vuln_tail t;
+    unsigned char md[32];
+    X509 *leaf = NULL;
+    int end = r->end;
+
+    r->end = 0;
+    if (r->step < 0 || r->step >= TW_ROBOT_N_VARIANTS) {
+        gp_advance(pl);
+        return;
+    }
+    x = &r->react[r->step];
+    memset(x, 0, sizeof(*x));
+    if (f != NULL && f->has_server_hello && f->version == r->v && f->has_server_hello_done &&
+        gp_in(r->suites, r->n_suites, f->cipher_suite))
+        leaf = gp_robot_leaf(f, buf, len, md);
+    if (leaf != NULL && memcmp(md, r->leaf_sha256, sizeof(md)) == 0) {
+        tw_vuln_tail(buf, len, &t);
+        if (t.has_alert) {
+            x->kind = TW_ROBOT_R_ALERT;
+            x->alert = t.alert_desc;
+        } else {
+            x->kind = end == TW_PROBE_EOF       ? TW_ROBOT_R_EOF
+                      : end == TW_PROBE_RESET   ? TW_ROBOT_R_RESET
+                      : end == TW_PROBE_TIMEOUT ? TW_ROBOT_R_TIMEOUT
+                                                : TW_ROBOT_R_OTHER;
+        }
+    }
+    X509_free(leaf);
+    gp_advance(pl);
+}
+
 int
 tw_gplan_reads_tail(const struct tw_gplan *pl)
 {
-    return pl->phase == PH_VULNS && pl->vstep != GV_FALLBACK;
+    return (pl->phase == PH_VULNS && pl->vstep != GV_FALLBACK) || pl->phase == PH_ROBOT;
+}
+
+void
+tw_gplan_feed_end(struct tw_gplan *pl, int outcome)
+{
+    pl->robot.end = outcome;
 }
 
 void
@@ -892,6 +1112,9 @@ tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, const
         break;
     case PH_VULNS:
         gp_feed_vuln(pl, f, buf, len);
+        break;
+    case PH_ROBOT:
+        gp_feed_robot(pl, f, buf, len);
         break;
     case PH_RENEG:
     case PH_HTTP:
@@ -1292,6 +1515,8 @@ gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
     for (int k = 0; k < GV__COUNT; k++)
         gp_vuln_row(rec, names[k], pl->vres[k].tested, pl->vres[k].vulnerable,
                     pl->vres[k].detail[0] != '\0' ? pl->vres[k].detail : "not run");
+    gp_vuln_row(rec, "robot", pl->robot.res.tested, pl->robot.res.vulnerable,
+                pl->robot.res.detail[0] != '\0' ? pl->robot.res.detail : "not run");
     gp_vuln_rows_enum(pl, rec);
 }
 
@@ -1422,6 +1647,7 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     in->insecure_client_reneg = pl->reneg.vulnerable;
     in->heartbleed = pl->vres[GV_HEARTBLEED].vulnerable;
     in->ccs_exploitable = pl->vres[GV_CCS].vulnerable;
+    in->robot = pl->robot.res.vulnerable;
     gp_hsts_input(pl->http, in);
     gp_vuln_rows(pl, rec);
 

@@ -31,6 +31,11 @@
  *            acknowledged the heartbeat extension: one hello + a heartbeat
  *            request claiming 16 bytes it does not send), CCS injection
  *            (TLS 1.0-1.2: one hello + two early ChangeCipherSpec records).
+ *   robot    (scanner/robot.h) only where an RSA key-exchange suite was
+ *            accepted on TLS 1.0-1.2 and its leaf is RSA: five connections,
+ *            each a hello offering only those suites + a ClientKeyExchange
+ *            with one padding variant + ChangeCipherSpec + a garbage
+ *            Finished; different reactions are a Bleichenbacher oracle.
  *   reneg    (TW_GSTEP_RENEG) only on a TLS 1.0-1.2 server without RFC 5746,
  *            not over STARTTLS: one OpenSSL handshake, then a client-initiated
  *            renegotiation; a new ServerHello is insecure renegotiation (C06).
@@ -120,6 +125,10 @@ void tw_gplan_feed_early_data(struct tw_gplan *pl, int has_ticket, uint32_t max_
  * vulnerability probe: use tw_vuln_tail_complete as the conn's complete(),
  * and wipe the bytes after the feed: they may be another process's memory). */
 int tw_gplan_reads_tail(const struct tw_gplan *pl);
+/* How the running TW_GSTEP_HELLO's connection ended (enum tw_probe_outcome
+ * of scanner/evidence.h): call before tw_gplan_feed_hello.  The ROBOT probe
+ * tells a FIN, a reset and silence apart (robot.h); the others ignore it. */
+void tw_gplan_feed_end(struct tw_gplan *pl, int outcome);
 /* Connections the plan has used so far. */
 int tw_gplan_connections(const struct tw_gplan *pl);
 /* The service is not HTTP (a STARTTLS protocol): plan no HTTP step (its

@@ -196,6 +196,7 @@ grader_feed(struct tw_grader *g)
         struct tw_server_flight f;
         int rc = g->ex.len > 0 ? tw_hello_parse(g->ex.buf, g->ex.len, &f) : TW_HELLO_NEED_MORE;
 
+        tw_gplan_feed_end(g->plan, (int)g->pr.outcome);
         tw_gplan_feed_hello(g->plan, rc == TW_HELLO_DONE ? &f : NULL, g->ex.buf, g->ex.len);
     } else if (g->step == TW_GSTEP_RENEG) {
         tw_gplan_feed_reneg(g->plan, g->reneg.started, g->reneg.server_hellos, g->reneg.alert);

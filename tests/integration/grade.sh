@@ -228,10 +228,36 @@ assert_eq "SSLv2:1" "$(q "select p.protocol || ':' || p.accepted from protocols 
 assert_eq "drown-sslv2" "$(q "select group_concat(replace(r.host, '.lab.tlsweep.test', ''), ' ')
     from protocols p join results r on r.id = p.result_id
     where p.protocol = 'SSLv2' and p.accepted = 1")" "SSLv2: accepted by drown-sslv2 alone"
+# ROBOT (issue 14, scanner/robot.h): robot-oracle is a B0 TLS 1.2 server
+# (OpenSSL) that also accepts RSA key exchange by script (lab/robot.c); its
+# answer to the ClientKeyExchange depends on the premaster's padding:
+# bad_record_mac for a conforming block, handshake_failure when it does not
+# start 00 02, a bare close otherwise: a strong oracle, F.  no-fs is
+# OpenSSL with RSA key exchange: the same bad_record_mac to all five.
+assert_eq "1|1" "$(vuln robot-oracle robot)" "robot-oracle: vulnerable"
+assert_eq "F" "$(grade robot-oracle)" "robot-oracle: F"
+assert_eq "1" "$(q "select count(*) from grade_reasons gr join results r on r.id = gr.result_id
+    where r.host = 'robot-oracle.lab.tlsweep.test' and gr.code = 'robot'")" "robot-oracle: reason robot"
+assert_eq "strong oracle: good alert 20, bad prefix alert 40, 00 early FIN, no 00 FIN, bad version FIN" \
+    "$(q "select v.detail from vulns v join results r on r.id = v.result_id
+    where r.host = 'robot-oracle.lab.tlsweep.test' and v.name = 'robot'")" "robot-oracle: the reactions"
+assert_eq "1|0|the same reaction to all 5 padding variants: alert 20" "$(q "select v.tested || '|' ||
+    v.vulnerable || '|' || v.detail from vulns v join results r on r.id = v.result_id
+    where r.host = 'no-fs.lab.tlsweep.test' and v.name = 'robot'")" "no-fs: OpenSSL's RSA kx has no oracle"
+# The probe runs exactly where an RSA key exchange was accepted on TLS 1.0-1.2
+# (tested), nowhere else (not applicable).
+assert_eq "0" "$(q "select count(*) from results r where r.grade is not null
+    and (select v.tested from vulns v where v.result_id = r.id and v.name = 'robot') !=
+        exists (select 1 from suites s where s.result_id = r.id and s.kx = 'RSA'
+                and s.protocol in ('TLSv1', 'TLSv1.1', 'TLSv1.2') and s.name not like '%EXPORT%')")" \
+    "robot: tested where RSA key exchange is accepted, untested elsewhere"
+assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where v.name = 'robot' and v.tested = 0 and v.detail not like 'not applicable:%'")" \
+    "robot: every untested row is not applicable"
 # No false positive anywhere else: those rows are the only vulnerable
 # ones of the whole lab; every fixed TLS <= 1.2 server refused the early CCS
 # with unexpected_message and the fallback hello with inappropriate_fallback.
-assert_eq "3des:sweet32 ccs-injection:ccs_injection compression:compression drown-peer:drown drown-sslv2:drown early-data:early_data heartbleed:heartbeat_extension heartbleed:heartbleed insecure-reneg:insecure_renegotiation insecure-reneg:no_secure_renegotiation legacy-no-reneg:no_secure_renegotiation tls10-only:beast" \
+assert_eq "3des:sweet32 ccs-injection:ccs_injection compression:compression drown-peer:drown drown-sslv2:drown early-data:early_data heartbleed:heartbeat_extension heartbleed:heartbleed insecure-reneg:insecure_renegotiation insecure-reneg:no_secure_renegotiation legacy-no-reneg:no_secure_renegotiation robot-oracle:robot tls10-only:beast" \
     "$(q "select group_concat(n, ' ') from (select replace(r.host, '.lab.tlsweep.test', '') || ':' || v.name as n
           from vulns v join results r on r.id = v.result_id where v.vulnerable = 1 order by n)")" \
     "vulns: no probe fires on any other lab endpoint"
@@ -239,7 +265,7 @@ assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.resu
     where v.name = 'ccs_injection' and v.tested = 1 and v.vulnerable = 0
     and v.detail not like '%unexpected_message%'")" "vulns: every fixed server said unexpected_message"
 assert_eq "0" "$(q "select count(*) from results r where r.grade is not null
-    and (select count(*) from vulns v where v.result_id = r.id) != 13")" "vulns: thirteen rows per graded endpoint (drown included)"
+    and (select count(*) from vulns v where v.result_id = r.id) != 14")" "vulns: fourteen rows per graded endpoint (drown and robot included)"
 assert_eq "0|0|0|0" "$(q "select v.tested, v.vulnerable, (select count(*) from vulns w
     where w.result_id = v.result_id and w.name in ('ccs_injection', 'no_fallback_scsv', 'heartbleed')
     and w.tested = 1), (select count(*) from vulns w where w.result_id = v.result_id and w.vulnerable = 1)

@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 66) print "expected 66 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 67) print "expected 67 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -298,6 +298,11 @@ check "dual-cert: HSTS two years (Mozilla's hsts_min_age)" grep -q "Strict-Trans
 expect_sc "rsa-pss-only: TLS 1.2 signed with RSA-PSS" "Peer signature type: RSA-PSS" $PFX.69:$PORT -servername "$(host rsa-pss-only)"
 expect_sc "rsa-pss-only: handshake_failure without PSS" "alert handshake failure" $PFX.69:$PORT -servername "$(host rsa-pss-only)" -sigalgs RSA+SHA256:RSA+SHA384
 expect_sc "x25519-only: X25519" "Server Temp Key: X25519" $PFX.70:$PORT -servername "$(host x25519-only)"
+# robot-oracle (issue 14): B0 by OpenSSL; RSA key exchange by script, where
+# OpenSSL's own client, whose premaster is conforming, gets bad_record_mac
+# from the oracle after its Finished (lab/robot.c).
+expect_sc "robot-oracle: ECDHE by OpenSSL" "Cipher is ECDHE-RSA-AES128-GCM-SHA256" $PFX.95:$PORT -servername "$(host robot-oracle)" -tls1_2
+expect_sc "robot-oracle: RSA key exchange by script, bad_record_mac after a conforming premaster" "alert bad record mac" $PFX.95:$PORT -servername "$(host robot-oracle)" -tls1_2 -cipher AES128-GCM-SHA256
 expect_sc "x25519-only: no P-256 (Java 8's groups)" "alert handshake failure" $PFX.70:$PORT -servername "$(host x25519-only)" -groups P-256:P-384:P-521
 
 # ---- network endpoints ----
