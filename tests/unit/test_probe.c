@@ -51,6 +51,7 @@
 #include "scanner/probekind.h"
 #include "scanner/gplan.h"
 #include "scanner/vuln.h"
+#include "tls/cbcrec.h"
 #include "tls/grade.h"
 #include "store/graderec.h"
 #include "base/log.h"
@@ -164,6 +165,10 @@ struct fake {
     int no_reneg_info;  /* no renegotiation_info in the ServerHello (no RFC 5746) */
     int insecure_reneg; /* answer a client renegotiation with a new ServerHello */
     int n_reneg;        /* renegotiation probes seen */
+    /* The answer to each CBC probe record, by enum tw_cbcrec_form (kind
+     * TW_CBCREC_R_NONE: bad_record_mac, as a correct server answers). */
+    struct tw_cbcrec_reaction cbc_react[5];
+    int n_cbc; /* CBC probe connections seen */
 };
 
 static int
@@ -346,6 +351,17 @@ run_plan(struct fake *fs, int max_conns)
             fs->n_http++;
             fs->n_conns++;
             tw_gplan_feed_http(pl, NULL, 0);
+            continue;
+        }
+        if (st == TW_GSTEP_CBC) {
+            int form = tw_gplan_cbc_form(pl);
+            struct tw_cbcrec_reaction r = {TW_CBCREC_R_ALERT, 20}; /* a correct server */
+
+            fs->n_cbc++;
+            fs->n_conns++;
+            if (form >= 0 && form < 5 && fs->cbc_react[form].kind != TW_CBCREC_R_NONE)
+                r = fs->cbc_react[form];
+            tw_gplan_feed_cbc(pl, 1, &r);
             continue;
         }
         if (st == TW_GSTEP_RENEG) {
