@@ -1011,7 +1011,7 @@ tw_gplan_feed_cbc(struct tw_gplan *pl, int sent, const struct tw_cbcrec_reaction
     if (!sent) {
         /* No handshake on the CBC suites, or no keys: the rest would fail too. */
         snprintf(pl->cbc_why, sizeof(pl->cbc_why),
-                 "no verdict: no %s handshake on an AES-CBC suite completed (record %d)",
+                 "no verdict: no %s AES-CBC handshake completed with usable keys (record %d)",
                  gp_version_name((uint16_t)pl->cbc_v), pl->cstep + 1);
         gp_advance(pl);
         return;

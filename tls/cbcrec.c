@@ -139,7 +139,9 @@ tw_cbcrec_from_ssl(SSL *ssl, struct tw_cbcrec_keys *k)
         const EVP_MD *h = SSL_CIPHER_get_handshake_digest(c);
         int nid = h != NULL ? EVP_MD_get_type(h) : NID_undef;
 
-        prf = nid == NID_sha384 ? "SHA384" : nid == NID_sha256 ? "SHA256" : NULL;
+        /* The SHA-1 suites name the default (MD5+SHA-1) handshake digest,
+         * which TLS 1.2 replaces with SHA-256 (RFC 5246 5). */
+        prf = nid == NID_sha384 ? "SHA384" : "SHA256";
     }
     ml = SSL_SESSION_get_master_key(s, ms, sizeof(ms));
     if (ml != sizeof(ms) || SSL_get_client_random(ssl, cr, sizeof(cr)) != sizeof(cr) ||
