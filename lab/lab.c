@@ -39,6 +39,8 @@
 /* The OpenSSL side of most TLS endpoints: TLS 1.2 and up, modern suites. */
 #define TLS12_UP .min_version = TLS1_2_VERSION, .ciphers = CIPHERS_MODERN
 /* A grading endpoint's OpenSSL side: TLS min..max (0 = the highest), ciphers. */
+/* The CBC oracle endpoints: forward secret AES-CBC suites only. */
+#define CIPHERS_CBC "ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES128-SHA"
 #define TLS(min, max, list) .min_version = (min), .max_version = (max), .ciphers = (list)
 
 static const uint16_t suites_rc4[] = {0x0005, 0x0004}; /* RSA_WITH_RC4_128_SHA, _MD5 */
@@ -484,6 +486,33 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .flags = TW_LAB_F_ROBOT_ORACLE,
      TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_B0),
      .legacy = &legacy_robot},
+    /* CBC padding oracles (issue 14, lab/cbc.c): TLS 1.2 on AES-CBC suites
+     * alone, each checking records the vulnerable way .cbc names after a
+     * real OpenSSL handshake.  grade.sh checks each verdict and the F. */
+    {.name = "poodle-tls",
+     .addr = 97,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_CBC_ORACLE,
+     .cbc = TW_LAB_CBC_POODLE_TLS,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_CBC)},
+    {.name = "zombie-poodle",
+     .addr = 98,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_CBC_ORACLE,
+     .cbc = TW_LAB_CBC_ZOMBIE,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_CBC)},
+    {.name = "goldendoodle",
+     .addr = 99,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_CBC_ORACLE,
+     .cbc = TW_LAB_CBC_GOLDENDOODLE,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_CBC)},
+    {.name = "zero-length-oracle",
+     .addr = 100,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_CBC_ORACLE,
+     .cbc = TW_LAB_CBC_ZERO_LEN,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_CBC)},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

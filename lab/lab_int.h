@@ -317,6 +317,20 @@ enum tw_lab_validity {
  * Bleichenbacher oracle: the reaction depends on the premaster's padding. */
 #define TW_LAB_F_ROBOT_ORACLE 0x800000
 
+/* A CBC padding oracle (issue 14, cbc.c): after the OpenSSL handshake (TLS
+ * 1.2, AES-CBC, no encrypt_then_mac) the script checks the client's records
+ * the vulnerable way tw_lab_endpoint.cbc names. */
+#define TW_LAB_F_CBC_ORACLE 0x1000000
+
+/* Which CBC padding oracle a TW_LAB_F_CBC_ORACLE endpoint has (cbc.c). */
+enum tw_lab_cbc_oracle {
+    TW_LAB_CBC_NONE = 0,
+    TW_LAB_CBC_POODLE_TLS,   /* padding bytes never checked */
+    TW_LAB_CBC_ZOMBIE,       /* bad padding with a valid MAC: closed without an alert */
+    TW_LAB_CBC_GOLDENDOODLE, /* bad padding: decryption_failed; bad MAC: bad_record_mac */
+    TW_LAB_CBC_ZERO_LEN,     /* a 0-length record with a bad MAC: closed without an alert */
+};
+
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered
  * by script.  raw_only: no OpenSSL side, every other hello gets
@@ -375,6 +389,7 @@ struct tw_lab_endpoint {
     const char *ciphers;                    /* TLS <= 1.2 cipher list */
     enum tw_lab_starttls_kind stls;         /* TW_LAB_K_STARTTLS: the responder */
     const struct tw_lab_legacy_def *legacy; /* TW_LAB_K_TLS: scripted legacy answers, or NULL */
+    enum tw_lab_cbc_oracle cbc;             /* TW_LAB_F_CBC_ORACLE: which oracle */
 };
 
 /* Every endpoint of the estate, main group and hostile group alike. */
@@ -404,6 +419,21 @@ void tw_lab_reneg_free(struct tw_lab_reneg *r);
  * script is over (send, then drain), -1 to close now. */
 int tw_lab_reneg_feed(struct tw_lab_reneg *r, const uint8_t *in, size_t len, uint8_t *out,
                       size_t cap, size_t *out_len);
+
+/* ---- cbc.c ---- */
+
+struct tw_lab_cbc;
+
+/* The script of one connection whose OpenSSL handshake just completed (the
+ * keys come from ssl, which may be freed afterwards); NULL when it is no
+ * TLS 1.1/1.2 AES-CBC connection without encrypt_then_mac. */
+struct tw_lab_cbc *tw_lab_cbc_new(SSL *ssl, enum tw_lab_cbc_oracle variant);
+void tw_lab_cbc_free(struct tw_lab_cbc *s);
+/* Take in[len] from the client; the answer (answer, the HTTP response, for
+ * an accepted record) goes to out[cap], *out_len bytes.  Returns 0 to read
+ * on, 1 to send and then drain, -1 to close now (what is in out unsent). */
+int tw_lab_cbc_feed(struct tw_lab_cbc *s, const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+                    size_t *out_len, const char *answer);
 
 /* ---- servers.c ---- */
 

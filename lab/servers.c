@@ -138,6 +138,7 @@ enum conn_state {
     CS_HIJACK, /* TW_LAB_F_CCS_EARLY / _HEARTBLEED: the script took the connection over */
     CS_RENEG,  /* TW_LAB_F_LEGACY_RENEG: reneg.c's scripted TLS 1.2 server */
     CS_ROBOT,  /* TW_LAB_F_ROBOT_ORACLE: robot.c judges the key exchange */
+    CS_CBC,    /* TW_LAB_F_CBC_ORACLE: cbc.c checks the records after the handshake */
 };
 
 struct worker;
@@ -187,7 +188,8 @@ struct conn {
     struct tw_lab_reneg *rn; /* CS_RENEG: the script's state */
     uint8_t *rb;             /* TW_LAB_F_ROBOT_ORACLE: bytes read after a scripted flight */
     size_t n_rb;
-    uint16_t rb_version; /* ... and the hello's client_version */
+    uint16_t rb_version;    /* ... and the hello's client_version */
+    struct tw_lab_cbc *cbc; /* CS_CBC: the script's state */
 };
 
 struct worker {
@@ -251,6 +253,7 @@ conn_close(struct conn *c, int rst)
     free(c->rb);
     free(c->stls);
     tw_lab_reneg_free(c->rn);
+    tw_lab_cbc_free(c->cbc);
     if (c->ssl != NULL)
         SSL_free(c->ssl);
     if (rst) {
@@ -524,6 +527,7 @@ conn_ssl_wait(struct conn *c, int r)
 
 static void conn_on_tls(struct conn *c);
 static void conn_start_hijack(struct conn *c);
+static void conn_start_cbc(struct conn *c);
 
 /* TW_LAB_F_DELAY: the wait is over; the certificate callback now says go. */
 static void
@@ -566,6 +570,10 @@ conn_on_tls(struct conn *c)
             return;
         }
         c->st = CS_TLS_REQUEST;
+        if (c->srv->def->flags & TW_LAB_F_CBC_ORACLE) {
+            conn_start_cbc(c);
+            return;
+        }
         if (c->srv->def->flags & TW_LAB_F_RENEG) {
             /* A HelloRequest right after our Finished. */
             ERR_clear_error();
@@ -819,6 +827,63 @@ conn_on_robot(struct conn *c)
         (void)conn_send(c, rec, sizeof(rec));
     }
     conn_start_drain(c);
+}
+
+/* CS_CBC: feed the client's records to cbc.c and send its answer (a few
+ * records, written at once: the socket buffer takes them). */
+static void
+conn_on_cbc(struct conn *c)
+{
+    uint8_t in[4096];
+    uint8_t out[2048];
+
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = conn_recv(c, in, sizeof(in));
+        size_t n_out = 0, off = 0;
+        int rc;
+
+        if (n == 0)
+            return;
+        if (n < 0) {
+            conn_close(c, 0);
+            return;
+        }
+        if (c->outbuf[0] == '\0')
+            conn_build_response(c);
+        rc = tw_lab_cbc_feed(c->cbc, in, (size_t)n, out, sizeof(out), &n_out,
+                             (const char *)c->outbuf);
+        if (rc < 0) {
+            conn_close(c, 0);
+            return;
+        }
+        while (off < n_out) {
+            ssize_t w = send(c->fd, out + off, n_out - off, MSG_NOSIGNAL);
+
+            if (w <= 0) {
+                conn_close(c, 0);
+                return;
+            }
+            off += (size_t)w;
+        }
+        if (rc != 0) {
+            conn_start_drain(c);
+            return;
+        }
+    }
+}
+
+/* The handshake is over: the script takes the records from here. */
+static void
+conn_start_cbc(struct conn *c)
+{
+    c->cbc = tw_lab_cbc_new(c->ssl, c->srv->def->cbc);
+    if (c->cbc == NULL) {
+        conn_close(c, 0);
+        return;
+    }
+    c->st = CS_CBC;
+    conn_wait(c, EV_READ);
+    conn_on_cbc(c);
 }
 
 /* What a vulnerable server has in memory after a heartbeat request: fixed,
@@ -1079,6 +1144,9 @@ conn_cb(struct ev_loop *loop, ev_io *io, int revents)
         break;
     case CS_ROBOT:
         conn_on_robot(c);
+        break;
+    case CS_CBC:
+        conn_on_cbc(c);
         break;
     }
 }
@@ -1440,6 +1508,8 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (!(d->flags & TW_LAB_F_RENEG))
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    if (d->flags & TW_LAB_F_CBC_ORACLE)
+        SSL_CTX_set_options(ctx, SSL_OP_NO_ENCRYPT_THEN_MAC | SSL_OP_NO_TICKET);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

@@ -36,6 +36,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <ev.h>
 
@@ -79,6 +80,8 @@ struct tw_conn {
     const char *sni;
     char **ca_names;             /* OUT (optional): the CertificateRequest's CA names */
     struct tw_conn_reneg *reneg; /* TLS_HTTP (optional): renegotiate first */
+    struct tw_conn_cbc *cbc;     /* TLS_HTTP (optional): a raw CBC record instead (issue 14) */
+    uint8_t *cbc_rec;            /* cbc: the sealed record (heap, TW_CBCREC_REC_MAX) */
     tw_conn_done_cb *done_cb;
     void *arg;
     double handshake_timeout;
@@ -295,6 +298,8 @@ conn_release(struct tw_conn *c)
 {
     free(c->st);
     c->st = NULL;
+    free(c->cbc_rec);
+    c->cbc_rec = NULL;
     if (c->ssl != NULL) {
         SSL_set_app_data(c->ssl, NULL);
         BIO_set_callback_ex(SSL_get_rbio(c->ssl), NULL);
@@ -457,6 +462,8 @@ conn_ex_timeout(struct tw_conn *c)
 {
     if (c->ssl == NULL)
         c->pr->outcome = TW_PROBE_TIMEOUT;
+    if (c->cbc != NULL && c->ex->reading)
+        c->cbc->timed_out = 1;
     return 1;
 }
 
@@ -483,7 +490,7 @@ conn_on_send(struct tw_conn *c, int revents)
 
     if (revents & EV_TIMER)
         return conn_ex_timeout(c);
-    if (c->ssl != NULL) {
+    if (c->ssl != NULL && c->cbc == NULL) {
         int r;
 
         ERR_clear_error();
@@ -531,7 +538,7 @@ conn_on_recv(struct tw_conn *c, int revents)
                 c->pr->outcome = TW_PROBE_OK;
             return 1;
         }
-        if (c->ssl != NULL) {
+        if (c->ssl != NULL && c->cbc == NULL) {
             int r;
 
             ERR_clear_error();
@@ -550,7 +557,8 @@ conn_on_recv(struct tw_conn *c, int revents)
                 return 0;
             }
             if (n == 0) {
-                c->pr->outcome = TW_PROBE_EOF;
+                if (c->cbc == NULL)
+                    c->pr->outcome = TW_PROBE_EOF;
                 return 1;
             }
             if (n < 0) {
@@ -729,6 +737,8 @@ conn_start_posths(struct tw_conn *c)
     return conn_on_posths(c, 0);
 }
 
+static int conn_start_cbc(struct tw_conn *c);
+
 static int
 conn_on_handshake(struct tw_conn *c, int revents)
 {
@@ -744,6 +754,8 @@ conn_on_handshake(struct tw_conn *c, int revents)
         return conn_start_posths(c);
     if (c->mode != TW_CONN_TLS_HTTP || c->pr->outcome != TW_PROBE_OK)
         return 1;
+    if (c->cbc != NULL)
+        return conn_start_cbc(c);
     /* The renegotiation probe: the request's SSL_write sends the new hello. */
     if (c->reneg != NULL) {
         ERR_clear_error();
@@ -751,6 +763,30 @@ conn_on_handshake(struct tw_conn *c, int revents)
         ERR_clear_error();
     }
     /* The exchange runs under the handshake's deadline (conn_start_tls). */
+    c->state = TW_CONN_WAIT_SEND;
+    return conn_on_send(c, 0);
+}
+
+/* The CBC probe (issue 14): the handshake is done; derive the keys, seal
+ * the request as one malformed record and send it raw.  1 = done. */
+static int
+conn_start_cbc(struct tw_conn *c)
+{
+    uint8_t iv[TW_CBCREC_BLOCK];
+    size_t n;
+
+    if (tw_cbcrec_from_ssl(c->ssl, &c->cbc->keys) < 0 || RAND_bytes(iv, sizeof(iv)) != 1)
+        return 1;
+    if (c->cbc_rec == NULL)
+        c->cbc_rec = tw_xmalloc(TW_CBCREC_REC_MAX + 64);
+    n = tw_cbcrec_seal(&c->cbc->keys, &c->cbc->keys.client, 23, c->ex->req, c->ex->req_len,
+                       (enum tw_cbcrec_form)c->cbc->form, iv, c->cbc_rec, TW_CBCREC_REC_MAX + 64);
+    if (n == 0)
+        return 1;
+    c->ex->req = c->cbc_rec;
+    c->ex->req_len = n;
+    c->sent = 0;
+    c->cbc->sent = 1;
     c->state = TW_CONN_WAIT_SEND;
     return conn_on_send(c, 0);
 }
@@ -796,6 +832,21 @@ conn_start_tls(struct tw_conn *c)
      * SSL_read() busy with HelloRequests: renegotiation is refused. */
     if (c->mode == TW_CONN_TLS_HTTP && c->reneg == NULL)
         SSL_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION);
+    if (c->cbc != NULL) {
+        /* Issue 14: OpenSSL must leave the bytes after the handshake to us,
+         * and the records must be MAC-then-encrypt AES-CBC. */
+        SSL_set_read_ahead(c->ssl, 0);
+        SSL_set_options(c->ssl, SSL_OP_NO_ENCRYPT_THEN_MAC | SSL_OP_NO_TICKET);
+        if (c->cbc->max_version < TLS1_2_VERSION)
+            SSL_set_security_level(c->ssl, 0);
+        if (SSL_set_min_proto_version(c->ssl, TLS1_1_VERSION) != 1 ||
+            SSL_set_max_proto_version(c->ssl, c->cbc->max_version) != 1 ||
+            SSL_set_cipher_list(c->ssl, TW_CBCREC_CIPHERS) != 1) {
+            conn_fail_local(c, "CBC probe settings");
+            conn_drain_errors(c, 0);
+            return 1;
+        }
+    }
     if (c->reneg != NULL) {
         /* Issue 14: a server without RFC 5746, renegotiated by us. */
         SSL_set_options(c->ssl,
@@ -1048,6 +1099,7 @@ tw_conn_start(struct tw_conn_pool *p, const struct tw_conn_params *params, struc
     c->sni = params->sni;
     c->ca_names = params->ca_names;
     c->reneg = params->mode == TW_CONN_TLS_HTTP ? params->reneg : NULL;
+    c->cbc = params->mode == TW_CONN_TLS_HTTP ? params->cbc : NULL;
     c->kind = (uint8_t)params->kind;
     c->mode = (uint8_t)params->mode;
     if (params->mode != TW_CONN_TLS) {

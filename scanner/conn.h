@@ -64,6 +64,7 @@
 
 #include "scanner/evidence.h"
 #include "scanner/tlsctx.h"
+#include "tls/cbcrec.h"
 
 struct ev_loop;
 struct tw_conn;
@@ -107,6 +108,21 @@ struct tw_conn_reneg {
     int alert;         /* OUT: the description of the last alert received, -1 none */
 };
 
+/* A TW_CONN_TLS_HTTP conn that probes a CBC padding oracle (issue 14,
+ * tls/cbcrec.h): the handshake is TLS 1.1..max_version on AES-CBC suites
+ * without encrypt_then_mac (no read-ahead); once it completes, the conn
+ * derives the record keys, writes the request as one record malformed as
+ * form says straight to the socket (not through OpenSSL), and reads the
+ * server's raw answer into ex->buf.  The keys stay in keys for the caller
+ * to open the answer (and to wipe). */
+struct tw_conn_cbc {
+    int max_version;            /* IN: OpenSSL constant (TLS1_2_VERSION, TLS1_1_VERSION) */
+    int form;                   /* IN: enum tw_cbcrec_form */
+    int sent;                   /* OUT: the probe record went out */
+    int timed_out;              /* OUT: the read after it ended at the deadline */
+    struct tw_cbcrec_keys keys; /* OUT: the connection's record keys (secret) */
+};
+
 struct tw_conn_params {
     const struct sockaddr *sa; /* the address to connect to (copied) */
     socklen_t salen;
@@ -126,6 +142,7 @@ struct tw_conn_params {
      * caller owns and frees it. */
     char **ca_names;
     struct tw_conn_reneg *reneg; /* optional, TW_CONN_TLS_HTTP only: borrowed until done */
+    struct tw_conn_cbc *cbc;     /* optional, TW_CONN_TLS_HTTP only: borrowed until done */
     tw_conn_done_cb *done_cb;
     void *arg;
 };

@@ -32,6 +32,7 @@
 #include "scanner/hello.h"
 #include "scanner/robot.h"
 #include "scanner/vuln.h"
+#include "tls/cbcrec.h"
 #include "tls/mozilla.h"
 #include "tls/suites.h"
 
@@ -44,6 +45,7 @@ enum gphase {
     PH_GROUPS12,
     PH_VULNS,
     PH_ROBOT,
+    PH_CBC,
     PH_RENEG,
     PH_HTTP,
     PH_DONE
@@ -51,6 +53,12 @@ enum gphase {
 
 /* The vulnerability probes of PH_VULNS, in order (issue 14, vuln.h). */
 enum gvuln { GV_FALLBACK = 0, GV_HEARTBLEED, GV_CCS, GV__COUNT };
+
+/* The records of PH_CBC, one connection each, in order (issue 14,
+ * tls/cbcrec.h): a correct server answers every one with bad_record_mac. */
+enum gcbc { GC_POODLE = 0, GC_BAD_MAC, GC_BAD_BOTH, GC_ZERO, GC__COUNT };
+static const enum tw_cbcrec_form gc_forms[GC__COUNT] = {TW_CBCREC_BAD_PAD, TW_CBCREC_BAD_MAC,
+                                                        TW_CBCREC_BAD_BOTH, TW_CBCREC_ZERO_LEN};
 
 /* One probe's outcome. */
 struct gp_vres {
@@ -131,9 +139,14 @@ struct tw_gplan {
     int vstep;           /* PH_VULNS: the running enum gvuln */
     uint16_t vuln_v;     /* PH_VULNS: the version its hello offers */
     struct gp_vres vres[GV__COUNT];
-    struct gp_robot robot;        /* the ROBOT probe (PH_ROBOT) */
-    struct gp_vres reneg;         /* the insecure renegotiation probe (PH_RENEG) */
-    uint16_t reneg_v;             /* its version: the best TLS 1.0-1.2 accepted */
+    struct gp_robot robot;                       /* the ROBOT probe (PH_ROBOT) */
+    int cstep;                                   /* PH_CBC: the running enum gcbc */
+    int cbc_v;                                   /* PH_CBC: its version (OpenSSL constant) */
+    int cbc_sent;                                /* PH_CBC: records that went out */
+    struct tw_cbcrec_reaction creact[GC__COUNT]; /* PH_CBC: the answer to each */
+    char cbc_why[TW_GREC_VULN_DETAIL];           /* PH_CBC: why not (fully) tested */
+    struct gp_vres reneg;                        /* the insecure renegotiation probe (PH_RENEG) */
+    uint16_t reneg_v;                            /* its version: the best TLS 1.0-1.2 accepted */
     int ed_tested;                /* the HTTP step completed a TLS 1.3 handshake (0-RTT row) */
     int ed_ticket;                /* ... and a session ticket came with it */
     uint32_t ed_max;              /* the ticket's max_early_data_size (0 = no 0-RTT) */
@@ -540,6 +553,7 @@ gp_load_offer(struct tw_gplan *pl)
     case PH_ORDER:
     case PH_VULNS:
     case PH_ROBOT:
+    case PH_CBC:
     case PH_RENEG:
     case PH_HTTP:
     case PH_DONE:
@@ -641,6 +655,37 @@ gp_reneg_applies(struct tw_gplan *pl)
     return 1;
 }
 
+/*
+ * Do the CBC padding-oracle probes apply (issue 14)?  Only where an AES-CBC
+ * suite was accepted on TLS 1.2 or, failing that, TLS 1.1 (TLS 1.0's IV is
+ * the last ciphertext block OpenSSL wrote, which the probe cannot see); not
+ * over STARTTLS (the probe's connections have no dialogue).
+ */
+static int
+gp_cbc_applies(struct tw_gplan *pl)
+{
+    pl->cbc_v = 0;
+    for (int i = 1; i <= 2 && pl->cbc_v == 0; i++) { /* TLS 1.2, TLS 1.1 */
+        for (size_t k = 0; k < pl->n_acc[i]; k++) {
+            const struct tw_suite *su = tw_suites_find(pl->acc[i][k]);
+
+            if (su != NULL && su->is_cbc && (su->enc == TW_ENC_AES128 || su->enc == TW_ENC_AES256))
+                pl->cbc_v = i == 1 ? 0x0303 : 0x0302;
+        }
+    }
+    if (pl->cbc_v == 0) {
+        snprintf(pl->cbc_why, sizeof(pl->cbc_why),
+                 "not applicable: no AES-CBC suite on TLS 1.1 or 1.2");
+        return 0;
+    }
+    if (pl->no_http) {
+        snprintf(pl->cbc_why, sizeof(pl->cbc_why), "not tested over STARTTLS");
+        return 0;
+    }
+    pl->cstep = 0;
+    return 1;
+}
+
 /* PH_VULNS: move to the next probe that applies; 0 when none is left. */
 static int
 gp_vuln_next(struct tw_gplan *pl)
@@ -727,6 +772,11 @@ gp_advance(struct tw_gplan *pl)
         case PH_ROBOT:
             if (gp_robot_next(pl))
                 return;
+            pl->phase = PH_CBC;
+            if (gp_cbc_applies(pl))
+                return;
+            /* FALLTHROUGH */
+        case PH_CBC:
             pl->phase = PH_RENEG;
             if (gp_reneg_applies(pl))
                 return;
@@ -764,6 +814,8 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
         return pl->conns < pl->max_conns ? TW_GSTEP_HTTP : TW_GSTEP_DONE;
     if (pl->phase == PH_RENEG)
         return TW_GSTEP_RENEG;
+    if (pl->phase == PH_CBC)
+        return TW_GSTEP_CBC;
     if (pl->phase == PH_DONE)
         return TW_GSTEP_DONE;
 
@@ -819,6 +871,7 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
             n = pl->robot.n_suites;
             memcpy(suites, pl->robot.suites, n * sizeof(suites[0]));
             break;
+        case PH_CBC:
         case PH_RENEG:
         case PH_HTTP:
         case PH_DONE:
@@ -1116,6 +1169,7 @@ tw_gplan_feed_hello(struct tw_gplan *pl, const struct tw_server_flight *f, const
     case PH_ROBOT:
         gp_feed_robot(pl, f, buf, len);
         break;
+    case PH_CBC:
     case PH_RENEG:
     case PH_HTTP:
     case PH_DONE:
@@ -1157,6 +1211,38 @@ tw_gplan_feed_reneg(struct tw_gplan *pl, int started, int server_hellos, int ale
                  "the renegotiation hello got no ServerHello (ignored or closed)");
     }
     gp_advance(pl);
+}
+
+int
+tw_gplan_cbc_version(const struct tw_gplan *pl)
+{
+    return pl->cbc_v;
+}
+
+int
+tw_gplan_cbc_form(const struct tw_gplan *pl)
+{
+    return gc_forms[pl->cstep >= 0 && pl->cstep < GC__COUNT ? pl->cstep : 0];
+}
+
+void
+tw_gplan_feed_cbc(struct tw_gplan *pl, int sent, const struct tw_cbcrec_reaction *r)
+{
+    pl->conns++;
+    if (pl->phase != PH_CBC || pl->cstep < 0 || pl->cstep >= GC__COUNT)
+        return;
+    if (!sent) {
+        /* No handshake on the CBC suites, or no keys: the rest would fail too. */
+        snprintf(pl->cbc_why, sizeof(pl->cbc_why),
+                 "no verdict: no %s AES-CBC handshake completed with usable keys (record %d)",
+                 gp_version_name((uint16_t)pl->cbc_v), pl->cstep + 1);
+        gp_advance(pl);
+        return;
+    }
+    pl->creact[pl->cstep] = *r;
+    pl->cbc_sent++;
+    if (++pl->cstep >= GC__COUNT)
+        gp_advance(pl);
 }
 
 void
@@ -1491,6 +1577,67 @@ gp_vuln_rows_enum(const struct tw_gplan *pl, struct tw_grade_record *rec)
     gp_vuln_row(rec, "early_data", pl->ed_tested, pl->ed_max > 0, d);
 }
 
+/*
+ * The CBC padding oracles (issue 14) from the four answers: each row is
+ * tested only when all four records went out.
+ *   poodle_tls   the record with a valid MAC and bad padding was accepted;
+ *   zombie_poodle  it was refused, but otherwise than the same record with a
+ *                bad MAC too: the MAC's validity shows through bad padding;
+ *   goldendoodle the bad MAC behind valid padding and the bad MAC behind bad
+ *                padding got different answers: padding validity shows;
+ *   zero_length_padding_oracle  the 0-length record (bad MAC, valid padding)
+ *                got another answer than the longer one (CVE-2019-1559).
+ * An accepted bad-MAC record is no padding oracle and fires none of them.
+ */
+void
+tw_gplan_cbc_verdicts(const struct tw_cbcrec_reaction *r, int *v)
+{
+    int acc_mac = r[GC_BAD_MAC].kind == TW_CBCREC_R_DATA;
+    int acc_both = r[GC_BAD_BOTH].kind == TW_CBCREC_R_DATA;
+
+    v[0] = r[GC_POODLE].kind == TW_CBCREC_R_DATA;
+    v[1] = !v[0] && !acc_both && !tw_cbcrec_same(&r[GC_POODLE], &r[GC_BAD_BOTH]);
+    v[2] = !acc_mac && !acc_both && !tw_cbcrec_same(&r[GC_BAD_MAC], &r[GC_BAD_BOTH]);
+    v[3] = !acc_mac && r[GC_ZERO].kind != TW_CBCREC_R_DATA &&
+           !tw_cbcrec_same(&r[GC_ZERO], &r[GC_BAD_MAC]);
+}
+
+static void
+gp_cbc_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
+{
+    static const char *const names[4] = {"poodle_tls", "zombie_poodle", "goldendoodle",
+                                         "zero_length_padding_oracle"};
+    /* The two answers each verdict compares, and what they are. */
+    static const int cmp[4][2] = {{GC_POODLE, GC_POODLE},
+                                  {GC_POODLE, GC_BAD_BOTH},
+                                  {GC_BAD_MAC, GC_BAD_BOTH},
+                                  {GC_ZERO, GC_BAD_MAC}};
+    static const char *const what[GC__COUNT] = {"valid MAC + bad padding",
+                                                "bad MAC + valid padding", "bad MAC + bad padding",
+                                                "0-length, bad MAC + valid padding"};
+    int tested = pl->cbc_sent == GC__COUNT;
+    int v[4] = {0, 0, 0, 0};
+    char d[TW_GREC_VULN_DETAIL], a[40], b[40];
+
+    if (tested)
+        tw_gplan_cbc_verdicts(pl->creact, v);
+    for (int k = 0; k < 4; k++) {
+        if (!tested) {
+            gp_vuln_row(rec, names[k], 0, 0, pl->cbc_why[0] != '\0' ? pl->cbc_why : "not run");
+            continue;
+        }
+        tw_cbcrec_reaction_text(&pl->creact[cmp[k][0]], a, sizeof(a));
+        tw_cbcrec_reaction_text(&pl->creact[cmp[k][1]], b, sizeof(b));
+        if (k == 0)
+            snprintf(d, sizeof(d), "%s record (%s): %s", what[GC_POODLE],
+                     gp_version_name((uint16_t)pl->cbc_v), a);
+        else
+            snprintf(d, sizeof(d), "%s: %s; %s: %s (%s)", what[cmp[k][0]], a, what[cmp[k][1]], b,
+                     gp_version_name((uint16_t)pl->cbc_v));
+        gp_vuln_row(rec, names[k], 1, v[k], d);
+    }
+}
+
 /* One row per probe (issue 14), tested and vulnerable apart. */
 static void
 gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
@@ -1518,6 +1665,7 @@ gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
     gp_vuln_row(rec, "robot", pl->robot.res.tested, pl->robot.res.vulnerable,
                 pl->robot.res.detail[0] != '\0' ? pl->robot.res.detail : "not run");
     gp_vuln_rows_enum(pl, rec);
+    gp_cbc_rows(pl, rec);
 }
 
 /* The server as the simulation sees it: what the enumeration found (no
@@ -1648,6 +1796,15 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     in->heartbleed = pl->vres[GV_HEARTBLEED].vulnerable;
     in->ccs_exploitable = pl->vres[GV_CCS].vulnerable;
     in->robot = pl->robot.res.vulnerable;
+    if (pl->cbc_sent == GC__COUNT) {
+        int v[4];
+
+        tw_gplan_cbc_verdicts(pl->creact, v);
+        in->poodle_tls = v[0];
+        in->zombie_poodle = v[1];
+        in->goldendoodle = v[2];
+        in->zero_length_padding = v[3];
+    }
     gp_hsts_input(pl->http, in);
     gp_vuln_rows(pl, rec);
 

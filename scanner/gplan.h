@@ -36,6 +36,11 @@
  *            each a hello offering only those suites + a ClientKeyExchange
  *            with one padding variant + ChangeCipherSpec + a garbage
  *            Finished; different reactions are a Bleichenbacher oracle.
+ *   cbc      (TW_GSTEP_CBC) only where an AES-CBC suite was accepted on TLS
+ *            1.2 or 1.1, not over STARTTLS: four OpenSSL handshakes on the
+ *            CBC suites, each followed by one record of our own, malformed
+ *            (tls/cbcrec.h): POODLE-TLS, Zombie POODLE, GOLDENDOODLE and the
+ *            0-length padding oracle compare the answers.
  *   reneg    (TW_GSTEP_RENEG) only on a TLS 1.0-1.2 server without RFC 5746,
  *            not over STARTTLS: one OpenSSL handshake, then a client-initiated
  *            renegotiation; a new ServerHello is insecure renegotiation (C06).
@@ -47,7 +52,7 @@
  * what is needed.  Compression, RFC 5746 and the heartbeat extension come
  * from the TLS <= 1.2 ServerHellos of the enumeration (its TLS 1.0-1.2 hellos
  * offer DEFLATE, renegotiation_info and heartbeat) at no extra connection.
- * Only the renegotiation probe completes a handshake (with OpenSSL, not
+ * Only the renegotiation and CBC probes complete a handshake (with OpenSSL, not
  * raw).  Every outcome becomes a row of rec->vulns.
  *
  * The planner is deterministic: no sockets, no clock; the caller passes the
@@ -86,6 +91,7 @@ enum tw_gstep {
     TW_GSTEP_HELLO,    /* send the built hello on a raw socket; feed the flight */
     TW_GSTEP_HTTP,     /* HEAD / over TLS; feed the response */
     TW_GSTEP_RENEG,    /* TLS <= tw_gplan_reneg_version, then a client renegotiation (issue 14) */
+    TW_GSTEP_CBC,      /* a CBC handshake, then one malformed record (issue 14, tls/cbcrec.h) */
 };
 
 struct tw_gplan;
@@ -117,6 +123,18 @@ void tw_gplan_feed_http(struct tw_gplan *pl, const char *resp, size_t len);
  * all; alert = the last alert's description, -1 none. */
 int tw_gplan_reneg_version(const struct tw_gplan *pl);
 void tw_gplan_feed_reneg(struct tw_gplan *pl, int started, int server_hellos, int alert);
+/* TW_GSTEP_CBC (issue 14): the version its handshake uses (OpenSSL
+ * constant), the record's enum tw_cbcrec_form, and its outcome: sent = the
+ * handshake completed and the record went out; r = the server's reaction. */
+struct tw_cbcrec_reaction;
+int tw_gplan_cbc_version(const struct tw_gplan *pl);
+int tw_gplan_cbc_form(const struct tw_gplan *pl);
+void tw_gplan_feed_cbc(struct tw_gplan *pl, int sent, const struct tw_cbcrec_reaction *r);
+/* The four verdicts (poodle_tls, zombie_poodle, goldendoodle,
+ * zero_length_padding_oracle) from the answers to the four records (valid
+ * MAC + bad padding, bad MAC + valid padding, both bad, 0-length: r[4])
+ * into v[4]: pure. */
+void tw_gplan_cbc_verdicts(const struct tw_cbcrec_reaction *r, int *v);
 /* What the HTTP step's TLS 1.3 handshake told about 0-RTT (issue 14): whether
  * a session ticket came and its max_early_data_size.  Call before
  * tw_gplan_feed_http, only when that connection negotiated TLS 1.3. */

@@ -56,6 +56,7 @@ struct tw_grader {
 
     int tail;                   /* the running hello is read past its flight (vuln.h) */
     struct tw_conn_reneg reneg; /* TW_GSTEP_RENEG's settings and outcome */
+    struct tw_conn_cbc cbc;     /* TW_GSTEP_CBC's settings, keys and outcome */
     struct tw_conn *conn;       /* the running connection, or NULL */
     struct tw_conn_exchange ex;
     struct tw_probe_result pr;
@@ -200,6 +201,13 @@ grader_feed(struct tw_grader *g)
         tw_gplan_feed_hello(g->plan, rc == TW_HELLO_DONE ? &f : NULL, g->ex.buf, g->ex.len);
     } else if (g->step == TW_GSTEP_RENEG) {
         tw_gplan_feed_reneg(g->plan, g->reneg.started, g->reneg.server_hellos, g->reneg.alert);
+    } else if (g->step == TW_GSTEP_CBC) {
+        struct tw_cbcrec_reaction r;
+
+        tw_cbcrec_reaction(&g->cbc.keys, g->ex.buf, g->cbc.sent ? g->ex.len : 0, g->cbc.timed_out,
+                           &r);
+        tw_gplan_feed_cbc(g->plan, g->cbc.sent, &r);
+        tw_cbcrec_wipe(&g->cbc.keys);
     } else {
         tw_gplan_feed_http(g->plan, g->ex.reading ? (const char *)g->ex.buf : NULL, g->ex.len);
     }
@@ -305,6 +313,12 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
         g->reneg.max_version = tw_gplan_reneg_version(g->plan);
         p.reneg = &g->reneg;
     }
+    if (g->step == TW_GSTEP_CBC) {
+        memset(&g->cbc, 0, sizeof(g->cbc));
+        g->cbc.max_version = tw_gplan_cbc_version(g->plan);
+        g->cbc.form = tw_gplan_cbc_form(g->plan);
+        p.cbc = &g->cbc;
+    }
     p.out = &g->pr;
     p.done_cb = grader_conn_done;
     p.arg = g;
@@ -312,9 +326,10 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
     g->ex.req_len = hello ? g->out_len : g->req_len;
     g->ex.max = hello ? TW_HELLO_FLIGHT_MAX : TW_PROBE_HTTP_MAX;
     g->tail = hello && tw_gplan_reads_tail(g->plan);
-    g->ex.complete = !hello    ? grader_http_complete
-                     : g->tail ? tw_vuln_tail_complete
-                               : grader_flight_complete;
+    g->ex.complete = g->step == TW_GSTEP_CBC ? tw_cbcrec_answer_complete
+                     : !hello                ? grader_http_complete
+                     : g->tail               ? tw_vuln_tail_complete
+                                             : grader_flight_complete;
     g->cb = cb;
     g->arg = arg;
     rc = tw_conn_start(g->pool, &p, &g->conn);

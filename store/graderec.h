@@ -22,7 +22,7 @@
 #define TW_GREC_SUITES_MAX 640 /* accepted suites over all protocols */
 #define TW_GREC_GROUPS_MAX 32  /* named groups and DHE sizes */
 #define TW_GREC_HSTS_MAX 512   /* bytes of the Strict-Transport-Security value kept */
-#define TW_GREC_VULNS_MAX 16   /* vulnerability probe outcomes (issue 14) */
+#define TW_GREC_VULNS_MAX 32   /* vulnerability probe outcomes (issue 14) */
 #define TW_GREC_VULN_DETAIL 128
 #define TW_GREC_SIMS_MAX 64    /* simulated reference clients (issue 13) */
 #define TW_GREC_CLIENT_NAME 64 /* bytes of a client's name kept */

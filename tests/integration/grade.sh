@@ -254,10 +254,45 @@ assert_eq "0" "$(q "select count(*) from results r where r.grade is not null
 assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
     where v.name = 'robot' and v.tested = 0 and v.detail not like 'not applicable:%'")" \
     "robot: every untested row is not applicable"
+# The CBC padding oracles (issue 14, tls/cbcrec.h, lab/cbc.c): TLS 1.2 on
+# ECDHE-RSA AES-128-CBC suites alone, each checking our records the
+# vulnerable way of one oracle after a real OpenSSL handshake.  The probe
+# sends four records on four connections (valid MAC + bad padding, bad MAC +
+# valid padding, both bad, 0-length with a bad MAC) and compares the answers.
+# Each is F (C21, C41) beside no_aead, no TLS 1.3 and no HSTS.
+for e in "poodle-tls poodle_tls" "zombie-poodle zombie_poodle" "goldendoodle goldendoodle" \
+    "zero-length-oracle zero_length_padding_oracle"; do
+    read -r ep row <<<"$e"
+    assert_eq "1|1" "$(vuln $ep $row)" "$ep: $row vulnerable"
+    assert_eq "F" "$(grade $ep)" "$ep: F"
+    assert_eq "$(printf '%s\n' $row hsts_absent no_aead no_tls13_warning | LC_ALL=C sort | xargs)" \
+        "$(reasons $ep)" "$ep: reasons"
+    assert_eq "4" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+        where r.host = '$ep.lab.tlsweep.test' and v.tested = 1 and v.name in
+        ('poodle_tls', 'zombie_poodle', 'goldendoodle', 'zero_length_padding_oracle')")" \
+        "$ep: all four CBC rows tested"
+done
+assert_eq "1" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where r.host = 'poodle-tls.lab.tlsweep.test' and v.name = 'poodle_tls'
+    and v.detail like '%bad padding record (TLS 1.2): data%'")" "poodle-tls: the bad-padding record was answered"
+# A correct OpenSSL server with AES-CBC suites on TLS 1.2 (cbc-only and the
+# other lab servers that accept one) answers all four records with
+# bad_record_mac: tested, nothing fires.
+assert_eq "1|0" "$(vuln cbc-only poodle_tls)" "cbc-only: poodle_tls tested, not vulnerable"
+assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where r.host = 'cbc-only.lab.tlsweep.test' and v.name in ('poodle_tls', 'zombie_poodle',
+    'goldendoodle', 'zero_length_padding_oracle') and (v.tested = 0 or v.detail like '%data%'
+    or v.detail like '%closed%' or v.detail like '%decryption_failed%')")" \
+    "cbc-only: four bad_record_mac answers"
+assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where v.name = 'poodle_tls' and v.tested = 1 and r.host not in ('poodle-tls.lab.tlsweep.test',
+    'zombie-poodle.lab.tlsweep.test', 'goldendoodle.lab.tlsweep.test',
+    'zero-length-oracle.lab.tlsweep.test') and v.detail not like '%bad_record_mac%'")" \
+    "CBC probes: every other tested server said bad_record_mac"
 # No false positive anywhere else: those rows are the only vulnerable
 # ones of the whole lab; every fixed TLS <= 1.2 server refused the early CCS
 # with unexpected_message and the fallback hello with inappropriate_fallback.
-assert_eq "3des:sweet32 ccs-injection:ccs_injection compression:compression drown-peer:drown drown-sslv2:drown early-data:early_data heartbleed:heartbeat_extension heartbleed:heartbleed insecure-reneg:insecure_renegotiation insecure-reneg:no_secure_renegotiation legacy-no-reneg:no_secure_renegotiation robot-oracle:robot tls10-only:beast" \
+assert_eq "3des:sweet32 ccs-injection:ccs_injection compression:compression drown-peer:drown drown-sslv2:drown early-data:early_data goldendoodle:goldendoodle heartbleed:heartbeat_extension heartbleed:heartbleed insecure-reneg:insecure_renegotiation insecure-reneg:no_secure_renegotiation legacy-no-reneg:no_secure_renegotiation poodle-tls:poodle_tls robot-oracle:robot tls10-only:beast zero-length-oracle:zero_length_padding_oracle zombie-poodle:zombie_poodle" \
     "$(q "select group_concat(n, ' ') from (select replace(r.host, '.lab.tlsweep.test', '') || ':' || v.name as n
           from vulns v join results r on r.id = v.result_id where v.vulnerable = 1 order by n)")" \
     "vulns: no probe fires on any other lab endpoint"
@@ -265,7 +300,7 @@ assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.resu
     where v.name = 'ccs_injection' and v.tested = 1 and v.vulnerable = 0
     and v.detail not like '%unexpected_message%'")" "vulns: every fixed server said unexpected_message"
 assert_eq "0" "$(q "select count(*) from results r where r.grade is not null
-    and (select count(*) from vulns v where v.result_id = r.id) != 14")" "vulns: fourteen rows per graded endpoint (drown and robot included)"
+    and (select count(*) from vulns v where v.result_id = r.id) != 18")" "vulns: eighteen rows per graded endpoint (drown, robot and the four CBC oracles included)"
 assert_eq "0|0|0|0" "$(q "select v.tested, v.vulnerable, (select count(*) from vulns w
     where w.result_id = v.result_id and w.name in ('ccs_injection', 'no_fallback_scsv', 'heartbleed')
     and w.tested = 1), (select count(*) from vulns w where w.result_id = v.result_id and w.vulnerable = 1)
@@ -351,14 +386,23 @@ for n in no-fs cbc-only dhe-1024; do
 done
 
 # The README's query: endpoints still accepting a CBC suite under TLS 1.2.
-# cbc-only (ECDHE-RSA-AES128/256-SHA) and 3des (DES-CBC3-SHA, CBC too); every
-# other lab server with TLS 1.2 runs AEAD suites only.  Under TLS 1.0 the same
+# cbc-only (ECDHE-RSA-AES128/256-SHA), 3des (DES-CBC3-SHA, CBC too) and the
+# four CBC padding-oracle servers (ECDHE-RSA-AES128-SHA256/SHA, issue 14);
+# every other lab server with TLS 1.2 runs AEAD suites only.  Under TLS 1.0 the same
 # query finds tls10-only, and only it (rc4-sslv3's TLS 1.0 suites are RC4).
 cbc12=$(q "SELECT r.host || ' ' || s.name FROM results r JOIN suites s ON s.result_id = r.id
            WHERE s.protocol = 'TLSv1.2' AND s.is_cbc = 1 ORDER BY r.host, s.name")
 assert_eq "3des.lab.tlsweep.test TLS_RSA_WITH_3DES_EDE_CBC_SHA
 cbc-only.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
-cbc-only.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" "$cbc12" "CBC under TLS 1.2: cbc-only and 3des"
+cbc-only.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA
+goldendoodle.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+goldendoodle.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256
+poodle-tls.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+poodle-tls.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256
+zero-length-oracle.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+zero-length-oracle.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256
+zombie-poodle.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+zombie-poodle.lab.tlsweep.test TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" "$cbc12" "CBC under TLS 1.2: cbc-only, 3des and the CBC oracles"
 assert_eq "tls10-only.lab.tlsweep.test" \
     "$(q "SELECT DISTINCT r.host FROM results r JOIN suites s ON s.result_id = r.id
           WHERE s.protocol = 'TLSv1' AND s.is_cbc = 1")" "CBC under TLS 1.0: tls10-only"

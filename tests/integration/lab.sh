@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 67) print "expected 67 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 71) print "expected 71 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -230,6 +230,17 @@ check "insecure-reneg: the renegotiation gets a second ServerHello" \
     test "$(grep -c '^<<< TLS 1.2, Handshake \[length [0-9a-f]*\], ServerHello$' <<<"$out")" = 2
 out=$(reneg_sc $PFX.78:$PORT "$(host legacy-no-reneg)")
 check "legacy-no-reneg: no RFC 5746" grep -q "Secure Renegotiation IS NOT supported" <<<"$out"
+# The CBC oracle endpoints (issue 14, lab/cbc.c): the script that takes
+# over the record layer after OpenSSL's handshake answers OpenSSL's own
+# client's correct request record (so its keys are OpenSSL's); grade.sh
+# checks each oracle with tlsweep's malformed records.
+for ep in "97 poodle-tls" "100 zero-length-oracle"; do
+    read -r n name <<<"$ep"
+    cbc_out=$( (printf 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n'; sleep 1) | timeout 5 openssl s_client \
+        -connect $PFX.$n:$PORT -servername "$(host $name)" -CAfile "$DIR/ca.pem" -tls1_2 -ign_eof 2>&1)
+    check "$name: TLS 1.2 AES-CBC, and the script answers a correct record with HTTP" \
+        bash -c "grep -q 'Cipher is ECDHE-RSA-AES128-SHA256' <<<\"\$1\" && grep -q '^HTTP/1.1 200 OK' <<<\"\$1\"" _ "$cbc_out"
+done
 # drown-sslv2 and drown-peer (issue 14): one key of their own (two
 # certificates); grade.sh checks the scripted SSLv2 answer and the verdicts.
 pk() { timeout 5 openssl s_client -connect "$1" -servername "$2" </dev/null 2>/dev/null | openssl x509 -pubkey -noout 2>/dev/null | sha256sum; }

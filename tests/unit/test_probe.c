@@ -51,6 +51,7 @@
 #include "scanner/probekind.h"
 #include "scanner/gplan.h"
 #include "scanner/vuln.h"
+#include "tls/cbcrec.h"
 #include "tls/grade.h"
 #include "store/graderec.h"
 #include "base/log.h"
@@ -164,6 +165,10 @@ struct fake {
     int no_reneg_info;  /* no renegotiation_info in the ServerHello (no RFC 5746) */
     int insecure_reneg; /* answer a client renegotiation with a new ServerHello */
     int n_reneg;        /* renegotiation probes seen */
+    /* The answer to each CBC probe record, by enum tw_cbcrec_form (kind
+     * TW_CBCREC_R_NONE: bad_record_mac, as a correct server answers). */
+    struct tw_cbcrec_reaction cbc_react[5];
+    int n_cbc; /* CBC probe connections seen */
 };
 
 static int
@@ -346,6 +351,17 @@ run_plan(struct fake *fs, int max_conns)
             fs->n_http++;
             fs->n_conns++;
             tw_gplan_feed_http(pl, NULL, 0);
+            continue;
+        }
+        if (st == TW_GSTEP_CBC) {
+            int form = tw_gplan_cbc_form(pl);
+            struct tw_cbcrec_reaction r = {TW_CBCREC_R_ALERT, 20}; /* a correct server */
+
+            fs->n_cbc++;
+            fs->n_conns++;
+            if (form >= 0 && form < 5 && fs->cbc_react[form].kind != TW_CBCREC_R_NONE)
+                r = fs->cbc_react[form];
+            tw_gplan_feed_cbc(pl, 1, &r);
             continue;
         }
         if (st == TW_GSTEP_RENEG) {
@@ -1614,6 +1630,84 @@ test_vuln_reneg(void **state)
     tw_gplan_free(pl);
 }
 
+/*
+ * Issue 14, the CBC padding oracles: the four records run only where an
+ * AES-CBC suite is accepted on TLS 1.1/1.2, each verdict comes from comparing
+ * the answers, and each vulnerable one grades F (C21, C41).
+ */
+static void
+test_vuln_cbc(void **state)
+{
+    static const char *const names[4] = {"poodle_tls", "zombie_poodle", "goldendoodle",
+                                         "zero_length_padding_oracle"};
+    static const char *const reasons[4] = {"poodle_tls", "zombie_poodle", "goldendoodle",
+                                           "zero_length_padding_oracle"};
+    struct tw_cbcrec_reaction alert20 = {TW_CBCREC_R_ALERT, 20};
+    struct tw_cbcrec_reaction alert21 = {TW_CBCREC_R_ALERT, 21};
+    struct tw_cbcrec_reaction data = {TW_CBCREC_R_DATA, -1};
+    struct tw_cbcrec_reaction closed = {TW_CBCREC_R_CLOSED, -1};
+    struct fake fs;
+    struct tw_gplan *pl;
+    struct tw_result *r;
+    struct tw_grade_record *rec;
+
+    (void)state;
+    /* AEAD only: not applicable, no connection. */
+    fake_b0(&fs, 1);
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_cbc, 0);
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(vuln_row(rec, names[k])->tested, 0);
+        assert_non_null(strstr(vuln_row(rec, names[k])->detail, "not applicable"));
+    }
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* Each server: a correct one (all bad_record_mac), then the four oracles
+     * as the lab scripts them (lab/cbc.c).  Index = enum tw_cbcrec_form. */
+    for (int which = -1; which < 4; which++) {
+        fake_b0(&fs, 1);
+        fs.s12[2] = 0xc013; /* ECDHE-RSA-AES128-SHA */
+        fs.n12 = 3;
+        for (int f = 0; f < 5; f++)
+            fs.cbc_react[f] = alert20;
+        if (which == 0)
+            fs.cbc_react[TW_CBCREC_BAD_PAD] = data;
+        if (which == 1)
+            fs.cbc_react[TW_CBCREC_BAD_PAD] = closed;
+        if (which == 2)
+            fs.cbc_react[TW_CBCREC_BAD_PAD] = fs.cbc_react[TW_CBCREC_BAD_BOTH] = alert21;
+        if (which == 3)
+            fs.cbc_react[TW_CBCREC_ZERO_LEN] = closed;
+        pl = run_plan(&fs, 0);
+        assert_int_equal(tw_gplan_cbc_version(pl), TLS1_2_VERSION);
+        r = result_new(0);
+        rec = tw_gplan_grade(pl, r, NULL);
+        assert_int_equal(fs.n_cbc, 4); /* one connection per record */
+        for (int k = 0; k < 4; k++) {
+            assert_int_equal(vuln_row(rec, names[k])->tested, 1);
+            assert_int_equal(vuln_row(rec, names[k])->vulnerable, k == which);
+            assert_int_equal(has_reason(rec, reasons[k]), k == which);
+        }
+        assert_string_equal(rec->grade, which < 0 ? "A" : "F");
+        free(rec);
+        tw_result_free(r);
+        tw_gplan_free(pl);
+    }
+
+    /* An accepted bad MAC is no padding oracle: nothing fires. */
+    {
+        struct tw_cbcrec_reaction rr[4] = {alert20, data, alert20, alert20};
+        int v[4];
+
+        tw_gplan_cbc_verdicts(rr, v);
+        assert_true(!v[0] && !v[1] && !v[2] && !v[3]);
+    }
+}
+
 /* vuln.c: the records after the flight, bounded and hostile-safe. */
 static void
 test_vuln_tail(void **state)
@@ -1654,6 +1748,7 @@ main(void)
         cmocka_unit_test(test_vuln_probes),
         cmocka_unit_test(test_vuln_enum_rows),
         cmocka_unit_test(test_vuln_reneg),
+        cmocka_unit_test(test_vuln_cbc),
         cmocka_unit_test(test_vuln_tail),
         cmocka_unit_test(test_grader_timeout_derivation),
         cmocka_unit_test(test_modern_server_preference),
