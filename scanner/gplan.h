@@ -30,7 +30,12 @@
  *            at the second best with the SCSV), Heartbleed (a ServerHello
  *            acknowledged the heartbeat extension: one hello + a heartbeat
  *            request claiming 16 bytes it does not send), CCS injection
- *            (TLS 1.0-1.2: one hello + two early ChangeCipherSpec records).
+ *            (TLS 1.0-1.2: one hello + two early ChangeCipherSpec records;
+ *            it also offers the session_ticket extension), Ticketbleed
+ *            (that hello's ServerHello acknowledged session tickets, not
+ *            over STARTTLS: one OpenSSL handshake capped at that version
+ *            fetches a ticket (TW_GSTEP_TICKET), then one hello resumes it
+ *            with a one-byte session ID).
  *   reneg    (TW_GSTEP_RENEG) only on a TLS 1.0-1.2 server without RFC 5746,
  *            not over STARTTLS: one OpenSSL handshake, then a client-initiated
  *            renegotiation; a new ServerHello is insecure renegotiation (C06).
@@ -81,6 +86,8 @@ enum tw_gstep {
     TW_GSTEP_HELLO,    /* send the built hello on a raw socket; feed the flight */
     TW_GSTEP_HTTP,     /* HEAD / over TLS; feed the response */
     TW_GSTEP_RENEG,    /* TLS <= tw_gplan_reneg_version, then a client renegotiation (issue 14) */
+    TW_GSTEP_TICKET,   /* an OpenSSL handshake at tw_gplan_ticket_version that accepts a
+                          session ticket; feed it (tw_gplan_feed_ticket) */
 };
 
 struct tw_gplan;
@@ -120,6 +127,16 @@ void tw_gplan_feed_early_data(struct tw_gplan *pl, int has_ticket, uint32_t max_
  * vulnerability probe: use tw_vuln_tail_complete as the conn's complete(),
  * and wipe the bytes after the feed: they may be another process's memory). */
 int tw_gplan_reads_tail(const struct tw_gplan *pl);
+/* 1 when the answer to the current TW_GSTEP_HELLO must be wiped after the
+ * feed (every vulnerability probe's: a Heartbleed or Ticketbleed answer may
+ * hold another process's memory), even when it is not read past the flight. */
+int tw_gplan_wipes_answer(const struct tw_gplan *pl);
+/* TW_GSTEP_TICKET (Ticketbleed, vuln.h): the version its handshake is capped
+ * at (wire value = OpenSSL constant), and its outcome: the ticket of the
+ * session it established (NULL when the handshake failed; len 0 when it
+ * completed without a ticket).  The plan copies the ticket. */
+int tw_gplan_ticket_version(const struct tw_gplan *pl);
+void tw_gplan_feed_ticket(struct tw_gplan *pl, const uint8_t *ticket, size_t len);
 /* Connections the plan has used so far. */
 int tw_gplan_connections(const struct tw_gplan *pl);
 /* The service is not HTTP (a STARTTLS protocol): plan no HTTP step (its
