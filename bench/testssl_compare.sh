@@ -3,6 +3,17 @@
 # side by side in one run (issue 5, performance part).
 #
 #   bench/testssl_compare.sh [--serial] [--max N] [--names a,b,...] [--keep] [--out FILE]
+#   bench/testssl_compare.sh --vulns [--names a,b,...] [--keep] [--out FILE]
+#
+# --vulns (issue 14): the vulnerability probes instead of the grades.
+# testssl runs its vulnerability checks alone (-U, under nice) on the lab's
+# vulnerability endpoints plus a few safe ones (VULN_NAMES below, plus every
+# endpoint whose name says robot/poodle/doodle/padding/oracle/lucky), tlsweep
+# grades the same endpoints, and the output is one agreement table: per
+# endpoint x per probe, tlsweep's vulns row (or grade reason) next to
+# testssl's JSON id (VULN_MAP in the Python below), then every disagreement
+# with both tools' own words.  A probe tlsweep has no row for is "not tested
+# by tlsweep" (-), one testssl 3.0 lacks is "not tested by testssl" (-).
 #
 # Builds nothing: uses $TLSWEEP, else build/tlsweep.  Needs testssl.sh
 # (Debian: apt-get install -y testssl.sh; the binary is `testssl`), sqlite3,
@@ -34,16 +45,17 @@
 set -euo pipefail
 
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-SERIAL=0 MAX=0 NAMES='' KEEP=0 OUT=''
+SERIAL=0 MAX=0 NAMES='' KEEP=0 OUT='' VULNS=0
 ARGS=("$@")
 while [ $# -gt 0 ]; do
     case $1 in
     --serial) SERIAL=1 ;;
+    --vulns) VULNS=1 ;;
     --max) MAX=$2; shift ;;
     --names) NAMES=$2; shift ;;
     --keep) KEEP=1 ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
     *) echo "testssl_compare: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -94,10 +106,15 @@ LAB_PID=$(cat "$LAB/lab.pid")
 "$TLSWEEP" lab targets --dir "$LAB" --port $PORT | grep -E "^[a-z0-9-]+\.lab\.tlsweep\.test:$PORT\$" >"$W/candidates.txt"
 "$TLSWEEP" scan --db "$W/select.db" --no-progress --quick --resolver $RESOLVER --ca-file "$LAB/ca.pem" \
     "$W/candidates.txt" >/dev/null 2>&1
+# --vulns: the vulnerability endpoints (issue 14) and three safe ones; the
+# ROBOT and CBC padding oracle endpoints of other branches by their names.
+VULN_NAMES=heartbleed,ccs-injection,ticketbleed,compression,insecure-reneg,legacy-no-reneg,drown-sslv2,drown-peer,3des,tls10-only,rc4-sslv3,dhe-1024,early-data,valid-rsa,hsts,tls13-only
+VULN_PAT='robot|bleichenbacher|poodle|doodle|padding|oracle|lucky|zero-len'
+if [ "$VULNS" = 1 ] && [ -z "$NAMES" ]; then NAMES=$VULN_NAMES; else VULN_PAT='^$'; fi
 : >"$W/endpoints.tsv"
 while read -r line; do
     name=${line%%.lab.tlsweep.test:*}
-    if [ -n "$NAMES" ] && [[ ",$NAMES," != *",$name,"* ]]; then continue; fi
+    if [ -n "$NAMES" ] && [[ ",$NAMES," != *",$name,"* ]] && ! [[ $name =~ $VULN_PAT ]]; then continue; fi
     ip=$(sqlite3 "$W/select.db" "select ip from results where host='${line%:*}' and tls_version is not null and ip like '%.%' limit 1")
     [ -n "$ip" ] || continue
     printf '%s\t%s\t%s\n' "$name" "$ip" "$line" >>"$W/endpoints.tsv"
@@ -126,9 +143,50 @@ while IFS=$'\t' read -r name ip line; do
     echo "--warnings off --ip $ip https://$line" >>"$W/testssl.cmds"
 done <"$W/endpoints.tsv"
 MODE=--parallel; [ "$SERIAL" = 1 ] && MODE=--serial
-TS_CMD="$TESTSSL --quiet --color 0 --nodns none --connect-timeout 10 --openssl-timeout 10 --add-ca $LAB/ca.pem --jsonfile-pretty $W/testssl.json $MODE --file $W/testssl.cmds"
+CHECKS=''; NICE=''
+[ "$VULNS" = 1 ] && CHECKS=-U NICE='nice -n 10'
+TS_CMD="$NICE $TESTSSL $CHECKS --quiet --color 0 --nodns none --connect-timeout 10 --openssl-timeout 10 --add-ca $LAB/ca.pem --jsonfile-pretty $W/testssl.json $MODE --file $W/testssl.cmds"
 a0=$(active_opens)
+if [ "$VULNS" = 1 ]; then
+    # One testssl per endpoint, all at once, each bounded by TSC_TIMEOUT:
+    # testssl's own --parallel mode kills a child after 1,200 s and then
+    # merges nothing of it (the first --vulns run on a loaded machine kept
+    # 1 endpoint of 16).  Each JSON file is written as testssl goes, so a
+    # killed run still leaves its findings so far (read leniently below).
+    # TSC_CHECKS replaces -U (e.g. "-H -I -T" for a short run).
+    TS_CMD="$NICE $TESTSSL ${TSC_CHECKS:--U} --quiet --color 0 --nodns none --warnings off --connect-timeout 10 --openssl-timeout 10 --add-ca $LAB/ca.pem --jsonfile-pretty $W/ts-NAME.json --ip ADDR https://NAME:$PORT (one per endpoint, timeout ${TSC_TIMEOUT:-900} s)"
+    start=$(date +%s.%N)
+    while IFS=$'\t' read -r name ip line; do
+        timeout "${TSC_TIMEOUT:-900}" $NICE "$TESTSSL" ${TSC_CHECKS:--U} --quiet --color 0 --nodns none --warnings off \
+            --connect-timeout 10 --openssl-timeout 10 --add-ca "$LAB/ca.pem" --jsonfile-pretty "$W/ts-$name.json" \
+            --ip "$ip" "https://$line" >"$W/ts-$name.log" 2>&1 </dev/null &
+    done <"$W/endpoints.tsv"
+    wait || true
+    python3 - "$W" >"$W/testssl.json" <<'PYEOF'
+import json, re, sys
+W = sys.argv[1]
+out = []
+for line in open(f"{W}/endpoints.tsv"):
+    name, ip, target = line.rstrip("\n").split("\t")
+    try:
+        s = open(f"{W}/ts-{name}.json").read()
+    except OSError:
+        continue
+    found = []
+    for m in re.finditer(r'\{[^{}]*"id"\s*:\s*"([^"]+)"[^{}]*\}', s):
+        blk = m.group(0)
+        sev = re.search(r'"severity"\s*:\s*"([^"]*)"', blk)
+        fin = re.search(r'"finding"\s*:\s*"((?:[^"\\]|\\.)*)"', blk)
+        found.append({"id": m.group(1), "severity": sev.group(1) if sev else "",
+                      "finding": fin.group(1) if fin else ""})
+    out.append({"targetHost": target.rsplit(":", 1)[0], "ip": ip, "service": "",
+                "vulnerabilities": found})
+print(json.dumps({"scanResult": out}))
+PYEOF
+    printf '%s 0 0 0\n' "$(echo "$(date +%s.%N) - $start" | bc)" >"$W/testssl.time"
+else
 /usr/bin/time -f '%e %U %S %M' -o "$W/testssl.time" $TS_CMD >"$W/testssl.log" 2>&1 || log "testssl exited $? (see the table for what it produced)"
+fi
 a1=$(active_opens)
 echo "$((a1 - a0))" >"$W/testssl.opens"
 log "testssl: $(cat "$W/testssl.time"), $((a1 - a0)) connects"
@@ -139,10 +197,10 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 TS_VER=$("$TESTSSL" --version 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' | sed -n 's/.*testssl *\([0-9][^ ]*\) .*/\1/p' | head -1)
 short() { sed "s|$W|\$W|g; s|$SRCDIR/||g" <<<"$1"; }
 python3 - "$W" "$ISOLATED" "$SERIAL" "$DATE" "$(nproc)" "$CPU" "$TS_VER" "$(short "$TW_CMD")" "$(short "$TS_CMD")" \
-    >"$W/results.md" <<'EOF'
+    "$VULNS" "$("$TLSWEEP" --version 2>/dev/null | head -1)" >"$W/results.md" <<'EOF'
 import json, os, re, sqlite3, sys
 
-W, isolated, serial, date, nproc, cpu, tsver, tw_cmd, ts_cmd = sys.argv[1:10]
+W, isolated, serial, date, nproc, cpu, tsver, tw_cmd, ts_cmd, vulns_mode, tw_ver = sys.argv[1:12]
 isolated = isolated == "1"
 eps = [l.rstrip("\n").split("\t") for l in open(f"{W}/endpoints.tsv") if l.strip()]
 n = len(eps)
@@ -186,6 +244,125 @@ def load_testssl(path):
     return out
 
 ts = load_testssl(f"{W}/testssl.json")
+
+# ---- --vulns: per endpoint x per probe (issue 14) ----
+# (label, tlsweep source, testssl JSON id).  The source is a vulns row (the
+# first of the names that exists: other branches may name theirs slightly
+# otherwise) or a grade reason (POODLE against SSLv3 and RC4 are judged by
+# the grader, not by a probe of their own).  None: the other tool has no
+# such check (testssl 3.0.8 has no CBC padding oracle scan; tlsweep no
+# Lucky13 verdict).
+VULN_MAP = [
+    ("Heartbleed", ("vuln", ["heartbleed"]), "heartbleed"),
+    ("CCS injection", ("vuln", ["ccs_injection"]), "CCS"),
+    ("Ticketbleed", ("vuln", ["ticketbleed"]), "ticketbleed"),
+    ("ROBOT", ("vuln", ["robot"]), "ROBOT"),
+    ("no RFC 5746", ("vuln", ["no_secure_renegotiation"]), "secure_renego"),
+    ("client reneg.", ("vuln", ["insecure_renegotiation"]), "secure_client_renego"),
+    ("CRIME", ("vuln", ["compression"]), "CRIME_TLS"),
+    ("POODLE SSLv3", ("reason", ["poodle_ssl3"]), "POODLE_SSL"),
+    ("POODLE TLS", ("vuln", ["poodle_tls"]), "POODLE_TLS"),
+    ("no fallback SCSV", ("vuln", ["no_fallback_scsv"]), "fallback_SCSV"),
+    ("Sweet32", ("vuln", ["sweet32"]), "SWEET32"),
+    ("FREAK", ("vuln", ["freak"]), "FREAK"),
+    ("DROWN", ("vuln", ["drown"]), "DROWN"),
+    ("Logjam", ("vuln", ["logjam"]), "LOGJAM"),
+    ("BEAST", ("vuln", ["beast"]), "BEAST"),
+    ("Lucky13", ("vuln", ["lucky13"]), "LUCKY13"),
+    ("RC4", ("reason", ["rc4", "rc4_only", "rc4_tls11plus"]), "RC4"),
+    ("Zombie POODLE", ("vuln", ["zombie_poodle"]), None),
+    ("GOLDENDOODLE", ("vuln", ["goldendoodle"]), None),
+    ("Sleeping POODLE", ("vuln", ["sleeping_poodle"]), None),
+    ("0-length padding", ("vuln", ["zero_length_padding_oracle", "openssl_0_length",
+                                   "zero_length_padding", "cve_2019_1559"]), None),
+]
+
+def vulns_report():
+    rows = {}
+    try:
+        for host, name, tested, vul, detail in db.execute(
+                "select r.host, v.name, v.tested, v.vulnerable, v.detail from vulns v"
+                " join results r on r.id = v.result_id"):
+            rows[(host.split(".")[0], name)] = (tested, vul, detail or "")
+    except sqlite3.Error as e:
+        sys.stderr.write(f"tlsweep vulns: {e}\n")
+
+    def tw_verdict(ep, src):
+        kind, names = src
+        if kind == "reason":
+            t = tw.get(ep)
+            if not t or t["grade"] in ("-", None):
+                return "-", "not graded"
+            got = [c for c in re.split(r"[ ,]+", t["reasons"]) if c in names]
+            return ("V", "grade reason " + got[0]) if got else ("ok", "no " + "/".join(names) + " reason")
+        for nm in names:
+            if (ep, nm) in rows:
+                tested, vul, detail = rows[(ep, nm)]
+                return ("V" if vul else "ok" if tested else "nt"), detail
+        return "-", "no such tlsweep row"
+
+    def ts_verdict(ep, tid):
+        xs = ts.get(ep, {}).get(tid) if tid else None
+        if not xs:
+            return "-", "no such testssl finding"
+        sev, finding = xs[0][0].upper(), xs[0][1]
+        if sev in ("LOW", "MEDIUM", "HIGH", "CRITICAL"):
+            return "V", f"{sev}: {finding}"
+        if sev in ("OK", "INFO"):
+            return "ok", f"{sev}: {finding}"
+        return "?", f"{sev}: {finding}"
+
+    print(f"Date {date}; machine: {nproc} x {cpu}; {tw_ver}; testssl {tsver}; "
+          f"{len(eps)} lab endpoints; network namespace: {'private' if isolated else 'shared'}.")
+    print()
+    print(f"- tlsweep: `{tw_cmd}`")
+    print(f"- testssl: `{ts_cmd}`")
+    print()
+    print("Cells: `V` both say vulnerable, `.` both say not vulnerable, `tw/ts` a disagreement "
+          "(V vulnerable, ok not vulnerable, nt tlsweep has the row but no verdict, ? testssl "
+          "warned), `-` neither has a verdict (no such check in one tool, or not applicable).")
+    print()
+    labels = [m[0] for m in VULN_MAP]
+    print("| endpoint | " + " | ".join(labels) + " |")
+    print("|---|" + "---|" * len(labels))
+    same = total = 0
+    diffs, onlies = [], []
+    for ep, _, _ in eps:
+        cells = []
+        for label, src, tid in VULN_MAP:
+            a, ad = tw_verdict(ep, src)
+            b, bd = ts_verdict(ep, tid)
+            if a in ("V", "ok") and b in ("V", "ok"):
+                total += 1
+                if a == b:
+                    same += 1
+                    cells.append("V" if a == "V" else ".")
+                else:
+                    cells.append(f"**{a}/{b}**")
+                    diffs.append((ep, label, a, ad, b, bd))
+            elif a == "-" and b == "-":
+                cells.append("-")
+            else:
+                cells.append(f"{a}/{b}")
+                if "V" in (a, b):
+                    onlies.append((ep, label, a, ad, b, bd))
+        print(f"| {ep} | " + " | ".join(cells) + " |")
+    print()
+    print(f"Verdicts where both tools have one: {same} of {total} agree.")
+    print()
+    print("Disagreements (both tools have a verdict):")
+    print()
+    for ep, label, a, ad, b, bd in diffs or [("-", "-", "", "none", "", "")]:
+        print(f"- {ep}, {label}: tlsweep {a} ({ad}); testssl {b} ({bd})")
+    print()
+    print("Vulnerable in one tool, no verdict in the other:")
+    print()
+    for ep, label, a, ad, b, bd in onlies or [("-", "-", "", "none", "", "")]:
+        print(f"- {ep}, {label}: tlsweep {a} ({ad}); testssl {b} ({bd})")
+
+if vulns_mode == "1":
+    vulns_report()
+    sys.exit(0)
 
 # cipher bits by OpenSSL name, from testssl's own table
 BITS = {}

@@ -67,6 +67,9 @@ static const struct tw_lab_legacy_def legacy_sslv2 = {0x0303, 0x0303, NULL, 0, 0
  * oracle judges the ClientKeyExchange. */
 static const uint16_t suites_rsa_kx[] = {0x009C, 0x009D};
 static const struct tw_lab_legacy_def legacy_robot = {0x0303, 0x0303, suites_rsa_kx, 2, 0};
+/* ticketbleed (issue 14): no scripted suite; the front answers only the
+ * resumption hello of TW_LAB_F_TICKETBLEED, OpenSSL everything else. */
+static const struct tw_lab_legacy_def legacy_ticketbleed = {0x0301, 0x0303, NULL, 0, 0};
 
 const struct tw_lab_endpoint tw_lab_estate[] = {
     /* ---- One endpoint per failure class (issue 4, README "Endpoints") ---- */
@@ -513,6 +516,15 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .flags = TW_LAB_F_CBC_ORACLE,
      .cbc = TW_LAB_CBC_ZERO_LEN,
      TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_CBC)},
+    /* ---- Ticketbleed (issue 14, the third session: address 102) ----
+     * An F5-like TLS 1.2 server with session tickets whose resumption
+     * answer leaks 31 bytes after a 1-byte session ID (TW_LAB_F_TICKETBLEED). */
+    {.name = "ticketbleed",
+     .addr = 102,
+     .lines = {LINE(NAME, "ok")},
+     .flags = TW_LAB_F_TICKETBLEED,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_B0),
+     .legacy = &legacy_ticketbleed},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

@@ -147,8 +147,9 @@ struct tw_lab_legacy_params {
     size_t n_native;
     const uint8_t *chain; /* Certificate body: (3-byte length, DER) per certificate */
     size_t chain_len;
-    int deflate; /* a hello offering DEFLATE gets a scripted ServerHello choosing it */
-    int sslv2;   /* an SSLv2 CLIENT-HELLO (version 2) gets a scripted SERVER-HELLO */
+    int deflate;     /* a hello offering DEFLATE gets a scripted ServerHello choosing it */
+    int sslv2;       /* an SSLv2 CLIENT-HELLO (version 2) gets a scripted SERVER-HELLO */
+    int ticketbleed; /* TW_LAB_F_TICKETBLEED: a resumption hello gets the leaking answer */
 };
 
 /* The fields of a ClientHello record that decide the answer (suites points
@@ -158,6 +159,10 @@ struct tw_lab_client_hello {
     const uint8_t *suites;
     size_t suites_len;  /* bytes, even */
     int offers_deflate; /* compression method 1 (DEFLATE) is offered */
+    const uint8_t *sid; /* the session ID (sid_len bytes) */
+    size_t sid_len;
+    int has_ticket;    /* a session_ticket extension ... */
+    size_t ticket_len; /* ... and its length (0: asks for a ticket, else resumes one) */
 };
 
 enum tw_lab_legacy_verdict {
@@ -330,6 +335,14 @@ enum tw_lab_cbc_oracle {
     TW_LAB_CBC_GOLDENDOODLE, /* bad padding: decryption_failed; bad MAC: bad_record_mac */
     TW_LAB_CBC_ZERO_LEN,     /* a 0-length record with a bad MAC: closed without an alert */
 };
+/* Ticketbleed, CVE-2016-9244 (issue 14), as F5 BIG-IP had it: an OpenSSL
+ * TLS 1.2 server that issues session tickets, behind a scripted front
+ * (legacy.c): a TLS <= 1.2 hello that resumes a ticket with a session ID
+ * shorter than 32 bytes gets a ServerHello that "resumes" it with a 32-byte
+ * session ID, the client's bytes followed by filler standing for server
+ * memory (random, different on every connection), then ChangeCipherSpec
+ * and a Finished-sized record; every other hello goes to OpenSSL. */
+#define TW_LAB_F_TICKETBLEED 0x4000000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered

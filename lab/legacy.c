@@ -93,6 +93,27 @@ tw_lab_legacy_parse(const uint8_t *rec, size_t len, struct tw_lab_client_hello *
         for (size_t i = 0; i < rec[off]; i++)
             if (rec[off + 1 + i] == 1)
                 ch->offers_deflate = 1;
+    ch->sid = rec + 9 + 2 + 32 + 1;
+    ch->sid_len = sid;
+    /* Extensions: only session_ticket (35) matters here; a malformed block
+     * is left unread (OpenSSL judges it). */
+    if (off < end && off + 1 + rec[off] + 2 <= end) {
+        size_t x = off + 1 + rec[off];
+        size_t xend = x + 2 + get16(rec + x);
+
+        if (xend <= end)
+            for (x += 2; x + 4 <= xend;) {
+                size_t el = get16(rec + x + 2);
+
+                if (x + 4 + el > xend)
+                    break;
+                if (get16(rec + x) == 35) {
+                    ch->has_ticket = 1;
+                    ch->ticket_len = el;
+                }
+                x += 4 + el;
+            }
+    }
     return 0;
 }
 
@@ -185,6 +206,54 @@ legacy_v2_answer(const struct tw_lab_legacy_params *p, const uint8_t *rec, size_
     return o + 16;
 }
 
+/*
+ * TW_LAB_F_TICKETBLEED: the answer to a hello that resumes a ticket with a
+ * short session ID: ServerHello (the hello's version and first suite, a
+ * 32-byte session ID = the client's bytes + filler from `random`, empty
+ * renegotiation_info), ChangeCipherSpec and a 40-byte record standing for
+ * the encrypted Finished.  Returns the bytes written, 0 when cap is short.
+ */
+static size_t
+legacy_ticketbleed(const struct tw_lab_client_hello *ch, const uint8_t random[32], uint8_t *out,
+                   size_t cap)
+{
+    uint16_t v = ch->version <= 0x0303 ? ch->version : 0x0303;
+    size_t body = 2 + 32 + 1 + 32 + 2 + 1 + 2 + 5, o = 0;
+
+    if (cap < 5 + 4 + body + 6 + 5 + 40)
+        return 0;
+    out[o++] = 0x16;
+    o = put16(out, o, v);
+    o = put16(out, o, (unsigned)(4 + body));
+    out[o++] = HS_SERVER_HELLO;
+    o = put24(out, o, body);
+    o = put16(out, o, v);
+    for (size_t i = 0; i < 32; i++)
+        out[o + i] = (uint8_t)(random[i] ^ 0x3c);
+    out[o + 24] = 0; /* never the TLS 1.3 downgrade sentinel */
+    o += 32;
+    out[o++] = 32;
+    /* The bug: 32 bytes copied from a buffer that holds only sid_len. */
+    memcpy(out + o, ch->sid, ch->sid_len);
+    memcpy(out + o + ch->sid_len, random, 32 - ch->sid_len);
+    o += 32;
+    o = put16(out, o, get16(ch->suites));
+    out[o++] = 0;
+    o = put16(out, o, 5);
+    o = put16(out, o, 0xff01); /* renegotiation_info */
+    o = put16(out, o, 1);
+    out[o++] = 0;
+    out[o++] = 0x14; /* ChangeCipherSpec */
+    o = put16(out, o, v);
+    o = put16(out, o, 1);
+    out[o++] = 1;
+    out[o++] = 0x16; /* "Finished", encrypted: opaque bytes */
+    o = put16(out, o, v);
+    o = put16(out, o, 40);
+    memset(out + o, 0xa5, 40);
+    return o + 40;
+}
+
 enum tw_lab_legacy_verdict
 tw_lab_legacy_answer(const struct tw_lab_legacy_params *p, const uint8_t *rec, size_t len,
                      const uint8_t random[32], uint8_t *out, size_t cap, size_t *out_len)
@@ -204,6 +273,12 @@ tw_lab_legacy_answer(const struct tw_lab_legacy_params *p, const uint8_t *rec, s
     }
     if (tw_lab_legacy_parse(rec, len, &ch) < 0)
         goto refuse;
+    if (p->ticketbleed && ch.has_ticket && ch.ticket_len > 0 && ch.sid_len > 0 && ch.sid_len < 32 &&
+        ch.version >= TW_LAB_TLS10 && ch.version <= 0x0303) {
+        *out_len = legacy_ticketbleed(&ch, random, out, cap);
+        if (*out_len > 0)
+            return TW_LAB_LEGACY_RAW;
+    }
     /* A compressing server chooses DEFLATE whenever it is offered: that
      * hello is the script's (the OpenSSL side has no zlib). */
     deflate = p->deflate && ch.offers_deflate && ch.version >= p->raw_min && ch.version <= 0x0303;

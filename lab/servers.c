@@ -1691,6 +1691,7 @@ srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *e
     s->legacy.chain_len = len;
     s->legacy.deflate = ld->deflate;
     s->legacy.sslv2 = ld->sslv2;
+    s->legacy.ticketbleed = (s->def->flags & TW_LAB_F_TICKETBLEED) != 0;
     return 0;
 }
 

@@ -90,10 +90,11 @@ struct tw_conn {
     int pending_errno; /* connect() failed at once: reported from the timer */
     uint8_t state;
     uint8_t kind;
-    uint8_t cut;           /* enum tw_conn_cut */
-    uint8_t starttls;      /* enum tw_starttls_proto, 0 = direct TLS */
-    uint8_t mode;          /* enum tw_conn_mode */
-    uint32_t posths_bytes; /* bytes_in when the read after the handshake began */
+    uint8_t cut;             /* enum tw_conn_cut */
+    uint8_t starttls;        /* enum tw_starttls_proto, 0 = direct TLS */
+    uint8_t mode;            /* enum tw_conn_mode */
+    uint16_t ticket_version; /* TLS_HTTP (optional): fetch a session ticket, then stop */
+    uint32_t posths_bytes;   /* bytes_in when the read after the handshake began */
 };
 
 struct tw_conn_pool {
@@ -756,6 +757,10 @@ conn_on_handshake(struct tw_conn *c, int revents)
         return 1;
     if (c->cbc != NULL)
         return conn_start_cbc(c);
+    /* The ticket fetch: a TLS <= 1.2 ticket came before the server's
+     * Finished, so the completed handshake's session holds it. */
+    if (c->ticket_version != 0)
+        return 1;
     /* The renegotiation probe: the request's SSL_write sends the new hello. */
     if (c->reneg != NULL) {
         ERR_clear_error();
@@ -856,6 +861,11 @@ conn_start_tls(struct tw_conn *c)
         c->reneg->alert = -1;
         SSL_set_msg_callback(c->ssl, conn_reneg_msg_cb);
         SSL_set_msg_callback_arg(c->ssl, c->reneg);
+    }
+    if (c->ticket_version != 0) {
+        /* Issue 14, Ticketbleed: a session ticket to offer back. */
+        SSL_clear_options(c->ssl, SSL_OP_NO_TICKET);
+        (void)SSL_set_max_proto_version(c->ssl, c->ticket_version);
     }
     SSL_set_app_data(c->ssl, c);
     SSL_set_info_callback(c->ssl, conn_info_cb);
@@ -1100,6 +1110,10 @@ tw_conn_start(struct tw_conn_pool *p, const struct tw_conn_params *params, struc
     c->ca_names = params->ca_names;
     c->reneg = params->mode == TW_CONN_TLS_HTTP ? params->reneg : NULL;
     c->cbc = params->mode == TW_CONN_TLS_HTTP ? params->cbc : NULL;
+    c->ticket_version = params->mode == TW_CONN_TLS_HTTP && params->ticket_version > 0 &&
+                                params->ticket_version <= 0xffff
+                            ? (uint16_t)params->ticket_version
+                            : 0;
     c->kind = (uint8_t)params->kind;
     c->mode = (uint8_t)params->mode;
     if (params->mode != TW_CONN_TLS) {

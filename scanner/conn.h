@@ -143,6 +143,11 @@ struct tw_conn_params {
     char **ca_names;
     struct tw_conn_reneg *reneg; /* optional, TW_CONN_TLS_HTTP only: borrowed until done */
     struct tw_conn_cbc *cbc;     /* optional, TW_CONN_TLS_HTTP only: borrowed until done */
+    /* Optional, TW_CONN_TLS_HTTP only (issue 14, Ticketbleed): when not 0, the
+     * handshake is capped at this version (OpenSSL constant), accepts a
+     * session ticket, and the conn ends once it completes (no request): the
+     * done_cb's SSL holds the session and its ticket. */
+    int ticket_version;
     tw_conn_done_cb *done_cb;
     void *arg;
 };

@@ -52,7 +52,7 @@ enum gphase {
 };
 
 /* The vulnerability probes of PH_VULNS, in order (issue 14, vuln.h). */
-enum gvuln { GV_FALLBACK = 0, GV_HEARTBLEED, GV_CCS, GV__COUNT };
+enum gvuln { GV_FALLBACK = 0, GV_HEARTBLEED, GV_CCS, GV_TICKETBLEED, GV__COUNT };
 
 /* The records of PH_CBC, one connection each, in order (issue 14,
  * tls/cbcrec.h): a correct server answers every one with bad_record_mac. */
@@ -145,8 +145,18 @@ struct tw_gplan {
     int cbc_sent;                                /* PH_CBC: records that went out */
     struct tw_cbcrec_reaction creact[GC__COUNT]; /* PH_CBC: the answer to each */
     char cbc_why[TW_GREC_VULN_DETAIL];           /* PH_CBC: why not (fully) tested */
-    struct gp_vres reneg;                        /* the insecure renegotiation probe (PH_RENEG) */
-    uint16_t reneg_v;                            /* its version: the best TLS 1.0-1.2 accepted */
+    /* Ticketbleed (vuln.h): the CCS hello offers the session_ticket
+     * extension; an acknowledgement is the precondition.  Then an OpenSSL
+     * handshake fetches a ticket (TW_GSTEP_TICKET) and one hello offers it
+     * back with a one-byte session ID. */
+    int tb_ack;                            /* the CCS hello's ServerHello acknowledged it */
+    uint16_t tb_version;                   /* the version of both connections */
+    int tb_fetched;                        /* the ticket connection was fed */
+    uint8_t tb_ticket[TW_VULN_TICKET_MAX]; /* the ticket (our own session's, no secret) */
+    size_t tb_ticket_len;
+    uint8_t tb_sid0;              /* the session ID byte the hello sent */
+    struct gp_vres reneg;         /* the insecure renegotiation probe (PH_RENEG) */
+    uint16_t reneg_v;             /* its version: the best TLS 1.0-1.2 accepted */
     int ed_tested;                /* the HTTP step completed a TLS 1.3 handshake (0-RTT row) */
     int ed_ticket;                /* ... and a session ticket came with it */
     uint32_t ed_max;              /* the ticket's max_early_data_size (0 = no 0-RTT) */
@@ -615,6 +625,27 @@ gp_vuln_version(struct tw_gplan *pl, enum gvuln k)
                 return gp_versions[i];
         snprintf(r->detail, sizeof(r->detail), "not applicable: no TLS 1.0-1.2");
         return 0;
+    case GV_TICKETBLEED:
+        for (int i = 1; i <= 3; i++) /* TLS 1.2 .. TLS 1.0 */
+            seen += pl->n_acc[i] > 0;
+        if (seen == 0) {
+            snprintf(r->detail, sizeof(r->detail), "not applicable: no TLS 1.0-1.2");
+            return 0;
+        }
+        if (!pl->tb_ack) {
+            /* The CCS hello was answered (its row has a verdict) without the
+             * extension: no ticket to resume, nothing to echo. */
+            r->tested = pl->vres[GV_CCS].tested;
+            snprintf(r->detail, sizeof(r->detail), "%s",
+                     r->tested ? "no session ticket extension: nothing to resume"
+                               : "no verdict: the session_ticket hello was not answered");
+            return 0;
+        }
+        if (pl->no_http) {
+            snprintf(r->detail, sizeof(r->detail), "not tested over STARTTLS");
+            return 0;
+        }
+        return pl->tb_version;
     case GV__COUNT:
         break;
     }
@@ -816,6 +847,8 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
         return TW_GSTEP_RENEG;
     if (pl->phase == PH_CBC)
         return TW_GSTEP_CBC;
+    if (pl->phase == PH_VULNS && pl->vstep == GV_TICKETBLEED && !pl->tb_fetched)
+        return TW_GSTEP_TICKET;
     if (pl->phase == PH_DONE)
         return TW_GSTEP_DONE;
 
@@ -865,6 +898,17 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
                 hp.flags |= TW_HELLO_F_FALLBACK_SCSV;
             else if (pl->vstep == GV_HEARTBLEED)
                 hp.flags |= TW_HELLO_F_HEARTBEAT;
+            else if (pl->vstep == GV_CCS)
+                hp.flags |= TW_HELLO_F_SESSION_TICKET; /* Ticketbleed's precondition */
+            else if (pl->vstep == GV_TICKETBLEED) {
+                /* Resume the fetched ticket with a one-byte session ID. */
+                hp.flags |= TW_HELLO_F_SESSION_TICKET;
+                hp.ticket = pl->tb_ticket;
+                hp.ticket_len = pl->tb_ticket_len;
+                hp.session_id = rnd + 32;
+                hp.session_id_len = TW_VULN_TB_SID_LEN;
+                pl->tb_sid0 = rnd[32];
+            }
             break;
         }
         case PH_ROBOT:
@@ -900,7 +944,7 @@ tw_gplan_next(struct tw_gplan *pl, const uint8_t *rnd, uint8_t *out, size_t cap,
         gp_advance(pl);
         return tw_gplan_next(pl, rnd, out, cap, len);
     }
-    if (pl->phase == PH_VULNS && pl->vstep != GV_FALLBACK) {
+    if (pl->phase == PH_VULNS && (pl->vstep == GV_HEARTBLEED || pl->vstep == GV_CCS)) {
         /* The records that follow the hello in the same write (vuln.h). */
         size_t extra = pl->vstep == GV_HEARTBLEED
                            ? tw_vuln_heartbeat_request(v, out + *len, cap - *len)
@@ -1009,6 +1053,47 @@ gp_version_name(uint16_t v)
     }
 }
 
+/* The answer to the Ticketbleed hello (vuln.h). */
+static void
+gp_feed_ticketbleed(struct tw_gplan *pl, const struct tw_server_flight *f, struct gp_vres *r,
+                    const char *vn)
+{
+    enum tw_vuln_tb v = tw_vuln_ticketbleed(f, pl->tb_version, TW_VULN_TB_SID_LEN, pl->tb_sid0);
+
+    r->tested = v != TW_VULN_TB_NO_ANSWER;
+    r->vulnerable = v == TW_VULN_TB_VULNERABLE;
+    switch (v) {
+    case TW_VULN_TB_VULNERABLE:
+        snprintf(r->detail, sizeof(r->detail),
+                 "a %s resumption with a %d-byte session ID got a 32-byte one back"
+                 " (server memory; bytes discarded)",
+                 vn, TW_VULN_TB_SID_LEN);
+        break;
+    case TW_VULN_TB_ECHOED:
+        snprintf(r->detail, sizeof(r->detail),
+                 "the %s ticket was resumed and the %d-byte session ID echoed as sent", vn,
+                 TW_VULN_TB_SID_LEN);
+        break;
+    case TW_VULN_TB_OTHER_ID:
+        snprintf(r->detail, sizeof(r->detail),
+                 "the %s ticket was resumed with a %u-byte session ID not ours", vn,
+                 (unsigned)f->session_id_len);
+        break;
+    case TW_VULN_TB_FULL:
+        snprintf(r->detail, sizeof(r->detail),
+                 "the %s ticket was declined (full handshake): nothing echoed", vn);
+        break;
+    case TW_VULN_TB_ALERT:
+        snprintf(r->detail, sizeof(r->detail), "the %s resumption hello got alert %u", vn,
+                 (unsigned)f->alert_desc);
+        break;
+    case TW_VULN_TB_NO_ANSWER:
+        snprintf(r->detail, sizeof(r->detail), "no verdict: the %s resumption hello got no answer",
+                 vn);
+        break;
+    }
+}
+
 /*
  * The answer to a vulnerability probe (gp_vuln_version says which).  Only
  * lengths and alert codes are looked at: the bytes of a heartbeat answer
@@ -1060,6 +1145,10 @@ gp_feed_vuln(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_
         }
         break;
     case GV_CCS:
+        if (answered && f->has_session_ticket) {
+            pl->tb_ack = 1;
+            pl->tb_version = pl->vuln_v;
+        }
         if (!answered || !f->has_server_hello_done) {
             snprintf(r->detail, sizeof(r->detail), "no verdict: no complete %s first flight", vn);
         } else if (t.has_alert && (t.alert_desc == TW_VULN_ALERT_BAD_RECORD_MAC ||
@@ -1080,6 +1169,9 @@ gp_feed_vuln(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8_
                 snprintf(r->detail, sizeof(r->detail),
                          "no alert after an early ChangeCipherSpec (closed or silent)");
         }
+        break;
+    case GV_TICKETBLEED:
+        gp_feed_ticketbleed(pl, f, r, vn);
         break;
     case GV__COUNT:
         break;
@@ -1132,6 +1224,13 @@ gp_feed_robot(struct tw_gplan *pl, const struct tw_server_flight *f, const uint8
 int
 tw_gplan_reads_tail(const struct tw_gplan *pl)
 {
+    return (pl->phase == PH_VULNS && (pl->vstep == GV_HEARTBLEED || pl->vstep == GV_CCS)) ||
+           pl->phase == PH_ROBOT;
+}
+
+int
+tw_gplan_wipes_answer(const struct tw_gplan *pl)
+{
     return (pl->phase == PH_VULNS && pl->vstep != GV_FALLBACK) || pl->phase == PH_ROBOT;
 }
 
@@ -1139,6 +1238,41 @@ void
 tw_gplan_feed_end(struct tw_gplan *pl, int outcome)
 {
     pl->robot.end = outcome;
+}
+
+int
+tw_gplan_ticket_version(const struct tw_gplan *pl)
+{
+    return pl->tb_version;
+}
+
+void
+tw_gplan_feed_ticket(struct tw_gplan *pl, const uint8_t *ticket, size_t len)
+{
+    struct gp_vres *r = &pl->vres[GV_TICKETBLEED];
+    const char *vn = gp_version_name(pl->tb_version);
+
+    pl->conns++;
+    if (pl->phase != PH_VULNS || pl->vstep != GV_TICKETBLEED || pl->tb_fetched)
+        return;
+    pl->tb_fetched = 1;
+    if (ticket != NULL && len > 0 && len <= sizeof(pl->tb_ticket)) {
+        memcpy(pl->tb_ticket, ticket, len);
+        pl->tb_ticket_len = len;
+        return; /* the resumption hello is next */
+    }
+    if (ticket == NULL) {
+        snprintf(r->detail, sizeof(r->detail),
+                 "no verdict: the %s handshake for a session ticket did not complete", vn);
+    } else if (len == 0) {
+        r->tested = 1;
+        snprintf(r->detail, sizeof(r->detail), "no session ticket issued on %s: nothing to resume",
+                 vn);
+    } else {
+        snprintf(r->detail, sizeof(r->detail), "not tested: a %zu-byte session ticket (over %d)",
+                 len, TW_VULN_TICKET_MAX);
+    }
+    gp_advance(pl);
 }
 
 void
@@ -1642,7 +1776,8 @@ gp_cbc_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
 static void
 gp_vuln_rows(const struct tw_gplan *pl, struct tw_grade_record *rec)
 {
-    static const char *const names[GV__COUNT] = {"no_fallback_scsv", "heartbleed", "ccs_injection"};
+    static const char *const names[GV__COUNT] = {"no_fallback_scsv", "heartbleed", "ccs_injection",
+                                                 "ticketbleed"};
     int tls = pl->saw_tls_hello;
 
     gp_vuln_row(rec, "no_secure_renegotiation", pl->saw_tls12_hello, !pl->secure_reneg,
@@ -1805,6 +1940,7 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
         in->goldendoodle = v[2];
         in->zero_length_padding = v[3];
     }
+    in->ticketbleed = pl->vres[GV_TICKETBLEED].vulnerable;
     gp_hsts_input(pl->http, in);
     gp_vuln_rows(pl, rec);
 

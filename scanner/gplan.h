@@ -30,7 +30,12 @@
  *            at the second best with the SCSV), Heartbleed (a ServerHello
  *            acknowledged the heartbeat extension: one hello + a heartbeat
  *            request claiming 16 bytes it does not send), CCS injection
- *            (TLS 1.0-1.2: one hello + two early ChangeCipherSpec records).
+ *            (TLS 1.0-1.2: one hello + two early ChangeCipherSpec records;
+ *            it also offers the session_ticket extension), Ticketbleed
+ *            (that hello's ServerHello acknowledged session tickets, not
+ *            over STARTTLS: one OpenSSL handshake capped at that version
+ *            fetches a ticket (TW_GSTEP_TICKET), then one hello resumes it
+ *            with a one-byte session ID).
  *   robot    (scanner/robot.h) only where an RSA key-exchange suite was
  *            accepted on TLS 1.0-1.2 and its leaf is RSA: five connections,
  *            each a hello offering only those suites + a ClientKeyExchange
@@ -92,6 +97,8 @@ enum tw_gstep {
     TW_GSTEP_HTTP,     /* HEAD / over TLS; feed the response */
     TW_GSTEP_RENEG,    /* TLS <= tw_gplan_reneg_version, then a client renegotiation (issue 14) */
     TW_GSTEP_CBC,      /* a CBC handshake, then one malformed record (issue 14, tls/cbcrec.h) */
+    TW_GSTEP_TICKET,   /* an OpenSSL handshake at tw_gplan_ticket_version that accepts a
+                          session ticket; feed it (tw_gplan_feed_ticket) */
 };
 
 struct tw_gplan;
@@ -147,6 +154,16 @@ int tw_gplan_reads_tail(const struct tw_gplan *pl);
  * of scanner/evidence.h): call before tw_gplan_feed_hello.  The ROBOT probe
  * tells a FIN, a reset and silence apart (robot.h); the others ignore it. */
 void tw_gplan_feed_end(struct tw_gplan *pl, int outcome);
+/* 1 when the answer to the current TW_GSTEP_HELLO must be wiped after the
+ * feed (every vulnerability probe's: a Heartbleed or Ticketbleed answer may
+ * hold another process's memory), even when it is not read past the flight. */
+int tw_gplan_wipes_answer(const struct tw_gplan *pl);
+/* TW_GSTEP_TICKET (Ticketbleed, vuln.h): the version its handshake is capped
+ * at (wire value = OpenSSL constant), and its outcome: the ticket of the
+ * session it established (NULL when the handshake failed; len 0 when it
+ * completed without a ticket).  The plan copies the ticket. */
+int tw_gplan_ticket_version(const struct tw_gplan *pl);
+void tw_gplan_feed_ticket(struct tw_gplan *pl, const uint8_t *ticket, size_t len);
 /* Connections the plan has used so far. */
 int tw_gplan_connections(const struct tw_gplan *pl);
 /* The service is not HTTP (a STARTTLS protocol): plan no HTTP step (its

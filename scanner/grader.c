@@ -55,6 +55,7 @@ struct tw_grader {
     size_t out_len;
 
     int tail;                   /* the running hello is read past its flight (vuln.h) */
+    int wipe;                   /* its answer is wiped after the feed (vuln.h) */
     struct tw_conn_reneg reneg; /* TW_GSTEP_RENEG's settings and outcome */
     struct tw_conn_cbc cbc;     /* TW_GSTEP_CBC's settings, keys and outcome */
     struct tw_conn *conn;       /* the running connection, or NULL */
@@ -208,6 +209,8 @@ grader_feed(struct tw_grader *g)
                            &r);
         tw_gplan_feed_cbc(g->plan, g->cbc.sent, &r);
         tw_cbcrec_wipe(&g->cbc.keys);
+    } else if (g->step == TW_GSTEP_TICKET) {
+        /* Fed in grader_conn_done, where the session is at hand. */
     } else {
         tw_gplan_feed_http(g->plan, g->ex.reading ? (const char *)g->ex.buf : NULL, g->ex.len);
     }
@@ -264,13 +267,31 @@ grader_conn_done(void *arg, SSL *ssl)
         tw_gplan_feed_early_data(g->plan, ticket,
                                  ticket ? SSL_SESSION_get_max_early_data(sess) : 0);
     }
+    /* Ticketbleed (issue 14): the TLS <= 1.2 ticket of the session the
+     * ticket step established, for the plan's resumption hello. */
+    if (g->step == TW_GSTEP_TICKET) {
+        const SSL_SESSION *sess = ssl != NULL ? SSL_get0_session(ssl) : NULL;
+        const unsigned char *tick = NULL;
+        size_t tlen = 0;
+
+        static const uint8_t no_ticket[1];
+
+        if (sess != NULL && SSL_version(ssl) <= TLS1_2_VERSION)
+            SSL_SESSION_get0_ticket(sess, &tick, &tlen);
+        if (sess == NULL)
+            tw_gplan_feed_ticket(g->plan, NULL, 0); /* the handshake failed */
+        else if (tick == NULL)
+            tw_gplan_feed_ticket(g->plan, no_ticket, 0); /* completed, no ticket */
+        else
+            tw_gplan_feed_ticket(g->plan, tick, tlen);
+    }
     if (g->step == TW_GSTEP_HELLO && g->starttls && g->pr.starttls_result != TW_STARTTLS_READY)
         grader_stop(g);
     else
         grader_feed(g);
     /* A vulnerability probe's answer (a Heartbleed over-read) is another
      * process's memory: it leaves no copy here (vuln.h). */
-    if (g->tail && g->ex.buf != NULL)
+    if ((g->tail || g->wipe) && g->ex.buf != NULL)
         OPENSSL_cleanse(g->ex.buf, g->ex.cap);
     g->ex.len = 0;
     if (g->ex.cap > GRADER_KEEP_BUF) {
@@ -326,6 +347,9 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
     g->ex.req_len = hello ? g->out_len : g->req_len;
     g->ex.max = hello ? TW_HELLO_FLIGHT_MAX : TW_PROBE_HTTP_MAX;
     g->tail = hello && tw_gplan_reads_tail(g->plan);
+    g->wipe = hello && tw_gplan_wipes_answer(g->plan);
+    if (g->step == TW_GSTEP_TICKET)
+        p.ticket_version = tw_gplan_ticket_version(g->plan);
     g->ex.complete = g->step == TW_GSTEP_CBC ? tw_cbcrec_answer_complete
                      : !hello                ? grader_http_complete
                      : g->tail               ? tw_vuln_tail_complete

@@ -283,6 +283,8 @@ hello_build_exts(const struct tw_hello_params *p, struct hello_w *w, size_t hs)
     }
     if (p->flags & TW_HELLO_F_SESSION_TICKET) {
         hello_ext_begin(w, 35, &at);
+        if (p->ticket != NULL)
+            w_bytes(w, p->ticket, p->ticket_len);
         w_fill(w, at, 2);
     }
     if (p->version == TW_VERSION_TLS13) {
@@ -349,8 +351,10 @@ hello_build_tls(const struct tw_hello_params *p, uint16_t legacy, uint16_t recv,
     w_u16(w, legacy);
     w_bytes(w, p->random, 32);
     if (p->session_id != NULL) {
-        w_u8(w, 32);
-        w_bytes(w, p->session_id, 32);
+        size_t sid = p->session_id_len != 0 ? p->session_id_len : 32;
+
+        w_u8(w, (unsigned)sid);
+        w_bytes(w, p->session_id, sid);
     } else {
         w_u8(w, 0);
     }
@@ -418,6 +422,9 @@ tw_hello_build(const struct tw_hello_params *p, uint8_t *out, size_t cap, size_t
         if (n == 0 || n > 255)
             goto out;
     }
+    if (p->session_id_len > 32 || (p->ticket_len > 0 && p->ticket == NULL) ||
+        p->ticket_len > 0xffff)
+        goto out;
     if (p->version == TW_VERSION_TLS13 && p->min_version != 0 &&
         (p->min_version < TW_VERSION_SSL3 || p->min_version > TW_VERSION_TLS13))
         goto out;
@@ -728,6 +735,7 @@ flight_server_hello(const uint8_t *m, const uint8_t *end, struct tw_server_fligh
     if ((size_t)(end - m) < sid + 3)
         return flight_fail(f, "ServerHello too short");
     f->session_id_len = (uint8_t)sid;
+    f->session_id_first = sid > 0 ? m[0] : 0;
     m += sid;
     f->cipher_suite = rd16(m);
     f->compression = m[2];

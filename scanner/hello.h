@@ -65,7 +65,11 @@ struct tw_hello_params {
     uint16_t record_version; /* record header version; 0 = 0x0300 for SSLv3, else 0x0301 */
     const uint8_t *random;   /* 32 bytes, required (SSLv2: the first 16 are the challenge) */
     const uint8_t *session_id; /* 32 bytes or NULL (empty session id) */
-    const uint16_t *suites;    /* IANA codes, in preference order */
+    size_t session_id_len;     /* bytes of session_id, 1..32; 0 = 32 (Ticketbleed sends 1) */
+    const uint8_t *ticket;     /* session_ticket content (with TW_HELLO_F_SESSION_TICKET):
+                                  a ticket to resume; NULL = the empty extension */
+    size_t ticket_len;
+    const uint16_t *suites; /* IANA codes, in preference order */
     size_t n_suites;
     const uint32_t *sslv2_specs; /* 3-byte SSLv2 cipher specs (version SSL2 only) */
     size_t n_sslv2_specs;
@@ -148,6 +152,8 @@ struct tw_server_flight {
     uint8_t random[32];
     int downgrade; /* TLS 1.3 anti-downgrade sentinel: 0, 12 (TLS1.2) or 11 (<=1.1) */
     uint8_t session_id_len;
+    uint8_t session_id_first; /* the session id's first byte (0 if empty); the other bytes
+                                 are never kept: Ticketbleed fills them with server memory */
     uint16_t cipher_suite;
     uint8_t compression;             /* 0 null, 1 DEFLATE */
     uint16_t ext[TW_FLIGHT_MAX_EXT]; /* extension types, in order (first TW_FLIGHT_MAX_EXT) */

@@ -88,3 +88,20 @@ tw_vuln_tail_complete(const uint8_t *p, size_t len)
     tw_vuln_tail(p, len, &t);
     return t.has_alert || t.has_heartbeat;
 }
+
+enum tw_vuln_tb
+tw_vuln_ticketbleed(const struct tw_server_flight *f, uint16_t version, size_t sid_len,
+                    uint8_t sid0)
+{
+    if (f == NULL)
+        return TW_VULN_TB_NO_ANSWER;
+    if (!f->has_server_hello || f->is_hrr || f->version != version)
+        return f->has_alert ? TW_VULN_TB_ALERT : TW_VULN_TB_NO_ANSWER;
+    if (f->has_certificate || f->has_server_hello_done)
+        return TW_VULN_TB_FULL;
+    if (f->session_id_len == 32 && sid_len < 32 && f->session_id_first == sid0)
+        return TW_VULN_TB_VULNERABLE;
+    if (f->session_id_len == sid_len && sid_len > 0 && f->session_id_first == sid0)
+        return TW_VULN_TB_ECHOED;
+    return TW_VULN_TB_OTHER_ID;
+}

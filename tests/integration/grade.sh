@@ -154,6 +154,31 @@ assert_eq "heartbleed hsts_absent" "$(reasons heartbleed)" "heartbleed: reasons"
 assert_eq "1" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
     where r.host = 'heartbleed.lab.tlsweep.test' and v.name = 'heartbleed'
     and v.detail like '%35-byte heartbeat answer%bytes discarded%'")" "heartbleed: only the length is kept"
+# ticketbleed (issue 14): an OpenSSL TLS 1.2 server with session tickets
+# whose scripted front answers a hello resuming a ticket with a 1-byte
+# session ID by a 32-byte one (ours + 31 bytes of "memory").  C35 -> F.
+assert_eq "1|1" "$(vuln ticketbleed ticketbleed)" "ticketbleed: vulnerable"
+assert_eq "F" "$(grade ticketbleed)" "ticketbleed: F"
+assert_eq "hsts_absent no_tls13_warning ticketbleed" "$(reasons ticketbleed)" "ticketbleed: reasons"
+assert_eq "1" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where r.host = 'ticketbleed.lab.tlsweep.test' and v.name = 'ticketbleed'
+    and v.detail like '%32-byte one back%bytes discarded%'")" "ticketbleed: only the length is kept"
+# Every other OpenSSL TLS <= 1.2 server issues tickets too: the probe ran on
+# them and each resumed with our 1-byte ID echoed (no false positive; the
+# list of every vulnerable row below has ticketbleed on ticketbleed alone).
+# client-cert-optional asks for a certificate without a session id context,
+# so OpenSSL refuses to resume there with internal_error (80): not resumed,
+# nothing echoed, not vulnerable.
+assert_eq "" "$(q "select group_concat(r.host || ' ' || r.sni || ': ' || v.detail, '; ')
+    from vulns v join results r on r.id = v.result_id
+    where v.name = 'ticketbleed' and v.tested = 1 and v.vulnerable = 0
+    and v.detail not like '%echoed as sent%' and v.detail not like '%no session ticket%'
+    and not (r.host like 'client-cert-optional.%' and v.detail like '%got alert 80')")" \
+    "ticketbleed: every fixed server echoed the 1-byte ID or issued no ticket"
+n_tb=$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where v.name = 'ticketbleed' and v.detail like '%echoed as sent%'")
+[ "$n_tb" -ge 20 ] || fail "ticketbleed: resumed and echoed on only $n_tb endpoints"
+assert_eq "1|0" "$(vuln valid-rsa ticketbleed)" "valid-rsa: ticketbleed tested, not vulnerable"
 # ccs-injection: an early ChangeCipherSpec after the TLS <= 1.2 first flight
 # is accepted; the second fails with bad_record_mac (20).  C18 -> F.
 assert_eq "1|1" "$(vuln ccs-injection ccs_injection)" "ccs-injection: vulnerable"
@@ -292,7 +317,7 @@ assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.resu
 # No false positive anywhere else: those rows are the only vulnerable
 # ones of the whole lab; every fixed TLS <= 1.2 server refused the early CCS
 # with unexpected_message and the fallback hello with inappropriate_fallback.
-assert_eq "3des:sweet32 ccs-injection:ccs_injection compression:compression drown-peer:drown drown-sslv2:drown early-data:early_data goldendoodle:goldendoodle heartbleed:heartbeat_extension heartbleed:heartbleed insecure-reneg:insecure_renegotiation insecure-reneg:no_secure_renegotiation legacy-no-reneg:no_secure_renegotiation poodle-tls:poodle_tls robot-oracle:robot tls10-only:beast zero-length-oracle:zero_length_padding_oracle zombie-poodle:zombie_poodle" \
+assert_eq "3des:sweet32 ccs-injection:ccs_injection compression:compression drown-peer:drown drown-sslv2:drown early-data:early_data goldendoodle:goldendoodle heartbleed:heartbeat_extension heartbleed:heartbleed insecure-reneg:insecure_renegotiation insecure-reneg:no_secure_renegotiation legacy-no-reneg:no_secure_renegotiation poodle-tls:poodle_tls robot-oracle:robot ticketbleed:ticketbleed tls10-only:beast zero-length-oracle:zero_length_padding_oracle zombie-poodle:zombie_poodle" \
     "$(q "select group_concat(n, ' ') from (select replace(r.host, '.lab.tlsweep.test', '') || ':' || v.name as n
           from vulns v join results r on r.id = v.result_id where v.vulnerable = 1 order by n)")" \
     "vulns: no probe fires on any other lab endpoint"
@@ -300,7 +325,7 @@ assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.resu
     where v.name = 'ccs_injection' and v.tested = 1 and v.vulnerable = 0
     and v.detail not like '%unexpected_message%'")" "vulns: every fixed server said unexpected_message"
 assert_eq "0" "$(q "select count(*) from results r where r.grade is not null
-    and (select count(*) from vulns v where v.result_id = r.id) != 18")" "vulns: eighteen rows per graded endpoint (drown, robot and the four CBC oracles included)"
+    and (select count(*) from vulns v where v.result_id = r.id) != 19")" "vulns: nineteen rows per graded endpoint (drown, robot, ticketbleed and the four CBC oracles included)"
 assert_eq "0|0|0|0" "$(q "select v.tested, v.vulnerable, (select count(*) from vulns w
     where w.result_id = v.result_id and w.name in ('ccs_injection', 'no_fallback_scsv', 'heartbleed')
     and w.tested = 1), (select count(*) from vulns w where w.result_id = v.result_id and w.vulnerable = 1)

@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "scanner/hello.h"
+#include "scanner/vuln.h"
 
 #define FLIGHT_CAP 65536
 
@@ -529,6 +530,68 @@ test_hello_build_options(void **state)
     assert_int_equal(len, 5 + 4 + 2 + 32 + 1 + 2 + 2 + 2);
 }
 
+/* Issue 14, Ticketbleed: a hello resuming a ticket with a 1-byte session
+ * ID, and a resumption answer whose 32-byte ID keeps only its first byte. */
+static void
+test_hello_ticketbleed(void **state)
+{
+    static const uint8_t ticket[5] = {0xde, 0xad, 0xbe, 0xef, 0x01};
+    static const uint8_t ext[] = {0x00, 0x23, 0x00, 0x05, 0xde, 0xad, 0xbe, 0xef, 0x01};
+    uint16_t suites[] = {0xc02f};
+    uint8_t buf[TW_HELLO_MAX_OUT], sh[5 + 4 + 2 + 32 + 1 + 32 + 3 + 6];
+    struct tw_hello_params p;
+    struct tw_server_flight f;
+    struct ch c;
+    size_t len, o = 0;
+
+    (void)state;
+    tw_hello_params_init(&p, TW_VERSION_TLS12, test_random);
+    p.suites = suites;
+    p.n_suites = 1;
+    p.session_id = test_random + 7;
+    p.session_id_len = 1;
+    p.flags |= TW_HELLO_F_SESSION_TICKET;
+    p.ticket = ticket;
+    p.ticket_len = sizeof(ticket);
+    len = build(&p, buf, sizeof(buf));
+    assert_int_equal(ch_parse(buf, len, &c), 0);
+    assert_int_equal(c.sid_len, 1);
+    assert_int_equal(buf[5 + 4 + 2 + 32], 1);
+    assert_int_equal(buf[5 + 4 + 2 + 32 + 1], test_random[7]);
+    assert_non_null(memmem(buf, len, ext, sizeof(ext)));
+
+    /* ServerHello (32-byte session ID: 0x42, then "memory") + CCS. */
+    sh[o++] = 22;
+    sh[o++] = 3;
+    sh[o++] = 3;
+    sh[o++] = 0;
+    sh[o++] = 4 + 2 + 32 + 1 + 32 + 3;
+    sh[o++] = 2;
+    sh[o++] = 0;
+    sh[o++] = 0;
+    sh[o++] = 2 + 32 + 1 + 32 + 3;
+    sh[o++] = 3;
+    sh[o++] = 3;
+    memset(sh + o, 0x33, 32);
+    o += 32;
+    sh[o++] = 32;
+    sh[o++] = 0x42;
+    memset(sh + o, 0xee, 31);
+    o += 31;
+    sh[o++] = 0xc0;
+    sh[o++] = 0x2f;
+    sh[o++] = 0;
+    memcpy(sh + o, (const uint8_t[]){20, 3, 3, 0, 1, 1}, 6);
+    o += 6;
+    assert_int_equal(o, sizeof(sh));
+    assert_int_equal(tw_hello_parse(sh, sizeof(sh), &f), TW_HELLO_DONE);
+    assert_true(f.has_server_hello && f.has_ccs && !f.has_certificate);
+    assert_int_equal(f.session_id_len, 32);
+    assert_int_equal(f.session_id_first, 0x42);
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 0x42), TW_VULN_TB_VULNERABLE);
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 0x43), TW_VULN_TB_OTHER_ID);
+}
+
 static void
 test_hello_build_sslv2(void **state)
 {
@@ -597,6 +660,16 @@ test_hello_build_limits(void **state)
     assert_int_equal(tw_hello_build(&p, buf, sizeof(buf), &len), -1);
     p.version = TW_VERSION_TLS12;
     p.random = NULL;
+    assert_int_equal(tw_hello_build(&p, buf, sizeof(buf), &len), -1);
+    p.random = test_random;
+    /* Issue 14, Ticketbleed: a session ID of 33 bytes does not exist, a
+     * ticket needs its bytes. */
+    p.session_id = test_random;
+    p.session_id_len = 33;
+    assert_int_equal(tw_hello_build(&p, buf, sizeof(buf), &len), -1);
+    p.session_id_len = 1;
+    p.flags |= TW_HELLO_F_SESSION_TICKET;
+    p.ticket_len = 4;
     assert_int_equal(tw_hello_build(&p, buf, sizeof(buf), &len), -1);
     assert_int_equal(tw_hello_build(NULL, buf, sizeof(buf), &len), -1);
 }
@@ -1178,6 +1251,7 @@ main(void)
         cmocka_unit_test(test_hello_build_options),
         cmocka_unit_test(test_hello_build_sslv2),
         cmocka_unit_test(test_hello_build_limits),
+        cmocka_unit_test(test_hello_ticketbleed),
         cmocka_unit_test(test_hello_parse_tls12_ecdhe),
         cmocka_unit_test(test_hello_parse_tls12_dhe),
         cmocka_unit_test(test_hello_parse_tls12_anon),

@@ -78,6 +78,10 @@ struct chello {
     int has_fallback_scsv; /* TLS_FALLBACK_SCSV among the suites */
     int trailing;          /* content type of a record after the hello, 0 = none */
     size_t trailing_len;   /* its length field */
+    size_t sid_len;        /* the session ID's length ... */
+    uint8_t sid0;          /* ... and its first byte */
+    int has_ticket_ext;    /* session_ticket (35) offered ... */
+    size_t ticket_len;     /* ... with a ticket of this length (0: empty) */
 };
 
 static uint16_t
@@ -107,6 +111,8 @@ chello_read(const uint8_t *b, size_t len, struct chello *c)
     }
     len = rd16(b + 3) + 5; /* the hello record alone */
     i += 2 + 32;
+    c->sid_len = b[i];
+    c->sid0 = b[i] > 0 ? b[i + 1] : 0;
     i += 1 + b[i]; /* session id */
     end = i + 2 + rd16(b + i);
     for (i += 2; i < end; i += 2) {
@@ -127,6 +133,10 @@ chello_read(const uint8_t *b, size_t len, struct chello *c)
             c->has_sni = 1;
         if (type == 15)
             c->has_heartbeat = 1;
+        if (type == 35) {
+            c->has_ticket_ext = 1;
+            c->ticket_len = el;
+        }
         if (type == 43)
             for (size_t k = 1; k + 1 < (size_t)d[0] + 1; k += 2)
                 c->versions[c->n_versions++] = rd16(d + k);
@@ -168,7 +178,12 @@ struct fake {
     /* The answer to each CBC probe record, by enum tw_cbcrec_form (kind
      * TW_CBCREC_R_NONE: bad_record_mac, as a correct server answers). */
     struct tw_cbcrec_reaction cbc_react[5];
-    int n_cbc; /* CBC probe connections seen */
+    int n_cbc;        /* CBC probe connections seen */
+    int tickets;      /* acknowledge session_ticket, issue a ticket, resume it */
+    int ticket_fails; /* ... but the ticket handshake fails */
+    int ticketbleed;  /* resume with a 32-byte session ID (ours + "memory") */
+    int tb_full_32;   /* hostile: decline the ticket with a fresh ID that starts with ours */
+    int n_ticket_fetch, n_ticketbleed; /* ticket handshakes, resumption hellos seen */
 };
 
 static int
@@ -269,6 +284,26 @@ fake_answer(struct fake *fs, const struct chello *c, struct tw_server_flight *f,
         f->alert_desc = 40;
         return;
     }
+    f->has_session_ticket = c->has_ticket_ext && fs->tickets;
+    if (c->has_ticket_ext && c->ticket_len > 0) {
+        /* A resumption hello (Ticketbleed): ServerHello + CCS, no Certificate. */
+        fs->n_ticketbleed++;
+        assert_int_equal(c->sid_len, TW_VULN_TB_SID_LEN);
+        assert_int_equal(c->ticket_len, 3);
+        f->has_server_hello = 1;
+        f->version = v;
+        f->cipher_suite = s;
+        f->has_reneg_info = !fs->no_reneg_info;
+        f->session_id_len = fs->ticketbleed || fs->tb_full_32 ? 32 : (uint8_t)c->sid_len;
+        f->session_id_first = c->sid0;
+        if (fs->tb_full_32) {
+            f->has_certificate = f->has_server_hello_done = 1;
+            f->n_certs = 1;
+        } else {
+            f->has_ccs = 1;
+        }
+        return;
+    }
     f->has_server_hello = 1;
     f->version = v;
     f->has_heartbeat = c->has_heartbeat && fs->heartbeat;
@@ -362,6 +397,20 @@ run_plan(struct fake *fs, int max_conns)
             if (form >= 0 && form < 5 && fs->cbc_react[form].kind != TW_CBCREC_R_NONE)
                 r = fs->cbc_react[form];
             tw_gplan_feed_cbc(pl, 1, &r);
+            continue;
+        }
+        if (st == TW_GSTEP_TICKET) {
+            static const uint8_t ticket[3] = {1, 2, 3}, none[1];
+
+            assert_true(tw_gplan_ticket_version(pl) == TW_VERSION_TLS12);
+            fs->n_ticket_fetch++;
+            fs->n_conns++;
+            if (fs->ticket_fails)
+                tw_gplan_feed_ticket(pl, NULL, 0);
+            else if (fs->tickets)
+                tw_gplan_feed_ticket(pl, ticket, sizeof(ticket));
+            else
+                tw_gplan_feed_ticket(pl, none, 0);
             continue;
         }
         if (st == TW_GSTEP_RENEG) {
@@ -1708,6 +1757,131 @@ test_vuln_cbc(void **state)
     }
 }
 
+/* Ticketbleed (issue 14): precondition, ticket fetch, verdict, grade. */
+static void
+test_vuln_ticketbleed(void **state)
+{
+    struct fake fs;
+    struct tw_gplan *pl;
+    struct tw_result *r;
+    struct tw_grade_record *rec;
+    int base;
+
+    (void)state;
+    /* No session tickets: the CCS hello's ServerHello does not acknowledge
+     * the extension, so neither connection is made. */
+    fake_b0(&fs, 1);
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    base = tw_gplan_connections(pl);
+    assert_int_equal(fs.n_ticket_fetch + fs.n_ticketbleed, 0);
+    assert_int_equal(vuln_row(rec, "ticketbleed")->tested, 1);
+    assert_int_equal(vuln_row(rec, "ticketbleed")->vulnerable, 0);
+    assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "no session ticket extension"));
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* A fixed server: the ticket is resumed and our 1-byte ID echoed; two
+     * more connections (the ticket handshake and the hello). */
+    fake_b0(&fs, 1);
+    fs.tickets = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_ticket_fetch, 1);
+    assert_int_equal(fs.n_ticketbleed, 1);
+    assert_int_equal(tw_gplan_connections(pl), base + 2);
+    assert_int_equal(vuln_row(rec, "ticketbleed")->tested, 1);
+    assert_int_equal(vuln_row(rec, "ticketbleed")->vulnerable, 0);
+    assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "echoed as sent"));
+    assert_string_equal(rec->grade, "A");
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* Vulnerable: 32 bytes back, ours first.  C35 -> F. */
+    fake_b0(&fs, 1);
+    fs.tickets = fs.ticketbleed = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "ticketbleed")->tested, 1);
+    assert_int_equal(vuln_row(rec, "ticketbleed")->vulnerable, 1);
+    assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "bytes discarded"));
+    assert_true(has_reason(rec, "ticketbleed"));
+    assert_string_equal(rec->grade, "F");
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* Hostile or unlucky: the ticket declined, a fresh 32-byte ID that
+     * starts with our byte; a full handshake is never a leak. */
+    fake_b0(&fs, 1);
+    fs.tickets = fs.tb_full_32 = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(vuln_row(rec, "ticketbleed")->tested, 1);
+    assert_int_equal(vuln_row(rec, "ticketbleed")->vulnerable, 0);
+    assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "declined"));
+    assert_string_equal(rec->grade, "A");
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+
+    /* The ticket handshake fails: no verdict, no resumption hello. */
+    fake_b0(&fs, 1);
+    fs.tickets = fs.ticket_fails = 1;
+    pl = run_plan(&fs, 0);
+    r = result_new(0);
+    rec = tw_gplan_grade(pl, r, NULL);
+    assert_int_equal(fs.n_ticket_fetch, 1);
+    assert_int_equal(fs.n_ticketbleed, 0);
+    assert_int_equal(vuln_row(rec, "ticketbleed")->tested, 0);
+    assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "no verdict"));
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+}
+
+/* vuln.c: the Ticketbleed verdict on hostile flights. */
+static void
+test_vuln_ticketbleed_verdict(void **state)
+{
+    struct tw_server_flight f;
+
+    (void)state;
+    assert_int_equal(tw_vuln_ticketbleed(NULL, TW_VERSION_TLS12, 1, 7), TW_VULN_TB_NO_ANSWER);
+    memset(&f, 0, sizeof(f));
+    f.has_alert = 1;
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 7), TW_VULN_TB_ALERT);
+    f.has_alert = 0;
+    f.has_server_hello = f.has_ccs = 1;
+    f.version = TW_VERSION_TLS11; /* another version than offered */
+    f.session_id_len = 32;
+    f.session_id_first = 7;
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 7), TW_VULN_TB_NO_ANSWER);
+    f.version = TW_VERSION_TLS12;
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 7), TW_VULN_TB_VULNERABLE);
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 8), TW_VULN_TB_OTHER_ID);
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 32, 7), TW_VULN_TB_ECHOED);
+    f.session_id_len = 1;
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 7), TW_VULN_TB_ECHOED);
+    f.session_id_len = 0;
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 7), TW_VULN_TB_OTHER_ID);
+    f.session_id_len = 32;
+    f.has_certificate = 1; /* a full handshake: its fresh ID is no leak */
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 7), TW_VULN_TB_FULL);
+    f.has_certificate = 0;
+    f.has_server_hello_done = 1;
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 7), TW_VULN_TB_FULL);
+    f.has_server_hello_done = 0;
+    f.is_hrr = 1;
+    assert_int_equal(tw_vuln_ticketbleed(&f, TW_VERSION_TLS12, 1, 7), TW_VULN_TB_NO_ANSWER);
+}
+
 /* vuln.c: the records after the flight, bounded and hostile-safe. */
 static void
 test_vuln_tail(void **state)
@@ -1750,6 +1924,8 @@ main(void)
         cmocka_unit_test(test_vuln_reneg),
         cmocka_unit_test(test_vuln_cbc),
         cmocka_unit_test(test_vuln_tail),
+        cmocka_unit_test(test_vuln_ticketbleed),
+        cmocka_unit_test(test_vuln_ticketbleed_verdict),
         cmocka_unit_test(test_grader_timeout_derivation),
         cmocka_unit_test(test_modern_server_preference),
         cmocka_unit_test(test_client_preference),
