@@ -275,8 +275,9 @@ static const struct tw_refclient table[] = {
      "Suite order assumed equal to current Firefox"},
     {"Safari", "18 (macOS 15)", T12, T13, L(su_apple), L(gr_apple), L(sg_apple), 1, 2048, 0, 256, 0,
      1, MODERN,
-     "Apple support HT210176 'Requirements for trusted certificates in iOS 13 and macOS 10.15' "
-     "(RSA >= 2048, SAN required); Safari 15 ClientHello capture",
+     "Apple support HT210176 (now support.apple.com/103769) 'Requirements for trusted "
+     "certificates in iOS 13 and macOS 10.15': RSA keys >= 2048 bits, DNS names in the "
+     "CommonName no longer trusted (SAN required); Safari 15 ClientHello capture",
      "3DES suites still offered last; TLS 1.0/1.1 removed in Safari 15/macOS 12 per WebKit blog"},
     {"iOS 17", "17", T12, T13, L(su_apple), L(gr_apple), L(sg_apple), 1, 2048, 0, 256, 0, 1, 0,
      "Apple support HT210176; Apple Platform Security guide (TLS 1.3 default, TLS 1.0/1.1 "
