@@ -19,7 +19,7 @@ static const char *const csv_columns =
     "scan_id,host,ip,port,sni,target,class,failure,issues,grade,grade_reasons,tls_version,cipher,"
     "cert_sha256,"
     "cert_subject,cert_issuer,not_after,days_left,explanation,fix,reproduce,detail,elapsed_ms,"
-    "starttls,problems,sans";
+    "starttls,problems,sans,mozilla_old,mozilla_intermediate,mozilla_modern";
 
 /* Issue 16: the leaf's names, the first CSV_SANS_MAX and " +K" for the rest,
  * as one escaped cell (empty without a certificate or SAN). */
@@ -45,6 +45,28 @@ csv_sans(FILE *f, const char *san)
     if (count > CSV_SANS_MAX)
         snprintf(cell + used, sizeof(cell) - used, " +%zu", count - CSV_SANS_MAX);
     tw_escape_csv(f, cell);
+}
+
+/* Issue 13: the three Mozilla cells, old, intermediate, modern: "pass",
+ * "fail: a,b" (the failed checks), or empty when not judged (not graded). */
+static void
+csv_mozilla(FILE *f, const char *comp)
+{
+    static const enum tw_mozilla_profile order[] = {TW_MOZILLA_OLD, TW_MOZILLA_INTERMEDIATE,
+                                                    TW_MOZILLA_MODERN};
+    struct tw_render_mozilla mz;
+
+    tw_render_mozilla_parse(comp, &mz);
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        const struct tw_render_mozilla_verdict *v = &mz.profile[order[i]];
+        char cell[sizeof(v->failed) + 8];
+
+        fputc(',', f);
+        if (!v->judged)
+            continue;
+        snprintf(cell, sizeof(cell), "%s%s", v->pass ? "pass" : "fail: ", v->pass ? "" : v->failed);
+        tw_escape_csv(f, cell);
+    }
 }
 
 static void
@@ -100,6 +122,7 @@ csv_row(struct tw_report *rp, const struct tw_report_row *row)
     tw_escape_csv(f, tw_starttls_name(tw_starttls_from_target(row->target)));
     fprintf(f, ",%s,", ranks);
     csv_sans(f, tw_render_leaf_san(row));
+    csv_mozilla(f, row->compliance);
     fputs("\r\n", f);
 }
 

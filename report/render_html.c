@@ -545,6 +545,17 @@ html_begin(struct tw_report *rp)
     html_facets(f, sum);
 }
 
+/* Issue 13: "<p>Mozilla: old fails a, b; ...</p>" when a judged profile fails. */
+static void
+html_mozilla(FILE *f, const char *comp)
+{
+    if (tw_render_mozilla_fails(comp) == 0)
+        return;
+    fputs("<p>Mozilla: ", f);
+    tw_render_mozilla_line(f, tw_escape_html, comp);
+    fputs("</p>\n", f);
+}
+
 static void
 html_row(struct tw_report *rp, const struct tw_report_row *row)
 {
@@ -599,6 +610,7 @@ html_row(struct tw_report *rp, const struct tw_report_row *row)
     html_text(f, is_ok ? "chain" : row->issues);
     fputs("</summary>\n", f);
     tw_escape_wrapped(f, tw_escape_html, "<p>Grade capped: ", row->grade_reasons_text, "</p>\n");
+    html_mozilla(f, row->compliance);
     if (san != NULL && strchr(san, ',') != NULL) {
         fputs("<p>SANs: ", f);
         tw_render_sans(f, tw_escape_html, san, SIZE_MAX);

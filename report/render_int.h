@@ -12,6 +12,7 @@
 #include "report/escape.h"
 #include "report/query.h"
 #include "report/render.h"
+#include "tls/mozilla.h"
 
 /* One per render_<name>.c; render.c lists them in tw_renderers[]. */
 extern const struct tw_renderer tw_render_text, tw_render_json, tw_render_csv, tw_render_md,
@@ -74,6 +75,26 @@ void tw_render_summary_line(FILE *f, tw_escape_fn *esc, const struct tw_escape_p
 /* Why a row that is not ok is a problem ("unknown class" when its class is
  * unknown) and the fix (NULL then); both NULL for an ok row. */
 void tw_render_explain(const struct tw_report_row *row, const char **why, const char **fix);
+
+/* Issue 13: an endpoint's Mozilla verdicts (tw_report_row.compliance,
+ * "profile=pass=checks;..."), parsed: per profile (enum tw_mozilla_profile)
+ * whether it was judged, passed, and its failed checks ("a,b", cut). */
+struct tw_render_mozilla_verdict {
+    int judged, pass;
+    char failed[512];
+};
+struct tw_render_mozilla {
+    struct tw_render_mozilla_verdict profile[TW_MOZILLA__COUNT];
+};
+/* Parse comp (NULL or malformed parts: not judged).  Returns how many
+ * profiles were judged. */
+int tw_render_mozilla_parse(const char *comp, struct tw_render_mozilla *out);
+/* How many judged profiles comp fails. */
+int tw_render_mozilla_fails(const char *comp);
+/* The profiles comp fails, most lenient first, "old fails a, b; intermediate
+ * fails c; modern fails d", every check code escaped by esc.  Returns how
+ * many profiles were written (0: none fails or none judged; nothing written). */
+int tw_render_mozilla_line(FILE *f, tw_escape_fn *esc, const char *comp);
 
 /* render_clients.c: the "who cannot connect" section (issue 13), from the
  * scan's client_sims rows; prints nothing when the scan has none.  JSON

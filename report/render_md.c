@@ -117,6 +117,13 @@ md_begin(struct tw_report *rp)
     tw_render_class_counts(f, sum, &md_counts, 0);
     fputs("\n### Grades\n\n| grade | endpoints |\n|---|---:|\n", f);
     tw_render_grade_counts(f, sum, &md_counts);
+    if (sum->n_mz_judged > 0) /* issue 13: Mozilla Server Side TLS */
+        fprintf(f,
+                "\n### Mozilla Server Side TLS (endpoints)\n\n| judged | pass old | pass "
+                "intermediate | pass modern |\n|---:|---:|---:|---:|\n| %" PRId64 " | %" PRId64
+                " | %" PRId64 " | %" PRId64 " |\n",
+                sum->n_mz_judged, sum->mz_pass[TW_MOZILLA_OLD],
+                sum->mz_pass[TW_MOZILLA_INTERMEDIATE], sum->mz_pass[TW_MOZILLA_MODERN]);
     fprintf(f,
             "\n### Certificate expiry (endpoints)\n\n| expired | within 7 days | within 30 days "
             "| no certificate |\n|---:|---:|---:|---:|\n| %" PRId64 " | %" PRId64 " | %" PRId64
@@ -164,6 +171,17 @@ md_begin(struct tw_report *rp)
             "| grade | class | TLS | cipher | days | endpoint | notes |\n"
             "|---|---|---|---|---:|---|---|\n",
             sum->total);
+}
+
+/* Issue 13: "<br>mozilla: old fails a, b; ..." when a judged profile fails
+ * (every row's notes already hold its reproduce command before it). */
+static void
+md_mozilla(FILE *f, const char *comp)
+{
+    if (tw_render_mozilla_fails(comp) == 0)
+        return;
+    fputs("<br>mozilla: ", f);
+    tw_render_mozilla_line(f, tw_escape_md, comp);
 }
 
 static void
@@ -221,6 +239,7 @@ md_row(struct tw_report *rp, const struct tw_report_row *row)
         if (row->detail != NULL && row->detail[0] != '\0')
             tw_escape_wrapped(f, tw_escape_md, "<br>detail: ", row->detail, "");
     }
+    md_mozilla(f, row->compliance);
     fputs(" |\n", f);
 }
 

@@ -232,6 +232,12 @@ text_begin(struct tw_report *rp)
     fputs(tw_render_class_counts(f, sum, &text_counts, 0) == 0 ? " none\n" : "\n", f);
     fputs("  Grades          ", f);
     fputs(tw_render_grade_counts(f, sum, &text_counts) == 0 ? " none\n" : "\n", f);
+    if (sum->n_mz_judged > 0) /* issue 13: Mozilla Server Side TLS */
+        fprintf(f,
+                "  Mozilla          %" PRId64 " judged: %" PRId64 " pass old, %" PRId64
+                " pass intermediate, %" PRId64 " pass modern\n",
+                sum->n_mz_judged, sum->mz_pass[TW_MOZILLA_OLD],
+                sum->mz_pass[TW_MOZILLA_INTERMEDIATE], sum->mz_pass[TW_MOZILLA_MODERN]);
     fprintf(f,
             "  Expiring certs   %" PRId64 " expired, %" PRId64 " within 7 days, %" PRId64
             " within 30 days (endpoints; %" PRId64 " without a certificate)\n",
@@ -279,6 +285,17 @@ text_begin(struct tw_report *rp)
             "ENDPOINT");
 }
 
+/* Issue 13: "mozilla: old fails a, b; ..." when a judged profile fails. */
+static void
+text_mozilla(FILE *f, const char *comp)
+{
+    if (tw_render_mozilla_fails(comp) == 0)
+        return;
+    fputs("       mozilla: ", f);
+    tw_render_mozilla_line(f, tw_escape_term, comp);
+    fputc('\n', f);
+}
+
 static void
 text_row(struct tw_report *rp, const struct tw_report_row *row)
 {
@@ -311,6 +328,7 @@ text_row(struct tw_report *rp, const struct tw_report_row *row)
     fputc('\n', f);
     text_line(f, "capped:", row->grade_reasons_text);
     text_line(f, "vulns:", row->vulns);    /* issue 14: the probes that found a flaw */
+    text_mozilla(f, row->compliance);      /* issue 13: the Mozilla profiles it fails */
     if (tw_render_leaf_san(row) != NULL) { /* issue 16: the leaf's names, 3 and a count */
         fprintf(f, "       %-8s", "names:");
         tw_render_sans(f, tw_escape_term, tw_render_leaf_san(row), 3);

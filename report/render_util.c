@@ -226,3 +226,94 @@ tw_render_scan_warning(const struct tw_scan_info *scan)
         return "SCAN STATUS UNKNOWN";
     return NULL;
 }
+
+int
+tw_render_mozilla_parse(const char *comp, struct tw_render_mozilla *out)
+{
+    const char *p = comp;
+    int n = 0;
+
+    memset(out, 0, sizeof(*out));
+    while (p != NULL && *p != '\0') {
+        size_t len = strcspn(p, ";");
+        size_t a = strcspn(p, "=");
+        const char *rest = p + a + 1;
+
+        /* "profile=P=checks": a known profile, P 0 or 1; anything else is skipped. */
+        if (a + 2 < len && a < 32 && (rest[0] == '0' || rest[0] == '1') && rest[1] == '=') {
+            char name[32];
+            size_t fl = len - a - 3;
+            int prof;
+
+            memcpy(name, p, a);
+            name[a] = '\0';
+            prof = tw_mozilla_profile_from_name(name);
+            if (prof >= 0) {
+                struct tw_render_mozilla_verdict *v = &out->profile[prof];
+
+                if (fl > sizeof(v->failed) - 1)
+                    fl = sizeof(v->failed) - 1;
+                memcpy(v->failed, rest + 2, fl);
+                v->failed[fl] = '\0';
+                v->judged = 1;
+                v->pass = rest[0] == '1';
+                n++;
+            }
+        }
+        p += len;
+        if (*p == ';')
+            p++;
+    }
+    return n;
+}
+
+int
+tw_render_mozilla_fails(const char *comp)
+{
+    struct tw_render_mozilla mz;
+    int n = 0;
+
+    tw_render_mozilla_parse(comp, &mz);
+    for (int p = 0; p < TW_MOZILLA__COUNT; p++)
+        n += mz.profile[p].judged && !mz.profile[p].pass;
+    return n;
+}
+
+int
+tw_render_mozilla_line(FILE *f, tw_escape_fn *esc, const char *comp)
+{
+    struct tw_render_mozilla mz;
+    int n = 0;
+
+    if (tw_render_mozilla_parse(comp, &mz) == 0)
+        return 0;
+    /* The most lenient profile first: a reader stops at the first that fails. */
+    for (int p = TW_MOZILLA__COUNT - 1; p >= 0; p--) {
+        const struct tw_render_mozilla_verdict *v = &mz.profile[p];
+        const char *s = v->failed;
+
+        if (!v->judged || v->pass)
+            continue;
+        fputs(n++ > 0 ? "; " : "", f);
+        fputs(tw_mozilla_profile_name((enum tw_mozilla_profile)p), f);
+        fputs(" fails ", f);
+        if (s[0] == '\0')
+            s = "-";
+        /* "a,b" as "a, b", each code escaped on its own. */
+        while (*s != '\0') {
+            char code[64];
+            size_t k = strcspn(s, ",");
+            size_t c = k < sizeof(code) - 1 ? k : sizeof(code) - 1;
+
+            memcpy(code, s, c);
+            code[c] = '\0';
+            esc(f, code);
+            s += k;
+            if (*s == ',') {
+                s++;
+                fputs(", ", f);
+            }
+        }
+    }
+    return n;
+}

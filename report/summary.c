@@ -45,6 +45,45 @@
     " text FROM grade_reasons AS gr WHERE gr.result_id = r.id AND ifnull(gr.cap, '') NOT IN"       \
     " ('T', 'M') ORDER BY gr.rowid))"
 
+/* Issue 13: the Mozilla roll-up of the filtered rows, one aggregate row:
+ * endpoints judged, then those passing modern, intermediate, old. */
+#define MZ_EXISTS "EXISTS (SELECT 1 FROM compliance AS mc WHERE mc.result_id = r.id"
+#define MZ_SQL                                                                                     \
+    "sum(" MZ_EXISTS ")), sum(" MZ_EXISTS " AND mc.profile = 'modern' AND mc.pass = 1)),"          \
+    " sum(" MZ_EXISTS " AND mc.profile = 'intermediate' AND mc.pass = 1)),"                        \
+    " sum(" MZ_EXISTS " AND mc.profile = 'old' AND mc.pass = 1))"
+
+static int
+summary_mozilla(sqlite3 *db, const struct tw_scan_info *scan, const struct tw_report_opts *opts,
+                struct tw_summary *out, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *sql;
+    int rc = -1;
+
+    if (!tw_report_has_table(db, "compliance"))
+        return 0;
+    sql = tw_report_sql(opts, 0, MZ_SQL, NULL, NULL, 0);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        tw_errf(err, "summary: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    tw_report_bind(st, scan, opts);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        tw_errf(err, "summary: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    out->n_mz_judged = sqlite3_column_int64(st, 0);
+    out->mz_pass[TW_MOZILLA_MODERN] = sqlite3_column_int64(st, 1);
+    out->mz_pass[TW_MOZILLA_INTERMEDIATE] = sqlite3_column_int64(st, 2);
+    out->mz_pass[TW_MOZILLA_OLD] = sqlite3_column_int64(st, 3);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return rc;
+}
+
 void
 tw_summary_cleanup(struct tw_summary *sum)
 {
@@ -258,6 +297,8 @@ tw_report_summarize(sqlite3 *db, const struct tw_scan_info *scan, const struct t
                      out->weakest, &out->n_weakest, err) < 0)
         goto out;
     if (summary_problems(db, scan, opts, has_protocols, &out->problems, err) < 0)
+        goto out;
+    if (summary_mozilla(db, scan, opts, out, err) < 0)
         goto out;
     rc = 0;
 out:

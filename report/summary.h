@@ -21,6 +21,7 @@
 #include "report/query.h"
 #include "store/model.h"
 #include "tls/grade.h"
+#include "tls/mozilla.h"
 
 #define TW_SUMMARY_LIST_MAX 20 /* endpoints listed under legacy TLS / weakest */
 #define TW_SUMMARY_DAYS 90     /* per-day expiry histogram length */
@@ -45,6 +46,11 @@ struct tw_summary {
     size_t n_weakest;
     /* Issue 16: the fix-first problems of the same rows, ranked. */
     struct tw_problems problems;
+    /* Issue 13: endpoints with Mozilla verdicts (table compliance: graded
+     * scans), and how many of them pass each profile (enum
+     * tw_mozilla_profile). */
+    int64_t n_mz_judged;
+    int64_t mz_pass[TW_MOZILLA__COUNT];
 };
 
 /* Compute the summary of the scan's rows that pass the filters.  Returns 0,

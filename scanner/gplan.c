@@ -162,6 +162,7 @@ struct tw_gplan {
     uint32_t ed_max;              /* the ticket's max_early_data_size (0 = no 0-RTT) */
     int no_http;                  /* not an HTTP service (STARTTLS): no HTTP step */
     struct tw_grade_record *http; /* the HTTP probe's answer (hsts fields), once fed */
+    int ocsp_stapled;             /* MZ12: tw_gplan_set_ocsp; -1 not known */
 };
 
 struct tw_gplan *
@@ -173,7 +174,14 @@ tw_gplan_new(const char *sni, int max_conns)
         tw_strlcpy(pl->sni, sni, sizeof(pl->sni));
     pl->max_conns = max_conns > 0 ? max_conns : TW_PROBE_MAX_CONNS;
     pl->phase = PH_SUITES;
+    pl->ocsp_stapled = -1;
     return pl;
+}
+
+void
+tw_gplan_set_ocsp(struct tw_gplan *pl, int stapled)
+{
+    pl->ocsp_stapled = stapled < 0 ? -1 : stapled != 0;
 }
 
 void
@@ -1983,7 +1991,7 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
      * for a graded endpoint only. */
     moz->grade = in;
     moz->server_preference = pl->pref_server;
-    moz->ocsp_stapled = -1; /* the grading sees no staple: not judged */
+    moz->ocsp_stapled = pl->ocsp_stapled; /* MZ12: the main handshake's staple */
     if (rec->grade[0] != '\0' && tw_mozilla_evaluate(moz, &mout) == 0) {
         rec->has_compliance = 1;
         for (int i = 0; i < TW_MOZILLA__COUNT; i++) {

@@ -181,6 +181,14 @@ struct tw_grade_record *tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r,
                                        struct tw_grade_input *in);
 
 /*
+ * Issue 13, Mozilla MZ12: whether the server stapled an OCSP response to
+ * the handshake that asked for one (the main probe sends status_request;
+ * the grading's raw hellos do not look): 1 stapled, 0 not, -1 not known
+ * (the default: MZ12 not judged).  Set before tw_gplan_grade.
+ */
+void tw_gplan_set_ocsp(struct tw_gplan *pl, int stapled);
+
+/*
  * Simulate each of the n reference clients against the server the grading
  * enumeration found (rec->sim_in, filled by tw_gplan_grade; issue 13): no
  * connection.  The name, SNI, chain and client-certificate facts come from

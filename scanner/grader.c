@@ -362,6 +362,12 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
     return rc;
 }
 
+void
+tw_grader_set_ocsp(struct tw_grader *g, int stapled)
+{
+    tw_gplan_set_ocsp(g->plan, stapled);
+}
+
 int
 tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns)
 {

@@ -104,6 +104,9 @@ int tw_grader_connections(const struct tw_grader *g);
  * grading was stopped (STARTTLS dialogue failure): r is left ungraded and
  * tw_grader_error() says why. */
 int tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns);
+/* Before tw_grader_finish: the main handshake's OCSP staple for Mozilla's
+ * MZ12 (tw_gplan_set_ocsp: 1 stapled, 0 not, -1 not known). */
+void tw_grader_set_ocsp(struct tw_grader *g, int stapled);
 /* Why the grading stopped ("" when it did not): printable ASCII, bounded. */
 const char *tw_grader_error(const struct tw_grader *g);
 /* Free; a running connection is closed without calling cb.  NULL: no-op. */

@@ -122,6 +122,7 @@ struct ep {
     int grade_kind; /* the probe the grade is based on (ep_grade_begin) */
     int holds_ip;
     int got_cert;
+    int cert_main; /* the certificate came from the main probe (status_request sent) */
     int classified;
     struct tw_grader *grader;        /* grading probes (after classification), or NULL */
     int grading_inflight;            /* a grading connection is open */
@@ -649,6 +650,10 @@ ep_grade_done(void *arg)
     if (!w->stopping && tw_grader_pending(ep->grader)) {
         ep_schedule(ep);
     } else {
+        /* MZ12 (issue 13): only the main probe asked for a staple. */
+        tw_grader_set_ocsp(ep->grader, !ep->cert_main                     ? -1
+                                       : ep->ev.cert.ocsp != TW_OCSP_NONE ? 1
+                                                                          : 0);
         if (tw_grader_finish(ep->grader, ep->r, ep->n_probes) < 0) {
             char note[256];
 
@@ -788,6 +793,7 @@ ep_probe_done(void *arg, SSL *ssl)
             int64_t now = w->cfg->has_now ? w->cfg->now : (int64_t)time(NULL);
 
             ep->got_cert = 1;
+            ep->cert_main = ep->kind == TW_PK_MAIN;
             tw_certinfo_collect(ssl, w->store, name, ep->ipstr, now, &ep->ev.cert, ep->r);
         }
     }

@@ -141,27 +141,28 @@ static const uint16_t gr_android[] = {29, 23, 24};
 static const uint16_t sg_android[] = {0x0403, 0x0804, 0x0401, 0x0503, 0x0805,
                                       0x0501, 0x0806, 0x0601, 0x0201};
 
-/* Java (SunJSSE) defaults. */
+/* Java (SunJSSE) defaults.  Current updates of 8, 11 and 17 (and 20+) carry
+ * "ECDH" in jdk.tls.disabledAlgorithms (JDK-8279164, "Disable TLS_ECDH_*
+ * cipher suites": openjdk/jdk commit 00d22f6 for 20, backported to 17u-dev
+ * commit 7bc22f7 and jdk8u-dev commit b1e2ea8), so their lists hold no
+ * static-ECDH (TLS_ECDH_*) suite; 8u202 predates it and keeps them. */
 static const uint16_t su_java8[] = {
     0xC02C, 0xC02B, 0xC030, 0x009D, 0xC02E, 0xC032, 0x009F, 0x00A3, 0xC02F, 0x009C, 0xC02D,
     0xC031, 0x009E, 0x00A2, 0xC024, 0xC028, 0x003D, 0xC026, 0xC02A, 0x006B, 0x006A, 0xC00A,
     0xC014, 0x0035, 0xC005, 0xC00F, 0x0039, 0x0038, 0xC023, 0xC027, 0x003C, 0xC025, 0xC029,
     0x0067, 0x0040, 0xC009, 0xC013, 0x002F, 0xC004, 0xC00E, 0x0033, 0x0032};
 static const uint16_t su_java8_tls13[] = {
-    0x1302, 0x1301, 0xC02C, 0xC02B, 0xC030, 0x009D, 0xC02E, 0xC032, 0x009F, 0x00A3, 0xC02F,
-    0x009C, 0xC02D, 0xC031, 0x009E, 0x00A2, 0xC024, 0xC028, 0x003D, 0xC026, 0xC02A, 0x006B,
-    0x006A, 0xC00A, 0xC014, 0x0035, 0xC005, 0xC00F, 0x0039, 0x0038, 0xC023, 0xC027, 0x003C,
-    0xC025, 0xC029, 0x0067, 0x0040, 0xC009, 0xC013, 0x002F, 0xC004, 0xC00E, 0x0033, 0x0032};
+    0x1302, 0x1301, 0xC02C, 0xC02B, 0xC030, 0x009D, 0x009F, 0x00A3, 0xC02F, 0x009C, 0x009E,
+    0x00A2, 0xC024, 0xC028, 0x003D, 0x006B, 0x006A, 0xC00A, 0xC014, 0x0035, 0x0039, 0x0038,
+    0xC023, 0xC027, 0x003C, 0x0067, 0x0040, 0xC009, 0xC013, 0x002F, 0x0033, 0x0032};
 static const uint16_t su_java11[] = {
-    0x1302, 0x1301, 0xC02C, 0xC02B, 0xC030, 0x009D, 0xC02E, 0xC032, 0x009F, 0x00A3, 0xC02F,
-    0x009C, 0xC02D, 0xC031, 0x009E, 0x00A2, 0xC024, 0xC028, 0x003D, 0xC026, 0xC02A, 0x006B,
-    0x006A, 0xC00A, 0xC014, 0x0035, 0xC005, 0xC00F, 0x0039, 0x0038, 0xC023, 0xC027, 0x003C,
-    0xC025, 0xC029, 0x0067, 0x0040, 0xC009, 0xC013, 0x002F, 0xC004, 0xC00E, 0x0033, 0x0032};
+    0x1302, 0x1301, 0xC02C, 0xC02B, 0xC030, 0x009D, 0x009F, 0x00A3, 0xC02F, 0x009C, 0x009E,
+    0x00A2, 0xC024, 0xC028, 0x003D, 0x006B, 0x006A, 0xC00A, 0xC014, 0x0035, 0x0039, 0x0038,
+    0xC023, 0xC027, 0x003C, 0x0067, 0x0040, 0xC009, 0xC013, 0x002F, 0x0033, 0x0032};
 static const uint16_t su_java17[] = {
     0x1302, 0x1301, 0x1303, 0xC02C, 0xC02B, 0xCCA9, 0xC030, 0xCCA8, 0xC02F, 0x009F, 0xCCAA, 0x00A3,
-    0x009E, 0x00A2, 0xC024, 0xC028, 0xC023, 0xC027, 0x006B, 0x006A, 0x0067, 0x0040, 0xC02E, 0xC032,
-    0xC02D, 0xC031, 0xC026, 0xC02A, 0xC025, 0xC029, 0xC00A, 0xC014, 0xC009, 0xC013, 0x0039, 0x0038,
-    0x0033, 0x0032, 0xC005, 0xC00F, 0xC004, 0xC00E, 0x009D, 0x009C, 0x003D, 0x003C, 0x0035, 0x002F};
+    0x009E, 0x00A2, 0xC024, 0xC028, 0xC023, 0xC027, 0x006B, 0x006A, 0x0067, 0x0040, 0xC00A, 0xC014,
+    0xC009, 0xC013, 0x0039, 0x0038, 0x0033, 0x0032, 0x009D, 0x009C, 0x003D, 0x003C, 0x0035, 0x002F};
 static const uint16_t su_java21[] = {
     0x1302, 0x1301, 0x1303, 0xC02C, 0xC02B, 0xCCA9, 0xC030, 0xCCA8, 0xC02F, 0x009F, 0xCCAA, 0x00A3,
     0x009E, 0x00A2, 0xC024, 0xC028, 0xC023, 0xC027, 0x006B, 0x006A, 0x0067, 0x0040, 0xC00A, 0xC014,
@@ -219,8 +220,13 @@ static const uint16_t su_node[] = {0x1302, 0x1303, 0x1301, 0xC02F, 0xC02B, 0xC03
 static const uint16_t su_go[] = {0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030,
                                  0xCCA9, 0xCCA8, 0xC009, 0xC013, 0xC00A, 0xC014};
 static const uint16_t gr_go[] = {0x11EC, 29, 23, 24, 25};
-static const uint16_t sg_go[] = {0x0804, 0x0805, 0x0806, 0x0403, 0x0503, 0x0603,
-                                 0x0807, 0x0401, 0x0501, 0x0601, 0x0203, 0x0201};
+/* Signature schemes in the order of crypto/tls defaults.go
+ * defaultSupportedSignatureAlgorithms (PSS-SHA256, ECDSA-P256, Ed25519,
+ * PSS-SHA384/512, PKCS1-SHA256/384/512, ECDSA-P384/P521, PKCS1-SHA1,
+ * ECDSA-SHA1); groups as its defaultCurvePreferences (X25519MLKEM768,
+ * X25519, P-256, P-384, P-521; GODEBUG tlsmlkem=0 drops the first). */
+static const uint16_t sg_go[] = {0x0804, 0x0403, 0x0807, 0x0805, 0x0806, 0x0401,
+                                 0x0501, 0x0601, 0x0503, 0x0603, 0x0201, 0x0203};
 
 /* Windows SChannel defaults (.NET uses SChannel on Windows; IE too). */
 static const uint16_t su_win7[] = {0xC028, 0xC027, 0xC014, 0xC013, 0x009F, 0x009E, 0x0039,
@@ -269,8 +275,9 @@ static const struct tw_refclient table[] = {
      "Suite order assumed equal to current Firefox"},
     {"Safari", "18 (macOS 15)", T12, T13, L(su_apple), L(gr_apple), L(sg_apple), 1, 2048, 0, 256, 0,
      1, MODERN,
-     "Apple support HT210176 'Requirements for trusted certificates in iOS 13 and macOS 10.15' "
-     "(RSA >= 2048, SAN required); Safari 15 ClientHello capture",
+     "Apple support HT210176 (now support.apple.com/103769) 'Requirements for trusted "
+     "certificates in iOS 13 and macOS 10.15': RSA keys >= 2048 bits, DNS names in the "
+     "CommonName no longer trusted (SAN required); Safari 15 ClientHello capture",
      "3DES suites still offered last; TLS 1.0/1.1 removed in Safari 15/macOS 12 per WebKit blog"},
     {"iOS 17", "17", T12, T13, L(su_apple), L(gr_apple), L(sg_apple), 1, 2048, 0, 256, 0, 1, 0,
      "Apple support HT210176; Apple Platform Security guide (TLS 1.3 default, TLS 1.0/1.1 "
@@ -283,7 +290,8 @@ static const struct tw_refclient table[] = {
     {"Android 4.4", "4.4 (API 19)", S3, T10, L(su_android44), L(gr_android44), L(sg_android44), 1,
      1024, 1024, 256, 1, 0, 0,
      "developer.android.com reference javax.net.ssl.SSLSocket, 'Default configuration' tables "
-     "(client TLSv1.1/1.2 supported from API 16, enabled by default from API 20)",
+     "(client socket: SSLv3 and TLSv1 enabled from API 1; TLSv1.1/1.2 supported from API 16, "
+     "enabled by default from API 20; SSL_DHE_*_3DES/DES/EXPORT suites enabled 9-19)",
      "Platform apps only (the browser used WebView/Chrome). The set follows the reference's "
      "'enabled by default' column for API 19 (SSLv3 and TLSv1; DES, EXPORT and RC4 enabled 9-19; "
      "GCM only from 20); the order, and whether ECDHE 3DES was enabled, are uncertain"},
@@ -313,25 +321,31 @@ static const struct tw_refclient table[] = {
     {"Java 8u441", "8u441", T12, T13, L(su_java8_tls13), L(gr_java11), L(sg_java11), 1, 1024, 1024,
      224, 1, 0, 0,
      "Oracle JDK 8u261 release notes (TLS 1.3), 8u291 (TLS 1.0/1.1 disabled), 8u341 (client TLS "
-     "1.3 on by default)",
+     "1.3 on by default); java.security jdk.tls.disabledAlgorithms (SSLv3, TLSv1, TLSv1.1, RC4, "
+     "DES, MD5withRSA, DH keySize < 1024, EC keySize < 224, 3DES_EDE_CBC, anon, NULL, ECDH: "
+     "jdk8u-dev commit b1e2ea8, JDK-8279164)",
      "Group and sigalg lists assumed equal to JDK 11's backport; key floors from "
      "jdk.certpath/jdk.tls.disabledAlgorithms (RSA, DH < 1024; EC < 224) of current updates, older "
      "updates accepted less"},
     {"Java 11", "11.0.25", T12, T13, L(su_java11), L(gr_java11), L(sg_java11), 1, 1024, 1024, 224,
      1, 0, 0,
      "JDK 11 'Security Developer's Guide', JSSE cipher suite preference order; 11.0.11 release "
-     "notes (TLS 1.0/1.1 disabled)",
-     "Legacy suite interleaving approximate; key floors from "
+     "notes (TLS 1.0/1.1 disabled); JDK-8279164 (TLS_ECDH_* disabled in current updates)",
+     "Legacy suite interleaving approximate; the 11u backport of JDK-8279164 was not pinned to a "
+     "document here, its static-ECDH suites are left out as in 8u and 17u; key floors from "
      "jdk.certpath/jdk.tls.disabledAlgorithms (RSA, DH < 1024; EC < 224) of current updates, older "
      "updates accepted less"},
     {"Java 17", "17.0.13", T12, T13, L(su_java17), L(gr_java11), L(sg_java17), 1, 1024, 1024, 224,
      1, 0, 0,
-     "JDK 17 'Security Developer's Guide' JSSE default cipher suite order and java.security",
+     "JDK 17 'Security Developer's Guide' JSSE default cipher suite order and java.security "
+     "jdk.tls.disabledAlgorithms of current updates (... DH keySize < 1024, EC keySize < 224, "
+     "3DES_EDE_CBC, anon, NULL, ECDH: jdk17u-dev commit 7bc22f7, JDK-8279164); "
+     "jdk.certpath.disabledAlgorithms (RSA keySize < 1024, DSA keySize < 1024, EC keySize < 224)",
      "Key floors from jdk.certpath/jdk.tls.disabledAlgorithms (RSA, DH < 1024; EC < 224)"},
     {"Java 21", "21.0.5", T12, T13, L(su_java21), L(gr_java11), L(sg_java17), 1, 1024, 1024, 224, 1,
      0, 0,
      "JDK 21 'Security Developer's Guide' and JDK 20 release notes (ECDH static suites disabled)",
-     "Assumed equal to Java 17 minus the static ECDH suites; key floors from "
+     "Suite list equal to current Java 17 (both without the static ECDH suites); key floors from "
      "jdk.certpath/jdk.tls.disabledAlgorithms (RSA, DH < 1024; EC < 224) of current updates, older "
      "updates accepted less"},
     {"OpenSSL 1.0.2", "1.0.2u", T10, T12, L(su_ossl102), L(gr_ossl102), L(sg_ossl102), 1, 512, 512,
@@ -368,8 +382,10 @@ static const struct tw_refclient table[] = {
      "adds (CCM, ARIA and DSS suites left out), membership and order not checked against a "
      "capture; groups are OpenSSL's defaults"},
     {"Go", "1.24", T12, T13, L(su_go), L(gr_go), L(sg_go), 1, 1024, 0, 256, 0, 0, 0,
-     "Go crypto/tls package docs and Go 1.22/1.24 release notes (RSA kx removed from defaults, "
-     "X25519MLKEM768 default, RSA < 1024 rejected); Go 1.17 release notes (no CN fallback)",
+     "Go crypto/tls package docs and src/crypto/tls/defaults.go (defaultCurvePreferences, "
+     "defaultSupportedSignatureAlgorithms); Go 1.22/1.24 release notes (RSA kx removed from "
+     "defaults, X25519MLKEM768 default, RSA < 1024 rejected); Go 1.17 release notes (no CN "
+     "fallback)",
      "Suite order is the hardware-AES order; without AES-NI ChaCha20 comes first"},
     {".NET on Windows 7", "4.8", T10, T10, L(su_win7), L(gr_win7), L(sg_win7), 1, 1024, 1024, 256,
      1, 1, 0,
@@ -380,8 +396,9 @@ static const struct tw_refclient table[] = {
      "order of the Windows 7 list uncertain"},
     {".NET on Windows 10", "4.8 / 8", T10, T12, L(su_win10), L(gr_win10), L(sg_win10), 1, 1024, 0,
      256, 1, 1, 0,
-     "Microsoft Learn 'TLS Cipher Suites in Windows 10 v22H2' (default priority order) and "
-     "'Protocols in TLS/SSL (Schannel SSP)'",
+     "Microsoft Learn 'TLS Cipher Suites in Windows 10 v22H2' (default priority order: "
+     "ECDHE-ECDSA/RSA AES-GCM, ECDHE CBC-SHA384/256, ECDHE CBC-SHA, then RSA AES-GCM: the "
+     "first 14 entries checked against the page) and 'Protocols in TLS/SSL (Schannel SSP)'",
      "TLS 1.3 in Windows 10 client is not enabled by default"},
     {".NET on Windows 11", "8", T12, T13, L(su_win11), L(gr_win10), L(sg_win10), 1, 1024, 0, 256, 1,
      1, 0,

@@ -28,7 +28,7 @@
 
 /* Bumped whenever a row is added, removed or changed, so that stored
  * simulation results can say which table judged them. */
-#define TW_REFCLIENTS_VERSION 1
+#define TW_REFCLIENTS_VERSION 2 /* 2: the session-3 audit (Java static ECDH, Go sigalgs) */
 
 /* Policies a client belongs to (bit mask). */
 #define TW_REFCLIENTS_POLICY_MODERN 0x1u /* current browsers + OpenSSL 3 defaults */

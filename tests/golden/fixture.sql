@@ -66,7 +66,8 @@ INSERT INTO compliance(result_id, profile, guideline, pass, failed_checks, warni
  (101, 'modern', '6.0', 1, '', ''), (101, 'intermediate', '6.0', 1, '', ''),
  (101, 'old', '5.8', 0, 'certificate_types,certificate_signatures', ''),
  (201, 'modern', '6.0', 1, '', ''), (201, 'intermediate', '6.0', 1, '', ''),
- (201, 'old', '5.8', 0, 'certificate_types,certificate_signatures', ''),
+ -- The second check is hostile (a tampered database): every format escapes it.
+ (201, 'old', '5.8', 0, 'certificate_types,<b>|*' || char(27) || '[1m', ''),
  (103, 'modern', '6.0', 0, 'tls_versions,ciphers', ''), (103, 'intermediate', '6.0', 1, '', 'tls_curves'),
  (103, 'old', '5.8', 1, '', ''),
  (204, 'modern', '6.0', 0, 'tls_versions,ciphers', ''),

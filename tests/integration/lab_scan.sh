@@ -153,6 +153,27 @@ assert_eq "1" "$(q "select count(*) from results where host = 'dual-cert.lab.tls
 assert_eq "0" "$(q "select count(*) from results r where grade is not null
                     and (select count(*) from compliance c where c.result_id = r.id) != 3")" \
     "every graded endpoint has its three verdicts"
+# MZ12 (grading.md §3.3, ocsp_staple true in every profile): judged from the
+# main handshake's status_request. It only warns (mozilla.h): revoked staples
+# (its own revocation), so no profile warns ocsp_staple there; valid-rsa
+# staples nothing, so every profile warns it and none fails on it.
+mzocsp() {
+    q "select count(*) from compliance_latest where host = '$1.lab.tlsweep.test'
+       and ',' || $2 || ',' like '%,ocsp_staple,%'"
+}
+assert_eq "3" "$(q "select count(*) from compliance_latest where host = 'revoked.lab.tlsweep.test'")" \
+    "revoked: graded and judged"
+assert_eq "0" "$(mzocsp revoked warnings)" "revoked: stapled, MZ12 holds in every profile"
+assert_eq "3" "$(mzocsp valid-rsa warnings)" "valid-rsa: no staple, MZ12 warns in every profile"
+assert_eq "0" "$(q "select count(*) from compliance where ',' || failed_checks || ',' like '%,ocsp_staple,%'")" \
+    "MZ12 never fails a profile"
+for ep in dual-cert x25519-only; do
+    assert_eq "3" "$(mzocsp $ep warnings)" "$ep: no staple, MZ12 warns in every profile"
+done
+# Not known (the main handshake failed, the grade came from another probe,
+# which asked for no staple): MZ12 is not judged.
+assert_eq "3 0" "$(q "select count(*) from compliance_latest where host = 'ccm-only.lab.tlsweep.test'") $(mzocsp ccm-only warnings)" \
+    "ccm-only: main failed, MZ12 not judged"
 
 # --quick: from the one handshake, plus one modern-suites handshake when its
 # suite is outside the set (dhe-1024); --clients any: today's judgement.

@@ -329,6 +329,33 @@ test_ocsp_staple(void **state)
     f->in.ocsp_stapled = 1;
     eval(f);
     expect(f, TW_MOZILLA_MODERN, 1, "", "");
+    f->in.ocsp_stapled = -1;
+    eval(f);
+    expect(f, TW_MOZILLA_MODERN, 1, "", "");
+    free(f);
+}
+
+/* MZ12 in every profile (ocsp_staple is true in all three, grading.md
+ * §3.2): a missing staple warns in each and fails none; a staple clears it. */
+static void
+test_ocsp_staple_profiles(void **state)
+{
+    struct fx *f = intermediate();
+
+    (void)state;
+    f->in.ocsp_stapled = 0;
+    eval(f);
+    for (int p = 0; p < TW_MOZILLA__COUNT; p++) {
+        assert_true(f->out.profile[p].warned & TW_MZ_BIT(TW_MZ_OCSP_STAPLE));
+        assert_false(f->out.profile[p].failed & TW_MZ_BIT(TW_MZ_OCSP_STAPLE));
+    }
+    expect(f, TW_MOZILLA_INTERMEDIATE, 1, "", NULL);
+    f->in.ocsp_stapled = 1;
+    eval(f);
+    for (int p = 0; p < TW_MOZILLA__COUNT; p++)
+        assert_false((f->out.profile[p].warned | f->out.profile[p].failed) &
+                     TW_MZ_BIT(TW_MZ_OCSP_STAPLE));
+    expect(f, TW_MOZILLA_INTERMEDIATE, 1, "", NULL);
     free(f);
 }
 
@@ -450,6 +477,7 @@ main(void)
         cmocka_unit_test(test_dh_param_size),
         cmocka_unit_test(test_hsts),
         cmocka_unit_test(test_ocsp_staple),
+        cmocka_unit_test(test_ocsp_staple_profiles),
         cmocka_unit_test(test_lifespan),
         cmocka_unit_test(test_server_order),
         cmocka_unit_test(test_cert_trust),

@@ -53,6 +53,7 @@
 #include "scanner/vuln.h"
 #include "tls/cbcrec.h"
 #include "tls/grade.h"
+#include "tls/mozilla.h"
 #include "store/graderec.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -549,6 +550,43 @@ test_client_preference(void **state)
     free(rec);
     free(r);
     tw_gplan_free(pl);
+}
+
+/* Issue 13, MZ12: the main handshake's staple reaches the Mozilla verdicts
+ * (tw_gplan_set_ocsp): not known by default (no warning), no staple warns
+ * ocsp_staple in every profile, a staple clears it; it never fails one. */
+static void
+test_gplan_ocsp_staple(void **state)
+{
+    static const int stapled[] = {-2, 0, 1}; /* -2: leave the default */
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(stapled) / sizeof(stapled[0]); k++) {
+        struct fake fs = {0};
+        struct tw_gplan *pl;
+        struct tw_result *r = result_new(0);
+        struct tw_grade_record *rec;
+
+        fs.protos = TW_PROTO_BIT(TW_PROTO_TLS12);
+        fs.s12[0] = 0xc02f;
+        fs.n12 = 1;
+        fs.groups[0] = 23;
+        fs.ngroups = 1;
+        fs.server_pref = 1;
+        pl = run_plan(&fs, 0);
+        if (stapled[k] != -2)
+            tw_gplan_set_ocsp(pl, stapled[k]);
+        rec = tw_gplan_grade(pl, r, NULL);
+        assert_int_equal(rec->has_compliance, 1);
+        for (int p = 0; p < TW_MOZILLA__COUNT; p++) {
+            assert_false(rec->compliance[p].failed & TW_MZ_BIT(TW_MZ_OCSP_STAPLE));
+            assert_int_equal((rec->compliance[p].warned & TW_MZ_BIT(TW_MZ_OCSP_STAPLE)) != 0,
+                             stapled[k] == 0);
+        }
+        free(rec);
+        free(r);
+        tw_gplan_free(pl);
+    }
 }
 
 static void
@@ -1929,6 +1967,7 @@ main(void)
         cmocka_unit_test(test_grader_timeout_derivation),
         cmocka_unit_test(test_modern_server_preference),
         cmocka_unit_test(test_client_preference),
+        cmocka_unit_test(test_gplan_ocsp_staple),
         cmocka_unit_test(test_hostile_unoffered_suite),
         cmocka_unit_test(test_budget_bounds_an_accept_all_server),
         cmocka_unit_test(test_trust_and_name_overlay),

@@ -29,7 +29,7 @@ test_row_count(void **state)
     (void)state;
     assert_true(tw_refclients_count() >= 30);
     assert_null(tw_refclients_at(tw_refclients_count()));
-    assert_int_equal(TW_REFCLIENTS_VERSION, 1);
+    assert_int_equal(TW_REFCLIENTS_VERSION, 2);
 }
 
 static void
@@ -194,6 +194,45 @@ test_modern_agrees_with_clients(void **state)
                 fail_msg("%s does not offer modern suite 0x%04x", c->name, code);
         }
     }
+}
+
+/* The audited facts (session 3): current Java updates disable the static
+ * ECDH suites (jdk.tls.disabledAlgorithms "ECDH", JDK-8279164), old 8u202
+ * still offers them; Go offers its signature schemes in defaults.go order. */
+static int
+offers(const struct tw_refclient *c, uint16_t code)
+{
+    for (size_t i = 0; i < c->n_suites; i++)
+        if (c->suites[i] == code)
+            return 1;
+    return 0;
+}
+
+static void
+test_audited_facts(void **state)
+{
+    static const char *const current_java[] = {"Java 8u441", "Java 11", "Java 17", "Java 21"};
+    static const uint16_t static_ecdh[] = {0xC02E, 0xC032, 0xC02D, 0xC031, 0xC026, 0xC02A,
+                                           0xC025, 0xC029, 0xC005, 0xC00F, 0xC004, 0xC00E};
+    static const uint16_t go_sigalgs[] = {0x0804, 0x0403, 0x0807, 0x0805, 0x0806, 0x0401,
+                                          0x0501, 0x0601, 0x0503, 0x0603, 0x0201, 0x0203};
+    const struct tw_refclient *c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(current_java) / sizeof(current_java[0]); i++) {
+        c = tw_refclients_find(current_java[i]);
+        assert_non_null(c);
+        for (size_t k = 0; k < sizeof(static_ecdh) / sizeof(static_ecdh[0]); k++)
+            assert_false(offers(c, static_ecdh[k]));
+    }
+    c = tw_refclients_find("Java 8");
+    assert_non_null(c);
+    assert_true(offers(c, 0xC02E));
+    c = tw_refclients_find("Go");
+    assert_non_null(c);
+    assert_int_equal(c->n_sigalgs, sizeof(go_sigalgs) / sizeof(go_sigalgs[0]));
+    for (size_t i = 0; i < c->n_sigalgs; i++)
+        assert_int_equal(c->sigalgs[i], go_sigalgs[i]);
 }
 
 static void
@@ -418,6 +457,7 @@ main(void)
         cmocka_unit_test(test_rows_known_and_sane),
         cmocka_unit_test(test_policies),
         cmocka_unit_test(test_sigalg_names),
+        cmocka_unit_test(test_audited_facts),
         cmocka_unit_test(test_modern_agrees_with_clients),
         cmocka_unit_test(test_load_good),
         cmocka_unit_test(test_load_bad),
