@@ -66,7 +66,7 @@
 
 #define TW_FD_MARGIN 100      /* descriptors beyond -c: resolvers, database, stdio */
 #define TW_PROGRESS_EVERY 0.5 /* seconds */
-#define TW_TRIM_TICKS 20      /* malloc_trim every 20 progress ticks (10 s) */
+#define TW_TRIM_TICKS 4       /* malloc_trim every 4 progress ticks (2 s) */
 #define TW_THREADS_MAX 256
 #define SCAN_LEASE_TRIES 8 /* lock-file races (a holder unlinking it) before giving up */
 
@@ -392,7 +392,9 @@ scan_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
      * pages of it that lie between live chunks were never given back: RSS
      * crept up with the length of the list (issue 18: 64 MiB at 10k, 137
      * MiB at 100k endpoints, while the live heap stayed under 55 MiB).
-     * Every 10 s the free pages go back to the kernel (MADV_DONTNEED). */
+     * Every 2 s the free pages go back to the kernel (MADV_DONTNEED): at
+     * 10 s, the arenas' high-water between two trims put a 1M-endpoint
+     * scan's peak 18 MiB above its median (151 MiB, bench/RESULTS.md). */
     if (++s->n_ticks % TW_TRIM_TICKS == 0)
         malloc_trim(0);
     if (tw_writer_failed(s->writer) && !s->writer_failed) {
