@@ -55,6 +55,7 @@ enum {
     OPT_STARTTLS,
     OPT_CLIENTS,
     OPT_CHECK_NAMES,
+    OPT_NO_AIA,
     OPT_HOSTILE,
 };
 
@@ -85,6 +86,7 @@ static const struct option scan_options[] = {
     {"starttls", required_argument, NULL, OPT_STARTTLS},
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {"check-names", no_argument, NULL, OPT_CHECK_NAMES},
+    {"no-aia", no_argument, NULL, OPT_NO_AIA},
     {"hostile", no_argument, NULL, OPT_HOSTILE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
@@ -129,6 +131,9 @@ scan_usage(FILE *f)
         "                          does not cover the address is hostname_mismatch\n"
         "                          (grade M); default: issue name_unchecked, the class\n"
         "                          and grade as if it did (discovery sweeps)\n"
+        "  --no-aia                never fetch a missing intermediate from the leaf's\n"
+        "                          AIA caIssuers URL (default: fetch it over http, 5 s\n"
+        "                          and 64 KiB at most; a chain it completes grades B)\n"
         "  --now TIME              judge certificate validity as of TIME\n"
         "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
         "\n"
@@ -371,6 +376,10 @@ tw_scan_main(int argc, char **argv)
         case OPT_CHECK_NAMES:
             cfg.check_names = 1;
             cfg.given |= TW_CFG_BIT(TW_CFG_CHECK_NAMES);
+            break;
+        case OPT_NO_AIA:
+            cfg.no_aia = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_NO_AIA);
             break;
         case OPT_QUICK:
             cfg.quick = 1;

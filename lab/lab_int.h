@@ -49,9 +49,9 @@ struct tw_lab_leaf_spec {
     enum tw_lab_leaf_issuer issuer;
     long not_before; /* seconds from now (negative = past) */
     long not_after;
-    int sha1;   /* sign with SHA-1 instead of SHA-256 */
-    int aia;    /* add an AIA caIssuers URL (never served) */
-    int no_san; /* no subjectAltName at all: the name is in the subject CN only */
+    int sha1;            /* sign with SHA-1 instead of SHA-256 */
+    const char *aia_url; /* an AIA caIssuers URL, or NULL for none */
+    int no_san;          /* no subjectAltName at all: the name is in the subject CN only */
 };
 
 /* Generate the keys and CA certificates.  Returns 0, or -1 with err. */
@@ -75,6 +75,20 @@ void tw_lab_ssl_err(char *err, const char *who, const char *what);
 int tw_lab_pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 /* Write a certificate as PEM to path (mode 0644).  Returns 0 or -1 with err. */
 int tw_lab_pki_write_pem(X509 *cert, const char *path, char *err);
+
+/* ---- aia_http.c ---- */
+
+/* The caIssuers responder's address: BASE+TW_LAB_AIA_ADDR, the lab's port. */
+#define TW_LAB_AIA_ADDR 91
+
+struct tw_lab_aia_http;
+
+/* Bind BASE+TW_LAB_AIA_ADDR:port and serve inter (borrowed, read only while
+ * running) at /intermediate.crt (DER) and /intermediate.pem (PEM) from one
+ * thread.  Returns the responder, or NULL with err. */
+struct tw_lab_aia_http *tw_lab_aia_http_start(uint32_t base, unsigned port, X509 *inter, char *err);
+/* Stop the thread and free everything.  NULL is a no-op. */
+void tw_lab_aia_http_stop(struct tw_lab_aia_http *h);
 
 /* ---- ocsp.c ---- */
 
@@ -226,6 +240,7 @@ enum tw_lab_chain {
     TW_LAB_CH_INTER = 0, /* the lab intermediate */
     TW_LAB_CH_NONE,      /* nothing: the leaf alone */
     TW_LAB_CH_UNTRUSTED, /* the unrelated hierarchy's intermediate and root */
+    TW_LAB_CH_WRONG,     /* the unrelated intermediate alone: not the leaf's issuer */
 };
 
 /* The leaf's validity period. */
@@ -245,7 +260,7 @@ enum tw_lab_validity {
 #define TW_LAB_F_SLOW 0x40           /* the server's flight leaves one byte every 100 ms */
 #define TW_LAB_F_DH1024 0x80         /* DHE with the 1024-bit RFC 2409 Oakley group 2 */
 #define TW_LAB_F_SHA1 0x100          /* the leaf is signed with SHA-1 */
-#define TW_LAB_F_AIA 0x200           /* the leaf has an AIA caIssuers URL (never served) */
+#define TW_LAB_F_AIA 0x200           /* the leaf's AIA caIssuers URL is the lab's responder */
 /* A slow server (issue 14): every handshake that reaches the choice of the
  * certificate waits TW_LAB_DELAY_SECS there (an overloaded host, a slow HSM),
  * so its ServerHello comes that late; refusals (no common version) stay
@@ -291,6 +306,9 @@ enum tw_lab_validity {
 #define TW_LAB_F_LEGACY_RENEG 0x200000
 /* The same script, but a renegotiation gets a no_renegotiation warning. */
 #define TW_LAB_F_LEGACY_NORENEG 0x400000
+/* With TW_LAB_F_AIA: the caIssuers URL names a path the responder answers
+ * with 404 (issue 14: a fetch that fails leaves the chain incomplete). */
+#define TW_LAB_F_AIA_404 0x10000000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered

@@ -113,6 +113,7 @@ struct srv {
     char host[128];                       /* NAME.lab.tlsweep.test */
     char where[80];                       /* "127.77.0.N:PORT" for messages */
     const struct tw_lab_hostile *hostile; /* shared hostile material (borrowed) */
+    const char *aia_base;                 /* "http://BASE+91:PORT" (tw_lab_servers, borrowed) */
     int fd;                               /* listener, -1 when none */
     SSL_CTX *ctx;                         /* the main context */
     SSL_CTX *ctx_named;                   /* TW_LAB_F_SNI_SWITCH: the context for the right name */
@@ -208,6 +209,8 @@ struct tw_lab_servers {
     int n_w;
     int dns_fd;
     uint32_t base;
+    struct tw_lab_aia_http *aia; /* the caIssuers responder (issue 14) */
+    char aia_base[64];           /* its URL's scheme, address and port */
     struct tw_lab_hostile *hostile;
     BIO_METHOD *hijack_method; /* the read BIO of CCS_EARLY / HEARTBLEED endpoints */
 };
@@ -1366,6 +1369,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
 {
     const struct tw_lab_endpoint *d = s->def;
     struct tw_lab_leaf_spec spec;
+    char aia_url[128];
     SSL_CTX *ctx = NULL;
     X509 *leaf = NULL;
     EVP_PKEY *key = NULL;
@@ -1461,7 +1465,11 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         break;
     }
     spec.sha1 = (d->flags & TW_LAB_F_SHA1) != 0;
-    spec.aia = (d->flags & TW_LAB_F_AIA) != 0;
+    if (d->flags & TW_LAB_F_AIA) {
+        snprintf(aia_url, sizeof(aia_url), "%s/%s", s->aia_base,
+                 (d->flags & TW_LAB_F_AIA_404) ? "missing.crt" : "intermediate.crt");
+        spec.aia_url = aia_url;
+    }
     spec.no_san = (d->flags & TW_LAB_F_NO_SAN) != 0;
     leaf = tw_lab_pki_leaf(pki, &spec, &key, err);
     if (leaf == NULL)
@@ -1481,6 +1489,9 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     case TW_LAB_CH_UNTRUSTED:
         ok = SSL_CTX_add1_chain_cert(ctx, pki->uinter) == 1 &&
              SSL_CTX_add1_chain_cert(ctx, pki->uroot) == 1;
+        break;
+    case TW_LAB_CH_WRONG:
+        ok = SSL_CTX_add1_chain_cert(ctx, pki->uinter) == 1;
         break;
     }
     if (!ok) {
@@ -1752,6 +1763,7 @@ tw_lab_servers_stop(struct tw_lab_servers *lab)
         OPENSSL_free(s->ocsp);
         free(s->chain);
     }
+    tw_lab_aia_http_stop(lab->aia);
     tw_lab_hostile_free(lab->hostile);
     BIO_meth_free(lab->hijack_method);
     if (lab->dns_fd >= 0)
@@ -1795,8 +1807,18 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
         tw_lab_ssl_err(err, NULL, "BIO method");
         goto out;
     }
-    for (size_t si = 0; si < lab->n_srv; si++)
+    {
+        struct in_addr a;
+        char ip[INET_ADDRSTRLEN];
+
+        a.s_addr = htonl(opts->base + TW_LAB_AIA_ADDR);
+        inet_ntop(AF_INET, &a, ip, sizeof(ip));
+        snprintf(lab->aia_base, sizeof(lab->aia_base), "http://%s:%u", ip, opts->port);
+    }
+    for (size_t si = 0; si < lab->n_srv; si++) {
         lab->srv[si].hostile = lab->hostile;
+        lab->srv[si].aia_base = lab->aia_base;
+    }
     endless_record[0] = 0x16;
     endless_record[1] = 0x03;
     endless_record[2] = 0x03;
@@ -1811,6 +1833,9 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
             srv_make_tls(s, pki, err) < 0)
             goto out;
     }
+    lab->aia = tw_lab_aia_http_start(opts->base, opts->port, pki->inter, err);
+    if (lab->aia == NULL)
+        goto out;
     dns_addr.s_addr = htonl(opts->base + 1);
     lab->dns_fd = tw_lab_dns_open(&dns_addr, opts->dns_port, err);
     if (lab->dns_fd < 0)

@@ -72,6 +72,7 @@
 #include <openssl/x509v3.h>
 
 #include "scanner/certinfo.h"
+#include "scanner/aia.h"
 #include "scanner/vcache.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -780,4 +781,95 @@ out:
     sk_X509_free(untrusted);
     ERR_clear_error();
     return rc;
+}
+
+/* ---- AIA chain completion (issue 14) ---- */
+
+/* The verifier could not find an issuer for some certificate. */
+static int
+certinfo_issuer_missing(const struct tw_cert_evidence *ev)
+{
+    for (int i = 0; i < ev->n_verify; i++) {
+        int code = ev->verify[i].code;
+
+        if (code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+            code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+            code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE)
+            return 1;
+    }
+    return 0;
+}
+
+/* The chain still fails to reach a trusted root. */
+static int
+certinfo_untrusted(const struct tw_cert_evidence *ev)
+{
+    for (int i = 0; i < ev->n_verify; i++) {
+        int code = ev->verify[i].code;
+
+        if (code == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+            code == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT || code == X509_V_ERR_UNSPECIFIED)
+            return 1;
+    }
+    return certinfo_issuer_missing(ev) || ev->verify_truncated;
+}
+
+int
+tw_certinfo_complete_aia(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cert_evidence *ev,
+                         struct tw_result *r)
+{
+    STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
+    STACK_OF(X509) *untrusted = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    struct tw_cert_evidence *again = NULL;
+    char url[TW_AIA_URL_MAX];
+    X509 *fetched = NULL;
+    int n, done = 0;
+
+    if (!ev->has_chain || ev->leaf_self_issued || ev->chain_complete || store == NULL ||
+        !certinfo_issuer_missing(ev) || sent == NULL || (n = sk_X509_num(sent)) <= 0)
+        return 0;
+    /* The leaf names its issuer; failing that, the last certificate sent
+     * (a server that sent the wrong intermediate, or a cut chain). */
+    if (!tw_aia_issuer_url(sk_X509_value(sent, 0), url) &&
+        (n < 2 || !tw_aia_issuer_url(sk_X509_value(sent, n - 1), url)))
+        return 0;
+    fetched = tw_aia_fetch(url);
+    if (fetched == NULL)
+        return 0;
+
+    /* Verify again with the fetched certificate as one more untrusted one.
+     * Not through the verification cache: its key is the sent chain alone. */
+    untrusted = sk_X509_new_null();
+    again = tw_xcalloc(1, sizeof(*again));
+    for (int i = 1; untrusted != NULL && i < n; i++)
+        sk_X509_push(untrusted, sk_X509_value(sent, i));
+    ctx = X509_STORE_CTX_new();
+    if (ctx != NULL && untrusted != NULL && sk_X509_push(untrusted, fetched) > 0 &&
+        X509_STORE_CTX_init(ctx, store, sk_X509_value(sent, 0), untrusted) == 1) {
+        X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
+        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+        X509_STORE_CTX_set_verify_cb(ctx, certinfo_verify_cb);
+        X509_STORE_CTX_set_app_data(ctx, again);
+        if (X509_verify_cert(ctx) != 1 && again->n_verify == 0)
+            again->verify_truncated = 1; /* failed without a reason: not completed */
+        done = !certinfo_untrusted(again);
+    }
+    if (done) {
+        ev->aia_completed = 1;
+        tw_strlcpy(ev->aia_url, url, sizeof(ev->aia_url));
+        if (r->n_chain < TW_CHAIN_MAX) {
+            r->chain = tw_xrealloc(r->chain, (r->n_chain + 1) * sizeof(*r->chain));
+            memset(&r->chain[r->n_chain], 0, sizeof(r->chain[0]));
+            tw_certinfo_record(fetched, &r->chain[r->n_chain]);
+            r->chain[r->n_chain].via_aia = 1;
+            r->n_chain++;
+        }
+    }
+    free(again);
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    X509_free(fetched);
+    ERR_clear_error();
+    return done;
 }

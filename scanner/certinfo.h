@@ -8,8 +8,9 @@
  * records every error at every depth, checks the name and the stapled OCSP
  * response, and copies the certificates into bounded tw_cert records.
  *
- * Pure with respect to the network: no sockets, no clock (time comes in as
- * `now`).  Called on the worker thread that owns the SSL.
+ * Pure with respect to the network (no sockets, no clock: time comes in as
+ * `now`), except tw_certinfo_complete_aia, which fetches through aia.h.  Called on the worker
+ * thread that owns the SSL.
  */
 #ifndef TW_SCANNER_CERTINFO_H
 #define TW_SCANNER_CERTINFO_H
@@ -41,6 +42,21 @@ X509_STORE *tw_certinfo_load_store(const char *ca_file, char *err);
  */
 int tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *ip, int64_t now,
                         struct tw_cert_evidence *ev, struct tw_result *r);
+
+/*
+ * AIA chain completion (issue 14), after tw_certinfo_collect on the same
+ * ssl: when the verifier found no issuer for a certificate sent and the
+ * leaf (or else the last certificate sent) names one by an http caIssuers
+ * URL, fetch it (tw_aia_fetch: blocks this thread for at most
+ * TW_AIA_TIMEOUT_MS, once per URL per thread) and verify again with it as
+ * one more untrusted certificate.  When that reaches a trusted root,
+ * ev->aia_completed and ev->aia_url are set and the fetched certificate is
+ * appended to r->chain with via_aia set (while r->n_chain < TW_CHAIN_MAX).
+ * ev->verify keeps the errors of the chain as sent: the class stays
+ * incomplete_chain.  Returns 1 when completed, else 0.
+ */
+int tw_certinfo_complete_aia(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cert_evidence *ev,
+                             struct tw_result *r);
 
 /* Fill one bounded record from a certificate (used by collect and tests).
  * A small per-thread cache of the last records made (by fingerprint) lets a

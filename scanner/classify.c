@@ -634,7 +634,11 @@ cert_issues(const struct tw_evidence *ev, const char *checked_name, const char *
         db_part(d, "the leaf is self-signed");
     if (set & TW_ISSUE(TW_CLASS_UNTRUSTED_ROOT))
         db_part(d, "the chain does not lead to a trusted root");
-    if (set & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN))
+    if ((set & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN)) && c->aia_completed)
+        db_part(
+            d, "the server sent %d certificate(s) and not the leaf's issuer; completed by AIA (%s)",
+            c->n_sent, c->aia_url);
+    else if (set & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN))
         db_part(d, "the server sent %d certificate(s) and not the leaf's issuer%s", c->n_sent,
                 c->leaf_has_aia_issuer ? " (the leaf names one in AIA caIssuers)" : "");
 

@@ -115,6 +115,8 @@ struct tw_cert_evidence {
     int leaf_self_issued;    /* subject == issuer and it verifies its own signature */
     int chain_complete;      /* the sent chain ends in a self-signed certificate */
     int leaf_has_aia_issuer; /* leaf has an AIA caIssuers URL */
+    int aia_completed;       /* the issuer fetched from aia_url completes the chain (issue 14) */
+    char aia_url[256];       /* that URL (printable ASCII, bounded), "" when none */
     int hostname_checked;    /* a name or address was checked */
     int hostname_ok;
     int address_checked; /* the address was checked: an IP/CIDR target without SNI */

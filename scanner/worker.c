@@ -789,6 +789,8 @@ ep_probe_done(void *arg, SSL *ssl)
 
             ep->got_cert = 1;
             tw_certinfo_collect(ssl, w->store, name, ep->ipstr, now, &ep->ev.cert, ep->r);
+            if (!w->cfg->no_aia)
+                tw_certinfo_complete_aia(ssl, w->store, now, &ep->ev.cert, ep->r);
         }
     }
     ep_release_ip(w, ep);

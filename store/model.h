@@ -165,6 +165,7 @@ struct tw_cert {
     char sig_alg[64]; /* e.g. "sha256WithRSAEncryption" */
     char *san;        /* comma-separated "DNS:x,IP:y" */
     char *pem;
+    int via_aia; /* fetched from the leaf's AIA caIssuers URL, not sent (issue 14) */
 };
 
 struct tw_grade_record; /* store/graderec.h */

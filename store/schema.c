@@ -383,6 +383,10 @@ static const char *const steps[] = {
      * time without it; NULL in rows stored before (their elapsed_ms holds
      * both). */
     "ALTER TABLE results ADD COLUMN queue_ms INTEGER;",
+    /* 11 -> 12: a certificate the scanner fetched from a leaf's AIA caIssuers
+     * URL to complete a chain (issue 14): 1 once any scan fetched it; it then
+     * appears in result_chain after the certificates the server sent. */
+    "ALTER TABLE certs ADD COLUMN via_aia INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -104,9 +104,11 @@ static const struct store_sql store_sqls[] = {
          " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at, starttls,"
          " queue_ms)"
          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
-    STMT(cert_insert, "INSERT OR IGNORE INTO certs(sha256, subject, issuer, not_before,"
-                      " not_after, key_type, key_bits, sig_alg, san, pem)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+    STMT(cert_insert, "INSERT INTO certs(sha256, subject, issuer, not_before,"
+                      " not_after, key_type, key_bits, sig_alg, san, pem, via_aia)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                      " ON CONFLICT(sha256) DO UPDATE SET via_aia = 1"
+                      " WHERE excluded.via_aia = 1 AND via_aia = 0"),
     STMT(chain_insert,
          "INSERT OR IGNORE INTO result_chain(result_id, depth, cert_sha256) VALUES (?1, ?2, ?3)"),
     /* Every endpoint with its STARTTLS protocol (NULL: direct TLS), so that
@@ -711,6 +713,7 @@ store_put_cert(struct tw_store *st, const struct tw_cert *c, char *err)
     bind_display_text(s, 9, c->san, st->cert_text[2]);
     /* The PEM keeps the certificate's own bytes (base64 text). */
     bind_text(s, 10, c->pem, TW_CERT_PEM_MAX);
+    sqlite3_bind_int(s, 11, c->via_aia ? 1 : 0);
     return store_exec(st, s, err);
 }
 

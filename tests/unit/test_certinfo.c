@@ -30,6 +30,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "scanner/aia.h"
 #include "scanner/certinfo.h"
 #include "scanner/classify.h"
 #include "scanner/vcache.h"
@@ -50,6 +58,9 @@ struct pki {
 static struct pki P;
 static long next_serial = 1;
 static int64_t run_now = NOW; /* the time run() judges at */
+/* The AIA extension mk_cert adds, and whether run() completes through AIA. */
+static char aia_ext[160] = "caIssuers;URI:http://ca.test/int.crt";
+static int run_aia;
 
 /* ---- building certificates ---- */
 
@@ -96,7 +107,7 @@ mk_cert(const char *cn, EVP_PKEY *key, X509 *issuer, int64_t nb, int64_t na, int
     if (san != NULL)
         add_ext(x, &ctx, NID_subject_alt_name, san);
     if (aia)
-        add_ext(x, &ctx, NID_info_access, "caIssuers;URI:http://ca.test/int.crt");
+        add_ext(x, &ctx, NID_info_access, aia_ext);
     return x;
 }
 
@@ -232,6 +243,8 @@ run(X509 *leaf, EVP_PKEY *key, X509 **chain, int n, X509_STORE *store, const cha
 
     memset(r, 0, sizeof(*r));
     assert_int_equal(tw_certinfo_collect(c, store, name, "127.0.0.1", run_now, ev, r), 0);
+    if (run_aia)
+        tw_certinfo_complete_aia(c, store, run_now, ev, r);
 
     SSL_free(c);
     SSL_free(s);
@@ -1073,6 +1086,235 @@ test_certinfo_vcache_outside_window(void **state)
     X509_STORE_free(st);
 }
 
+/* ---- AIA chain completion (issue 14) ---- */
+
+/* A one-thread HTTP server on 127.0.0.1 (a kernel-chosen port): /der gives
+ * the intermediate in DER, /pem in PEM, /leaf a certificate that is not
+ * the issuer, anything else 404.  Counts the requests it answered. */
+struct http_srv {
+    int fd;
+    unsigned port;
+    volatile int stop;
+    int served;
+    pthread_t th;
+};
+
+static void *
+http_main(void *arg)
+{
+    struct http_srv *h = arg;
+
+    while (!h->stop) {
+        struct pollfd pfd = {.fd = h->fd, .events = POLLIN};
+        char req[1024], head[128];
+        unsigned char *body = NULL;
+        int c, len = 0, n;
+        ssize_t got;
+
+        if (poll(&pfd, 1, 100) != 1)
+            continue;
+        c = accept(h->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        got = recv(c, req, sizeof(req) - 1, 0);
+        req[got > 0 ? got : 0] = '\0';
+        if (strncmp(req, "GET /der ", 9) == 0) {
+            len = i2d_X509(P.inter, &body);
+        } else if (strncmp(req, "GET /pem ", 9) == 0) {
+            BIO *b = BIO_new(BIO_s_mem());
+            char *p = NULL;
+
+            PEM_write_bio_X509(b, P.inter);
+            len = (int)BIO_get_mem_data(b, &p);
+            body = OPENSSL_memdup(p, (size_t)len);
+            BIO_free(b);
+        } else if (strncmp(req, "GET /leaf ", 10) == 0) {
+            len = i2d_X509(P.root, &body); /* a certificate, but not the issuer sought */
+        }
+        if (body != NULL)
+            n = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n", len);
+        else
+            n = snprintf(head, sizeof(head), "HTTP/1.0 404 Not Found\r\n\r\n");
+        assert_true(send(c, head, (size_t)n, MSG_NOSIGNAL) == n);
+        if (body != NULL)
+            assert_true(send(c, body, (size_t)len, MSG_NOSIGNAL) == len);
+        OPENSSL_free(body);
+        h->served++;
+        close(c);
+    }
+    return NULL;
+}
+
+static void
+http_start(struct http_srv *h)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+
+    memset(h, 0, sizeof(*h));
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    h->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(h->fd >= 0);
+    assert_int_equal(bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(h->fd, 8), 0);
+    assert_int_equal(getsockname(h->fd, (struct sockaddr *)&sa, &sl), 0);
+    h->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&h->th, NULL, http_main, h), 0);
+}
+
+static void
+http_stop(struct http_srv *h)
+{
+    h->stop = 1;
+    pthread_join(h->th, NULL);
+    close(h->fd);
+}
+
+/* A leaf whose caIssuers URL is http://127.0.0.1:PORT/path; run with AIA. */
+static void
+run_with_aia(const struct http_srv *h, const char *path, X509 **chain, int n,
+             struct tw_cert_evidence *ev, struct tw_result *r)
+{
+    X509 *leaf;
+
+    snprintf(aia_ext, sizeof(aia_ext), "caIssuers;URI:http://127.0.0.1:%u%s", h->port, path);
+    leaf = leaf_valid();
+    snprintf(aia_ext, sizeof(aia_ext), "caIssuers;URI:http://ca.test/int.crt");
+    run_aia = 1;
+    run(leaf, P.leaf_key, chain, n, P.store, "good.test", NULL, ev, r);
+    run_aia = 0;
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_aia_completes(void **state)
+{
+    struct http_srv h;
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    char url[96];
+    int served;
+
+    (void)state;
+    http_start(&h);
+    /* DER: completed, the fetched intermediate appended and marked. */
+    run_with_aia(&h, "/der", NULL, 0, &ev, &r);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/der", h.port);
+    assert_int_equal(ev.aia_completed, 1);
+    assert_string_equal(ev.aia_url, url);
+    assert_int_equal(ev.n_sent, 1);
+    assert_int_equal(r.n_chain, 2);
+    assert_int_equal(r.chain[0].via_aia, 0);
+    assert_int_equal(r.chain[1].via_aia, 1);
+    assert_string_equal(r.chain[1].subject, "CN=Test Intermediate");
+    /* The class stays incomplete_chain; the detail names the URL. */
+    assert_string_equal(classify(&ev, "good.test", &r), "incomplete_chain");
+    assert_non_null(strstr(r.detail, "completed by AIA (http://127.0.0.1:"));
+    free_chain(&r);
+    /* The same URL again: served from this thread's cache, no request. */
+    served = h.served;
+    run_with_aia(&h, "/der", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 1);
+    assert_int_equal(h.served, served);
+    free_chain(&r);
+    /* PEM works too. */
+    run_with_aia(&h, "/pem", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 1);
+    assert_int_equal(r.n_chain, 2);
+    free_chain(&r);
+    /* The wrong intermediate sent (another CA under the same root): completed
+     * all the same, and still incomplete_chain. */
+    {
+        EVP_PKEY *k = EVP_EC_gen("P-256");
+        X509 *wrong[1];
+
+        assert_non_null(k);
+        wrong[0] = signed_by(mk_cert("Other Intermediate", k, P.root, Y2000, Y2099, 1, NULL, 0),
+                             P.root_key, EVP_sha256());
+        run_with_aia(&h, "/der", wrong, 1, &ev, &r);
+        assert_int_equal(ev.aia_completed, 1);
+        assert_int_equal(r.n_chain, 3);
+        assert_int_equal(r.chain[2].via_aia, 1);
+        assert_string_equal(classify(&ev, "good.test", &r), "incomplete_chain");
+        free_chain(&r);
+        X509_free(wrong[0]);
+        EVP_PKEY_free(k);
+    }
+    http_stop(&h);
+}
+
+static void
+test_certinfo_aia_not_completed(void **state)
+{
+    struct http_srv h;
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    X509 *chain[1] = {P.inter};
+
+    (void)state;
+    http_start(&h);
+    /* 404: nothing fetched, the old verdict. */
+    run_with_aia(&h, "/missing", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 0);
+    assert_int_equal(r.n_chain, 1);
+    assert_string_equal(classify(&ev, "good.test", &r), "incomplete_chain");
+    assert_non_null(strstr(r.detail, "AIA caIssuers"));
+    assert_null(strstr(r.detail, "completed by AIA"));
+    free_chain(&r);
+    /* A certificate that is not the issuer: not completed. */
+    run_with_aia(&h, "/leaf", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 0);
+    assert_int_equal(r.n_chain, 1);
+    free_chain(&r);
+    /* A complete chain: nothing is fetched at all. */
+    h.served = 0;
+    run_with_aia(&h, "/pem-unused", chain, 1, &ev, &r);
+    assert_int_equal(ev.n_verify, 0);
+    assert_int_equal(ev.aia_completed, 0);
+    assert_int_equal(h.served, 0);
+    free_chain(&r);
+    http_stop(&h);
+    /* Nobody listening any more: a refused connection, not completed. */
+    run_with_aia(&h, "/der-gone", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 0);
+    free_chain(&r);
+}
+
+static void
+test_certinfo_aia_parse(void **state)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509(P.inter, &der);
+    unsigned char junk[] = "not a certificate";
+    X509 *x;
+    char url[TW_AIA_URL_MAX];
+
+    (void)state;
+    x = tw_aia_parse(der, (size_t)len);
+    assert_non_null(x);
+    X509_free(x);
+    /* DER with trailing bytes is not one certificate: neither DER nor PEM. */
+    assert_null(tw_aia_parse(der, (size_t)len - 1));
+    assert_null(tw_aia_parse(junk, sizeof(junk)));
+    assert_null(tw_aia_parse(NULL, 0));
+    OPENSSL_free(der);
+    /* Only http URLs are fetched. */
+    assert_null(tw_aia_fetch("https://127.0.0.1/x"));
+    assert_null(tw_aia_fetch("ftp://127.0.0.1/x"));
+    assert_null(tw_aia_fetch("http://127.0.0.1/a b"));
+    /* A leaf's URL is read; a CA without one has none. */
+    assert_int_equal(tw_aia_issuer_url(P.inter, url), 0);
+    {
+        X509 *leaf = leaf_valid();
+
+        assert_int_equal(tw_aia_issuer_url(leaf, url), 1);
+        assert_string_equal(url, "http://ca.test/int.crt");
+        X509_free(leaf);
+    }
+}
+
 int
 main(void)
 {
@@ -1097,6 +1339,9 @@ main(void)
         cmocka_unit_test(test_certinfo_vcache_identical),
         cmocka_unit_test(test_certinfo_vcache_chain_changes),
         cmocka_unit_test(test_certinfo_vcache_outside_window),
+        cmocka_unit_test(test_certinfo_aia_completes),
+        cmocka_unit_test(test_certinfo_aia_not_completed),
+        cmocka_unit_test(test_certinfo_aia_parse),
     };
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }

@@ -1,0 +1,204 @@
+/*
+ * aia_http.c - the lab's caIssuers responder (issue 14): a tiny HTTP/1.0
+ * server on BASE+TW_LAB_AIA_ADDR that answers GET /intermediate.crt with
+ * the lab intermediate in DER, GET /intermediate.pem with it in PEM, and
+ * anything else with 404.  One thread, one connection at a time, each
+ * bounded (a request of at most 2 KiB read within 2 s); the lab's scans
+ * fetch a URL once per scanner thread, so this never needs to be fast.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <openssl/pem.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "lab/lab_int.h"
+
+struct tw_lab_aia_http {
+    int fd;
+    int stop[2]; /* a pipe: a byte on stop[1] ends the thread */
+    int started;
+    pthread_t thread;
+    unsigned char *der, *pem;
+    size_t n_der, n_pem;
+};
+
+static void
+aia_http_send_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+
+    while (n > 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        ssize_t w;
+
+        if (poll(&pfd, 1, 2000) != 1)
+            return;
+        w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return;
+        if (w > 0) {
+            c += w;
+            n -= (size_t)w;
+        }
+    }
+}
+
+static void
+aia_http_serve(struct tw_lab_aia_http *h, int fd)
+{
+    char req[2048], head[160];
+    size_t got = 0;
+    const unsigned char *body = NULL;
+    size_t n_body = 0;
+    const char *type = "application/pkix-cert";
+    int n;
+
+    while (got < sizeof(req) - 1 && memmem(req, got, "\r\n\r\n", 4) == NULL) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        ssize_t rd;
+
+        if (poll(&pfd, 1, 2000) != 1)
+            return;
+        rd = recv(fd, req + got, sizeof(req) - 1 - got, MSG_DONTWAIT);
+        if (rd <= 0)
+            return;
+        got += (size_t)rd;
+    }
+    req[got] = '\0';
+    if (strncmp(req, "GET /intermediate.crt ", 22) == 0) {
+        body = h->der;
+        n_body = h->n_der;
+    } else if (strncmp(req, "GET /intermediate.pem ", 22) == 0) {
+        body = h->pem;
+        n_body = h->n_pem;
+        type = "application/x-pem-file";
+    }
+    if (body == NULL) {
+        static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+
+        aia_http_send_all(fd, nf, sizeof(nf) - 1);
+        return;
+    }
+    n = snprintf(head, sizeof(head),
+                 "HTTP/1.0 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n", type,
+                 n_body);
+    if (n > 0 && (size_t)n < sizeof(head)) {
+        aia_http_send_all(fd, head, (size_t)n);
+        aia_http_send_all(fd, body, n_body);
+    }
+}
+
+static void *
+aia_http_main(void *arg)
+{
+    struct tw_lab_aia_http *h = arg;
+
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = h->fd, .events = POLLIN},
+                                {.fd = h->stop[0], .events = POLLIN}};
+        int c;
+
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pfd[1].revents != 0)
+            break;
+        c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        aia_http_serve(h, c);
+        shutdown(c, SHUT_WR);
+        close(c);
+    }
+    return NULL;
+}
+
+void
+tw_lab_aia_http_stop(struct tw_lab_aia_http *h)
+{
+    if (h == NULL)
+        return;
+    if (h->started) {
+        ssize_t w = write(h->stop[1], "x", 1);
+
+        (void)w;
+        pthread_join(h->thread, NULL);
+    }
+    if (h->fd >= 0)
+        close(h->fd);
+    if (h->stop[0] >= 0)
+        close(h->stop[0]);
+    if (h->stop[1] >= 0)
+        close(h->stop[1]);
+    OPENSSL_free(h->der);
+    free(h->pem);
+    free(h);
+}
+
+struct tw_lab_aia_http *
+tw_lab_aia_http_start(uint32_t base, unsigned port, X509 *inter, char *err)
+{
+    struct tw_lab_aia_http *h = tw_xcalloc(1, sizeof(*h));
+    struct sockaddr_in sa;
+    BIO *b = NULL;
+    int len, one = 1, e;
+
+    h->fd = h->stop[0] = h->stop[1] = -1;
+    len = i2d_X509(inter, &h->der);
+    b = BIO_new(BIO_s_mem());
+    if (len <= 0 || b == NULL || PEM_write_bio_X509(b, inter) != 1) {
+        BIO_free(b);
+        tw_lab_ssl_err(err, "aia responder", "encoding the intermediate");
+        goto fail;
+    }
+    h->n_der = (size_t)len;
+    {
+        char *p = NULL;
+        long n = BIO_get_mem_data(b, &p);
+
+        h->pem = tw_xmalloc((size_t)n);
+        memcpy(h->pem, p, (size_t)n);
+        h->n_pem = (size_t)n;
+    }
+    BIO_free(b);
+    if (pipe2(h->stop, O_CLOEXEC) < 0) {
+        tw_errf(err, "aia responder: pipe: %s", strerror(errno));
+        goto fail;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(base + TW_LAB_AIA_ADDR);
+    h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (h->fd < 0 || setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(h->fd, 16) < 0) {
+        char ip[INET_ADDRSTRLEN] = "?";
+
+        inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+        tw_errf(err, "aia responder: %s:%u: %s", ip, port, strerror(errno));
+        goto fail;
+    }
+    e = pthread_create(&h->thread, NULL, aia_http_main, h);
+    if (e != 0) {
+        tw_errf(err, "aia responder: pthread_create: %s", strerror(e));
+        goto fail;
+    }
+    h->started = 1;
+    return h;
+fail:
+    tw_lab_aia_http_stop(h);
+    return NULL;
+}

@@ -1,0 +1,322 @@
+/*
+ * aia.c - the AIA caIssuers fetch (see aia.h).
+ *
+ * The URL comes from a certificate the server sent: hostile.  It is
+ * accepted only as "http://" host [":" port] [path] in printable ASCII,
+ * bounded in length; the request line carries the path as written (no
+ * space or control byte can reach it).  The response is read into a
+ * buffer of TW_AIA_MAX_BYTES (a longer one is refused), its status line
+ * must say 200, and the body must parse as exactly one certificate.
+ */
+#include "scanner/aia.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "base/xalloc.h"
+
+#define AIA_CACHE_SLOTS 16
+
+struct aia_entry {
+    char url[TW_AIA_URL_MAX];
+    X509 *x; /* NULL: the fetch failed (remembered too) */
+    int used;
+};
+
+struct aia_cache {
+    struct aia_entry e[AIA_CACHE_SLOTS];
+    unsigned next; /* round-robin eviction */
+};
+
+static __thread struct aia_cache *aia_tls;
+static pthread_once_t aia_once = PTHREAD_ONCE_INIT;
+static pthread_key_t aia_key;
+static int aia_key_ok;
+
+static void
+aia_cache_free(void *p)
+{
+    struct aia_cache *c = p;
+
+    for (size_t i = 0; c != NULL && i < AIA_CACHE_SLOTS; i++)
+        X509_free(c->e[i].x);
+    free(c);
+}
+
+static void
+aia_init_once(void)
+{
+    aia_key_ok = pthread_key_create(&aia_key, aia_cache_free) == 0;
+}
+
+static struct aia_cache *
+aia_cache_get(void)
+{
+    struct aia_cache *c;
+
+    if (aia_tls != NULL)
+        return aia_tls;
+    pthread_once(&aia_once, aia_init_once);
+    if (!aia_key_ok)
+        return NULL;
+    c = tw_xcalloc(1, sizeof(*c));
+    if (pthread_setspecific(aia_key, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    aia_tls = c;
+    return c;
+}
+
+static int
+url_ok(const char *s, size_t len)
+{
+    if (len == 0 || len >= TW_AIA_URL_MAX || strncmp(s, "http://", 7) != 0)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+int
+tw_aia_issuer_url(X509 *x, char url[TW_AIA_URL_MAX])
+{
+    AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
+    int found = 0;
+
+    url[0] = '\0';
+    for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia) && !found; i++) {
+        ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+        const ASN1_IA5STRING *u;
+        int len;
+
+        if (OBJ_obj2nid(ad->method) != NID_ad_ca_issuers || ad->location == NULL ||
+            ad->location->type != GEN_URI)
+            continue;
+        u = ad->location->d.uniformResourceIdentifier;
+        len = ASN1_STRING_length(u);
+        if (len <= 0 || !url_ok((const char *)ASN1_STRING_get0_data(u), (size_t)len))
+            continue;
+        memcpy(url, ASN1_STRING_get0_data(u), (size_t)len);
+        url[len] = '\0';
+        found = 1;
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    return found;
+}
+
+X509 *
+tw_aia_parse(const unsigned char *body, size_t len)
+{
+    const unsigned char *p = body;
+    X509 *x;
+    BIO *b;
+
+    if (body == NULL || len == 0 || len > TW_AIA_MAX_BYTES)
+        return NULL;
+    x = d2i_X509(NULL, &p, (long)len);
+    if (x != NULL && p == body + len)
+        return x;
+    X509_free(x);
+    b = BIO_new_mem_buf(body, (int)len);
+    x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    ERR_clear_error();
+    return x;
+}
+
+static int64_t
+aia_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to be ready for ev until the deadline.  Returns 1 ready, 0 not. */
+static int
+aia_wait(int fd, short ev, int64_t deadline)
+{
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = ev};
+        int64_t left = deadline - aia_ms();
+        int rc;
+
+        if (left <= 0)
+            return 0;
+        rc = poll(&pfd, 1, (int)left);
+        if (rc > 0)
+            return 1;
+        if (rc == 0 || errno != EINTR)
+            return 0;
+    }
+}
+
+/* Split url into host, port and path; returns 0 or -1. */
+static int
+aia_split(const char *url, char *host, size_t hostlen, char *port, size_t portlen,
+          const char **path)
+{
+    const char *h = url + 7, *end, *colon = NULL;
+    size_t n;
+
+    if (*h == '[') {
+        const char *rb = strchr(h, ']');
+        if (rb == NULL)
+            return -1;
+        n = (size_t)(rb - h - 1);
+        if (n == 0 || n >= hostlen)
+            return -1;
+        memcpy(host, h + 1, n);
+        host[n] = '\0';
+        end = rb + 1;
+        if (*end == ':')
+            colon = end;
+        else if (*end != '/' && *end != '\0')
+            return -1;
+        end = end + strcspn(end, "/");
+    } else {
+        end = h + strcspn(h, "/");
+        colon = memchr(h, ':', (size_t)(end - h));
+        n = (size_t)((colon != NULL ? colon : end) - h);
+        if (n == 0 || n >= hostlen || memchr(h, '@', (size_t)(end - h)) != NULL)
+            return -1;
+        memcpy(host, h, n);
+        host[n] = '\0';
+    }
+    if (colon != NULL) {
+        n = (size_t)(end - colon - 1);
+        if (n == 0 || n >= portlen)
+            return -1;
+        memcpy(port, colon + 1, n);
+        port[n] = '\0';
+        for (size_t i = 0; i < n; i++)
+            if (port[i] < '0' || port[i] > '9')
+                return -1;
+    } else {
+        snprintf(port, portlen, "80");
+    }
+    *path = *end == '/' ? end : "/";
+    return 0;
+}
+
+/* One bounded GET; returns the certificate or NULL. */
+static X509 *
+aia_get(const char *url)
+{
+    char host[TW_AIA_URL_MAX], port[8], req[2 * TW_AIA_URL_MAX + 64];
+    const char *path;
+    struct addrinfo hints, *ai = NULL;
+    unsigned char *buf = NULL;
+    size_t got = 0;
+    int64_t deadline = aia_ms() + TW_AIA_TIMEOUT_MS;
+    int fd = -1, n, err = 0;
+    socklen_t elen = sizeof(err);
+    X509 *x = NULL;
+
+    if (aia_split(url, host, sizeof(host), port, sizeof(port), &path) < 0)
+        return NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL)
+        return NULL;
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto out;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
+        goto out;
+    if (!aia_wait(fd, POLLOUT, deadline) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ||
+        err != 0)
+        goto out;
+    n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: */*\r\n\r\n", path,
+                 host);
+    if (n < 0 || (size_t)n >= sizeof(req))
+        goto out;
+    for (size_t off = 0; off < (size_t)n;) {
+        ssize_t w;
+
+        if (!aia_wait(fd, POLLOUT, deadline))
+            goto out;
+        w = send(fd, req + off, (size_t)n - off, MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            goto out;
+        if (w > 0)
+            off += (size_t)w;
+    }
+    /* Headers plus body: at most the body bound and 4 KiB of headers. */
+    buf = tw_xmalloc(TW_AIA_MAX_BYTES + 4096 + 1);
+    for (;;) {
+        ssize_t rd;
+
+        if (!aia_wait(fd, POLLIN, deadline))
+            goto out;
+        rd = recv(fd, buf + got, TW_AIA_MAX_BYTES + 4096 + 1 - got, 0);
+        if (rd == 0)
+            break;
+        if (rd < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                continue;
+            goto out;
+        }
+        got += (size_t)rd;
+        if (got > TW_AIA_MAX_BYTES + 4096)
+            goto out; /* too long: refused */
+    }
+    if (got >= 12 && memcmp(buf, "HTTP/1.", 7) == 0 && memcmp(buf + 8, " 200", 4) == 0) {
+        unsigned char *body = memmem(buf, got, "\r\n\r\n", 4);
+
+        if (body != NULL && (size_t)(body + 4 - buf) <= 4096)
+            x = tw_aia_parse(body + 4, got - (size_t)(body + 4 - buf));
+    }
+out:
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return x;
+}
+
+X509 *
+tw_aia_fetch(const char *url)
+{
+    struct aia_cache *c = aia_cache_get();
+    struct aia_entry *e;
+    X509 *x;
+
+    if (url == NULL || !url_ok(url, strlen(url)))
+        return NULL;
+    for (size_t i = 0; c != NULL && i < AIA_CACHE_SLOTS; i++) {
+        if (c->e[i].used && strcmp(c->e[i].url, url) == 0) {
+            if (c->e[i].x != NULL)
+                X509_up_ref(c->e[i].x);
+            return c->e[i].x;
+        }
+    }
+    x = aia_get(url);
+    if (c == NULL)
+        return x;
+    e = &c->e[c->next++ % AIA_CACHE_SLOTS];
+    X509_free(e->x);
+    snprintf(e->url, sizeof(e->url), "%s", url);
+    e->x = x;
+    e->used = 1;
+    if (x != NULL)
+        X509_up_ref(x);
+    return x;
+}
