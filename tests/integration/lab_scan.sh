@@ -80,6 +80,34 @@ check_expectations "$DB"
 # hellos), and the client-certificate requests are stored.
 q() { sqlite3 -batch -noheader "$DB" "$1"; }
 grade_of() { q "select ifnull(grade, 'NULL') from results where host = '$1.lab.tlsweep.test'"; }
+# Issue 14, AIA chain completion: the lab serves its intermediate at the
+# leaves' caIssuers URL (BASE+91).  incomplete-chain (leaf alone) and
+# wrong-intermediate-aia (the wrong intermediate sent) are completed by it:
+# still incomplete_chain (checked above), the detail names the URL, grade B
+# with reason chain_incomplete instead of T, and the fetched intermediate is
+# stored after the sent certificates, marked via_aia.  aia-404's URL answers
+# 404: not completed, T.  --no-aia gives incomplete-chain back its T.
+aia_row() {
+    q "select r.grade, r.detail like '%completed by AIA (http://127.78.0.91:18443/intermediate.crt)%',
+              (select group_concat(code, ' ') from grade_reasons g where g.result_id = r.id
+                 and code like '%chain%'),
+              (select count(*) from result_chain rc join certs c on c.sha256 = rc.cert_sha256
+                 where rc.result_id = r.id and c.via_aia = 1)
+       from results r where r.host = '$1.lab.tlsweep.test' and r.sni = '$1.lab.tlsweep.test'"
+}
+assert_eq "B|1|chain_incomplete|1" "$(aia_row incomplete-chain)" "incomplete-chain: completed by AIA, B"
+assert_eq "B|1|chain_incomplete|1" "$(aia_row wrong-intermediate-aia)" \
+    "wrong-intermediate-aia: completed by AIA, B"
+assert_eq "T|0|trust_chain_incomplete|0" "$(aia_row aia-404)" "aia-404: caIssuers 404, T"
+assert_eq "1" "$(q "select count(*) from certs where via_aia = 1")" "one certificate fetched via AIA"
+grep -E "^incomplete-chain\." "$TMP/targets.txt" > "$TMP/aia.txt"
+"$TLSWEEP" scan --lab="$LAB" --db "$TMP/noaia.db" --no-progress --connect-timeout 2 \
+    --handshake-timeout 6 --no-aia "$TMP/aia.txt" 2>/dev/null || fail "--no-aia scan failed"
+assert_eq "incomplete_chain|T|0|on|0" "$(sqlite3 -batch -noheader "$TMP/noaia.db" \
+    "select class, grade, detail like '%completed by AIA%',
+            (select value from scan_options where name = 'no-aia'),
+            (select count(*) from certs where via_aia = 1) from results")" \
+    "--no-aia: incomplete-chain is T again, and --no-aia is stored"
 # cn-only: a valid chain for a name the certificate holds only in its CN: M.
 assert_eq "M" "$(grade_of cn-only)" "cn-only: no subjectAltName -> M"
 assert_eq "1" "$(q "select count(*) from results where host = 'cn-only.lab.tlsweep.test'
