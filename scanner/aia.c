@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -30,9 +31,12 @@
 
 #define AIA_CACHE_SLOTS 16
 
+/* One answer: key is the method, the URL and (POST) the SHA-256 of the body. */
+#define AIA_KEY_MAX (TW_AIA_URL_MAX + 80)
 struct aia_entry {
-    char url[TW_AIA_URL_MAX];
-    X509 *x; /* NULL: the fetch failed (remembered too) */
+    char key[AIA_KEY_MAX];
+    unsigned char *body; /* the response body; NULL: the exchange failed (remembered too) */
+    size_t len;
     int used;
 };
 
@@ -52,7 +56,7 @@ aia_cache_free(void *p)
     struct aia_cache *c = p;
 
     for (size_t i = 0; c != NULL && i < AIA_CACHE_SLOTS; i++)
-        X509_free(c->e[i].x);
+        free(c->e[i].body);
     free(c);
 }
 
@@ -92,8 +96,9 @@ url_ok(const char *s, size_t len)
     return 1;
 }
 
-int
-tw_aia_issuer_url(X509 *x, char url[TW_AIA_URL_MAX])
+/* The first acceptable http URL of x's AIA entries of method nid. */
+static int
+aia_find_url(X509 *x, int nid, char url[TW_AIA_URL_MAX])
 {
     AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
     int found = 0;
@@ -104,8 +109,7 @@ tw_aia_issuer_url(X509 *x, char url[TW_AIA_URL_MAX])
         const ASN1_IA5STRING *u;
         int len;
 
-        if (OBJ_obj2nid(ad->method) != NID_ad_ca_issuers || ad->location == NULL ||
-            ad->location->type != GEN_URI)
+        if (OBJ_obj2nid(ad->method) != nid || ad->location == NULL || ad->location->type != GEN_URI)
             continue;
         u = ad->location->d.uniformResourceIdentifier;
         len = ASN1_STRING_length(u);
@@ -117,6 +121,12 @@ tw_aia_issuer_url(X509 *x, char url[TW_AIA_URL_MAX])
     }
     AUTHORITY_INFO_ACCESS_free(aia);
     return found;
+}
+
+int
+tw_aia_issuer_url(X509 *x, char url[TW_AIA_URL_MAX])
+{
+    return aia_find_url(x, NID_ad_ca_issuers, url);
 }
 
 X509 *
@@ -215,11 +225,34 @@ aia_split(const char *url, char *host, size_t hostlen, char *port, size_t portle
     return 0;
 }
 
-/* One bounded GET; returns the certificate or NULL. */
-static X509 *
-aia_get(const char *url)
+/* Send p[n] before the deadline; 0 or -1. */
+static int
+aia_send(int fd, const void *p, size_t n, int64_t deadline)
 {
-    char host[TW_AIA_URL_MAX], port[8], req[2 * TW_AIA_URL_MAX + 64];
+    const char *c = p;
+
+    for (size_t off = 0; off < n;) {
+        ssize_t w;
+
+        if (!aia_wait(fd, POLLOUT, deadline))
+            return -1;
+        w = send(fd, c + off, n - off, MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        if (w > 0)
+            off += (size_t)w;
+    }
+    return 0;
+}
+
+/* One bounded exchange: a GET, or a POST of post[post_len] as ctype when
+ * post is not NULL.  Returns the 200 response's body (malloc'ed, *len
+ * bytes, at most TW_AIA_MAX_BYTES) or NULL. */
+static unsigned char *
+aia_exchange(const char *url, const char *ctype, const unsigned char *post, size_t post_len,
+             size_t *len)
+{
+    char host[TW_AIA_URL_MAX], port[8], req[2 * TW_AIA_URL_MAX + 160];
     const char *path;
     struct addrinfo hints, *ai = NULL;
     unsigned char *buf = NULL;
@@ -227,9 +260,11 @@ aia_get(const char *url)
     int64_t deadline = aia_ms() + TW_AIA_TIMEOUT_MS;
     int fd = -1, n, err = 0;
     socklen_t elen = sizeof(err);
-    X509 *x = NULL;
+    unsigned char *out = NULL;
 
-    if (aia_split(url, host, sizeof(host), port, sizeof(port), &path) < 0)
+    *len = 0;
+    if (post_len > TW_AIA_MAX_BYTES ||
+        aia_split(url, host, sizeof(host), port, sizeof(port), &path) < 0)
         return NULL;
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
@@ -244,21 +279,17 @@ aia_get(const char *url)
     if (!aia_wait(fd, POLLOUT, deadline) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ||
         err != 0)
         goto out;
-    n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: */*\r\n\r\n", path,
-                 host);
-    if (n < 0 || (size_t)n >= sizeof(req))
+    if (post != NULL)
+        n = snprintf(req, sizeof(req),
+                     "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     path, host, ctype, post_len);
+    else
+        n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: */*\r\n\r\n", path,
+                     host);
+    if (n < 0 || (size_t)n >= sizeof(req) || aia_send(fd, req, (size_t)n, deadline) < 0 ||
+        (post != NULL && aia_send(fd, post, post_len, deadline) < 0))
         goto out;
-    for (size_t off = 0; off < (size_t)n;) {
-        ssize_t w;
-
-        if (!aia_wait(fd, POLLOUT, deadline))
-            goto out;
-        w = send(fd, req + off, (size_t)n - off, MSG_NOSIGNAL);
-        if (w < 0 && errno != EAGAIN && errno != EINTR)
-            goto out;
-        if (w > 0)
-            off += (size_t)w;
-    }
     /* Headers plus body: at most the body bound and 4 KiB of headers. */
     buf = tw_xmalloc(TW_AIA_MAX_BYTES + 4096 + 1);
     for (;;) {
@@ -281,42 +312,96 @@ aia_get(const char *url)
     if (got >= 12 && memcmp(buf, "HTTP/1.", 7) == 0 && memcmp(buf + 8, " 200", 4) == 0) {
         unsigned char *body = memmem(buf, got, "\r\n\r\n", 4);
 
-        if (body != NULL && (size_t)(body + 4 - buf) <= 4096)
-            x = tw_aia_parse(body + 4, got - (size_t)(body + 4 - buf));
+        if (body != NULL && (size_t)(body + 4 - buf) <= 4096 &&
+            got - (size_t)(body + 4 - buf) <= TW_AIA_MAX_BYTES) {
+            *len = got - (size_t)(body + 4 - buf);
+            out = tw_xmalloc(*len + 1);
+            memcpy(out, body + 4, *len);
+        }
     }
 out:
     free(buf);
     if (fd >= 0)
         close(fd);
     freeaddrinfo(ai);
-    return x;
+    return out;
+}
+
+/* The cached exchange: *body is a new copy (free) or NULL when it failed. */
+static unsigned char *
+aia_cached(const char *url, const char *ctype, const unsigned char *post, size_t post_len,
+           size_t *len)
+{
+    struct aia_cache *c = aia_cache_get();
+    struct aia_entry *e;
+    char key[AIA_KEY_MAX];
+    unsigned char *b, *copy;
+    int n;
+
+    *len = 0;
+    if (url == NULL || !url_ok(url, strlen(url)))
+        return NULL;
+    if (post != NULL) {
+        unsigned char md[32];
+        char hex[65];
+
+        if (EVP_Digest(post, post_len, md, NULL, EVP_sha256(), NULL) != 1)
+            return NULL;
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        n = snprintf(key, sizeof(key), "POST %s %s", url, hex);
+    } else {
+        n = snprintf(key, sizeof(key), "GET %s", url);
+    }
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return NULL;
+    for (size_t i = 0; c != NULL && i < AIA_CACHE_SLOTS; i++) {
+        if (c->e[i].used && strcmp(c->e[i].key, key) == 0) {
+            if (c->e[i].body == NULL)
+                return NULL;
+            copy = tw_xmalloc(c->e[i].len + 1);
+            memcpy(copy, c->e[i].body, c->e[i].len);
+            *len = c->e[i].len;
+            return copy;
+        }
+    }
+    b = aia_exchange(url, ctype, post, post_len, len);
+    if (c == NULL)
+        return b;
+    e = &c->e[c->next++ % AIA_CACHE_SLOTS];
+    free(e->body);
+    memcpy(e->key, key, (size_t)n + 1);
+    e->body = NULL;
+    e->len = 0;
+    e->used = 1;
+    if (b != NULL) {
+        e->body = tw_xmalloc(*len + 1);
+        memcpy(e->body, b, *len);
+        e->len = *len;
+    }
+    return b;
 }
 
 X509 *
 tw_aia_fetch(const char *url)
 {
-    struct aia_cache *c = aia_cache_get();
-    struct aia_entry *e;
-    X509 *x;
+    size_t len = 0;
+    unsigned char *b = aia_cached(url, NULL, NULL, 0, &len);
+    X509 *x = b != NULL ? tw_aia_parse(b, len) : NULL;
 
-    if (url == NULL || !url_ok(url, strlen(url)))
-        return NULL;
-    for (size_t i = 0; c != NULL && i < AIA_CACHE_SLOTS; i++) {
-        if (c->e[i].used && strcmp(c->e[i].url, url) == 0) {
-            if (c->e[i].x != NULL)
-                X509_up_ref(c->e[i].x);
-            return c->e[i].x;
-        }
-    }
-    x = aia_get(url);
-    if (c == NULL)
-        return x;
-    e = &c->e[c->next++ % AIA_CACHE_SLOTS];
-    X509_free(e->x);
-    snprintf(e->url, sizeof(e->url), "%s", url);
-    e->x = x;
-    e->used = 1;
-    if (x != NULL)
-        X509_up_ref(x);
+    free(b);
     return x;
+}
+
+unsigned char *
+tw_aia_post(const char *url, const char *ctype, const unsigned char *body, size_t body_len,
+            size_t *len)
+{
+    return aia_cached(url, ctype, body, body_len, len);
+}
+
+int
+tw_aia_ocsp_url(X509 *x, char url[TW_AIA_URL_MAX])
+{
+    return aia_find_url(x, NID_ad_OCSP, url);
 }

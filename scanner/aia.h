@@ -4,14 +4,16 @@
  * When the chain a server sent does not reach a trusted root and the leaf
  * names its issuer's certificate by an http URL in its Authority
  * Information Access extension, browsers fetch that certificate and build
- * the chain with it.  This module does the fetch: an HTTP/1.0 GET straight
+ * the chain with it; and when no OCSP response is stapled, the OCSP
+ * responder AIA names can be asked (tw_aia_post).  This module does the
+ * exchanges: an HTTP/1.0 GET straight
  * to the URL's host (a literal address or a name resolved with the
  * system resolver), no proxy, http only, bounded to TW_AIA_TIMEOUT_MS in
  * all and TW_AIA_MAX_BYTES of response; the body is read as DER or PEM.
  *
- * The fetch blocks the calling thread for at most the bound.  Every URL is
- * fetched once per thread: a small thread-local cache keyed by the URL
- * keeps the certificate (or the failure), so one broken URL costs a worker
+ * An exchange blocks the calling thread for at most the bound.  Every URL
+ * (and POST body) is asked once per thread: a small thread-local cache
+ * keyed by them keeps the answer (or the failure), so one broken URL costs a worker
  * the bound once per scan, not once per endpoint.
  *
  * Threading: each thread has its own cache (thread-local, freed when the
@@ -32,6 +34,15 @@
  * or 0 when there is none (or it is too long or holds bytes other than
  * printable ASCII). */
 int tw_aia_issuer_url(X509 *x, char url[TW_AIA_URL_MAX]);
+
+/* The first http OCSP responder URL of x (AIA id-ad-ocsp), as above. */
+int tw_aia_ocsp_url(X509 *x, char url[TW_AIA_URL_MAX]);
+
+/* POST body[body_len] (Content-Type ctype) to url with the same bounds,
+ * cached per thread by the URL and the body's SHA-256.  Returns the 200
+ * response's body (malloc'ed, *len bytes; free) or NULL. */
+unsigned char *tw_aia_post(const char *url, const char *ctype, const unsigned char *body,
+                           size_t body_len, size_t *len);
 
 /* Fetch the certificate at url (cached per thread, see the file comment).
  * Returns a new reference (X509_free), or NULL when the fetch failed or
