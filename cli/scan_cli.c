@@ -56,6 +56,7 @@ enum {
     OPT_CLIENTS,
     OPT_CHECK_NAMES,
     OPT_NO_AIA,
+    OPT_NO_REVOCATION,
     OPT_HOSTILE,
 };
 
@@ -87,6 +88,7 @@ static const struct option scan_options[] = {
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {"check-names", no_argument, NULL, OPT_CHECK_NAMES},
     {"no-aia", no_argument, NULL, OPT_NO_AIA},
+    {"no-revocation", no_argument, NULL, OPT_NO_REVOCATION},
     {"hostile", no_argument, NULL, OPT_HOSTILE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
@@ -134,6 +136,9 @@ scan_usage(FILE *f)
         "  --no-aia                never fetch a missing intermediate from the leaf's\n"
         "                          AIA caIssuers URL (default: fetch it over http, 5 s\n"
         "                          and 64 KiB at most; a chain it completes grades B)\n"
+        "  --no-revocation         never ask the leaf's AIA OCSP responder when no\n"
+        "                          response is stapled (default: ask it, same bounds;\n"
+        "                          revoked is cert_revoked, T)\n"
         "  --now TIME              judge certificate validity as of TIME\n"
         "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
         "\n"
@@ -380,6 +385,10 @@ tw_scan_main(int argc, char **argv)
         case OPT_NO_AIA:
             cfg.no_aia = 1;
             cfg.given |= TW_CFG_BIT(TW_CFG_NO_AIA);
+            break;
+        case OPT_NO_REVOCATION:
+            cfg.no_revocation = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_NO_REVOCATION);
             break;
         case OPT_QUICK:
             cfg.quick = 1;

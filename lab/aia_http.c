@@ -1,7 +1,9 @@
 /*
  * aia_http.c - the lab's caIssuers responder (issue 14): a tiny HTTP/1.0
  * server on BASE+TW_LAB_AIA_ADDR that answers GET /intermediate.crt with
- * the lab intermediate in DER, GET /intermediate.pem with it in PEM, and
+ * the lab intermediate in DER, GET /intermediate.pem with it in PEM, any
+ * POST /ocsp with the revoked-ocsp endpoint's OCSP response (whatever
+ * certificate is asked about: the scanner matches the CertID itself), and
  * anything else with 404.  One thread, one connection at a time, each
  * bounded (a request of at most 2 KiB read within 2 s); the lab's scans
  * fetch a URL once per scanner thread, so this never needs to be fast.
@@ -31,6 +33,8 @@ struct tw_lab_aia_http {
     pthread_t thread;
     unsigned char *der, *pem;
     size_t n_der, n_pem;
+    const unsigned char *ocsp; /* borrowed */
+    size_t n_ocsp;
 };
 
 static void
@@ -64,7 +68,12 @@ aia_http_serve(struct tw_lab_aia_http *h, int fd)
     const char *type = "application/pkix-cert";
     int n;
 
-    while (got < sizeof(req) - 1 && memmem(req, got, "\r\n\r\n", 4) == NULL) {
+    size_t need = 0;
+    const char *end = NULL;
+
+    /* The headers, then Content-Length bytes of body (a POST): all read
+     * before the answer, so that closing never resets unread data. */
+    while (got < sizeof(req) - 1 && (end == NULL || got < need)) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         ssize_t rd;
 
@@ -74,9 +83,22 @@ aia_http_serve(struct tw_lab_aia_http *h, int fd)
         if (rd <= 0)
             return;
         got += (size_t)rd;
+        req[got] = '\0';
+        if (end == NULL && (end = strstr(req, "\r\n\r\n")) != NULL) {
+            const char *cl = strstr(req, "Content-Length: ");
+            size_t clen = 0;
+
+            for (cl = cl != NULL && cl < end ? cl + 16 : end; *cl >= '0' && *cl <= '9'; cl++)
+                clen = clen * 10 + (size_t)(*cl - '0');
+            need = (size_t)(end + 4 - req) + (clen < sizeof(req) ? clen : sizeof(req));
+        }
     }
     req[got] = '\0';
-    if (strncmp(req, "GET /intermediate.crt ", 22) == 0) {
+    if (strncmp(req, "POST /ocsp ", 11) == 0 && h->ocsp != NULL) {
+        body = h->ocsp;
+        n_body = h->n_ocsp;
+        type = "application/ocsp-response";
+    } else if (strncmp(req, "GET /intermediate.crt ", 22) == 0) {
         body = h->der;
         n_body = h->n_der;
     } else if (strncmp(req, "GET /intermediate.pem ", 22) == 0) {
@@ -149,7 +171,8 @@ tw_lab_aia_http_stop(struct tw_lab_aia_http *h)
 }
 
 struct tw_lab_aia_http *
-tw_lab_aia_http_start(uint32_t base, unsigned port, X509 *inter, char *err)
+tw_lab_aia_http_start(uint32_t base, unsigned port, X509 *inter, const unsigned char *ocsp,
+                      size_t ocsp_len, char *err)
 {
     struct tw_lab_aia_http *h = tw_xcalloc(1, sizeof(*h));
     struct sockaddr_in sa;
@@ -157,6 +180,8 @@ tw_lab_aia_http_start(uint32_t base, unsigned port, X509 *inter, char *err)
     int len, one = 1, e;
 
     h->fd = h->stop[0] = h->stop[1] = -1;
+    h->ocsp = ocsp;
+    h->n_ocsp = ocsp_len;
     len = i2d_X509(inter, &h->der);
     b = BIO_new(BIO_s_mem());
     if (len <= 0 || b == NULL || PEM_write_bio_X509(b, inter) != 1) {

@@ -97,6 +97,13 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .flags = TW_LAB_F_AIA | TW_LAB_F_AIA_404,
      .chain = TW_LAB_CH_NONE,
      TLS12_UP},
+    /* Online revocation (issue 14): nothing stapled; the OCSP responder the
+     * leaf names in AIA (BASE+91) says revoked. */
+    {.name = "revoked-ocsp",
+     .addr = 94,
+     .lines = {LINE(NAME, "cert_revoked")},
+     .flags = TW_LAB_F_OCSP_ONLINE,
+     TLS12_UP},
     {.name = "self-signed",
      .addr = 9,
      .lines = {LINE(NAME, "self_signed")},

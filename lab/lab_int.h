@@ -49,9 +49,10 @@ struct tw_lab_leaf_spec {
     enum tw_lab_leaf_issuer issuer;
     long not_before; /* seconds from now (negative = past) */
     long not_after;
-    int sha1;            /* sign with SHA-1 instead of SHA-256 */
-    const char *aia_url; /* an AIA caIssuers URL, or NULL for none */
-    int no_san;          /* no subjectAltName at all: the name is in the subject CN only */
+    int sha1;             /* sign with SHA-1 instead of SHA-256 */
+    const char *aia_url;  /* an AIA caIssuers URL, or NULL for none */
+    const char *ocsp_url; /* an AIA OCSP responder URL, or NULL for none */
+    int no_san;           /* no subjectAltName at all: the name is in the subject CN only */
 };
 
 /* Generate the keys and CA certificates.  Returns 0, or -1 with err. */
@@ -84,9 +85,12 @@ int tw_lab_pki_write_pem(X509 *cert, const char *path, char *err);
 struct tw_lab_aia_http;
 
 /* Bind BASE+TW_LAB_AIA_ADDR:port and serve inter (borrowed, read only while
- * running) at /intermediate.crt (DER) and /intermediate.pem (PEM) from one
- * thread.  Returns the responder, or NULL with err. */
-struct tw_lab_aia_http *tw_lab_aia_http_start(uint32_t base, unsigned port, X509 *inter, char *err);
+ * running) at /intermediate.crt (DER) and /intermediate.pem (PEM), and
+ * ocsp[ocsp_len] (borrowed; NULL: 404) to any POST /ocsp, from one thread.
+ * Returns the responder, or NULL with err. */
+struct tw_lab_aia_http *tw_lab_aia_http_start(uint32_t base, unsigned port, X509 *inter,
+                                              const unsigned char *ocsp, size_t ocsp_len,
+                                              char *err);
 /* Stop the thread and free everything.  NULL is a no-op. */
 void tw_lab_aia_http_stop(struct tw_lab_aia_http *h);
 
@@ -309,6 +313,10 @@ enum tw_lab_validity {
 /* With TW_LAB_F_AIA: the caIssuers URL names a path the responder answers
  * with 404 (issue 14: a fetch that fails leaves the chain incomplete). */
 #define TW_LAB_F_AIA_404 0x10000000
+/* The leaf names the lab's OCSP responder (BASE+91, POST /ocsp) in AIA and
+ * nothing is stapled; the responder says revoked (issue 14, online
+ * revocation). */
+#define TW_LAB_F_OCSP_ONLINE 0x20000000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered

@@ -247,10 +247,13 @@ tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spec *spe
             tw_lab_pki_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always") < 0)
             goto out;
     }
-    if (spec->aia_url != NULL) {
-        char aia[160];
+    if (spec->aia_url != NULL || spec->ocsp_url != NULL) {
+        char aia[320];
 
-        snprintf(aia, sizeof(aia), "caIssuers;URI:%s", spec->aia_url);
+        snprintf(aia, sizeof(aia), "%s%s%s%s", spec->aia_url != NULL ? "caIssuers;URI:" : "",
+                 spec->aia_url != NULL ? spec->aia_url : "",
+                 spec->ocsp_url != NULL ? (spec->aia_url != NULL ? ",OCSP;URI:" : "OCSP;URI:") : "",
+                 spec->ocsp_url != NULL ? spec->ocsp_url : "");
         if (tw_lab_pki_add_ext(x, issuer, NID_info_access, aia) < 0)
             goto out;
     }

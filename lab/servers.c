@@ -1369,7 +1369,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
 {
     const struct tw_lab_endpoint *d = s->def;
     struct tw_lab_leaf_spec spec;
-    char aia_url[128];
+    char aia_url[128], ocsp_url[128];
     SSL_CTX *ctx = NULL;
     X509 *leaf = NULL;
     EVP_PKEY *key = NULL;
@@ -1469,6 +1469,10 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         snprintf(aia_url, sizeof(aia_url), "%s/%s", s->aia_base,
                  (d->flags & TW_LAB_F_AIA_404) ? "missing.crt" : "intermediate.crt");
         spec.aia_url = aia_url;
+    }
+    if (d->flags & TW_LAB_F_OCSP_ONLINE) {
+        snprintf(ocsp_url, sizeof(ocsp_url), "%s/ocsp", s->aia_base);
+        spec.ocsp_url = ocsp_url;
     }
     spec.no_san = (d->flags & TW_LAB_F_NO_SAN) != 0;
     leaf = tw_lab_pki_leaf(pki, &spec, &key, err);
@@ -1611,9 +1615,11 @@ srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
         SSL_CTX_set_tlsext_servername_callback(s->ctx, srv_on_servername);
         SSL_CTX_set_tlsext_servername_arg(s->ctx, s);
     }
-    if (d->flags & TW_LAB_F_STAPLE_REVOKED) {
+    if (d->flags & (TW_LAB_F_STAPLE_REVOKED | TW_LAB_F_OCSP_ONLINE)) {
         if (tw_lab_ocsp_revoked(leaf, pki->inter, pki->inter_key, &s->ocsp, &s->ocsp_len, err) < 0)
             goto out;
+    }
+    if (d->flags & TW_LAB_F_STAPLE_REVOKED) {
         SSL_CTX_set_tlsext_status_cb(s->ctx, srv_on_status);
         SSL_CTX_set_tlsext_status_arg(s->ctx, s);
     }
@@ -1833,7 +1839,19 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
             srv_make_tls(s, pki, err) < 0)
             goto out;
     }
-    lab->aia = tw_lab_aia_http_start(opts->base, opts->port, pki->inter, err);
+    {
+        const unsigned char *ocsp = NULL;
+        size_t ocsp_len = 0;
+
+        /* The OCSP responder answers for the one online-revocation endpoint. */
+        for (size_t si = 0; si < lab->n_srv; si++) {
+            if ((lab->srv[si].def->flags & TW_LAB_F_OCSP_ONLINE) && lab->srv[si].ocsp != NULL) {
+                ocsp = lab->srv[si].ocsp;
+                ocsp_len = lab->srv[si].ocsp_len;
+            }
+        }
+        lab->aia = tw_lab_aia_http_start(opts->base, opts->port, pki->inter, ocsp, ocsp_len, err);
+    }
     if (lab->aia == NULL)
         goto out;
     dns_addr.s_addr = htonl(opts->base + 1);

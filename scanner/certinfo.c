@@ -512,12 +512,11 @@ has_weak_signature(X509 *x)
 
 /* ---- stapled OCSP ---- */
 
+/* Judge one DER OCSP response p[len] about leaf (see ocsp_judge). */
 static enum tw_ocsp_status
-ocsp_judge(SSL *ssl, X509 *leaf, X509 *issuer, STACK_OF(X509) * sent, X509_STORE *store,
-           int64_t now)
+ocsp_judge_der(const unsigned char *p, long len, X509 *leaf, X509 *issuer, STACK_OF(X509) * sent,
+               X509_STORE *store, int64_t now)
 {
-    const unsigned char *p = NULL;
-    long len = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
     OCSP_RESPONSE *resp = NULL;
     OCSP_BASICRESP *bs = NULL;
     enum tw_ocsp_status st = TW_OCSP_INVALID;
@@ -584,6 +583,16 @@ out:
     OCSP_BASICRESP_free(bs);
     OCSP_RESPONSE_free(resp);
     return st;
+}
+
+static enum tw_ocsp_status
+ocsp_judge(SSL *ssl, X509 *leaf, X509 *issuer, STACK_OF(X509) * sent, X509_STORE *store,
+           int64_t now)
+{
+    const unsigned char *p = NULL;
+    long len = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
+
+    return ocsp_judge_der(p, len, leaf, issuer, sent, store, now);
 }
 
 /* The leaf's issuer: from the verified chain, the sent chain, or the store.
@@ -872,4 +881,89 @@ tw_certinfo_complete_aia(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cer
     X509_free(fetched);
     ERR_clear_error();
     return done;
+}
+
+/* ---- online revocation (issue 14) ---- */
+
+/* The leaf's issuer for an OCSP request: sent, fetched through AIA, or in
+ * the store.  A new reference or NULL. */
+static X509 *
+certinfo_online_issuer(STACK_OF(X509) * sent, X509_STORE *store, const struct tw_cert_evidence *ev)
+{
+    X509 *leaf = sk_X509_value(sent, 0), *iss = NULL;
+    X509_STORE_CTX *ctx;
+
+    for (int i = 1; i < sk_X509_num(sent); i++) {
+        if (X509_check_issued(sk_X509_value(sent, i), leaf) == X509_V_OK) {
+            iss = sk_X509_value(sent, i);
+            X509_up_ref(iss);
+            return iss;
+        }
+    }
+    if (ev->aia_completed) {
+        iss = tw_aia_fetch(ev->aia_url); /* cached: no new request */
+        if (iss != NULL && X509_check_issued(iss, leaf) == X509_V_OK)
+            return iss;
+        X509_free(iss);
+        iss = NULL;
+    }
+    ctx = X509_STORE_CTX_new();
+    if (ctx != NULL && X509_STORE_CTX_init(ctx, store, leaf, NULL) == 1 &&
+        X509_STORE_CTX_get1_issuer(&iss, ctx, leaf) != 1)
+        iss = NULL;
+    X509_STORE_CTX_free(ctx);
+    return iss;
+}
+
+int
+tw_certinfo_check_revocation(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cert_evidence *ev)
+{
+    STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
+    STACK_OF(X509) *certs = NULL;
+    OCSP_REQUEST *req = NULL;
+    OCSP_CERTID *id = NULL;
+    unsigned char *der = NULL, *resp = NULL;
+    char url[TW_AIA_URL_MAX];
+    X509 *leaf, *issuer = NULL;
+    size_t resp_len = 0;
+    int der_len;
+
+    if (!ev->has_chain || ev->ocsp != TW_OCSP_NONE || store == NULL || sent == NULL ||
+        sk_X509_num(sent) <= 0)
+        return 0;
+    leaf = sk_X509_value(sent, 0);
+    if (!tw_aia_ocsp_url(leaf, url))
+        return 0;
+    issuer = certinfo_online_issuer(sent, store, ev);
+    if (issuer == NULL)
+        goto out;
+    req = OCSP_REQUEST_new();
+    id = OCSP_cert_to_id(NULL, leaf, issuer);
+    if (req == NULL || id == NULL || OCSP_request_add0_id(req, id) == NULL)
+        goto out;
+    id = NULL; /* the request owns it */
+    der_len = i2d_OCSP_REQUEST(req, &der);
+    if (der_len <= 0)
+        goto out;
+    tw_strlcpy(ev->ocsp_url, url, sizeof(ev->ocsp_url));
+    resp = tw_aia_post(url, "application/ocsp-request", der, (size_t)der_len, &resp_len);
+    if (resp == NULL) {
+        ev->ocsp_online = TW_OCSP_INVALID; /* asked, no usable answer */
+        goto out;
+    }
+    /* The responder signs with the issuer's key or a delegate: the sent
+     * certificates and the issuer may build its chain. */
+    certs = sk_X509_dup(sent);
+    if (certs != NULL)
+        sk_X509_push(certs, issuer);
+    ev->ocsp_online = ocsp_judge_der(resp, (long)resp_len, leaf, issuer, certs, store, now);
+out:
+    OPENSSL_free(der);
+    free(resp);
+    sk_X509_free(certs);
+    OCSP_CERTID_free(id);
+    OCSP_REQUEST_free(req);
+    X509_free(issuer);
+    ERR_clear_error();
+    return ev->ocsp_online == TW_OCSP_REVOKED;
 }

@@ -58,6 +58,19 @@ int tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const cha
 int tw_certinfo_complete_aia(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cert_evidence *ev,
                              struct tw_result *r);
 
+/*
+ * Online revocation (issue 14), after tw_certinfo_collect (and
+ * tw_certinfo_complete_aia) on the same ssl: when no OCSP response was
+ * stapled and the leaf names an http OCSP responder in AIA, ask it (an
+ * OCSP request for the leaf, POSTed through tw_aia_post: the same bounds
+ * and per-thread cache) and judge the answer as a stapled one is judged.
+ * Sets ev->ocsp_url and ev->ocsp_online (TW_OCSP_NONE when not asked,
+ * TW_OCSP_INVALID when no usable answer came).  Returns 1 when the
+ * responder says revoked, else 0.  CRL distribution points are not read.
+ */
+int tw_certinfo_check_revocation(SSL *ssl, X509_STORE *store, int64_t now,
+                                 struct tw_cert_evidence *ev);
+
 /* Fill one bounded record from a certificate (used by collect and tests).
  * A small per-thread cache of the last records made (by fingerprint) lets a
  * certificate seen again (a shared intermediate, one leaf on many

@@ -534,6 +534,11 @@ cert_issues(const struct tw_evidence *ev, const char *checked_name, const char *
         set |= TW_ISSUE(TW_CLASS_CERT_REVOKED);
         db_part(d, "stapled OCSP: revoked");
     }
+    if (c->ocsp_online == TW_OCSP_REVOKED) {
+        /* Not stapled: the responder the leaf names said so (issue 14). */
+        set |= TW_ISSUE(TW_CLASS_CERT_REVOKED);
+        db_part(d, "OCSP responder (%s): revoked", c->ocsp_url);
+    }
 
     for (int i = 0; i < n; i++) {
         int code = c->verify[i].code, depth = c->verify[i].depth;

@@ -791,6 +791,8 @@ ep_probe_done(void *arg, SSL *ssl)
             tw_certinfo_collect(ssl, w->store, name, ep->ipstr, now, &ep->ev.cert, ep->r);
             if (!w->cfg->no_aia)
                 tw_certinfo_complete_aia(ssl, w->store, now, &ep->ev.cert, ep->r);
+            if (!w->cfg->no_revocation)
+                tw_certinfo_check_revocation(ssl, w->store, now, &ep->ev.cert);
         }
     }
     ep_release_ip(w, ep);

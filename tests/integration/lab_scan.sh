@@ -100,14 +100,24 @@ assert_eq "B|1|chain_incomplete|1" "$(aia_row wrong-intermediate-aia)" \
     "wrong-intermediate-aia: completed by AIA, B"
 assert_eq "T|0|trust_chain_incomplete|0" "$(aia_row aia-404)" "aia-404: caIssuers 404, T"
 assert_eq "1" "$(q "select count(*) from certs where via_aia = 1")" "one certificate fetched via AIA"
-grep -E "^incomplete-chain\." "$TMP/targets.txt" > "$TMP/aia.txt"
+# Online revocation: revoked-ocsp staples nothing; the OCSP responder its
+# leaf names (BASE+91, POST /ocsp) says revoked: cert_revoked (checked above),
+# the detail names the responder, T.
+assert_eq "T|1" "$(q "select grade, detail like '%OCSP responder (http://127.78.0.91:18443/ocsp): revoked%'
+                    from results where host = 'revoked-ocsp.lab.tlsweep.test'")" \
+    "revoked-ocsp: revoked by the online responder, T"
+grep -E "^(incomplete-chain|revoked-ocsp)\." "$TMP/targets.txt" > "$TMP/aia.txt"
 "$TLSWEEP" scan --lab="$LAB" --db "$TMP/noaia.db" --no-progress --connect-timeout 2 \
-    --handshake-timeout 6 --no-aia "$TMP/aia.txt" 2>/dev/null || fail "--no-aia scan failed"
-assert_eq "incomplete_chain|T|0|on|0" "$(sqlite3 -batch -noheader "$TMP/noaia.db" \
-    "select class, grade, detail like '%completed by AIA%',
-            (select value from scan_options where name = 'no-aia'),
-            (select count(*) from certs where via_aia = 1) from results")" \
-    "--no-aia: incomplete-chain is T again, and --no-aia is stored"
+    --handshake-timeout 6 --no-aia --no-revocation "$TMP/aia.txt" 2>/dev/null \
+    || fail "--no-aia --no-revocation scan failed"
+assert_eq "incomplete-chain|incomplete_chain|T|0|on|on|0 revoked-ocsp|ok|A|0|on|on|0" \
+    "$(sqlite3 -batch -noheader "$TMP/noaia.db" \
+    "select group_concat(x, ' ') from (select replace(host, '.lab.tlsweep.test', '') || '|' || class
+            || '|' || grade || '|' || (detail like '%completed by AIA%' or detail like '%OCSP responder%')
+            || '|' || (select value from scan_options where name = 'no-aia')
+            || '|' || (select value from scan_options where name = 'no-revocation')
+            || '|' || (select count(*) from certs where via_aia = 1) as x from results order by host)")" \
+    "--no-aia --no-revocation: incomplete-chain is T and revoked-ocsp ok again, both stored"
 # cn-only: a valid chain for a name the certificate holds only in its CN: M.
 assert_eq "M" "$(grade_of cn-only)" "cn-only: no subjectAltName -> M"
 assert_eq "1" "$(q "select count(*) from results where host = 'cn-only.lab.tlsweep.test'

@@ -60,7 +60,7 @@ static long next_serial = 1;
 static int64_t run_now = NOW; /* the time run() judges at */
 /* The AIA extension mk_cert adds, and whether run() completes through AIA. */
 static char aia_ext[160] = "caIssuers;URI:http://ca.test/int.crt";
-static int run_aia;
+static int run_aia, run_revocation;
 
 /* ---- building certificates ---- */
 
@@ -245,6 +245,8 @@ run(X509 *leaf, EVP_PKEY *key, X509 **chain, int n, X509_STORE *store, const cha
     assert_int_equal(tw_certinfo_collect(c, store, name, "127.0.0.1", run_now, ev, r), 0);
     if (run_aia)
         tw_certinfo_complete_aia(c, store, run_now, ev, r);
+    if (run_revocation)
+        tw_certinfo_check_revocation(c, store, run_now, ev);
 
     SSL_free(c);
     SSL_free(s);
@@ -1091,6 +1093,8 @@ test_certinfo_vcache_outside_window(void **state)
 /* A one-thread HTTP server on 127.0.0.1 (a kernel-chosen port): /der gives
  * the intermediate in DER, /pem in PEM, /leaf a certificate that is not
  * the issuer, anything else 404.  Counts the requests it answered. */
+static struct staple http_ocsp; /* what POST /ocsp answers */
+
 struct http_srv {
     int fd;
     unsigned port;
@@ -1098,6 +1102,17 @@ struct http_srv {
     int served;
     pthread_t th;
 };
+
+/* A decimal prefix of s (bounded, for Content-Length). */
+static ssize_t
+dec_prefix(const char *s)
+{
+    ssize_t v = 0;
+
+    while (*s >= '0' && *s <= '9' && v < 100000)
+        v = v * 10 + (*s++ - '0');
+    return v;
+}
 
 static void *
 http_main(void *arg)
@@ -1116,9 +1131,28 @@ http_main(void *arg)
         c = accept(h->fd, NULL, NULL);
         if (c < 0)
             continue;
-        got = recv(c, req, sizeof(req) - 1, 0);
+        got = 0;
+        /* The whole request: the headers and Content-Length bytes of body. */
+        for (;;) {
+            ssize_t rd = recv(c, req + got, sizeof(req) - 1 - (size_t)got, 0);
+            const char *end, *cl;
+
+            if (rd <= 0)
+                break;
+            got += rd;
+            req[got] = '\0';
+            end = strstr(req, "\r\n\r\n");
+            if (end == NULL)
+                continue;
+            cl = strstr(req, "Content-Length: ");
+            if (cl == NULL || got >= (end + 4 - req) + dec_prefix(cl + 16))
+                break;
+        }
         req[got > 0 ? got : 0] = '\0';
-        if (strncmp(req, "GET /der ", 9) == 0) {
+        if (strncmp(req, "POST /ocsp ", 11) == 0 && http_ocsp.der != NULL) {
+            body = OPENSSL_memdup(http_ocsp.der, (size_t)http_ocsp.len);
+            len = http_ocsp.len;
+        } else if (strncmp(req, "GET /der ", 9) == 0) {
             len = i2d_X509(P.inter, &body);
         } else if (strncmp(req, "GET /pem ", 9) == 0) {
             BIO *b = BIO_new(BIO_s_mem());
@@ -1283,6 +1317,63 @@ test_certinfo_aia_not_completed(void **state)
 }
 
 static void
+test_certinfo_online_ocsp(void **state)
+{
+    struct http_srv h;
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    X509 *chain[1] = {P.inter};
+    X509 *leaf;
+    char url[96];
+
+    (void)state;
+    http_start(&h);
+    snprintf(aia_ext, sizeof(aia_ext),
+             "caIssuers;URI:http://ca.test/int.crt,OCSP;URI:http://127.0.0.1:%u/ocsp", h.port);
+    leaf = leaf_valid();
+    snprintf(aia_ext, sizeof(aia_ext), "caIssuers;URI:http://ca.test/int.crt");
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/ocsp", h.port);
+    http_ocsp = mk_ocsp(leaf, V_OCSP_CERTSTATUS_REVOKED, P.inter, P.int_key, EVP_sha1());
+
+    /* Nothing stapled, the responder says revoked: cert_revoked, named. */
+    run_revocation = 1;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.ocsp, TW_OCSP_NONE);
+    assert_int_equal(ev.ocsp_online, TW_OCSP_REVOKED);
+    assert_string_equal(ev.ocsp_url, url);
+    assert_int_equal(h.served, 1);
+    assert_string_equal(classify(&ev, "good.test", &r), "cert_revoked");
+    assert_non_null(strstr(r.detail, "OCSP responder (http://127.0.0.1:"));
+    free_chain(&r);
+    /* Asked again: the per-thread cache answers. */
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.ocsp_online, TW_OCSP_REVOKED);
+    assert_int_equal(h.served, 1);
+    free_chain(&r);
+    /* A stapled response: the responder is not asked. */
+    {
+        struct staple good = mk_ocsp(leaf, V_OCSP_CERTSTATUS_GOOD, P.inter, P.int_key, EVP_sha1());
+
+        run(leaf, P.leaf_key, chain, 1, P.store, "good.test", &good, &ev, &r);
+        assert_int_equal(ev.ocsp, TW_OCSP_GOOD);
+        assert_int_equal(ev.ocsp_online, TW_OCSP_NONE);
+        assert_string_equal(classify(&ev, "good.test", &r), "ok");
+        free_chain(&r);
+        OPENSSL_free(good.der);
+    }
+    /* Without the check (--no-revocation): ok. */
+    run_revocation = 0;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.ocsp_online, TW_OCSP_NONE);
+    assert_string_equal(classify(&ev, "good.test", &r), "ok");
+    free_chain(&r);
+    http_stop(&h);
+    OPENSSL_free(http_ocsp.der);
+    memset(&http_ocsp, 0, sizeof(http_ocsp));
+    X509_free(leaf);
+}
+
+static void
 test_certinfo_aia_parse(void **state)
 {
     unsigned char *der = NULL;
@@ -1342,6 +1433,7 @@ main(void)
         cmocka_unit_test(test_certinfo_aia_completes),
         cmocka_unit_test(test_certinfo_aia_not_completed),
         cmocka_unit_test(test_certinfo_aia_parse),
+        cmocka_unit_test(test_certinfo_online_ocsp),
     };
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }
