@@ -225,6 +225,65 @@ aia_split(const char *url, char *host, size_t hostlen, char *port, size_t portle
     return 0;
 }
 
+/*
+ * Resolve a host name with the system resolver, within the deadline
+ * (getaddrinfo_a and gai_suspend: a blocking getaddrinfo could outlast the
+ * bound many times).  A lookup still running at the deadline is cancelled;
+ * when glibc can no longer cancel it, its request block is left to it (a
+ * few hundred bytes, once per URL per thread thanks to the cache).
+ * Returns the addresses (freeaddrinfo) or NULL.
+ */
+struct aia_gai {
+    struct gaicb cb;
+    struct addrinfo hints;
+    char host[TW_AIA_URL_MAX];
+    char port[8];
+};
+
+static struct addrinfo *
+aia_resolve(const char *host, const char *port, const struct addrinfo *hints, int64_t deadline)
+{
+    struct aia_gai *g = tw_xcalloc(1, sizeof(*g));
+    struct gaicb *list[1];
+    struct addrinfo *ai = NULL;
+    int rc;
+
+    snprintf(g->host, sizeof(g->host), "%s", host);
+    snprintf(g->port, sizeof(g->port), "%s", port);
+    g->hints = *hints;
+    g->cb.ar_name = g->host;
+    g->cb.ar_service = g->port;
+    g->cb.ar_request = &g->hints;
+    list[0] = &g->cb;
+    if (getaddrinfo_a(GAI_NOWAIT, list, 1, NULL) != 0) {
+        free(g);
+        return NULL;
+    }
+    for (;;) {
+        int64_t left = deadline - aia_ms();
+        struct timespec ts;
+
+        rc = gai_error(&g->cb);
+        if (rc != EAI_INPROGRESS || left <= 0)
+            break;
+        ts.tv_sec = (time_t)(left / 1000);
+        ts.tv_nsec = (long)(left % 1000) * 1000000L;
+        gai_suspend((const struct gaicb *const *)list, 1, &ts);
+    }
+    if (rc == EAI_INPROGRESS) {
+        rc = gai_cancel(&g->cb);
+        if (rc == EAI_NOTCANCELED)
+            return NULL; /* still running: g belongs to the lookup now (see above) */
+        rc = gai_error(&g->cb);
+    }
+    if (rc == 0)
+        ai = g->cb.ar_result;
+    else if (g->cb.ar_result != NULL)
+        freeaddrinfo(g->cb.ar_result);
+    free(g);
+    return ai;
+}
+
 /* Send p[n] before the deadline; 0 or -1. */
 static int
 aia_send(int fd, const void *p, size_t n, int64_t deadline)
@@ -268,16 +327,30 @@ aia_exchange(const char *url, const char *ctype, const unsigned char *post, size
         return NULL;
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL)
-        return NULL;
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {
+        ai = NULL;
+        hints.ai_flags = AI_NUMERICSERV;
+        ai = aia_resolve(host, port, &hints, deadline);
+        if (ai == NULL)
+            return NULL;
+    }
+    /* Each address in turn (a name may give ::1 before 127.0.0.1), all
+     * within the one deadline. */
+    for (struct addrinfo *a = ai; a != NULL && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        err = 0;
+        elen = sizeof(err);
+        if ((connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) ||
+            !aia_wait(fd, POLLOUT, deadline) ||
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
     if (fd < 0)
-        goto out;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
-        goto out;
-    if (!aia_wait(fd, POLLOUT, deadline) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ||
-        err != 0)
         goto out;
     if (post != NULL)
         n = snprintf(req, sizeof(req),

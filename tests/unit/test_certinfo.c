@@ -1253,6 +1253,17 @@ test_certinfo_aia_completes(void **state)
     assert_int_equal(ev.aia_completed, 1);
     assert_int_equal(h.served, served);
     free_chain(&r);
+    /* A host name (resolved within the bound, each address tried). */
+    {
+        char named[96];
+        X509 *x;
+
+        snprintf(named, sizeof(named), "http://localhost:%u/der", h.port);
+        x = tw_aia_fetch(named);
+        assert_non_null(x);
+        assert_int_equal(X509_cmp(x, P.inter), 0);
+        X509_free(x);
+    }
     /* PEM works too. */
     run_with_aia(&h, "/pem", NULL, 0, &ev, &r);
     assert_int_equal(ev.aia_completed, 1);
