@@ -1735,6 +1735,9 @@ tw_lab_servers_stop(struct tw_lab_servers *lab)
 {
     if (lab == NULL)
         return;
+    /* First: the responder borrows an endpoint's OCSP response. */
+    tw_lab_aia_http_stop(lab->aia);
+    lab->aia = NULL;
     for (int i = 0; i < lab->n_w; i++) {
         struct worker *w = &lab->w[i];
 
@@ -1769,7 +1772,6 @@ tw_lab_servers_stop(struct tw_lab_servers *lab)
         OPENSSL_free(s->ocsp);
         free(s->chain);
     }
-    tw_lab_aia_http_stop(lab->aia);
     tw_lab_hostile_free(lab->hostile);
     BIO_meth_free(lab->hijack_method);
     if (lab->dns_fd >= 0)
