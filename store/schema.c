@@ -383,7 +383,15 @@ static const char *const steps[] = {
      * time without it; NULL in rows stored before (their elapsed_ms holds
      * both). */
     "ALTER TABLE results ADD COLUMN queue_ms INTEGER;",
-    /* 11 -> 12: a certificate the scanner fetched from a leaf's AIA caIssuers
+    /* 11 -> 12: DROWN across the estate (issue 14, store/drown.c): the
+     * SHA-256 (lowercase hex) of each certificate's SubjectPublicKeyInfo
+     * DER, so that endpoints serving the same key are found whatever their
+     * certificates; NULL in rows stored before (filled when the certificate
+     * is stored again). */
+    "ALTER TABLE certs ADD COLUMN spki_sha256 TEXT;"
+    "CREATE INDEX certs_spki"
+    " ON certs(spki_sha256);",
+    /* 12 -> 13: a certificate the scanner fetched from a leaf's AIA caIssuers
      * URL to complete a chain (issue 14): 1 once any scan fetched it; it then
      * appears in result_chain after the certificates the server sent. */
     "ALTER TABLE certs ADD COLUMN via_aia INTEGER NOT NULL DEFAULT 0;",
