@@ -53,6 +53,7 @@ struct tw_lab_leaf_spec {
     int sha1;             /* sign with SHA-1 instead of SHA-256 */
     const char *aia_url;  /* an AIA caIssuers URL, or NULL for none */
     const char *ocsp_url; /* an AIA OCSP responder URL, or NULL for none */
+    const char *crl_url;  /* a CRL distribution point URI, or NULL for none */
     int no_san;           /* no subjectAltName at all: the name is in the subject CN only */
 };
 
@@ -82,16 +83,19 @@ int tw_lab_pki_write_pem(X509 *cert, const char *path, char *err);
 
 /* The caIssuers responder's address: BASE+TW_LAB_AIA_ADDR, the lab's port. */
 #define TW_LAB_AIA_ADDR 91
+/* How long GET /stall.crt is held unanswered: beyond the scanner's 5 s bound. */
+#define TW_LAB_AIA_STALL_MS 6000
 
 struct tw_lab_aia_http;
 
 /* Bind BASE+TW_LAB_AIA_ADDR:port and serve inter (borrowed, read only while
  * running) at /intermediate.crt (DER) and /intermediate.pem (PEM), and
- * ocsp[ocsp_len] (borrowed; NULL: 404) to any POST /ocsp, from one thread.
+ * ocsp[ocsp_len] (borrowed; NULL: 404) to any POST /ocsp, and crl[crl_len]
+ * (borrowed; NULL: 404) at GET /revoked.crl, from one thread.
  * Returns the responder, or NULL with err. */
 struct tw_lab_aia_http *tw_lab_aia_http_start(uint32_t base, unsigned port, X509 *inter,
                                               const unsigned char *ocsp, size_t ocsp_len,
-                                              char *err);
+                                              const unsigned char *crl, size_t crl_len, char *err);
 /* Stop the thread and free everything.  NULL is a no-op. */
 void tw_lab_aia_http_stop(struct tw_lab_aia_http *h);
 
@@ -102,6 +106,10 @@ void tw_lab_aia_http_stop(struct tw_lab_aia_http *h);
  * *der is OPENSSL_malloc'ed (caller frees).  Returns 0 or -1 with err. */
 int tw_lab_ocsp_revoked(X509 *leaf, X509 *issuer, EVP_PKEY *issuer_key, unsigned char **der,
                         size_t *der_len, char *err);
+/* A DER v2 CRL of issuer (signed with issuer_key, SHA-256) listing leaf's
+ * serial (keyCompromise).  *der as above.  Returns 0 or -1 with err. */
+int tw_lab_crl_revoked(X509 *leaf, X509 *issuer, EVP_PKEY *issuer_key, unsigned char **der,
+                       size_t *der_len, char *err);
 
 /* ---- dns_responder.c ---- */
 
@@ -320,6 +328,10 @@ enum tw_lab_validity {
  * nothing is stapled; the responder says revoked (issue 14, online
  * revocation). */
 #define TW_LAB_F_OCSP_ONLINE 0x20000000
+/* The leaf names a CRL distribution point on the lab's responder (BASE+91,
+ * GET /revoked.crl), no OCSP responder, nothing stapled; that CRL, signed
+ * by the intermediate, lists the leaf (issue 14, revocation by CRL). */
+#define TW_LAB_F_CRL 0x40000000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered
@@ -373,6 +385,8 @@ struct tw_lab_endpoint {
     enum tw_lab_validity validity;
     const char *san_dns; /* SAN dNSName and CN; NULL = NAME.lab.tlsweep.test */
     enum tw_lab_chain chain;
+    const char
+        *aia_path; /* with TW_LAB_F_AIA: the responder's path named, NULL: the intermediate */
     enum tw_lab_hostile_cert hcert; /* hostile certificate material instead (hostile.c) */
     /* The OpenSSL side. */
     int min_version, max_version;           /* OpenSSL constants; max 0 = the highest */

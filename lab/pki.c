@@ -262,6 +262,13 @@ tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spec *spe
         if (tw_lab_pki_add_ext(x, issuer, NID_info_access, aia) < 0)
             goto out;
     }
+    if (spec->crl_url != NULL) {
+        char cdp[200];
+
+        snprintf(cdp, sizeof(cdp), "URI:%s", spec->crl_url);
+        if (tw_lab_pki_add_ext(x, issuer, NID_crl_distribution_points, cdp) < 0)
+            goto out;
+    }
     if (X509_sign(x, signer, spec->sha1 ? EVP_sha1() : EVP_sha256()) <= 0)
         goto out;
     *key = pub;

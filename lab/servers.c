@@ -119,6 +119,8 @@ struct srv {
     SSL_CTX *ctx_named;                   /* TW_LAB_F_SNI_SWITCH: the context for the right name */
     unsigned char *ocsp;                  /* TW_LAB_F_STAPLE_REVOKED: DER response */
     size_t ocsp_len;
+    unsigned char *crl; /* TW_LAB_F_CRL: the DER CRL that lists the leaf */
+    size_t crl_len;
     int fillers[LAB_FILLERS_MAX]; /* TW_LAB_K_BLACKHOLE: our queued connections */
     int n_fillers;
     struct tw_lab_legacy_params legacy; /* def->legacy: what legacy.c needs */
@@ -1371,7 +1373,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
 {
     const struct tw_lab_endpoint *d = s->def;
     struct tw_lab_leaf_spec spec;
-    char aia_url[128], ocsp_url[128];
+    char aia_url[128], ocsp_url[128], crl_url[128];
     SSL_CTX *ctx = NULL;
     X509 *leaf = NULL;
     EVP_PKEY *key = NULL;
@@ -1469,12 +1471,18 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     spec.sha1 = (d->flags & TW_LAB_F_SHA1) != 0;
     if (d->flags & TW_LAB_F_AIA) {
         snprintf(aia_url, sizeof(aia_url), "%s/%s", s->aia_base,
-                 (d->flags & TW_LAB_F_AIA_404) ? "missing.crt" : "intermediate.crt");
+                 d->aia_path != NULL             ? d->aia_path
+                 : (d->flags & TW_LAB_F_AIA_404) ? "missing.crt"
+                                                 : "intermediate.crt");
         spec.aia_url = aia_url;
     }
     if (d->flags & TW_LAB_F_OCSP_ONLINE) {
         snprintf(ocsp_url, sizeof(ocsp_url), "%s/ocsp", s->aia_base);
         spec.ocsp_url = ocsp_url;
+    }
+    if (d->flags & TW_LAB_F_CRL) {
+        snprintf(crl_url, sizeof(crl_url), "%s/revoked.crl", s->aia_base);
+        spec.crl_url = crl_url;
     }
     spec.no_san = (d->flags & TW_LAB_F_NO_SAN) != 0;
     leaf = tw_lab_pki_leaf(pki, &spec, &key, err);
@@ -1622,6 +1630,9 @@ srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
         if (tw_lab_ocsp_revoked(leaf, pki->inter, pki->inter_key, &s->ocsp, &s->ocsp_len, err) < 0)
             goto out;
     }
+    if ((d->flags & TW_LAB_F_CRL) &&
+        tw_lab_crl_revoked(leaf, pki->inter, pki->inter_key, &s->crl, &s->crl_len, err) < 0)
+        goto out;
     if (d->flags & TW_LAB_F_STAPLE_REVOKED) {
         SSL_CTX_set_tlsext_status_cb(s->ctx, srv_on_status);
         SSL_CTX_set_tlsext_status_arg(s->ctx, s);
@@ -1773,6 +1784,7 @@ tw_lab_servers_stop(struct tw_lab_servers *lab)
         SSL_CTX_free(s->ctx);
         SSL_CTX_free(s->ctx_named);
         OPENSSL_free(s->ocsp);
+        OPENSSL_free(s->crl);
         free(s->chain);
     }
     tw_lab_hostile_free(lab->hostile);
@@ -1845,8 +1857,8 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
             goto out;
     }
     {
-        const unsigned char *ocsp = NULL;
-        size_t ocsp_len = 0;
+        const unsigned char *ocsp = NULL, *crl = NULL;
+        size_t ocsp_len = 0, crl_len = 0;
 
         /* The OCSP responder answers for the one online-revocation endpoint. */
         for (size_t si = 0; si < lab->n_srv; si++) {
@@ -1854,8 +1866,13 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
                 ocsp = lab->srv[si].ocsp;
                 ocsp_len = lab->srv[si].ocsp_len;
             }
+            if ((lab->srv[si].def->flags & TW_LAB_F_CRL) && lab->srv[si].crl != NULL) {
+                crl = lab->srv[si].crl;
+                crl_len = lab->srv[si].crl_len;
+            }
         }
-        lab->aia = tw_lab_aia_http_start(opts->base, opts->port, pki->inter, ocsp, ocsp_len, err);
+        lab->aia = tw_lab_aia_http_start(opts->base, opts->port, pki->inter, ocsp, ocsp_len, crl,
+                                         crl_len, err);
     }
     if (lab->aia == NULL)
         goto out;

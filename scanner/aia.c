@@ -5,7 +5,8 @@
  * accepted only as "http://" host [":" port] [path] in printable ASCII,
  * bounded in length; the request line carries the path as written (no
  * space or control byte can reach it).  The response is read into a
- * buffer of TW_AIA_MAX_BYTES (a longer one is refused), its status line
+ * buffer of TW_AIA_MAX_BYTES (TW_AIA_CRL_MAX_BYTES for a CRL; a longer
+ * one is refused), its status line
  * must say 200, and the body must parse as exactly one certificate.
  */
 #include "scanner/aia.h"
@@ -29,7 +30,8 @@
 
 #include "base/xalloc.h"
 
-#define AIA_CACHE_SLOTS 16
+#define AIA_CACHE_SLOTS 64
+#define AIA_SVC_THREADS 4
 
 /* One answer: key is the method, the URL and (POST) the SHA-256 of the body. */
 #define AIA_KEY_MAX (TW_AIA_URL_MAX + 80)
@@ -38,25 +40,62 @@ struct aia_entry {
     unsigned char *body; /* the response body; NULL: the exchange failed (remembered too) */
     size_t len;
     int used;
+    int busy; /* a thread is fetching it: others wait on the cache's cv (coalesced) */
 };
 
 struct aia_cache {
+    pthread_mutex_t mu; /* guards the entries (a scan's cache is shared by its fetch threads) */
+    pthread_cond_t cv;  /* an entry stopped being busy */
     struct aia_entry e[AIA_CACHE_SLOTS];
-    unsigned next; /* round-robin eviction */
+    unsigned next; /* round-robin eviction (of entries not busy) */
+};
+
+/* One queued job of the fetch threads. */
+struct aia_job {
+    struct aia_job *next;
+    tw_aia_job_fn *run;
+    void *arg;
+};
+
+struct tw_aia_svc {
+    struct aia_cache cache;
+    pthread_mutex_t mu; /* guards the queue, the threads and stop */
+    pthread_cond_t cv;  /* a job was queued, or stop */
+    struct aia_job *head, *tail;
+    int n_queued, n_idle, n_threads, stop;
+    pthread_t threads[AIA_SVC_THREADS];
 };
 
 static __thread struct aia_cache *aia_tls;
+static __thread struct tw_aia_svc *aia_bound; /* the fetch thread's scan: its shared cache */
 static pthread_once_t aia_once = PTHREAD_ONCE_INIT;
 static pthread_key_t aia_key;
 static int aia_key_ok;
+
+static void
+aia_cache_init(struct aia_cache *c)
+{
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+}
+
+static void
+aia_cache_clear(struct aia_cache *c)
+{
+    for (size_t i = 0; i < AIA_CACHE_SLOTS; i++)
+        free(c->e[i].body);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+}
 
 static void
 aia_cache_free(void *p)
 {
     struct aia_cache *c = p;
 
-    for (size_t i = 0; c != NULL && i < AIA_CACHE_SLOTS; i++)
-        free(c->e[i].body);
+    if (c == NULL)
+        return;
+    aia_cache_clear(c);
     free(c);
 }
 
@@ -66,19 +105,23 @@ aia_init_once(void)
     aia_key_ok = pthread_key_create(&aia_key, aia_cache_free) == 0;
 }
 
+/* The scan's cache in a fetch thread; elsewhere (tests) the thread's own. */
 static struct aia_cache *
 aia_cache_get(void)
 {
     struct aia_cache *c;
 
+    if (aia_bound != NULL)
+        return &aia_bound->cache;
     if (aia_tls != NULL)
         return aia_tls;
     pthread_once(&aia_once, aia_init_once);
     if (!aia_key_ok)
         return NULL;
     c = tw_xcalloc(1, sizeof(*c));
+    aia_cache_init(c);
     if (pthread_setspecific(aia_key, c) != 0) {
-        free(c);
+        aia_cache_free(c);
         return NULL;
     }
     aia_tls = c;
@@ -306,10 +349,10 @@ aia_send(int fd, const void *p, size_t n, int64_t deadline)
 
 /* One bounded exchange: a GET, or a POST of post[post_len] as ctype when
  * post is not NULL.  Returns the 200 response's body (malloc'ed, *len
- * bytes, at most TW_AIA_MAX_BYTES) or NULL. */
+ * bytes, at most max) or NULL. */
 static unsigned char *
 aia_exchange(const char *url, const char *ctype, const unsigned char *post, size_t post_len,
-             size_t *len)
+             size_t max, size_t *len)
 {
     char host[TW_AIA_URL_MAX], port[8], req[2 * TW_AIA_URL_MAX + 160];
     const char *path;
@@ -364,13 +407,13 @@ aia_exchange(const char *url, const char *ctype, const unsigned char *post, size
         (post != NULL && aia_send(fd, post, post_len, deadline) < 0))
         goto out;
     /* Headers plus body: at most the body bound and 4 KiB of headers. */
-    buf = tw_xmalloc(TW_AIA_MAX_BYTES + 4096 + 1);
+    buf = tw_xmalloc(max + 4096 + 1);
     for (;;) {
         ssize_t rd;
 
         if (!aia_wait(fd, POLLIN, deadline))
             goto out;
-        rd = recv(fd, buf + got, TW_AIA_MAX_BYTES + 4096 + 1 - got, 0);
+        rd = recv(fd, buf + got, max + 4096 + 1 - got, 0);
         if (rd == 0)
             break;
         if (rd < 0) {
@@ -379,14 +422,14 @@ aia_exchange(const char *url, const char *ctype, const unsigned char *post, size
             goto out;
         }
         got += (size_t)rd;
-        if (got > TW_AIA_MAX_BYTES + 4096)
+        if (got > max + 4096)
             goto out; /* too long: refused */
     }
     if (got >= 12 && memcmp(buf, "HTTP/1.", 7) == 0 && memcmp(buf + 8, " 200", 4) == 0) {
         unsigned char *body = memmem(buf, got, "\r\n\r\n", 4);
 
         if (body != NULL && (size_t)(body + 4 - buf) <= 4096 &&
-            got - (size_t)(body + 4 - buf) <= TW_AIA_MAX_BYTES) {
+            got - (size_t)(body + 4 - buf) <= max) {
             *len = got - (size_t)(body + 4 - buf);
             out = tw_xmalloc(*len + 1);
             memcpy(out, body + 4, *len);
@@ -400,15 +443,16 @@ out:
     return out;
 }
 
-/* The cached exchange: *body is a new copy (free) or NULL when it failed. */
+/* The cached exchange: *body is a new copy (free) or NULL when it failed.
+ * A key another thread is fetching is waited for, not fetched again. */
 static unsigned char *
 aia_cached(const char *url, const char *ctype, const unsigned char *post, size_t post_len,
-           size_t *len)
+           size_t max, size_t *len)
 {
     struct aia_cache *c = aia_cache_get();
-    struct aia_entry *e;
+    struct aia_entry *e = NULL;
     char key[AIA_KEY_MAX];
-    unsigned char *b, *copy;
+    unsigned char *b, *copy = NULL;
     int n;
 
     *len = 0;
@@ -424,34 +468,62 @@ aia_cached(const char *url, const char *ctype, const unsigned char *post, size_t
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
         n = snprintf(key, sizeof(key), "POST %s %s", url, hex);
     } else {
-        n = snprintf(key, sizeof(key), "GET %s", url);
+        n = snprintf(key, sizeof(key), "GET%s %s", max > TW_AIA_MAX_BYTES ? "-CRL" : "", url);
     }
     if (n < 0 || (size_t)n >= sizeof(key))
         return NULL;
-    for (size_t i = 0; c != NULL && i < AIA_CACHE_SLOTS; i++) {
-        if (c->e[i].used && strcmp(c->e[i].key, key) == 0) {
-            if (c->e[i].body == NULL)
-                return NULL;
-            copy = tw_xmalloc(c->e[i].len + 1);
-            memcpy(copy, c->e[i].body, c->e[i].len);
-            *len = c->e[i].len;
+    if (c == NULL)
+        return aia_exchange(url, ctype, post, post_len, max, len);
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        int busy = 0;
+
+        e = NULL;
+        for (size_t i = 0; i < AIA_CACHE_SLOTS && e == NULL; i++)
+            if (c->e[i].used && strcmp(c->e[i].key, key) == 0)
+                e = &c->e[i];
+        if (e == NULL)
+            break;
+        busy = e->busy;
+        if (!busy) {
+            if (e->body != NULL) {
+                copy = tw_xmalloc(e->len + 1);
+                memcpy(copy, e->body, e->len);
+                *len = e->len;
+            }
+            pthread_mutex_unlock(&c->mu);
             return copy;
         }
+        pthread_cond_wait(&c->cv, &c->mu); /* coalesced with the thread fetching it */
     }
-    b = aia_exchange(url, ctype, post, post_len, len);
-    if (c == NULL)
-        return b;
-    e = &c->e[c->next++ % AIA_CACHE_SLOTS];
+    /* Claim a slot that is not busy (at most AIA_SVC_THREADS are). */
+    for (unsigned tries = 0; tries < AIA_CACHE_SLOTS; tries++) {
+        e = &c->e[c->next++ % AIA_CACHE_SLOTS];
+        if (!e->busy)
+            break;
+        e = NULL;
+    }
+    if (e == NULL) {
+        pthread_mutex_unlock(&c->mu);
+        return aia_exchange(url, ctype, post, post_len, max, len);
+    }
     free(e->body);
     memcpy(e->key, key, (size_t)n + 1);
     e->body = NULL;
     e->len = 0;
     e->used = 1;
+    e->busy = 1;
+    pthread_mutex_unlock(&c->mu);
+    b = aia_exchange(url, ctype, post, post_len, max, len);
+    pthread_mutex_lock(&c->mu);
     if (b != NULL) {
         e->body = tw_xmalloc(*len + 1);
         memcpy(e->body, b, *len);
         e->len = *len;
     }
+    e->busy = 0;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
     return b;
 }
 
@@ -459,7 +531,7 @@ X509 *
 tw_aia_fetch(const char *url)
 {
     size_t len = 0;
-    unsigned char *b = aia_cached(url, NULL, NULL, 0, &len);
+    unsigned char *b = aia_cached(url, NULL, NULL, 0, TW_AIA_MAX_BYTES, &len);
     X509 *x = b != NULL ? tw_aia_parse(b, len) : NULL;
 
     free(b);
@@ -470,11 +542,171 @@ unsigned char *
 tw_aia_post(const char *url, const char *ctype, const unsigned char *body, size_t body_len,
             size_t *len)
 {
-    return aia_cached(url, ctype, body, body_len, len);
+    return aia_cached(url, ctype, body, body_len, TW_AIA_MAX_BYTES, len);
 }
 
 int
 tw_aia_ocsp_url(X509 *x, char url[TW_AIA_URL_MAX])
 {
     return aia_find_url(x, NID_ad_OCSP, url);
+}
+
+int
+tw_aia_crl_url(X509 *x, char url[TW_AIA_URL_MAX])
+{
+    STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+    int found = 0;
+
+    url[0] = '\0';
+    for (int i = 0; dps != NULL && i < sk_DIST_POINT_num(dps) && !found; i++) {
+        DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+        GENERAL_NAMES *names;
+
+        /* A full name (not one relative to the CRL issuer), whole-CRL only. */
+        if (dp->distpoint == NULL || dp->distpoint->type != 0 || dp->reasons != NULL)
+            continue;
+        names = dp->distpoint->name.fullname;
+        for (int k = 0; k < sk_GENERAL_NAME_num(names) && !found; k++) {
+            GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, k);
+            const ASN1_IA5STRING *u;
+            int len;
+
+            if (gn->type != GEN_URI)
+                continue;
+            u = gn->d.uniformResourceIdentifier;
+            len = ASN1_STRING_length(u);
+            if (len <= 0 || !url_ok((const char *)ASN1_STRING_get0_data(u), (size_t)len))
+                continue;
+            memcpy(url, ASN1_STRING_get0_data(u), (size_t)len);
+            url[len] = '\0';
+            found = 1;
+        }
+    }
+    sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+    return found;
+}
+
+X509_CRL *
+tw_aia_parse_crl(const unsigned char *body, size_t len)
+{
+    const unsigned char *p = body;
+    X509_CRL *crl;
+    BIO *b;
+
+    if (body == NULL || len == 0 || len > TW_AIA_CRL_MAX_BYTES)
+        return NULL;
+    crl = d2i_X509_CRL(NULL, &p, (long)len);
+    if (crl != NULL && p == body + len)
+        return crl;
+    X509_CRL_free(crl);
+    b = BIO_new_mem_buf(body, (int)len);
+    crl = b != NULL ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    ERR_clear_error();
+    return crl;
+}
+
+X509_CRL *
+tw_aia_fetch_crl(const char *url)
+{
+    size_t len = 0;
+    unsigned char *b = aia_cached(url, NULL, NULL, 0, TW_AIA_CRL_MAX_BYTES, &len);
+    X509_CRL *crl = b != NULL ? tw_aia_parse_crl(b, len) : NULL;
+
+    free(b);
+    return crl;
+}
+
+/* ---- the scan's fetch threads ---- */
+
+static void *
+aia_svc_main(void *arg)
+{
+    struct tw_aia_svc *svc = arg;
+
+    aia_bound = svc;
+    pthread_mutex_lock(&svc->mu);
+    for (;;) {
+        struct aia_job *j;
+
+        while (svc->head == NULL && !svc->stop)
+            pthread_cond_wait(&svc->cv, &svc->mu);
+        if (svc->head == NULL)
+            break; /* stop, and nothing left to run */
+        j = svc->head;
+        svc->head = j->next;
+        if (svc->head == NULL)
+            svc->tail = NULL;
+        svc->n_queued--;
+        svc->n_idle--;
+        pthread_mutex_unlock(&svc->mu);
+        j->run(j->arg);
+        free(j);
+        pthread_mutex_lock(&svc->mu);
+        svc->n_idle++;
+    }
+    pthread_mutex_unlock(&svc->mu);
+    return NULL;
+}
+
+struct tw_aia_svc *
+tw_aia_svc_new(void)
+{
+    struct tw_aia_svc *svc = tw_xcalloc(1, sizeof(*svc));
+
+    aia_cache_init(&svc->cache);
+    pthread_mutex_init(&svc->mu, NULL);
+    pthread_cond_init(&svc->cv, NULL);
+    return svc;
+}
+
+void
+tw_aia_svc_submit(struct tw_aia_svc *svc, tw_aia_job_fn *run, void *arg)
+{
+    struct aia_job *j = tw_xcalloc(1, sizeof(*j));
+    int start;
+
+    j->run = run;
+    j->arg = arg;
+    pthread_mutex_lock(&svc->mu);
+    if (svc->tail != NULL)
+        svc->tail->next = j;
+    else
+        svc->head = j;
+    svc->tail = j;
+    svc->n_queued++;
+    /* A new thread while the jobs waiting outnumber the idle threads, up to
+     * AIA_SVC_THREADS (a burst of jobs gets them all at once). */
+    start = svc->n_queued > svc->n_idle && svc->n_threads < AIA_SVC_THREADS;
+    if (start && pthread_create(&svc->threads[svc->n_threads], NULL, aia_svc_main, svc) == 0) {
+        svc->n_threads++;
+        svc->n_idle++;
+    } else if (svc->n_threads == 0) {
+        /* No thread at all: run it here (blocking, but never lost). */
+        svc->head = svc->tail = NULL;
+        svc->n_queued = 0;
+        pthread_mutex_unlock(&svc->mu);
+        free(j);
+        run(arg);
+        return;
+    }
+    pthread_cond_signal(&svc->cv);
+    pthread_mutex_unlock(&svc->mu);
+}
+
+void
+tw_aia_svc_free(struct tw_aia_svc *svc)
+{
+    if (svc == NULL)
+        return;
+    pthread_mutex_lock(&svc->mu);
+    svc->stop = 1;
+    pthread_cond_broadcast(&svc->cv);
+    pthread_mutex_unlock(&svc->mu);
+    for (int i = 0; i < svc->n_threads; i++)
+        pthread_join(svc->threads[i], NULL);
+    aia_cache_clear(&svc->cache);
+    pthread_mutex_destroy(&svc->mu);
+    pthread_cond_destroy(&svc->cv);
+    free(svc);
 }

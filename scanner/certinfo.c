@@ -845,7 +845,31 @@ int
 tw_certinfo_complete_aia(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cert_evidence *ev,
                          struct tw_result *r)
 {
-    STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
+    return tw_certinfo_complete_aia_chain(SSL_get_peer_cert_chain(ssl), store, now, ev, r);
+}
+
+int
+tw_certinfo_online_wanted(STACK_OF(X509) * sent, const struct tw_cert_evidence *ev, int aia,
+                          int revocation)
+{
+    char url[TW_AIA_URL_MAX];
+    int n = sent != NULL ? sk_X509_num(sent) : 0;
+
+    if (!ev->has_chain || n <= 0)
+        return 0;
+    if (aia && !ev->leaf_self_issued && !ev->chain_complete && certinfo_issuer_missing(ev) &&
+        (tw_aia_issuer_url(sk_X509_value(sent, 0), url) ||
+         (n >= 2 && tw_aia_issuer_url(sk_X509_value(sent, n - 1), url))))
+        return 1;
+    return revocation && ev->ocsp == TW_OCSP_NONE &&
+           (tw_aia_ocsp_url(sk_X509_value(sent, 0), url) ||
+            tw_aia_crl_url(sk_X509_value(sent, 0), url));
+}
+
+int
+tw_certinfo_complete_aia_chain(STACK_OF(X509) * sent, X509_STORE *store, int64_t now,
+                               struct tw_cert_evidence *ev, struct tw_result *r)
+{
     STACK_OF(X509) *untrusted = NULL;
     X509_STORE_CTX *ctx = NULL;
     struct tw_cert_evidence *again = NULL;
@@ -903,6 +927,9 @@ tw_certinfo_complete_aia(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cer
 
 /* ---- online revocation (issue 14) ---- */
 
+static int certinfo_check_ocsp(STACK_OF(X509) * sent, X509_STORE *store, int64_t now,
+                               struct tw_cert_evidence *ev);
+
 /* The leaf's issuer for an OCSP request: sent, fetched through AIA, or in
  * the store.  A new reference or NULL. */
 static X509 *
@@ -936,7 +963,63 @@ certinfo_online_issuer(STACK_OF(X509) * sent, X509_STORE *store, const struct tw
 int
 tw_certinfo_check_revocation(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cert_evidence *ev)
 {
-    STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
+    return tw_certinfo_check_revocation_chain(SSL_get_peer_cert_chain(ssl), store, now, ev);
+}
+
+/* The CRL of the leaf's CRL distribution point (http): fetched, its issuer
+ * name and signature checked against the leaf's issuer, the leaf's serial
+ * looked up.  Sets ev->crl_url and ev->crl_online. */
+static void
+certinfo_check_crl(STACK_OF(X509) * sent, X509_STORE *store, struct tw_cert_evidence *ev)
+{
+    X509 *leaf = sk_X509_value(sent, 0), *issuer = NULL;
+    X509_CRL *crl = NULL;
+    X509_REVOKED *rev = NULL;
+    EVP_PKEY *pk;
+    char url[TW_AIA_URL_MAX];
+
+    if (!tw_aia_crl_url(leaf, url))
+        return;
+    tw_strlcpy(ev->crl_url, url, sizeof(ev->crl_url));
+    ev->crl_online = TW_OCSP_INVALID; /* asked, no usable answer (until judged) */
+    issuer = certinfo_online_issuer(sent, store, ev);
+    if (issuer == NULL)
+        goto out;
+    crl = tw_aia_fetch_crl(url);
+    if (crl == NULL ||
+        X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0 ||
+        (pk = X509_get0_pubkey(issuer)) == NULL || X509_CRL_verify(crl, pk) != 1)
+        goto out;
+    /* 1: listed; 2: listed as removeFromCRL (a hold lifted): not revoked. */
+    ev->crl_online = X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(leaf)) == 1
+                         ? TW_OCSP_REVOKED
+                         : TW_OCSP_GOOD;
+out:
+    X509_CRL_free(crl);
+    X509_free(issuer);
+    ERR_clear_error();
+}
+
+int
+tw_certinfo_check_revocation_chain(STACK_OF(X509) * sent, X509_STORE *store, int64_t now,
+                                   struct tw_cert_evidence *ev)
+{
+    if (!ev->has_chain || ev->ocsp != TW_OCSP_NONE || store == NULL || sent == NULL ||
+        sk_X509_num(sent) <= 0)
+        return 0;
+    certinfo_check_ocsp(sent, store, now, ev);
+    /* No OCSP answer (none named, or none usable): the CRL. */
+    if (ev->ocsp_online != TW_OCSP_GOOD && ev->ocsp_online != TW_OCSP_REVOKED)
+        certinfo_check_crl(sent, store, ev);
+    return ev->ocsp_online == TW_OCSP_REVOKED || ev->crl_online == TW_OCSP_REVOKED;
+}
+
+/* The leaf's AIA OCSP responder, asked (the part of
+ * tw_certinfo_check_revocation_chain before the CRL). */
+static int
+certinfo_check_ocsp(STACK_OF(X509) * sent, X509_STORE *store, int64_t now,
+                    struct tw_cert_evidence *ev)
+{
     STACK_OF(X509) *certs = NULL;
     OCSP_REQUEST *req = NULL;
     OCSP_CERTID *id = NULL;

@@ -539,6 +539,11 @@ cert_issues(const struct tw_evidence *ev, const char *checked_name, const char *
         set |= TW_ISSUE(TW_CLASS_CERT_REVOKED);
         db_part(d, "OCSP responder (%s): revoked", c->ocsp_url);
     }
+    if (c->crl_online == TW_OCSP_REVOKED) {
+        /* No OCSP answer; the CRL the leaf names lists it (issue 14). */
+        set |= TW_ISSUE(TW_CLASS_CERT_REVOKED);
+        db_part(d, "CRL (%s): revoked", c->crl_url);
+    }
 
     for (int i = 0; i < n; i++) {
         int code = c->verify[i].code, depth = c->verify[i].depth;

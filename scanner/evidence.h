@@ -120,6 +120,9 @@ struct tw_cert_evidence {
     int ocsp_online;         /* enum tw_ocsp_status: the AIA OCSP responder's answer when
                                 nothing was stapled (issue 14); TW_OCSP_NONE: not asked */
     char ocsp_url[256];      /* the responder asked, "" when none */
+    int crl_online;          /* enum tw_ocsp_status: the leaf's CRL when no OCSP answer came
+                                (GOOD: not listed; INVALID: none usable); NONE: not fetched */
+    char crl_url[256];       /* the CRL distribution point fetched, "" when none */
     int hostname_checked;    /* a name or address was checked */
     int hostname_ok;
     int address_checked; /* the address was checked: an IP/CIDR target without SNI */

@@ -46,10 +46,13 @@ assert_eq "A" "$(grade tls13-only)" "tls13-only: A without HSTS"
 # rsa1024: K = 80 -> weak_key_lt2048 caps B.
 assert_eq "B" "$(grade rsa1024)" "rsa1024: 1024-bit key -> B"
 # Trust overlay: T for expired, self-signed, sha1 leaf, untrusted, incomplete
-# and not completable (aia-404: its caIssuers URL answers 404), not yet
-# valid, revoked (stapled, or by the AIA OCSP responder: revoked-ocsp); M
+# and not completable (aia-404: its caIssuers URL answers 404; aia-stall:
+# it never answers), not yet
+# valid, revoked (stapled, by the AIA OCSP responder: revoked-ocsp, or by
+# the CRL the leaf names: revoked-crl); M
 # for the wrong name.
-for n in expired self-signed sha1 untrusted-root aia-404 not-yet-valid revoked revoked-ocsp; do
+for n in expired self-signed sha1 untrusted-root aia-404 aia-stall not-yet-valid revoked revoked-ocsp \
+    revoked-crl; do
     assert_eq "T" "$(grade $n)" "$n -> T"
     assert_eq "A" "$(q "select g.grade_trust_ignored from grades g join results r on r.id = g.result_id
                         where r.host = '$n.lab.tlsweep.test'")" "$n: A if trust is ignored"

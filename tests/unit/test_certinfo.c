@@ -61,6 +61,8 @@ static int64_t run_now = NOW; /* the time run() judges at */
 /* The AIA extension mk_cert adds, and whether run() completes through AIA. */
 static char aia_ext[160] = "caIssuers;URI:http://ca.test/int.crt";
 static int run_aia, run_revocation;
+/* A CRL distribution point mk_cert adds to leaves, "" for none. */
+static char crl_ext[160] = "";
 
 /* ---- building certificates ---- */
 
@@ -108,6 +110,8 @@ mk_cert(const char *cn, EVP_PKEY *key, X509 *issuer, int64_t nb, int64_t na, int
         add_ext(x, &ctx, NID_subject_alt_name, san);
     if (aia)
         add_ext(x, &ctx, NID_info_access, aia_ext);
+    if (!ca && crl_ext[0] != '\0')
+        add_ext(x, &ctx, NID_crl_distribution_points, crl_ext);
     return x;
 }
 
@@ -1094,6 +1098,7 @@ test_certinfo_vcache_outside_window(void **state)
  * the intermediate in DER, /pem in PEM, /leaf a certificate that is not
  * the issuer, anything else 404.  Counts the requests it answered. */
 static struct staple http_ocsp; /* what POST /ocsp answers */
+static struct staple http_crl;  /* what GET /crl answers */
 
 struct http_srv {
     int fd;
@@ -1152,6 +1157,13 @@ http_main(void *arg)
         if (strncmp(req, "POST /ocsp ", 11) == 0 && http_ocsp.der != NULL) {
             body = OPENSSL_memdup(http_ocsp.der, (size_t)http_ocsp.len);
             len = http_ocsp.len;
+        } else if (strncmp(req, "GET /crl", 8) == 0 && http_crl.der != NULL) {
+            body = OPENSSL_memdup(http_crl.der, (size_t)http_crl.len);
+            len = http_crl.len;
+        } else if (strncmp(req, "GET /slow ", 10) == 0) {
+            /* Answered late, so that fetch threads asking at once overlap. */
+            poll(NULL, 0, 300);
+            len = i2d_X509(P.inter, &body);
         } else if (strncmp(req, "GET /der ", 9) == 0) {
             len = i2d_X509(P.inter, &body);
         } else if (strncmp(req, "GET /pem ", 9) == 0) {
@@ -1384,6 +1396,161 @@ test_certinfo_online_ocsp(void **state)
     X509_free(leaf);
 }
 
+/* A DER CRL of issuer, signed with key, listing serial (or none when NULL). */
+static struct staple
+mk_crl(X509 *issuer, EVP_PKEY *key, ASN1_INTEGER *serial)
+{
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *t = X509_gmtime_adj(NULL, -3600L);
+    struct staple st = {NULL, 0};
+    unsigned char *der = NULL;
+
+    assert_non_null(crl);
+    assert_int_equal(X509_CRL_set_version(crl, X509_CRL_VERSION_2), 1);
+    assert_int_equal(X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)), 1);
+    assert_int_equal(X509_CRL_set1_lastUpdate(crl, t), 1);
+    if (serial != NULL) {
+        X509_REVOKED *rev = X509_REVOKED_new();
+
+        assert_int_equal(X509_REVOKED_set_serialNumber(rev, serial), 1);
+        assert_int_equal(X509_REVOKED_set_revocationDate(rev, t), 1);
+        assert_int_equal(X509_CRL_add0_revoked(crl, rev), 1);
+    }
+    assert_true(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+    st.len = i2d_X509_CRL(crl, &der);
+    assert_true(st.len > 0);
+    st.der = der;
+    X509_CRL_free(crl);
+    ASN1_TIME_free(t);
+    return st;
+}
+
+/* Revocation by CRL (issue 14): no OCSP answer, the leaf's CRL lists it. */
+static void
+test_certinfo_online_crl(void **state)
+{
+    struct http_srv h;
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    X509 *chain[1] = {P.inter};
+    X509 *leaf;
+    char url[96];
+    EVP_PKEY *rogue_key = EVP_EC_gen("P-256");
+
+    (void)state;
+    assert_non_null(rogue_key);
+    http_start(&h);
+    snprintf(crl_ext, sizeof(crl_ext), "URI:http://127.0.0.1:%u/crl", h.port);
+    leaf = leaf_valid();
+    crl_ext[0] = '\0';
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/crl", h.port);
+    {
+        char got[TW_AIA_URL_MAX];
+
+        assert_int_equal(tw_aia_crl_url(leaf, got), 1);
+        assert_string_equal(got, url);
+        assert_int_equal(tw_aia_crl_url(P.inter, got), 0);
+    }
+    /* Listed, signed by the issuer: cert_revoked, the CRL named. */
+    http_crl = mk_crl(P.inter, P.int_key, X509_get_serialNumber(leaf));
+    run_revocation = 1;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.ocsp_online, TW_OCSP_NONE);
+    assert_int_equal(ev.crl_online, TW_OCSP_REVOKED);
+    assert_string_equal(ev.crl_url, url);
+    assert_string_equal(classify(&ev, "good.test", &r), "cert_revoked");
+    assert_non_null(strstr(r.detail, "CRL (http://127.0.0.1:"));
+    free_chain(&r);
+    OPENSSL_free(http_crl.der);
+    /* The parser; then each case with a leaf of its own URL (the cache is
+     * keyed by URL). */
+    {
+        struct staple empty = mk_crl(P.inter, P.int_key, NULL);
+        X509_CRL *c = tw_aia_parse_crl(empty.der, (size_t)empty.len);
+
+        assert_non_null(c);
+        X509_CRL_free(c);
+        assert_null(tw_aia_parse_crl(empty.der, (size_t)empty.len - 1));
+        assert_null(tw_aia_parse_crl((const unsigned char *)"junk", 4));
+        /* A CRL not signed by the issuer's key: no usable answer, ok. */
+        snprintf(crl_ext, sizeof(crl_ext), "URI:http://127.0.0.1:%u/crl?forged", h.port);
+        X509_free(leaf);
+        leaf = leaf_valid();
+        crl_ext[0] = '\0';
+        http_crl = mk_crl(P.inter, rogue_key, X509_get_serialNumber(leaf));
+        h.served = 0;
+        run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+        assert_int_equal(h.served, 1);
+        assert_int_equal(ev.crl_online, TW_OCSP_INVALID);
+        assert_string_equal(classify(&ev, "good.test", &r), "ok");
+        free_chain(&r);
+        OPENSSL_free(http_crl.der);
+        /* Signed by the issuer, the leaf not listed: good, ok. */
+        http_crl = empty;
+        snprintf(crl_ext, sizeof(crl_ext), "URI:http://127.0.0.1:%u/crl?empty", h.port);
+        X509_free(leaf);
+        leaf = leaf_valid();
+        crl_ext[0] = '\0';
+        run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+        assert_int_equal(ev.crl_online, TW_OCSP_GOOD);
+        assert_string_equal(classify(&ev, "good.test", &r), "ok");
+        free_chain(&r);
+    }
+    /* Without the check (--no-revocation): not fetched. */
+    run_revocation = 0;
+    h.served = 0;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.crl_online, TW_OCSP_NONE);
+    assert_int_equal(h.served, 0);
+    free_chain(&r);
+    http_stop(&h);
+    OPENSSL_free(http_crl.der);
+    memset(&http_crl, 0, sizeof(http_crl));
+    X509_free(leaf);
+    EVP_PKEY_free(rogue_key);
+}
+
+/* The scan's fetch threads (tw_aia_svc): jobs that want one URL at once
+ * are coalesced into one request, and each gets the certificate. */
+struct svc_job {
+    const char *url;
+    X509 *got;
+};
+
+static void
+svc_job_run(void *arg)
+{
+    struct svc_job *j = arg;
+
+    j->got = tw_aia_fetch(j->url);
+}
+
+static void
+test_certinfo_aia_svc_coalesces(void **state)
+{
+    struct http_srv h;
+    struct svc_job jobs[8];
+    struct tw_aia_svc *svc = tw_aia_svc_new();
+    char url[96];
+
+    (void)state;
+    http_start(&h);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/slow", h.port);
+    for (size_t i = 0; i < 8; i++) {
+        jobs[i].url = url;
+        jobs[i].got = NULL;
+        tw_aia_svc_submit(svc, svc_job_run, &jobs[i]);
+    }
+    tw_aia_svc_free(svc); /* runs what is queued, then joins */
+    for (size_t i = 0; i < 8; i++) {
+        assert_non_null(jobs[i].got);
+        assert_int_equal(X509_cmp(jobs[i].got, P.inter), 0);
+        X509_free(jobs[i].got);
+    }
+    assert_int_equal(h.served, 1);
+    http_stop(&h);
+}
+
 static void
 test_certinfo_aia_parse(void **state)
 {
@@ -1445,6 +1612,8 @@ main(void)
         cmocka_unit_test(test_certinfo_aia_not_completed),
         cmocka_unit_test(test_certinfo_aia_parse),
         cmocka_unit_test(test_certinfo_online_ocsp),
+        cmocka_unit_test(test_certinfo_online_crl),
+        cmocka_unit_test(test_certinfo_aia_svc_coalesces),
     };
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }
