@@ -55,6 +55,8 @@ enum {
     OPT_STARTTLS,
     OPT_CLIENTS,
     OPT_CHECK_NAMES,
+    OPT_NO_AIA,
+    OPT_NO_REVOCATION,
     OPT_HOSTILE,
 };
 
@@ -85,6 +87,8 @@ static const struct option scan_options[] = {
     {"starttls", required_argument, NULL, OPT_STARTTLS},
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {"check-names", no_argument, NULL, OPT_CHECK_NAMES},
+    {"no-aia", no_argument, NULL, OPT_NO_AIA},
+    {"no-revocation", no_argument, NULL, OPT_NO_REVOCATION},
     {"hostile", no_argument, NULL, OPT_HOSTILE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
@@ -129,6 +133,12 @@ scan_usage(FILE *f)
         "                          does not cover the address is hostname_mismatch\n"
         "                          (grade M); default: issue name_unchecked, the class\n"
         "                          and grade as if it did (discovery sweeps)\n"
+        "  --no-aia                never fetch a missing intermediate from the leaf's\n"
+        "                          AIA caIssuers URL (default: fetch it over http, 5 s\n"
+        "                          and 64 KiB at most; a chain it completes grades B)\n"
+        "  --no-revocation         never ask the leaf's AIA OCSP responder nor fetch its\n"
+        "                          CRL when no response is stapled (default: ask, same\n"
+        "                          bounds, a CRL up to 1 MiB; revoked is cert_revoked, T)\n"
         "  --now TIME              judge certificate validity as of TIME\n"
         "                          (2027-01-31, 2027-01-31T12:00:00Z or @UNIXSECONDS)\n"
         "\n"
@@ -371,6 +381,14 @@ tw_scan_main(int argc, char **argv)
         case OPT_CHECK_NAMES:
             cfg.check_names = 1;
             cfg.given |= TW_CFG_BIT(TW_CFG_CHECK_NAMES);
+            break;
+        case OPT_NO_AIA:
+            cfg.no_aia = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_NO_AIA);
+            break;
+        case OPT_NO_REVOCATION:
+            cfg.no_revocation = 1;
+            cfg.given |= TW_CFG_BIT(TW_CFG_NO_REVOCATION);
             break;
         case OPT_QUICK:
             cfg.quick = 1;

@@ -97,6 +97,44 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .flags = TW_LAB_F_AIA,
      .chain = TW_LAB_CH_NONE,
      TLS12_UP},
+    /* AIA chain completion (issue 14): the wrong intermediate sent, the right
+     * one at the leaf's caIssuers URL; and a caIssuers URL that answers 404. */
+    {.name = "wrong-intermediate-aia",
+     .addr = 92,
+     .lines = {LINE(NAME, "incomplete_chain")},
+     .flags = TW_LAB_F_AIA,
+     .chain = TW_LAB_CH_WRONG,
+     TLS12_UP},
+    {.name = "aia-404",
+     .addr = 93,
+     .lines = {LINE(NAME, "incomplete_chain")},
+     .flags = TW_LAB_F_AIA | TW_LAB_F_AIA_404,
+     .chain = TW_LAB_CH_NONE,
+     TLS12_UP},
+    /* A caIssuers URL that never answers (the responder holds the connection
+     * open): the fetch ends at its 5 s bound, not completed, T; meanwhile the
+     * worker's other endpoints go on (the fetch is not on its loop). */
+    {.name = "aia-stall",
+     .addr = 104,
+     .lines = {LINE(NAME, "incomplete_chain")},
+     .flags = TW_LAB_F_AIA,
+     .aia_path = "stall.crt",
+     .chain = TW_LAB_CH_NONE,
+     TLS12_UP},
+    /* Online revocation (issue 14): nothing stapled; the OCSP responder the
+     * leaf names in AIA (BASE+91) says revoked. */
+    {.name = "revoked-ocsp",
+     .addr = 94,
+     .lines = {LINE(NAME, "cert_revoked")},
+     .flags = TW_LAB_F_OCSP_ONLINE,
+     TLS12_UP},
+    /* Revocation by CRL (issue 14): no OCSP anywhere; the CRL the leaf's CRL
+     * distribution point names (BASE+91) lists it. */
+    {.name = "revoked-crl",
+     .addr = 103,
+     .lines = {LINE(NAME, "cert_revoked")},
+     .flags = TW_LAB_F_CRL,
+     TLS12_UP},
     {.name = "self-signed",
      .addr = 9,
      .lines = {LINE(NAME, "self_signed")},

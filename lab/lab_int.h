@@ -50,9 +50,11 @@ struct tw_lab_leaf_spec {
     enum tw_lab_leaf_issuer issuer;
     long not_before; /* seconds from now (negative = past) */
     long not_after;
-    int sha1;   /* sign with SHA-1 instead of SHA-256 */
-    int aia;    /* add an AIA caIssuers URL (never served) */
-    int no_san; /* no subjectAltName at all: the name is in the subject CN only */
+    int sha1;             /* sign with SHA-1 instead of SHA-256 */
+    const char *aia_url;  /* an AIA caIssuers URL, or NULL for none */
+    const char *ocsp_url; /* an AIA OCSP responder URL, or NULL for none */
+    const char *crl_url;  /* a CRL distribution point URI, or NULL for none */
+    int no_san;           /* no subjectAltName at all: the name is in the subject CN only */
 };
 
 /* Generate the keys and CA certificates.  Returns 0, or -1 with err. */
@@ -77,6 +79,26 @@ int tw_lab_pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 /* Write a certificate as PEM to path (mode 0644).  Returns 0 or -1 with err. */
 int tw_lab_pki_write_pem(X509 *cert, const char *path, char *err);
 
+/* ---- aia_http.c ---- */
+
+/* The caIssuers responder's address: BASE+TW_LAB_AIA_ADDR, the lab's port. */
+#define TW_LAB_AIA_ADDR 91
+/* How long GET /stall.crt is held unanswered: beyond the scanner's 5 s bound. */
+#define TW_LAB_AIA_STALL_MS 6000
+
+struct tw_lab_aia_http;
+
+/* Bind BASE+TW_LAB_AIA_ADDR:port and serve inter (borrowed, read only while
+ * running) at /intermediate.crt (DER) and /intermediate.pem (PEM), and
+ * ocsp[ocsp_len] (borrowed; NULL: 404) to any POST /ocsp, and crl[crl_len]
+ * (borrowed; NULL: 404) at GET /revoked.crl, from one thread.
+ * Returns the responder, or NULL with err. */
+struct tw_lab_aia_http *tw_lab_aia_http_start(uint32_t base, unsigned port, X509 *inter,
+                                              const unsigned char *ocsp, size_t ocsp_len,
+                                              const unsigned char *crl, size_t crl_len, char *err);
+/* Stop the thread and free everything.  NULL is a no-op. */
+void tw_lab_aia_http_stop(struct tw_lab_aia_http *h);
+
 /* ---- ocsp.c ---- */
 
 /* A DER OCSP response (successful, basic, signed by issuer/issuer_key with
@@ -84,6 +106,10 @@ int tw_lab_pki_write_pem(X509 *cert, const char *path, char *err);
  * *der is OPENSSL_malloc'ed (caller frees).  Returns 0 or -1 with err. */
 int tw_lab_ocsp_revoked(X509 *leaf, X509 *issuer, EVP_PKEY *issuer_key, unsigned char **der,
                         size_t *der_len, char *err);
+/* A DER v2 CRL of issuer (signed with issuer_key, SHA-256) listing leaf's
+ * serial (keyCompromise).  *der as above.  Returns 0 or -1 with err. */
+int tw_lab_crl_revoked(X509 *leaf, X509 *issuer, EVP_PKEY *issuer_key, unsigned char **der,
+                       size_t *der_len, char *err);
 
 /* ---- dns_responder.c ---- */
 
@@ -252,6 +278,7 @@ enum tw_lab_chain {
     TW_LAB_CH_INTER = 0, /* the lab intermediate */
     TW_LAB_CH_NONE,      /* nothing: the leaf alone */
     TW_LAB_CH_UNTRUSTED, /* the unrelated hierarchy's intermediate and root */
+    TW_LAB_CH_WRONG,     /* the unrelated intermediate alone: not the leaf's issuer */
 };
 
 /* The leaf's validity period. */
@@ -271,7 +298,7 @@ enum tw_lab_validity {
 #define TW_LAB_F_SLOW 0x40           /* the server's flight leaves one byte every 100 ms */
 #define TW_LAB_F_DH1024 0x80         /* DHE with the 1024-bit RFC 2409 Oakley group 2 */
 #define TW_LAB_F_SHA1 0x100          /* the leaf is signed with SHA-1 */
-#define TW_LAB_F_AIA 0x200           /* the leaf has an AIA caIssuers URL (never served) */
+#define TW_LAB_F_AIA 0x200           /* the leaf's AIA caIssuers URL is the lab's responder */
 /* A slow server (issue 14): every handshake that reaches the choice of the
  * certificate waits TW_LAB_DELAY_SECS there (an overloaded host, a slow HSM),
  * so its ServerHello comes that late; refusals (no common version) stay
@@ -343,6 +370,17 @@ enum tw_lab_cbc_oracle {
  * memory (random, different on every connection), then ChangeCipherSpec
  * and a Finished-sized record; every other hello goes to OpenSSL. */
 #define TW_LAB_F_TICKETBLEED 0x4000000
+/* With TW_LAB_F_AIA: the caIssuers URL names a path the responder answers
+ * with 404 (issue 14: a fetch that fails leaves the chain incomplete). */
+#define TW_LAB_F_AIA_404 0x10000000
+/* The leaf names the lab's OCSP responder (BASE+91, POST /ocsp) in AIA and
+ * nothing is stapled; the responder says revoked (issue 14, online
+ * revocation). */
+#define TW_LAB_F_OCSP_ONLINE 0x20000000
+/* The leaf names a CRL distribution point on the lab's responder (BASE+91,
+ * GET /revoked.crl), no OCSP responder, nothing stapled; that CRL, signed
+ * by the intermediate, lists the leaf (issue 14, revocation by CRL). */
+#define TW_LAB_F_CRL 0x40000000
 
 /*
  * A legacy endpoint (legacy.c): suites this OpenSSL cannot offer, answered
@@ -396,6 +434,8 @@ struct tw_lab_endpoint {
     enum tw_lab_validity validity;
     const char *san_dns; /* SAN dNSName and CN; NULL = NAME.lab.tlsweep.test */
     enum tw_lab_chain chain;
+    const char
+        *aia_path; /* with TW_LAB_F_AIA: the responder's path named, NULL: the intermediate */
     enum tw_lab_hostile_cert hcert; /* hostile certificate material instead (hostile.c) */
     /* The OpenSSL side. */
     int min_version, max_version;           /* OpenSSL constants; max 0 = the highest */

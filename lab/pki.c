@@ -25,8 +25,6 @@
 
 #define DAY (24L * 3600L)
 
-#define LAB_AIA_URL "caIssuers;URI:http://127.77.0.1/intermediate.crt"
-
 void
 tw_lab_ssl_err(char *err, const char *who, const char *what)
 {
@@ -254,8 +252,23 @@ tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spec *spe
             tw_lab_pki_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always") < 0)
             goto out;
     }
-    if (spec->aia && tw_lab_pki_add_ext(x, issuer, NID_info_access, LAB_AIA_URL) < 0)
-        goto out;
+    if (spec->aia_url != NULL || spec->ocsp_url != NULL) {
+        char aia[320];
+
+        snprintf(aia, sizeof(aia), "%s%s%s%s", spec->aia_url != NULL ? "caIssuers;URI:" : "",
+                 spec->aia_url != NULL ? spec->aia_url : "",
+                 spec->ocsp_url != NULL ? (spec->aia_url != NULL ? ",OCSP;URI:" : "OCSP;URI:") : "",
+                 spec->ocsp_url != NULL ? spec->ocsp_url : "");
+        if (tw_lab_pki_add_ext(x, issuer, NID_info_access, aia) < 0)
+            goto out;
+    }
+    if (spec->crl_url != NULL) {
+        char cdp[200];
+
+        snprintf(cdp, sizeof(cdp), "URI:%s", spec->crl_url);
+        if (tw_lab_pki_add_ext(x, issuer, NID_crl_distribution_points, cdp) < 0)
+            goto out;
+    }
     if (X509_sign(x, signer, spec->sha1 ? EVP_sha1() : EVP_sha256()) <= 0)
         goto out;
     *key = pub;

@@ -113,11 +113,14 @@ struct srv {
     char host[128];                       /* NAME.lab.tlsweep.test */
     char where[80];                       /* "127.77.0.N:PORT" for messages */
     const struct tw_lab_hostile *hostile; /* shared hostile material (borrowed) */
+    const char *aia_base;                 /* "http://BASE+91:PORT" (tw_lab_servers, borrowed) */
     int fd;                               /* listener, -1 when none */
     SSL_CTX *ctx;                         /* the main context */
     SSL_CTX *ctx_named;                   /* TW_LAB_F_SNI_SWITCH: the context for the right name */
     unsigned char *ocsp;                  /* TW_LAB_F_STAPLE_REVOKED: DER response */
     size_t ocsp_len;
+    unsigned char *crl; /* TW_LAB_F_CRL: the DER CRL that lists the leaf */
+    size_t crl_len;
     int fillers[LAB_FILLERS_MAX]; /* TW_LAB_K_BLACKHOLE: our queued connections */
     int n_fillers;
     struct tw_lab_legacy_params legacy; /* def->legacy: what legacy.c needs */
@@ -214,6 +217,8 @@ struct tw_lab_servers {
     int n_w;
     int dns_fd;
     uint32_t base;
+    struct tw_lab_aia_http *aia; /* the caIssuers responder (issue 14) */
+    char aia_base[64];           /* its URL's scheme, address and port */
     struct tw_lab_hostile *hostile;
     BIO_METHOD *hijack_method; /* the read BIO of CCS_EARLY / HEARTBLEED endpoints */
 };
@@ -1495,6 +1500,7 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
 {
     const struct tw_lab_endpoint *d = s->def;
     struct tw_lab_leaf_spec spec;
+    char aia_url[128], ocsp_url[128], crl_url[128];
     SSL_CTX *ctx = NULL;
     X509 *leaf = NULL;
     EVP_PKEY *key = NULL;
@@ -1592,7 +1598,21 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
         break;
     }
     spec.sha1 = (d->flags & TW_LAB_F_SHA1) != 0;
-    spec.aia = (d->flags & TW_LAB_F_AIA) != 0;
+    if (d->flags & TW_LAB_F_AIA) {
+        snprintf(aia_url, sizeof(aia_url), "%s/%s", s->aia_base,
+                 d->aia_path != NULL             ? d->aia_path
+                 : (d->flags & TW_LAB_F_AIA_404) ? "missing.crt"
+                                                 : "intermediate.crt");
+        spec.aia_url = aia_url;
+    }
+    if (d->flags & TW_LAB_F_OCSP_ONLINE) {
+        snprintf(ocsp_url, sizeof(ocsp_url), "%s/ocsp", s->aia_base);
+        spec.ocsp_url = ocsp_url;
+    }
+    if (d->flags & TW_LAB_F_CRL) {
+        snprintf(crl_url, sizeof(crl_url), "%s/revoked.crl", s->aia_base);
+        spec.crl_url = crl_url;
+    }
     spec.no_san = (d->flags & TW_LAB_F_NO_SAN) != 0;
     leaf = tw_lab_pki_leaf(pki, &spec, &key, err);
     if (leaf == NULL)
@@ -1612,6 +1632,9 @@ srv_make_ctx(struct srv *s, const struct tw_lab_pki *pki, const char *dns, X509 
     case TW_LAB_CH_UNTRUSTED:
         ok = SSL_CTX_add1_chain_cert(ctx, pki->uinter) == 1 &&
              SSL_CTX_add1_chain_cert(ctx, pki->uroot) == 1;
+        break;
+    case TW_LAB_CH_WRONG:
+        ok = SSL_CTX_add1_chain_cert(ctx, pki->uinter) == 1;
         break;
     }
     if (!ok) {
@@ -1733,9 +1756,14 @@ srv_make_tls(struct srv *s, const struct tw_lab_pki *pki, char *err)
         SSL_CTX_set_tlsext_servername_callback(s->ctx, srv_on_servername);
         SSL_CTX_set_tlsext_servername_arg(s->ctx, s);
     }
-    if (d->flags & TW_LAB_F_STAPLE_REVOKED) {
+    if (d->flags & (TW_LAB_F_STAPLE_REVOKED | TW_LAB_F_OCSP_ONLINE)) {
         if (tw_lab_ocsp_revoked(leaf, pki->inter, pki->inter_key, &s->ocsp, &s->ocsp_len, err) < 0)
             goto out;
+    }
+    if ((d->flags & TW_LAB_F_CRL) &&
+        tw_lab_crl_revoked(leaf, pki->inter, pki->inter_key, &s->crl, &s->crl_len, err) < 0)
+        goto out;
+    if (d->flags & TW_LAB_F_STAPLE_REVOKED) {
         SSL_CTX_set_tlsext_status_cb(s->ctx, srv_on_status);
         SSL_CTX_set_tlsext_status_arg(s->ctx, s);
     }
@@ -1851,6 +1879,9 @@ tw_lab_servers_stop(struct tw_lab_servers *lab)
 {
     if (lab == NULL)
         return;
+    /* First: the responder borrows an endpoint's OCSP response. */
+    tw_lab_aia_http_stop(lab->aia);
+    lab->aia = NULL;
     for (int i = 0; i < lab->n_w; i++) {
         struct worker *w = &lab->w[i];
 
@@ -1883,6 +1914,7 @@ tw_lab_servers_stop(struct tw_lab_servers *lab)
         SSL_CTX_free(s->ctx);
         SSL_CTX_free(s->ctx_named);
         OPENSSL_free(s->ocsp);
+        OPENSSL_free(s->crl);
         free(s->chain);
     }
     tw_lab_hostile_free(lab->hostile);
@@ -1928,8 +1960,18 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
         tw_lab_ssl_err(err, NULL, "BIO method");
         goto out;
     }
-    for (size_t si = 0; si < lab->n_srv; si++)
+    {
+        struct in_addr a;
+        char ip[INET_ADDRSTRLEN];
+
+        a.s_addr = htonl(opts->base + TW_LAB_AIA_ADDR);
+        inet_ntop(AF_INET, &a, ip, sizeof(ip));
+        snprintf(lab->aia_base, sizeof(lab->aia_base), "http://%s:%u", ip, opts->port);
+    }
+    for (size_t si = 0; si < lab->n_srv; si++) {
         lab->srv[si].hostile = lab->hostile;
+        lab->srv[si].aia_base = lab->aia_base;
+    }
     endless_record[0] = 0x16;
     endless_record[1] = 0x03;
     endless_record[2] = 0x03;
@@ -1944,6 +1986,26 @@ tw_lab_servers_start(const struct tw_lab_opts *opts, const struct tw_lab_pki *pk
             srv_make_tls(s, pki, err) < 0)
             goto out;
     }
+    {
+        const unsigned char *ocsp = NULL, *crl = NULL;
+        size_t ocsp_len = 0, crl_len = 0;
+
+        /* The OCSP responder answers for the one online-revocation endpoint. */
+        for (size_t si = 0; si < lab->n_srv; si++) {
+            if ((lab->srv[si].def->flags & TW_LAB_F_OCSP_ONLINE) && lab->srv[si].ocsp != NULL) {
+                ocsp = lab->srv[si].ocsp;
+                ocsp_len = lab->srv[si].ocsp_len;
+            }
+            if ((lab->srv[si].def->flags & TW_LAB_F_CRL) && lab->srv[si].crl != NULL) {
+                crl = lab->srv[si].crl;
+                crl_len = lab->srv[si].crl_len;
+            }
+        }
+        lab->aia = tw_lab_aia_http_start(opts->base, opts->port, pki->inter, ocsp, ocsp_len, crl,
+                                         crl_len, err);
+    }
+    if (lab->aia == NULL)
+        goto out;
     dns_addr.s_addr = htonl(opts->base + 1);
     lab->dns_fd = tw_lab_dns_open(&dns_addr, opts->dns_port, err);
     if (lab->dns_fd < 0)

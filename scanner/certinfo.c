@@ -73,6 +73,7 @@
 #include <openssl/x509v3.h>
 
 #include "scanner/certinfo.h"
+#include "scanner/aia.h"
 #include "scanner/vcache.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -529,12 +530,11 @@ has_weak_signature(X509 *x)
 
 /* ---- stapled OCSP ---- */
 
+/* Judge one DER OCSP response p[len] about leaf (see ocsp_judge). */
 static enum tw_ocsp_status
-ocsp_judge(SSL *ssl, X509 *leaf, X509 *issuer, STACK_OF(X509) * sent, X509_STORE *store,
-           int64_t now)
+ocsp_judge_der(const unsigned char *p, long len, X509 *leaf, X509 *issuer, STACK_OF(X509) * sent,
+               X509_STORE *store, int64_t now)
 {
-    const unsigned char *p = NULL;
-    long len = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
     OCSP_RESPONSE *resp = NULL;
     OCSP_BASICRESP *bs = NULL;
     enum tw_ocsp_status st = TW_OCSP_INVALID;
@@ -601,6 +601,16 @@ out:
     OCSP_BASICRESP_free(bs);
     OCSP_RESPONSE_free(resp);
     return st;
+}
+
+static enum tw_ocsp_status
+ocsp_judge(SSL *ssl, X509 *leaf, X509 *issuer, STACK_OF(X509) * sent, X509_STORE *store,
+           int64_t now)
+{
+    const unsigned char *p = NULL;
+    long len = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
+
+    return ocsp_judge_der(p, len, leaf, issuer, sent, store, now);
 }
 
 /* The leaf's issuer: from the verified chain, the sent chain, or the store.
@@ -798,4 +808,263 @@ out:
     sk_X509_free(untrusted);
     ERR_clear_error();
     return rc;
+}
+
+/* ---- AIA chain completion (issue 14) ---- */
+
+/* The verifier could not find an issuer for some certificate. */
+static int
+certinfo_issuer_missing(const struct tw_cert_evidence *ev)
+{
+    for (int i = 0; i < ev->n_verify; i++) {
+        int code = ev->verify[i].code;
+
+        if (code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+            code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+            code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE)
+            return 1;
+    }
+    return 0;
+}
+
+/* The chain still fails to reach a trusted root. */
+static int
+certinfo_untrusted(const struct tw_cert_evidence *ev)
+{
+    for (int i = 0; i < ev->n_verify; i++) {
+        int code = ev->verify[i].code;
+
+        if (code == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+            code == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT || code == X509_V_ERR_UNSPECIFIED)
+            return 1;
+    }
+    return certinfo_issuer_missing(ev) || ev->verify_truncated;
+}
+
+int
+tw_certinfo_complete_aia(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cert_evidence *ev,
+                         struct tw_result *r)
+{
+    return tw_certinfo_complete_aia_chain(SSL_get_peer_cert_chain(ssl), store, now, ev, r);
+}
+
+int
+tw_certinfo_online_wanted(STACK_OF(X509) * sent, const struct tw_cert_evidence *ev, int aia,
+                          int revocation)
+{
+    char url[TW_AIA_URL_MAX];
+    int n = sent != NULL ? sk_X509_num(sent) : 0;
+
+    if (!ev->has_chain || n <= 0)
+        return 0;
+    if (aia && !ev->leaf_self_issued && !ev->chain_complete && certinfo_issuer_missing(ev) &&
+        (tw_aia_issuer_url(sk_X509_value(sent, 0), url) ||
+         (n >= 2 && tw_aia_issuer_url(sk_X509_value(sent, n - 1), url))))
+        return 1;
+    return revocation && ev->ocsp == TW_OCSP_NONE &&
+           (tw_aia_ocsp_url(sk_X509_value(sent, 0), url) ||
+            tw_aia_crl_url(sk_X509_value(sent, 0), url));
+}
+
+int
+tw_certinfo_complete_aia_chain(STACK_OF(X509) * sent, X509_STORE *store, int64_t now,
+                               struct tw_cert_evidence *ev, struct tw_result *r)
+{
+    STACK_OF(X509) *untrusted = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    struct tw_cert_evidence *again = NULL;
+    char url[TW_AIA_URL_MAX];
+    X509 *fetched = NULL;
+    int n, done = 0;
+
+    if (!ev->has_chain || ev->leaf_self_issued || ev->chain_complete || store == NULL ||
+        !certinfo_issuer_missing(ev) || sent == NULL || (n = sk_X509_num(sent)) <= 0)
+        return 0;
+    /* The leaf names its issuer; failing that, the last certificate sent
+     * (a server that sent the wrong intermediate, or a cut chain). */
+    if (!tw_aia_issuer_url(sk_X509_value(sent, 0), url) &&
+        (n < 2 || !tw_aia_issuer_url(sk_X509_value(sent, n - 1), url)))
+        return 0;
+    fetched = tw_aia_fetch(url);
+    if (fetched == NULL)
+        return 0;
+
+    /* Verify again with the fetched certificate as one more untrusted one.
+     * Not through the verification cache: its key is the sent chain alone. */
+    untrusted = sk_X509_new_null();
+    again = tw_xcalloc(1, sizeof(*again));
+    for (int i = 1; untrusted != NULL && i < n; i++)
+        sk_X509_push(untrusted, sk_X509_value(sent, i));
+    ctx = X509_STORE_CTX_new();
+    if (ctx != NULL && untrusted != NULL && sk_X509_push(untrusted, fetched) > 0 &&
+        X509_STORE_CTX_init(ctx, store, sk_X509_value(sent, 0), untrusted) == 1) {
+        X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
+        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+        X509_STORE_CTX_set_verify_cb(ctx, certinfo_verify_cb);
+        X509_STORE_CTX_set_app_data(ctx, again);
+        if (X509_verify_cert(ctx) != 1 && again->n_verify == 0)
+            again->verify_truncated = 1; /* failed without a reason: not completed */
+        done = !certinfo_untrusted(again);
+    }
+    if (done) {
+        ev->aia_completed = 1;
+        tw_strlcpy(ev->aia_url, url, sizeof(ev->aia_url));
+        if (r->n_chain < TW_CHAIN_MAX) {
+            r->chain = tw_xrealloc(r->chain, (r->n_chain + 1) * sizeof(*r->chain));
+            memset(&r->chain[r->n_chain], 0, sizeof(r->chain[0]));
+            tw_certinfo_record(fetched, &r->chain[r->n_chain]);
+            r->chain[r->n_chain].via_aia = 1;
+            r->n_chain++;
+        }
+    }
+    free(again);
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    X509_free(fetched);
+    ERR_clear_error();
+    return done;
+}
+
+/* ---- online revocation (issue 14) ---- */
+
+static int certinfo_check_ocsp(STACK_OF(X509) * sent, X509_STORE *store, int64_t now,
+                               struct tw_cert_evidence *ev);
+
+/* The leaf's issuer for an OCSP request: sent, fetched through AIA, or in
+ * the store.  A new reference or NULL. */
+static X509 *
+certinfo_online_issuer(STACK_OF(X509) * sent, X509_STORE *store, const struct tw_cert_evidence *ev)
+{
+    X509 *leaf = sk_X509_value(sent, 0), *iss = NULL;
+    X509_STORE_CTX *ctx;
+
+    for (int i = 1; i < sk_X509_num(sent); i++) {
+        if (X509_check_issued(sk_X509_value(sent, i), leaf) == X509_V_OK) {
+            iss = sk_X509_value(sent, i);
+            X509_up_ref(iss);
+            return iss;
+        }
+    }
+    if (ev->aia_completed) {
+        iss = tw_aia_fetch(ev->aia_url); /* cached: no new request */
+        if (iss != NULL && X509_check_issued(iss, leaf) == X509_V_OK)
+            return iss;
+        X509_free(iss);
+        iss = NULL;
+    }
+    ctx = X509_STORE_CTX_new();
+    if (ctx != NULL && X509_STORE_CTX_init(ctx, store, leaf, NULL) == 1 &&
+        X509_STORE_CTX_get1_issuer(&iss, ctx, leaf) != 1)
+        iss = NULL;
+    X509_STORE_CTX_free(ctx);
+    return iss;
+}
+
+int
+tw_certinfo_check_revocation(SSL *ssl, X509_STORE *store, int64_t now, struct tw_cert_evidence *ev)
+{
+    return tw_certinfo_check_revocation_chain(SSL_get_peer_cert_chain(ssl), store, now, ev);
+}
+
+/* The CRL of the leaf's CRL distribution point (http): fetched, its issuer
+ * name and signature checked against the leaf's issuer, the leaf's serial
+ * looked up.  Sets ev->crl_url and ev->crl_online. */
+static void
+certinfo_check_crl(STACK_OF(X509) * sent, X509_STORE *store, struct tw_cert_evidence *ev)
+{
+    X509 *leaf = sk_X509_value(sent, 0), *issuer = NULL;
+    X509_CRL *crl = NULL;
+    X509_REVOKED *rev = NULL;
+    EVP_PKEY *pk;
+    char url[TW_AIA_URL_MAX];
+
+    if (!tw_aia_crl_url(leaf, url))
+        return;
+    tw_strlcpy(ev->crl_url, url, sizeof(ev->crl_url));
+    ev->crl_online = TW_OCSP_INVALID; /* asked, no usable answer (until judged) */
+    issuer = certinfo_online_issuer(sent, store, ev);
+    if (issuer == NULL)
+        goto out;
+    crl = tw_aia_fetch_crl(url);
+    if (crl == NULL ||
+        X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0 ||
+        (pk = X509_get0_pubkey(issuer)) == NULL || X509_CRL_verify(crl, pk) != 1)
+        goto out;
+    /* 1: listed; 2: listed as removeFromCRL (a hold lifted): not revoked. */
+    ev->crl_online = X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(leaf)) == 1
+                         ? TW_OCSP_REVOKED
+                         : TW_OCSP_GOOD;
+out:
+    X509_CRL_free(crl);
+    X509_free(issuer);
+    ERR_clear_error();
+}
+
+int
+tw_certinfo_check_revocation_chain(STACK_OF(X509) * sent, X509_STORE *store, int64_t now,
+                                   struct tw_cert_evidence *ev)
+{
+    if (!ev->has_chain || ev->ocsp != TW_OCSP_NONE || store == NULL || sent == NULL ||
+        sk_X509_num(sent) <= 0)
+        return 0;
+    certinfo_check_ocsp(sent, store, now, ev);
+    /* No OCSP answer (none named, or none usable): the CRL. */
+    if (ev->ocsp_online != TW_OCSP_GOOD && ev->ocsp_online != TW_OCSP_REVOKED)
+        certinfo_check_crl(sent, store, ev);
+    return ev->ocsp_online == TW_OCSP_REVOKED || ev->crl_online == TW_OCSP_REVOKED;
+}
+
+/* The leaf's AIA OCSP responder, asked (the part of
+ * tw_certinfo_check_revocation_chain before the CRL). */
+static int
+certinfo_check_ocsp(STACK_OF(X509) * sent, X509_STORE *store, int64_t now,
+                    struct tw_cert_evidence *ev)
+{
+    STACK_OF(X509) *certs = NULL;
+    OCSP_REQUEST *req = NULL;
+    OCSP_CERTID *id = NULL;
+    unsigned char *der = NULL, *resp = NULL;
+    char url[TW_AIA_URL_MAX];
+    X509 *leaf, *issuer = NULL;
+    size_t resp_len = 0;
+    int der_len;
+
+    if (!ev->has_chain || ev->ocsp != TW_OCSP_NONE || store == NULL || sent == NULL ||
+        sk_X509_num(sent) <= 0)
+        return 0;
+    leaf = sk_X509_value(sent, 0);
+    if (!tw_aia_ocsp_url(leaf, url))
+        return 0;
+    issuer = certinfo_online_issuer(sent, store, ev);
+    if (issuer == NULL)
+        goto out;
+    req = OCSP_REQUEST_new();
+    id = OCSP_cert_to_id(NULL, leaf, issuer);
+    if (req == NULL || id == NULL || OCSP_request_add0_id(req, id) == NULL)
+        goto out;
+    id = NULL; /* the request owns it */
+    der_len = i2d_OCSP_REQUEST(req, &der);
+    if (der_len <= 0)
+        goto out;
+    tw_strlcpy(ev->ocsp_url, url, sizeof(ev->ocsp_url));
+    resp = tw_aia_post(url, "application/ocsp-request", der, (size_t)der_len, &resp_len);
+    if (resp == NULL) {
+        ev->ocsp_online = TW_OCSP_INVALID; /* asked, no usable answer */
+        goto out;
+    }
+    /* The responder signs with the issuer's key or a delegate: the sent
+     * certificates and the issuer may build its chain. */
+    certs = sk_X509_dup(sent);
+    if (certs != NULL)
+        sk_X509_push(certs, issuer);
+    ev->ocsp_online = ocsp_judge_der(resp, (long)resp_len, leaf, issuer, certs, store, now);
+out:
+    OPENSSL_free(der);
+    free(resp);
+    sk_X509_free(certs);
+    OCSP_CERTID_free(id);
+    OCSP_REQUEST_free(req);
+    X509_free(issuer);
+    ERR_clear_error();
+    return ev->ocsp_online == TW_OCSP_REVOKED;
 }

@@ -534,6 +534,16 @@ cert_issues(const struct tw_evidence *ev, const char *checked_name, const char *
         set |= TW_ISSUE(TW_CLASS_CERT_REVOKED);
         db_part(d, "stapled OCSP: revoked");
     }
+    if (c->ocsp_online == TW_OCSP_REVOKED) {
+        /* Not stapled: the responder the leaf names said so (issue 14). */
+        set |= TW_ISSUE(TW_CLASS_CERT_REVOKED);
+        db_part(d, "OCSP responder (%s): revoked", c->ocsp_url);
+    }
+    if (c->crl_online == TW_OCSP_REVOKED) {
+        /* No OCSP answer; the CRL the leaf names lists it (issue 14). */
+        set |= TW_ISSUE(TW_CLASS_CERT_REVOKED);
+        db_part(d, "CRL (%s): revoked", c->crl_url);
+    }
 
     for (int i = 0; i < n; i++) {
         int code = c->verify[i].code, depth = c->verify[i].depth;
@@ -634,7 +644,11 @@ cert_issues(const struct tw_evidence *ev, const char *checked_name, const char *
         db_part(d, "the leaf is self-signed");
     if (set & TW_ISSUE(TW_CLASS_UNTRUSTED_ROOT))
         db_part(d, "the chain does not lead to a trusted root");
-    if (set & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN))
+    if ((set & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN)) && c->aia_completed)
+        db_part(
+            d, "the server sent %d certificate(s) and not the leaf's issuer; completed by AIA (%s)",
+            c->n_sent, c->aia_url);
+    else if (set & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN))
         db_part(d, "the server sent %d certificate(s) and not the leaf's issuer%s", c->n_sent,
                 c->leaf_has_aia_issuer ? " (the leaf names one in AIA caIssuers)" : "");
 

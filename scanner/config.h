@@ -51,8 +51,10 @@ enum tw_cfg_opt {
     TW_CFG_PER_IP,
     TW_CFG_CONCURRENCY,
     TW_CFG_THREADS,
-    TW_CFG_CLIENTS,     /* the client policy (--clients) */
-    TW_CFG_CHECK_NAMES, /* --check-names: address targets without SNI get the name check */
+    TW_CFG_CLIENTS,       /* the client policy (--clients) */
+    TW_CFG_CHECK_NAMES,   /* --check-names: address targets without SNI get the name check */
+    TW_CFG_NO_AIA,        /* --no-aia: no fetch of a missing intermediate (issue 14) */
+    TW_CFG_NO_REVOCATION, /* --no-revocation: no online OCSP (issue 14) */
     TW_CFG__COUNT
 };
 #define TW_CFG_BIT(opt) (1u << (opt))
@@ -93,6 +95,10 @@ struct tw_config {
     int check_names;          /* --check-names: an IP/CIDR target without SNI is
                                  hostname_mismatch when its certificate does not cover
                                  the address (else issue name_unchecked) */
+    int no_aia;               /* --no-aia: never fetch a missing intermediate named
+                                 in AIA caIssuers (scanner/aia.h) */
+    int no_revocation;        /* --no-revocation: never ask the OCSP responder AIA
+                                 names when nothing is stapled */
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
     unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */

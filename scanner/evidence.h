@@ -115,6 +115,14 @@ struct tw_cert_evidence {
     int leaf_self_issued;    /* subject == issuer and it verifies its own signature */
     int chain_complete;      /* the sent chain ends in a self-signed certificate */
     int leaf_has_aia_issuer; /* leaf has an AIA caIssuers URL */
+    int aia_completed;       /* the issuer fetched from aia_url completes the chain (issue 14) */
+    char aia_url[256];       /* that URL (printable ASCII, bounded), "" when none */
+    int ocsp_online;         /* enum tw_ocsp_status: the AIA OCSP responder's answer when
+                                nothing was stapled (issue 14); TW_OCSP_NONE: not asked */
+    char ocsp_url[256];      /* the responder asked, "" when none */
+    int crl_online;          /* enum tw_ocsp_status: the leaf's CRL when no OCSP answer came
+                                (GOOD: not listed; INVALID: none usable); NONE: not fetched */
+    char crl_url[256];       /* the CRL distribution point fetched, "" when none */
     int hostname_checked;    /* a name or address was checked */
     int hostname_ok;
     int address_checked; /* the address was checked: an IP/CIDR target without SNI */

@@ -1518,6 +1518,16 @@ tw_probe_parse_http(const char *resp, size_t len, struct tw_grade_record *rec)
 
 /* ---- grading ---- */
 
+/* The chain was completed by a certificate fetched through AIA. */
+static int
+gp_chain_completed(const struct tw_result *r)
+{
+    for (size_t i = 0; i < r->n_chain; i++)
+        if (r->chain[i].via_aia)
+            return 1;
+    return 0;
+}
+
 static unsigned
 gp_trust_bits(const struct tw_result *r, const struct tw_grade_input *in)
 {
@@ -1532,8 +1542,10 @@ gp_trust_bits(const struct tw_result *r, const struct tw_grade_input *in)
         t |= TW_TRUST_SELF_SIGNED;
     if (r->issues & TW_ISSUE(TW_CLASS_UNTRUSTED_ROOT))
         t |= TW_TRUST_UNTRUSTED;
-    if (r->issues & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN))
-        t |= TW_TRUST_CHAIN_INCOMPLETE; /* no AIA fetching: never completable here */
+    /* Completed by an AIA fetch (a via_aia certificate, issue 14): capped at B
+     * through in->chain instead (gp_chain_completed). */
+    if ((r->issues & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN)) && !gp_chain_completed(r))
+        t |= TW_TRUST_CHAIN_INCOMPLETE;
     if (r->issues & TW_ISSUE(TW_CLASS_CERT_REVOKED))
         t |= TW_TRUST_REVOKED;
     for (size_t i = 0; i < in->n_certs; i++)
@@ -1930,7 +1942,9 @@ tw_gplan_grade(struct tw_gplan *pl, struct tw_result *r, struct tw_grade_input *
     }
     gp_sim_input(pl, in, &rec->sim_in);
     in->trust = gp_trust_bits(r, in);
-    in->chain = TW_CHAIN_COMPLETE;
+    in->chain = (r->issues & TW_ISSUE(TW_CLASS_INCOMPLETE_CHAIN)) && gp_chain_completed(r)
+                    ? TW_CHAIN_INCOMPLETE_COMPLETABLE
+                    : TW_CHAIN_COMPLETE;
     in->name_mismatch = (r->issues & TW_ISSUE(TW_CLASS_HOSTNAME_MISMATCH)) != 0;
     in->compression = pl->compression;
     /* RFC 5746 is judged on TLS <= 1.2 hellos only (GRADING.md choice 13). */

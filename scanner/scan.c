@@ -632,6 +632,8 @@ static const struct scan_optdef scan_optdefs[] = {
     {"quick", TW_CFG_QUICK, 0, 1},
     {"clients", TW_CFG_CLIENTS, 0, 0},
     {"check-names", TW_CFG_CHECK_NAMES, 0, 1},
+    {"no-aia", TW_CFG_NO_AIA, 0, 1},
+    {"no-revocation", TW_CFG_NO_REVOCATION, 0, 1},
     {"allow-large-ranges", TW_CFG_ALLOW_LARGE, 0, 1},
     {"connect-timeout", TW_CFG_CONNECT_TIMEOUT, 0, 0},
     {"handshake-timeout", TW_CFG_HANDSHAKE_TIMEOUT, 0, 0},
@@ -739,9 +741,13 @@ scan_opt_get(const struct tw_config *c, enum tw_cfg_opt id, size_t i, char *buf,
     case TW_CFG_QUICK:
     case TW_CFG_ALLOW_LARGE:
     case TW_CFG_CHECK_NAMES:
-        if (!(id == TW_CFG_QUICK         ? c->quick
-              : id == TW_CFG_CHECK_NAMES ? c->check_names
-                                         : c->allow_large_ranges))
+    case TW_CFG_NO_AIA:
+    case TW_CFG_NO_REVOCATION:
+        if (!(id == TW_CFG_QUICK           ? c->quick
+              : id == TW_CFG_CHECK_NAMES   ? c->check_names
+              : id == TW_CFG_NO_AIA        ? c->no_aia
+              : id == TW_CFG_NO_REVOCATION ? c->no_revocation
+                                           : c->allow_large_ranges))
             return 0;
         snprintf(buf, len, "on");
         return 1;
@@ -887,12 +893,18 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
     case TW_CFG_QUICK:
     case TW_CFG_ALLOW_LARGE:
     case TW_CFG_CHECK_NAMES:
+    case TW_CFG_NO_AIA:
+    case TW_CFG_NO_REVOCATION:
         if (strcmp(v, "on") != 0)
             return -1;
         if (id == TW_CFG_QUICK)
             c->quick = 1;
         else if (id == TW_CFG_CHECK_NAMES)
             c->check_names = 1;
+        else if (id == TW_CFG_NO_AIA)
+            c->no_aia = 1;
+        else if (id == TW_CFG_NO_REVOCATION)
+            c->no_revocation = 1;
         else
             c->allow_large_ranges = 1;
         return 0;

@@ -37,6 +37,17 @@
  * scan, behind a mutex, refilled from the monotonic clock; each worker's
  * rate timer only retries.
  *
+ * The online certificate checks (AIA chain completion, online revocation,
+ * issue 14) fetch over HTTP for up to 5 s per URL: never on the loop.  The
+ * endpoint hands a copy of its chain and certificate evidence to the scan's
+ * fetch threads (struct tw_aia_svc, owned by the budget) and is parked,
+ * holding no slot; the fetch thread posts the finished check to the
+ * worker's done list (mu) and wakes the loop (ev_async), which copies the
+ * answer back and moves the endpoint on.  Other connections go on
+ * meanwhile.  An endpoint dropped by an interrupt detaches its check
+ * (cancelled: a queued one never fetches); the worker thread waits for its
+ * checks still running before it ends, so none outlives it.
+ *
  * worker_pump() is the only place that admits targets and starts
  * connections.  It is not reentrant: callbacks that run inside it (DNS cache
  * hits) only ask for another round.
@@ -58,6 +69,7 @@
 #include <openssl/x509.h>
 #include <ev.h>
 
+#include "scanner/aia.h"
 #include "scanner/certinfo.h"
 #include "scanner/classify.h"
 #include "scanner/conn.h"
@@ -98,6 +110,24 @@ struct tw_budget {
     double rate, burst, interval;
     pthread_mutex_t mu;
     double tokens, last;
+
+    struct tw_aia_svc *aia; /* the scan's fetch threads and their cache (issue 14) */
+};
+
+/* One endpoint's online checks on a fetch thread.  The fetch thread owns
+ * sent, ev, fetched while it runs; cancelled is read under the worker's mu;
+ * ep is the worker thread's (NULL once the endpoint was dropped). */
+struct online {
+    struct online *next; /* the worker's done list (mu) */
+    struct tw_worker *w;
+    struct ep *ep;
+    int cancelled;
+    int aia, revocation;
+    int64_t now;
+    STACK_OF(X509) * sent; /* up-referenced copy of the chain sent */
+    X509_STORE *store;     /* the worker's (X509_STORE locks itself) */
+    struct tw_cert_evidence ev;
+    struct tw_result r; /* r.chain: the certificate AIA completed the chain with, if any */
 };
 
 struct job;
@@ -124,6 +154,7 @@ struct ep {
     int got_cert;
     int cert_main; /* the certificate came from the main probe (status_request sent) */
     int classified;
+    struct online *online;           /* its online checks while parked, else NULL */
     struct tw_grader *grader;        /* grading probes (after classification), or NULL */
     int grading_inflight;            /* a grading connection is open */
     double probe_t0;                 /* when the running classification probe started */
@@ -172,6 +203,9 @@ struct tw_worker {
     size_t in_head, in_len;
     int in_closed;
     int stop_req;
+    struct online *online_done; /* online checks finished by a fetch thread */
+    int n_online;               /* online checks submitted and not yet posted back */
+    pthread_cond_t cv_online;   /* n_online went down */
 
     /* The worker thread's own state: no locks. */
     int conc, share, per_ip; /* conc: the whole scan's; share: this worker's fair part */
@@ -191,6 +225,8 @@ struct tw_worker {
 
 static void worker_pump(struct tw_worker *w);
 static void ep_schedule(struct ep *ep);
+static void ep_online_begin(struct ep *ep, SSL *ssl, int64_t now);
+static void ep_probe_next(struct ep *ep);
 
 /* ---- the shared budget ------------------------------------------------------ */
 
@@ -212,6 +248,7 @@ tw_budget_new(int conc, double rate, int n_workers)
     b->n_workers = n_workers > 0 ? n_workers : 1;
     b->free = b->conc;
     b->seats = tw_xcalloc((size_t)b->n_workers, sizeof(*b->seats));
+    b->aia = tw_aia_svc_new();
     for (int i = 0; i < b->n_workers; i++)
         b->seats[i].share = b->conc / b->n_workers + (i < b->conc % b->n_workers ? 1 : 0);
     pthread_mutex_init(&b->mu, NULL);
@@ -240,6 +277,7 @@ tw_budget_free(struct tw_budget *b)
 {
     if (b == NULL)
         return;
+    tw_aia_svc_free(b->aia);
     pthread_mutex_destroy(&b->mu);
     free(b->seats);
     free(b);
@@ -530,6 +568,17 @@ ep_free(struct ep *ep)
         return;
     if (ep->conn != NULL)
         tw_conn_abort(ep->conn);
+    if (ep->online != NULL) {
+        struct tw_worker *w = ep->job->w;
+
+        /* Its check still runs or waits on a fetch thread: it finds no
+         * endpoint when it comes back (a queued one fetches nothing). */
+        pthread_mutex_lock(&w->mu);
+        ep->online->cancelled = 1;
+        ep->online->ep = NULL;
+        pthread_mutex_unlock(&w->mu);
+        ep->online = NULL;
+    }
     tw_grader_free(ep->grader);
     tw_result_free(ep->r);
     free(ep);
@@ -776,7 +825,6 @@ ep_probe_done(void *arg, SSL *ssl)
     struct job *j = ep->job;
     struct tw_worker *w = j->w;
     struct tw_probe_result *pr = &ep->ev.probe[ep->kind];
-    int next;
 
     ep->conn = NULL;
     worker_conn_end(w);
@@ -796,11 +844,118 @@ ep_probe_done(void *arg, SSL *ssl)
             ep->got_cert = 1;
             ep->cert_main = ep->kind == TW_PK_MAIN;
             tw_certinfo_collect(ssl, w->store, name, ep->ipstr, now, &ep->ev.cert, ep->r);
+            if (!w->stopping &&
+                tw_certinfo_online_wanted(SSL_get_peer_cert_chain(ssl), &ep->ev.cert,
+                                          !w->cfg->no_aia, !w->cfg->no_revocation)) {
+                ep_release_ip(w, ep);
+                ep_online_begin(ep, ssl, now);
+                worker_pump(w);
+                return; /* parked: ep_online_done moves it on */
+            }
         }
     }
     ep_release_ip(w, ep);
+    ep_probe_next(ep);
+    worker_pump(w);
+}
 
-    next = -1;
+/* The fetch thread's side: the checks on the copies, then the post back. */
+static void
+online_run(void *arg)
+{
+    struct online *o = arg;
+    struct tw_worker *w = o->w;
+    int cancelled;
+
+    pthread_mutex_lock(&w->mu);
+    cancelled = o->cancelled;
+    pthread_mutex_unlock(&w->mu);
+    if (!cancelled) {
+        if (o->aia)
+            tw_certinfo_complete_aia_chain(o->sent, o->store, o->now, &o->ev, &o->r);
+        if (o->revocation)
+            tw_certinfo_check_revocation_chain(o->sent, o->store, o->now, &o->ev);
+    }
+    pthread_mutex_lock(&w->mu);
+    o->next = w->online_done;
+    w->online_done = o;
+    w->n_online--;
+    /* Under mu: the worker thread that waits for n_online == 0 frees the
+     * loop only after this send. */
+    ev_async_send(w->loop, &w->wake);
+    pthread_cond_broadcast(&w->cv_online);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void
+online_free(struct online *o)
+{
+    for (size_t i = 0; i < o->r.n_chain; i++) {
+        free(o->r.chain[i].san);
+        free(o->r.chain[i].pem);
+    }
+    free(o->r.chain);
+    sk_X509_pop_free(o->sent, X509_free);
+    free(o);
+}
+
+/* Park ep and hand its online checks to the scan's fetch threads. */
+static void
+ep_online_begin(struct ep *ep, SSL *ssl, int64_t now)
+{
+    struct tw_worker *w = ep->job->w;
+    struct online *o = tw_xcalloc(1, sizeof(*o));
+
+    o->w = w;
+    o->ep = ep;
+    o->aia = !w->cfg->no_aia;
+    o->revocation = !w->cfg->no_revocation;
+    o->now = now;
+    o->sent = X509_chain_up_ref(SSL_get_peer_cert_chain(ssl));
+    o->store = w->store;
+    o->ev = ep->ev.cert;
+    ep->online = o;
+    pthread_mutex_lock(&w->mu);
+    w->n_online++;
+    pthread_mutex_unlock(&w->mu);
+    tw_aia_svc_submit(w->budget->aia, online_run, o);
+}
+
+/* Back on the worker thread: the checks' answer into the endpoint, which
+ * moves on as if its probe had just ended. */
+static void
+ep_online_done(struct online *o)
+{
+    struct ep *ep = o->ep;
+
+    if (ep == NULL) {
+        online_free(o);
+        return;
+    }
+    ep->online = NULL;
+    ep->ev.cert = o->ev;
+    for (size_t i = 0; i < o->r.n_chain; i++) {
+        if (ep->r->n_chain < TW_CHAIN_MAX) {
+            ep->r->chain = tw_xrealloc(ep->r->chain, (ep->r->n_chain + 1) * sizeof(*ep->r->chain));
+            ep->r->chain[ep->r->n_chain++] = o->r.chain[i];
+        } else {
+            free(o->r.chain[i].san);
+            free(o->r.chain[i].pem);
+        }
+    }
+    o->r.n_chain = 0;
+    online_free(o);
+    ep_probe_next(ep);
+}
+
+/* The plan after a classification probe: the next probe, grading, or done. */
+static void
+ep_probe_next(struct ep *ep)
+{
+    struct job *j = ep->job;
+    struct tw_worker *w = j->w;
+    int next = -1;
+
     if (!w->cfg->quick && !w->stopping && ep->n_probes < TW_PK__COUNT) {
         next = tw_classify_next_probe(&ep->ev, j->t.family == 0);
         /* A plan that repeats a probe would never end: stop there. */
@@ -817,7 +972,6 @@ ep_probe_done(void *arg, SSL *ssl)
     } else if (!ep_grade_begin(ep)) {
         ep_finish(ep);
     }
-    worker_pump(w);
 }
 
 /* The endpoint waited from q_t0 until the run that starts its probe began:
@@ -1150,14 +1304,28 @@ worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 
     (void)loop;
     (void)revents;
+    struct online *done;
+
     pthread_mutex_lock(&w->mu);
     stop = w->stop_req;
     pthread_mutex_unlock(&w->mu);
     if (stop) {
         if (!w->stopping)
             worker_abort(w);
-        return;
     }
+    /* After an abort the checks that come back find no endpoint. */
+    pthread_mutex_lock(&w->mu);
+    done = w->online_done;
+    w->online_done = NULL;
+    pthread_mutex_unlock(&w->mu);
+    while (done != NULL) {
+        struct online *o = done;
+
+        done = o->next;
+        ep_online_done(o);
+    }
+    if (stop)
+        return;
     worker_pump(w);
 }
 
@@ -1191,6 +1359,18 @@ worker_main(void *arg)
         w->stopping = 1;
     while (w->jobs != NULL) /* only after an interrupt */
         job_free(w, w->jobs);
+    /* Online checks still on a fetch thread (an interrupt): they end within
+     * the fetch bound and post to this worker, which must outlive them. */
+    pthread_mutex_lock(&w->mu);
+    while (w->n_online > 0)
+        pthread_cond_wait(&w->cv_online, &w->mu);
+    while (w->online_done != NULL) {
+        struct online *o = w->online_done;
+
+        w->online_done = o->next;
+        online_free(o);
+    }
+    pthread_mutex_unlock(&w->mu);
     ev_async_stop(w->loop, &w->wake);
     ev_timer_stop(w->loop, &w->rate_timer);
     ev_timer_stop(w->loop, &w->retry_timer);
@@ -1221,6 +1401,7 @@ tw_worker_new(int id, const struct tw_config *cfg, struct tw_budget *budget,
     w->per_ip = cfg->per_ip > 0 ? cfg->per_ip : 4;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv_space, NULL);
+    pthread_cond_init(&w->cv_online, NULL);
     w->inbox = tw_xcalloc(TW_INBOX_CAP, sizeof(*w->inbox));
     while (buckets < (size_t)w->share * 2 && buckets < ((size_t)1 << 20))
         buckets <<= 1;
@@ -1337,6 +1518,7 @@ tw_worker_free(struct tw_worker *w)
     free(w->inbox);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv_space);
+    pthread_cond_destroy(&w->cv_online);
     free(w);
 }
 

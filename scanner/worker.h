@@ -59,8 +59,11 @@ struct tw_worker_stats {
 /*
  * The scan's shared budget: conc connection slots (>= 1) and rate new
  * connections per second (0 = unlimited) for n_workers workers (>= 1).
- * Called by the main thread before the workers are made; freed after they
- * are joined.  tw_budget_new never fails (it aborts on OOM, base/xalloc).
+ * It also owns the scan's AIA/OCSP/CRL fetch threads (aia.h, issue 14),
+ * which tw_budget_free joins: by then every worker has waited for its own
+ * fetches.  Called by the main thread before the workers are made; freed
+ * after they are freed.  tw_budget_new never fails (it aborts on OOM,
+ * base/xalloc).
  */
 struct tw_budget *tw_budget_new(int conc, double rate, int n_workers);
 void tw_budget_free(struct tw_budget *b);

@@ -682,6 +682,14 @@ merge_copy(sqlite3 *db, const struct merge_input *in, int64_t to, char *err)
             ".certs WHERE spki_sha256 IS NOT NULL)",
             NULL, NULL, NULL, err) < 0)
         goto out;
+    /* A certificate fetched through AIA (issue 14) stays marked: the
+     * merged result_chain lists it after the sent ones, as the shard did. */
+    if (merge_src_has_column(db, "certs", "via_aia") &&
+        tw_store_run_sql(db, in->path,
+                         "UPDATE main.certs SET via_aia = 1 WHERE via_aia = 0 AND sha256 IN"
+                         " (SELECT sha256 FROM " MERGE_SCHEMA ".certs WHERE via_aia = 1)",
+                         NULL, NULL, NULL, err) < 0)
+        goto out;
     if (sqlite3_prepare_v2(db,
                            merge_src_has_starttls(db)
                                ? "SELECT id, target, host, ip, port, sni, class, issues,"

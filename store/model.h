@@ -166,6 +166,7 @@ struct tw_cert {
     char *san;        /* comma-separated "DNS:x,IP:y" */
     char *pem;
     char spki_sha256[65]; /* lowercase hex SHA-256 of the SubjectPublicKeyInfo DER, "" unknown */
+    int via_aia;          /* fetched from the leaf's AIA caIssuers URL, not sent (issue 14) */
 };
 
 struct tw_grade_record; /* store/graderec.h */

@@ -391,6 +391,10 @@ static const char *const steps[] = {
     "ALTER TABLE certs ADD COLUMN spki_sha256 TEXT;"
     "CREATE INDEX certs_spki"
     " ON certs(spki_sha256);",
+    /* 12 -> 13: a certificate the scanner fetched from a leaf's AIA caIssuers
+     * URL to complete a chain (issue 14): 1 once any scan fetched it; it then
+     * appears in result_chain after the certificates the server sent. */
+    "ALTER TABLE certs ADD COLUMN via_aia INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

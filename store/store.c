@@ -104,12 +104,16 @@ static const struct store_sql store_sqls[] = {
          " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at, starttls,"
          " queue_ms)"
          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
-    /* A certificate stored before schema step 12 gets its key hash now. */
+    /* A certificate stored before schema step 12 gets its key hash now; a
+     * certificate once fetched through AIA keeps via_aia = 1. */
     STMT(cert_insert, "INSERT INTO certs(sha256, subject, issuer, not_before,"
-                      " not_after, key_type, key_bits, sig_alg, san, pem, spki_sha256)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-                      " ON CONFLICT(sha256) DO UPDATE SET spki_sha256 = excluded.spki_sha256"
-                      " WHERE spki_sha256 IS NULL AND excluded.spki_sha256 IS NOT NULL"),
+                      " not_after, key_type, key_bits, sig_alg, san, pem, spki_sha256, via_aia)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                      " ON CONFLICT(sha256) DO UPDATE SET"
+                      " spki_sha256 = COALESCE(spki_sha256, excluded.spki_sha256),"
+                      " via_aia = MAX(via_aia, excluded.via_aia)"
+                      " WHERE (spki_sha256 IS NULL AND excluded.spki_sha256 IS NOT NULL)"
+                      " OR (excluded.via_aia = 1 AND via_aia = 0)"),
     STMT(chain_insert,
          "INSERT OR IGNORE INTO result_chain(result_id, depth, cert_sha256) VALUES (?1, ?2, ?3)"),
     /* Every endpoint with its STARTTLS protocol (NULL: direct TLS), so that
@@ -718,6 +722,7 @@ store_put_cert(struct tw_store *st, const struct tw_cert *c, char *err)
     /* The PEM keeps the certificate's own bytes (base64 text). */
     bind_text(s, 10, c->pem, TW_CERT_PEM_MAX);
     bind_text_or_null(s, 11, c->spki_sha256, sizeof(c->spki_sha256));
+    sqlite3_bind_int(s, 12, c->via_aia ? 1 : 0);
     return store_exec(st, s, err);
 }
 

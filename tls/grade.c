@@ -163,9 +163,9 @@ static const struct reason_def reason_table[R__COUNT] = {
     [R_SSL3] = {"ssl3", "SSL 3.0 is supported (C23)", TW_GRADE_B},
     [R_TLS10_11] = {"tls10_or_11", "TLS 1.0 or TLS 1.1 is supported (C42)", TW_GRADE_B},
     [R_RC4] = {"rc4", "RC4 cipher suites are supported (C24)", TW_GRADE_B},
-    [R_CHAIN_INCOMPLETE] = {"chain_incomplete",
-                            "the chain is incomplete (an intermediate had to be fetched) (C25)",
-                            TW_GRADE_B},
+    [R_CHAIN_INCOMPLETE] =
+        {"chain_incomplete",
+         "incomplete, completed by AIA: the server did not send an intermediate (C25)", TW_GRADE_B},
     [R_WEAK_KEY_LT2048] = {"weak_key_lt2048",
                            "the certificate key is weaker than 2048 RSA-equivalent bits (C10)",
                            TW_GRADE_B},

@@ -45,9 +45,14 @@ assert_eq "C" "$(grade tls10-only)" "tls10-only: no TLS 1.2 -> C"
 assert_eq "A" "$(grade tls13-only)" "tls13-only: A without HSTS"
 # rsa1024: K = 80 -> weak_key_lt2048 caps B.
 assert_eq "B" "$(grade rsa1024)" "rsa1024: 1024-bit key -> B"
-# Trust overlay: T for expired, self-signed, sha1 leaf, untrusted, incomplete,
-# not yet valid, revoked; M for the wrong name.
-for n in expired self-signed sha1 untrusted-root incomplete-chain not-yet-valid revoked; do
+# Trust overlay: T for expired, self-signed, sha1 leaf, untrusted, incomplete
+# and not completable (aia-404: its caIssuers URL answers 404; aia-stall:
+# it never answers), not yet
+# valid, revoked (stapled, by the AIA OCSP responder: revoked-ocsp, or by
+# the CRL the leaf names: revoked-crl); M
+# for the wrong name.
+for n in expired self-signed sha1 untrusted-root aia-404 aia-stall not-yet-valid revoked revoked-ocsp \
+    revoked-crl; do
     assert_eq "T" "$(grade $n)" "$n -> T"
     assert_eq "A" "$(q "select g.grade_trust_ignored from grades g join results r on r.id = g.result_id
                         where r.host = '$n.lab.tlsweep.test'")" "$n: A if trust is ignored"
@@ -56,6 +61,15 @@ assert_eq "1" "$(q "select count(*) from grade_reasons gr join results r on r.id
                     where r.host = 'sha1.lab.tlsweep.test' and gr.code = 'sig_sha1'")" \
     "sha1: the reason is sig_sha1"
 assert_eq "M" "$(grade wrong-host)" "wrong-host -> M"
+# Issue 14: incomplete-chain's missing intermediate is fetched from the
+# leaf's caIssuers URL (the lab serves it): no longer T but capped at B
+# (C25, chain_incomplete), and B with trust ignored too (the cap is not a
+# trust failure).  Before AIA completion it was T.
+for n in incomplete-chain wrong-intermediate-aia; do
+    assert_eq "B" "$(grade $n)" "$n: completed by AIA -> B"
+    assert_eq "B" "$(q "select g.grade_trust_ignored from grades g join results r on r.id = g.result_id
+                        where r.host = '$n.lab.tlsweep.test'")" "$n: B if trust is ignored"
+done
 
 # The grading endpoints (servers.c GRADE rows, README "Grading endpoints"):
 # valid RSA-2048 leaf and chain, so K = 90 unless a DH group is smaller, and

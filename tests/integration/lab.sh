@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 72) print "expected 72 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 77) print "expected 77 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -136,6 +136,14 @@ expect_sc "incomplete-chain sends the leaf alone" "^ 0 s:.*incomplete-chain" $PF
 out=$(sc $PFX.8:$PORT -servername "$(host incomplete-chain)" -showcerts)
 check "incomplete-chain sends one certificate" test "$(grep -c 'BEGIN CERTIFICATE' <<<"$out")" = 1
 check "incomplete-chain leaf has an AIA caIssuers URL" bash -c "openssl x509 -noout -ext authorityInfoAccess <<<\"\$1\" | grep -q 'CA Issuers - URI:http://'" _ "$out"
+# Issue 14: that URL is the lab's responder on .91, which serves the
+# intermediate (DER) with HTTP/1.0 200, and 404 for anything else.
+check "incomplete-chain's caIssuers URL is the responder on .91" bash -c "openssl x509 -noout -ext authorityInfoAccess <<<\"\$1\" | grep -q 'CA Issuers - URI:http://$PFX.91:$PORT/intermediate.crt'" _ "$out"
+aia_get() { timeout 4 bash -c "exec 3<>/dev/tcp/$PFX.91/$PORT || exit 9; printf 'GET $1 HTTP/1.0\r\n\r\n' >&3; cat <&3"; }
+aia_pem_ok() { aia_get /intermediate.pem | openssl x509 -noout -subject | grep -q 'CN = tlsweep lab intermediate CA'; }
+aia_404() { aia_get /missing.crt | head -1 | grep -q '^HTTP/1.0 404'; }
+check "the responder serves the intermediate" aia_pem_ok
+check "the responder answers 404 for another path" aia_404
 expect_sc "self-signed: depth-0 self-signed" "$V: 18 " $PFX.9:$PORT -servername "$(host self-signed)"
 expect_sc "self-signed: the name is right" "subject=.*CN = self-signed.lab.tlsweep.test" $PFX.9:$PORT -servername "$(host self-signed)"
 expect_sc "untrusted-root: self-signed cert in chain" "$V: 19 " $PFX.10:$PORT -servername "$(host untrusted-root)"

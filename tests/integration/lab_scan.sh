@@ -80,6 +80,67 @@ check_expectations "$DB"
 # hellos), and the client-certificate requests are stored.
 q() { sqlite3 -batch -noheader "$DB" "$1"; }
 grade_of() { q "select ifnull(grade, 'NULL') from results where host = '$1.lab.tlsweep.test'"; }
+# Issue 14, AIA chain completion: the lab serves its intermediate at the
+# leaves' caIssuers URL (BASE+91).  incomplete-chain (leaf alone) and
+# wrong-intermediate-aia (the wrong intermediate sent) are completed by it:
+# still incomplete_chain (checked above), the detail names the URL, grade B
+# with reason chain_incomplete instead of T, and the fetched intermediate is
+# stored after the sent certificates, marked via_aia.  aia-404's URL answers
+# 404: not completed, T.  --no-aia gives incomplete-chain back its T.
+aia_row() {
+    q "select r.grade, r.detail like '%completed by AIA (http://127.78.0.91:18443/intermediate.crt)%',
+              (select group_concat(code, ' ') from grade_reasons g where g.result_id = r.id
+                 and code like '%chain%'),
+              (select count(*) from result_chain rc join certs c on c.sha256 = rc.cert_sha256
+                 where rc.result_id = r.id and c.via_aia = 1)
+       from results r where r.host = '$1.lab.tlsweep.test' and r.sni = '$1.lab.tlsweep.test'"
+}
+assert_eq "B|1|chain_incomplete|1" "$(aia_row incomplete-chain)" "incomplete-chain: completed by AIA, B"
+assert_eq "B|1|chain_incomplete|1" "$(aia_row wrong-intermediate-aia)" \
+    "wrong-intermediate-aia: completed by AIA, B"
+assert_eq "T|0|trust_chain_incomplete|0" "$(aia_row aia-404)" "aia-404: caIssuers 404, T"
+assert_eq "T|0|trust_chain_incomplete|0" "$(aia_row aia-stall)" "aia-stall: caIssuers never answers, T"
+assert_eq "1" "$(q "select count(*) from certs where via_aia = 1")" "one certificate fetched via AIA"
+# The fetch is not on the worker's loop: with one worker, aia-stall's
+# caIssuers fetch waits out its 5 s bound (the responder holds it 6 s) while
+# valid-rsa, scanned by the same worker at the same time, ends as fast as
+# ever (a fetch on the loop held it up for the whole 5 s).
+grep -E "^(aia-stall|valid-rsa)\." "$TMP/targets.txt" > "$TMP/stall.txt"
+"$TLSWEEP" scan --lab="$LAB" --db "$TMP/stall.db" --no-progress -j 1 \
+    "$TMP/stall.txt" 2>/dev/null || fail "aia-stall scan failed"
+stall_ms=$(sqlite3 -batch -noheader "$TMP/stall.db" "select max(elapsed_ms) from results
+                                                    where host like 'aia-stall.%'")
+fast_ms=$(sqlite3 -batch -noheader "$TMP/stall.db" "select max(elapsed_ms) from results
+                                                   where host like 'valid-rsa.%'")
+[ "${stall_ms:-0}" -ge 4500 ] || fail "aia-stall took ${stall_ms:-?} ms (expected >= 4500: the 5 s bound)"
+[ "${fast_ms:-99999}" -lt 2000 ] || fail "valid-rsa took ${fast_ms:-?} ms while aia-stall's fetch stalled"
+pass "-j 1: valid-rsa done in $fast_ms ms while aia-stall's fetch stalled $stall_ms ms"
+# Online revocation: revoked-ocsp staples nothing; the OCSP responder its
+# leaf names (BASE+91, POST /ocsp) says revoked: cert_revoked (checked above),
+# the detail names the responder, T.
+assert_eq "T|1" "$(q "select grade, detail like '%OCSP responder (http://127.78.0.91:18443/ocsp): revoked%'
+                    from results where host = 'revoked-ocsp.lab.tlsweep.test'")" \
+    "revoked-ocsp: revoked by the online responder, T"
+# Revocation by CRL: revoked-crl names no OCSP responder; the CRL its CRL
+# distribution point names (BASE+91, GET /revoked.crl), signed by the
+# intermediate, lists it: cert_revoked (checked above), the detail names the
+# CRL as the source, T.
+assert_eq "T|1" "$(q "select grade, detail like '%CRL (http://127.78.0.91:18443/revoked.crl): revoked%'
+                    from results where host = 'revoked-crl.lab.tlsweep.test'")" \
+    "revoked-crl: revoked by its CRL, T"
+grep -E "^(incomplete-chain|revoked-ocsp|revoked-crl)\." "$TMP/targets.txt" > "$TMP/aia.txt"
+"$TLSWEEP" scan --lab="$LAB" --db "$TMP/noaia.db" --no-progress --connect-timeout 2 \
+    --handshake-timeout 6 --no-aia --no-revocation "$TMP/aia.txt" 2>/dev/null \
+    || fail "--no-aia --no-revocation scan failed"
+assert_eq "incomplete-chain|incomplete_chain|T|0|on|on|0 revoked-crl|ok|A|0|on|on|0 revoked-ocsp|ok|A|0|on|on|0" \
+    "$(sqlite3 -batch -noheader "$TMP/noaia.db" \
+    "select group_concat(x, ' ') from (select replace(host, '.lab.tlsweep.test', '') || '|' || class
+            || '|' || grade || '|' || (detail like '%completed by AIA%' or detail like '%OCSP responder%'
+                                       or detail like '%CRL (%')
+            || '|' || (select value from scan_options where name = 'no-aia')
+            || '|' || (select value from scan_options where name = 'no-revocation')
+            || '|' || (select count(*) from certs where via_aia = 1) as x from results order by host)")" \
+    "--no-aia --no-revocation: incomplete-chain is T, revoked-ocsp and revoked-crl ok again, all stored"
 # cn-only: a valid chain for a name the certificate holds only in its CN: M.
 assert_eq "M" "$(grade_of cn-only)" "cn-only: no subjectAltName -> M"
 assert_eq "1" "$(q "select count(*) from results where host = 'cn-only.lab.tlsweep.test'

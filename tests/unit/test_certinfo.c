@@ -30,6 +30,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "scanner/aia.h"
 #include "scanner/certinfo.h"
 #include "scanner/classify.h"
 #include "scanner/vcache.h"
@@ -50,6 +58,11 @@ struct pki {
 static struct pki P;
 static long next_serial = 1;
 static int64_t run_now = NOW; /* the time run() judges at */
+/* The AIA extension mk_cert adds, and whether run() completes through AIA. */
+static char aia_ext[160] = "caIssuers;URI:http://ca.test/int.crt";
+static int run_aia, run_revocation;
+/* A CRL distribution point mk_cert adds to leaves, "" for none. */
+static char crl_ext[160] = "";
 
 /* ---- building certificates ---- */
 
@@ -96,7 +109,9 @@ mk_cert(const char *cn, EVP_PKEY *key, X509 *issuer, int64_t nb, int64_t na, int
     if (san != NULL)
         add_ext(x, &ctx, NID_subject_alt_name, san);
     if (aia)
-        add_ext(x, &ctx, NID_info_access, "caIssuers;URI:http://ca.test/int.crt");
+        add_ext(x, &ctx, NID_info_access, aia_ext);
+    if (!ca && crl_ext[0] != '\0')
+        add_ext(x, &ctx, NID_crl_distribution_points, crl_ext);
     return x;
 }
 
@@ -232,6 +247,10 @@ run(X509 *leaf, EVP_PKEY *key, X509 **chain, int n, X509_STORE *store, const cha
 
     memset(r, 0, sizeof(*r));
     assert_int_equal(tw_certinfo_collect(c, store, name, "127.0.0.1", run_now, ev, r), 0);
+    if (run_aia)
+        tw_certinfo_complete_aia(c, store, run_now, ev, r);
+    if (run_revocation)
+        tw_certinfo_check_revocation(c, store, run_now, ev);
 
     SSL_free(c);
     SSL_free(s);
@@ -1073,6 +1092,498 @@ test_certinfo_vcache_outside_window(void **state)
     X509_STORE_free(st);
 }
 
+/* ---- AIA chain completion (issue 14) ---- */
+
+/* A one-thread HTTP server on 127.0.0.1 (a kernel-chosen port): /der gives
+ * the intermediate in DER, /pem in PEM, /leaf a certificate that is not
+ * the issuer, anything else 404.  Counts the requests it answered. */
+static struct staple http_ocsp; /* what POST /ocsp answers */
+static struct staple http_crl;  /* what GET /crl answers */
+
+struct http_srv {
+    int fd;
+    unsigned port;
+    volatile int stop;
+    int served;
+    pthread_t th;
+};
+
+/* A decimal prefix of s (bounded, for Content-Length). */
+static ssize_t
+dec_prefix(const char *s)
+{
+    ssize_t v = 0;
+
+    while (*s >= '0' && *s <= '9' && v < 100000)
+        v = v * 10 + (*s++ - '0');
+    return v;
+}
+
+static void *
+http_main(void *arg)
+{
+    struct http_srv *h = arg;
+
+    while (!h->stop) {
+        struct pollfd pfd = {.fd = h->fd, .events = POLLIN};
+        char req[1024], head[128];
+        unsigned char *body = NULL;
+        int c, len = 0, n;
+        ssize_t got;
+
+        if (poll(&pfd, 1, 100) != 1)
+            continue;
+        c = accept(h->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        got = 0;
+        /* The whole request: the headers and Content-Length bytes of body. */
+        for (;;) {
+            ssize_t rd = recv(c, req + got, sizeof(req) - 1 - (size_t)got, 0);
+            const char *end, *cl;
+
+            if (rd <= 0)
+                break;
+            got += rd;
+            req[got] = '\0';
+            end = strstr(req, "\r\n\r\n");
+            if (end == NULL)
+                continue;
+            cl = strstr(req, "Content-Length: ");
+            if (cl == NULL || got >= (end + 4 - req) + dec_prefix(cl + 16))
+                break;
+        }
+        req[got > 0 ? got : 0] = '\0';
+        if (strncmp(req, "POST /ocsp ", 11) == 0 && http_ocsp.der != NULL) {
+            body = OPENSSL_memdup(http_ocsp.der, (size_t)http_ocsp.len);
+            len = http_ocsp.len;
+        } else if (strncmp(req, "GET /crl", 8) == 0 && http_crl.der != NULL) {
+            body = OPENSSL_memdup(http_crl.der, (size_t)http_crl.len);
+            len = http_crl.len;
+        } else if (strncmp(req, "GET /slow ", 10) == 0) {
+            /* Answered late, so that fetch threads asking at once overlap. */
+            poll(NULL, 0, 300);
+            len = i2d_X509(P.inter, &body);
+        } else if (strncmp(req, "GET /der ", 9) == 0) {
+            len = i2d_X509(P.inter, &body);
+        } else if (strncmp(req, "GET /pem ", 9) == 0) {
+            BIO *b = BIO_new(BIO_s_mem());
+            char *p = NULL;
+
+            PEM_write_bio_X509(b, P.inter);
+            len = (int)BIO_get_mem_data(b, &p);
+            body = OPENSSL_memdup(p, (size_t)len);
+            BIO_free(b);
+        } else if (strncmp(req, "GET /leaf ", 10) == 0) {
+            len = i2d_X509(P.root, &body); /* a certificate, but not the issuer sought */
+        }
+        if (body != NULL)
+            n = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n", len);
+        else
+            n = snprintf(head, sizeof(head), "HTTP/1.0 404 Not Found\r\n\r\n");
+        assert_true(send(c, head, (size_t)n, MSG_NOSIGNAL) == n);
+        if (body != NULL)
+            assert_true(send(c, body, (size_t)len, MSG_NOSIGNAL) == len);
+        OPENSSL_free(body);
+        h->served++;
+        close(c);
+    }
+    return NULL;
+}
+
+static void
+http_start(struct http_srv *h)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+
+    memset(h, 0, sizeof(*h));
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    h->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(h->fd >= 0);
+    assert_int_equal(bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(h->fd, 8), 0);
+    assert_int_equal(getsockname(h->fd, (struct sockaddr *)&sa, &sl), 0);
+    h->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&h->th, NULL, http_main, h), 0);
+}
+
+static void
+http_stop(struct http_srv *h)
+{
+    h->stop = 1;
+    pthread_join(h->th, NULL);
+    close(h->fd);
+}
+
+/* A leaf whose caIssuers URL is http://127.0.0.1:PORT/path; run with AIA. */
+static void
+run_with_aia(const struct http_srv *h, const char *path, X509 **chain, int n,
+             struct tw_cert_evidence *ev, struct tw_result *r)
+{
+    X509 *leaf;
+
+    snprintf(aia_ext, sizeof(aia_ext), "caIssuers;URI:http://127.0.0.1:%u%s", h->port, path);
+    leaf = leaf_valid();
+    snprintf(aia_ext, sizeof(aia_ext), "caIssuers;URI:http://ca.test/int.crt");
+    run_aia = 1;
+    run(leaf, P.leaf_key, chain, n, P.store, "good.test", NULL, ev, r);
+    run_aia = 0;
+    X509_free(leaf);
+}
+
+static void
+test_certinfo_aia_completes(void **state)
+{
+    struct http_srv h;
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    char url[96];
+    int served;
+
+    (void)state;
+    http_start(&h);
+    /* DER: completed, the fetched intermediate appended and marked. */
+    run_with_aia(&h, "/der", NULL, 0, &ev, &r);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/der", h.port);
+    assert_int_equal(ev.aia_completed, 1);
+    assert_string_equal(ev.aia_url, url);
+    assert_int_equal(ev.n_sent, 1);
+    assert_int_equal(r.n_chain, 2);
+    assert_int_equal(r.chain[0].via_aia, 0);
+    assert_int_equal(r.chain[1].via_aia, 1);
+    assert_string_equal(r.chain[1].subject, "CN=Test Intermediate");
+    /* The class stays incomplete_chain; the detail names the URL. */
+    assert_string_equal(classify(&ev, "good.test", &r), "incomplete_chain");
+    assert_non_null(strstr(r.detail, "completed by AIA (http://127.0.0.1:"));
+    free_chain(&r);
+    /* The same URL again: served from this thread's cache, no request. */
+    served = h.served;
+    run_with_aia(&h, "/der", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 1);
+    assert_int_equal(h.served, served);
+    free_chain(&r);
+    /* A host name (resolved within the bound, each address tried). */
+    {
+        char named[96];
+        X509 *x;
+
+        snprintf(named, sizeof(named), "http://localhost:%u/der", h.port);
+        x = tw_aia_fetch(named);
+        assert_non_null(x);
+        assert_int_equal(X509_cmp(x, P.inter), 0);
+        X509_free(x);
+    }
+    /* PEM works too. */
+    run_with_aia(&h, "/pem", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 1);
+    assert_int_equal(r.n_chain, 2);
+    free_chain(&r);
+    /* The wrong intermediate sent (another CA under the same root): completed
+     * all the same, and still incomplete_chain. */
+    {
+        EVP_PKEY *k = EVP_EC_gen("P-256");
+        X509 *wrong[1];
+
+        assert_non_null(k);
+        wrong[0] = signed_by(mk_cert("Other Intermediate", k, P.root, Y2000, Y2099, 1, NULL, 0),
+                             P.root_key, EVP_sha256());
+        run_with_aia(&h, "/der", wrong, 1, &ev, &r);
+        assert_int_equal(ev.aia_completed, 1);
+        assert_int_equal(r.n_chain, 3);
+        assert_int_equal(r.chain[2].via_aia, 1);
+        assert_string_equal(classify(&ev, "good.test", &r), "incomplete_chain");
+        free_chain(&r);
+        X509_free(wrong[0]);
+        EVP_PKEY_free(k);
+    }
+    http_stop(&h);
+}
+
+static void
+test_certinfo_aia_not_completed(void **state)
+{
+    struct http_srv h;
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    X509 *chain[1] = {P.inter};
+
+    (void)state;
+    http_start(&h);
+    /* 404: nothing fetched, the old verdict. */
+    run_with_aia(&h, "/missing", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 0);
+    assert_int_equal(r.n_chain, 1);
+    assert_string_equal(classify(&ev, "good.test", &r), "incomplete_chain");
+    assert_non_null(strstr(r.detail, "AIA caIssuers"));
+    assert_null(strstr(r.detail, "completed by AIA"));
+    free_chain(&r);
+    /* A certificate that is not the issuer: not completed. */
+    run_with_aia(&h, "/leaf", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 0);
+    assert_int_equal(r.n_chain, 1);
+    free_chain(&r);
+    /* A complete chain: nothing is fetched at all. */
+    h.served = 0;
+    run_with_aia(&h, "/pem-unused", chain, 1, &ev, &r);
+    assert_int_equal(ev.n_verify, 0);
+    assert_int_equal(ev.aia_completed, 0);
+    assert_int_equal(h.served, 0);
+    free_chain(&r);
+    http_stop(&h);
+    /* Nobody listening any more: a refused connection, not completed. */
+    run_with_aia(&h, "/der-gone", NULL, 0, &ev, &r);
+    assert_int_equal(ev.aia_completed, 0);
+    free_chain(&r);
+}
+
+static void
+test_certinfo_online_ocsp(void **state)
+{
+    struct http_srv h;
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    X509 *chain[1] = {P.inter};
+    X509 *leaf;
+    char url[96];
+
+    (void)state;
+    http_start(&h);
+    snprintf(aia_ext, sizeof(aia_ext),
+             "caIssuers;URI:http://ca.test/int.crt,OCSP;URI:http://127.0.0.1:%u/ocsp", h.port);
+    leaf = leaf_valid();
+    snprintf(aia_ext, sizeof(aia_ext), "caIssuers;URI:http://ca.test/int.crt");
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/ocsp", h.port);
+    http_ocsp = mk_ocsp(leaf, V_OCSP_CERTSTATUS_REVOKED, P.inter, P.int_key, EVP_sha1());
+
+    /* Nothing stapled, the responder says revoked: cert_revoked, named. */
+    run_revocation = 1;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.ocsp, TW_OCSP_NONE);
+    assert_int_equal(ev.ocsp_online, TW_OCSP_REVOKED);
+    assert_string_equal(ev.ocsp_url, url);
+    assert_int_equal(h.served, 1);
+    assert_string_equal(classify(&ev, "good.test", &r), "cert_revoked");
+    assert_non_null(strstr(r.detail, "OCSP responder (http://127.0.0.1:"));
+    free_chain(&r);
+    /* Asked again: the per-thread cache answers. */
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.ocsp_online, TW_OCSP_REVOKED);
+    assert_int_equal(h.served, 1);
+    free_chain(&r);
+    /* A stapled response: the responder is not asked. */
+    {
+        struct staple good = mk_ocsp(leaf, V_OCSP_CERTSTATUS_GOOD, P.inter, P.int_key, EVP_sha1());
+
+        run(leaf, P.leaf_key, chain, 1, P.store, "good.test", &good, &ev, &r);
+        assert_int_equal(ev.ocsp, TW_OCSP_GOOD);
+        assert_int_equal(ev.ocsp_online, TW_OCSP_NONE);
+        assert_string_equal(classify(&ev, "good.test", &r), "ok");
+        free_chain(&r);
+        OPENSSL_free(good.der);
+    }
+    /* Without the check (--no-revocation): ok. */
+    run_revocation = 0;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.ocsp_online, TW_OCSP_NONE);
+    assert_string_equal(classify(&ev, "good.test", &r), "ok");
+    free_chain(&r);
+    http_stop(&h);
+    OPENSSL_free(http_ocsp.der);
+    memset(&http_ocsp, 0, sizeof(http_ocsp));
+    X509_free(leaf);
+}
+
+/* A DER CRL of issuer, signed with key, listing serial (or none when NULL). */
+static struct staple
+mk_crl(X509 *issuer, EVP_PKEY *key, ASN1_INTEGER *serial)
+{
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *t = X509_gmtime_adj(NULL, -3600L);
+    struct staple st = {NULL, 0};
+    unsigned char *der = NULL;
+
+    assert_non_null(crl);
+    assert_int_equal(X509_CRL_set_version(crl, X509_CRL_VERSION_2), 1);
+    assert_int_equal(X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)), 1);
+    assert_int_equal(X509_CRL_set1_lastUpdate(crl, t), 1);
+    if (serial != NULL) {
+        X509_REVOKED *rev = X509_REVOKED_new();
+
+        assert_int_equal(X509_REVOKED_set_serialNumber(rev, serial), 1);
+        assert_int_equal(X509_REVOKED_set_revocationDate(rev, t), 1);
+        assert_int_equal(X509_CRL_add0_revoked(crl, rev), 1);
+    }
+    assert_true(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+    st.len = i2d_X509_CRL(crl, &der);
+    assert_true(st.len > 0);
+    st.der = der;
+    X509_CRL_free(crl);
+    ASN1_TIME_free(t);
+    return st;
+}
+
+/* Revocation by CRL (issue 14): no OCSP answer, the leaf's CRL lists it. */
+static void
+test_certinfo_online_crl(void **state)
+{
+    struct http_srv h;
+    struct tw_cert_evidence ev;
+    struct tw_result r;
+    X509 *chain[1] = {P.inter};
+    X509 *leaf;
+    char url[96];
+    EVP_PKEY *rogue_key = EVP_EC_gen("P-256");
+
+    (void)state;
+    assert_non_null(rogue_key);
+    http_start(&h);
+    snprintf(crl_ext, sizeof(crl_ext), "URI:http://127.0.0.1:%u/crl", h.port);
+    leaf = leaf_valid();
+    crl_ext[0] = '\0';
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/crl", h.port);
+    {
+        char got[TW_AIA_URL_MAX];
+
+        assert_int_equal(tw_aia_crl_url(leaf, got), 1);
+        assert_string_equal(got, url);
+        assert_int_equal(tw_aia_crl_url(P.inter, got), 0);
+    }
+    /* Listed, signed by the issuer: cert_revoked, the CRL named. */
+    http_crl = mk_crl(P.inter, P.int_key, X509_get_serialNumber(leaf));
+    run_revocation = 1;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.ocsp_online, TW_OCSP_NONE);
+    assert_int_equal(ev.crl_online, TW_OCSP_REVOKED);
+    assert_string_equal(ev.crl_url, url);
+    assert_string_equal(classify(&ev, "good.test", &r), "cert_revoked");
+    assert_non_null(strstr(r.detail, "CRL (http://127.0.0.1:"));
+    free_chain(&r);
+    OPENSSL_free(http_crl.der);
+    /* The parser; then each case with a leaf of its own URL (the cache is
+     * keyed by URL). */
+    {
+        struct staple empty = mk_crl(P.inter, P.int_key, NULL);
+        X509_CRL *c = tw_aia_parse_crl(empty.der, (size_t)empty.len);
+
+        assert_non_null(c);
+        X509_CRL_free(c);
+        assert_null(tw_aia_parse_crl(empty.der, (size_t)empty.len - 1));
+        assert_null(tw_aia_parse_crl((const unsigned char *)"junk", 4));
+        /* A CRL not signed by the issuer's key: no usable answer, ok. */
+        snprintf(crl_ext, sizeof(crl_ext), "URI:http://127.0.0.1:%u/crl?forged", h.port);
+        X509_free(leaf);
+        leaf = leaf_valid();
+        crl_ext[0] = '\0';
+        http_crl = mk_crl(P.inter, rogue_key, X509_get_serialNumber(leaf));
+        h.served = 0;
+        run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+        assert_int_equal(h.served, 1);
+        assert_int_equal(ev.crl_online, TW_OCSP_INVALID);
+        assert_string_equal(classify(&ev, "good.test", &r), "ok");
+        free_chain(&r);
+        OPENSSL_free(http_crl.der);
+        /* Signed by the issuer, the leaf not listed: good, ok. */
+        http_crl = empty;
+        snprintf(crl_ext, sizeof(crl_ext), "URI:http://127.0.0.1:%u/crl?empty", h.port);
+        X509_free(leaf);
+        leaf = leaf_valid();
+        crl_ext[0] = '\0';
+        run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+        assert_int_equal(ev.crl_online, TW_OCSP_GOOD);
+        assert_string_equal(classify(&ev, "good.test", &r), "ok");
+        free_chain(&r);
+    }
+    /* Without the check (--no-revocation): not fetched. */
+    run_revocation = 0;
+    h.served = 0;
+    run(leaf, P.leaf_key, chain, 1, P.store, "good.test", NULL, &ev, &r);
+    assert_int_equal(ev.crl_online, TW_OCSP_NONE);
+    assert_int_equal(h.served, 0);
+    free_chain(&r);
+    http_stop(&h);
+    OPENSSL_free(http_crl.der);
+    memset(&http_crl, 0, sizeof(http_crl));
+    X509_free(leaf);
+    EVP_PKEY_free(rogue_key);
+}
+
+/* The scan's fetch threads (tw_aia_svc): jobs that want one URL at once
+ * are coalesced into one request, and each gets the certificate. */
+struct svc_job {
+    const char *url;
+    X509 *got;
+};
+
+static void
+svc_job_run(void *arg)
+{
+    struct svc_job *j = arg;
+
+    j->got = tw_aia_fetch(j->url);
+}
+
+static void
+test_certinfo_aia_svc_coalesces(void **state)
+{
+    struct http_srv h;
+    struct svc_job jobs[8];
+    struct tw_aia_svc *svc = tw_aia_svc_new();
+    char url[96];
+
+    (void)state;
+    http_start(&h);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/slow", h.port);
+    for (size_t i = 0; i < 8; i++) {
+        jobs[i].url = url;
+        jobs[i].got = NULL;
+        tw_aia_svc_submit(svc, svc_job_run, &jobs[i]);
+    }
+    tw_aia_svc_free(svc); /* runs what is queued, then joins */
+    for (size_t i = 0; i < 8; i++) {
+        assert_non_null(jobs[i].got);
+        assert_int_equal(X509_cmp(jobs[i].got, P.inter), 0);
+        X509_free(jobs[i].got);
+    }
+    assert_int_equal(h.served, 1);
+    http_stop(&h);
+}
+
+static void
+test_certinfo_aia_parse(void **state)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509(P.inter, &der);
+    unsigned char junk[] = "not a certificate";
+    X509 *x;
+    char url[TW_AIA_URL_MAX];
+
+    (void)state;
+    x = tw_aia_parse(der, (size_t)len);
+    assert_non_null(x);
+    X509_free(x);
+    /* DER with trailing bytes is not one certificate: neither DER nor PEM. */
+    assert_null(tw_aia_parse(der, (size_t)len - 1));
+    assert_null(tw_aia_parse(junk, sizeof(junk)));
+    assert_null(tw_aia_parse(NULL, 0));
+    OPENSSL_free(der);
+    /* Only http URLs are fetched. */
+    assert_null(tw_aia_fetch("https://127.0.0.1/x"));
+    assert_null(tw_aia_fetch("ftp://127.0.0.1/x"));
+    assert_null(tw_aia_fetch("http://127.0.0.1/a b"));
+    /* A leaf's URL is read; a CA without one has none. */
+    assert_int_equal(tw_aia_issuer_url(P.inter, url), 0);
+    {
+        X509 *leaf = leaf_valid();
+
+        assert_int_equal(tw_aia_issuer_url(leaf, url), 1);
+        assert_string_equal(url, "http://ca.test/int.crt");
+        X509_free(leaf);
+    }
+}
+
 int
 main(void)
 {
@@ -1097,6 +1608,12 @@ main(void)
         cmocka_unit_test(test_certinfo_vcache_identical),
         cmocka_unit_test(test_certinfo_vcache_chain_changes),
         cmocka_unit_test(test_certinfo_vcache_outside_window),
+        cmocka_unit_test(test_certinfo_aia_completes),
+        cmocka_unit_test(test_certinfo_aia_not_completed),
+        cmocka_unit_test(test_certinfo_aia_parse),
+        cmocka_unit_test(test_certinfo_online_ocsp),
+        cmocka_unit_test(test_certinfo_online_crl),
+        cmocka_unit_test(test_certinfo_aia_svc_coalesces),
     };
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }

@@ -73,6 +73,8 @@ test_lab_table_addresses_are_unique(void **state)
         const struct tw_lab_endpoint *a = &tw_lab_estate[i];
 
         assert_true(a->addr == 0 || (a->addr >= 2 && a->addr <= 127));
+        /* BASE+91 is the caIssuers/OCSP responder's (aia_http.c). */
+        assert_int_not_equal(a->addr, TW_LAB_AIA_ADDR);
         /* One name may have several target lines, in different forms. */
         assert_true(n_lines(a) >= 1);
         for (size_t k = 1; k < n_lines(a); k++)

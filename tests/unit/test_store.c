@@ -1024,6 +1024,44 @@ test_store_merge_counts(void **state)
     tw_store_close(st);
 }
 
+/* A certificate fetched through AIA (certs.via_aia, issue 14) is still
+ * marked in the merged database, whichever shard stored it so. */
+static void
+test_store_merge_via_aia(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ha[] = {"a1.example"};
+    static const char *const hb[] = {"b1.example"};
+    char a[256], b[256], out[256], err[TW_ERRLEN] = "";
+    const char *in[2];
+    struct tw_store *st;
+
+    make_shard(f, "va.db", "fleet", "t1", "1/2", "done", "2026-01-01T10:00:00Z", ha, 1, a,
+               sizeof(a));
+    make_shard(f, "vb.db", "fleet", "t1", "2/2", "done", "2026-01-01T09:00:00Z", hb, 1, b,
+               sizeof(b));
+    /* Shard b fetched the shared intermediate (depth 1) through AIA. */
+    st = open_rw(b);
+    assert_int_equal(sqlite3_exec(tw_store_db(st),
+                                  "UPDATE certs SET via_aia = 1 WHERE sha256 IN"
+                                  " (SELECT cert_sha256 FROM result_chain WHERE depth = 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    tw_store_close(st);
+    fx_path(f, "vout.db", out, sizeof(out));
+    in[0] = a;
+    in[1] = b;
+    if (tw_store_merge(out, in, 2, 0, err) != 0)
+        fail_msg("merge: %s", err);
+    st = open_rw(out);
+    assert_int_equal(q_int(tw_store_db(st), "SELECT count(*) FROM certs WHERE via_aia = 1"), 1);
+    assert_int_equal(q_int(tw_store_db(st), "SELECT count(*) FROM result_chain c JOIN certs k"
+                                            " ON k.sha256 = c.cert_sha256"
+                                            " WHERE k.via_aia = 1 AND c.depth = 1"),
+                     2);
+    tw_store_close(st);
+}
+
 /* merge --any (issue 16): scans of disjoint target sets, shards or not,
  * become one scan; an endpoint two inputs share is refused, nothing written. */
 static void
@@ -1208,6 +1246,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_store_find_resumable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_scan_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_merge_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_merge_via_aia, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_merge_refuses_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_merge_refuses_overlap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_merge_idempotent, setup, teardown),
