@@ -53,6 +53,7 @@ enum tw_cfg_opt {
     TW_CFG_THREADS,
     TW_CFG_CLIENTS,     /* the client policy (--clients) */
     TW_CFG_CHECK_NAMES, /* --check-names: address targets without SNI get the name check */
+    TW_CFG_SIMULATE,    /* --simulate real: each client's own hello too (issue 13) */
     TW_CFG__COUNT
 };
 #define TW_CFG_BIT(opt) (1u << (opt))
@@ -93,6 +94,9 @@ struct tw_config {
     int check_names;          /* --check-names: an IP/CIDR target without SNI is
                                  hostname_mismatch when its certificate does not cover
                                  the address (else issue name_unchecked) */
+    int simulate_real;        /* --simulate real: on each graded endpoint, one raw
+                                 connection per reference client with its own
+                                 ClientHello (scanner/simreal.h); 0: simulation only */
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
     unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */

@@ -23,6 +23,7 @@
 #include "scanner/grader.h"
 #include "scanner/hello.h"
 #include "scanner/probekind.h"
+#include "scanner/simreal.h"
 #include "scanner/starttls.h"
 #include "scanner/vuln.h"
 #include "base/log.h"
@@ -59,6 +60,13 @@ struct tw_grader {
     struct tw_conn *conn;       /* the running connection, or NULL */
     struct tw_conn_exchange ex;
     struct tw_probe_result pr;
+    /* --simulate real: the clients, the next one, whether the running
+     * step is one, and their outcomes (copied into the record). */
+    const struct tw_refclient *const *real_clients;
+    size_t real_n, real_next;
+    int real_step;
+    char real_sni[TW_HOST_MAX + 1];
+    struct tw_grec_real reals[TW_GREC_SIMS_MAX];
     tw_grader_cb *cb;
     void *arg;
 };
@@ -120,6 +128,12 @@ tw_grader_new(const struct tw_grader_params *p)
     n += snprintf(g->req + n, sizeof(g->req) - (size_t)n,
                   "\r\nUser-Agent: tlsweep\r\nConnection: close\r\n\r\n");
     g->req_len = (size_t)n < sizeof(g->req) ? (size_t)n : sizeof(g->req) - 1;
+    g->real_clients = p->real_clients;
+    g->real_n = p->real_n == 0 ? 0 : p->real_clients == NULL ? tw_refclients_count() : p->real_n;
+    if (g->real_n > TW_GREC_SIMS_MAX)
+        g->real_n = TW_GREC_SIMS_MAX;
+    if (p->real_sni != NULL)
+        tw_strlcpy(g->real_sni, p->real_sni, sizeof(g->real_sni));
     g->plan = tw_gplan_new(g->sni, TW_PROBE_MAX_CONNS);
     if (g->starttls)
         tw_gplan_no_http(g->plan);
@@ -129,7 +143,7 @@ tw_grader_new(const struct tw_grader_params *p)
 int
 tw_grader_connections(const struct tw_grader *g)
 {
-    return tw_gplan_connections(g->plan) + g->stopped_conns;
+    return tw_gplan_connections(g->plan) + g->stopped_conns + (int)g->real_next;
 }
 
 const char *
@@ -155,6 +169,23 @@ tw_grader_pending(struct tw_grader *g)
             ERR_clear_error();
         }
         g->step = tw_gplan_next(g->plan, rnd, buf, sizeof(buf), &g->out_len);
+        g->real_step = 0;
+        /* --simulate real: the clients' own hellos once the plan is done;
+         * a client whose hello cannot be built is recorded, not sent. */
+        while (g->step == TW_GSTEP_DONE && g->real_next < g->real_n) {
+            const struct tw_refclient *c = g->real_clients != NULL ? g->real_clients[g->real_next]
+                                                                   : tw_refclients_at(g->real_next);
+
+            if (tw_simreal_build(c, g->real_sni, rnd, buf, sizeof(buf), &g->out_len) == 0) {
+                g->step = TW_GSTEP_HELLO;
+                g->real_step = 1;
+                break;
+            }
+            tw_simreal_feed(NULL, &g->reals[g->real_next]);
+            tw_strlcpy(g->reals[g->real_next].why, "its hello cannot be built",
+                       sizeof(g->reals[0].why));
+            g->real_next++;
+        }
         free(g->out);
         g->out = NULL;
         if (g->out_len > 0) {
@@ -255,7 +286,13 @@ grader_conn_done(void *arg, SSL *ssl)
         tw_gplan_feed_early_data(g->plan, ticket,
                                  ticket ? SSL_SESSION_get_max_early_data(sess) : 0);
     }
-    if (g->step == TW_GSTEP_HELLO && g->starttls && g->pr.starttls_result != TW_STARTTLS_READY)
+    if (g->real_step) {
+        struct tw_server_flight f;
+        int rc = g->ex.len > 0 ? tw_hello_parse(g->ex.buf, g->ex.len, &f) : TW_HELLO_NEED_MORE;
+
+        tw_simreal_feed(rc == TW_HELLO_DONE ? &f : NULL, &g->reals[g->real_next++]);
+    } else if (g->step == TW_GSTEP_HELLO && g->starttls &&
+               g->pr.starttls_result != TW_STARTTLS_READY)
         grader_stop(g);
     else
         grader_feed(g);
@@ -310,7 +347,7 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
     g->ex.req = hello ? g->out : (const uint8_t *)g->req;
     g->ex.req_len = hello ? g->out_len : g->req_len;
     g->ex.max = hello ? TW_HELLO_FLIGHT_MAX : TW_PROBE_HTTP_MAX;
-    g->tail = hello && tw_gplan_reads_tail(g->plan);
+    g->tail = hello && !g->real_step && tw_gplan_reads_tail(g->plan);
     g->ex.complete = !hello    ? grader_http_complete
                      : g->tail ? tw_vuln_tail_complete
                                : grader_flight_complete;
@@ -331,6 +368,8 @@ tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns)
         return -1; /* partial evidence would grade what was never asked */
     rec = tw_gplan_grade(g->plan, r, NULL);
     rec->connections = total_conns;
+    for (size_t i = 0; i < g->real_next; i++)
+        rec->reals[rec->n_reals++] = g->reals[i];
     free(r->grading);
     r->grading = rec;
     return 0;

@@ -11,6 +11,10 @@
  *                   ClientHello, the server's flight read until tw_hello_parse
  *                   says it is complete or failed (at most TW_HELLO_FLIGHT_MAX
  *                   bytes), EOF, reset or the deadline -> tw_gplan_feed_hello
+ *   (real)          --simulate real: after the plan is done, one more
+ *                   TW_CONN_RAW conn per reference client with the client's
+ *                   own hello (simreal.h) -> the record's reals[]; a STARTTLS
+ *                   dialogue failure there does not stop the grading
  *   TW_GSTEP_HTTP   a TW_CONN_TLS_HTTP conn: a handshake with the settings of
  *                   the probe the grade is based on (its grade_http_kind row in
  *                   probekind.h), HEAD /, the response head read until its
@@ -43,6 +47,7 @@
 #include "scanner/conn.h"
 #include "scanner/evidence.h"
 #include "scanner/gplan.h"
+#include "tls/refclients.h"
 #include "scanner/tlsctx.h"
 #include "store/model.h"
 
@@ -76,6 +81,14 @@ struct tw_grader_params {
      * (copied; NULL = none).  Implies tw_gplan_no_http. */
     int starttls;
     const char *starttls_host;
+    /* --simulate real (issue 13, scanner/simreal.h): after the plan, one raw
+     * hello per reference client, its own ClientHello; real_n 0 = off (no
+     * extra connection).  real_clients NULL: the built-in table (real_n is
+     * then its size).  real_sni: the name clients that send SNI send (copied;
+     * NULL = none).  Borrowed clients must outlive the grader. */
+    const struct tw_refclient *const *real_clients;
+    size_t real_n;
+    const char *real_sni;
 };
 
 /*

@@ -63,6 +63,7 @@
 #include "scanner/conn.h"
 #include "scanner/dns.h"
 #include "scanner/grader.h"
+#include "scanner/simreal.h"
 #include "scanner/probekind.h"
 #include "scanner/starttls.h"
 #include "scanner/tlsctx.h"
@@ -601,6 +602,7 @@ ep_finish(struct ep *ep)
                           ep->ev.cert.leaf_has_aia_issuer,
                           set != NULL ? set->sim : w->cfg->sim_clients,
                           set != NULL ? set->n_sim : w->cfg->n_sim_clients);
+        tw_simreal_judge(ep->r->grading); /* --simulate real: sim vs real */
     }
     /* A set of reference clients is judged from their simulation. */
     if (w->cfg->clients == TW_CLIENTS_SET)
@@ -753,6 +755,17 @@ ep_grade_begin(struct ep *ep)
      * the handshake timeout (tw_grader_timeout). */
     gp.observed_handshake = ep->probe_secs[base];
     gp.handshake_cap = w->cfg->handshake_timeout;
+    /* --simulate real: the same clients tw_gplan_simulate judges, each
+     * sending the target's name when it sends SNI (issue 13). */
+    if (w->cfg->simulate_real) {
+        const struct tw_clients_set *set = w->cfg->client_set;
+
+        gp.real_clients = set != NULL ? set->sim : w->cfg->sim_clients;
+        gp.real_n = set != NULL ? set->n_sim : w->cfg->n_sim_clients;
+        if (gp.real_clients == NULL)
+            gp.real_n = 1; /* the built-in table: the grader takes its size */
+        gp.real_sni = ep->r->has_sni ? ep->r->sni : NULL;
+    }
     ep->grader = tw_grader_new(&gp);
     if (!tw_grader_pending(ep->grader)) {
         tw_grader_free(ep->grader);
