@@ -181,7 +181,7 @@ tw_grader_pending(struct tw_grader *g)
                 g->real_step = 1;
                 break;
             }
-            tw_simreal_feed(NULL, &g->reals[g->real_next]);
+            tw_simreal_feed(NULL, c, &g->reals[g->real_next]);
             tw_strlcpy(g->reals[g->real_next].why, "its hello cannot be built",
                        sizeof(g->reals[0].why));
             g->real_next++;
@@ -290,7 +290,10 @@ grader_conn_done(void *arg, SSL *ssl)
         struct tw_server_flight f;
         int rc = g->ex.len > 0 ? tw_hello_parse(g->ex.buf, g->ex.len, &f) : TW_HELLO_NEED_MORE;
 
-        tw_simreal_feed(rc == TW_HELLO_DONE ? &f : NULL, &g->reals[g->real_next++]);
+        const struct tw_refclient *c = g->real_clients != NULL ? g->real_clients[g->real_next]
+                                                               : tw_refclients_at(g->real_next);
+
+        tw_simreal_feed(rc == TW_HELLO_DONE ? &f : NULL, c, &g->reals[g->real_next++]);
     } else if (g->step == TW_GSTEP_HELLO && g->starttls &&
                g->pr.starttls_result != TW_STARTTLS_READY)
         grader_stop(g);

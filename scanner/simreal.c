@@ -136,8 +136,18 @@ tw_simreal_build(const struct tw_refclient *c, const char *sni, const uint8_t *r
     return tw_hello_build(&p, out, cap, len);
 }
 
+static int
+sr_in(const uint16_t *a, size_t n, uint16_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] == x)
+            return 1;
+    return 0;
+}
+
 void
-tw_simreal_feed(const struct tw_server_flight *f, struct tw_grec_real *out)
+tw_simreal_feed(const struct tw_server_flight *f, const struct tw_refclient *c,
+                struct tw_grec_real *out)
 {
     char name[64];
 
@@ -158,6 +168,20 @@ tw_simreal_feed(const struct tw_server_flight *f, struct tw_grec_real *out)
             out->group = f->has_key_share ? f->key_share_group : 0;
         else if (f->kx == TW_FLIGHT_KX_ECDHE)
             out->group = f->ecdh_group;
+        /* What the client never offered, it refuses (illegal_parameter). */
+        if (c != NULL && (out->protocol < c->min_version || out->protocol > c->max_version ||
+                          !sr_in(c->suites, c->n_suites, out->suite) ||
+                          (out->group != 0 && !sr_in(c->groups, c->n_groups, out->group)))) {
+            const struct tw_group *g = tw_suites_group_find(out->group);
+
+            out->ok = 0;
+            snprintf(out->why, sizeof(out->why),
+                     "the server chose %s, which the client did not offer",
+                     out->protocol < c->min_version || out->protocol > c->max_version ? "a version"
+                     : !sr_in(c->suites, c->n_suites, out->suite)                     ? "a suite"
+                     : g != NULL                                                      ? g->name
+                                                                                      : "a group");
+        }
         return;
     }
     if (f->has_alert) {

@@ -51,9 +51,12 @@ int tw_simreal_build(const struct tw_refclient *c, const char *sni, const uint8_
 /*
  * The outcome of one real hello: f is the parsed flight (NULL when the
  * connection gave none: refused, reset, closed, timed out, not TLS).  Fills
- * *out (ran = 1).
+ * *out (ran = 1).  c (NULL: not checked) is the client that sent the
+ * hello: a ServerHello choosing a version, suite or ECDHE group it did not
+ * offer is a failure, as the client itself would abort there.
  */
-void tw_simreal_feed(const struct tw_server_flight *f, struct tw_grec_real *out);
+void tw_simreal_feed(const struct tw_server_flight *f, const struct tw_refclient *c,
+                     struct tw_grec_real *out);
 
 /*
  * 1 when the simulated outcome s and the real one r agree at the handshake

@@ -1204,7 +1204,7 @@ test_simreal_key_shares(void **state)
         assert_false(f.is_hrr);
         assert_int_equal(f.version, TW_VERSION_TLS13);
         assert_int_equal(f.key_share_group, cases[i].want);
-        tw_simreal_feed(&f, &r);
+        tw_simreal_feed(&f, NULL, &r);
         assert_true(r.ran && r.ok && !r.hrr);
         assert_int_equal(r.group, cases[i].want);
         assert_int_equal(r.protocol, TW_VERSION_TLS13);
@@ -1212,7 +1212,7 @@ test_simreal_key_shares(void **state)
     }
     /* A group the client shares second only: a HelloRetryRequest for it. */
     simreal_run(TW_GROUP_SECP256R1, "X25519", &f, fl);
-    tw_simreal_feed(&f, &r);
+    tw_simreal_feed(&f, NULL, &r);
     assert_true(r.ok && r.hrr);
     assert_int_equal(r.group, TW_GROUP_X25519);
     free(fl);
@@ -1265,13 +1265,13 @@ test_simreal_feed_agree(void **state)
     (void)state;
     assert_non_null(rec);
     /* No answer, then an alert: refused. */
-    tw_simreal_feed(NULL, &r);
+    tw_simreal_feed(NULL, NULL, &r);
     assert_true(r.ran && !r.ok);
     assert_int_equal(r.alert, -1);
     memset(&f, 0, sizeof(f));
     f.has_alert = 1;
     f.alert_desc = 70;
-    tw_simreal_feed(&f, &r);
+    tw_simreal_feed(&f, NULL, &r);
     assert_false(r.ok);
     assert_int_equal(r.alert, 70);
     assert_non_null(strstr(r.why, "protocol_version"));
@@ -1282,9 +1282,30 @@ test_simreal_feed_agree(void **state)
     f.cipher_suite = 0xC02F;
     f.kx = TW_FLIGHT_KX_ECDHE;
     f.ecdh_group = TW_GROUP_SECP256R1;
-    tw_simreal_feed(&f, &r);
+    tw_simreal_feed(&f, NULL, &r);
     assert_true(r.ok);
     assert_int_equal(r.group, TW_GROUP_SECP256R1);
+    /* A client that did not offer P-256 would refuse that ServerKeyExchange. */
+    {
+        static const uint16_t su[] = {0xC02F};
+        static const uint16_t gr[] = {TW_GROUP_X25519};
+        struct tw_refclient c;
+        struct tw_grec_real r2;
+
+        memset(&c, 0, sizeof(c));
+        c.min_version = TW_VERSION_TLS10;
+        c.max_version = TW_VERSION_TLS12;
+        c.suites = su;
+        c.n_suites = 1;
+        c.groups = gr;
+        c.n_groups = 1;
+        tw_simreal_feed(&f, &c, &r2);
+        assert_false(r2.ok);
+        assert_non_null(strstr(r2.why, "did not offer"));
+        c.groups = &f.ecdh_group;
+        tw_simreal_feed(&f, &c, &r2);
+        assert_true(r2.ok);
+    }
 
     memset(&sim, 0, sizeof(sim));
     sim.ok = 1;
@@ -1301,7 +1322,7 @@ test_simreal_feed_agree(void **state)
     assert_true(tw_simreal_agree(&sim, &r));
     sim.cls = "no_shared_cipher";
     assert_false(tw_simreal_agree(&sim, &r));
-    tw_simreal_feed(NULL, &r);
+    tw_simreal_feed(NULL, NULL, &r);
     assert_true(tw_simreal_agree(&sim, &r));
 
     /* judge: in the order of sims; a client without a real outcome: -1. */
