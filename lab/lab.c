@@ -56,6 +56,9 @@ static const uint16_t suites_b0[] = {0xC02F, 0xC030, 0xCCA8};
 /* compression: a B0 server that chooses DEFLATE in every TLS 1.2 hello that
  * offers it (by script: this OpenSSL has no zlib); OpenSSL clients never do. */
 static const struct tw_lab_legacy_def legacy_deflate = {0x0303, 0x0303, suites_b0, 3, 0, 1};
+/* drown-sslv2 (issue 14): a modern TLS 1.2 server that also answers SSLv2
+ * CLIENT-HELLOs by script (no TLS hello is scripted). */
+static const struct tw_lab_legacy_def legacy_sslv2 = {0x0303, 0x0303, NULL, 0, 0, 0, 1};
 
 const struct tw_lab_endpoint tw_lab_estate[] = {
     /* ---- One endpoint per failure class (issue 4, README "Endpoints") ---- */
@@ -452,6 +455,21 @@ const struct tw_lab_endpoint tw_lab_estate[] = {
      .lines = {LINE(NAME, "ok")},
      .flags = TW_LAB_F_LEGACY_NORENEG,
      TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_B0)},
+    /* DROWN across the estate (issue 14): drown-sslv2 accepts SSLv2 (by
+     * script) with a key of its own, which drown-peer, a clean TLS 1.2/1.3
+     * server, serves too (another certificate, same key): both are F, and
+     * no other endpoint shares the key. */
+    {.name = "drown-sslv2",
+     .addr = 79,
+     .lines = {LINE(NAME, "ok")},
+     .key = TW_LAB_KEY_DROWN,
+     TLS(TLS1_2_VERSION, TLS1_2_VERSION, CIPHERS_B0),
+     .legacy = &legacy_sslv2},
+    {.name = "drown-peer",
+     .addr = 80,
+     .lines = {LINE(NAME, "ok")},
+     .key = TW_LAB_KEY_DROWN,
+     TLS(TLS1_2_VERSION, 0, CIPHERS_B0)},
 };
 const size_t tw_lab_n_estate = sizeof(tw_lab_estate) / sizeof(tw_lab_estate[0]);
 

@@ -35,10 +35,11 @@ struct tw_lab_pki {
     EVP_PKEY *uroot_key, *uinter_key; /* the unrelated "untrusted" root and intermediate (P-256) */
     EVP_PKEY *leaf_rsa, *leaf_ec;     /* leaf keys, shared by the leaves (RSA-2048, P-256) */
     EVP_PKEY *leaf_rsa1024;           /* the weak_key leaf */
+    EVP_PKEY *leaf_drown;             /* RSA-2048 of the DROWN pair alone (issue 14) */
     X509 *root, *inter, *uroot, *uinter;
 };
 
-enum tw_lab_leaf_key { TW_LAB_KEY_RSA = 0, TW_LAB_KEY_EC, TW_LAB_KEY_RSA1024 };
+enum tw_lab_leaf_key { TW_LAB_KEY_RSA = 0, TW_LAB_KEY_EC, TW_LAB_KEY_RSA1024, TW_LAB_KEY_DROWN };
 enum tw_lab_leaf_issuer { TW_LAB_ISS_INTER = 0, TW_LAB_ISS_UNTRUSTED, TW_LAB_ISS_SELF };
 
 /* What one leaf certificate looks like. */
@@ -147,6 +148,7 @@ struct tw_lab_legacy_params {
     const uint8_t *chain; /* Certificate body: (3-byte length, DER) per certificate */
     size_t chain_len;
     int deflate; /* a hello offering DEFLATE gets a scripted ServerHello choosing it */
+    int sslv2;   /* an SSLv2 CLIENT-HELLO (version 2) gets a scripted SERVER-HELLO */
 };
 
 /* The fields of a ClientHello record that decide the answer (suites points
@@ -162,6 +164,7 @@ enum tw_lab_legacy_verdict {
     TW_LAB_LEGACY_NATIVE = 0, /* hand the connection to OpenSSL (hello not consumed) */
     TW_LAB_LEGACY_RAW,        /* out holds ServerHello, Certificate, ServerHelloDone */
     TW_LAB_LEGACY_ALERT,      /* out holds a fatal handshake_failure alert */
+    TW_LAB_LEGACY_V2,         /* out holds an SSLv2 SERVER-HELLO (p->sslv2) */
 };
 
 /* Parse one whole ClientHello record (header included).  0, or -1 when it
@@ -307,6 +310,10 @@ struct tw_lab_legacy_def {
      * DEFLATE and one of the scripted suites, before the OpenSSL side is
      * asked; a hello without DEFLATE (every OpenSSL client) goes to OpenSSL. */
     int deflate;
+    /* SSLv2 (issue 14, DROWN): an SSLv2 CLIENT-HELLO offering one of the
+     * SSLv2 cipher specs below gets a scripted SSLv2 SERVER-HELLO with the
+     * endpoint's leaf certificate (and so its key). */
+    int sslv2;
 };
 
 /* How a target line addresses its endpoint. */

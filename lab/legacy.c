@@ -122,6 +122,69 @@ legacy_alert(uint16_t version, uint8_t *out, size_t cap)
     return 7;
 }
 
+/* The SSLv2 cipher specs the DROWN endpoint answers (the SSL 2.0 draft):
+ * RC4_128_WITH_MD5 and DES_192_EDE3_CBC_WITH_MD5. */
+static const uint32_t legacy_v2_specs[] = {0x010080, 0x0700c0};
+
+/*
+ * An SSLv2 CLIENT-HELLO (2-byte header, msg type 1, version 0x0002) offering
+ * one of legacy_v2_specs: an SSLv2 SERVER-HELLO with the leaf (the first
+ * certificate of p->chain), the common specs and a fixed connection id.
+ * Returns the bytes written, or 0 when the hello is not such a hello.
+ */
+static size_t
+legacy_v2_answer(const struct tw_lab_legacy_params *p, const uint8_t *rec, size_t len, uint8_t *out,
+                 size_t cap)
+{
+    size_t rlen, specs_len, sid_len, chal_len, cert_len, body, o = 0;
+    uint32_t common[2];
+    size_t n_common = 0;
+    const uint8_t *specs;
+
+    if (len < 2 + 9 || !(rec[0] & 0x80))
+        return 0;
+    rlen = ((size_t)(rec[0] & 0x7f) << 8) | rec[1];
+    if (rlen < 9 || 2 + rlen > len || rec[2] != 1 || get16(rec + 3) != 0x0002)
+        return 0;
+    specs_len = get16(rec + 5);
+    sid_len = get16(rec + 7);
+    chal_len = get16(rec + 9);
+    if (specs_len % 3 != 0 || 9 + specs_len + sid_len + chal_len > rlen)
+        return 0;
+    specs = rec + 11;
+    for (size_t k = 0; k < sizeof(legacy_v2_specs) / sizeof(legacy_v2_specs[0]); k++)
+        for (size_t i = 0; i < specs_len; i += 3)
+            if (((uint32_t)specs[i] << 16 | get16(specs + i + 1)) == legacy_v2_specs[k]) {
+                common[n_common++] = legacy_v2_specs[k];
+                break;
+            }
+    if (n_common == 0 || p->chain_len < 3)
+        return 0;
+    cert_len = ((size_t)p->chain[0] << 16) | ((size_t)p->chain[1] << 8) | p->chain[2];
+    if (cert_len > p->chain_len - 3)
+        return 0;
+    body = 11 + cert_len + 3 * n_common + 16;
+    if (body > 0x7fff || cap < 2 + body)
+        return 0;
+    out[o++] = (uint8_t)(0x80 | (body >> 8));
+    out[o++] = (uint8_t)(body & 0xff);
+    out[o++] = 4; /* SERVER-HELLO */
+    out[o++] = 0; /* session id hit: no */
+    out[o++] = 1; /* certificate type: X.509 */
+    o = put16(out, o, 0x0002);
+    o = put16(out, o, (unsigned)cert_len);
+    o = put16(out, o, (unsigned)(3 * n_common));
+    o = put16(out, o, 16);
+    memcpy(out + o, p->chain + 3, cert_len);
+    o += cert_len;
+    for (size_t i = 0; i < n_common; i++) {
+        out[o++] = (uint8_t)(common[i] >> 16);
+        o = put16(out, o, common[i] & 0xffff);
+    }
+    memset(out + o, 0x2a, 16); /* connection id */
+    return o + 16;
+}
+
 enum tw_lab_legacy_verdict
 tw_lab_legacy_answer(const struct tw_lab_legacy_params *p, const uint8_t *rec, size_t len,
                      const uint8_t random[32], uint8_t *out, size_t cap, size_t *out_len)
@@ -134,6 +197,11 @@ tw_lab_legacy_answer(const struct tw_lab_legacy_params *p, const uint8_t *rec, s
     int deflate = 0;
 
     *out_len = 0;
+    if (p->sslv2 && len > 0 && (rec[0] & 0x80)) {
+        *out_len = legacy_v2_answer(p, rec, len, out, cap);
+        if (*out_len > 0)
+            return TW_LAB_LEGACY_V2;
+    }
     if (tw_lab_legacy_parse(rec, len, &ch) < 0)
         goto refuse;
     /* A compressing server chooses DEFLATE whenever it is offered: that

@@ -146,12 +146,13 @@ tw_lab_pki_init(struct tw_lab_pki *pki, char *err)
     pki->inter_key = EVP_RSA_gen(2048);
     pki->leaf_rsa = EVP_RSA_gen(2048);
     pki->leaf_rsa1024 = EVP_RSA_gen(1024);
+    pki->leaf_drown = EVP_RSA_gen(2048);
     pki->uroot_key = EVP_EC_gen("P-256");
     pki->uinter_key = EVP_EC_gen("P-256");
     pki->leaf_ec = EVP_EC_gen("P-256");
     if (pki->root_key == NULL || pki->inter_key == NULL || pki->leaf_rsa == NULL ||
         pki->leaf_rsa1024 == NULL || pki->uroot_key == NULL || pki->uinter_key == NULL ||
-        pki->leaf_ec == NULL) {
+        pki->leaf_ec == NULL || pki->leaf_drown == NULL) {
         tw_lab_ssl_err(err, NULL, "key generation");
         goto out;
     }
@@ -186,6 +187,7 @@ tw_lab_pki_cleanup(struct tw_lab_pki *pki)
     EVP_PKEY_free(pki->leaf_rsa);
     EVP_PKEY_free(pki->leaf_ec);
     EVP_PKEY_free(pki->leaf_rsa1024);
+    EVP_PKEY_free(pki->leaf_drown);
     X509_free(pki->root);
     X509_free(pki->inter);
     X509_free(pki->uroot);
@@ -211,6 +213,9 @@ tw_lab_pki_leaf(const struct tw_lab_pki *pki, const struct tw_lab_leaf_spec *spe
         break;
     case TW_LAB_KEY_RSA1024:
         pub = pki->leaf_rsa1024;
+        break;
+    case TW_LAB_KEY_DROWN:
+        pub = pki->leaf_drown;
         break;
     }
     switch (spec->issuer) {

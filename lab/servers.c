@@ -702,6 +702,8 @@ conn_on_peek(struct conn *c)
     need = (size_t)n;
     if (c->hello[0] == 0x16)
         need = n < 5 ? 5 : 5 + (((size_t)c->hello[3] << 8) | c->hello[4]);
+    else if (s->legacy.sslv2 && (c->hello[0] & 0x80)) /* an SSLv2 record (DROWN endpoint) */
+        need = n < 2 ? 2 : 2 + (((size_t)(c->hello[0] & 0x7f) << 8) | c->hello[1]);
     if (need > LAB_HELLO_MAX)
         need = (size_t)n; /* too long to be one: legacy.c refuses it */
     if ((size_t)n < need) {
@@ -1559,6 +1561,7 @@ srv_make_legacy(struct srv *s, const struct tw_lab_pki *pki, X509 *leaf, char *e
     s->legacy.chain = s->chain;
     s->legacy.chain_len = len;
     s->legacy.deflate = ld->deflate;
+    s->legacy.sslv2 = ld->sslv2;
     return 0;
 }
 

@@ -90,6 +90,19 @@ text_cut(FILE *f, const char *s, int max)
     free(buf);
 }
 
+/* A problem's first endpoints, ", " between them, and " and N more". */
+static void
+text_sample(FILE *f, const struct tw_problem *pr)
+{
+    for (size_t k = 0; k < pr->n_sample; k++) {
+        if (k > 0)
+            fputs(", ", f);
+        text_endpoint(f, &pr->sample[k]);
+    }
+    if (pr->count > (int64_t)pr->n_sample)
+        fprintf(f, " and %" PRId64 " more", pr->count - (int64_t)pr->n_sample);
+}
+
 /*
  * Issue 16, fix first: the ranked problems, each named on one line of an
  * index (so that the first screen names them all), then each with its
@@ -129,13 +142,7 @@ text_problems(struct tw_report *rp)
         fprintf(f, "%s (%" PRId64 " endpoint%s; %s)\n", rs, pr->count, pr->count == 1 ? "" : "s",
                 tw_problem_tier_text(pr->tier));
         fputs("       on:     ", f);
-        for (size_t k = 0; k < pr->n_sample; k++) {
-            if (k > 0)
-                fputs(", ", f);
-            text_endpoint(f, &pr->sample[k]);
-        }
-        if (pr->count > (int64_t)pr->n_sample)
-            fprintf(f, " and %" PRId64 " more", pr->count - (int64_t)pr->n_sample);
+        text_sample(f, pr);
         fputc('\n', f);
         text_line(f, "why:", pr->why);
         text_line(f, "fix:", pr->fix);
@@ -162,13 +169,7 @@ text_expired(FILE *f, const struct tw_problems *pb)
         }
         shown++;
         fputs("                     expired: ", f);
-        for (size_t k = 0; k < pr->n_sample; k++) {
-            if (k > 0)
-                fputs(", ", f);
-            text_endpoint(f, &pr->sample[k]);
-        }
-        if (pr->count > (int64_t)pr->n_sample)
-            fprintf(f, " and %" PRId64 " more", pr->count - (int64_t)pr->n_sample);
+        text_sample(f, pr);
         fprintf(f, " (problem %d)\n", pr->rank);
     }
     if (more > 0)

@@ -69,6 +69,7 @@
 #include <openssl/objects.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "scanner/certinfo.h"
@@ -370,6 +371,22 @@ cert_copy(struct tw_cert *dst, const struct tw_cert *src)
 
 static void certinfo_record_fields(X509 *x, struct tw_cert *out);
 
+/* The SHA-256 of the certificate's SubjectPublicKeyInfo DER in lowercase hex
+ * (DROWN compares keys by it, store/drown.c); "" when it cannot be encoded. */
+static void
+certinfo_spki_sha256(X509 *x, char out[65])
+{
+    unsigned char *der = NULL;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+
+    out[0] = '\0';
+    if (n > 0 && SHA256(der, (size_t)n, md) != NULL)
+        for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+    OPENSSL_free(der);
+}
+
 /* tw_certinfo_record, also giving the SHA-256 of the DER in md (the
  * verification cache's key uses it).  Returns 0, or -1 when the digest
  * could not be computed (md is then zero and the record has no sha256). */
@@ -430,6 +447,7 @@ certinfo_record_fields(X509 *x, struct tw_cert *out)
     if (asn1_time_unix(X509_get0_notAfter(x), &t) == 0)
         tw_time_iso(t, out->not_after);
     key_info(x, out->key_type, sizeof(out->key_type), &out->key_bits);
+    certinfo_spki_sha256(x, out->spki_sha256);
     sig = OBJ_nid2ln(X509_get_signature_nid(x));
     tw_strlcpy(out->sig_alg, sig ? sig : "unknown", sizeof(out->sig_alg));
     out->san = san_text(x);

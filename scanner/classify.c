@@ -1029,6 +1029,25 @@ tw_classify_policy_probe(const struct tw_evidence *ev, int policy)
     return probe_ran(ev, TW_PK_MODERN) ? -1 : TW_PK_MODERN;
 }
 
+/* A client policy's verdict into r: the words of d appended to its detail
+ * (d is freed), the issues add added and the primary class chosen again. */
+static void
+policy_apply(struct tw_result *r, struct dbuf *d, tw_issue_set add)
+{
+    if (d->n > 0) {
+        struct dbuf *all = tw_xcalloc(1, sizeof(*all));
+
+        if (r->detail != NULL && r->detail[0] != '\0')
+            db_more(all, "%s", r->detail);
+        db_part(all, "%s", d->b);
+        tw_result_set_detail(r, all->b);
+        free(all);
+    }
+    free(d);
+    r->issues |= add;
+    r->cls = tw_issues_primary(r->issues);
+}
+
 /* The highest wire version in a TW_PROTO_BIT set, 0 for none. */
 static int
 best_version(unsigned bits)
@@ -1090,18 +1109,7 @@ tw_classify_policy(const struct tw_evidence *ev, const struct tw_grade_record *g
     } else if (shared < 0) {
         db_part(d, "suites for modern clients not checked");
     }
-    if (d->n > 0) {
-        struct dbuf *all = tw_xcalloc(1, sizeof(*all));
-
-        if (r->detail != NULL && r->detail[0] != '\0')
-            db_more(all, "%s", r->detail);
-        db_part(all, "%s", d->b);
-        tw_result_set_detail(r, all->b);
-        free(all);
-    }
-    free(d);
-    r->issues |= add;
-    r->cls = tw_issues_primary(r->issues);
+    policy_apply(r, d, add);
 }
 
 void
@@ -1135,16 +1143,5 @@ tw_classify_policy_set(const struct tw_evidence *ev, const struct tw_grade_recor
             db_part(d, "and %d more client(s) of '%s'",
                     (n_proto > 4 ? n_proto - 4 : 0) + (n_cipher > 4 ? n_cipher - 4 : 0), set->spec);
     }
-    if (d->n > 0) {
-        struct dbuf *all = tw_xcalloc(1, sizeof(*all));
-
-        if (r->detail != NULL && r->detail[0] != '\0')
-            db_more(all, "%s", r->detail);
-        db_part(all, "%s", d->b);
-        tw_result_set_detail(r, all->b);
-        free(all);
-    }
-    free(d);
-    r->issues |= add;
-    r->cls = tw_issues_primary(r->issues);
+    policy_apply(r, d, add);
 }

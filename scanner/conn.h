@@ -18,7 +18,7 @@
  *                     ex->max bytes, EOF, reset), under a fresh deadline
  *   WAIT_POSTHS    TW_CONN_TLS after a TLS 1.3 handshake in which the server
  *                  sent a CertificateRequest: read until its first bytes, for
- *                  300 ms or twice the handshake's time, whichever is longer
+ *                  1 s or twice the handshake's time, whichever is longer
  *                  (never past the handshake deadline), to
  *                  catch the alert (certificate_required) that a server which
  *                  requires a certificate sends after the client's Finished;

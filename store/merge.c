@@ -631,6 +631,24 @@ merge_src_has_starttls(sqlite3 *db)
     return has;
 }
 
+/* 1 when the attached input's table has column col. */
+static int
+merge_src_has_column(sqlite3 *db, const char *table, const char *col)
+{
+    sqlite3_stmt *s = NULL;
+    int has = 0;
+
+    if (sqlite3_prepare_v2(
+            db, "SELECT 1 FROM pragma_table_info(?1, '" MERGE_SCHEMA "') WHERE name = ?2", -1, &s,
+            NULL) == SQLITE_OK &&
+        sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_bind_text(s, 2, col, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        has = 1;
+    sqlite3_finalize(s);
+    return has;
+}
+
 /* Copy one input's scan into merged scan `to`, inside the caller's
  * transaction, with the input attached as MERGE_SCHEMA. */
 static int
@@ -653,6 +671,16 @@ merge_copy(sqlite3 *db, const struct merge_input *in, int64_t to, char *err)
             "  UNION SELECT cert_sha256 FROM " MERGE_SCHEMA ".results"
             "  WHERE scan_id = ?1 AND cert_sha256 IS NOT NULL)",
             &in->scan_id, NULL, NULL, err) < 0)
+        goto out;
+    /* The key hashes DROWN compares (store/drown.c), from an input that has them. */
+    if (merge_src_has_column(db, "certs", "spki_sha256") &&
+        tw_store_run_sql(
+            db, in->path,
+            "UPDATE main.certs SET spki_sha256 = (SELECT s.spki_sha256 FROM " MERGE_SCHEMA
+            ".certs AS s WHERE s.sha256 = main.certs.sha256)"
+            " WHERE spki_sha256 IS NULL AND sha256 IN (SELECT sha256 FROM " MERGE_SCHEMA
+            ".certs WHERE spki_sha256 IS NOT NULL)",
+            NULL, NULL, NULL, err) < 0)
         goto out;
     if (sqlite3_prepare_v2(db,
                            merge_src_has_starttls(db)

@@ -165,6 +165,7 @@ struct tw_cert {
     char sig_alg[64]; /* e.g. "sha256WithRSAEncryption" */
     char *san;        /* comma-separated "DNS:x,IP:y" */
     char *pem;
+    char spki_sha256[65]; /* lowercase hex SHA-256 of the SubjectPublicKeyInfo DER, "" unknown */
 };
 
 struct tw_grade_record; /* store/graderec.h */

@@ -383,7 +383,15 @@ static const char *const steps[] = {
      * time without it; NULL in rows stored before (their elapsed_ms holds
      * both). */
     "ALTER TABLE results ADD COLUMN queue_ms INTEGER;",
-    /* 11 -> 12: scan --simulate real (issue 13, scanner/simreal.h): each
+    /* 11 -> 12: DROWN across the estate (issue 14, store/drown.c): the
+     * SHA-256 (lowercase hex) of each certificate's SubjectPublicKeyInfo
+     * DER, so that endpoints serving the same key are found whatever their
+     * certificates; NULL in rows stored before (filled when the certificate
+     * is stored again). */
+    "ALTER TABLE certs ADD COLUMN spki_sha256 TEXT;"
+    "CREATE INDEX certs_spki"
+    " ON certs(spki_sha256);",
+    /* 12 -> 13: scan --simulate real (issue 13, scanner/simreal.h): each
      * client's own ClientHello, sent for real, beside its simulation.
      * real_outcome is 'ok' (a ServerHello or HelloRetryRequest came) or
      * 'fail' (an alert, or no answer), NULL when the scan did not send it;

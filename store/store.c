@@ -104,9 +104,12 @@ static const struct store_sql store_sqls[] = {
          " tls_version, cipher, grade, cert_sha256, detail, elapsed_ms, scanned_at, starttls,"
          " queue_ms)"
          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
-    STMT(cert_insert, "INSERT OR IGNORE INTO certs(sha256, subject, issuer, not_before,"
-                      " not_after, key_type, key_bits, sig_alg, san, pem)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+    /* A certificate stored before schema step 12 gets its key hash now. */
+    STMT(cert_insert, "INSERT INTO certs(sha256, subject, issuer, not_before,"
+                      " not_after, key_type, key_bits, sig_alg, san, pem, spki_sha256)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                      " ON CONFLICT(sha256) DO UPDATE SET spki_sha256 = excluded.spki_sha256"
+                      " WHERE spki_sha256 IS NULL AND excluded.spki_sha256 IS NOT NULL"),
     STMT(chain_insert,
          "INSERT OR IGNORE INTO result_chain(result_id, depth, cert_sha256) VALUES (?1, ?2, ?3)"),
     /* Every endpoint with its STARTTLS protocol (NULL: direct TLS), so that
@@ -427,6 +430,9 @@ tw_store_scan_end(struct tw_store *st, int64_t scan_id, const char *status, cons
 {
     sqlite3_stmt *s = st->scan_finish;
 
+    /* Every result is written now: judge DROWN across them (drown.c). */
+    if (tw_store_drown(st->db, st->path, scan_id, err) < 0)
+        return -1;
     sqlite3_bind_int64(s, 1, scan_id);
     bind_text(s, 2, status, 16);
     /* Not cut short: merge copies an input's end time as that file stored it
@@ -711,6 +717,7 @@ store_put_cert(struct tw_store *st, const struct tw_cert *c, char *err)
     bind_display_text(s, 9, c->san, st->cert_text[2]);
     /* The PEM keeps the certificate's own bytes (base64 text). */
     bind_text(s, 10, c->pem, TW_CERT_PEM_MAX);
+    bind_text_or_null(s, 11, c->spki_sha256, sizeof(c->spki_sha256));
     return store_exec(st, s, err);
 }
 

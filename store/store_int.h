@@ -53,6 +53,14 @@ int tw_store_scan_insert(struct tw_store *st, const struct tw_scan_meta *meta,
                          const char *started_at, int64_t *scan_id, char *err);
 
 /*
+ * DROWN across the scan (drown.c): mark every result of scan_id whose leaf
+ * key (certs.spki_sha256) an SSLv2 endpoint of the same scan serves, in
+ * vulns ('drown') and in its stored grade (F, reason 'drown').  Idempotent.
+ * Returns 0, or -1 with "WHERE: cause" in err[TW_ERRLEN].
+ */
+int tw_store_drown(sqlite3 *db, const char *where, int64_t scan_id, char *err);
+
+/*
  * Set scan scan_id's status (bound as given), finished_at (NULL is stored
  * as NULL) and n_endpoints (its results counted now), in the current
  * transaction if one is open.  A scan id that matches no row is not an

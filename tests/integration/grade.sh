@@ -201,10 +201,37 @@ assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.resu
 assert_eq "1|1" "$(vuln 3des sweet32)" "3des: sweet32"
 assert_eq "1|1" "$(vuln tls10-only beast)" "tls10-only: beast"
 assert_eq "1|0" "$(vuln dhe-1024 logjam)" "dhe-1024: tested, no logjam"
+# DROWN across the estate (issue 14, store/drown.c): drown-sslv2 answers
+# SSLv2 CLIENT-HELLOs by script (lab/legacy.c) with a key no other endpoint
+# has but drown-peer, a clean TLS 1.2/1.3 server with another certificate.
+# The scan's end marks both (by the SPKI SHA-256 of their leaves) and grades
+# them F with the reason 'drown'; drown-sslv2's own SSLv2 is F already (C05).
+assert_eq "1|1" "$(vuln drown-sslv2 drown)" "drown-sslv2: drown"
+assert_eq "1|1" "$(vuln drown-peer drown)" "drown-peer: drown (shares the SSLv2 endpoint's key)"
+assert_eq "F" "$(grade drown-sslv2)" "drown-sslv2: F"
+assert_eq "F" "$(grade drown-peer)" "drown-peer: F"
+assert_eq "drown hsts_absent" "$(reasons drown-peer)" "drown-peer: reasons"
+assert_eq "1|1" "$(q "select sum(gr.code = 'drown'), sum(gr.code = 'ssl2') from grade_reasons gr
+    join results r on r.id = gr.result_id where r.host = 'drown-sslv2.lab.tlsweep.test'")" \
+    "drown-sslv2: reasons drown and ssl2"
+assert_eq "F|F|hsts_absent,drown" "$(q "select g.grade, g.grade_trust_ignored, g.reasons from grades g
+    join results r on r.id = g.result_id where r.host = 'drown-peer.lab.tlsweep.test'")" \
+    "drown-peer: the grades row says F and why"
+assert_eq "1" "$(q "select count(*) from vulns v join results r on r.id = v.result_id
+    where r.host = 'drown-peer.lab.tlsweep.test' and v.name = 'drown'
+    and v.detail like '%served with SSLv2 by drown-sslv2.lab.tlsweep.test:%'")" \
+    "drown-peer: the detail names the SSLv2 endpoint"
+assert_eq "SSLv2:1" "$(q "select p.protocol || ':' || p.accepted from protocols p
+    join results r on r.id = p.result_id
+    where r.host = 'drown-sslv2.lab.tlsweep.test' and p.protocol = 'SSLv2'")" \
+    "drown-sslv2: SSLv2 accepted"
+assert_eq "drown-sslv2" "$(q "select group_concat(replace(r.host, '.lab.tlsweep.test', ''), ' ')
+    from protocols p join results r on r.id = p.result_id
+    where p.protocol = 'SSLv2' and p.accepted = 1")" "SSLv2: accepted by drown-sslv2 alone"
 # No false positive anywhere else: those rows are the only vulnerable
 # ones of the whole lab; every fixed TLS <= 1.2 server refused the early CCS
 # with unexpected_message and the fallback hello with inappropriate_fallback.
-assert_eq "3des:sweet32 ccs-injection:ccs_injection compression:compression early-data:early_data heartbleed:heartbeat_extension heartbleed:heartbleed insecure-reneg:insecure_renegotiation insecure-reneg:no_secure_renegotiation legacy-no-reneg:no_secure_renegotiation tls10-only:beast" \
+assert_eq "3des:sweet32 ccs-injection:ccs_injection compression:compression drown-peer:drown drown-sslv2:drown early-data:early_data heartbleed:heartbeat_extension heartbleed:heartbleed insecure-reneg:insecure_renegotiation insecure-reneg:no_secure_renegotiation legacy-no-reneg:no_secure_renegotiation tls10-only:beast" \
     "$(q "select group_concat(n, ' ') from (select replace(r.host, '.lab.tlsweep.test', '') || ':' || v.name as n
           from vulns v join results r on r.id = v.result_id where v.vulnerable = 1 order by n)")" \
     "vulns: no probe fires on any other lab endpoint"
@@ -212,7 +239,7 @@ assert_eq "0" "$(q "select count(*) from vulns v join results r on r.id = v.resu
     where v.name = 'ccs_injection' and v.tested = 1 and v.vulnerable = 0
     and v.detail not like '%unexpected_message%'")" "vulns: every fixed server said unexpected_message"
 assert_eq "0" "$(q "select count(*) from results r where r.grade is not null
-    and (select count(*) from vulns v where v.result_id = r.id) != 12")" "vulns: twelve rows per graded endpoint"
+    and (select count(*) from vulns v where v.result_id = r.id) != 13")" "vulns: thirteen rows per graded endpoint (drown included)"
 assert_eq "0|0|0|0" "$(q "select v.tested, v.vulnerable, (select count(*) from vulns w
     where w.result_id = v.result_id and w.name in ('ccs_injection', 'no_fallback_scsv', 'heartbleed')
     and w.tested = 1), (select count(*) from vulns w where w.result_id = v.result_id and w.vulnerable = 1)

@@ -108,7 +108,7 @@ bad=$(awk -v classes="$CLASSES" '
         pending = 1; next
     }
     { if (!pending) print "target without expect at line " NR ": " $0; pending = 0; targets++ }
-    END { if (targets != 64) print "expected 64 targets, got " targets }' "$DIR/targets.out")
+    END { if (targets != 66) print "expected 66 targets, got " targets }' "$DIR/targets.out")
 check "every target has one valid '# expect: CLASS ISSUES' line ($bad)" test -z "$bad"
 check "targets use NAME.lab.tlsweep.test:PORT" grep -qx "valid-rsa.lab.tlsweep.test:$PORT" "$DIR/targets.out"
 check "sni-required has a no-SNI line" grep -qx "sni-required.lab.tlsweep.test:$PORT -" "$DIR/targets.out"
@@ -230,6 +230,12 @@ check "insecure-reneg: the renegotiation gets a second ServerHello" \
     test "$(grep -c '^<<< TLS 1.2, Handshake \[length [0-9a-f]*\], ServerHello$' <<<"$out")" = 2
 out=$(reneg_sc $PFX.78:$PORT "$(host legacy-no-reneg)")
 check "legacy-no-reneg: no RFC 5746" grep -q "Secure Renegotiation IS NOT supported" <<<"$out"
+# drown-sslv2 and drown-peer (issue 14): one key of their own (two
+# certificates); grade.sh checks the scripted SSLv2 answer and the verdicts.
+pk() { timeout 5 openssl s_client -connect "$1" -servername "$2" </dev/null 2>/dev/null | openssl x509 -pubkey -noout 2>/dev/null | sha256sum; }
+k1=$(pk $PFX.79:$PORT "$(host drown-sslv2)"); k2=$(pk $PFX.80:$PORT "$(host drown-peer)"); k3=$(pk $PFX.2:$PORT "$(host valid-rsa)")
+check "drown-sslv2 and drown-peer share a key no other endpoint has" \
+    bash -c '[ "$1" = "$2" ] && [ "$1" != "$3" ] && [ "${1%% *}" != "$(printf "" | sha256sum | cut -d" " -f1)" ]' _ "$k1" "$k2" "$k3"
 check "legacy-no-reneg: the renegotiation gets no_renegotiation, one ServerHello" \
     bash -c "grep -q 'warning no_renegotiation' <<<\"\$1\" && test \"\$(grep -c '], ServerHello\$' <<<\"\$1\")\" = 1" _ "$out"
 expect_sc "tls13-hsts: TLS 1.3" "New, TLSv1.3," $PFX.54:$PORT -servername "$(host tls13-hsts)"

@@ -594,6 +594,64 @@ test_lab_legacy_rc4_answers(void **state)
     assert_int_equal(f.cipher_suite, 0x0005);
 }
 
+/* drown-sslv2 (issue 14): the scanner's SSLv2 CLIENT-HELLO gets an SSLv2
+ * SERVER-HELLO carrying the leaf (the first certificate of the chain) and
+ * the common specs; a hello without a common spec, or a TLS hello, goes to
+ * the OpenSSL side; a params without sslv2 never answers SSLv2. */
+static void
+test_lab_legacy_sslv2_answer(void **state)
+{
+    struct tw_lab_legacy_params p;
+    struct tw_server_flight f;
+    struct tw_hello_params hp;
+    static uint8_t rnd[32];
+    const uint32_t specs[] = {0x0700c0, 0x060040, 0x010080};
+    const uint32_t des[] = {0x060040};
+    const uint16_t b0[] = {0xC02F};
+    uint8_t h[TW_HELLO_MAX_OUT], out[1024];
+    size_t n = 0, n_out = 0;
+
+    (void)state;
+    legacy_3des(&p);
+    p.raw_suites = NULL;
+    p.n_raw_suites = 0;
+    p.sslv2 = 1;
+    tw_hello_params_init(&hp, TW_VERSION_SSL2, rnd);
+    hp.sslv2_specs = specs;
+    hp.n_sslv2_specs = 3;
+    assert_int_equal(tw_hello_build(&hp, h, sizeof(h), &n), 0);
+    assert_int_equal(tw_lab_legacy_answer(&p, h, n, rnd, out, sizeof(out), &n_out),
+                     TW_LAB_LEGACY_V2);
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(tw_hello_parse(out, n_out, &f), TW_HELLO_DONE);
+    assert_int_equal(f.consumed, n_out);
+    assert_true(f.is_sslv2 && !f.has_v2_error);
+    assert_int_equal(f.v2_cert_type, 1);
+    assert_int_equal(f.v2_cert_len, 4);
+    assert_memory_equal(out + f.v2_cert_off, chain2 + 3, 4);
+    assert_int_equal(f.n_v2_specs, 2); /* server preference: RC4_128_WITH_MD5 first */
+    assert_int_equal(f.v2_specs[0], 0x010080);
+    assert_int_equal(f.v2_specs[1], 0x0700c0);
+    /* A cut hello is not answered by script. */
+    assert_int_equal(tw_lab_legacy_answer(&p, h, n - 1, rnd, out, sizeof(out), &n_out),
+                     TW_LAB_LEGACY_NATIVE);
+
+    hp.sslv2_specs = des;
+    hp.n_sslv2_specs = 1;
+    assert_int_equal(tw_hello_build(&hp, h, sizeof(h), &n), 0);
+    assert_int_equal(tw_lab_legacy_answer(&p, h, n, rnd, out, sizeof(out), &n_out),
+                     TW_LAB_LEGACY_NATIVE);
+    n = legacy_hello(TW_VERSION_TLS12, b0, 1, h, sizeof(h));
+    assert_int_equal(tw_lab_legacy_answer(&p, h, n, rnd, out, sizeof(out), &n_out),
+                     TW_LAB_LEGACY_NATIVE);
+    p.sslv2 = 0;
+    hp.sslv2_specs = specs;
+    hp.n_sslv2_specs = 3;
+    assert_int_equal(tw_hello_build(&hp, h, sizeof(h), &n), 0);
+    assert_int_equal(tw_lab_legacy_answer(&p, h, n, rnd, out, sizeof(out), &n_out),
+                     TW_LAB_LEGACY_NATIVE);
+}
+
 /* legacy-raw: everything else is a handshake_failure alert. */
 static void
 test_lab_legacy_rc4_refusals(void **state)
@@ -998,6 +1056,7 @@ main(void)
         cmocka_unit_test(test_lab_dns_random_packets_never_overflow),
         cmocka_unit_test(test_lab_read_env),
         cmocka_unit_test(test_lab_legacy_rc4_answers),
+        cmocka_unit_test(test_lab_legacy_sslv2_answer),
         cmocka_unit_test(test_lab_legacy_rc4_refusals),
         cmocka_unit_test(test_lab_legacy_3des_hybrid),
         cmocka_unit_test(test_lab_legacy_hostile_hellos),

@@ -162,6 +162,81 @@ begin_scan(struct tw_store *st, const char *label, const char *shard, const char
     return id;
 }
 
+/* DROWN across the scan (issue 14, store/drown.c): the end of a scan marks
+ * the SSLv2 endpoint and every result of the same scan whose leaf has the
+ * same key (other certificate), grades them F with a 'drown' reason, and
+ * leaves a result with another key, and one of another scan, alone; ending
+ * again changes nothing twice. */
+static void
+test_store_drown_across_scan(void **state)
+{
+    struct fx *f = *state;
+    struct tw_store *st = open_rw(f->db);
+    sqlite3 *db = tw_store_db(st);
+    static const unsigned c1[] = {1}, c2[] = {2}, c3[] = {3}, c4[] = {4};
+    const unsigned *chains[] = {c1, c2, c3, c4};
+    const char *hosts[] = {"v2.example", "peer.example", "other.example", "later.example"};
+    char err[TW_ERRLEN];
+    int64_t scan = begin_scan(st, "a", NULL, "x"), scan2;
+
+    for (int i = 0; i < 3; i++) {
+        struct tw_result *r = make_result(hosts[i], "192.0.2.1", 443, NULL, chains[i], 1);
+
+        /* certs 1 and 2 share a key; cert 3 has its own. */
+        snprintf(r->chain[0].spki_sha256, sizeof(r->chain[0].spki_sha256), "%064x",
+                 i == 2 ? 0xbbu : 0xaau);
+        put_one(st, scan, r);
+    }
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO protocols(result_id, protocol, accepted)"
+                                  " SELECT id, 'SSLv2', host = 'v2.example' FROM results;"
+                                  "UPDATE results SET grade = 'A';"
+                                  "INSERT INTO grades(result_id, grade, grade_trust_ignored,"
+                                  " has_warnings, criteria, mode, reasons)"
+                                  " SELECT id, 'A', 'A', 0, '2009r', 'strict', '' FROM results;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(tw_store_scan_finish(st, scan, "done", err), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM certs WHERE spki_sha256 IS NOT NULL"), 3);
+    assert_q_text(db,
+                  "SELECT group_concat(h, ' ') FROM (SELECT r.host || ':' || v.vulnerable || ':'"
+                  " || r.grade || ':' || g.grade || ':' || g.reasons AS h FROM results r"
+                  " JOIN vulns v ON v.result_id = r.id AND v.name = 'drown'"
+                  " JOIN grades g ON g.result_id = r.id ORDER BY r.id)",
+                  "v2.example:1:F:F:drown peer.example:1:F:F:drown other.example:0:A:A:");
+    assert_q_text(db,
+                  "SELECT v.detail FROM vulns v JOIN results r ON r.id = v.result_id"
+                  " WHERE r.host = 'peer.example' AND v.name = 'drown'",
+                  "this key is also served with SSLv2 by v2.example:443 (CVE-2016-0800)");
+    assert_q_text(db,
+                  "SELECT v.detail FROM vulns v JOIN results r ON r.id = v.result_id"
+                  " WHERE r.host = 'v2.example' AND v.name = 'drown'",
+                  "accepts SSLv2 with this key (CVE-2016-0800)");
+    assert_int_equal(
+        q_int(db, "SELECT count(*) FROM grade_reasons WHERE code = 'drown' AND cap = 'F'"), 2);
+
+    /* Once per result, and not across scans: a later scan's result with
+     * the same key is not DROWN-vulnerable without an SSLv2 endpoint of its own. */
+    assert_int_equal(tw_store_scan_finish(st, scan, "done", err), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM grade_reasons WHERE code = 'drown'"), 2);
+    assert_q_text(db,
+                  "SELECT reasons FROM grades g JOIN results r ON r.id = g.result_id"
+                  " WHERE r.host = 'peer.example'",
+                  "drown");
+    scan2 = begin_scan(st, "b", NULL, "x");
+    {
+        struct tw_result *r = make_result(hosts[3], "192.0.2.1", 443, NULL, chains[3], 1);
+
+        snprintf(r->chain[0].spki_sha256, sizeof(r->chain[0].spki_sha256), "%064x", 0xaau);
+        put_one(st, scan2, r);
+    }
+    assert_int_equal(tw_store_scan_finish(st, scan2, "done", err), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM vulns v JOIN results r ON r.id = v.result_id"
+                               " WHERE r.host = 'later.example' AND v.vulnerable = 1"),
+                     0);
+    tw_store_close(st);
+}
+
 static void
 test_store_round_trip(void **state)
 {
@@ -1113,6 +1188,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_drown_across_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_views_easy_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_merge_any, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_cert_stored_once, setup, teardown),
