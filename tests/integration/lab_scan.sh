@@ -17,9 +17,14 @@ DB="$TMP/lab.db"
 # --handshake-timeout 6: slow-hello's handshakes take 4 s (issue 14); it is ok.
 # --simulate real (issue 13): every reference client's own hello as well;
 # the classes, issues and grades below are those of the default mode.
+# --per-ip 16: the clients' hellos run beside the grading plan, one address
+# slot each, and slow-hello holds every handshake 4 s: with the default 4
+# slots its 30 hellos alone took 16 s more than the whole default-mode scan.
+scan_t0=$SECONDS
 "$TLSWEEP" scan --lab="$LAB" --db "$DB" --no-progress --connect-timeout 2 --simulate real \
-    --handshake-timeout 6 --dns-timeout 1 --dns-tries 1 "$TMP/targets.txt" 2>"$TMP/scan.err" \
+    --per-ip 16 --handshake-timeout 6 --dns-timeout 1 --dns-tries 1 "$TMP/targets.txt" 2>"$TMP/scan.err" \
     || fail "scan exited $?: $(tail -5 "$TMP/scan.err")"
+echo "scan --simulate real: $((SECONDS - scan_t0)) s"
 tail -30 "$TMP/scan.err"
 
 # Walk the expectations: each "# expect:" line applies to the next target line.
@@ -271,6 +276,25 @@ while IFS= read -r line; do
     fi
 done <"$TMP/mismatch.txt"
 assert_eq "0" "$unexplained" "--simulate real: the simulation agrees with every real hello"
+# Every reference client on every graded lab endpoint (issue 13's Done-when):
+# the simulated outcome of each (endpoint, client) pair, one line per pair
+# "target|sni|client|outcome|class|protocol|suite|group" sorted, against
+# tests/golden/lab_sims.expected.  UPDATE_GOLDEN=1 rewrites it from this scan
+# (review the diff: each line is a claim about a real client).
+q "select r.target||'|'||ifnull(r.sni,'-')||'|'||c.client||'|'||c.outcome||'|'||ifnull(c.class,'-')||'|'||
+          ifnull(c.protocol,'-')||'|'||ifnull(c.suite,'-')||'|'||ifnull(c.grp,'-')
+   from client_sims c join results r on r.id = c.result_id" | LC_ALL=C sort >"$TMP/lab_sims.txt"
+if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
+    cp "$TMP/lab_sims.txt" "$SRCDIR/tests/golden/lab_sims.expected"
+    echo "updated $SRCDIR/tests/golden/lab_sims.expected"
+fi
+assert_eq "$sim_total" "$(wc -l <"$SRCDIR/tests/golden/lab_sims.expected")" \
+    "lab_sims.expected: one line per simulated (endpoint, client) pair"
+cmp -s "$SRCDIR/tests/golden/lab_sims.expected" "$TMP/lab_sims.txt" || {
+    diff -u "$SRCDIR/tests/golden/lab_sims.expected" "$TMP/lab_sims.txt" | head -40 >&2
+    fail "client_sims differ from tests/golden/lab_sims.expected"
+}
+pass "client_sims: every client on every graded lab endpoint matches lab_sims.expected"
 # The report says who cannot connect; the default policy's classes did not move.
 "$TLSWEEP" report --db "$DB" >"$TMP/report.txt" 2>&1 || fail "report failed"
 grep -q "^who cannot connect (reference clients simulated on" "$TMP/report.txt" || fail "no who-cannot-connect section"
