@@ -57,6 +57,7 @@ enum {
     OPT_CHECK_NAMES,
     OPT_NO_AIA,
     OPT_NO_REVOCATION,
+    OPT_SIMULATE,
     OPT_HOSTILE,
 };
 
@@ -86,6 +87,7 @@ static const struct option scan_options[] = {
     {"lab", optional_argument, NULL, OPT_LAB},
     {"starttls", required_argument, NULL, OPT_STARTTLS},
     {"clients", required_argument, NULL, OPT_CLIENTS},
+    {"simulate", required_argument, NULL, OPT_SIMULATE},
     {"check-names", no_argument, NULL, OPT_CHECK_NAMES},
     {"no-aia", no_argument, NULL, OPT_NO_AIA},
     {"no-revocation", no_argument, NULL, OPT_NO_REVOCATION},
@@ -165,13 +167,18 @@ scan_usage(FILE *f)
         "                          reference client), browsers, mobile, java, libraries,\n"
         "                          legacy, or a FILE (client names, or a client\n"
         "                          definition): fails when one of them cannot negotiate\n"
+        "  --simulate MODE         reference clients on graded endpoints: enum (default)\n"
+        "                          = simulated from the grading enumeration, no\n"
+        "                          connection; real = also send each client's own\n"
+        "                          ClientHello (one connection per client per endpoint,\n"
+        "                          --probe-timeout) and store the real outcome\n"
         "\n"
         "Interruption:\n"
         "  --resume[=SCAN_ID]      continue an interrupted (or killed) scan (default: the\n"
         "                          latest), skipping endpoints already stored.  The scan\n"
         "                          keeps the options it was started with (stored in the\n"
         "                          database): targets, ports, resolvers, CA file, --now,\n"
-        "                          --shard, --starttls, --quick, --clients,\n"
+        "                          --shard, --starttls, --quick, --clients, --simulate,\n"
         "                          --check-names, timeouts, label.  Leave them out;\n"
         "                          giving one with another value is refused.\n"
         "                          Pacing may change: -c, -j, --rate, --per-ip, --progress.\n"
@@ -377,6 +384,17 @@ tw_scan_main(int argc, char **argv)
                 goto out;
             cfg.dns_tries = (int)v;
             cfg.given |= TW_CFG_BIT(TW_CFG_DNS_TRIES);
+            break;
+        case OPT_SIMULATE:
+            /* enum: the simulation alone (the default, no connection);
+             * real: each client's own hello too (scanner/simreal.h). */
+            if (strcmp(optarg, "real") != 0 && strcmp(optarg, "enum") != 0) {
+                fprintf(stderr, "tlsweep scan: --simulate: expected enum or real\n");
+                goto out;
+            }
+            cfg.simulate_real = strcmp(optarg, "real") == 0;
+            if (cfg.simulate_real)
+                cfg.given |= TW_CFG_BIT(TW_CFG_SIMULATE);
             break;
         case OPT_CHECK_NAMES:
             cfg.check_names = 1;

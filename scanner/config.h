@@ -55,6 +55,7 @@ enum tw_cfg_opt {
     TW_CFG_CHECK_NAMES,   /* --check-names: address targets without SNI get the name check */
     TW_CFG_NO_AIA,        /* --no-aia: no fetch of a missing intermediate (issue 14) */
     TW_CFG_NO_REVOCATION, /* --no-revocation: no online OCSP (issue 14) */
+    TW_CFG_SIMULATE,      /* --simulate real: each client's own hello too (issue 13) */
     TW_CFG__COUNT
 };
 #define TW_CFG_BIT(opt) (1u << (opt))
@@ -99,6 +100,9 @@ struct tw_config {
                                  in AIA caIssuers (scanner/aia.h) */
     int no_revocation;        /* --no-revocation: never ask the OCSP responder AIA
                                  names when nothing is stapled */
+    int simulate_real;        /* --simulate real: on each graded endpoint, one raw
+                                 connection per reference client with its own
+                                 ClientHello (scanner/simreal.h); 0: simulation only */
     const char *const *files; /* target files; "-" = stdin */
     size_t n_files;
     unsigned given; /* TW_CFG_BIT(enum tw_cfg_opt) of each option the command line gave */

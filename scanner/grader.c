@@ -23,12 +23,27 @@
 #include "scanner/grader.h"
 #include "scanner/hello.h"
 #include "scanner/probekind.h"
+#include "scanner/simreal.h"
 #include "scanner/starttls.h"
 #include "scanner/vuln.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
 #define GRADER_KEEP_BUF 16384 /* an exchange buffer above this is freed after use */
+
+struct tw_grader;
+
+/* --simulate real: one reference client's hello in flight, beside the plan's
+ * connection (each has its own exchange and probe result). */
+struct grader_real {
+    struct tw_grader *g;
+    size_t idx; /* the client's index in reals[] */
+    struct tw_conn *conn;
+    uint8_t *out; /* the client's hello (out_len bytes) */
+    size_t out_len;
+    struct tw_conn_exchange ex;
+    struct tw_probe_result pr;
+};
 
 struct tw_grader {
     struct tw_conn_pool *pool;
@@ -61,6 +76,19 @@ struct tw_grader {
     struct tw_conn *conn;       /* the running connection, or NULL */
     struct tw_conn_exchange ex;
     struct tw_probe_result pr;
+    /* --simulate real: the clients, the next one to send, its hello when
+     * built (real_ready), the hellos in flight (at most one per client, run
+     * beside the plan's connection), and their outcomes (copied into the
+     * record). */
+    const struct tw_refclient *const *real_clients;
+    size_t real_n, real_next;
+    int real_ready;
+    uint8_t *real_out;
+    size_t real_out_len;
+    int real_running;
+    struct grader_real *real_conns[TW_GREC_SIMS_MAX];
+    char real_sni[TW_HOST_MAX + 1];
+    struct tw_grec_real reals[TW_GREC_SIMS_MAX];
     tw_grader_cb *cb;
     void *arg;
 };
@@ -122,6 +150,12 @@ tw_grader_new(const struct tw_grader_params *p)
     n += snprintf(g->req + n, sizeof(g->req) - (size_t)n,
                   "\r\nUser-Agent: tlsweep\r\nConnection: close\r\n\r\n");
     g->req_len = (size_t)n < sizeof(g->req) ? (size_t)n : sizeof(g->req) - 1;
+    g->real_clients = p->real_clients;
+    g->real_n = p->real_n == 0 ? 0 : p->real_clients == NULL ? tw_refclients_count() : p->real_n;
+    if (g->real_n > TW_GREC_SIMS_MAX)
+        g->real_n = TW_GREC_SIMS_MAX;
+    if (p->real_sni != NULL)
+        tw_strlcpy(g->real_sni, p->real_sni, sizeof(g->real_sni));
     g->plan = tw_gplan_new(g->sni, TW_PROBE_MAX_CONNS);
     if (g->starttls)
         tw_gplan_no_http(g->plan);
@@ -131,7 +165,53 @@ tw_grader_new(const struct tw_grader_params *p)
 int
 tw_grader_connections(const struct tw_grader *g)
 {
-    return tw_gplan_connections(g->plan) + g->stopped_conns;
+    return tw_gplan_connections(g->plan) + g->stopped_conns + (int)g->real_next;
+}
+
+int
+tw_grader_running(const struct tw_grader *g)
+{
+    return (g->conn != NULL) + g->real_running;
+}
+
+static const struct tw_refclient *
+grader_real_client(const struct tw_grader *g, size_t i)
+{
+    return g->real_clients != NULL ? g->real_clients[i] : tw_refclients_at(i);
+}
+
+/* --simulate real: build the next client's hello (real_ready), skipping the
+ * clients whose hello cannot be built (recorded, not sent).  1 when one is
+ * ready to be sent. */
+static int
+grader_real_prepare(struct tw_grader *g)
+{
+    uint8_t rnd[TW_SIMREAL_RANDOM_LEN];
+    uint8_t buf[TW_HELLO_MAX_OUT];
+
+    while (!g->real_ready && g->real_next < g->real_n) {
+        const struct tw_refclient *c = grader_real_client(g, g->real_next);
+        size_t len = 0;
+
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            for (size_t i = 0; i < sizeof(rnd); i++)
+                rnd[i] = (uint8_t)(i * 131u + (unsigned)g->real_next);
+            ERR_clear_error();
+        }
+        if (tw_simreal_build(c, g->real_sni, rnd, buf, sizeof(buf), &len) == 0 && len > 0) {
+            free(g->real_out);
+            g->real_out = tw_xmalloc(len);
+            memcpy(g->real_out, buf, len);
+            g->real_out_len = len;
+            g->real_ready = 1;
+            break;
+        }
+        tw_simreal_feed(NULL, c, &g->reals[g->real_next]);
+        tw_strlcpy(g->reals[g->real_next].why, "its hello cannot be built",
+                   sizeof(g->reals[0].why));
+        g->real_next++;
+    }
+    return g->real_ready;
 }
 
 const char *
@@ -140,14 +220,13 @@ tw_grader_error(const struct tw_grader *g)
     return g->error;
 }
 
-int
-tw_grader_pending(struct tw_grader *g)
+/* The plan's next step, planned once per connection; 1 when there is one. */
+static int
+grader_plan_ready(struct tw_grader *g)
 {
     uint8_t rnd[TW_PROBE_RANDOM_LEN];
     uint8_t buf[TW_HELLO_MAX_OUT]; /* built here, kept at its size: a hello is ~1 KB */
 
-    if (g->stopped)
-        return 0;
     if (!g->step_ready) {
         if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
             /* No randomness is no secret here (nothing is encrypted), but
@@ -156,6 +235,7 @@ tw_grader_pending(struct tw_grader *g)
                 rnd[i] = (uint8_t)(i * 131u + (unsigned)tw_gplan_connections(g->plan));
             ERR_clear_error();
         }
+        g->out_len = 0;
         g->step = tw_gplan_next(g->plan, rnd, buf, sizeof(buf), &g->out_len);
         free(g->out);
         g->out = NULL;
@@ -166,6 +246,18 @@ tw_grader_pending(struct tw_grader *g)
         g->step_ready = 1;
     }
     return g->step != TW_GSTEP_DONE;
+}
+
+int
+tw_grader_pending(struct tw_grader *g)
+{
+    if (g->stopped)
+        return 0;
+    if (g->conn == NULL && grader_plan_ready(g))
+        return 1;
+    /* --simulate real: the clients' own hellos run beside the plan (their
+     * answers do not steer it), each as soon as a slot is given. */
+    return grader_real_prepare(g);
 }
 
 /* complete() of a hello's exchange: the flight parsed to its end, or failed. */
@@ -303,6 +395,75 @@ grader_conn_done(void *arg, SSL *ssl)
         g->cb(g->arg);
 }
 
+/* A client's hello ended: its outcome goes to reals[], then the caller's
+ * callback (which may free g). */
+static void
+grader_real_done(void *arg, SSL *ssl)
+{
+    struct grader_real *rc = arg;
+    struct tw_grader *g = rc->g;
+    struct tw_server_flight f;
+    int parsed = rc->ex.len > 0 ? tw_hello_parse(rc->ex.buf, rc->ex.len, &f) : TW_HELLO_NEED_MORE;
+
+    (void)ssl;
+    tw_simreal_feed(parsed == TW_HELLO_DONE ? &f : NULL, grader_real_client(g, rc->idx),
+                    &g->reals[rc->idx]);
+    g->real_conns[rc->idx] = NULL;
+    g->real_running--;
+    free(rc->ex.buf);
+    free(rc->out);
+    free(rc);
+    if (g->cb != NULL)
+        g->cb(g->arg);
+}
+
+/* Send the prepared client hello on its own connection. */
+static int
+grader_real_start(struct tw_grader *g)
+{
+    struct grader_real *rc = tw_xcalloc(1, sizeof(*rc));
+    struct tw_conn_params p;
+    int err;
+
+    rc->g = g;
+    rc->idx = g->real_next;
+    rc->out = g->real_out;
+    rc->out_len = g->real_out_len;
+    memset(&p, 0, sizeof(p));
+    p.sa = (const struct sockaddr *)&g->sa;
+    p.salen = g->salen;
+    p.tls = g->tls;
+    p.mode = TW_CONN_RAW;
+    p.ex = &rc->ex;
+    p.kind = g->http_kind;
+    p.sni = g->sni[0] != '\0' ? g->sni : NULL;
+    p.connect_timeout = g->connect_timeout;
+    p.handshake_timeout = g->handshake_timeout;
+    if (g->starttls) {
+        p.starttls = g->starttls;
+        p.starttls_host = g->starttls_host[0] != '\0' ? g->starttls_host : NULL;
+    }
+    p.out = &rc->pr;
+    p.done_cb = grader_real_done;
+    p.arg = rc;
+    rc->ex.req = rc->out;
+    rc->ex.req_len = rc->out_len;
+    rc->ex.max = TW_HELLO_FLIGHT_MAX;
+    rc->ex.complete = grader_flight_complete;
+    err = tw_conn_start(g->pool, &p, &rc->conn);
+    if (err < 0) {
+        free(rc->ex.buf);
+        free(rc); /* the hello stays prepared for the retry */
+        return err;
+    }
+    g->real_out = NULL;
+    g->real_out_len = 0;
+    g->real_ready = 0;
+    g->real_conns[g->real_next++] = rc;
+    g->real_running++;
+    return 0;
+}
+
 int
 tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
 {
@@ -310,8 +471,13 @@ tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg)
     int hello;
     int rc;
 
-    if (!tw_grader_pending(g) || g->conn != NULL || g->salen == 0)
+    if (!tw_grader_pending(g) || g->salen == 0)
         return -EINVAL;
+    if (g->conn != NULL || g->step == TW_GSTEP_DONE) {
+        g->cb = cb;
+        g->arg = arg;
+        return grader_real_start(g);
+    }
     hello = g->step == TW_GSTEP_HELLO;
     if (!hello && g->tls == NULL)
         return -EINVAL;
@@ -377,6 +543,8 @@ tw_grader_finish(struct tw_grader *g, struct tw_result *r, int total_conns)
         return -1; /* partial evidence would grade what was never asked */
     rec = tw_gplan_grade(g->plan, r, NULL);
     rec->connections = total_conns;
+    for (size_t i = 0; i < g->real_next; i++)
+        rec->reals[rec->n_reals++] = g->reals[i];
     free(r->grading);
     r->grading = rec;
     return 0;
@@ -389,6 +557,17 @@ tw_grader_free(struct tw_grader *g)
         return;
     if (g->conn != NULL)
         tw_conn_abort(g->conn);
+    for (size_t i = 0; i < TW_GREC_SIMS_MAX; i++) {
+        struct grader_real *rc = g->real_conns[i];
+
+        if (rc != NULL) {
+            tw_conn_abort(rc->conn);
+            free(rc->ex.buf);
+            free(rc->out);
+            free(rc);
+        }
+    }
+    free(g->real_out);
     tw_gplan_free(g->plan);
     free(g->out);
     free(g->ex.buf);

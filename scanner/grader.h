@@ -11,13 +11,20 @@
  *                   ClientHello, the server's flight read until tw_hello_parse
  *                   says it is complete or failed (at most TW_HELLO_FLIGHT_MAX
  *                   bytes), EOF, reset or the deadline -> tw_gplan_feed_hello
+ *   (real)          --simulate real: one more TW_CONN_RAW conn per
+ *                   reference client with the client's own hello
+ *                   (simreal.h) -> the record's reals[]; a STARTTLS
+ *                   dialogue failure there does not stop the grading.  These
+ *                   do not depend on the plan or on each other: they run
+ *                   beside the plan's connection, as many at once as the
+ *                   caller starts (it holds one address slot per connection)
  *   TW_GSTEP_HTTP   a TW_CONN_TLS_HTTP conn: a handshake with the settings of
  *                   the probe the grade is based on (its grade_http_kind row in
  *                   probekind.h), HEAD /, the response head read until its
  *                   blank line or a first line that is not HTTP (at most
  *                   TW_PROBE_HTTP_MAX bytes) -> tw_gplan_feed_http
  *
- * One connection at a time.  Every connection is bounded by the connect
+ * The plan runs one connection at a time.  Every connection is bounded by the connect
  * timeout and the handshake timeout, which is also the STARTTLS plaintext
  * phase's own deadline (the flight then gets a fresh one); a TLS connection
  * by TW_CONN_HANDSHAKE_BYTES_MAX bytes in all (conn.h).
@@ -43,6 +50,7 @@
 #include "scanner/conn.h"
 #include "scanner/evidence.h"
 #include "scanner/gplan.h"
+#include "tls/refclients.h"
 #include "scanner/tlsctx.h"
 #include "store/model.h"
 
@@ -76,6 +84,14 @@ struct tw_grader_params {
      * (copied; NULL = none).  Implies tw_gplan_no_http. */
     int starttls;
     const char *starttls_host;
+    /* --simulate real (issue 13, scanner/simreal.h): after the plan, one raw
+     * hello per reference client, its own ClientHello; real_n 0 = off (no
+     * extra connection).  real_clients NULL: the built-in table (real_n is
+     * then its size).  real_sni: the name clients that send SNI send (copied;
+     * NULL = none).  Borrowed clients must outlive the grader. */
+    const struct tw_refclient *const *real_clients;
+    size_t real_n;
+    const char *real_sni;
 };
 
 /*
@@ -92,11 +108,17 @@ double tw_grader_timeout(double probe, double observed, double cap);
 struct tw_grader *tw_grader_new(const struct tw_grader_params *p);
 /* The deadline the grader's connections use (tw_grader_timeout). */
 double tw_grader_deadline(const struct tw_grader *g);
-/* 1 when another connection is planned (the caller schedules it), else 0. */
+/* 1 when a connection can be started now: the plan's next one (none runs),
+ * or a reference client's hello (--simulate real); else 0.  The grading is
+ * over when this is 0 and tw_grader_running() is 0. */
 int tw_grader_pending(struct tw_grader *g);
-/* Start the planned connection.  0: started, cb(arg) runs once when it ends
- * (never from inside this call); -errno: no socket (EMFILE...), retry later. */
+/* Start one connection that tw_grader_pending() allows.  0: started, cb(arg)
+ * runs once when it ends (never from inside this call; every connection
+ * calls the cb of the last start); -errno: no socket (EMFILE...), retry
+ * later. */
 int tw_grader_start(struct tw_grader *g, tw_grader_cb *cb, void *arg);
+/* Connections in flight now. */
+int tw_grader_running(const struct tw_grader *g);
 /* Connections used so far (a connection that stopped the grading included). */
 int tw_grader_connections(const struct tw_grader *g);
 /* Grade into r (r->grade, r->grading); total_conns: the endpoint's

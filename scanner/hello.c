@@ -305,7 +305,13 @@ hello_build_exts(const struct tw_hello_params *p, struct hello_w *w, size_t hs)
         if (!(p->flags & TW_HELLO_F_NO_KEY_SHARE)) {
             hello_ext_begin(w, 51, &at);
             at2 = w_mark(w, 2);
-            if (p->x25519_share != NULL) {
+            if (p->n_shares > 0) {
+                for (size_t k = 0; k < p->n_shares; k++) {
+                    w_u16(w, p->shares[k].group);
+                    w_u16(w, (unsigned)p->shares[k].len);
+                    w_bytes(w, p->shares[k].data, p->shares[k].len);
+                }
+            } else if (p->x25519_share != NULL) {
                 w_u16(w, TW_GROUP_X25519);
                 w_u16(w, 32);
                 w_bytes(w, p->x25519_share, 32);
@@ -411,6 +417,12 @@ tw_hello_build(const struct tw_hello_params *p, uint8_t *out, size_t cap, size_t
         goto out;
     if (p->sni != NULL && strnlen(p->sni, 256) > 255)
         goto out;
+    if (p->n_shares > TW_HELLO_MAX_SHARES || (p->n_shares > 0 && p->shares == NULL))
+        goto out;
+    for (i = 0; i < p->n_shares; i++)
+        if (p->shares[i].len == 0 || p->shares[i].len > TW_HELLO_MAX_SHARE ||
+            p->shares[i].data == NULL)
+            goto out;
     if (p->n_alpn > TW_HELLO_MAX_ALPN || (p->n_alpn > 0 && p->alpn == NULL))
         goto out;
     for (i = 0; i < p->n_alpn; i++) {

@@ -52,6 +52,16 @@
 #define TW_HELLO_F_NO_SIGALGS 0x2000       /* omit signature_algorithms */
 #define TW_HELLO_F_NO_KEY_SHARE 0x4000     /* TLS 1.3: omit key_share (not just an empty list) */
 
+#define TW_HELLO_MAX_SHARES 4   /* key_share entries one hello may carry */
+#define TW_HELLO_MAX_SHARE 1300 /* bytes of one key share (X25519MLKEM768: 1216) */
+
+/* One TLS 1.3 key share: a group and its public value (borrowed). */
+struct tw_hello_share {
+    uint16_t group;
+    const uint8_t *data;
+    size_t len;
+};
+
 /*
  * What to offer.  Start from tw_hello_params_init() and change fields.
  * Arrays are borrowed for the duration of tw_hello_build() only.
@@ -81,7 +91,12 @@ struct tw_hello_params {
     const uint8_t *x25519_share; /* TLS 1.3: 32-byte x25519 public value; NULL = empty
                                     client_shares, so the server answers with a
                                     HelloRetryRequest naming the group it wants */
-    const char *const *alpn;     /* ALPN protocol names, NULL = no ALPN */
+    /* TLS 1.3: key shares of any groups, in order (--simulate real plays a
+     * client's own shares); when n_shares > 0 they replace x25519_share.
+     * Each at most TW_HELLO_MAX_SHARE bytes, at most TW_HELLO_MAX_SHARES. */
+    const struct tw_hello_share *shares;
+    size_t n_shares;
+    const char *const *alpn; /* ALPN protocol names, NULL = no ALPN */
     size_t n_alpn;
     unsigned flags; /* TW_HELLO_F_* */
 };

@@ -634,6 +634,7 @@ static const struct scan_optdef scan_optdefs[] = {
     {"check-names", TW_CFG_CHECK_NAMES, 0, 1},
     {"no-aia", TW_CFG_NO_AIA, 0, 1},
     {"no-revocation", TW_CFG_NO_REVOCATION, 0, 1},
+    {"simulate", TW_CFG_SIMULATE, 0, 0},
     {"allow-large-ranges", TW_CFG_ALLOW_LARGE, 0, 1},
     {"connect-timeout", TW_CFG_CONNECT_TIMEOUT, 0, 0},
     {"handshake-timeout", TW_CFG_HANDSHAKE_TIMEOUT, 0, 0},
@@ -750,6 +751,11 @@ scan_opt_get(const struct tw_config *c, enum tw_cfg_opt id, size_t i, char *buf,
                                            : c->allow_large_ranges))
             return 0;
         snprintf(buf, len, "on");
+        return 1;
+    case TW_CFG_SIMULATE:
+        if (!c->simulate_real)
+            return 0;
+        snprintf(buf, len, "real");
         return 1;
     case TW_CFG_CLIENTS:
         snprintf(buf, len, "%s",
@@ -907,6 +913,11 @@ scan_opt_set(struct scan *s, enum tw_cfg_opt id, size_t i, const char *v)
             c->no_revocation = 1;
         else
             c->allow_large_ranges = 1;
+        return 0;
+    case TW_CFG_SIMULATE:
+        if (strcmp(v, "real") != 0)
+            return -1;
+        c->simulate_real = 1;
         return 0;
     case TW_CFG_CLIENTS: {
         char e[256];

@@ -75,6 +75,7 @@
 #include "scanner/conn.h"
 #include "scanner/dns.h"
 #include "scanner/grader.h"
+#include "scanner/simreal.h"
 #include "scanner/probekind.h"
 #include "scanner/starttls.h"
 #include "scanner/tlsctx.h"
@@ -150,13 +151,14 @@ struct ep {
     int kind;
     int n_probes;
     int grade_kind; /* the probe the grade is based on (ep_grade_begin) */
-    int holds_ip;
+    int holds_ip;   /* address slots held: one per connection in flight */
+    int queued;     /* on the run queue or an address's wait list */
     int got_cert;
     int cert_main; /* the certificate came from the main probe (status_request sent) */
     int classified;
     struct online *online;           /* its online checks while parked, else NULL */
     struct tw_grader *grader;        /* grading probes (after classification), or NULL */
-    int grading_inflight;            /* a grading connection is open */
+    int grading_inflight;            /* grading connections open (--simulate real: several) */
     double probe_t0;                 /* when the running classification probe started */
     double probe_secs[TW_PK__COUNT]; /* how long each classification probe took */
     struct sockaddr_storage sa;
@@ -515,10 +517,10 @@ ep_release_ip(struct tw_worker *w, struct ep *ep)
     struct ipslot *s = ep->ip;
     struct ep *next;
 
-    if (s == NULL || !ep->holds_ip)
+    if (s == NULL || ep->holds_ip <= 0)
         return;
-    ep->holds_ip = 0;
-    ep->ip = NULL;
+    if (--ep->holds_ip == 0 && !ep->queued)
+        ep->ip = NULL;
     s->n_inflight--;
     next = s->wait_head;
     if (next != NULL) {
@@ -526,7 +528,7 @@ ep_release_ip(struct tw_worker *w, struct ep *ep)
         if (s->wait_head == NULL)
             s->wait_tail = NULL;
         s->n_inflight++;
-        next->holds_ip = 1;
+        next->holds_ip++;
         runq_push(w, next);
         w->pump_again = 1;
     }
@@ -588,7 +590,9 @@ static void
 job_free(struct tw_worker *w, struct job *j)
 {
     for (int i = 0; i < j->n_eps; i++) {
-        if (j->eps[i] != NULL && (j->eps[i]->conn != NULL || j->eps[i]->grading_inflight))
+        if (j->eps[i] != NULL && j->eps[i]->conn != NULL)
+            worker_conn_end(w);
+        for (int k = 0; j->eps[i] != NULL && k < j->eps[i]->grading_inflight; k++)
             worker_conn_end(w);
         ep_free(j->eps[i]);
     }
@@ -652,6 +656,7 @@ ep_finish(struct ep *ep)
                           ep->ev.cert.leaf_has_aia_issuer,
                           set != NULL ? set->sim : w->cfg->sim_clients,
                           set != NULL ? set->n_sim : w->cfg->n_sim_clients);
+        tw_simreal_judge(ep->r->grading); /* --simulate real: sim vs real */
     }
     /* A set of reference clients is judged from their simulation. */
     if (w->cfg->clients == TW_CLIENTS_SET)
@@ -694,11 +699,13 @@ ep_grade_done(void *arg)
     struct ep *ep = arg;
     struct tw_worker *w = ep->job->w;
 
-    ep->grading_inflight = 0;
+    ep->grading_inflight--;
     worker_conn_end(w);
     ep_release_ip(w, ep);
     if (!w->stopping && tw_grader_pending(ep->grader)) {
         ep_schedule(ep);
+    } else if (ep->queued || tw_grader_running(ep->grader) > 0) {
+        /* --simulate real: the endpoint's other connections end later. */
     } else {
         /* MZ12 (issue 13): only the main probe asked for a staple. */
         tw_grader_set_ocsp(ep->grader, !ep->cert_main                     ? -1
@@ -808,6 +815,17 @@ ep_grade_begin(struct ep *ep)
      * the handshake timeout (tw_grader_timeout). */
     gp.observed_handshake = ep->probe_secs[base];
     gp.handshake_cap = w->cfg->handshake_timeout;
+    /* --simulate real: the same clients tw_gplan_simulate judges, each
+     * sending the target's name when it sends SNI (issue 13). */
+    if (w->cfg->simulate_real) {
+        const struct tw_clients_set *set = w->cfg->client_set;
+
+        gp.real_clients = set != NULL ? set->sim : w->cfg->sim_clients;
+        gp.real_n = set != NULL ? set->n_sim : w->cfg->n_sim_clients;
+        if (gp.real_clients == NULL)
+            gp.real_n = 1; /* the built-in table: the grader takes its size */
+        gp.real_sni = ep->r->has_sni ? ep->r->sni : NULL;
+    }
     ep->grader = tw_grader_new(&gp);
     if (!tw_grader_pending(ep->grader)) {
         tw_grader_free(ep->grader);
@@ -996,12 +1014,17 @@ ep_start_probe(struct tw_worker *w, struct ep *ep)
         rc = tw_grader_start(ep->grader, ep_grade_done, ep);
         if (rc < 0)
             return rc;
-        ep->grading_inflight = 1;
-        ep_queued(w, ep);
+        /* The queue time counts while nothing of the endpoint runs. */
+        if (ep->grading_inflight++ == 0)
+            ep_queued(w, ep);
         ep->n_probes++;
         w->n_conns++;
         STAT_ADD(w, in_flight, 1);
         STAT_ADD(w, conns, 1);
+        /* --simulate real: the clients' hellos run beside the plan, each in
+         * its own address slot and connection slot like any connection. */
+        if (!w->stopping && tw_grader_pending(ep->grader))
+            ep_schedule(ep);
         return 0;
     }
     memset(&p, 0, sizeof(p));
@@ -1044,6 +1067,9 @@ ep_schedule(struct ep *ep)
     uint8_t key[16] = {0};
     struct ipslot *s;
 
+    if (ep->queued)
+        return; /* already waiting for its next connection */
+    ep->queued = 1;
     if (sa->sa_family == AF_INET)
         memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
     else
@@ -1053,7 +1079,7 @@ ep_schedule(struct ep *ep)
     ep->q_t0 = ev_now(w->loop);
     if (s->n_inflight < w->per_ip) {
         s->n_inflight++;
-        ep->holds_ip = 1;
+        ep->holds_ip++;
         runq_push(w, ep);
         w->pump_again = 1;
         return;
@@ -1231,8 +1257,10 @@ worker_run(struct tw_worker *w)
          * 3 s timeout fired 1.05 s after the connect at -j 1, issue 18). */
         ev_now_update(w->loop);
         ep = runq_pop(w);
+        ep->queued = 0;
         rc = ep_start_probe(w, ep);
         if (rc < 0) {
+            ep->queued = 1;
             runq_push_front(w, ep);
             budget_token_return(w->budget);
             budget_not_hungry(w);

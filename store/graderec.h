@@ -65,6 +65,19 @@ struct tw_grec_sim {
     unsigned basis;                   /* TW_SIM_BASIS_*: what was assumed */
 };
 
+/* One reference client's real ClientHello (--simulate real, issue 13): what
+ * the server's first flight answered, handshake level only.  Stored in the
+ * real_* columns of the client's client_sims row. */
+struct tw_grec_real {
+    int ran;                         /* the hello was sent (else nothing below is set) */
+    int ok;                          /* a ServerHello (or HelloRetryRequest) came */
+    uint16_t protocol, suite, group; /* negotiated; group 0 for RSA/DHE key exchange */
+    int hrr;                         /* the server answered with a HelloRetryRequest */
+    int alert;                       /* the alert description that refused it, -1 none */
+    char why[64];                    /* the failure in words, "" when ok */
+    int agrees;                      /* 1: the simulation said the same; -1 not judged */
+};
+
 enum tw_grec_hsts {
     TW_GREC_HSTS_NOT_TESTED = 0, /* the HTTP probe did not run */
     TW_GREC_HSTS_NOT_HTTP,       /* the response was not HTTP (or none came) */
@@ -103,6 +116,9 @@ struct tw_grade_record {
     struct tw_sim_server sim_in;
     struct tw_grec_sim sims[TW_GREC_SIMS_MAX];
     int n_sims;
+    /* --simulate real: each client's real hello, in the order of sims. */
+    struct tw_grec_real reals[TW_GREC_SIMS_MAX];
+    int n_reals;
 
     /* HTTP (HSTS). */
     enum tw_grec_hsts hsts;

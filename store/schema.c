@@ -395,6 +395,29 @@ static const char *const steps[] = {
      * URL to complete a chain (issue 14): 1 once any scan fetched it; it then
      * appears in result_chain after the certificates the server sent. */
     "ALTER TABLE certs ADD COLUMN via_aia INTEGER NOT NULL DEFAULT 0;",
+    /* 13 -> 14: scan --simulate real (issue 13, scanner/simreal.h): each
+     * client's own ClientHello, sent for real, beside its simulation.
+     * real_outcome is 'ok' (a ServerHello or HelloRetryRequest came) or
+     * 'fail' (an alert, or no answer), NULL when the scan did not send it;
+     * real_protocol, real_suite and real_grp what the ServerHello chose
+     * (real_grp NULL for RSA and DHE key exchange); real_detail the failure
+     * in words and 'HelloRetryRequest'; real_agrees 1 when the simulation's
+     * handshake outcome is the same (both refused, or the same protocol,
+     * suite and group; certificate-based failures come after the
+     * ServerHello and count as reaching it), 0 when not.  sim_mismatches
+     * lists the rows where they differ. */
+    "ALTER TABLE client_sims ADD COLUMN real_outcome TEXT;"
+    "ALTER TABLE client_sims ADD COLUMN real_protocol TEXT;"
+    "ALTER TABLE client_sims ADD COLUMN real_suite TEXT;"
+    "ALTER TABLE client_sims ADD COLUMN real_grp TEXT;"
+    "ALTER TABLE client_sims ADD COLUMN real_detail TEXT;"
+    "ALTER TABLE client_sims ADD COLUMN real_agrees INTEGER;"
+    "CREATE VIEW sim_mismatches AS"
+    "  SELECT r.scan_id, r.id AS result_id, r.host, r.ip, r.port, r.sni, r.starttls, c.client,"
+    "         c.outcome, c.class, c.protocol, c.suite, c.grp,"
+    "         c.real_outcome, c.real_protocol, c.real_suite, c.real_grp, c.real_detail"
+    "  FROM client_sims AS c JOIN results AS r ON r.id = c.result_id"
+    "  WHERE c.real_agrees = 0;",
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#define TW_SCHEMA_VERSION 13
+#define TW_SCHEMA_VERSION 14
 
 /* Returns 0, or -1 with a message in err[TW_ERRLEN]. */
 int tw_schema_migrate(sqlite3 *db, char *err);

@@ -193,6 +193,29 @@ writer_sim_basis(unsigned basis, char *buf, size_t len)
              (basis & TW_SIM_BASIS_DH_UNSEEN) ? "dh_unseen" : "");
 }
 
+/* --simulate real: the client's real outcome into parameters at..at+5
+ * (real_outcome, real_protocol, real_suite, real_grp, real_detail,
+ * real_agrees). */
+static void
+writer_bind_real(sqlite3_stmt *s, int at, const struct tw_grec_real *x)
+{
+    const struct tw_suite *su = x->suite != 0 ? tw_suites_find(x->suite) : NULL;
+    const struct tw_group *gr = x->group != 0 ? tw_suites_group_find(x->group) : NULL;
+    char hex[2][8], detail[96];
+
+    snprintf(hex[0], sizeof(hex[0]), "0x%04X", (unsigned)x->suite);
+    snprintf(hex[1], sizeof(hex[1]), "0x%04X", (unsigned)x->group);
+    sqlite3_bind_text(s, at, x->ok ? "ok" : "fail", -1, SQLITE_STATIC);
+    writer_bind_opt(s, at + 1, x->protocol != 0 ? tw_suites_version_name(x->protocol) : NULL);
+    writer_bind_opt(s, at + 2, su != NULL ? su->name : x->suite != 0 ? hex[0] : NULL);
+    writer_bind_opt(s, at + 3, gr != NULL ? gr->name : x->group != 0 ? hex[1] : NULL);
+    snprintf(detail, sizeof(detail), "%.*s%s%s", (int)strnlen(x->why, sizeof(x->why)), x->why,
+             x->hrr && x->why[0] != '\0' ? "; " : "", x->hrr ? "HelloRetryRequest" : "");
+    writer_bind_opt(s, at + 4, detail[0] != '\0' ? detail : NULL);
+    if (x->agrees >= 0)
+        sqlite3_bind_int(s, at + 5, x->agrees);
+}
+
 /*
  * The reference clients' simulated handshakes of one stored result (issue
  * 13, table client_sims), found by the endpoint key as writer_put_vulns
@@ -214,8 +237,10 @@ writer_put_sims(struct tw_writer *w, const struct tw_result *r, char *err)
     if (w->sim_insert == NULL &&
         sqlite3_prepare_v2(db,
                            "INSERT OR REPLACE INTO client_sims(result_id, client, outcome, class,"
-                           " protocol, suite, grp, detail, basis)"
-                           " SELECT id, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 FROM results"
+                           " protocol, suite, grp, detail, basis, real_outcome, real_protocol,"
+                           " real_suite, real_grp, real_detail, real_agrees)"
+                           " SELECT id, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16, ?17, ?18,"
+                           " ?19, ?20 FROM results"
                            " WHERE scan_id = ?1 AND host = ?2 AND ip = ?3 AND port = ?4"
                            " AND ifnull(sni, '') = ?5 AND ifnull(starttls, '') = ?14",
                            -1, &w->sim_insert, NULL) != SQLITE_OK) {
@@ -251,6 +276,8 @@ writer_put_sims(struct tw_writer *w, const struct tw_result *r, char *err)
         writer_sim_basis(m->basis, basis, sizeof(basis));
         sqlite3_bind_text(s, 13, basis, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 14, stls, -1, SQLITE_STATIC);
+        if (i < g->n_reals && g->reals[i].ran)
+            writer_bind_real(s, 15, &g->reals[i]);
         if (sqlite3_step(s) != SQLITE_DONE) {
             tw_errf(err, "client_sims: %s", sqlite3_errmsg(db));
             sqlite3_reset(s);

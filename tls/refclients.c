@@ -138,6 +138,8 @@ static const uint16_t su_android14[] = {0x1301, 0x1302, 0x1303, 0xC02B, 0xC02C, 
                                         0xC02F, 0xC030, 0xCCA8, 0xC009, 0xC00A, 0xC013,
                                         0xC014, 0x009C, 0x009D, 0x002F, 0x0035};
 static const uint16_t gr_android[] = {29, 23, 24};
+/* Android 5 (API 21) predates X25519 in Conscrypt (added in API 24). */
+static const uint16_t gr_android5[] = {23, 24, 25};
 static const uint16_t sg_android[] = {0x0403, 0x0804, 0x0401, 0x0503, 0x0805,
                                       0x0501, 0x0806, 0x0601, 0x0201};
 
@@ -295,9 +297,12 @@ static const struct tw_refclient table[] = {
      "Platform apps only (the browser used WebView/Chrome). The set follows the reference's "
      "'enabled by default' column for API 19 (SSLv3 and TLSv1; DES, EXPORT and RC4 enabled 9-19; "
      "GCM only from 20); the order, and whether ECDHE 3DES was enabled, are uncertain"},
-    {"Android 5", "5.0 (API 21)", T10, T12, L(su_android5), L(gr_android), L(sg_android), 1, 1024,
-     1024, 256, 1, 0, 0, "Android SSLSocket reference, default configuration table for API 21",
-     "Order uncertain; RC4-SHA was still enabled by default at API 21 per the reference and is "
+    {"Android 5", "5.0 (API 21)", T10, T12, L(su_android5), L(gr_android5), L(sg_android), 1, 1024,
+     1024, 256, 1, 0, 0,
+     "Android SSLSocket reference, default configuration table for API 21; Android 7.0 "
+     "behaviour changes (X25519 arrives with Conscrypt in API 24)",
+     "No X25519: NIST curves only; order uncertain; RC4-SHA was still enabled by default at API 21 "
+     "per the reference and is "
      "listed last; 3DES membership varied by patch level"},
     {"Android 7", "7.0 (API 24)", T10, T12, L(su_android7), L(gr_android), L(sg_android), 1, 1024,
      0, 256, 1, 0, 0,
@@ -375,9 +380,11 @@ static const struct tw_refclient table[] = {
      "Python 3.12 ssl module docs: create_default_context (SECLEVEL 2 cipher string, TLS 1.2 "
      "minimum since 3.10) and SSLContext.hostname_checks_common_name (default True)",
      "Suite set follows the linked OpenSSL"},
-    {"Node.js", "22", T12, T13, L(su_node), L(gr_ossl3), L(sg_ossl111), 1, 1024, 1024, 160, 0, 0, 0,
+    {"Node.js", "22", T12, T13, L(su_node), L(gr_ossl3), L(sg_ossl111), 1, 1024, 1024, 160, 1, 0, 0,
      "Node.js 22 tls module docs: 'Modifying the default TLS cipher suite' "
-     "(crypto.constants.defaultCoreCipherList) and tls.checkServerIdentity (SAN only)",
+     "(crypto.constants.defaultCoreCipherList) and tls.checkServerIdentity (the subject CN only "
+     "when the certificate has no DNS or IP subjectAltName; Node's "
+     "test-tls-check-server-identity accepts a CN-only certificate)",
      "The list ends in HIGH: the suites after DHE-RSA-AES256-SHA256 are what OpenSSL 3's HIGH "
      "adds (CCM, ARIA and DSS suites left out), membership and order not checked against a "
      "capture; groups are OpenSSL's defaults"},

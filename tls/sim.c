@@ -251,7 +251,7 @@ choose13_suite(const struct tw_refclient *c, const struct tw_sim_server *s, int 
  * group, and for its second too when the first is a post-quantum hybrid
  * (what current browsers do). */
 static uint16_t
-choose13_group(const struct tw_refclient *c, const struct tw_sim_server *s, int server_order,
+choose13_group(const struct tw_refclient *c, const struct tw_sim_server *s,
                struct tw_sim_result *out)
 {
     size_t n_shares = 0, shared = 0;
@@ -276,7 +276,11 @@ choose13_group(const struct tw_refclient *c, const struct tw_sim_server *s, int 
     out->hrr = 1;
     if (shared > 1 && first_c != first_s)
         out->basis |= TW_SIM_BASIS_GROUP_ORDER;
-    return server_order ? first_s : first_c;
+    /* The HelloRetryRequest names the server's first group that the client
+     * supports, whatever the suite order setting: OpenSSL does so
+     * (--simulate real showed it on the lab's servers), and the
+     * enumeration found the groups in the server's order. */
+    return first_s;
 }
 
 /* Step 5 for TLS 1.3: the leaf for the client's first signature algorithm
@@ -358,7 +362,7 @@ tw_sim_run(const struct tw_refclient *c, const struct tw_sim_server *s, struct t
             fail(out, TW_SIM_R_CIPHER);
             return;
         }
-        out->group = choose13_group(c, s, server_order, out);
+        out->group = choose13_group(c, s, out);
         if (out->group == 0) {
             fail(out, TW_SIM_R_GROUP);
             return;

@@ -22,9 +22,9 @@
  *      ECDHE group, a suite needs a certificate the client can verify
  *      (signature algorithms by key type).  None: no_shared_cipher.
  *   4. TLS 1.3 group: the client's key_share group when the server accepts
- *      it (no HelloRetryRequest), else the first shared group (server order
- *      when it enforces its suite order, else the client's): a
- *      HelloRetryRequest.  None: tls_alert (handshake_failure).
+ *      it (no HelloRetryRequest), else the server's first group that the
+ *      client supports (as OpenSSL chooses, whatever its suite order
+ *      setting): a HelloRetryRequest.  None: tls_alert (handshake_failure).
  *   5. Certificate: the leaf by key type (TLS <= 1.2: the suite's
  *      authentication; TLS 1.3: the client's first signature algorithm the
  *      server has a key for), then the client's key-size floors (weak_key,

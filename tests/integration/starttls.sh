@@ -159,7 +159,7 @@ assert_eq "2" "$(q "select count(*) from results where host = 'starttls-smtp.lab
     "smtp://h:P and h:P are two rows"
 assert_eq "1" "$(q "select count(*) from sqlite_master where name = 'results_endpoint'
                     and sql like '%starttls%'")" "the unique index includes starttls"
-assert_eq "13" "$(q "pragma user_version")" "schema version 13"
+assert_eq "14" "$(q "pragma user_version")" "schema version 14"
 
 # Reports reproduce with -starttls, whatever the class.
 "$TLSWEEP" report --db "$DB" --format text --group none > "$TMP/report.txt" 2>/dev/null || fail "report failed"
@@ -259,7 +259,7 @@ PY
 echo "smtp://starttls-smtp.lab.tlsweep.test:$PORT" > "$TMP/one.txt"
 "$TLSWEEP" scan --lab="$LAB" --db "$TMP/v3.db" --quick --no-progress --handshake-timeout 3 \
     "$TMP/one.txt" 2>/dev/null || fail "scan into a version-3 database failed"
-assert_eq "13|old.test||ok" "$(sqlite3 "$TMP/v3.db" "select (select user_version from pragma_user_version),
+assert_eq "14|old.test||ok" "$(sqlite3 "$TMP/v3.db" "select (select user_version from pragma_user_version),
     host, starttls, class from results where scan_id = 1")" "v3 -> v4: the old row is direct TLS"
 assert_eq "smtp|ok" "$(sqlite3 "$TMP/v3.db" "select starttls, class from results where scan_id = 2")" \
     "v3 -> v4: a STARTTLS row fits"

@@ -28,6 +28,7 @@
 
 #include "scanner/hello.h"
 #include "scanner/vuln.h"
+#include "scanner/simreal.h"
 
 #define FLIGHT_CAP 65536
 
@@ -1209,6 +1210,210 @@ test_hello_parse_sslv2(void **state)
 
 /* ------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------
+ * --simulate real (scanner/simreal.h): a client's own hello, with key shares
+ * a real OpenSSL server takes, and the outcome compared with the simulation.
+ */
+
+/* A TLS 1.3 client whose first group is g (and x25519 second). */
+static size_t
+simreal_run(uint16_t g, const char *srv_groups, struct tw_server_flight *f, uint8_t *fl)
+{
+    static const uint16_t suites[] = {0x1301, 0x1302, 0xC02F};
+    static const uint16_t sigalgs[] = {0x0804, 0x0401};
+    uint16_t groups[] = {g, TW_GROUP_X25519};
+    struct tw_refclient c;
+    struct srv s = {TLS1_2_VERSION, TLS1_3_VERSION, NULL, NULL, 0, srv_groups, {0}, 0};
+    uint8_t ch[TW_HELLO_MAX_OUT], rnd[TW_SIMREAL_RANDOM_LEN];
+    size_t chl = 0, n;
+    struct ch parsed;
+
+    memset(&c, 0, sizeof(c));
+    memset(rnd, 0x5a, sizeof(rnd));
+    c.name = "t";
+    c.min_version = TW_VERSION_TLS12;
+    c.max_version = TW_VERSION_TLS13;
+    c.suites = suites;
+    c.n_suites = 3;
+    c.groups = groups;
+    c.n_groups = 2;
+    c.sigalgs = sigalgs;
+    c.n_sigalgs = 2;
+    c.sni = 1;
+    assert_int_equal(tw_simreal_build(&c, "hello.test", rnd, ch, sizeof(ch), &chl), 0);
+    assert_int_equal(ch_parse(ch, chl, &parsed), 0);
+    assert_true(ch_has_ext(&parsed, 0));  /* server_name */
+    assert_true(ch_has_ext(&parsed, 51)); /* key_share */
+    n = srv_run(&s, ch, chl, fl, FLIGHT_CAP);
+    assert_int_equal(tw_hello_parse(fl, n, f), TW_HELLO_DONE);
+    return n;
+}
+
+static void
+test_simreal_key_shares(void **state)
+{
+    static const struct {
+        uint16_t group;
+        const char *server; /* the server's groups */
+        uint16_t want;      /* the ServerHello's key_share group, no HRR */
+    } cases[] = {
+        {TW_GROUP_SECP256R1, "P-256", TW_GROUP_SECP256R1},
+        {TW_GROUP_SECP384R1, "P-384", TW_GROUP_SECP384R1},
+        {TW_GROUP_SECP521R1, "P-521", TW_GROUP_SECP521R1},
+        {TW_GROUP_X448, "X448", TW_GROUP_X448},
+        {TW_GROUP_FFDHE2048, "ffdhe2048", TW_GROUP_FFDHE2048},
+        /* A hybrid first: its X25519 second share is taken as it is. */
+        {0x11EC, "X25519", TW_GROUP_X25519},
+    };
+    uint8_t *fl = malloc(FLIGHT_CAP);
+    struct tw_server_flight f;
+    struct tw_grec_real r;
+
+    (void)state;
+    assert_non_null(fl);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        simreal_run(cases[i].group, cases[i].server, &f, fl);
+        assert_true(f.has_server_hello);
+        assert_false(f.is_hrr);
+        assert_int_equal(f.version, TW_VERSION_TLS13);
+        assert_int_equal(f.key_share_group, cases[i].want);
+        tw_simreal_feed(&f, NULL, &r);
+        assert_true(r.ran && r.ok && !r.hrr);
+        assert_int_equal(r.group, cases[i].want);
+        assert_int_equal(r.protocol, TW_VERSION_TLS13);
+        assert_int_equal(r.suite, 0x1301);
+    }
+    /* A group the client shares second only: a HelloRetryRequest for it. */
+    simreal_run(TW_GROUP_SECP256R1, "X25519", &f, fl);
+    tw_simreal_feed(&f, NULL, &r);
+    assert_true(r.ok && r.hrr);
+    assert_int_equal(r.group, TW_GROUP_X25519);
+    free(fl);
+}
+
+/* Every built-in client's hello builds, and a default OpenSSL server
+ * answers it with a complete first flight. */
+static void
+test_simreal_every_client(void **state)
+{
+    struct srv s = {TLS1_VERSION, TLS1_3_VERSION, "ALL:@SECLEVEL=0", NULL, 0, NULL, {0}, 0};
+    uint8_t ch[TW_HELLO_MAX_OUT], rnd[TW_SIMREAL_RANDOM_LEN], *fl = malloc(FLIGHT_CAP);
+    struct tw_server_flight f;
+    struct ch parsed;
+
+    (void)state;
+    assert_non_null(fl);
+    memset(rnd, 0x33, sizeof(rnd));
+    for (size_t i = 0; i < tw_refclients_count(); i++) {
+        const struct tw_refclient *c = tw_refclients_at(i);
+        size_t chl = 0, n;
+
+        assert_int_equal(tw_simreal_build(c, "hello.test", rnd, ch, sizeof(ch), &chl), 0);
+        assert_int_equal(ch_parse(ch, chl, &parsed), 0);
+        assert_int_equal(ch_has_ext(&parsed, 0), c->sni ? 1 : 0);
+        n = srv_run(&s, ch, chl, fl, FLIGHT_CAP);
+        assert_int_equal(tw_hello_parse(fl, n, &f), TW_HELLO_DONE);
+        assert_true(f.has_server_hello);
+        assert_true(f.version <= c->max_version && f.version >= c->min_version);
+    }
+    /* No name to send: no server_name even for a client that sends SNI. */
+    {
+        size_t chl = 0;
+
+        assert_int_equal(tw_simreal_build(tw_refclients_at(0), NULL, rnd, ch, sizeof(ch), &chl), 0);
+        assert_int_equal(ch_parse(ch, chl, &parsed), 0);
+        assert_false(ch_has_ext(&parsed, 0));
+    }
+    free(fl);
+}
+
+static void
+test_simreal_feed_agree(void **state)
+{
+    struct tw_server_flight f;
+    struct tw_grec_real r;
+    struct tw_grec_sim sim;
+    struct tw_grade_record *rec = calloc(1, sizeof(*rec));
+
+    (void)state;
+    assert_non_null(rec);
+    /* No answer, then an alert: refused. */
+    tw_simreal_feed(NULL, NULL, &r);
+    assert_true(r.ran && !r.ok);
+    assert_int_equal(r.alert, -1);
+    memset(&f, 0, sizeof(f));
+    f.has_alert = 1;
+    f.alert_desc = 70;
+    tw_simreal_feed(&f, NULL, &r);
+    assert_false(r.ok);
+    assert_int_equal(r.alert, 70);
+    assert_non_null(strstr(r.why, "protocol_version"));
+    /* A TLS 1.2 ECDHE ServerHello: its curve from the ServerKeyExchange. */
+    memset(&f, 0, sizeof(f));
+    f.has_server_hello = 1;
+    f.version = TW_VERSION_TLS12;
+    f.cipher_suite = 0xC02F;
+    f.kx = TW_FLIGHT_KX_ECDHE;
+    f.ecdh_group = TW_GROUP_SECP256R1;
+    tw_simreal_feed(&f, NULL, &r);
+    assert_true(r.ok);
+    assert_int_equal(r.group, TW_GROUP_SECP256R1);
+    /* A client that did not offer P-256 would refuse that ServerKeyExchange. */
+    {
+        static const uint16_t su[] = {0xC02F};
+        static const uint16_t gr[] = {TW_GROUP_X25519};
+        struct tw_refclient c;
+        struct tw_grec_real r2;
+
+        memset(&c, 0, sizeof(c));
+        c.min_version = TW_VERSION_TLS10;
+        c.max_version = TW_VERSION_TLS12;
+        c.suites = su;
+        c.n_suites = 1;
+        c.groups = gr;
+        c.n_groups = 1;
+        tw_simreal_feed(&f, &c, &r2);
+        assert_false(r2.ok);
+        assert_non_null(strstr(r2.why, "did not offer"));
+        c.groups = &f.ecdh_group;
+        tw_simreal_feed(&f, &c, &r2);
+        assert_true(r2.ok);
+    }
+
+    memset(&sim, 0, sizeof(sim));
+    sim.ok = 1;
+    sim.protocol = TW_VERSION_TLS12;
+    sim.suite = 0xC02F;
+    sim.group = TW_GROUP_SECP256R1;
+    assert_true(tw_simreal_agree(&sim, &r));
+    sim.group = TW_GROUP_X25519;
+    assert_false(tw_simreal_agree(&sim, &r));
+    /* A failure after the ServerHello still reached it. */
+    sim.group = TW_GROUP_SECP256R1;
+    sim.ok = 0;
+    sim.cls = "weak_key";
+    assert_true(tw_simreal_agree(&sim, &r));
+    sim.cls = "no_shared_cipher";
+    assert_false(tw_simreal_agree(&sim, &r));
+    tw_simreal_feed(NULL, NULL, &r);
+    assert_true(tw_simreal_agree(&sim, &r));
+
+    /* judge: in the order of sims; a client without a real outcome: -1. */
+    rec->n_sims = 2;
+    rec->sims[0] = sim;
+    rec->sims[1] = sim;
+    rec->sims[1].ok = 1;
+    rec->n_reals = 3;
+    rec->reals[0] = r;
+    rec->reals[1] = r;
+    rec->reals[2] = r;
+    tw_simreal_judge(rec);
+    assert_int_equal(rec->reals[0].agrees, 1);
+    assert_int_equal(rec->reals[1].agrees, 0);
+    assert_int_equal(rec->reals[2].agrees, -1);
+    free(rec);
+}
+
 static int
 group_setup(void **state)
 {
@@ -1263,6 +1468,9 @@ main(void)
         cmocka_unit_test(test_hello_parse_absurd_record),
         cmocka_unit_test(test_hello_parse_malformed),
         cmocka_unit_test(test_hello_parse_sslv2),
+        cmocka_unit_test(test_simreal_key_shares),
+        cmocka_unit_test(test_simreal_every_client),
+        cmocka_unit_test(test_simreal_feed_agree),
     };
 
     return cmocka_run_group_tests_name("hello", tests, group_setup, group_teardown);

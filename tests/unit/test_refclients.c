@@ -168,6 +168,31 @@ test_policies(void **state)
     assert_int_equal(tw_refclients_policy_parse("bogus", &mask), -1);
 }
 
+/* Rows checked against the clients' documented behaviour while reviewing
+ * tests/golden/lab_sims.expected: Node.js's tls.checkServerIdentity still
+ * falls back to the subject CN when a certificate has no subjectAltName (the
+ * table said SAN only), and Android 5 (API 21) offers no X25519 (Conscrypt
+ * gained it in API 24; the table gave it Android 7's groups). */
+static void
+test_reviewed_facts(void **state)
+{
+    const struct tw_refclient *node = tw_refclients_find("Node.js");
+    const struct tw_refclient *a5 = tw_refclients_find("Android 5");
+    const struct tw_refclient *a7 = tw_refclients_find("Android 7");
+    int a7_x25519 = 0;
+
+    (void)state;
+    assert_non_null(node);
+    assert_non_null(a5);
+    assert_non_null(a7);
+    assert_int_equal(node->cn_fallback, 1);
+    for (size_t i = 0; i < a5->n_groups; i++)
+        assert_int_not_equal(a5->groups[i], 29);
+    for (size_t i = 0; i < a7->n_groups; i++)
+        a7_x25519 |= a7->groups[i] == 29;
+    assert_true(a7_x25519);
+}
+
 /* tls/clients.c's modern suites are "the ones every modern client offers":
  * the modern rows here must bear that out, and speak no version below its
  * floor. */
@@ -456,6 +481,7 @@ main(void)
         cmocka_unit_test(test_required_clients),
         cmocka_unit_test(test_rows_known_and_sane),
         cmocka_unit_test(test_policies),
+        cmocka_unit_test(test_reviewed_facts),
         cmocka_unit_test(test_sigalg_names),
         cmocka_unit_test(test_audited_facts),
         cmocka_unit_test(test_modern_agrees_with_clients),

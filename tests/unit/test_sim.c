@@ -163,6 +163,16 @@ test_tls13_groups(void **state)
     assert_int_equal(r.outcome, TW_SIM_OK);
     assert_int_equal(r.group, TW_GROUP_SECP384R1);
     assert_int_equal(r.hrr, 1);
+    /* P-384 then P-256 on a server without its own suite order: the
+     * HelloRetryRequest still names the server's first (OpenSSL; checked
+     * against the lab's servers with --simulate real). */
+    s.server_pref = 0;
+    s.n_groups13 = 2;
+    s.groups13[1] = TW_GROUP_SECP256R1;
+    run("Chrome", &s, &r);
+    assert_int_equal(r.group, TW_GROUP_SECP384R1);
+    assert_int_equal(r.hrr, 1);
+    s.n_groups13 = 1;
     /* Only x448: no shared group for Chrome. */
     s.groups13[0] = TW_GROUP_X448;
     run("Chrome", &s, &r);
