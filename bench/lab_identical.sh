@@ -12,7 +12,8 @@
 # duration, started, finished) and scan ids are dropped, the scan clock in
 # details ("now ...") and the first bytes of the lab endpoint that sends
 # random bytes are masked, then A's and B's
-# documents must be equal.  Prints one line per scan and exits 1 on any
+# documents must be equal (problems compared as a set: ties are ranked in
+# storage order).  Prints one line per scan and exits 1 on any
 # difference (the differing lines are shown).
 set -euo pipefail
 
@@ -49,7 +50,16 @@ def walk(v):
         for rx, to in norm:
             v = rx.sub(to, v)
     return v
-print(json.dumps(walk(json.load(sys.stdin)), indent=1, sort_keys=True))'
+doc = walk(json.load(sys.stdin))
+# Problems that tie on their endpoint count are ranked, and show their first
+# endpoints and reproduce command, in the order the results were stored,
+# which follows the scan timing: compare each problem by what it is and how
+# many endpoints it has, and its endpoints as a set.
+if isinstance(doc, dict) and isinstance(doc.get("problems"), list):
+    keep = ("severity", "tier", "kind", "title", "endpoints", "explanation", "fix")
+    doc["problems"] = sorted(({k: p.get(k) for k in keep} for p in doc["problems"]),
+                             key=lambda p: json.dumps(p, sort_keys=True))
+print(json.dumps(doc, indent=1, sort_keys=True))'
 }
 
 rc=0
