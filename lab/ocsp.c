@@ -52,15 +52,8 @@ tw_lab_ocsp_revoked(X509 *leaf, X509 *issuer, EVP_PKEY *issuer_key, unsigned cha
     *der_len = (size_t)n;
     rc = 0;
     goto out;
-fail : {
-    char msg[256] = "unknown error";
-    unsigned long e = ERR_get_error();
-
-    if (e != 0)
-        ERR_error_string_n(e, msg, sizeof(msg));
-    tw_errf(err, "OCSP response: %s", msg);
-    ERR_clear_error();
-}
+fail:
+    tw_lab_ssl_err(err, NULL, "OCSP response");
 out:
     OPENSSL_free(buf);
     OCSP_RESPONSE_free(resp);
@@ -115,14 +108,8 @@ tw_lab_crl_revoked(X509 *leaf, X509 *issuer, EVP_PKEY *issuer_key, unsigned char
     *der_len = (size_t)n;
     rc = 0;
     goto out;
-fail : {
-    char msg[256] = "unknown error";
-    unsigned long e = ERR_get_error();
-
-    if (e != 0)
-        ERR_error_string_n(e, msg, sizeof(msg));
-    tw_errf(err, "CRL: %s", msg);
-}
+fail:
+    tw_lab_ssl_err(err, NULL, "CRL");
 out:
     ERR_clear_error();
     X509_REVOKED_free(rev);

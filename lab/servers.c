@@ -337,6 +337,25 @@ conn_send(struct conn *c, const void *buf, size_t len)
     return conn_io_result(n);
 }
 
+/* A script's answer (reneg.c, cbc.c): all of out[0, n), or the connection
+ * is closed (-1; c is gone).  0 when it all went out. */
+static int
+conn_send_script(struct conn *c, const uint8_t *out, size_t n)
+{
+    size_t off = 0;
+
+    while (off < n) {
+        ssize_t w = send(c->fd, out + off, n - off, MSG_NOSIGNAL);
+
+        if (w <= 0) {
+            conn_close(c, 0);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
 /* After our last byte: half-close and read until the peer closes, so that
  * unread input never turns our FIN into an RST that could overtake the
  * bytes we sent. */
@@ -770,7 +789,7 @@ conn_on_reneg(struct conn *c)
 
     for (int i = 0; i < 16; i++) {
         ssize_t n = conn_recv(c, in, sizeof(in));
-        size_t n_out = 0, off = 0;
+        size_t n_out = 0;
         int rc;
 
         if (n == 0)
@@ -780,15 +799,8 @@ conn_on_reneg(struct conn *c)
             return;
         }
         rc = tw_lab_reneg_feed(c->rn, in, (size_t)n, out, sizeof(out), &n_out);
-        while (off < n_out) {
-            ssize_t w = send(c->fd, out + off, n_out - off, MSG_NOSIGNAL);
-
-            if (w <= 0) {
-                conn_close(c, 0);
-                return;
-            }
-            off += (size_t)w;
-        }
+        if (conn_send_script(c, out, n_out) < 0)
+            return;
         if (rc != 0) {
             conn_start_drain(c);
             return;
@@ -844,7 +856,7 @@ conn_on_cbc(struct conn *c)
 
     for (int i = 0; i < 16; i++) {
         ssize_t n = conn_recv(c, in, sizeof(in));
-        size_t n_out = 0, off = 0;
+        size_t n_out = 0;
         int rc;
 
         if (n == 0)
@@ -861,15 +873,8 @@ conn_on_cbc(struct conn *c)
             conn_close(c, 0);
             return;
         }
-        while (off < n_out) {
-            ssize_t w = send(c->fd, out + off, n_out - off, MSG_NOSIGNAL);
-
-            if (w <= 0) {
-                conn_close(c, 0);
-                return;
-            }
-            off += (size_t)w;
-        }
+        if (conn_send_script(c, out, n_out) < 0)
+            return;
         if (rc != 0) {
             conn_start_drain(c);
             return;
