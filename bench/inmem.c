@@ -16,14 +16,28 @@
  * floor every ratio in bench/RESULTS.md is taken against; bench/ab measures
  * it again next to every scan it compares (see there).
  *
- *   inmem [-n HANDSHAKES] [--variant tls13-ec|tls13-rsa|tls12-ec|tls12-rsa]...
+ * --socket: the naive client instead.  The server runs in a thread of its
+ * own behind a loopback TCP listener; the client (this thread) does, per
+ * handshake, socket(2), a blocking connect(2), SSL_new, SSL_set_fd,
+ * SSL_connect (with read-ahead, as tlsweep's probes), the same verification, SSL_free and close(2), as a plain
+ * blocking OpenSSL client would.  Its CPU clock counts the system calls'
+ * kernel time (the loopback TCP a scan pays too) and not the server's,
+ * which runs on its own thread; server_us is then not measured (0).
+ *
+ *   inmem [-n HANDSHAKES] [--socket] [--variant tls13-ec|tls13-rsa|tls12-ec|tls12-rsa]...
  * prints one line per variant:
  *   variant=tls13-ec n=2000 client_us=... client_us_median=... server_us=... verify_us=...
+ * (with --socket: variant=tls13-ec transport=socket n=...).
  */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -219,6 +233,153 @@ out:
     return rc;
 }
 
+/* The --socket server: one thread, one connection at a time, blocking. */
+struct sock_server {
+    int lfd;
+    SSL_CTX *sctx;
+    struct sockaddr_in addr;
+    pthread_t th;
+    volatile int stop;
+};
+
+static void *
+sock_server_main(void *arg)
+{
+    struct sock_server *sv = arg;
+    char buf[256];
+
+    for (;;) {
+        int fd = accept(sv->lfd, NULL, NULL);
+        SSL *s;
+
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            break;
+        }
+        if (sv->stop) {
+            close(fd);
+            break;
+        }
+        s = SSL_new(sv->sctx);
+        if (s != NULL && SSL_set_fd(s, fd) == 1 && SSL_accept(s) == 1)
+            while (SSL_read(s, buf, sizeof(buf)) > 0) /* until the client closes */
+                ;
+        SSL_free(s);
+        ERR_clear_error();
+        close(fd);
+    }
+    return NULL;
+}
+
+static int
+sock_server_start(struct sock_server *sv, SSL_CTX *sctx)
+{
+    socklen_t len = sizeof(sv->addr);
+
+    memset(sv, 0, sizeof(*sv));
+    sv->sctx = sctx;
+    sv->addr.sin_family = AF_INET;
+    sv->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sv->lfd < 0 || bind(sv->lfd, (struct sockaddr *)&sv->addr, sizeof(sv->addr)) < 0 ||
+        listen(sv->lfd, 64) < 0 || getsockname(sv->lfd, (struct sockaddr *)&sv->addr, &len) < 0 ||
+        pthread_create(&sv->th, NULL, sock_server_main, sv) != 0) {
+        perror("inmem: loopback server");
+        if (sv->lfd >= 0)
+            close(sv->lfd);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+sock_server_stop(struct sock_server *sv)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    sv->stop = 1;
+    /* Wake the accept(2) with one last connection. */
+    if (fd >= 0) {
+        if (connect(fd, (struct sockaddr *)&sv->addr, sizeof(sv->addr)) < 0)
+            perror("inmem: waking the loopback server");
+        close(fd);
+    }
+    pthread_join(sv->th, NULL);
+    close(sv->lfd);
+}
+
+static CLIENT_FN int
+client_sock_connect(const struct sockaddr_in *addr)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd >= 0 && connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static CLIENT_FN SSL *
+client_sock_ssl(SSL_CTX *cctx, int fd)
+{
+    SSL *c = SSL_new(cctx);
+
+    if (c != NULL) {
+        SSL_set_tlsext_host_name(c, "h1.fleet.test");
+        SSL_set_tlsext_status_type(c, TLSEXT_STATUSTYPE_ocsp);
+        /* Read-ahead as tlsweep's probes (scanner/tlsctx.c): a record's
+         * header and body in one read(2), so the floor makes no more
+         * system calls than it must. */
+        SSL_set_read_ahead(c, 1);
+        if (SSL_set_fd(c, fd) != 1 || SSL_connect(c) != 1) {
+            SSL_free(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
+static CLIENT_FN void
+client_sock_teardown(SSL *c, int fd)
+{
+    SSL_free(c);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* One handshake of the naive client: all of it is the client's time. */
+static int
+sock_handshake(SSL_CTX *cctx, const struct sock_server *sv, X509_STORE *store, struct one *o)
+{
+    SSL *c = NULL;
+    int fd, rc = -1, vr = -1;
+    double t0, t1, t2;
+
+    memset(o, 0, sizeof(*o));
+    t0 = cpu_us();
+    fd = client_sock_connect(&sv->addr);
+    if (fd >= 0)
+        c = client_sock_ssl(cctx, fd);
+    t1 = cpu_us();
+    if (c != NULL)
+        vr = client_verify_chain(c, store, time(NULL));
+    t2 = cpu_us();
+    client_sock_teardown(c, fd);
+    o->client_us = cpu_us() - t0;
+    o->verify_us = t2 - t1;
+    if (fd < 0)
+        perror("inmem: connect");
+    else if (c == NULL)
+        ERR_print_errors_fp(stderr);
+    else if (vr != X509_V_OK)
+        fprintf(stderr, "inmem: chain does not verify: %s\n", X509_verify_cert_error_string(vr));
+    else
+        rc = 0;
+    return rc;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -229,21 +390,29 @@ cmp_double(const void *a, const void *b)
 
 static int
 run_variant(const struct bench_pki *pki, X509_STORE *store, SSL_CTX *cctx, enum bench_variant v,
-            int n)
+            int n, int use_socket)
 {
     SSL_CTX *sctx = bench_pki_server_ctx(pki, v);
     double *cl = calloc((size_t)n, sizeof(double));
     double sum_c = 0, sum_s = 0, sum_v = 0;
+    struct sock_server sv;
+    int sv_up = 0;
     struct one o;
     int rc = -1;
 
     if (sctx == NULL || cl == NULL)
         goto out;
+    if (use_socket) {
+        if (sock_server_start(&sv, sctx) < 0)
+            goto out;
+        sv_up = 1;
+    }
+#define ONE() (use_socket ? sock_handshake(cctx, &sv, store, &o) : handshake(cctx, sctx, store, &o))
     for (int i = 0; i < 20; i++) /* warm caches and lazy provider loads */
-        if (handshake(cctx, sctx, store, &o) < 0)
+        if (ONE() < 0)
             goto out;
     for (int i = 0; i < n; i++) {
-        if (handshake(cctx, sctx, store, &o) < 0)
+        if (ONE() < 0)
             goto out;
         cl[i] = o.client_us;
         sum_c += o.client_us;
@@ -251,11 +420,15 @@ run_variant(const struct bench_pki *pki, X509_STORE *store, SSL_CTX *cctx, enum 
         sum_v += o.verify_us;
     }
     qsort(cl, (size_t)n, sizeof(double), cmp_double);
-    printf("variant=%s n=%d client_us=%.1f client_us_median=%.1f server_us=%.1f verify_us=%.1f\n",
-           bench_variant_name(v), n, sum_c / n, cl[n / 2], sum_s / n, sum_v / n);
+#undef ONE
+    printf("variant=%s%s n=%d client_us=%.1f client_us_median=%.1f server_us=%.1f verify_us=%.1f\n",
+           bench_variant_name(v), use_socket ? " transport=socket" : "", n, sum_c / n, cl[n / 2],
+           sum_s / n, sum_v / n);
     fflush(stdout);
     rc = 0;
 out:
+    if (sv_up)
+        sock_server_stop(&sv);
     free(cl);
     SSL_CTX_free(sctx);
     return rc;
@@ -268,20 +441,22 @@ main(int argc, char **argv)
     X509_STORE *store = NULL;
     SSL_CTX *cctx = NULL;
     int want[BENCH_V__COUNT] = {0};
-    int any = 0, n = 1000, rc = 1;
+    int any = 0, n = 1000, rc = 1, use_socket = 0;
 
     for (int i = 1; i < argc; i++) {
         enum bench_variant v;
 
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
             n = (int)bench_arg_long("inmem", "-n", argv[++i], 1, 100000000);
+        } else if (strcmp(argv[i], "--socket") == 0) {
+            use_socket = 1;
         } else if (strcmp(argv[i], "--variant") == 0 && i + 1 < argc &&
                    bench_variant_parse(argv[i + 1], &v) == 0) {
             want[v] = 1;
             any = 1;
             i++;
         } else {
-            fprintf(stderr, "usage: inmem [-n HANDSHAKES] [--variant "
+            fprintf(stderr, "usage: inmem [-n HANDSHAKES] [--socket] [--variant "
                             "tls13-ec|tls13-rsa|tls12-ec|tls12-rsa]...\n");
             return 2;
         }
@@ -299,7 +474,7 @@ main(int argc, char **argv)
         goto out;
     }
     for (int v = 0; v < BENCH_V__COUNT; v++)
-        if ((!any || want[v]) && run_variant(&pki, store, cctx, (enum bench_variant)v, n) < 0)
+        if ((!any || want[v]) && run_variant(&pki, store, cctx, (enum bench_variant)v, n, use_socket) < 0)
             goto out;
     rc = 0;
 out:
