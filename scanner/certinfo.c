@@ -52,7 +52,10 @@
  * X509_verify_cert.  Everything else (name, key, signatures' digests, OCSP)
  * is judged per endpoint as before.  Stores made by tw_certinfo_load_store
  * are cached against; any other store only once tw_vcache_mark_store
- * declared it complete.
+ * declared it complete.  On a miss, X509_verify_cert runs with
+ * tw_vcache_verify_chain as its signature-and-dates step, which computes a
+ * certificate's signature only once per thread (a new leaf under a known
+ * intermediate costs one signature check, not two).
  *
  * Threading: called on the worker thread that owns the SSL and the store.
  */
@@ -736,6 +739,7 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
         X509_VERIFY_PARAM_set_time(vp, (time_t)now);
         X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
         X509_STORE_CTX_set_verify_cb(ctx, certinfo_verify_cb);
+        X509_STORE_CTX_set_verify(ctx, tw_vcache_verify_chain); /* signatures remembered */
         X509_STORE_CTX_set_app_data(ctx, ev);
         if (X509_verify_cert(ctx) != 1 && ev->n_verify == 0) {
             /* failed without telling the callback (internal error): keep the code */
@@ -901,6 +905,7 @@ tw_certinfo_complete_aia_chain(STACK_OF(X509) * sent, X509_STORE *store, int64_t
         X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
         X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
         X509_STORE_CTX_set_verify_cb(ctx, certinfo_verify_cb);
+        X509_STORE_CTX_set_verify(ctx, tw_vcache_verify_chain);
         X509_STORE_CTX_set_app_data(ctx, again);
         if (X509_verify_cert(ctx) != 1 && again->n_verify == 0)
             again->verify_truncated = 1; /* failed without a reason: not completed */

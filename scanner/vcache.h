@@ -62,6 +62,8 @@ struct tw_vcache_stats {
     uint64_t misses;  /* lookups that found nothing usable */
     uint64_t stored;  /* outcomes stored */
     uint64_t refused; /* outcomes not stored: now outside a validity window, or no identity */
+    uint64_t sig_hits;     /* certificate signatures found good before (not computed) */
+    uint64_t sig_verified; /* certificate signatures computed (X509_verify) */
 };
 
 /* Give st a process-unique identity (idempotent).  Call once st is filled;
@@ -97,5 +99,30 @@ void tw_vcache_put(const unsigned char key[TW_VCACHE_KEY_LEN], int64_t now, int6
 
 /* This thread's counters. */
 void tw_vcache_get_stats(struct tw_vcache_stats *out);
+
+/*
+ * Certificate signatures.  A sent chain that no other endpoint sends (a
+ * leaf per host) misses the outcome cache above, yet its intermediates are
+ * shared by thousands of leaves: the intermediate's signature by the root
+ * is the same computation every time.  tw_vcache_verify_chain is the
+ * verify step of X509_verify_cert (the signatures and dates of the chain
+ * OpenSSL built; install it with X509_STORE_CTX_set_verify after
+ * X509_STORE_CTX_init).  It makes the checks OpenSSL 3.0's own step makes,
+ * in the same order, with the same error codes, depths, current
+ * certificates and callback calls (tests/unit/test_certinfo.c compares the
+ * two on good and broken chains), except that a signature this thread has
+ * already found good is not computed again.
+ *
+ * A good signature is remembered by the SHA-256 of the signed certificate's
+ * DER and the SHA-256 of the issuer's SubjectPublicKeyInfo DER (key and
+ * algorithm): the same bytes under the same key verify the same way at any
+ * time and against any trust store, so neither enters the key.  Dates, key
+ * usage and the rest are checked on every call; bad signatures are never
+ * remembered (they are computed, and reported, every time).
+ * TW_VCACHE_SIG_SLOTS direct-mapped entries per thread.
+ */
+#define TW_VCACHE_SIG_SLOTS 512
+
+int tw_vcache_verify_chain(X509_STORE_CTX *ctx);
 
 #endif /* TW_SCANNER_VCACHE_H */

@@ -1092,6 +1092,232 @@ test_certinfo_vcache_outside_window(void **state)
     X509_STORE_free(st);
 }
 
+/* ---- remembered signatures (tw_vcache_verify_chain) ---- */
+
+/* Everything the verify callback is told, in order. */
+struct vrec {
+    int stop; /* answer 0 to the first error */
+    int n, depth[32], code[32];
+    X509 *cur[32];
+    int n_ok, ok_depth[32];
+    X509 *ok_cur[32];
+    int ret, final_code, final_depth;
+};
+
+static int
+vrec_cb(int ok, X509_STORE_CTX *ctx)
+{
+    struct vrec *r = X509_STORE_CTX_get_app_data(ctx);
+
+    if (ok) {
+        if (r->n_ok < 32) {
+            r->ok_depth[r->n_ok] = X509_STORE_CTX_get_error_depth(ctx);
+            r->ok_cur[r->n_ok++] = X509_STORE_CTX_get_current_cert(ctx);
+        }
+        return 1;
+    }
+    if (r->n < 32) {
+        r->depth[r->n] = X509_STORE_CTX_get_error_depth(ctx);
+        r->code[r->n] = X509_STORE_CTX_get_error(ctx);
+        r->cur[r->n++] = X509_STORE_CTX_get_current_cert(ctx);
+    }
+    return !r->stop;
+}
+
+/* One X509_verify_cert of leaf + chain[0..n-1] (untrusted) against st at
+ * `at`, with OpenSSL's own signature step (ours = 0) or the cache's. */
+static void
+vrun(X509_STORE *st, X509 *leaf, X509 **chain, int n, int64_t at, unsigned long flags, int ours,
+     int stop, struct vrec *r)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *un = sk_X509_new_null();
+
+    memset(r, 0, sizeof(*r));
+    r->stop = stop;
+    assert_non_null(ctx);
+    assert_non_null(un);
+    for (int i = 0; i < n; i++)
+        assert_true(sk_X509_push(un, chain[i]) > 0);
+    assert_int_equal(X509_STORE_CTX_init(ctx, st, leaf, un), 1);
+    if (at != 0) /* else the clock's time */
+        X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)at);
+    if (flags != 0)
+        X509_STORE_CTX_set_flags(ctx, flags);
+    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+    X509_STORE_CTX_set_verify_cb(ctx, vrec_cb);
+    X509_STORE_CTX_set_app_data(ctx, r);
+    if (ours)
+        X509_STORE_CTX_set_verify(ctx, tw_vcache_verify_chain);
+    r->ret = X509_verify_cert(ctx);
+    r->final_code = X509_STORE_CTX_get_error(ctx);
+    r->final_depth = X509_STORE_CTX_get_error_depth(ctx);
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(un);
+    ERR_clear_error();
+}
+
+/* OpenSSL's step, then ours twice (signatures computed, then remembered):
+ * the same return, the same final error, the same callback calls with the
+ * same depths, codes and certificates; both when the callback carries on
+ * and when it stops at the first error.  Returns the first run's record. */
+static struct vrec
+vsame(X509_STORE *st, X509 *leaf, X509 **chain, int n, int64_t at, unsigned long flags)
+{
+    struct vrec a, b, c;
+
+    for (int stop = 1; stop >= 0; stop--) {
+        vrun(st, leaf, chain, n, at, flags, 0, stop, &a);
+        vrun(st, leaf, chain, n, at, flags, 1, stop, &b);
+        vrun(st, leaf, chain, n, at, flags, 1, stop, &c);
+        assert_memory_equal(&a, &b, sizeof(a));
+        assert_memory_equal(&a, &c, sizeof(a));
+    }
+    return a;
+}
+
+static int
+vrec_has(const struct vrec *r, int depth, int code)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->depth[i] == depth && r->code[i] == code)
+            return 1;
+    return 0;
+}
+
+/* A CA certificate for the intermediate's key whose keyUsage is ku. */
+static X509 *
+inter_with_ku(const char *ku)
+{
+    X509 *x = mk_cert("Test Intermediate", P.int_key, P.root, Y2000, Y2099, 1, NULL, 0);
+    X509V3_CTX v3;
+    int at = X509_get_ext_by_NID(x, NID_key_usage, -1);
+
+    assert_true(at >= 0);
+    X509_EXTENSION_free(X509_delete_ext(x, at));
+    X509V3_set_ctx(&v3, P.root, x, NULL, NULL, 0);
+    add_ext(x, &v3, NID_key_usage, ku);
+    return signed_by(x, P.root_key, EVP_sha256());
+}
+
+/* x with one bit of its signature flipped: the same TBS, a bad signature. */
+static X509 *
+bad_signature(X509 *x)
+{
+    unsigned char *der = NULL, *q;
+    const unsigned char *p;
+    int len = i2d_X509(x, &der);
+    X509 *y;
+
+    assert_true(len > 10);
+    q = der;
+    q[len - 3] ^= 0x01; /* inside the signature BIT STRING, the DER's last field */
+    p = der;
+    y = d2i_X509(NULL, &p, len);
+    assert_non_null(y);
+    OPENSSL_free(der);
+    return y;
+}
+
+/* The signature step with remembered signatures says what OpenSSL's says,
+ * on good and broken chains, and remembers only good signatures. */
+static void
+test_certinfo_sigcache_same_as_openssl(void **state)
+{
+    X509 *leaf = leaf_valid(), *forged = bad_signature(leaf);
+    X509 *inter_exp = signed_by(mk_cert("Test Intermediate", P.int_key, P.root, Y2000,
+                                        NOW - DAY, 1, NULL, 0),
+                                P.root_key, EVP_sha256());
+    X509 *inter_nosign = inter_with_ku("critical,digitalSignature");
+    X509 *inter_noku = signed_by(mk_cert("Test Intermediate", P.int_key, P.root, Y2000, Y2099, 0,
+                                         NULL, 0),
+                                 P.root_key, EVP_sha256()); /* CA:FALSE */
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *self =
+        signed_by(mk_cert("good.test", k, NULL, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0), k,
+                  EVP_sha256());
+    X509 *rogue_leaf = signed_by(
+        mk_cert("good.test", P.leaf_key, P.inter, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0),
+        k, EVP_sha256()); /* names the intermediate, signed by another key */
+    X509 *c1[1] = {P.inter}, *c_exp[1] = {inter_exp}, *c_ns[1] = {inter_nosign};
+    X509 *c_nk[1] = {inter_noku}, *c_root[2] = {P.inter, P.root};
+    X509_STORE *inter_store = X509_STORE_new();
+    struct tw_vcache_stats s0, s1;
+    struct vrec r;
+
+    (void)state;
+    assert_non_null(inter_store);
+    assert_int_equal(X509_STORE_add_cert(inter_store, P.inter), 1);
+
+    r = vsame(P.store, leaf, c1, 1, NOW, 0); /* good */
+    assert_int_equal(r.ret, 1);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.n_ok, 3);
+    r = vsame(P.store, leaf, c1, 1, NOW + 61 * DAY, 0);
+    assert_true(vrec_has(&r, 0, X509_V_ERR_CERT_HAS_EXPIRED));
+    r = vsame(P.store, leaf, c1, 1, NOW - 31 * DAY, 0);
+    assert_true(vrec_has(&r, 0, X509_V_ERR_CERT_NOT_YET_VALID));
+    r = vsame(P.store, leaf, c1, 1, Y2099 + DAY, 0); /* every certificate expired */
+    assert_true(vrec_has(&r, 2, X509_V_ERR_CERT_HAS_EXPIRED));
+    assert_true(vrec_has(&r, 1, X509_V_ERR_CERT_HAS_EXPIRED));
+    /* The clock's time (the leaf expired in 2023): expired, unless told not
+     * to check times. */
+    r = vsame(P.store, leaf, c1, 1, 0, 0);
+    assert_true(vrec_has(&r, 0, X509_V_ERR_CERT_HAS_EXPIRED));
+    r = vsame(P.store, leaf, c1, 1, 0, X509_V_FLAG_NO_CHECK_TIME);
+    assert_int_equal(r.n, 0);
+    r = vsame(P.store, leaf, c_exp, 1, NOW, 0);
+    assert_true(vrec_has(&r, 1, X509_V_ERR_CERT_HAS_EXPIRED));
+    r = vsame(P.store, forged, c1, 1, NOW, 0);
+    assert_true(vrec_has(&r, 0, X509_V_ERR_CERT_SIGNATURE_FAILURE));
+    r = vsame(P.store, rogue_leaf, c1, 1, NOW, 0);
+    assert_true(vrec_has(&r, 0, X509_V_ERR_CERT_SIGNATURE_FAILURE));
+    r = vsame(P.store, leaf, c_ns, 1, NOW, 0);
+    assert_true(vrec_has(&r, 1, X509_V_ERR_KEYUSAGE_NO_CERTSIGN));
+    r = vsame(P.store, leaf, c_nk, 1, NOW, 0);
+    assert_true(r.n > 0);
+    r = vsame(P.store, leaf, NULL, 0, NOW, 0); /* incomplete */
+    assert_true(vrec_has(&r, 0, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE));
+    r = vsame(P.store, self, NULL, 0, NOW, 0);
+    assert_true(vrec_has(&r, 0, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT));
+    r = vsame(P.empty_store, leaf, c_root, 2, NOW, 0); /* untrusted root sent */
+    assert_true(vrec_has(&r, 2, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN));
+    r = vsame(P.store, leaf, c1, 1, NOW, X509_V_FLAG_CHECK_SS_SIGNATURE);
+    assert_int_equal(r.n, 0);
+    r = vsame(inter_store, leaf, NULL, 0, NOW, X509_V_FLAG_PARTIAL_CHAIN);
+    assert_int_equal(r.ret, 1);
+    r = vsame(inter_store, leaf, NULL, 0, Y2099 + DAY, X509_V_FLAG_PARTIAL_CHAIN);
+    assert_true(vrec_has(&r, 1, X509_V_ERR_CERT_HAS_EXPIRED));
+
+    /* A good signature is computed once; a bad one every time, even right
+     * after the good certificate with the same TBS was remembered. */
+    vrun(P.store, leaf, c1, 1, NOW, 0, 1, 0, &r);
+    tw_vcache_get_stats(&s0);
+    vrun(P.store, leaf, c1, 1, NOW, 0, 1, 0, &r);
+    tw_vcache_get_stats(&s1);
+    assert_int_equal(s1.sig_hits, s0.sig_hits + 2);
+    assert_int_equal(s1.sig_verified, s0.sig_verified);
+    vrun(P.store, forged, c1, 1, NOW, 0, 1, 0, &r);
+    tw_vcache_get_stats(&s0);
+    assert_int_equal(s0.sig_hits, s1.sig_hits + 1);        /* the intermediate */
+    assert_int_equal(s0.sig_verified, s1.sig_verified + 1); /* the forged leaf */
+    assert_true(vrec_has(&r, 0, X509_V_ERR_CERT_SIGNATURE_FAILURE));
+    vrun(P.store, forged, c1, 1, NOW, 0, 1, 0, &r);
+    tw_vcache_get_stats(&s1);
+    assert_int_equal(s1.sig_verified, s0.sig_verified + 1);
+    assert_true(vrec_has(&r, 0, X509_V_ERR_CERT_SIGNATURE_FAILURE));
+
+    X509_STORE_free(inter_store);
+    X509_free(rogue_leaf);
+    X509_free(self);
+    EVP_PKEY_free(k);
+    X509_free(inter_noku);
+    X509_free(inter_nosign);
+    X509_free(inter_exp);
+    X509_free(forged);
+    X509_free(leaf);
+}
+
 /* ---- AIA chain completion (issue 14) ---- */
 
 /* A one-thread HTTP server on 127.0.0.1 (a kernel-chosen port): /der gives
@@ -1608,6 +1834,7 @@ main(void)
         cmocka_unit_test(test_certinfo_vcache_identical),
         cmocka_unit_test(test_certinfo_vcache_chain_changes),
         cmocka_unit_test(test_certinfo_vcache_outside_window),
+        cmocka_unit_test(test_certinfo_sigcache_same_as_openssl),
         cmocka_unit_test(test_certinfo_aia_completes),
         cmocka_unit_test(test_certinfo_aia_not_completed),
         cmocka_unit_test(test_certinfo_aia_parse),
