@@ -602,6 +602,14 @@ test_targets_dedup(void **state)
     assert_int_equal(r.st.duplicates, 2);
     assert_int_equal(r.n, 4);
     run_free(&r);
+
+    /* A cap the growth by half passes (1024 -> 1536 slots, clamped to the
+     * capped table's 6,667): the first 5,000 are caught, the rest pass. */
+    o.dedup_max = 5000;
+    run_text("10.0.0.0/19\n10.0.0.0/19\n", &o, &r, NULL);
+    assert_int_equal(r.st.duplicates, 5000);
+    assert_int_equal(r.n, 2 * 8190 - 5000);
+    run_free(&r);
 }
 
 static void
