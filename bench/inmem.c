@@ -19,10 +19,10 @@
  * --socket: the naive client instead.  The server runs in a thread of its
  * own behind a loopback TCP listener; the client (this thread) does, per
  * handshake, socket(2), a blocking connect(2), SSL_new, SSL_set_fd,
- * SSL_connect (with read-ahead, as tlsweep's probes), the same verification, SSL_free and close(2), as a plain
- * blocking OpenSSL client would.  Its CPU clock counts the system calls'
- * kernel time (the loopback TCP a scan pays too) and not the server's,
- * which runs on its own thread; server_us is then not measured (0).
+ * SSL_connect (with read-ahead, as tlsweep's probes), the same verification, SSL_free and close(2),
+ * as a plain blocking OpenSSL client would.  Its CPU clock counts the system calls' kernel time
+ * (the loopback TCP a scan pays too) and not the server's, which runs on its own thread; server_us
+ * is then not measured (0).
  *
  *   inmem [-n HANDSHAKES] [--socket] [--variant tls13-ec|tls13-rsa|tls12-ec|tls12-rsa]...
  * prints one line per variant:
@@ -474,7 +474,8 @@ main(int argc, char **argv)
         goto out;
     }
     for (int v = 0; v < BENCH_V__COUNT; v++)
-        if ((!any || want[v]) && run_variant(&pki, store, cctx, (enum bench_variant)v, n, use_socket) < 0)
+        if ((!any || want[v]) &&
+            run_variant(&pki, store, cctx, (enum bench_variant)v, n, use_socket) < 0)
             goto out;
     rc = 0;
 out:

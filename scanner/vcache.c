@@ -348,8 +348,8 @@ tw_vcache_verify_chain(X509_STORE_CTX *ctx)
     while (n >= 0) {
         uint32_t xif = X509_get_extension_flags(xi);
 
-        if (!dates_only && (xs != xi || ((fl & X509_V_FLAG_CHECK_SS_SIGNATURE) != 0 &&
-                                         (xif & EXFLAG_SS) != 0))) {
+        if (!dates_only &&
+            (xs != xi || ((fl & X509_V_FLAG_CHECK_SS_SIGNATURE) != 0 && (xif & EXFLAG_SS) != 0))) {
             /* Problems with the issuer's key are reported at its depth. */
             int idepth = n + (xs == xi ? 0 : 1);
             int ret = xs == xi && (xif & EXFLAG_CA) == 0 ? X509_V_OK : signing_allowed(xi, xs);

@@ -58,10 +58,10 @@ struct tw_vcache_outcome {
 
 /* Counters of the calling thread's cache (tests and benchmarks). */
 struct tw_vcache_stats {
-    uint64_t hits;    /* outcomes served */
-    uint64_t misses;  /* lookups that found nothing usable */
-    uint64_t stored;  /* outcomes stored */
-    uint64_t refused; /* outcomes not stored: now outside a validity window, or no identity */
+    uint64_t hits;         /* outcomes served */
+    uint64_t misses;       /* lookups that found nothing usable */
+    uint64_t stored;       /* outcomes stored */
+    uint64_t refused;      /* outcomes not stored: now outside a validity window, or no identity */
     uint64_t sig_hits;     /* certificate signatures found good before (not computed) */
     uint64_t sig_verified; /* certificate signatures computed (X509_verify) */
 };

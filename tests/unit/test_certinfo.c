@@ -1225,20 +1225,20 @@ static void
 test_certinfo_sigcache_same_as_openssl(void **state)
 {
     X509 *leaf = leaf_valid(), *forged = bad_signature(leaf);
-    X509 *inter_exp = signed_by(mk_cert("Test Intermediate", P.int_key, P.root, Y2000,
-                                        NOW - DAY, 1, NULL, 0),
-                                P.root_key, EVP_sha256());
+    X509 *inter_exp =
+        signed_by(mk_cert("Test Intermediate", P.int_key, P.root, Y2000, NOW - DAY, 1, NULL, 0),
+                  P.root_key, EVP_sha256());
     X509 *inter_nosign = inter_with_ku("critical,digitalSignature");
-    X509 *inter_noku = signed_by(mk_cert("Test Intermediate", P.int_key, P.root, Y2000, Y2099, 0,
-                                         NULL, 0),
-                                 P.root_key, EVP_sha256()); /* CA:FALSE */
+    X509 *inter_noku =
+        signed_by(mk_cert("Test Intermediate", P.int_key, P.root, Y2000, Y2099, 0, NULL, 0),
+                  P.root_key, EVP_sha256()); /* CA:FALSE */
     EVP_PKEY *k = EVP_EC_gen("P-256");
     X509 *self =
         signed_by(mk_cert("good.test", k, NULL, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0), k,
                   EVP_sha256());
     X509 *rogue_leaf = signed_by(
-        mk_cert("good.test", P.leaf_key, P.inter, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0),
-        k, EVP_sha256()); /* names the intermediate, signed by another key */
+        mk_cert("good.test", P.leaf_key, P.inter, NOW - DAY, NOW + DAY, 0, "DNS:good.test", 0), k,
+        EVP_sha256()); /* names the intermediate, signed by another key */
     X509 *c1[1] = {P.inter}, *c_exp[1] = {inter_exp}, *c_ns[1] = {inter_nosign};
     X509 *c_nk[1] = {inter_noku}, *c_root[2] = {P.inter, P.root};
     X509_STORE *inter_store = X509_STORE_new();
@@ -1299,7 +1299,7 @@ test_certinfo_sigcache_same_as_openssl(void **state)
     assert_int_equal(s1.sig_verified, s0.sig_verified);
     vrun(P.store, forged, c1, 1, NOW, 0, 1, 0, &r);
     tw_vcache_get_stats(&s0);
-    assert_int_equal(s0.sig_hits, s1.sig_hits + 1);        /* the intermediate */
+    assert_int_equal(s0.sig_hits, s1.sig_hits + 1);         /* the intermediate */
     assert_int_equal(s0.sig_verified, s1.sig_verified + 1); /* the forged leaf */
     assert_true(vrec_has(&r, 0, X509_V_ERR_CERT_SIGNATURE_FAILURE));
     vrun(P.store, forged, c1, 1, NOW, 0, 1, 0, &r);
