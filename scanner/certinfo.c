@@ -484,6 +484,19 @@ certinfo_verify_cb(int ok, X509_STORE_CTX *ctx)
     return 1; /* walk the whole chain: every problem, not only the first */
 }
 
+/* How every chain is judged here: at now, as a TLS server certificate,
+ * every error recorded into ev (certinfo_verify_cb), good signatures
+ * remembered (tw_vcache_verify_chain).  ctx is initialised. */
+static void
+certinfo_verify_setup(X509_STORE_CTX *ctx, int64_t now, struct tw_cert_evidence *ev)
+{
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
+    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+    X509_STORE_CTX_set_verify_cb(ctx, certinfo_verify_cb);
+    X509_STORE_CTX_set_verify(ctx, tw_vcache_verify_chain);
+    X509_STORE_CTX_set_app_data(ctx, ev);
+}
+
 /*
  * Subject == issuer (and AKID, if any, matches).  X509_self_signed() rather
  * than X509_check_issued(x, x): the latter also demands keyCertSign, which
@@ -733,14 +746,9 @@ tw_certinfo_collect(SSL *ssl, X509_STORE *store, const char *name, const char *i
     ctx = X509_STORE_CTX_new();
     if (ctx != NULL && store != NULL && untrusted != NULL &&
         X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1) {
-        X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
         int64_t lo, hi;
 
-        X509_VERIFY_PARAM_set_time(vp, (time_t)now);
-        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
-        X509_STORE_CTX_set_verify_cb(ctx, certinfo_verify_cb);
-        X509_STORE_CTX_set_verify(ctx, tw_vcache_verify_chain); /* signatures remembered */
-        X509_STORE_CTX_set_app_data(ctx, ev);
+        certinfo_verify_setup(ctx, now, ev);
         if (X509_verify_cert(ctx) != 1 && ev->n_verify == 0) {
             /* failed without telling the callback (internal error): keep the code */
             int e = X509_STORE_CTX_get_error(ctx);
@@ -902,11 +910,7 @@ tw_certinfo_complete_aia_chain(STACK_OF(X509) * sent, X509_STORE *store, int64_t
     ctx = X509_STORE_CTX_new();
     if (ctx != NULL && untrusted != NULL && sk_X509_push(untrusted, fetched) > 0 &&
         X509_STORE_CTX_init(ctx, store, sk_X509_value(sent, 0), untrusted) == 1) {
-        X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
-        X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
-        X509_STORE_CTX_set_verify_cb(ctx, certinfo_verify_cb);
-        X509_STORE_CTX_set_verify(ctx, tw_vcache_verify_chain);
-        X509_STORE_CTX_set_app_data(ctx, again);
+        certinfo_verify_setup(ctx, now, again);
         if (X509_verify_cert(ctx) != 1 && again->n_verify == 0)
             again->verify_truncated = 1; /* failed without a reason: not completed */
         done = !certinfo_untrusted(again);
