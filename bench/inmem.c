@@ -380,6 +380,14 @@ sock_handshake(SSL_CTX *cctx, const struct sock_server *sv, X509_STORE *store, s
     return rc;
 }
 
+/* One handshake over the socket (sv) or in memory (sv NULL). */
+static int
+one_handshake(SSL_CTX *cctx, SSL_CTX *sctx, const struct sock_server *sv, X509_STORE *store,
+              struct one *o)
+{
+    return sv != NULL ? sock_handshake(cctx, sv, store, o) : handshake(cctx, sctx, store, o);
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -407,12 +415,11 @@ run_variant(const struct bench_pki *pki, X509_STORE *store, SSL_CTX *cctx, enum 
             goto out;
         sv_up = 1;
     }
-#define ONE() (use_socket ? sock_handshake(cctx, &sv, store, &o) : handshake(cctx, sctx, store, &o))
     for (int i = 0; i < 20; i++) /* warm caches and lazy provider loads */
-        if (ONE() < 0)
+        if (one_handshake(cctx, sctx, sv_up ? &sv : NULL, store, &o) < 0)
             goto out;
     for (int i = 0; i < n; i++) {
-        if (ONE() < 0)
+        if (one_handshake(cctx, sctx, sv_up ? &sv : NULL, store, &o) < 0)
             goto out;
         cl[i] = o.client_us;
         sum_c += o.client_us;
@@ -420,7 +427,6 @@ run_variant(const struct bench_pki *pki, X509_STORE *store, SSL_CTX *cctx, enum 
         sum_v += o.verify_us;
     }
     qsort(cl, (size_t)n, sizeof(double), cmp_double);
-#undef ONE
     printf("variant=%s%s n=%d client_us=%.1f client_us_median=%.1f server_us=%.1f verify_us=%.1f\n",
            bench_variant_name(v), use_socket ? " transport=socket" : "", n, sum_c / n, cl[n / 2],
            sum_s / n, sum_v / n);
