@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "tls/cbcrec.h"
+#include "tests/unit/testcert.h"
 
 static const uint8_t msg[] = "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -176,20 +177,11 @@ server_ctx(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
+    X509 *x = tx_self_signed(key, "cbcrec.test", 0, 3600);
 
     assert_non_null(ctx);
     assert_non_null(key);
     assert_non_null(x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                               (const unsigned char *)"cbcrec.test", -1, -1, 0);
-    X509_set_issuer_name(x, X509_get_subject_name(x));
-    X509_set_pubkey(x, key);
-    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
     assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
     assert_int_equal(SSL_CTX_use_PrivateKey(ctx, key), 1);
     X509_free(x);

@@ -29,6 +29,7 @@
 #include "scanner/hello.h"
 #include "scanner/vuln.h"
 #include "scanner/simreal.h"
+#include "tests/unit/testcert.h"
 
 #define FLIGHT_CAP 65536
 
@@ -1417,24 +1418,11 @@ test_simreal_feed_agree(void **state)
 static int
 group_setup(void **state)
 {
-    X509_NAME *name;
-
     (void)state;
     memset(test_random, 0x42, sizeof(test_random));
     test_key = EVP_RSA_gen(2048);
-    test_cert = X509_new();
+    test_cert = tx_self_signed(test_key, "hello.test", -3600, 86400);
     if (test_key == NULL || test_cert == NULL)
-        return -1;
-    X509_set_version(test_cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(test_cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(test_cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(test_cert), 86400);
-    X509_set_pubkey(test_cert, test_key);
-    name = X509_get_subject_name(test_cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"hello.test", -1,
-                               -1, 0);
-    X509_set_issuer_name(test_cert, name);
-    if (X509_sign(test_cert, test_key, EVP_sha256()) <= 0)
         return -1;
     return 0;
 }

@@ -60,6 +60,7 @@
 #include "store/model.h"
 #include "store/store.h"
 #include "lab/starttls_servers.h"
+#include "tests/unit/testcert.h"
 
 /* ---- a minimal ClientHello reader (the test's own, not the product's) ---- */
 
@@ -1106,23 +1107,12 @@ static SSL_CTX *
 stls_ctx(void)
 {
     EVP_PKEY *k = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_NAME *nm;
+    X509 *x = tx_self_signed(k, "example.test", -3600, 86400);
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
     assert_non_null(k);
     assert_non_null(x);
     assert_non_null(ctx);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, k);
-    nm = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"example.test", -1,
-                               -1, 0);
-    X509_set_issuer_name(x, nm);
-    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
     assert_int_equal(SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION), 1);
     assert_int_equal(SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM"), 1);
     assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);

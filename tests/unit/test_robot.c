@@ -29,6 +29,7 @@
 #include "scanner/hello.h"
 #include "scanner/robot.h"
 #include "scanner/vuln.h"
+#include "tests/unit/testcert.h"
 
 #define K 256 /* bytes of the test's RSA-2048 modulus */
 
@@ -40,25 +41,13 @@ static size_t spki_len;
 static int
 setup(void **state)
 {
-    X509_NAME *name;
     unsigned char *p = spki;
     int n;
 
     (void)state;
     test_key = EVP_RSA_gen(2048);
-    test_cert = X509_new();
+    test_cert = tx_self_signed(test_key, "robot.test", -3600, 3600);
     if (test_key == NULL || test_cert == NULL)
-        return -1;
-    X509_set_version(test_cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(test_cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(test_cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(test_cert), 3600);
-    X509_set_pubkey(test_cert, test_key);
-    name = X509_get_subject_name(test_cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"robot.test", -1,
-                               -1, 0);
-    X509_set_issuer_name(test_cert, name);
-    if (X509_sign(test_cert, test_key, EVP_sha256()) <= 0)
         return -1;
     n = i2d_PUBKEY(test_key, NULL);
     if (n <= 0 || (size_t)n > sizeof(spki) || i2d_PUBKEY(test_key, &p) != n)

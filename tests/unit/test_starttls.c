@@ -34,6 +34,7 @@
 
 #include "scanner/starttls.h"
 #include "lab/starttls_servers.h"
+#include "tests/unit/testcert.h"
 
 /* ---- the script driver -------------------------------------------------- */
 
@@ -868,22 +869,11 @@ server_ctx(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     EVP_PKEY *k = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_NAME *nm;
+    X509 *x = tx_self_signed(k, "lab.tlsweep.test", -60, 3600);
 
     assert_non_null(ctx);
     assert_non_null(k);
     assert_non_null(x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, k);
-    nm = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"lab.tlsweep.test",
-                               -1, -1, 0);
-    X509_set_issuer_name(x, nm);
-    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
     assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
     assert_int_equal(SSL_CTX_use_PrivateKey(ctx, k), 1);
     X509_free(x);
