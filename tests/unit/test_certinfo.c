@@ -1695,6 +1695,25 @@ test_certinfo_online_crl(void **state)
         X509_CRL *c = tw_aia_parse_crl(empty.der, (size_t)empty.len);
 
         assert_non_null(c);
+        /* The same CRL as PEM; a certificate's PEM is not a CRL. */
+        {
+            BIO *b = BIO_new(BIO_s_mem());
+            BUF_MEM *bm;
+            X509_CRL *c2;
+
+            assert_int_equal(PEM_write_bio_X509_CRL(b, c), 1);
+            BIO_get_mem_ptr(b, &bm);
+            c2 = tw_aia_parse_crl((const unsigned char *)bm->data, bm->length);
+            assert_non_null(c2);
+            assert_int_equal(X509_CRL_cmp(c, c2), 0);
+            X509_CRL_free(c2);
+            BIO_free(b);
+            b = BIO_new(BIO_s_mem());
+            assert_int_equal(PEM_write_bio_X509(b, P.inter), 1);
+            BIO_get_mem_ptr(b, &bm);
+            assert_null(tw_aia_parse_crl((const unsigned char *)bm->data, bm->length));
+            BIO_free(b);
+        }
         X509_CRL_free(c);
         assert_null(tw_aia_parse_crl(empty.der, (size_t)empty.len - 1));
         assert_null(tw_aia_parse_crl((const unsigned char *)"junk", 4));
@@ -1790,6 +1809,20 @@ test_certinfo_aia_parse(void **state)
     x = tw_aia_parse(der, (size_t)len);
     assert_non_null(x);
     X509_free(x);
+    /* PEM, with text before the block, as some CAs serve it. */
+    {
+        BIO *b = BIO_new(BIO_s_mem());
+        BUF_MEM *bm;
+
+        assert_true(BIO_puts(b, "Test Intermediate\n") > 0);
+        assert_int_equal(PEM_write_bio_X509(b, P.inter), 1);
+        BIO_get_mem_ptr(b, &bm);
+        x = tw_aia_parse((const unsigned char *)bm->data, bm->length);
+        assert_non_null(x);
+        assert_int_equal(X509_cmp(x, P.inter), 0);
+        X509_free(x);
+        BIO_free(b);
+    }
     /* DER with trailing bytes is not one certificate: neither DER nor PEM. */
     assert_null(tw_aia_parse(der, (size_t)len - 1));
     assert_null(tw_aia_parse(junk, sizeof(junk)));
