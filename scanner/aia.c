@@ -172,24 +172,41 @@ tw_aia_issuer_url(X509 *x, char url[TW_AIA_URL_MAX])
     return aia_find_url(x, NID_ad_ca_issuers, url);
 }
 
-X509 *
-tw_aia_parse(const unsigned char *body, size_t len)
+/* body[len] (at most max bytes) as exactly one DER object of type it, or
+ * else as the first PEM block named pem_name (OpenSSL's PEM_read_bio_X509
+ * and _X509_CRL: the same block names accepted).  NULL when neither. */
+static void *
+aia_parse_item(const unsigned char *body, size_t len, size_t max, const ASN1_ITEM *it,
+               const char *pem_name)
 {
     const unsigned char *p = body;
-    X509 *x;
+    unsigned char *der = NULL;
+    long der_len = 0;
+    void *x;
     BIO *b;
 
-    if (body == NULL || len == 0 || len > TW_AIA_MAX_BYTES)
+    if (body == NULL || len == 0 || len > max)
         return NULL;
-    x = d2i_X509(NULL, &p, (long)len);
+    x = ASN1_item_d2i(NULL, &p, (long)len, it);
     if (x != NULL && p == body + len)
         return x;
-    X509_free(x);
+    ASN1_item_free(x, it);
+    x = NULL;
     b = BIO_new_mem_buf(body, (int)len);
-    x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    if (b != NULL && PEM_bytes_read_bio(&der, &der_len, NULL, pem_name, b, NULL, NULL) == 1) {
+        p = der;
+        x = ASN1_item_d2i(NULL, &p, der_len, it);
+    }
+    OPENSSL_free(der);
     BIO_free(b);
     ERR_clear_error();
     return x;
+}
+
+X509 *
+tw_aia_parse(const unsigned char *body, size_t len)
+{
+    return aia_parse_item(body, len, TW_AIA_MAX_BYTES, ASN1_ITEM_rptr(X509), PEM_STRING_X509);
 }
 
 static int64_t
@@ -589,21 +606,8 @@ tw_aia_crl_url(X509 *x, char url[TW_AIA_URL_MAX])
 X509_CRL *
 tw_aia_parse_crl(const unsigned char *body, size_t len)
 {
-    const unsigned char *p = body;
-    X509_CRL *crl;
-    BIO *b;
-
-    if (body == NULL || len == 0 || len > TW_AIA_CRL_MAX_BYTES)
-        return NULL;
-    crl = d2i_X509_CRL(NULL, &p, (long)len);
-    if (crl != NULL && p == body + len)
-        return crl;
-    X509_CRL_free(crl);
-    b = BIO_new_mem_buf(body, (int)len);
-    crl = b != NULL ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    ERR_clear_error();
-    return crl;
+    return aia_parse_item(body, len, TW_AIA_CRL_MAX_BYTES, ASN1_ITEM_rptr(X509_CRL),
+                          PEM_STRING_X509_CRL);
 }
 
 X509_CRL *
