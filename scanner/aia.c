@@ -544,15 +544,22 @@ aia_cached(const char *url, const char *ctype, const unsigned char *post, size_t
     return b;
 }
 
-X509 *
-tw_aia_fetch(const char *url)
+/* GET url (through the cache) and parse the body as aia_parse_item does. */
+static void *
+aia_fetch_item(const char *url, size_t max, const ASN1_ITEM *it, const char *pem_name)
 {
     size_t len = 0;
-    unsigned char *b = aia_cached(url, NULL, NULL, 0, TW_AIA_MAX_BYTES, &len);
-    X509 *x = b != NULL ? tw_aia_parse(b, len) : NULL;
+    unsigned char *b = aia_cached(url, NULL, NULL, 0, max, &len);
+    void *x = b != NULL ? aia_parse_item(b, len, max, it, pem_name) : NULL;
 
     free(b);
     return x;
+}
+
+X509 *
+tw_aia_fetch(const char *url)
+{
+    return aia_fetch_item(url, TW_AIA_MAX_BYTES, ASN1_ITEM_rptr(X509), PEM_STRING_X509);
 }
 
 unsigned char *
@@ -613,12 +620,7 @@ tw_aia_parse_crl(const unsigned char *body, size_t len)
 X509_CRL *
 tw_aia_fetch_crl(const char *url)
 {
-    size_t len = 0;
-    unsigned char *b = aia_cached(url, NULL, NULL, 0, TW_AIA_CRL_MAX_BYTES, &len);
-    X509_CRL *crl = b != NULL ? tw_aia_parse_crl(b, len) : NULL;
-
-    free(b);
-    return crl;
+    return aia_fetch_item(url, TW_AIA_CRL_MAX_BYTES, ASN1_ITEM_rptr(X509_CRL), PEM_STRING_X509_CRL);
 }
 
 /* ---- the scan's fetch threads ---- */
