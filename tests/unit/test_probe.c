@@ -444,6 +444,24 @@ result_new(tw_issue_set issues)
     return r;
 }
 
+/* The fake server fs planned (no connection cap) and graded on a fresh
+ * result: the grade record; *pl and *r for graded_free. */
+static struct tw_grade_record *
+grade_fake(struct fake *fs, struct tw_gplan **pl, struct tw_result **r)
+{
+    *pl = run_plan(fs, 0);
+    *r = result_new(0);
+    return tw_gplan_grade(*pl, *r, NULL);
+}
+
+static void
+graded_free(struct tw_grade_record *rec, struct tw_result *r, struct tw_gplan *pl)
+{
+    free(rec);
+    tw_result_free(r);
+    tw_gplan_free(pl);
+}
+
 /* Count of protocols probed: TLS 1.3 .. SSLv2. */
 #define N_PROTOS 6
 
@@ -1451,9 +1469,7 @@ test_vuln_probes(void **state)
     /* A fixed server: the SCSV is enforced, no heartbeat, early CCS refused. */
     fake_b0(&fs, 1);
     fs.enforce_fallback = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_fallback, 1);
     assert_int_equal(fs.n_ccs, 1);
     assert_int_equal(fs.n_heartbleed, 0); /* no heartbeat extension: not run */
@@ -1472,29 +1488,21 @@ test_vuln_probes(void **state)
     assert_int_equal(vuln_row(rec, "no_secure_renegotiation")->vulnerable, 0);
     assert_int_equal(vuln_row(rec, "insecure_renegotiation")->tested, 0);
     assert_string_equal(rec->grade, "A");
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* The same server without the SCSV check: recorded, no grade effect. */
     fake_b0(&fs, 1);
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(tw_gplan_connections(pl), base + 2);
     assert_int_equal(vuln_row(rec, "no_fallback_scsv")->vulnerable, 1);
     assert_string_equal(rec->grade, "A");
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* Heartbleed: TLS 1.2 only (no fallback: one version), the heartbeat
      * extension acknowledged, the over-read answered.  One more connection. */
     fake_b0(&fs, 0);
     fs.heartbeat = fs.heartbleed = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_fallback, 0);
     assert_int_equal(fs.n_heartbleed, 1);
     assert_int_equal(fs.n_ccs, 1);
@@ -1506,38 +1514,28 @@ test_vuln_probes(void **state)
     assert_int_equal(vuln_row(rec, "ccs_injection")->vulnerable, 0);
     assert_string_equal(rec->grade, "F");
     assert_true(has_reason(rec, "heartbleed"));
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* Heartbeat without the bug: the malformed request gets no answer. */
     fake_b0(&fs, 0);
     fs.heartbeat = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_heartbleed, 1);
     assert_int_equal(vuln_row(rec, "heartbleed")->tested, 1);
     assert_int_equal(vuln_row(rec, "heartbleed")->vulnerable, 0);
     assert_false(has_reason(rec, "heartbleed"));
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* CCS injection: the early CCS accepted, the next record fails. */
     fake_b0(&fs, 1);
     fs.enforce_fallback = 1;
     fs.ccs_vulnerable = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(vuln_row(rec, "ccs_injection")->vulnerable, 1);
     assert_non_null(strstr(vuln_row(rec, "ccs_injection")->detail, "CVE-2014-0224"));
     assert_string_equal(rec->grade, "F");
     assert_true(has_reason(rec, "ccs_injection"));
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* TLS 1.3 only: no probe applies, no extra connection. */
     memset(&fs, 0, sizeof(fs));
@@ -1546,18 +1544,14 @@ test_vuln_probes(void **state)
     fs.n13 = 1;
     fs.groups[0] = 29;
     fs.ngroups = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_fallback + fs.n_heartbleed + fs.n_ccs, 0);
     for (int i = 0; i < rec->n_vulns; i++) {
         assert_int_equal(rec->vulns[i].tested, 0);
         assert_int_equal(rec->vulns[i].vulnerable, 0);
     }
     assert_string_equal(rec->grade, "A");
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 }
 
 /*
@@ -1611,42 +1605,32 @@ test_vuln_enum_rows(void **state)
     rec = tw_gplan_grade(pl, r, NULL);
     assert_int_equal(vuln_row(rec, "early_data")->tested, 1);
     assert_int_equal(vuln_row(rec, "early_data")->vulnerable, 0);
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* 3DES on TLS 1.2 and TLS 1.0: Sweet32 (C33 caps C), BEAST (a note). */
     fake_b0(&fs, 1);
     fs.protos |= TW_PROTO_BIT(TW_PROTO_TLS10);
     fs.s12[2] = 0x000a;
     fs.n12 = 3;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(vuln_row(rec, "sweet32")->vulnerable, 1);
     assert_non_null(strstr(vuln_row(rec, "sweet32")->detail, "TLS 1.2"));
     assert_int_equal(vuln_row(rec, "beast")->vulnerable, 1);
     assert_int_equal(vuln_row(rec, "freak")->vulnerable, 0);
     assert_int_equal(vuln_row(rec, "logjam")->vulnerable, 0);
     assert_true(has_reason(rec, "3des_tls11plus"));
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* An RSA export suite: FREAK, F. */
     fake_b0(&fs, 0);
     fs.protos |= TW_PROTO_BIT(TW_PROTO_TLS10);
     fs.s12[2] = 0x0003;
     fs.n12 = 3;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(vuln_row(rec, "freak")->vulnerable, 1);
     assert_int_equal(vuln_row(rec, "early_data")->tested, 0);
     assert_string_equal(rec->grade, "F");
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 }
 
 /*
@@ -1665,21 +1649,15 @@ test_vuln_reneg(void **state)
     (void)state;
     /* RFC 5746 supported: no probe, not tested. */
     fake_b0(&fs, 1);
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_reneg, 0);
     assert_int_equal(vuln_row(rec, "insecure_renegotiation")->tested, 0);
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* No RFC 5746, renegotiation refused (no_renegotiation): A- (C13). */
     fake_b0(&fs, 1);
     fs.no_reneg_info = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_reneg, 1);
     assert_int_equal(vuln_row(rec, "insecure_renegotiation")->tested, 1);
     assert_int_equal(vuln_row(rec, "insecure_renegotiation")->vulnerable, 0);
@@ -1687,24 +1665,18 @@ test_vuln_reneg(void **state)
     assert_int_equal(vuln_row(rec, "no_secure_renegotiation")->vulnerable, 1);
     assert_string_equal(rec->grade, "A-");
     assert_false(has_reason(rec, "insecure_reneg"));
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* No RFC 5746, renegotiation accepted: F (C06). */
     fake_b0(&fs, 1);
     fs.no_reneg_info = 1;
     fs.insecure_reneg = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_reneg, 1);
     assert_int_equal(vuln_row(rec, "insecure_renegotiation")->tested, 1);
     assert_int_equal(vuln_row(rec, "insecure_renegotiation")->vulnerable, 1);
     assert_string_equal(rec->grade, "F");
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 }
 
 /*
@@ -1731,17 +1703,13 @@ test_vuln_cbc(void **state)
     (void)state;
     /* AEAD only: not applicable, no connection. */
     fake_b0(&fs, 1);
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_cbc, 0);
     for (int k = 0; k < 4; k++) {
         assert_int_equal(vuln_row(rec, names[k])->tested, 0);
         assert_non_null(strstr(vuln_row(rec, names[k])->detail, "not applicable"));
     }
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* Each server: a correct one (all bad_record_mac), then the four oracles
      * as the lab scripts them (lab/cbc.c).  Index = enum tw_cbcrec_form. */
@@ -1770,9 +1738,7 @@ test_vuln_cbc(void **state)
             assert_int_equal(has_reason(rec, reasons[k]), k == which);
         }
         assert_string_equal(rec->grade, which < 0 ? "A" : "F");
-        free(rec);
-        tw_result_free(r);
-        tw_gplan_free(pl);
+        graded_free(rec, r, pl);
     }
 
     /* An accepted bad MAC is no padding oracle: nothing fires. */
@@ -1799,25 +1765,19 @@ test_vuln_ticketbleed(void **state)
     /* No session tickets: the CCS hello's ServerHello does not acknowledge
      * the extension, so neither connection is made. */
     fake_b0(&fs, 1);
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     base = tw_gplan_connections(pl);
     assert_int_equal(fs.n_ticket_fetch + fs.n_ticketbleed, 0);
     assert_int_equal(vuln_row(rec, "ticketbleed")->tested, 1);
     assert_int_equal(vuln_row(rec, "ticketbleed")->vulnerable, 0);
     assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "no session ticket extension"));
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* A fixed server: the ticket is resumed and our 1-byte ID echoed; two
      * more connections (the ticket handshake and the hello). */
     fake_b0(&fs, 1);
     fs.tickets = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_ticket_fetch, 1);
     assert_int_equal(fs.n_ticketbleed, 1);
     assert_int_equal(tw_gplan_connections(pl), base + 2);
@@ -1825,53 +1785,39 @@ test_vuln_ticketbleed(void **state)
     assert_int_equal(vuln_row(rec, "ticketbleed")->vulnerable, 0);
     assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "echoed as sent"));
     assert_string_equal(rec->grade, "A");
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* Vulnerable: 32 bytes back, ours first.  C35 -> F. */
     fake_b0(&fs, 1);
     fs.tickets = fs.ticketbleed = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(vuln_row(rec, "ticketbleed")->tested, 1);
     assert_int_equal(vuln_row(rec, "ticketbleed")->vulnerable, 1);
     assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "bytes discarded"));
     assert_true(has_reason(rec, "ticketbleed"));
     assert_string_equal(rec->grade, "F");
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* Hostile or unlucky: the ticket declined, a fresh 32-byte ID that
      * starts with our byte; a full handshake is never a leak. */
     fake_b0(&fs, 1);
     fs.tickets = fs.tb_full_32 = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(vuln_row(rec, "ticketbleed")->tested, 1);
     assert_int_equal(vuln_row(rec, "ticketbleed")->vulnerable, 0);
     assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "declined"));
     assert_string_equal(rec->grade, "A");
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 
     /* The ticket handshake fails: no verdict, no resumption hello. */
     fake_b0(&fs, 1);
     fs.tickets = fs.ticket_fails = 1;
-    pl = run_plan(&fs, 0);
-    r = result_new(0);
-    rec = tw_gplan_grade(pl, r, NULL);
+    rec = grade_fake(&fs, &pl, &r);
     assert_int_equal(fs.n_ticket_fetch, 1);
     assert_int_equal(fs.n_ticketbleed, 0);
     assert_int_equal(vuln_row(rec, "ticketbleed")->tested, 0);
     assert_non_null(strstr(vuln_row(rec, "ticketbleed")->detail, "no verdict"));
-    free(rec);
-    tw_result_free(r);
-    tw_gplan_free(pl);
+    graded_free(rec, r, pl);
 }
 
 /* vuln.c: the Ticketbleed verdict on hostile flights. */
